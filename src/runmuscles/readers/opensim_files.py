@@ -134,7 +134,9 @@ def read_storage(path: str | Path) -> TimeTable:
     labels = lines[k].split("\t") if "\t" in lines[k] else lines[k].split()
     labels = [lab.strip() for lab in labels if lab.strip()]
     if not labels or labels[0].lower() not in ("time", "times", "frame", "frames"):
-        raise InputError(p, f"unreadable header: first column is '{labels[0] if labels else ''}', expected 'time'")
+        raise InputError(
+            p, f"unreadable header: first column is '{labels[0] if labels else ''}', expected 'time'"
+        )
     body = "\n".join(lines[k + 1 :])
     values = _parse_numbers(body, len(labels), p, k + 2)
     time = values[:, 0]
@@ -236,7 +238,9 @@ def read_trc(path: str | Path) -> MarkerTable:
     text = _read_text(p)
     lines = text.splitlines()
     if len(lines) < 6 or not lines[0].startswith("PathFileType"):
-        raise InputError(p, "unreadable header: not a .trc file (first line should start with 'PathFileType')")
+        raise InputError(
+            p, "unreadable header: not a .trc file (first line should start with 'PathFileType')"
+        )
     keys = lines[1].split("\t")
     vals = lines[2].split("\t")
     hdr = {k.strip(): v.strip() for k, v in zip(keys, vals, strict=False)}
@@ -373,8 +377,7 @@ def read_external_loads(path: str | Path, *, data_file: str | Path | None = None
                 applied_to_body=body,
                 force_expressed_in_body=(ef.findtext("force_expressed_in_body") or "ground").strip(),
                 point_expressed_in_body=(ef.findtext("point_expressed_in_body") or "ground").strip(),
-                force_columns=_identifier_columns(table, ef.findtext("force_identifier"), "force", p)
-                or [],
+                force_columns=_identifier_columns(table, ef.findtext("force_identifier"), "force", p) or [],
                 point_columns=_identifier_columns(table, ef.findtext("point_identifier"), "point", p),
                 torque_columns=_identifier_columns(table, ef.findtext("torque_identifier"), "torque", p),
             )
