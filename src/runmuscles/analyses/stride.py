@@ -1,0 +1,190 @@
+"""Per-stride muscle metrics: impulse, work, peaks, phases, time normalisation, groups.
+
+Definitions (units in the names):
+
+* force impulse ``impulse_n_s`` = integral of tendon force over the interval; also in
+  body-weight seconds (``impulse_bw_s``) after dividing by body weight (mass x 9.80665);
+* musculotendon power ``power_w = -force_n * lengthening_speed_m_s`` (positive while the
+  muscle shortens under tension, i.e. generates energy; with the rigid tendon of static
+  optimization this is also the fibre power along the tendon);
+* positive and negative work = integrals of the positive and negative parts of power (J),
+  also per kilogram of body mass;
+* time normalisation to 0-100 % of the stride cycle at 101 points by linear interpolation.
+
+Integrals use the trapezoidal rule with the interval's ends interpolated, so a phase that
+begins between two frames is integrated from its true start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kinematics.events import PHASES, StrideCycle
+from .groups import group_members, muscle_side
+
+__all__ = [
+    "STANDARD_GRAVITY_M_S2",
+    "StrideMetrics",
+    "integrate_between",
+    "stride_metrics",
+    "group_rows",
+    "time_normalize",
+]
+
+STANDARD_GRAVITY_M_S2 = 9.80665  # CGPM 1901 conventional value
+
+
+def time_normalize(time_s: np.ndarray, values: np.ndarray, start_s: float, end_s: float, n: int = 101):
+    """Values at ``n`` equally spaced points from ``start_s`` to ``end_s`` (rows = time).
+
+    Returns ``(cycle_pct, normalised)``; ``normalised`` has shape ``(n, ...)``.
+    """
+    pct = np.linspace(0.0, 100.0, n)
+    tq = start_s + (end_s - start_s) * pct / 100.0
+    v = np.asarray(values, dtype=float)
+    flat = v.reshape(v.shape[0], -1)
+    out = np.empty((n, flat.shape[1]))
+    for j in range(flat.shape[1]):
+        out[:, j] = np.interp(tq, time_s, flat[:, j])
+    return pct, out.reshape((n, *v.shape[1:]))
+
+
+def integrate_between(time_s: np.ndarray, values: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Trapezoidal integral of ``values`` (rows = time) from ``a`` to ``b`` seconds."""
+    t = np.asarray(time_s, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if b <= a:
+        return np.zeros(v.shape[1:])
+    inside = (t > a) & (t < b)
+    flat = v.reshape(v.shape[0], -1)
+    va = np.array([np.interp(a, t, flat[:, j]) for j in range(flat.shape[1])])
+    vb = np.array([np.interp(b, t, flat[:, j]) for j in range(flat.shape[1])])
+    tt = np.concatenate([[a], t[inside], [b]])
+    vv = np.vstack([va, flat[inside], vb])
+    dt = np.diff(tt)[:, None]
+    return (0.5 * (vv[1:] + vv[:-1]) * dt).sum(axis=0).reshape(v.shape[1:])
+
+
+def _pos_neg_work(time_s: np.ndarray, power_w: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    # refine the grid so that sign changes between frames are not smeared: 8 sub-steps
+    t = np.asarray(time_s, dtype=float)
+    fine = np.linspace(t[0], t[-1], 8 * (t.size - 1) + 1)
+    p = np.column_stack([np.interp(fine, t, power_w[:, j]) for j in range(power_w.shape[1])])
+    return (
+        integrate_between(fine, np.clip(p, 0, None), a, b),
+        integrate_between(fine, np.clip(p, None, 0), a, b),
+    )
+
+
+@dataclass
+class StrideMetrics:
+    """Per-muscle metrics of one stride, whole and per phase.
+
+    Arrays have one value per muscle. ``phases`` maps each phase name of
+    :data:`~runmuscles.kinematics.events.PHASES` to a dict of the same metrics.
+    """
+
+    cycle: StrideCycle
+    muscle_names: list[str]
+    impulse_n_s: np.ndarray
+    positive_work_j: np.ndarray
+    negative_work_j: np.ndarray
+    peak_force_n: np.ndarray
+    peak_activation: np.ndarray
+    mean_activation: np.ndarray
+    phases: dict[str, dict[str, np.ndarray]]
+    phase_bounds_s: dict[str, tuple[float, float]]
+
+
+def _phase_bounds(c: StrideCycle) -> dict[str, tuple[float, float]]:
+    mid = 0.5 * (c.toe_off_s + c.end_s)
+    return {
+        "braking": (c.start_s, c.braking_end_s),
+        "propulsion": (c.braking_end_s, c.toe_off_s),
+        "early_swing": (c.toe_off_s, mid),
+        "late_swing": (mid, c.end_s),
+    }
+
+
+def stride_metrics(
+    time_s: np.ndarray,
+    muscle_names: list[str],
+    force_n: np.ndarray,
+    power_w: np.ndarray,
+    activation: np.ndarray,
+    cycle: StrideCycle,
+) -> StrideMetrics:
+    """Impulse, work and peaks per muscle over one stride cycle and its phases."""
+    t = np.asarray(time_s, dtype=float)
+    inside = (t >= cycle.start_s - 1e-9) & (t <= cycle.end_s + 1e-9)
+    pos, neg = _pos_neg_work(t, power_w, cycle.start_s, cycle.end_s)
+    bounds = _phase_bounds(cycle)
+    phases: dict[str, dict[str, np.ndarray]] = {}
+    for ph in PHASES:
+        a, b = bounds[ph]
+        pp, nn = _pos_neg_work(t, power_w, a, b)
+        phases[ph] = {
+            "impulse_n_s": integrate_between(t, force_n, a, b),
+            "positive_work_j": pp,
+            "negative_work_j": nn,
+        }
+    return StrideMetrics(
+        cycle=cycle,
+        muscle_names=list(muscle_names),
+        impulse_n_s=integrate_between(t, force_n, cycle.start_s, cycle.end_s),
+        positive_work_j=pos,
+        negative_work_j=neg,
+        peak_force_n=force_n[inside].max(axis=0),
+        peak_activation=activation[inside].max(axis=0),
+        mean_activation=integrate_between(t, activation, cycle.start_s, cycle.end_s) / cycle.duration_s,
+        phases=phases,
+        phase_bounds_s=bounds,
+    )
+
+
+def group_rows(metrics: StrideMetrics, body_mass_kg: float) -> list[dict]:
+    """Tidy rows: one per (group, side, phase incl. 'stride') with loads and shares.
+
+    Shares are relative to the sum over all muscles of the model in the same interval.
+    Columns: ``cycle``, ``group``, ``side`` (``both``, ``right``, ``left``), ``phase``,
+    ``impulse_bw_s``, ``positive_work_j_per_kg``, ``negative_work_j_per_kg``,
+    ``share_of_impulse``, ``share_of_positive_work``, ``n_muscles``.
+    """
+    bw = body_mass_kg * STANDARD_GRAVITY_M_S2
+    names = metrics.muscle_names
+    groups = group_members(names)
+    idx = {m: i for i, m in enumerate(names)}
+    side_of = np.array([muscle_side(m) for m in names])
+    intervals = {"stride": {
+        "impulse_n_s": metrics.impulse_n_s,
+        "positive_work_j": metrics.positive_work_j,
+        "negative_work_j": metrics.negative_work_j,
+    }}
+    intervals.update(metrics.phases)
+    rows = []
+    for phase, vals in intervals.items():
+        tot_imp = float(vals["impulse_n_s"].sum())
+        tot_pos = float(vals["positive_work_j"].sum())
+        for g, members in groups.items():
+            for side in ("both", "right", "left"):
+                sel = [idx[m] for m in members if side == "both" or side_of[idx[m]] == side]
+                imp = float(vals["impulse_n_s"][sel].sum()) if sel else 0.0
+                pos = float(vals["positive_work_j"][sel].sum()) if sel else 0.0
+                neg = float(vals["negative_work_j"][sel].sum()) if sel else 0.0
+                rows.append(
+                    {
+                        "cycle": metrics.cycle.index,
+                        "group": g,
+                        "side": side,
+                        "phase": phase,
+                        "impulse_bw_s": imp / bw,
+                        "positive_work_j_per_kg": pos / body_mass_kg,
+                        "negative_work_j_per_kg": neg / body_mass_kg,
+                        "share_of_impulse": imp / tot_imp if tot_imp > 0 else 0.0,
+                        "share_of_positive_work": pos / tot_pos if tot_pos > 0 else 0.0,
+                        "n_muscles": len(sel),
+                    }
+                )
+    return rows

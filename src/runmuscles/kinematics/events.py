@@ -1,0 +1,234 @@
+"""Gait events and phases of running from ground reaction forces.
+
+Foot strike and toe-off are found per foot on the vertical force with a hysteresis
+threshold over a drifting baseline; contacts shorter than a minimum are noise, gaps
+shorter than a minimum flight are not flights. Each stride cycle runs from one foot strike
+of the reference foot to the next. Within a cycle the reference foot's phases are:
+
+* **stance**: foot strike to toe-off, split into **braking** (fore-aft force opposing
+  progression) and **propulsion** (fore-aft force along it), at the sign change of the
+  fore-aft force (Cavanagh & Lafortune 1980, J Biomech 13:397-406),
+* **swing**: toe-off to the next foot strike, split in half into **early swing** and
+  **late swing** (Novacheck 1998, Gait Posture 7:77-95).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = [
+    "PHASES",
+    "FootEvents",
+    "GaitEvents",
+    "StrideCycle",
+    "contact_intervals",
+    "detect_gait_events",
+    "phase_labels",
+]
+
+PHASES = ("braking", "propulsion", "early_swing", "late_swing")
+
+
+def contact_intervals(
+    vertical_force_n: np.ndarray,
+    rate_hz: float,
+    *,
+    on_n: float = 40.0,
+    off_n: float = 20.0,
+    min_contact_s: float = 0.08,
+    min_flight_s: float = 0.03,
+    drift_window_s: float = 1.0,
+) -> list[tuple[int, int]]:
+    """Sample intervals ``[start, end)`` during which a foot (or plate) is loaded.
+
+    Parameters
+    ----------
+    vertical_force_n
+        Vertical ground reaction force (N), one value per sample.
+    rate_hz
+        Sampling rate.
+    on_n, off_n
+        Hysteresis thresholds above the baseline: a contact starts when the force rises
+        above ``on_n`` and ends when it falls below ``off_n``. Both are raised to 5 % and
+        2.5 % of the typical peak if that is larger (robust to noisy plates).
+    min_contact_s, min_flight_s
+        Shorter contacts are discarded as noise; shorter gaps are bridged.
+    drift_window_s
+        The unloaded baseline is tracked as a low percentile in windows of this length, so
+        slow drift of the plate's offset does not shift the events.
+    """
+    f = np.asarray(vertical_force_n, dtype=float)
+    n = f.size
+    if n == 0:
+        return []
+    if not np.all(np.isfinite(f)):
+        raise InputError("vertical force", "contains NaN or infinite values")
+    # light smoothing against spikes (5 ms moving average)
+    k = max(1, int(round(0.005 * rate_hz)))
+    if k > 1:
+        f = np.convolve(f, np.ones(k) / k, mode="same")
+    win = max(8, int(round(drift_window_s * rate_hz)))
+    centres = np.arange(0, n, max(1, win // 2))
+    base_pts = np.array([np.percentile(f[max(0, c - win // 2) : min(n, c + win // 2)], 5) for c in centres])
+    baseline = np.interp(np.arange(n), centres, base_pts)
+    g = f - baseline
+    peak = float(np.percentile(g, 99)) if n > 10 else float(g.max())
+    on = max(on_n, 0.05 * peak)
+    off = min(max(off_n, 0.025 * peak), on)
+    loaded = np.zeros(n, dtype=bool)
+    state = g[0] > on
+    for i in range(n):
+        if state and g[i] < off:
+            state = False
+        elif not state and g[i] > on:
+            state = True
+        loaded[i] = state
+    # refine each contact's ends to where the force leaves the noise band of the unloaded
+    # plate (the events are then within a sample or two of the first and last contact)
+    flight = g[~loaded]
+    noise = 1.4826 * float(np.median(np.abs(flight - np.median(flight)))) if flight.size > 10 else 0.0
+    level = min(max(5.0, 4.0 * noise), off)
+    edges = np.flatnonzero(np.diff(loaded.astype(np.int8)))
+    intervals: list[list[int]] = []
+    start = 0 if loaded[0] else None
+    for e in edges:
+        if not loaded[e] and loaded[e + 1]:
+            s = e + 1
+            while s > 0 and g[s - 1] > level:
+                s -= 1
+            start = s
+        elif loaded[e] and not loaded[e + 1] and start is not None:
+            end = e + 1
+            while end < n and g[end] > level:
+                end += 1
+            intervals.append([start, end])
+            start = None
+    if start is not None:
+        intervals.append([start, n])
+    merged: list[list[int]] = []
+    for iv in intervals:
+        if merged and (iv[0] - merged[-1][1]) < min_flight_s * rate_hz:
+            merged[-1][1] = iv[1]
+        else:
+            merged.append(iv)
+    return [(a, b) for a, b in merged if (b - a) >= min_contact_s * rate_hz]
+
+
+@dataclass
+class FootEvents:
+    """Foot strikes and toe-offs of one foot (seconds). Contacts cut by the ends of the
+    recording have only one of the two."""
+
+    side: str
+    foot_strikes_s: np.ndarray
+    toe_offs_s: np.ndarray
+
+
+@dataclass
+class StrideCycle:
+    """One stride of the reference foot: strike, toe-off, next strike (seconds)."""
+
+    side: str
+    start_s: float
+    toe_off_s: float
+    end_s: float
+    braking_end_s: float
+    index: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def stance_fraction(self) -> float:
+        return (self.toe_off_s - self.start_s) / self.duration_s
+
+
+@dataclass
+class GaitEvents:
+    """Events of both feet and the stride cycles of each."""
+
+    feet: dict[str, FootEvents]
+    cycles: dict[str, list[StrideCycle]]
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+    def cycle(self, side: str, number: int) -> StrideCycle:
+        """Cycle ``number`` (1-based) of ``side``."""
+        cyc = self.cycles.get(side, [])
+        if not 1 <= number <= len(cyc):
+            raise InputError(self.source, f"has {len(cyc)} complete {side} stride cycle(s); asked for cycle {number}")
+        return cyc[number - 1]
+
+
+def detect_gait_events(
+    time_s: np.ndarray,
+    vertical_force_n: dict[str, np.ndarray],
+    fore_aft_force_n: dict[str, np.ndarray],
+    *,
+    source: str = "forces",
+    **thresholds: float,
+) -> GaitEvents:
+    """Foot strikes, toe-offs and stride cycles per foot.
+
+    Parameters
+    ----------
+    time_s
+        Sample times of the force signals (uniform).
+    vertical_force_n
+        ``{"right": Fy, "left": Fy}`` vertical ground reaction force per foot (N).
+    fore_aft_force_n
+        ``{"right": Fx, "left": Fx}`` force along the direction of travel (N); its sign is
+        normalised so that early stance (braking) is negative.
+    thresholds
+        Passed to :func:`contact_intervals`.
+    """
+    t = np.asarray(time_s, dtype=float)
+    rate = (t.size - 1) / (t[-1] - t[0])
+    feet: dict[str, FootEvents] = {}
+    cycles: dict[str, list[StrideCycle]] = {}
+    notes: list[str] = []
+    for side, fz in vertical_force_n.items():
+        iv = contact_intervals(fz, rate, **thresholds)
+        strikes = np.array([t[a] for a, b in iv if a > 0])
+        offs = np.array([t[b - 1] for a, b in iv if b < t.size])
+        feet[side] = FootEvents(side, strikes, offs)
+        fx = np.asarray(fore_aft_force_n[side], dtype=float)
+        # orient fore-aft so that the first 30 % of stance is braking (negative) on average
+        signs = []
+        for a, b in iv:
+            m = a + max(1, int(0.3 * (b - a)))
+            signs.append(np.mean(fx[a:m]))
+        sgn = -1.0 if signs and np.median(signs) > 0 else 1.0
+        side_cycles: list[StrideCycle] = []
+        full = [(a, b) for a, b in iv if a > 0 and b < t.size]
+        for (a, b), (a2, _) in zip(full[:-1], full[1:], strict=True):
+            stance_fx = sgn * fx[a:b]
+            # braking ends where the fore-aft force last crosses from negative to positive
+            # after its most negative point
+            imin = int(np.argmin(stance_fx))
+            cross = np.flatnonzero(stance_fx[imin:] > 0)
+            brk = a + imin + (int(cross[0]) if cross.size else (b - a - imin))
+            side_cycles.append(StrideCycle(side, float(t[a]), float(t[b - 1]), float(t[a2]), float(t[brk])))
+        for k, c in enumerate(side_cycles):
+            c.index = k + 1
+        cycles[side] = side_cycles
+        if not iv:
+            notes.append(f"no {side} foot contact found")
+    return GaitEvents(feet, cycles, source, notes)
+
+
+def phase_labels(time_s: np.ndarray, cycle: StrideCycle) -> np.ndarray:
+    """Phase name per time inside ``cycle`` (see :data:`PHASES`); '' outside it."""
+    t = np.asarray(time_s, dtype=float)
+    lab = np.full(t.shape, "", dtype=object)
+    mid_swing = 0.5 * (cycle.toe_off_s + cycle.end_s)
+    lab[(t >= cycle.start_s) & (t < cycle.braking_end_s)] = "braking"
+    lab[(t >= cycle.braking_end_s) & (t <= cycle.toe_off_s)] = "propulsion"
+    lab[(t > cycle.toe_off_s) & (t < mid_swing)] = "early_swing"
+    lab[(t >= mid_swing) & (t <= cycle.end_s)] = "late_swing"
+    return lab
