@@ -1,0 +1,152 @@
+"""Writing an analysis: OpenSim ``.sto`` files, CSV and Parquet tables, a JSON summary.
+
+Everything written here comes from a :class:`runmuscles.pipeline.TrialAnalysis`; nothing is
+recomputed. Files in ``out_dir``:
+
+``activation.sto``
+    time, one column per muscle (activation 0-1), then reserve controls (OpenSim's
+    ``_StaticOptimization_activation.sto`` layout).
+``force.sto``
+    time, muscle tendon forces (N), then reserve generalized forces (N m or N).
+``inverse_dynamics.sto``
+    generalized forces of every coordinate (N m or N).
+``muscles.csv``
+    per stride and muscle: impulse, work, peaks (units in the column names).
+``groups.csv``
+    per stride, group, side and phase: loads and shares (see
+    :func:`runmuscles.analyses.stride.group_rows`).
+``normalized.csv``
+    activation and force per muscle at 0-100 % of the gait cycle (mean over strides).
+``timeseries.parquet``
+    tidy per-frame table (time, muscle, activation, force_n, power_w, phase).
+``summary.json``
+    headline numbers, group shares, quality flags and provenance; units in key names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .readers.opensim_files import write_storage
+from .tables import TimeTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .pipeline import TrialAnalysis
+
+__all__ = ["write_results"]
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return None if not math.isfinite(v) else round(v, 6)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(_clean(data), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_csv(path: Path, rows: list[dict]) -> Path:
+    if not rows:
+        path.write_text("", encoding="utf-8")
+        return path
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return path
+
+
+def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
+    """Write every result file of ``analysis`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rec = analysis.recruitment
+    t = analysis.time_s
+    provenance = {
+        "model": str(analysis.model_path),
+        "coordinates": analysis.coordinates.source,
+        "external_loads": str(analysis.external_loads_path) if analysis.external_loads_path else "",
+        "method": "static optimization (runmuscles)",
+    }
+    header = {"source_model": Path(analysis.model_path).name, "generator": "runmuscles"}
+    paths: dict[str, Path] = {}
+    paths["activation"] = write_storage(
+        out / "activation.sto",
+        TimeTable(t, np.hstack([rec.activation, rec.reserve_control]), rec.muscle_names + rec.reserve_names),
+        name="runmuscles_StaticOptimization_activation",
+        extra_header=header,
+    )
+    paths["force"] = write_storage(
+        out / "force.sto",
+        TimeTable(t, np.hstack([rec.muscle_force_n, rec.reserve_force]), rec.muscle_names + rec.reserve_names),
+        name="runmuscles_StaticOptimization_force",
+        extra_header=header,
+    )
+    paths["inverse_dynamics"] = write_storage(
+        out / "inverse_dynamics.sto",
+        TimeTable(t, analysis.generalized_forces, [c + "_moment" for c in analysis.coordinates.names]),
+        name="runmuscles_inverse_dynamics",
+        extra_header=header,
+    )
+    paths["muscles"] = _write_csv(out / "muscles.csv", analysis.muscle_rows())
+    paths["groups"] = _write_csv(out / "groups.csv", analysis.group_rows())
+    norm = analysis.normalized()
+    if norm is not None:
+        pct, act_n, force_n = norm
+        rows = []
+        for i, p in enumerate(pct):
+            for j, m in enumerate(rec.muscle_names):
+                rows.append(
+                    {"cycle_pct": float(p), "muscle": m, "activation": act_n[i, j], "force_n": force_n[i, j]}
+                )
+        paths["normalized"] = _write_csv(out / "normalized.csv", rows)
+    if parquet:
+        paths["timeseries"] = _write_parquet(out / "timeseries.parquet", analysis)
+    summary = analysis.summary()
+    summary["files"] = {k: p.name for k, p in paths.items()}
+    summary["provenance"] = {**provenance, **summary.get("provenance", {})}
+    paths["summary"] = write_json(out / "summary.json", summary)
+    return paths
+
+
+def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
+    import pyarrow as pa  # noqa: PLC0415 - optional, slow import
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    rec = analysis.recruitment
+    F, M = rec.activation.shape
+    phase = analysis.phase_per_frame()
+    table = pa.table(
+        {
+            "time_s": np.repeat(analysis.time_s, M),
+            "muscle": np.tile(np.array(rec.muscle_names, dtype=object), F),
+            "activation": rec.activation.ravel(),
+            "force_n": rec.muscle_force_n.ravel(),
+            "power_w": analysis.muscle_power_w.ravel(),
+            "phase": np.repeat(phase, M),
+        }
+    )
+    pq.write_table(table, path)
+    return path
