@@ -216,6 +216,12 @@ def detect_gait_events(
             side_cycles.append(StrideCycle(side, float(t[a]), float(t[b - 1]), float(t[a2]), float(t[brk])))
         for k, c in enumerate(side_cycles):
             c.index = k + 1
+            if c.stance_fraction > 0.65:
+                notes.append(
+                    f"{side} cycle {k + 1} ({c.start_s:.3f}-{c.end_s:.3f} s): stance lasts "
+                    f"{100 * c.stance_fraction:.0f} % of the stride, implausible for running "
+                    "(a flight phase was not seen: the other foot on this plate?)"
+                )
         cycles[side] = side_cycles
         if not iv:
             notes.append(f"no {side} foot contact found")
