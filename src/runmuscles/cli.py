@@ -1,0 +1,183 @@
+"""Command line: a thin layer over :mod:`runmuscles.pipeline` and :mod:`runmuscles.so`.
+
+Every command prints a one-line message and exits non-zero on bad input; no tracebacks.
+Heavy modules are imported inside the commands, so ``runmuscles --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .errors import RunmusclesError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    help=(
+        "Which muscles does running work, and how much? Per-muscle activation, force and work over "
+        "the running stride, from OpenSim models and real data."
+    ),
+)
+
+_EXIT_INPUT = 2
+_EXIT_INTERNAL = 3
+
+
+def _fail(message: str, code: int = _EXIT_INPUT) -> None:
+    typer.echo(f"runmuscles: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _progress_factory(enabled: bool):
+    """A rich progress bar that appears only after the work has taken a second."""
+    if not enabled:
+        return None, None
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    return progress, progress
+
+
+@app.command()
+def analyze(
+    trial: Annotated[
+        Path | None,
+        typer.Argument(help="A trial folder in the hamner2013 layout (model/, ik/, Run_N_grf.xml), or omit."),
+    ] = None,
+    trial_name: Annotated[str | None, typer.Option("--trial", help="Trial in the folder, e.g. Run_4.")] = None,
+    model: Annotated[Path | None, typer.Option(help="OpenSim .osim model with muscles (scaled).")] = None,
+    coordinates: Annotated[Path | None, typer.Option(help="Joint angles (.mot/.sto from IK).")] = None,
+    forces: Annotated[Path | None, typer.Option(help="ExternalLoads .xml with ground reaction forces.")] = None,
+    start: Annotated[float | None, typer.Option(help="Start of the analysis window (s).")] = None,
+    end: Annotated[float | None, typer.Option(help="End of the analysis window (s).")] = None,
+    cycle: Annotated[int | None, typer.Option(help="Analyse only this stride cycle (1-based, right foot).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-results"),
+    lowpass: Annotated[float, typer.Option(help="Low-pass cutoff for coordinates (Hz); 0: none.")] = 12.0,
+    exponent: Annotated[float, typer.Option(help="Activation exponent of the objective.")] = 2.0,
+    strength: Annotated[str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")] = "model",
+    speed: Annotated[float | None, typer.Option(help="Running speed (m/s), if known.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> None:
+    """Analyse one trial: per-muscle activation, force and work per stride and phase."""
+    from .pipeline import AnalysisOptions  # noqa: PLC0415
+    from .trials import resolve_trial  # noqa: PLC0415
+
+    spec = resolve_trial(trial, trial_name, model=model, coordinates=coordinates, forces=forces)
+    opts = AnalysisOptions(
+        lowpass_hz=lowpass if lowpass > 0 else None,
+        activation_exponent=exponent,
+        strength=strength,
+        cycle=cycle,
+        start_s=start,
+        end_s=end,
+        speed_m_s=speed if speed is not None else spec.speed_m_s,
+        speed_source="given" if speed is not None else spec.speed_source,
+    )
+    analysis, paths = _run_one(spec, opts, out, show_progress=not (as_json or quiet))
+    if as_json:
+        typer.echo(paths["summary"].read_text())
+    elif not quiet:
+        from .reports.terminal import print_analysis  # noqa: PLC0415
+
+        print_analysis(analysis, out)
+
+
+def _run_one(spec, opts, out: Path, *, show_progress: bool):
+    from .pipeline import analyze_trial  # noqa: PLC0415
+    from .results import write_results  # noqa: PLC0415
+
+    progress, _ = _progress_factory(show_progress and sys.stderr.isatty())
+    if progress is None:
+        analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    else:
+        with progress:
+            task = progress.add_task("analysing", total=None)
+            analysis = analyze_trial(
+                spec.model,
+                spec.coordinates,
+                spec.forces,
+                opts,
+                progress=lambda stage: progress.update(task, description=f"{spec.label}: {stage}"),
+            )
+    paths = write_results(analysis, out)
+    return analysis, paths
+
+
+@app.command()
+def so(
+    setup: Annotated[Path, typer.Argument(help="OpenSim AnalyzeTool setup .xml with a StaticOptimization.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
+) -> None:
+    """Drop-in for OpenSim's Static Optimization: same setup file, same output files."""
+    from .so import run_so_setup  # noqa: PLC0415
+
+    written = run_so_setup(setup)
+    if as_json:
+        typer.echo(json.dumps({k: str(v) for k, v in written.items()}))
+    else:
+        for k, v in written.items():
+            typer.echo(f"{k}: {v}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-demo"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary per speed.")] = False,
+) -> None:
+    """Analyse the bundled runner (Hamner & Delp 2013, subject 01) at 2, 3, 4 and 5 m/s."""
+    from .pipeline import AnalysisOptions  # noqa: PLC0415
+    from .trials import demo_trials  # noqa: PLC0415
+
+    analyses = []
+    for spec in demo_trials():
+        opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source)
+        analysis, paths = _run_one(spec, opts, out / spec.label, show_progress=not as_json)
+        analyses.append((spec, analysis, paths))
+    if as_json:
+        typer.echo(json.dumps({spec.label: json.loads(p["summary"].read_text()) for spec, _, p in analyses}))
+        return
+    from .reports.terminal import print_demo  # noqa: PLC0415
+
+    print_demo([(s, a) for s, a, _ in analyses], out)
+
+
+def main() -> None:
+    """Entry point: run the app, turning every error into one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except RunmusclesError as exc:
+        typer.echo(f"runmuscles: error: {exc}", err=True)
+        sys.exit(_EXIT_INPUT)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("runmuscles: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click  # noqa: PLC0415
+
+        if isinstance(exc, click.ClickException):
+            typer.echo(f"runmuscles: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        typer.echo(f"runmuscles: internal error: {type(exc).__name__}: {first}", err=True)
+        sys.exit(_EXIT_INTERNAL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,552 @@
+"""The analysis of one running trial, from files to per-muscle results.
+
+``readers -> model -> kinematics -> dynamics -> muscles -> analyses``: this module only
+orchestrates the stages; each stage lives in its own subpackage. The command line
+(:mod:`runmuscles.cli`), reports and batch jobs call :func:`analyze_trial`.
+
+Assumptions, all recorded in the result's ``settings`` and ``quality`` sections:
+
+* coordinates are processed as OpenSim's AnalyzeTool does (pad, third-order Butterworth
+  low-pass forwards and backwards, quintic-spline derivatives);
+* ground reaction forces are interpolated linearly to the frame times;
+* muscles have rigid tendons and produce ``activation x F0 x fl x fv x cos(pennation)``
+  (OpenSim's StaticOptimization with ``use_muscle_physiology``), passive fibre force is
+  not counted;
+* every unlocked independent coordinate has a reserve actuator (1 N m per unit control by
+  default, so muscles are preferred and reserves show where muscles are too weak).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .analyses.groups import group_members
+from .analyses.stride import (
+    STANDARD_GRAVITY_M_S2,
+    StrideMetrics,
+    group_rows,
+    stride_metrics,
+    time_normalize,
+)
+from .errors import InputError, ModelError
+from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
+from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, phase_labels
+from .muscles.recruitment import RecruitmentResult, Reserves, recruit_muscles
+from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
+
+__all__ = ["AnalysisOptions", "TrialAnalysis", "analyze_trial", "foot_side"]
+
+# Hicks JL, Uchida TK, Seth A, Rajagopal A, Delp SL (2015) Is my model good enough? Best
+# practices for verification and validation of musculoskeletal models and simulations of
+# movement. J Biomech Eng 137:020905. Residual forces: peak below 5 % of the peak external
+# force; residual moments: peak below 1 % of (centre-of-mass height x peak external force).
+HICKS_RESIDUAL_FORCE_FRACTION = 0.05
+HICKS_RESIDUAL_MOMENT_FRACTION = 0.01
+
+
+@dataclass
+class AnalysisOptions:
+    """Settings of one analysis (all are recorded in the summary).
+
+    Attributes
+    ----------
+    lowpass_hz
+        Low-pass cutoff for coordinates (Hz); ``None``: no filtering.
+    activation_exponent
+        Exponent of the static-optimization objective.
+    reserve_optimal_force
+        Generalized force per unit control of each reserve (N m or N).
+    strength
+        ``"model"``: the model's own maximum isometric forces; ``"volume"``: muscle
+        volumes from body mass and height (Handsfield et al. 2014) with a specific tension
+        (see :mod:`runmuscles.model.strength`).
+    height_m
+        Runner's height for the volume strength model (``None``: estimated from the model).
+    cycle
+        Analyse only this stride cycle (1-based) of ``side``; ``None``: every complete one
+        inside the window.
+    side
+        Reference foot for stride cycles (``right``/``left``).
+    start_s, end_s
+        Analysis window (seconds); ``None``: the data's extent.
+    speed_m_s
+        Running speed, if known (reported and used for per-kilometre loads).
+    reserves
+        Reserve actuators to use instead of the default one per coordinate.
+    """
+
+    lowpass_hz: float | None = 12.0
+    activation_exponent: float = 2.0
+    reserve_optimal_force: float = 1.0
+    strength: str = "model"
+    height_m: float | None = None
+    cycle: int | None = None
+    side: str = "right"
+    start_s: float | None = None
+    end_s: float | None = None
+    speed_m_s: float | None = None
+    speed_source: str = ""
+    reserves: Reserves | None = None
+    cache_dir: Path | None = None
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("reserves", "cache_dir")}
+        d["reserves"] = "custom" if self.reserves is not None else "one per independent coordinate"
+        return d
+
+
+def foot_side(body: str) -> str | None:
+    """``'right'``/``'left'`` for a foot body name (``calcn_r``, ``toes_l``, ``foot_r``...)."""
+    b = body.lower()
+    if b.endswith("_r") or b.startswith("r_"):
+        return "right"
+    if b.endswith("_l") or b.startswith("l_"):
+        return "left"
+    return None
+
+
+@dataclass
+class TrialAnalysis:
+    """Everything one analysis produced (arrays are per frame unless said otherwise)."""
+
+    model_path: Path
+    model_name: str
+    coordinates_path: Path
+    external_loads_path: Path | None
+    options: AnalysisOptions
+    body_mass_kg: float
+    time_s: np.ndarray
+    coordinates: CoordinateKinematics
+    generalized_forces: np.ndarray
+    recruitment: RecruitmentResult
+    muscle_length_m: np.ndarray
+    muscle_speed_m_s: np.ndarray
+    events: GaitEvents
+    cycles: list[StrideCycle]
+    metrics: list[StrideMetrics]
+    vertical_grf_n: dict[str, np.ndarray]
+    quality: dict
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def muscle_names(self) -> list[str]:
+        return self.recruitment.muscle_names
+
+    @property
+    def muscle_power_w(self) -> np.ndarray:
+        """Musculotendon power, positive when shortening under tension (W)."""
+        return -self.recruitment.muscle_force_n * self.muscle_speed_m_s
+
+    @property
+    def body_weight_n(self) -> float:
+        return self.body_mass_kg * STANDARD_GRAVITY_M_S2
+
+    # -- tables --------------------------------------------------------------------------
+    def phase_per_frame(self) -> np.ndarray:
+        lab = np.full(self.time_s.shape, "", dtype=object)
+        for c in self.cycles:
+            got = phase_labels(self.time_s, c)
+            lab[got != ""] = got[got != ""]
+        return lab
+
+    def muscle_rows(self) -> list[dict]:
+        bw = self.body_weight_n
+        rows = []
+        for m in self.metrics:
+            for j, name in enumerate(m.muscle_names):
+                rows.append(
+                    {
+                        "cycle": m.cycle.index,
+                        "muscle": name,
+                        "impulse_n_s": float(m.impulse_n_s[j]),
+                        "impulse_bw_s": float(m.impulse_n_s[j] / bw),
+                        "positive_work_j": float(m.positive_work_j[j]),
+                        "negative_work_j": float(m.negative_work_j[j]),
+                        "peak_force_n": float(m.peak_force_n[j]),
+                        "peak_force_bw": float(m.peak_force_n[j] / bw),
+                        "peak_activation": float(m.peak_activation[j]),
+                        "mean_activation": float(m.mean_activation[j]),
+                    }
+                )
+        return rows
+
+    def group_rows(self) -> list[dict]:
+        rows: list[dict] = []
+        for m in self.metrics:
+            rows.extend(group_rows(m, self.body_mass_kg))
+        return rows
+
+    def normalized(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Mean over strides of activation and force at 0-100 % of the cycle (101 points)."""
+        if not self.cycles:
+            return None
+        acts, forces = [], []
+        rec = self.recruitment
+        for c in self.cycles:
+            pct, a = time_normalize(self.time_s, rec.activation, c.start_s, c.end_s)
+            _, f = time_normalize(self.time_s, rec.muscle_force_n, c.start_s, c.end_s)
+            acts.append(a)
+            forces.append(f)
+        return pct, np.mean(acts, axis=0), np.mean(forces, axis=0)
+
+    def group_summary(self) -> dict[str, dict]:
+        """Per group (both sides), mean over strides: loads per stride and shares."""
+        rows = [r for r in self.group_rows() if r["side"] == "both"]
+        groups = group_members(self.muscle_names)
+        out: dict[str, dict] = {}
+        per_km = None
+        if self.options.speed_m_s and self.cycles:
+            stride_len = self.options.speed_m_s * np.mean([c.duration_s for c in self.cycles])
+            per_km = 1000.0 / stride_len
+        for g, members in groups.items():
+            stride = [r for r in rows if r["group"] == g and r["phase"] == "stride"]
+            if not stride:
+                continue
+            entry = {
+                "muscles": members,
+                "share_of_impulse": float(np.mean([r["share_of_impulse"] for r in stride])),
+                "share_of_positive_work": float(np.mean([r["share_of_positive_work"] for r in stride])),
+                "impulse_bw_s_per_stride": float(np.mean([r["impulse_bw_s"] for r in stride])),
+                "positive_work_j_per_kg_per_stride": float(np.mean([r["positive_work_j_per_kg"] for r in stride])),
+                "negative_work_j_per_kg_per_stride": float(np.mean([r["negative_work_j_per_kg"] for r in stride])),
+                "phase_share_of_impulse": {},
+            }
+            if per_km is not None:
+                entry["impulse_bw_s_per_km"] = entry["impulse_bw_s_per_stride"] * per_km
+                entry["positive_work_j_per_kg_per_km"] = entry["positive_work_j_per_kg_per_stride"] * per_km
+            for ph in ("braking", "propulsion", "early_swing", "late_swing"):
+                sel = [r for r in rows if r["group"] == g and r["phase"] == ph]
+                entry["phase_share_of_impulse"][ph] = float(np.mean([r["share_of_impulse"] for r in sel]))
+            out[g] = entry
+        return out
+
+    def summary(self) -> dict:
+        """Headline numbers with units in key names (what ``summary.json`` holds)."""
+        bw = self.body_weight_n
+        strides = self.cycles
+        peak_grf = []
+        for c in strides:
+            fy = self.vertical_grf_n.get(c.side)
+            t = self.vertical_grf_n["time_s"]
+            if fy is not None:
+                sel = (t >= c.start_s) & (t <= c.toe_off_s)
+                if sel.any():
+                    peak_grf.append(fy[sel].max() / bw)
+        top = sorted(self.muscle_rows(), key=lambda r: -r["impulse_bw_s"])
+        seen: set[str] = set()
+        top_muscles = []
+        for r in top:
+            if r["muscle"] in seen:
+                continue
+            seen.add(r["muscle"])
+            top_muscles.append(
+                {k: r[k] for k in ("muscle", "impulse_bw_s", "positive_work_j", "peak_force_bw", "peak_activation")}
+            )
+            if len(top_muscles) == 10:
+                break
+        return {
+            "runmuscles_version": __version__,
+            "model_name": self.model_name,
+            "body_mass_kg": self.body_mass_kg,
+            "speed_m_s": self.options.speed_m_s,
+            "speed_source": self.options.speed_source or ("given" if self.options.speed_m_s else "unknown"),
+            "analysis_window_s": [float(self.time_s[0]), float(self.time_s[-1])],
+            "n_frames": int(self.time_s.size),
+            "n_strides": len(strides),
+            "stride_time_s": float(np.mean([c.duration_s for c in strides])) if strides else None,
+            "stride_frequency_hz": float(1.0 / np.mean([c.duration_s for c in strides])) if strides else None,
+            "stance_fraction": float(np.mean([c.stance_fraction for c in strides])) if strides else None,
+            "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
+            "groups": self.group_summary(),
+            "top_muscles_by_impulse": top_muscles,
+            "quality": self.quality,
+            "settings": self.options.as_dict(),
+            "provenance": {
+                "model": str(self.model_path),
+                "coordinates": str(self.coordinates_path),
+                "external_loads": str(self.external_loads_path) if self.external_loads_path else None,
+                "method": "inverse dynamics (runmuscles, equal to OpenSim's InverseDynamicsSolver) and "
+                "static optimization (min sum activation^p, rigid tendon, force-length-velocity)",
+            },
+            "timings_s": self.timings_s,
+        }
+
+
+def _progress_noop(stage: str) -> None:  # pragma: no cover - trivial
+    return None
+
+
+def analyze_trial(
+    model_path: str | Path,
+    coordinates_path: str | Path,
+    external_loads_path: str | Path | None,
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> TrialAnalysis:
+    """Analyse one trial: per-muscle activation and force over every frame and stride.
+
+    Parameters
+    ----------
+    model_path
+        OpenSim ``.osim`` model with muscles (scaled to the runner).
+    coordinates_path
+        Joint angles (``.mot``/``.sto`` from inverse kinematics).
+    external_loads_path
+        OpenSim ExternalLoads ``.xml`` with ground reaction forces.
+    options
+        See :class:`AnalysisOptions`.
+    progress
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    TrialAnalysis
+    """
+    from .model import RunnerModel  # noqa: PLC0415 - keeps `import runmuscles.pipeline` light
+
+    opts = options or AnalysisOptions()
+    say = progress or _progress_noop
+    timings: dict[str, float] = {}
+    t0 = _time.perf_counter()
+
+    say("model")
+    model = RunnerModel.load(model_path, cache_dir=opts.cache_dir)
+    timings["model"] = _time.perf_counter() - t0
+
+    say("read")
+    t1 = _time.perf_counter()
+    table = read_storage(coordinates_path)
+    if external_loads_path is None:
+        raise InputError(coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)")
+    loads = read_external_loads(external_loads_path)
+    timings["read"] = _time.perf_counter() - t1
+
+    say("events")
+    events, vertical = _events(loads, model)
+    start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
+
+    say("kinematics")
+    t1 = _time.perf_counter()
+    ck = prepare_coordinates(
+        table,
+        model.coordinate_names,
+        model.rotational,
+        lowpass_hz=opts.lowpass_hz,
+        start_s=start_s,
+        end_s=end_s,
+        fill=model.fill_values(table),
+    )
+    q, qd, qdd = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
+    ck = CoordinateKinematics(ck.time_s, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, ck.notes)
+    timings["kinematics"] = _time.perf_counter() - t1
+
+    say("dynamics")
+    t1 = _time.perf_counter()
+    tau = model.inverse_dynamics(q, qd, qdd, loads, ck.time_s)
+    timings["dynamics"] = _time.perf_counter() - t1
+
+    say("geometry")
+    t1 = _time.perf_counter()
+    geo = model.muscle_geometry(q, qd, strength=opts.strength, height_m=opts.height_m)
+    timings["geometry"] = _time.perf_counter() - t1
+
+    say("muscles")
+    t1 = _time.perf_counter()
+    reserves = opts.reserves or Reserves.for_coordinates(
+        model.independent_coordinates, optimal_force=opts.reserve_optimal_force
+    )
+    rec = recruit_muscles(
+        coordinate_names=model.coordinate_names,
+        generalized_forces=tau,
+        muscle_names=model.muscle_names,
+        moment_arms_m=geo.moment_arm_m,
+        strength_n=geo.strength_n,
+        min_activation=model.min_activation,
+        max_activation=model.max_activation,
+        reserves=reserves,
+        independent=model.independent_coordinates,
+        projection=model.projection(q),
+        exponent=opts.activation_exponent,
+    )
+    timings["muscles"] = _time.perf_counter() - t1
+
+    say("analyses")
+    t1 = _time.perf_counter()
+    power = -rec.muscle_force_n * geo.speed_m_s
+    metrics = [
+        stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c) for c in cycles
+    ]
+    quality = _quality(model, ck, tau, rec, loads, events, geo, vertical)
+    timings["analyses"] = _time.perf_counter() - t1
+    timings["total"] = _time.perf_counter() - t0
+    return TrialAnalysis(
+        model_path=Path(model_path),
+        model_name=model.name,
+        coordinates_path=Path(coordinates_path),
+        external_loads_path=Path(external_loads_path),
+        options=opts,
+        body_mass_kg=model.body_mass_kg,
+        time_s=ck.time_s,
+        coordinates=ck,
+        generalized_forces=tau,
+        recruitment=rec,
+        muscle_length_m=geo.length_m,
+        muscle_speed_m_s=geo.speed_m_s,
+        events=events,
+        cycles=cycles,
+        metrics=metrics,
+        vertical_grf_n=vertical,
+        quality=quality,
+        timings_s=timings,
+    )
+
+
+def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarray]]:
+    """Vertical and fore-aft force per foot, summed over the forces on each foot's bodies."""
+    d = loads.data
+    vert: dict[str, np.ndarray] = {}
+    fore: dict[str, np.ndarray] = {}
+    for f in loads.forces:
+        if f.applied_to_body not in model.body_names:
+            raise InputError(
+                loads.source, f"force '{f.name}' is applied to body '{f.applied_to_body}', which the model lacks"
+            )
+        side = foot_side(f.applied_to_body)
+        if side is None:
+            raise InputError(
+                loads.source,
+                f"force '{f.name}' is applied to '{f.applied_to_body}', not to a right (_r) or left (_l) foot body",
+            )
+        if f.force_expressed_in_body not in ("ground", model.ground_name):
+            raise InputError(loads.source, f"force '{f.name}' is expressed in '{f.force_expressed_in_body}'; "
+                             "only forces expressed in ground are supported for gait events")
+        fy = d.column(f.force_columns[1])
+        fx = d.column(f.force_columns[0])
+        vert[side] = vert.get(side, 0.0) + fy
+        fore[side] = fore.get(side, 0.0) + fx
+    for side in ("right", "left"):
+        if side not in vert:
+            raise InputError(loads.source, f"has no ground reaction force on the {side} foot")
+    ev = detect_gait_events(d.time_s, vert, fore, source=loads.source)
+    vertical = {"time_s": d.time_s, **vert}
+    return ev, vertical
+
+
+def _window(
+    opts: AnalysisOptions, events: GaitEvents, coord_time: np.ndarray, loads: ExternalLoads
+) -> tuple[float, float, list[StrideCycle]]:
+    lo = max(float(coord_time[0]), float(loads.data.time_s[0]))
+    hi = min(float(coord_time[-1]), float(loads.data.time_s[-1]))
+    if opts.cycle is not None:
+        c = events.cycle(opts.side, opts.cycle)
+        if c.start_s < lo - 1e-6 or c.end_s > hi + 1e-6:
+            raise InputError(
+                loads.source, f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data"
+            )
+        return c.start_s, c.end_s, [c]
+    start = lo if opts.start_s is None else opts.start_s
+    end = hi if opts.end_s is None else opts.end_s
+    for what, v in (("start", start), ("end", end)):
+        if v < lo - 1e-6 or v > hi + 1e-6:
+            raise InputError(
+                loads.source if v < loads.data.time_s[0] or v > loads.data.time_s[-1] else "coordinates",
+                f"{what} time {v:g} s is outside the data ({lo:g}-{hi:g} s covered by both motion and forces)",
+            )
+    if end <= start:
+        raise InputError(None, f"the time window {start:g}-{end:g} s is empty")
+    cycles = [c for c in events.cycles.get(opts.side, []) if c.start_s >= start - 1e-6 and c.end_s <= end + 1e-6]
+    return start, end, cycles
+
+
+def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertical) -> dict:
+    bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
+    flags: list[str] = []
+    # residuals on the root (pelvis) coordinates
+    root = model.root_coordinates
+    residual = {}
+    if root:
+        t = ck.time_s
+        grf = np.zeros(t.size)
+        d = loads.data
+        total = np.zeros((d.n_frames, 3))
+        for f in loads.forces:
+            total += d.columns(f.force_columns)
+        mag = np.linalg.norm(total, axis=1)
+        peak_ext = float(np.interp(t, d.time_s, mag).max()) if t.size else 0.0
+        grf = peak_ext
+        com_h = model.mass_center_height_m(ck.q)
+        for kind, names in (("force_n", root["translational"]), ("moment_nm", root["rotational"])):
+            vals = tau[:, [model.coordinate_names.index(n) for n in names]] if names else np.zeros((t.size, 0))
+            peak = float(np.abs(vals).max()) if vals.size else 0.0
+            rms = float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0
+            if kind == "force_n":
+                limit = HICKS_RESIDUAL_FORCE_FRACTION * grf
+            else:
+                limit = HICKS_RESIDUAL_MOMENT_FRACTION * com_h * grf
+            ok = peak <= limit
+            residual[kind] = {
+                "coordinates": names,
+                "peak": peak,
+                "rms": rms,
+                "threshold_hicks_2015": limit,
+                "within_threshold": ok,
+            }
+            if not ok:
+                flags.append(
+                    f"pelvis residual {kind.split('_')[0]}s peak {peak:.0f} exceed the Hicks et al. 2015 "
+                    f"threshold {limit:.0f} (no residual reduction was applied)"
+                )
+    # reserves
+    res_rows = {}
+    for k, name in enumerate(rec.reserve_names):
+        v = rec.reserve_force[:, k]
+        res_rows[name] = {"peak": float(np.abs(v).max()), "rms": float(np.sqrt(np.mean(v**2)))}
+    leg = {
+        n: r
+        for n, r in res_rows.items()
+        if not any(n.startswith(c) for c in (root.get("translational", []) + root.get("rotational", [])))
+    }
+    muscled = set(model.coordinates_with_muscles)
+    big = [
+        n
+        for n, r in leg.items()
+        if r["peak"] > 10.0 and any(n.startswith(c) for c in muscled)
+    ]
+    if big:
+        flags.append(
+            f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
+            + (" ..." if len(big) > 6 else "")
+            + " (muscles too weak for these moments; try --strength volume)"
+        )
+    sat_frac = rec.saturated.mean(axis=0)
+    saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]
+    if saturated:
+        flags.append(f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames")
+    eq = np.abs(rec.moment_residual)
+    outside = int(np.asarray(geo.outside_domain).sum())
+    if outside:
+        flags.append(f"{outside} frames outside the fitted geometry domain: exact OpenSim geometry used there")
+    notes = list(ck.notes) + list(events.notes) + list(rec.notes) + list(getattr(geo, "notes", []))
+    return {
+        "flags": flags,
+        "notes": notes,
+        "residuals": residual,
+        "reserves": res_rows,
+        "reserve_peak_nm_on_muscle_coordinates": max(
+            [r["peak"] for n, r in leg.items() if any(n.startswith(c) for c in muscled)] or [0.0]
+        ),
+        "saturated_muscles": saturated,
+        "saturated_frame_fraction": {m: float(f) for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0},
+        "equilibrium_max_error": float(eq.max()) if eq.size else 0.0,
+        "solver_converged_all_frames": bool(rec.converged.all()),
+        "solver_max_iterations": int(rec.iterations.max()) if rec.iterations.size else 0,
+        "geometry_frames_outside_domain": outside,
+        "body_weight_n": bw,
+    }
