@@ -543,33 +543,38 @@ def _reject_gps_jumps(
     anchor = idx[start]
     accepted[anchor] = True
     unchecked = True  # the anchor was accepted without a check (first fix of a segment)
+    previous = -1  # the accepted fix before the anchor, in the same segment
     pending: list[int] = []
+
+    def reachable(j: int, k: int) -> bool:
+        dist = float(haversine_m(lat[j], lon[j], lat[k], lon[k]))
+        return dist <= max_speed * (t[k] - t[j]) + slack_m
+
     n_reanchor = 0
     r2 = 2.0 * 6371008.8
     for i in idx[start + 1 :].tolist():
         if seg[i] != seg[anchor]:
             accepted[i] = True
-            anchor, pending, unchecked = i, [], True
+            anchor, pending, unchecked, previous = i, [], True, -1
             continue
         sdp = np.sin(0.5 * (lat_r[i] - lat_r[anchor]))
         sdl = np.sin(0.5 * (lon_r[i] - lon_r[anchor]))
         d = r2 * np.arcsin(min(1.0, np.sqrt(sdp * sdp + cos_lat[i] * cos_lat[anchor] * sdl * sdl)))
         if d <= max_speed * (t[i] - t[anchor]) + slack_m:
             accepted[i] = True
-            anchor, pending, unchecked = i, [], False
+            anchor, pending, unchecked, previous = i, [], False, anchor
             continue
         # rejected; do the rejected fixes form a consistent track of their own?
-        if pending:
-            j = pending[-1]
-            dj = float(haversine_m(lat[j], lon[j], lat[i], lon[i]))
-            if dj > max_speed * (t[i] - t[j]) + slack_m:
-                pending = []
+        if pending and not reachable(pending[-1], i):
+            pending = []
         pending.append(i)
         if len(pending) >= reanchor:
-            if unchecked:
-                accepted[anchor] = False  # the unchecked fix was the outlier, not these
+            # the anchor was the outlier if it was never checked, or if the fix before it
+            # reaches the new track directly (a lone bad fix after a signal gap)
+            if unchecked or (previous >= 0 and reachable(previous, pending[0])):
+                accepted[anchor] = False
             accepted[pending] = True
-            anchor, pending, unchecked = i, [], False
+            anchor, pending, unchecked, previous = i, [], False, pending[-2]
             n_reanchor += 1
     return accepted, n_reanchor
 

@@ -421,35 +421,31 @@ def read_fit(path: str | Path) -> Activity:
 
     # -- sport and session windows ------------------------------------------------------
     windows: list[tuple[float, float]] = []
+    other_windows: list[tuple[float, float]] = []
     run_sessions: list[dict[str, Any]] = []
     sport_name = "unknown"
     if sessions:
-        other = None
-        for s in sessions:
-            sp = str(s.get("sport", "generic"))
-            if sp == "running" or str(s.get("sub_sport", "")) in ("treadmill", "trail", "street", "track"):
-                if sp != "running" and sp not in ("generic",):
-                    other = other or sp
-                    continue
-                run_sessions.append(s)
-            else:
-                other = other or sp
+        others = [s for s in sessions if str(s.get("sport", "generic")) != "running"]
+        run_sessions = [s for s in sessions if str(s.get("sport", "generic")) == "running"]
         if not run_sessions:
-            raise InputError(p, f"not a run (sport: {other or 'unknown'})")
-        if len(run_sessions) < len(sessions):
+            raise InputError(p, f"not a run (sport: {others[0].get('sport', 'unknown')})")
+        if others:
             notes.append(f"multi-sport file: kept {len(run_sessions)} running session(s) of {len(sessions)}")
         subs = {str(s.get("sub_sport")) for s in run_sessions if s.get("sub_sport") not in (None, "generic")}
         sport_name = "running" + (":" + ",".join(sorted(subs)) if subs else "")
-        for s in run_sessions:
+        for s in sessions:
             st = s.get("start_time")
-            end = s.get("timestamp")
             if st is None:
                 continue
             t_start = st.timestamp()
-            t_end = end.timestamp() if end is not None else t_start + float(s.get("total_elapsed_time", 0.0))
-            if "total_elapsed_time" in s:
-                t_end = max(t_end, t_start + float(s["total_elapsed_time"]))
-            windows.append((t_start - 1.0, t_end + 1.0))
+            end = s.get("timestamp")
+            t_end = end.timestamp() if end is not None else t_start
+            t_end = max(t_end, t_start + _f(s.get("total_elapsed_time", 0.0)))
+            if s in others:
+                other_windows.append((t_start, t_end))
+            else:
+                # 1 s of slack: the session's end stamp may fall just before its last record
+                windows.append((t_start - 1.0, t_end + 1.0))
     else:
         stated = [str(m.get("sport")) for m in sport_msgs + laps if m.get("sport") is not None]
         run, other = _classify_sport(stated)
@@ -470,6 +466,8 @@ def read_fit(path: str | Path) -> Activity:
         in_run = np.zeros(epoch.size, dtype=bool)
         for a, b in windows:
             in_run |= (epoch >= a) & (epoch <= b)
+        for a, b in other_windows:
+            in_run &= ~((epoch >= a) & (epoch <= b))
         outside = keep & ~in_run
         if outside.any():
             corrections["records_outside_running_sessions"] = int(outside.sum())
