@@ -93,6 +93,7 @@ def write_fit(
     pause: tuple[int, int] | None = None,
     with_position: bool = True,
     with_distance: bool = True,
+    with_speed: bool | None = None,
     with_dev_power: bool = False,
     corrupt_crc: bool = False,
 ) -> dict:
@@ -111,11 +112,14 @@ def write_fit(
         w.data(6, 0, 0, 0x84, b"Power", b"Watts")
     w.define(1, 21, [(253, "uint32"), (0, "enum"), (1, "enum"), (4, "uint8")])
     w.data(1, _ts(t0), 0, 0, 0)  # timer start
+    with_speed = with_distance if with_speed is None else with_speed
     rec_fields = [(253, "uint32")]
     if with_position:
         rec_fields += [(0, "sint32"), (1, "sint32")]
     if with_distance:
-        rec_fields += [(5, "uint32"), (6, "uint16")]
+        rec_fields += [(5, "uint32")]
+    if with_speed:
+        rec_fields += [(6, "uint16")]
     rec_fields += [(2, "uint16"), (3, "uint8"), (4, "uint8"), (53, "uint8")]
     rec_fields += [(39, "uint16"), (41, "uint16"), (85, "uint16")]
     w.define(2, 20, rec_fields, dev=((0, "uint16", 0),) if with_dev_power else ())
@@ -135,7 +139,9 @@ def write_fit(
         if with_position:
             vals += [_semi(lat0 + dist / m_per_deg), _semi(lon0)]
         if with_distance:
-            vals += [int(round(dist * 100)), int(round(speed_m_s * 1000))]
+            vals += [int(round(dist * 100))]
+        if with_speed:
+            vals += [int(round(speed_m_s * 1000))]
         vals += [int(round((300.0 + 500.0) * 5)), 150, cadence_per_foot[0], int(cadence_per_foot[1] * 128)]
         vals += [800, 2500, 11000]  # 80.0 mm, 250.0 ms, 1100.0 mm
         if with_dev_power:
@@ -368,6 +374,23 @@ def test_fit_treadmill_distance_without_gps(tmp_path):
     run = clean_activity(read_activity(p))
     assert run.table.meta["distance_source"] == "device"
     assert run.totals.distance_m == pytest.approx(info["distance_m"], rel=1e-6)
+
+
+def test_fit_treadmill_speed_only(tmp_path):
+    p = tmp_path / "speed_only.fit"
+    info = write_fit(p, n=100, with_position=False, with_distance=False, with_speed=True)
+    run = clean_activity(read_activity(p))
+    assert run.table.meta["distance_source"] == "speed"
+    assert run.totals.distance_m == pytest.approx(info["distance_m"], rel=1e-6)
+
+
+def test_fit_truncated_before_any_record_is_a_clear_error(tmp_path):
+    p = tmp_path / "cut.fit"
+    write_fit(p, n=30)
+    p.write_bytes(p.read_bytes()[:40])  # header and the first definition only
+    with pytest.raises(InputError, match="no readable records") as err:
+        read_activity(p)
+    assert "\n" not in str(err.value)
 
 
 def test_format_is_recognised_from_content(tmp_path):

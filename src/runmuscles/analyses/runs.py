@@ -24,8 +24,9 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    sample-to-sample jitter.
 5. **Elevation and grade**: altitude spikes (more than ``altitude_spike_m`` from a running
    median, ``altitude_spikes``) are removed; altitude is then expressed against distance and
-   averaged over ``grade_window_m`` of distance (30 m for barometric altitude, 100 m for GPS
-   altitude, which is several times noisier), and the grade is its slope in percent, clipped
+   averaged twice over ``grade_window_m`` of distance (a triangular window; 30 m for
+   barometric altitude, 100 m for GPS altitude, which is several times noisier), and the
+   grade is its slope in percent, clipped
    to +-``max_grade_pct`` (``grade_clipped``). Ascent and descent count altitude changes
    larger than a hysteresis of 2 m (barometric) or 5 m (GPS).
 6. **Stops**: samples inside timer pauses and recording gaps, and stretches where the
@@ -625,7 +626,11 @@ def _grade(
     dgrid = np.arange(d_u[0], d_u[-1] + 0.5 * step_m, step_m)
     a_d = np.interp(dgrid, d_u, a_u)
     n_w = max(1, int(round(window_m / step_m)))
-    a_s = uniform_filter1d(a_d, size=n_w, mode="nearest") if n_w > 1 else a_d
+    # two passes of a moving average = a triangular window: its slope averages the noise of
+    # every sample, where one pass would difference two single samples at the window's edges
+    a_s = a_d
+    if n_w > 1:
+        a_s = uniform_filter1d(uniform_filter1d(a_d, size=n_w, mode="nearest"), size=n_w, mode="nearest")
     g_d = np.gradient(a_s, step_m) * 100.0
     grade = np.interp(dist_g, dgrid, g_d)
     clipped = np.abs(grade) > max_pct
