@@ -336,6 +336,8 @@ def test_fit_developer_power_timer_pause_and_totals(tmp_path):
     assert len(act.pauses) == 1
     assert act.pauses[0].kind == "timer"
     assert act.pauses[0].start_s == pytest.approx(80.0) and act.pauses[0].end_s == pytest.approx(110.0)
+    seg = act.records.column("segment")
+    assert set(seg[act.records.time_s < 80]) == {0.0} and set(seg[act.records.time_s >= 110]) == {1.0}
     run = clean_activity(act)
     assert run.corrections["timer_pauses"] == 1
     assert not run.moving[(run.time_s > 81) & (run.time_s < 109)].any()

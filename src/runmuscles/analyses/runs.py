@@ -7,8 +7,10 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
 1. **GPS outliers** (``gps_points_dropped``): a position that implies a speed above
    ``max_speed_m_s`` (plus ``gps_slack_m`` of position error) from the last accepted one is
    dropped ("teleport"). If ``reanchor_points`` positions in a row are dropped but agree
-   with each other, the earlier fix was the wrong one (or the runner really moved during a
-   signal loss): they are accepted and counted in ``gps_reanchored``.
+   with each other, they are accepted (``gps_reanchored``): the runner really is there, and
+   the last accepted fix is dropped instead when it was never checked (first of a segment)
+   or when the fix before it reaches the new positions directly (a lone bad fix after a
+   signal gap). Times of dropped fixes: ``CleanRun.rejected_fix_times_s``.
 2. **Distance**: the device's own distance field when the file has one (made monotonic:
    ``distance_backsteps``), otherwise the haversine sum over accepted positions (not across
    recording gaps), otherwise the time integral of speed. Increments faster than
@@ -22,16 +24,16 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    ``speed_cutoff_hz`` smooths what is left. The median keeps real steps (a start, a stop)
    sharp while rejecting single-sample GPS jumps; the low-pass removes the remaining
    sample-to-sample jitter.
-5. **Elevation and grade**: altitude spikes (more than ``altitude_spike_m`` from a running
+5. **Stops**: samples inside timer pauses and recording gaps, and stretches where the
+   smoothed speed stays below ``stop_speed_m_s`` for at least ``min_stop_s``, are not moving
+   (``stops``, ``stopped_s``, ``timer_pauses``, ``recording_gaps``).
+6. **Elevation and grade**: altitude spikes (more than ``altitude_spike_m`` from a running
    median, ``altitude_spikes``) are removed; altitude is then expressed against distance and
    averaged twice over ``grade_window_m`` of distance (a triangular window; 30 m for
    barometric altitude, 100 m for GPS altitude, which is several times noisier), and the
-   grade is its slope in percent, clipped
-   to +-``max_grade_pct`` (``grade_clipped``). Ascent and descent count altitude changes
-   larger than a hysteresis of 2 m (barometric) or 5 m (GPS).
-6. **Stops**: samples inside timer pauses and recording gaps, and stretches where the
-   smoothed speed stays below ``stop_speed_m_s`` for at least ``min_stop_s``, are not moving
-   (``stops``, ``stopped_s``, ``timer_pauses``, ``recording_gaps``).
+   grade is its slope in percent, clipped to +-``max_grade_pct`` (``grade_clipped``).
+   Ascent and descent count altitude changes larger than a hysteresis of 2 m (barometric)
+   or 5 m (GPS).
 7. **Gait**: moving samples are "run" when the cadence is at least ``run_cadence_spm``
    (or, without cadence, when the speed is at least ``walk_run_speed_m_s``), else "walk";
    labels are then smoothed by a majority vote over ``min_gait_s``
@@ -370,7 +372,7 @@ def clean_activity(
     spd = np.clip(spd, 0.0, max_speed_m_s)
     spd[in_pause] = 0.0
 
-    # 6. stops -------------------------------------------------------------------------------
+    # 5. stops -------------------------------------------------------------------------------
     slow = (spd < stop_speed_m_s) | in_pause
     moving = np.ones(tg.size, dtype=bool)
     n_stops = 0
@@ -383,7 +385,7 @@ def clean_activity(
     corr["stops"] = n_stops
     corr["stopped_s"] = int(round((~moving).sum() * dt))
 
-    # 5. elevation and grade -----------------------------------------------------------------
+    # 6. elevation and grade -----------------------------------------------------------------
     alt_rec = col("altitude_m")
     alt_src = altitude_source or activity.altitude_source
     if alt_src not in ("barometric", "gps", "none"):

@@ -25,7 +25,8 @@ Columns of ``Activity.records`` (always all present, NaN where the file has no v
 ``ground_contact_time_s``  FIT ``stance_time`` (ms in the file)
 ``step_length_m``          FIT ``step_length`` (mm in the file)
 ``temperature_c``          device temperature
-``segment``                0, 1, 2...: GPX track segments / TCX tracks. Consecutive
+``segment``                0, 1, 2...: GPX track segments / TCX tracks / FIT stretches
+                           between timer pauses. Consecutive
                            samples of different segments are separated by a recording
                            gap, across which no distance is counted from positions.
 ========================== ==========================================================
@@ -434,6 +435,7 @@ def read_fit(path: str | Path) -> Activity:
         subs = {str(s.get("sub_sport")) for s in run_sessions if s.get("sub_sport") not in (None, "generic")}
         sport_name = "running" + (":" + ",".join(sorted(subs)) if subs else "")
         for s in sessions:
+            is_run = str(s.get("sport", "generic")) == "running"
             st = s.get("start_time")
             if st is None:
                 continue
@@ -441,7 +443,7 @@ def read_fit(path: str | Path) -> Activity:
             end = s.get("timestamp")
             t_end = end.timestamp() if end is not None else t_start
             t_end = max(t_end, t_start + _f(s.get("total_elapsed_time", 0.0)))
-            if s in others:
+            if not is_run:
                 other_windows.append((t_start, t_end))
             else:
                 # 1 s of slack: the session's end stamp may fall just before its last record
@@ -526,6 +528,10 @@ def read_fit(path: str | Path) -> Activity:
         if in_windows(lap.get("start_time"))
     ]
     pauses = _fit_pauses(events, t0, float(table.time_s[-1]))
+    if pauses:
+        # a new segment after each timer pause: no distance is counted across a pause
+        ends = np.array([pz.end_s for pz in pauses])
+        table.data[:, table.index("segment")] = np.searchsorted(ends, table.time_s + 1e-9, side="right")
     totals = _empty_totals()
     if run_sessions:
         for key, fld in (
