@@ -160,7 +160,7 @@ def write_fit(
     return {"distance_m": dist, "times": times, "t0": t0}
 
 
-def write_gpx(path: Path, lat, lon, ele=None, times=None, hr=None, cad=None) -> None:
+def write_gpx(path: Path, lat, lon, ele=None, times=None, hr=None, cad=None, sport="running") -> None:
     """GPX 1.1 with Garmin TrackPointExtension v1 hr/cad (times: datetimes or None)."""
     pts = []
     for i in range(len(lat)):
@@ -179,7 +179,7 @@ def write_gpx(path: Path, lat, lon, ele=None, times=None, hr=None, cad=None) -> 
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<gpx version="1.1" creator="runmuscles-test" xmlns="http://www.topografix.com/GPX/1/1" '
         'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1">'
-        "<trk><name>test</name><type>running</type><trkseg>" + "".join(pts) + "</trkseg></trk></gpx>"
+        f"<trk><name>test</name><type>{sport}</type><trkseg>" + "".join(pts) + "</trkseg></trk></gpx>"
     )
 
 
@@ -421,6 +421,15 @@ def test_gpx_extensions_hr_and_cadence(tmp_path):
     assert np.array_equal(act.records.column("heart_rate_bpm"), [140 + i % 5 for i in range(n)])
     assert np.allclose(act.records.column("cadence_spm"), 176.0)  # per foot, doubled
     assert act.corrections["cadence_doubled_from_strides_per_min"] == n
+
+
+def test_gpx_ride_is_refused(tmp_path):
+    p = tmp_path / "ride.gpx"
+    n = 20
+    times = [datetime(2024, 5, 1, 8, tzinfo=UTC) + timedelta(seconds=i) for i in range(n)]
+    write_gpx(p, 46.0 + np.arange(n) * 1e-4, np.full(n, 14.5), np.full(n, 300.0), times, sport="cycling")
+    with pytest.raises(InputError, match=r"not a run \(sport: cycling\)"):
+        read_activity(p)
 
 
 def test_gpx_without_time_is_refused(tmp_path):
