@@ -1,0 +1,672 @@
+"""Cleaning a recorded run: a labelled 1 Hz table of speed, grade and cadence.
+
+:func:`clean_activity` takes an :class:`~runmuscles.readers.watch.Activity` (any of FIT, GPX,
+TCX) and returns a :class:`CleanRun`. What it does, in order (every change is counted in
+``CleanRun.corrections``):
+
+1. **GPS outliers** (``gps_points_dropped``): a position that implies a speed above
+   ``max_speed_m_s`` (plus ``gps_slack_m`` of position error) from the last accepted one is
+   dropped ("teleport"). If ``reanchor_points`` positions in a row are dropped but agree
+   with each other, they are accepted (``gps_reanchored``): the runner really is there, and
+   the last accepted fix is dropped instead when it was never checked (first of a segment)
+   or when the fix before it reaches the new positions directly (a lone bad fix after a
+   signal gap). Times of dropped fixes: ``CleanRun.rejected_fix_times_s``.
+2. **Distance**: the device's own distance field when the file has one (made monotonic:
+   ``distance_backsteps``), otherwise the haversine sum over accepted positions (not across
+   recording gaps), otherwise the time integral of speed. Increments faster than
+   ``max_speed_m_s`` are replaced by the neighbouring plausible rate (``distance_jumps``).
+3. **Resampling** to a uniform grid (``sample_rate_hz``, default 1 Hz) by linear
+   interpolation of the cumulative distance and of the other channels.
+4. **Speed**: the device's speed when present, else the time derivative of distance;
+   samples above ``max_speed_m_s`` are outliers (``speed_outliers``), then a running median
+   over ``speed_median_s`` removes spikes (``speed_spikes``: samples more than
+   ``speed_spike_m_s`` from the median), then a zero-phase 2nd-order Butterworth low-pass at
+   ``speed_cutoff_hz`` smooths what is left. The median keeps real steps (a start, a stop)
+   sharp while rejecting single-sample GPS jumps; the low-pass removes the remaining
+   sample-to-sample jitter.
+5. **Stops**: samples inside timer pauses and recording gaps, and stretches where the
+   smoothed speed stays below ``stop_speed_m_s`` for at least ``min_stop_s``, are not moving
+   (``stops``, ``stopped_s``, ``timer_pauses``, ``recording_gaps``).
+6. **Elevation and grade**: altitude spikes (more than ``altitude_spike_m`` from a running
+   median, ``altitude_spikes``) are removed; altitude is then expressed against distance and
+   averaged twice over ``grade_window_m`` of distance (a triangular window; 30 m for
+   barometric altitude, 100 m for GPS altitude, which is several times noisier), and the
+   grade is its slope in percent, clipped to +-``max_grade_pct`` (``grade_clipped``).
+   Ascent and descent count altitude changes larger than a hysteresis of 2 m (barometric)
+   or 5 m (GPS).
+7. **Gait**: moving samples are "run" when the cadence is at least ``run_cadence_spm``
+   (or, without cadence, when the speed is at least ``walk_run_speed_m_s``), else "walk";
+   labels are then smoothed by a majority vote over ``min_gait_s``
+   (``gait_samples_relabelled``).
+
+One hour of 1 Hz data is read and cleaned in well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import median_filter, uniform_filter1d
+from scipy.signal import butter, filtfilt
+
+from ..errors import InputError
+from ..readers.watch import Activity
+from ..tables import TimeTable
+
+__all__ = ["CleanRun", "GaitSegment", "RunTotals", "clean_activity", "haversine_m"]
+
+#: Mean Earth radius (IUGG), m: Moritz H (2000) Geodetic Reference System 1980, J Geodesy 74:128-133.
+EARTH_RADIUS_M = 6371008.8
+# Preferred walk-to-run transition speed of adults, about 2.0 m/s: Hreljac A (1993) Preferred
+# and energetically optimal gait transition speeds in human locomotion. Med Sci Sports Exerc
+# 25:1158-1162.
+WALK_RUN_SPEED_M_S = 2.0
+# Running cadence is rarely below ~150 steps/min and walking rarely above ~130 steps/min
+# (Cavanagh PR, Kram R (1989) Med Sci Sports Exerc 21:467-479; Tudor-Locke C et al. (2018)
+# Br J Sports Med 52:776-788, walking cadence 100-130 steps/min): 140 separates them.
+RUN_CADENCE_SPM = 140.0
+
+TABLE_COLUMNS: tuple[str, ...] = (
+    "distance_m",
+    "speed_m_s",
+    "grade_pct",
+    "altitude_m",
+    "cadence_spm",
+    "heart_rate_bpm",
+    "power_w",
+    "moving",
+)
+
+
+@dataclass(frozen=True)
+class GaitSegment:
+    """A stretch of one gait.
+
+    Attributes
+    ----------
+    start_s, end_s
+        First and last sample time, s.
+    gait
+        ``"run"``, ``"walk"`` or ``"stop"``.
+    distance_m
+        Distance covered.
+    """
+
+    start_s: float
+    end_s: float
+    gait: str
+    distance_m: float
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """Totals of a cleaned run.
+
+    Attributes
+    ----------
+    distance_m
+        Total distance.
+    moving_time_s, elapsed_time_s
+        Time moving; time from first to last sample.
+    ascent_m, descent_m
+        Elevation gain and loss (NaN without altitude).
+    mean_speed_m_s
+        Distance covered while moving / moving time.
+    mean_pace_s_per_km
+        ``1000 / mean_speed_m_s``.
+    """
+
+    distance_m: float
+    moving_time_s: float
+    elapsed_time_s: float
+    ascent_m: float
+    descent_m: float
+    mean_speed_m_s: float
+    mean_pace_s_per_km: float
+
+
+@dataclass
+class CleanRun:
+    """A cleaned run on a uniform time grid.
+
+    Attributes
+    ----------
+    table
+        Time ``time_s`` (s from the first sample) and the columns ``distance_m``,
+        ``speed_m_s``, ``grade_pct``, ``altitude_m`` (smoothed), ``cadence_spm``
+        (steps/min), ``heart_rate_bpm``, ``power_w``, ``moving`` (1.0 / 0.0).
+    moving
+        Boolean per sample.
+    gait
+        ``"run"``, ``"walk"`` or ``"stop"`` per sample.
+    segments
+        Runs of equal gait.
+    totals
+        Distance, times, ascent, descent, mean pace.
+    corrections
+        Count of every correction (reader's ones prefixed ``read_``).
+    sport, source, start_time, warnings
+        From the activity (the warnings extended by cleaning).
+    options
+        The options used.
+    rejected_fix_times_s
+        Times (s, on the activity's record clock) of the GPS fixes dropped as outliers.
+    """
+
+    table: TimeTable
+    moving: np.ndarray
+    gait: np.ndarray
+    segments: list[GaitSegment]
+    totals: RunTotals
+    corrections: dict[str, int]
+    sport: str
+    source: str
+    start_time: datetime
+    warnings: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    rejected_fix_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def time_s(self) -> np.ndarray:
+        return self.table.time_s
+
+    def to_pandas(self):  # pragma: no cover - thin wrapper
+        """The table as a DataFrame with ``moving`` as bool and ``gait`` as text."""
+        df = self.table.to_pandas()
+        df["moving"] = self.moving
+        df["gait"] = self.gait
+        return df
+
+
+def haversine_m(lat1_deg: np.ndarray, lon1_deg: np.ndarray, lat2_deg: np.ndarray, lon2_deg: np.ndarray):
+    """Great-circle distance on a sphere of radius :data:`EARTH_RADIUS_M`.
+
+    Parameters
+    ----------
+    lat1_deg, lon1_deg, lat2_deg, lon2_deg
+        Positions in degrees (broadcastable arrays).
+
+    Returns
+    -------
+    numpy.ndarray
+        Distance in metres.
+    """
+    p1, p2 = np.radians(lat1_deg), np.radians(lat2_deg)
+    dphi = p2 - p1
+    dlam = np.radians(np.asarray(lon2_deg) - np.asarray(lon1_deg))
+    a = np.sin(dphi / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlam / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+# --------------------------------------------------------------------------------------------
+def clean_activity(
+    activity: Activity,
+    *,
+    sample_rate_hz: float = 1.0,
+    max_speed_m_s: float = 12.0,
+    gps_slack_m: float = 10.0,
+    reanchor_points: int = 5,
+    speed_median_s: float = 5.0,
+    speed_spike_m_s: float = 1.5,
+    speed_cutoff_hz: float = 0.1,
+    stop_speed_m_s: float = 0.5,
+    min_stop_s: float = 10.0,
+    altitude_spike_m: float = 15.0,
+    grade_window_m: float | None = None,
+    max_grade_pct: float = 40.0,
+    ascent_hysteresis_m: float | None = None,
+    walk_run_speed_m_s: float = WALK_RUN_SPEED_M_S,
+    run_cadence_spm: float = RUN_CADENCE_SPM,
+    min_gait_s: float = 15.0,
+    altitude_source: str | None = None,
+) -> CleanRun:
+    """Clean a recorded run and resample it to a uniform grid.
+
+    Parameters
+    ----------
+    activity
+        As returned by :func:`runmuscles.readers.watch.read_activity`.
+    sample_rate_hz
+        Output rate (1 Hz by default).
+    max_speed_m_s
+        Fastest plausible running speed; faster GPS jumps, distance increments and speed
+        samples are outliers (12 m/s is above any human's top sprinting speed).
+    gps_slack_m
+        Position error allowed on top of ``max_speed_m_s * dt`` before a fix is a jump.
+    reanchor_points
+        Consecutive rejected but self-consistent fixes after which they are accepted.
+    speed_median_s, speed_spike_m_s, speed_cutoff_hz
+        Running-median window, spike threshold, and low-pass cut-off of the speed.
+    stop_speed_m_s, min_stop_s
+        Below this speed for at least this long is a stop.
+    altitude_spike_m
+        Altitude samples further than this from the running median are removed.
+    grade_window_m
+        Distance window of the grade (default 30 m barometric, 100 m GPS altitude).
+    max_grade_pct
+        Grade clip, percent.
+    ascent_hysteresis_m
+        Smallest altitude change counted in ascent/descent (default 2 m barometric, 5 m GPS).
+    walk_run_speed_m_s, run_cadence_spm
+        Walk/run thresholds (speed only when there is no cadence).
+    min_gait_s
+        Majority-vote window for the walk/run labels.
+    altitude_source
+        ``"barometric"`` or ``"gps"`` to override ``activity.altitude_source`` (many FIT
+        files from watches with a barometric altimeter do not declare it).
+
+    Returns
+    -------
+    CleanRun
+        The uniform table, ``moving``, ``gait``, segments, totals and corrections.
+
+    Raises
+    ------
+    InputError
+        An activity with fewer than two samples, or a non-positive ``sample_rate_hz``.
+    """
+    opts = {k: v for k, v in locals().items() if k != "activity"}
+    rec = activity.records
+    src = activity.source
+    if rec.n_frames < 2:
+        raise InputError(src, f"has {rec.n_frames} sample(s): too few to clean")
+    if not sample_rate_hz > 0:
+        raise InputError("clean_activity", f"sample_rate_hz must be positive, got {sample_rate_hz}")
+    corr: dict[str, int] = {f"read_{k}": int(v) for k, v in activity.corrections.items()}
+    notes = list(activity.warnings)
+    t = rec.time_s - rec.time_s[0]
+
+    def col(name: str) -> np.ndarray:
+        return rec.column(name).copy() if name in rec else np.full(t.size, np.nan)
+
+    lat, lon = col("lat_deg"), col("lon_deg")
+    seg = col("segment")
+    seg[~np.isfinite(seg)] = 0.0
+
+    # 1. GPS outliers ------------------------------------------------------------------------
+    pos_ok = np.isfinite(lat) & np.isfinite(lon)
+    rejected_s = np.zeros(0)
+    null = pos_ok & (np.abs(lat) < 1e-9) & (np.abs(lon) < 1e-9)
+    if null.any():
+        corr["gps_null_points"] = int(null.sum())
+        pos_ok &= ~null
+    n_pos = int(pos_ok.sum())
+    if n_pos >= 2:
+        accepted, n_reanchor = _reject_gps_jumps(
+            t, lat, lon, seg, pos_ok, max_speed_m_s, gps_slack_m, reanchor_points
+        )
+        dropped = pos_ok & ~accepted
+        corr["gps_points_dropped"] = int(dropped.sum())
+        rejected_s = t[dropped] + rec.time_s[0]
+        corr["gps_reanchored"] = int(n_reanchor)
+        lat[~accepted] = np.nan
+        lon[~accepted] = np.nan
+        pos_ok = accepted
+
+    # 2. distance at the record times -------------------------------------------------------
+    dist_dev = col("distance_m")
+    speed_dev = col("speed_m_s")
+    if np.isfinite(dist_dev).sum() >= max(2, 0.5 * t.size):
+        dist_source = "device"
+        dist = _fill_nan(t, dist_dev)
+        backsteps = int(np.sum(np.diff(dist) < 0))
+        if backsteps:
+            corr["distance_backsteps"] = backsteps
+            dist = np.maximum.accumulate(dist)
+    elif pos_ok.sum() >= 2:
+        dist_source = "gps"
+        dist = _gps_distance(t, lat, lon, seg, pos_ok)
+    elif np.isfinite(speed_dev).sum() >= 2:
+        dist_source = "speed"
+        v = np.clip(_fill_nan(t, speed_dev), 0.0, None)
+        inc = 0.5 * (v[1:] + v[:-1]) * np.diff(t)
+        inc[np.diff(seg) != 0] = 0.0
+        dist = np.concatenate([[0.0], np.cumsum(inc)])
+    else:
+        raise InputError(src, "no GPS or distance data (no positions, distance or speed samples)")
+    dist = dist - dist[0]
+    dist, n_jumps = _limit_rate(t, dist, max_speed_m_s)
+    if n_jumps:
+        corr["distance_jumps"] = n_jumps
+
+    # 3. resampling --------------------------------------------------------------------------
+    dt = 1.0 / sample_rate_hz
+    tg = np.arange(0.0, t[-1] + 0.5 * dt, dt)
+    dist_g = np.interp(tg, t, dist)
+    in_pause = np.zeros(tg.size, dtype=bool)
+    n_timer = n_gap = 0
+    for p in activity.pauses:
+        inside = (tg > p.start_s) & (tg < p.end_s)
+        in_pause |= inside
+        if p.kind == "timer":
+            n_timer += 1
+        else:
+            n_gap += 1
+    corr["timer_pauses"] = n_timer
+    corr["recording_gaps"] = n_gap
+
+    # 4. speed -------------------------------------------------------------------------------
+    if np.isfinite(speed_dev).sum() >= max(2, 0.5 * t.size):
+        spd_raw = np.interp(tg, t, _fill_nan(t, speed_dev))
+    else:
+        spd_raw = np.gradient(dist_g, tg) if tg.size > 1 else np.zeros(tg.size)
+    spd_raw[in_pause] = 0.0
+    out = (spd_raw > max_speed_m_s) | (spd_raw < 0) | ~np.isfinite(spd_raw)
+    corr["speed_outliers"] = int(out.sum())
+    if out.all():
+        spd_raw[:] = 0.0
+    elif out.any():
+        good = ~out
+        spd_raw[out] = np.interp(tg[out], tg[good], spd_raw[good])
+    width = max(1, int(round(speed_median_s * sample_rate_hz)) | 1)
+    med = median_filter(spd_raw, size=width, mode="nearest")
+    spikes = np.abs(spd_raw - med) > speed_spike_m_s
+    corr["speed_spikes"] = int(spikes.sum())
+    spd = np.where(spikes, med, spd_raw)
+    if tg.size > 15 and speed_cutoff_hz < 0.5 * sample_rate_hz:
+        b, a = butter(2, speed_cutoff_hz / (0.5 * sample_rate_hz))
+        spd = filtfilt(b, a, spd)
+    spd = np.clip(spd, 0.0, max_speed_m_s)
+    spd[in_pause] = 0.0
+
+    # 5. stops -------------------------------------------------------------------------------
+    slow = (spd < stop_speed_m_s) | in_pause
+    moving = np.ones(tg.size, dtype=bool)
+    n_stops = 0
+    for a_i, b_i in _runs(slow):
+        dur = (b_i - a_i) * dt
+        if dur >= min_stop_s or in_pause[a_i:b_i].any():
+            moving[a_i:b_i] = False
+            if not in_pause[a_i:b_i].all():
+                n_stops += 1
+    corr["stops"] = n_stops
+    corr["stopped_s"] = int(round((~moving).sum() * dt))
+
+    # 6. elevation and grade -----------------------------------------------------------------
+    alt_rec = col("altitude_m")
+    alt_src = altitude_source or activity.altitude_source
+    if alt_src not in ("barometric", "gps", "none"):
+        raise InputError("clean_activity", f"altitude_source must be 'barometric' or 'gps', got '{alt_src}'")
+    baro = alt_src == "barometric"
+    win_m = grade_window_m if grade_window_m is not None else (30.0 if baro else 100.0)
+    hyst_m = ascent_hysteresis_m if ascent_hysteresis_m is not None else (2.0 if baro else 5.0)
+    ascent = descent = float("nan")
+    if np.isfinite(alt_rec).sum() >= 2:
+        fin = np.isfinite(alt_rec)
+        a_f = alt_rec[fin]
+        # a window of about 31 s of samples
+        n_win = max(3, int(round(31.0 / max(np.median(np.diff(t[fin])), 1e-3)))) | 1
+        med_a = median_filter(a_f, size=min(n_win, a_f.size | 1), mode="nearest")
+        spike = np.abs(a_f - med_a) > altitude_spike_m
+        corr["altitude_spikes"] = int(spike.sum())
+        a_f = np.where(spike, np.nan, a_f)
+        alt_clean = np.full(t.size, np.nan)
+        alt_clean[fin] = a_f
+        alt_g = np.interp(tg, t, _fill_nan(t, alt_clean))
+        alt_s, grade, ascent, descent, n_clip = _grade(dist_g, alt_g, win_m, max_grade_pct, hyst_m)
+        corr["grade_clipped"] = n_clip
+    else:
+        alt_s = np.full(tg.size, np.nan)
+        grade = np.full(tg.size, np.nan)
+        notes.append("no altitude: grade unknown (NaN)")
+
+    # other channels -------------------------------------------------------------------------
+    def chan(name: str) -> np.ndarray:
+        y = col(name)
+        fin = np.isfinite(y)
+        if fin.sum() < 1:
+            return np.full(tg.size, np.nan)
+        out_y = np.interp(tg, t[fin], y[fin])
+        out_y[(tg < t[fin][0]) | (tg > t[fin][-1])] = np.nan
+        return out_y
+
+    cad = chan("cadence_spm")
+    hr = chan("heart_rate_bpm")
+    pw = chan("power_w")
+    for y in (cad, hr, pw):
+        y[in_pause] = np.nan
+
+    # 7. gait --------------------------------------------------------------------------------
+    has_cad = np.isfinite(cad) & (cad > 0)
+    is_run = np.where(has_cad, cad >= run_cadence_spm, spd >= walk_run_speed_m_s)
+    n_gw = max(1, int(round(min_gait_s * sample_rate_hz)) | 1)
+    relabelled = 0
+    if moving.any():
+        # majority vote over the moving samples only (stops split the vote)
+        for a_i, b_i in _runs(moving):
+            block = is_run[a_i:b_i].astype(float)
+            voted = median_filter(block, size=min(n_gw, block.size | 1), mode="nearest") > 0.5
+            relabelled += int(np.sum(voted != is_run[a_i:b_i]))
+            is_run[a_i:b_i] = voted
+    corr["gait_samples_relabelled"] = relabelled
+    gait = np.where(~moving, "stop", np.where(is_run, "run", "walk")).astype("<U4")
+    segments = [
+        GaitSegment(float(tg[a_i]), float(tg[b_i - 1]), str(gait[a_i]), float(dist_g[b_i - 1] - dist_g[a_i]))
+        for a_i, b_i in _runs_labels(gait)
+    ]
+
+    # totals ---------------------------------------------------------------------------------
+    moving_dist = float(np.diff(dist_g)[moving[:-1]].sum())
+    moving_time = float(moving[:-1].sum() * dt)  # interval [t_i, t_i+1) moving when sample i is
+    mean_speed = moving_dist / moving_time if moving_time > 0 else float("nan")
+    totals = RunTotals(
+        distance_m=float(dist_g[-1] - dist_g[0]),
+        moving_time_s=moving_time,
+        elapsed_time_s=float(tg[-1] - tg[0]),
+        ascent_m=float(ascent),
+        descent_m=float(descent),
+        mean_speed_m_s=float(mean_speed),
+        mean_pace_s_per_km=float(1000.0 / mean_speed) if mean_speed > 0 else float("nan"),
+    )
+    data = np.column_stack([dist_g, spd, grade, alt_s, cad, hr, pw, moving.astype(float)])
+    table = TimeTable(
+        tg,
+        data,
+        list(TABLE_COLUMNS),
+        meta={
+            "source": src,
+            "distance_source": dist_source,
+            "altitude_source": alt_src,
+            "grade_window_m": win_m,
+        },
+    )
+    return CleanRun(
+        table=table,
+        moving=moving,
+        gait=gait,
+        segments=segments,
+        totals=totals,
+        corrections=corr,
+        sport=activity.sport,
+        source=src,
+        start_time=activity.start_time,
+        warnings=notes,
+        options=opts,
+        rejected_fix_times_s=rejected_s,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _fill_nan(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaNs (constant beyond the ends)."""
+    fin = np.isfinite(y)
+    if fin.all():
+        return y.astype(float, copy=True)
+    if not fin.any():
+        return np.zeros_like(y, dtype=float)
+    return np.interp(t, t[fin], y[fin])
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges where ``mask`` is True."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _runs_labels(labels: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges of equal consecutive labels."""
+    if labels.size == 0:
+        return []
+    cut = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate([[0], cut])
+    ends = np.concatenate([cut, [labels.size]])
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _reject_gps_jumps(
+    t: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    seg: np.ndarray,
+    pos_ok: np.ndarray,
+    max_speed: float,
+    slack_m: float,
+    reanchor: int,
+) -> tuple[np.ndarray, int]:
+    """Forward pass accepting fixes reachable from the last accepted one at ``max_speed``."""
+    idx = np.flatnonzero(pos_ok)
+    accepted = np.zeros(t.size, dtype=bool)
+    # distances between consecutive valid fixes, vectorised, to spot a bad first fix
+    d_next = haversine_m(lat[idx[:-1]], lon[idx[:-1]], lat[idx[1:]], lon[idx[1:]])
+    dt_next = np.diff(t[idx])
+    bad_step = d_next > max_speed * dt_next + slack_m
+    start = 0
+    if bad_step.size >= 2 and bad_step[0] and not bad_step[1]:
+        start = 1  # the first fix is the outlier
+    lat_r, lon_r = np.radians(lat), np.radians(lon)
+    cos_lat = np.cos(lat_r)
+    anchor = idx[start]
+    accepted[anchor] = True
+    unchecked = True  # the anchor was accepted without a check (first fix of a segment)
+    previous = -1  # the accepted fix before the anchor, in the same segment
+    pending: list[int] = []
+
+    def reachable(j: int, k: int) -> bool:
+        dist = float(haversine_m(lat[j], lon[j], lat[k], lon[k]))
+        return dist <= max_speed * (t[k] - t[j]) + slack_m
+
+    n_reanchor = 0
+    r2 = 2.0 * 6371008.8
+    for i in idx[start + 1 :].tolist():
+        if seg[i] != seg[anchor]:
+            accepted[i] = True
+            anchor, pending, unchecked, previous = i, [], True, -1
+            continue
+        sdp = np.sin(0.5 * (lat_r[i] - lat_r[anchor]))
+        sdl = np.sin(0.5 * (lon_r[i] - lon_r[anchor]))
+        d = r2 * np.arcsin(min(1.0, np.sqrt(sdp * sdp + cos_lat[i] * cos_lat[anchor] * sdl * sdl)))
+        if d <= max_speed * (t[i] - t[anchor]) + slack_m:
+            accepted[i] = True
+            anchor, pending, unchecked, previous = i, [], False, anchor
+            continue
+        # rejected; do the rejected fixes form a consistent track of their own?
+        if pending and not reachable(pending[-1], i):
+            pending = []
+        pending.append(i)
+        if len(pending) >= reanchor:
+            # the anchor was the outlier if it was never checked, or if the fix before it
+            # reaches the new track directly (a lone bad fix after a signal gap)
+            if unchecked or (previous >= 0 and reachable(previous, pending[0])):
+                accepted[anchor] = False
+            accepted[pending] = True
+            anchor, pending, unchecked, previous = i, [], False, pending[-2]
+            n_reanchor += 1
+    return accepted, n_reanchor
+
+
+def _gps_distance(
+    t: np.ndarray, lat: np.ndarray, lon: np.ndarray, seg: np.ndarray, ok: np.ndarray
+) -> np.ndarray:
+    """Cumulative haversine distance over accepted fixes, nothing across segment changes."""
+    idx = np.flatnonzero(ok)
+    inc = haversine_m(lat[idx[:-1]], lon[idx[:-1]], lat[idx[1:]], lon[idx[1:]])
+    inc[seg[idx[1:]] != seg[idx[:-1]]] = 0.0
+    cum = np.concatenate([[0.0], np.cumsum(inc)])
+    # samples without a fix: interpolate in time between fixes
+    return np.interp(t, t[idx], cum)
+
+
+def _limit_rate(t: np.ndarray, dist: np.ndarray, max_speed: float) -> tuple[np.ndarray, int]:
+    """Replace distance increments faster than ``max_speed`` by the neighbouring rate."""
+    dt = np.diff(t)
+    inc = np.diff(dist)
+    # a 1 s floor on dt so that sub-second time stamps do not make every step a jump
+    bad = inc > max_speed * np.maximum(dt, 1.0)
+    if not bad.any():
+        return dist, 0
+    rate = np.where(dt > 0, inc / np.where(dt > 0, dt, 1.0), 0.0)
+    good = ~bad
+    mid = 0.5 * (t[1:] + t[:-1])
+    if good.any():
+        rate[bad] = np.interp(mid[bad], mid[good], rate[good])
+    else:
+        rate[bad] = 0.0
+    inc = np.where(bad, rate * dt, inc)
+    return np.concatenate([[dist[0]], dist[0] + np.cumsum(inc)]), int(bad.sum())
+
+
+def _grade(
+    dist_g: np.ndarray, alt_g: np.ndarray, window_m: float, max_pct: float, hyst_m: float
+) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    """Altitude averaged over a distance window, its slope (%), ascent, descent, clip count."""
+    total = float(dist_g[-1] - dist_g[0])
+    if total < 1.0:
+        flat = np.full(dist_g.size, float(np.nanmean(alt_g)))
+        return flat, np.zeros(dist_g.size), 0.0, 0.0, 0
+    # altitude against distance on a 1 m grid (first sample at each distance)
+    d_u, first = np.unique(dist_g, return_index=True)
+    a_u = alt_g[first]
+    step_m = 1.0
+    dgrid = np.arange(d_u[0], d_u[-1] + 0.5 * step_m, step_m)
+    a_d = np.interp(dgrid, d_u, a_u)
+    n_w = max(1, int(round(window_m / step_m)))
+    # two passes of a moving average = a triangular window: its slope averages the noise of
+    # every sample, where one pass would difference two single samples at the window's edges
+    a_s = a_d
+    if n_w > 1:
+        a_s = uniform_filter1d(uniform_filter1d(a_d, size=n_w, mode="nearest"), size=n_w, mode="nearest")
+    g_d = np.gradient(a_s, step_m) * 100.0
+    grade = np.interp(dist_g, dgrid, g_d)
+    clipped = np.abs(grade) > max_pct
+    grade = np.clip(grade, -max_pct, max_pct)
+    alt_s = np.interp(dist_g, dgrid, a_s)
+    ascent, descent = _ascent_descent(a_s[:: max(1, n_w // 4)], hyst_m)
+    return alt_s, grade, ascent, descent, int(clipped.sum())
+
+
+def _ascent_descent(alt: np.ndarray, hyst_m: float) -> tuple[float, float]:
+    """Sum of rises and falls between extrema that differ by at least ``hyst_m`` (zig-zag)."""
+    ascent = descent = 0.0
+    last = cand = float(alt[0])
+    trend = 0
+    for x in alt.tolist():
+        if trend == 0:
+            if x - last >= hyst_m:
+                trend, cand = 1, x
+            elif last - x >= hyst_m:
+                trend, cand = -1, x
+        elif trend == 1:
+            if x > cand:
+                cand = x
+            elif cand - x >= hyst_m:
+                ascent += cand - last
+                last, trend, cand = cand, -1, x
+        else:
+            if x < cand:
+                cand = x
+            elif x - cand >= hyst_m:
+                descent += last - cand
+                last, trend, cand = cand, 1, x
+    if trend == 1:
+        ascent += cand - last
+    elif trend == -1:
+        descent += last - cand
+    return ascent, descent
