@@ -30,6 +30,8 @@ __all__ = [
     "detect_contacts",
     "foot_marker_names",
     "grf_table",
+    "lowpass_plate",
+    "markers_at",
     "split_feet",
     "write_grf",
 ]
@@ -225,7 +227,7 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
 
 
-def _interp_markers(markers: MarkerTable, names: list[str], t: np.ndarray) -> np.ndarray:
+def markers_at(markers: MarkerTable, names: list[str], t: np.ndarray) -> np.ndarray:
     """Mean position of some markers at times ``t`` (linear, gaps bridged), shape ``(len(t), 3)``."""
     pos = np.stack([markers.marker(nm) for nm in names], axis=1)
     mean = np.nanmean(pos, axis=1) if len(names) > 1 else pos[:, 0]
@@ -240,7 +242,7 @@ def _interp_markers(markers: MarkerTable, names: list[str], t: np.ndarray) -> np
 
 
 def _lowest(markers: MarkerTable, names: list[str], t: np.ndarray) -> np.ndarray:
-    h = [_interp_markers(markers, [nm], t)[:, 1] for nm in names]
+    h = [markers_at(markers, [nm], t)[:, 1] for nm in names]
     return np.nanmin(np.stack(h, axis=1), axis=1)
 
 
@@ -309,8 +311,8 @@ def assign_feet(
         tt = t[idx][ok]
         cop_h = cop[ok][:, [0, 2]]
         for side, (heel, toe) in feet.items():
-            hp = _interp_markers(markers, heel, tt)[:, [0, 2]]
-            tp = _interp_markers(markers, toe, tt)[:, [0, 2]]
+            hp = markers_at(markers, heel, tt)[:, [0, 2]]
+            tp = markers_at(markers, toe, tt)[:, [0, 2]]
             d = _segment_distance(cop_h, hp, tp)
             c.distance_m[side] = float(np.nanmedian(d)) if np.isfinite(d).any() else np.inf
             h = _lowest(markers, heel + toe, np.array([t[s]]))[0]
@@ -489,3 +491,68 @@ def write_grf(path: str | Path, feet: FeetGRF, *, prefix: str = "ground_force") 
         fh.write(b'<?xml version="1.0" encoding="UTF-8" ?>\n')
         tree.write(fh, encoding="utf-8", xml_declaration=False)
     return mot, xml
+
+
+# -- filtering -----------------------------------------------------------------------------------
+
+
+def lowpass_plate(
+    plate: ForcePlate, cutoff_hz: float, *, order: int = 2, unloaded_n: float = 30.0
+) -> ForcePlate:
+    """Low-pass force and moment (zero-lag Butterworth), then recompute COP and free moment.
+
+    Filtering the force and the moment before dividing one by the other keeps the centre of
+    pressure usable at the low loads of early contact, where a treadmill plate's vibration
+    noise divided by a small vertical force throws the raw COP by decimetres.
+
+    Parameters
+    ----------
+    plate
+        A processed plate in OpenSim axes (horizontal surface, Y up).
+    cutoff_hz
+        Cut-off frequency (Hz) of the filter, applied forwards and backwards.
+    order
+        Order of the Butterworth filter before the forward-backward pass.
+    unloaded_n
+        Vertical force below which the COP is NaN.
+
+    Returns
+    -------
+    ForcePlate
+        A new plate; ``moment_nm`` is still about the lab origin.
+    """
+    from scipy.signal import butter, filtfilt  # noqa: PLC0415
+
+    if not 0 < cutoff_hz < plate.rate_hz / 2:
+        raise InputError(
+            f"plate {plate.index + 1}",
+            f"cut-off {cutoff_hz} Hz must lie between 0 and {plate.rate_hz / 2} Hz",
+        )
+    b, a = butter(order, cutoff_hz / (plate.rate_hz / 2))
+    f = filtfilt(b, a, plate.force_n, axis=0)
+    m = filtfilt(b, a, plate.moment_nm, axis=0)
+    y = float(plate.corners_m[:, 1].mean())  # surface height
+    loaded = f[:, 1] > unloaded_n
+    fy = np.where(loaded, f[:, 1], 1.0)
+    # moment about the origin of F at P = (px, y, pz) plus a vertical torque t:
+    # mx = y fz - pz fy, mz = px fy - y fx, my = pz fx - px fz + t.
+    px = (m[:, 2] + y * f[:, 0]) / fy
+    pz = (y * f[:, 2] - m[:, 0]) / fy
+    t = m[:, 1] - pz * f[:, 0] + px * f[:, 2]
+    cop = np.column_stack([px, np.full_like(px, y), pz])
+    cop[~loaded] = np.nan
+    free = np.zeros_like(f)
+    free[:, 1] = np.where(loaded, t, 0.0)
+    return ForcePlate(
+        plate.index,
+        plate.plate_type,
+        plate.rate_hz,
+        plate.time_s,
+        f,
+        m,
+        cop,
+        free,
+        plate.corners_m,
+        loaded,
+        list(plate.channels),
+    )
