@@ -182,6 +182,8 @@ class C3DTrial:
         ``(3, 3)`` matrix taking lab vectors to OpenSim axes (``v_osim = rotation @ v_lab``).
     notes
         What was detected and chosen (axes, units, sign conventions, gaps, problems).
+    belt_speed_m_s
+        Treadmill belt speed seen under the stance feet (``None`` when not a treadmill trial).
     """
 
     source: str
@@ -192,6 +194,7 @@ class C3DTrial:
     events: list[C3DEvent]
     rotation: np.ndarray
     notes: list[str] = field(default_factory=list)
+    belt_speed_m_s: float | None = None
 
 
 # -- parameter access ----------------------------------------------------------------------------
@@ -279,10 +282,10 @@ def read_c3d(path: str | Path, *, unloaded_n: float = _UNLOADED_N) -> C3DTrial:
     plates_lab = _read_plates(params, analogs, analog_units, markers, p, notes)
     events = _read_events(params)
 
-    rotation = _choose_axes(markers, plates_lab, notes)
+    rotation, belt = _choose_axes(markers, plates_lab, notes)
     markers.positions_m = markers.positions_m @ rotation.T
     plates = [_finish_plate(pl, rotation, unloaded_n, notes) for pl in plates_lab]
-    return C3DTrial(str(p), markers, analogs, emg, plates, events, rotation, notes)
+    return C3DTrial(str(p), markers, analogs, emg, plates, events, rotation, notes, belt)
 
 
 def _read_markers(c: dict, params: dict, p: Path, notes: list[str]) -> MarkerTable:
@@ -593,7 +596,9 @@ def _named_mean(markers: MarkerTable, pattern: re.Pattern[str]) -> np.ndarray | 
     return np.nanmean(pts.reshape(-1, 3), axis=0)
 
 
-def _choose_axes(markers: MarkerTable, plates: list[_LabPlate], notes: list[str]) -> np.ndarray:
+def _choose_axes(
+    markers: MarkerTable, plates: list[_LabPlate], notes: list[str]
+) -> tuple[np.ndarray, float | None]:
     """Rotation from lab axes to OpenSim axes (rows: X forward, Y up, Z right, in lab coordinates)."""
     pos = markers.positions_m
     have_markers = pos.size and np.isfinite(pos).any()
@@ -620,17 +625,19 @@ def _choose_axes(markers: MarkerTable, plates: list[_LabPlate], notes: list[str]
     up = _unit_axis(up, notes, "vertical")
     # Sign of the plate signal: the ground pushes the body up, so the reaction's mean is up.
     for pl in plates:
-        f_lab = pl.f_plate @ pl.axes.T
-        mean_up = float(np.mean(f_lab @ up))
-        if mean_up < 0:
+        f_up = (pl.f_plate @ pl.axes.T) @ up
+        push = f_up[np.abs(f_up) > 2 * _UNLOADED_N]
+        if push.size < 10:
+            notes.append(f"plate {pl.index + 1}: never loaded; its sign convention could not be checked")
+        elif np.median(push) < 0:
             pl.sign = -1.0
             notes.append(
-                f"plate {pl.index + 1}: signals are the force on the plate (mean {mean_up:.0f} N along "
-                f"the vertical); negated to give the ground reaction on the body"
+                f"plate {pl.index + 1}: signals are the force on the plate (median {np.median(push):.0f} N "
+                f"along the vertical when loaded); negated to give the ground reaction on the body"
             )
         else:
             notes.append(f"plate {pl.index + 1}: signals are already the ground reaction on the body")
-    fwd, how_fwd = _progression(markers, up, plates)
+    fwd, how_fwd, belt = _progression(markers, up, plates)
     fwd = fwd - (fwd @ up) * up
     fwd = _unit_axis(fwd, notes, "progression")
     right = np.cross(fwd, up)
@@ -639,10 +646,12 @@ def _choose_axes(markers: MarkerTable, plates: list[_LabPlate], notes: list[str]
         f"axes: vertical = lab {_axis_name(up)} ({how}); forward = lab {_axis_name(fwd)} ({how_fwd}); "
         f"OpenSim X,Y,Z = lab {_axis_name(fwd)}, {_axis_name(up)}, {_axis_name(right)}"
     )
-    return rot
+    return rot, belt
 
 
-def _progression(markers: MarkerTable, up: np.ndarray, plates: list[_LabPlate]) -> tuple[np.ndarray, str]:
+def _progression(
+    markers: MarkerTable, up: np.ndarray, plates: list[_LabPlate]
+) -> tuple[np.ndarray, str, float | None]:
     """Direction of progression in the lab, and how it was found."""
     pos = markers.positions_m
     n = pos.shape[0]
@@ -657,7 +666,7 @@ def _progression(markers: MarkerTable, up: np.ndarray, plates: list[_LabPlate]) 
             disp = (last - first) - ((last - first) @ up) * up
             dur = (np.flatnonzero(ok)[-1] - np.flatnonzero(ok)[0]) * dt
             if dur > 0 and np.linalg.norm(disp) / dur > 0.5:
-                return disp, f"overground: the body moved {np.linalg.norm(disp):.2f} m"
+                return disp, f"overground: the body moved {np.linalg.norm(disp):.2f} m", None
         # Treadmill: markers near the floor and nearly still vertically move with the belt.
         floor = np.nanpercentile(height, 1)
         vel = np.gradient(pos, dt, axis=0)
@@ -670,12 +679,13 @@ def _progression(markers: MarkerTable, up: np.ndarray, plates: list[_LabPlate]) 
             mean_v = np.median(vh, axis=0)
             speed = float(np.linalg.norm(mean_v))
             if speed > 0.3:
-                return -mean_v, f"treadmill: belt moves backwards under the stance foot at {speed:.2f} m/s"
+                how = f"treadmill: belt moves backwards under the stance foot at {speed:.2f} m/s"
+                return -mean_v, how, speed
         # Standing: heel to toe.
         heel = _named_mean(markers, re.compile(r"heel|hee\b|calc", re.IGNORECASE))
         toe = _named_mean(markers, re.compile(r"toe|mt[1-5]|meta", re.IGNORECASE))
         if heel is not None and toe is not None:
-            return toe - heel, "heel-to-toe direction of the feet"
+            return toe - heel, "heel-to-toe direction of the feet", None
     if plates:
-        return plates[0].axes[:, 1], "plate 1's y axis (no movement to tell)"
-    return np.array([1.0, 0.0, 0.0]), "assumed lab +X (no movement to tell)"
+        return plates[0].axes[:, 1], "plate 1's y axis (no movement to tell)", None
+    return np.array([1.0, 0.0, 0.0]), "assumed lab +X (no movement to tell)", None
