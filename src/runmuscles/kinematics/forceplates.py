@@ -100,7 +100,8 @@ def detect_contacts(
     max_baseline_n
         Largest offset (N) accepted as drift; lower windows are taken as having no flight.
     drop_partial
-        Drop contacts cut by the start or end of the recording.
+        Drop contacts cut by the start or end of the recording (when kept, they are kept
+        whatever their length).
 
     Returns
     -------
@@ -145,9 +146,10 @@ def detect_contacts(
         else:
             joined.append(c)
     min_len = int(round(min_contact_s * rate_hz))
-    out = [(s, e) for s, e in joined if e - s >= min_len]
     if drop_partial:
-        out = [(s, e) for s, e in out if s > 0 and e < n]
+        out = [(s, e) for s, e in joined if e - s >= min_len and s > 0 and e < n]
+    else:  # a contact cut by the recording's ends is kept whatever its length
+        out = [(s, e) for s, e in joined if e - s >= min_len or s == 0 or e == n]
     return out
 
 

@@ -1,0 +1,198 @@
+"""One plate, two feet: contact detection, foot assignment, split and OpenSim files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runmuscles.errors import InputError
+from runmuscles.kinematics.forceplates import (
+    detect_contacts,
+    foot_marker_names,
+    grf_table,
+    lowpass_plate,
+    markers_at,
+    split_feet,
+    write_grf,
+)
+from runmuscles.readers import read_external_loads, read_storage
+from runmuscles.readers.c3d import read_c3d
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fukuchi2017"
+
+
+@pytest.fixture(scope="module")
+def split_trials():
+    if not DATA.exists():
+        pytest.skip("fukuchi2017 data not present")
+    out = {}
+    for p in sorted(DATA.glob("*/*run*.c3d")):
+        t = read_c3d(p)
+        out[p] = (t, split_feet(t.plates[0], t.markers))
+    return out
+
+
+def _synthetic(rate=1000.0, n_steps=12, contact_s=0.25, flight_s=0.12, peak=1500.0, seed=0):
+    """Half-sine contacts with noise, a slow drift and single-sample spikes."""
+    rng = np.random.default_rng(seed)
+    period = contact_s + flight_s
+    t = np.arange(0, n_steps * period + 0.3, 1 / rate)
+    f = np.zeros_like(t)
+    truth = []
+    for k in range(n_steps):
+        t0 = 0.15 + k * period
+        inside = (t >= t0) & (t < t0 + contact_s)
+        f[inside] = peak * np.sin(np.pi * (t[inside] - t0) / contact_s)
+        truth.append((t0, t0 + contact_s))
+    f += rng.normal(0, 6, t.size)  # belt noise
+    f += 35 * (t / t[-1]) - 15  # drift from -15 N to +20 N
+    spikes = rng.choice(t.size, 15, replace=False)
+    f[spikes] += rng.choice([-1, 1], 15) * 80
+    return t, f, truth
+
+
+def test_detect_contacts_with_noise_drift_and_spikes():
+    rate = 1000.0
+    t, f, truth = _synthetic(rate)
+    got = detect_contacts(f, rate)
+    assert len(got) == len(truth)
+    for (s, e), (t0, t1) in zip(got, truth, strict=True):
+        # Edges are measured at the 20 N level of a 1500 N half-sine: within 1.5 ms of the truth.
+        edge = 0.25 / np.pi * np.arcsin(20 / 1500)
+        assert abs(t[s] - (t0 + edge)) < 0.003
+        assert abs(t[e] - (t1 - edge)) < 0.003
+
+
+def test_detect_contacts_partial_and_short():
+    rate = 500.0
+    f = np.zeros(1000)
+    f[:60] = 800  # cut by the start
+    f[200:330] = 900  # a real contact
+    f[500:510] = 900  # 20 ms: too short to be a contact
+    f[700:760] = 900
+    f[762:830] = 900  # 4 ms dip: one contact
+    got = detect_contacts(f, rate, drop_partial=True)
+    assert got == [(200, 330), (700, 830)]
+    assert detect_contacts(f, rate, drop_partial=False)[0] == (0, 60)
+    with pytest.raises(InputError, match="on_n"):
+        detect_contacts(f, rate, on_n=10, off_n=20)
+
+
+def test_detect_contacts_walking_keeps_one_long_contact():
+    """No flight (walking on one plate): no drift correction, one contact the whole time."""
+    rate = 500.0
+    t = np.arange(0, 4, 1 / rate)
+    f = 700 + 200 * np.sin(2 * np.pi * t)
+    assert detect_contacts(f, rate, drop_partial=False) == [(0, t.size)]
+
+
+def test_foot_marker_names():
+    names = ["L.Heel.Bottom", "L.Heel.Top", "L.MT1", "L.MT5", "R.Heel.Bottom", "R.MT1", "R.MT5", "R.ASIS"]
+    assert foot_marker_names(names, "r") == (["R.Heel.Bottom"], ["R.MT1", "R.MT5"])
+    assert foot_marker_names(names, "l") == (["L.Heel.Bottom"], ["L.MT1", "L.MT5"])
+    assert foot_marker_names(["RHEE", "RTOE", "LHEE", "LTOE"], "l") == (["LHEE"], ["LTOE"])
+
+
+def test_contacts_alternate_right_left(split_trials):
+    for path, (_t, feet) in split_trials.items():
+        sides = [c.side for c in feet.contacts]
+        assert set(sides) == {"r", "l"}
+        assert all(a != b for a, b in zip(sides, sides[1:], strict=False)), path.name
+        dur = np.array([c.duration_s for c in feet.contacts[1:-1]])
+        assert dur.min() > 0.15 and dur.max() < 0.40, path.name
+        # about 2.6-3.3 steps per second over the 30 s trial
+        assert 2.4 < len(feet.contacts) / 30.0 < 3.4, path.name
+
+
+def test_cop_is_under_the_assigned_foot(split_trials):
+    for path, (t, feet) in split_trials.items():
+        for c in feet.contacts:
+            own = c.distance_m[c.side]
+            other = c.distance_m["l" if c.side == "r" else "r"]
+            assert own < 0.06, (path.name, c.start_s, own)
+            if c.start_idx > 0 and c.end_idx < t.plates[0].time_s.size:  # not cut by the recording
+                assert other > 0.1, (path.name, c.start_s, other)
+
+
+def test_right_plus_left_is_the_plate(split_trials):
+    for path, (t, feet) in split_trials.items():
+        pl = t.plates[0]
+        inside = np.zeros(pl.time_s.size, bool)
+        for c in feet.contacts:
+            inside[c.start_idx : c.end_idx] = True
+        total = feet.force_n["r"] + feet.force_n["l"]
+        np.testing.assert_array_equal(total[inside], pl.force_n[inside])
+        np.testing.assert_array_equal(
+            (feet.torque_nm["r"] + feet.torque_nm["l"])[inside], pl.free_moment_nm[inside]
+        )
+        # Outside contacts the plate carries only noise, and the feet nothing.
+        assert np.all(total[~inside] == 0)
+        # (single samples up to ~70 N occur right before a landing, where the 3-sample median
+        # used for detection ignores them)
+        assert np.abs(pl.force_n[~inside, 1]).max() < 100, path.name
+        assert np.abs(pl.force_n[~inside, 1]).mean() < 15, path.name
+        # Never both feet at once (running), and COP finite for OpenSim.
+        both = (feet.force_n["r"][:, 1] != 0) & (feet.force_n["l"][:, 1] != 0)
+        assert not both.any()
+        assert np.isfinite(feet.cop_m["r"]).all() and np.isfinite(feet.cop_m["l"]).all()
+        # Loaded COP of each foot equals the plate's COP there.
+        ld = inside & pl.loaded & (feet.force_n["r"][:, 1] != 0)
+        np.testing.assert_array_equal(feet.cop_m["r"][ld], pl.cop_m[ld])
+
+
+def test_write_grf_mot_and_external_loads(tmp_path, split_trials):
+    path, (t, feet) = next(iter(split_trials.items()))
+    mot, xml = write_grf(tmp_path / f"{path.stem}_grf.mot", feet)
+    assert mot.name == "RBDS001runT25_grf.mot" and xml.name == "RBDS001runT25_grf.xml"
+    loads = read_external_loads(xml)
+    assert {f.applied_to_body for f in loads.forces} == {"calcn_r", "calcn_l"}
+    assert all(f.force_expressed_in_body == "ground" for f in loads.forces)
+    right = next(f for f in loads.forces if f.applied_to_body == "calcn_r")
+    np.testing.assert_allclose(
+        loads.data.columns(right.force_columns), feet.force_n["r"], rtol=1e-9, atol=1e-6
+    )
+    np.testing.assert_allclose(loads.data.columns(right.point_columns), feet.cop_m["r"], rtol=1e-9, atol=1e-9)
+    # The project's own templates name the same identifiers.
+    template = read_external_loads(DATA / "RBDS001" / "RBDS001runT25_grf.xml", data_file=mot)
+    assert [f.force_columns for f in template.forces] == [f.force_columns for f in loads.forces]
+    assert read_storage(mot).labels == grf_table(feet).labels
+
+
+@pytest.mark.opensim
+def test_opensim_reads_the_external_loads(tmp_path, split_trials):
+    osim = pytest.importorskip("opensim")
+    path, (t, feet) = next(iter(split_trials.items()))
+    mot, xml = write_grf(tmp_path / f"{path.stem}_grf.mot", feet)
+    loads = osim.ExternalLoads(str(xml), True)
+    assert loads.getSize() == 2
+    assert {loads.get(i).get_applied_to_body() for i in range(2)} == {"calcn_r", "calcn_l"}
+    sto = osim.Storage(str(mot))
+    assert sto.getSize() == feet.time_s.size
+    col = osim.ArrayDouble()
+    sto.getDataColumn("ground_force_l_vy", col)
+    got = np.array([col.get(i) for i in range(col.getSize())])
+    np.testing.assert_allclose(got, feet.force_n["l"][:, 1], atol=1e-5)
+
+
+def test_lowpass_plate_keeps_the_cop(split_trials):
+    """Filtering close to Nyquist changes nothing: COP and free moment rebuilt from the lab moment."""
+    t, _ = next(iter(split_trials.values()))
+    pl = t.plates[0]
+    same = lowpass_plate(pl, 0.99 * pl.rate_hz / 2, order=1)
+    firm = (pl.force_n[:, 1] > 300) & (same.force_n[:, 1] > 300)
+    assert np.abs(same.force_n - pl.force_n).max() < 0.05 * np.abs(pl.force_n).max()
+    assert np.nanmedian(np.linalg.norm(same.cop_m[firm] - pl.cop_m[firm], axis=1)) < 0.005
+    # Exact rebuild: feed the unfiltered moment through the same formulas.
+    smooth = lowpass_plate(pl, 40.0)
+    ld = smooth.loaded
+    m = np.cross(smooth.cop_m[ld], smooth.force_n[ld]) + smooth.free_moment_nm[ld]
+    np.testing.assert_allclose(m, smooth.moment_nm[ld], atol=1e-6)
+
+
+def test_markers_at_interpolates(split_trials):
+    t, _ = next(iter(split_trials.values()))
+    m = t.markers
+    got = markers_at(m, ["R.MT1"], m.time_s[100:110])
+    np.testing.assert_allclose(got, m.marker("R.MT1")[100:110], atol=1e-12)
