@@ -166,3 +166,103 @@ def test_missing_and_broken_files(tmp_path):
     bad.write_bytes(b"not a c3d file at all" * 10)
     with pytest.raises(InputError, match="broken.c3d"):
         read_c3d(bad)
+
+
+def _synthetic_plate_file(path: Path, plate_type: int) -> dict:
+    """A Z-up lab, an overground walker and one plate with a known load (the force on the plate).
+
+    The body gets R = (30, -20, 700) N (lab) at P = (400, 150, 0) mm with a free moment of 5 N m
+    about +Z. The plate (600 x 400 mm, centre (300, 200, 0) mm, plate z down, transducer 40 mm
+    below the surface) measures the opposite wrench about its own origin, in its own axes.
+    """
+    rate, ratio, n = 100.0, 10, 200
+    t = np.arange(n) / rate
+    names = ["LASI", "RASI", "LHEE", "RHEE", "LTOE", "RTOE", "EMG_dummy_marker"]
+    base = np.array(
+        [[0, 120, 1000], [0, -120, 1000], [-50, 100, 50], [-50, -100, 50], [150, 100, 40], [150, -100, 40]],
+        float,
+    )
+    base = np.vstack([base, [0, 0, 1500]])
+    xyz = base[None] + np.column_stack([1000 * t, 0 * t, 0 * t])[:, None, :]  # 1 m/s along +X
+    c = ezc3d.c3d()
+    c["parameters"]["POINT"]["RATE"]["value"] = [rate]
+    c["parameters"]["POINT"]["LABELS"]["value"] = names
+    c["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
+    pts = np.ones((4, len(names), n))
+    pts[:3] = np.transpose(xyz, (2, 1, 0))
+    c["data"]["points"] = pts
+
+    centre = np.array([300.0, 200.0, 0.0])
+    corners = centre + np.array([[300, -200, 0], [-300, -200, 0], [-300, 200, 0], [300, 200, 0]], float)
+    axes = np.array([[1.0, 0, 0], [0, -1.0, 0], [0, 0, -1.0]])  # columns: plate x, y, z in the lab
+    origin = np.array([0.0, 0.0, -40.0])  # transducer origin -> surface centre, plate axes (mm)
+    o_lab = centre - axes @ origin
+    reaction = np.array([30.0, -20.0, 700.0])
+    p_lab = np.array([400.0, 150.0, 0.0])
+    free = np.array([0.0, 0.0, 5.0])
+    f_on_plate = -reaction
+    m_on_plate = np.cross((p_lab - o_lab) / 1000, f_on_plate) - free  # N m about the transducer
+    out = np.r_[axes.T @ f_on_plate, 1000 * (axes.T @ m_on_plate)]  # N and N mm, plate axes
+    n_an = n * ratio
+    load = np.zeros(n_an)
+    load[500:1500] = np.sin(np.linspace(0, np.pi, 1000))  # one contact
+    signals = np.outer(out, load)
+    cal = np.eye(6)
+    if plate_type == 4:
+        rng = np.random.default_rng(1)
+        cal = np.diag([500.0, 500, 1000, 8e5, 2.5e5, 4e5]) @ (np.eye(6) + 0.05 * rng.normal(size=(6, 6)))
+        signals = np.linalg.solve(cal, signals)  # volts
+    emg = 1e-3 * np.sin(np.linspace(0, 200, n_an))
+    analog_labels = ["Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1", "R_SOL", "EMG7", "Trigger"]
+    c["parameters"]["ANALOG"]["RATE"]["value"] = [rate * ratio]
+    c["parameters"]["ANALOG"]["LABELS"]["value"] = analog_labels
+    c["parameters"]["ANALOG"]["UNITS"]["value"] = ["N", "N", "N", "Nmm", "Nmm", "Nmm", "V", "V", "V"]
+    c["parameters"]["ANALOG"]["SCALE"]["value"] = [1.0] * 9
+    c["parameters"]["ANALOG"]["OFFSET"]["value"] = [0] * 9
+    c["data"]["analogs"] = np.vstack([signals, emg, emg, 0 * emg])[None]
+    c.add_parameter("FORCE_PLATFORM", "USED", [1])
+    c.add_parameter("FORCE_PLATFORM", "TYPE", [plate_type])
+    c.add_parameter("FORCE_PLATFORM", "ZERO", [1, 1])
+    c.add_parameter("FORCE_PLATFORM", "CORNERS", corners.T.reshape(3, 4, 1))
+    c.add_parameter("FORCE_PLATFORM", "ORIGIN", origin.reshape(3, 1))
+    c.add_parameter("FORCE_PLATFORM", "CHANNEL", [[k] for k in range(1, 7)])
+    if plate_type == 4:
+        c.add_parameter("FORCE_PLATFORM", "CAL_MATRIX", cal.reshape(6, 6, 1))
+    c.add_event([0, 0.75], context="Right", label="Foot Strike")
+    c.add_event([0, 0.25], context="Left", label="Foot Off")
+    c.write(str(path))
+    return {"load": load, "rate": rate * ratio}
+
+
+@pytest.mark.parametrize("plate_type", [2, 4])
+def test_synthetic_plate_known_load(tmp_path, plate_type):
+    """Type 2 and 4 plates in a Z-up lab: force, COP and free moment come back in OpenSim axes."""
+    path = tmp_path / f"type{plate_type}.c3d"
+    made = _synthetic_plate_file(path, plate_type)
+    t = read_c3d(path)
+    # lab X forward (walking along +X), lab Z up -> OpenSim Z = X x Y = lab -Y.
+    np.testing.assert_allclose(t.rotation, [[1, 0, 0], [0, 0, 1], [0, -1, 0]], atol=1e-12)
+    assert any("force on the plate" in n for n in t.notes)  # sign flipped to the reaction
+    pl = t.plates[0]
+    k = int(np.argmax(made["load"]))
+    s = made["load"][k]
+    np.testing.assert_allclose(pl.force_n[k], s * np.array([30.0, 700.0, 20.0]), rtol=1e-5)
+    np.testing.assert_allclose(pl.cop_m[k], [0.4, 0.0, -0.15], atol=1e-6)
+    np.testing.assert_allclose(pl.free_moment_nm[k], [0.0, 5.0 * s, 0.0], atol=1e-4)
+    firm = pl.loaded
+    np.testing.assert_allclose(pl.cop_m[firm], np.tile([0.4, 0.0, -0.15], (firm.sum(), 1)), atol=1e-5)
+    assert np.isnan(pl.cop_m[~firm]).all()
+    # EMG kept apart, events read, markers in metres along OpenSim axes.
+    assert t.emg is not None and t.emg.labels == ["R_SOL", "EMG7"]
+    assert t.analogs.meta["units"]["Mz1"] == "Nmm" and t.analogs.meta["rate_hz"] == made["rate"]
+    assert [(e.label, e.context, e.time_s) for e in t.events] == [
+        ("Foot Off", "Left", 0.25),
+        ("Foot Strike", "Right", 0.75),
+    ]
+    lasi = t.markers.marker("LASI")
+    np.testing.assert_allclose(lasi[0], [0.0, 1.0, -0.12], atol=1e-6)
+    # ezc3d's own platform code agrees on the COP (lab axes, mm), incl. the CAL_MATRIX layout.
+    ref = ezc3d.c3d(str(path), extract_forceplat_data=True)["data"]["platform"][0]
+    np.testing.assert_allclose(
+        pl.cop_m[firm], (ref["center_of_pressure"].T[firm] / 1000) @ t.rotation.T, atol=1e-6
+    )
