@@ -261,8 +261,3 @@ def test_synthetic_plate_known_load(tmp_path, plate_type):
     ]
     lasi = t.markers.marker("LASI")
     np.testing.assert_allclose(lasi[0], [0.0, 1.0, -0.12], atol=1e-6)
-    # ezc3d's own platform code agrees on the COP (lab axes, mm), incl. the CAL_MATRIX layout.
-    ref = ezc3d.c3d(str(path), extract_forceplat_data=True)["data"]["platform"][0]
-    np.testing.assert_allclose(
-        pl.cop_m[firm], (ref["center_of_pressure"].T[firm] / 1000) @ t.rotation.T, atol=1e-6
-    )
