@@ -124,9 +124,8 @@ def test_right_plus_left_is_the_plate(split_trials):
             inside[c.start_idx : c.end_idx] = True
         total = feet.force_n["r"] + feet.force_n["l"]
         np.testing.assert_array_equal(total[inside], pl.force_n[inside])
-        np.testing.assert_array_equal(
-            (feet.torque_nm["r"] + feet.torque_nm["l"])[inside], pl.free_moment_nm[inside]
-        )
+        torque = feet.torque_nm["r"] + feet.torque_nm["l"]
+        np.testing.assert_allclose(torque[inside], pl.free_moment_nm[inside], atol=1e-9)
         # Outside contacts the plate carries only noise, and the feet nothing.
         assert np.all(total[~inside] == 0)
         # (single samples up to ~70 N occur right before a landing, where the 3-sample median
@@ -139,7 +138,14 @@ def test_right_plus_left_is_the_plate(split_trials):
         assert np.isfinite(feet.cop_m["r"]).all() and np.isfinite(feet.cop_m["l"]).all()
         # Loaded COP of each foot equals the plate's COP there.
         ld = inside & pl.loaded & (feet.force_n["r"][:, 1] != 0)
-        np.testing.assert_array_equal(feet.cop_m["r"][ld], pl.cop_m[ld])
+        np.testing.assert_allclose(feet.cop_m["r"][ld], pl.cop_m[ld], atol=1e-9)
+        # Inside a contact the held COP never leaves that contact's own COP path.
+        for c in feet.contacts[1:-1]:
+            seg = feet.cop_m[c.side][c.start_idx : c.end_idx]
+            own = pl.cop_m[c.start_idx : c.end_idx]
+            ok = np.isfinite(own).all(axis=1)
+            assert np.all(seg.min(axis=0) >= own[ok].min(axis=0) - 1e-9), path.name
+            assert np.all(seg.max(axis=0) <= own[ok].max(axis=0) + 1e-9), path.name
 
 
 def test_write_grf_mot_and_external_loads(tmp_path, split_trials):
@@ -196,3 +202,19 @@ def test_markers_at_interpolates(split_trials):
     m = t.markers
     got = markers_at(m, ["R.MT1"], m.time_s[100:110])
     np.testing.assert_allclose(got, m.marker("R.MT1")[100:110], atol=1e-12)
+
+
+def test_two_plates_under_one_foot_add_up(split_trials):
+    """A foot on two plates at once (load shared 40/60): same force, COP and free moment."""
+    from dataclasses import replace
+
+    t, feet = next(iter(split_trials.values()))
+    pl = t.plates[0]
+    a = replace(pl, index=0, force_n=0.4 * pl.force_n, moment_nm=0.4 * pl.moment_nm)
+    b = replace(pl, index=1, force_n=0.6 * pl.force_n, moment_nm=0.6 * pl.moment_nm)
+    two = split_feet([a, b], t.markers, on_n=20.0, off_n=8.0)  # thresholds scaled with the 40 % share
+    for s in "rl":
+        ld = np.abs(feet.force_n[s][:, 1]) > 100
+        np.testing.assert_allclose(two.force_n[s][ld], feet.force_n[s][ld], rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(two.cop_m[s][ld], feet.cop_m[s][ld], atol=1e-9)
+        np.testing.assert_allclose(two.torque_nm[s][ld], feet.torque_nm[s][ld], atol=1e-6)

@@ -207,6 +207,8 @@ class Contact:
         (``{"r": ..., "l": ...}``).
     height_m
         Height of each foot's lowest heel/toe marker at contact.
+    plate
+        Index of the plate the contact is on.
     """
 
     start_idx: int
@@ -216,6 +218,7 @@ class Contact:
     side: str = ""
     distance_m: dict[str, float] = field(default_factory=dict)
     height_m: dict[str, float] = field(default_factory=dict)
+    plate: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -368,66 +371,116 @@ def _hold_fill(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cop_from_wrench(
+    force_n: np.ndarray, moment_nm: np.ndarray, surface_y_m: float, unloaded_n: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COP on a horizontal surface and free moment, from force and moment about the origin.
+
+    Moment about the origin of F at P = (px, y, pz) plus a vertical torque t:
+    mx = y fz - pz fy, mz = px fy - y fx, my = pz fx - px fz + t.
+
+    Returns
+    -------
+    (cop_m, free_moment_nm, loaded)
+        COP NaN and free moment zero where ``fy <= unloaded_n``.
+    """
+    f, m, y = force_n, moment_nm, surface_y_m
+    loaded = f[:, 1] > unloaded_n
+    fy = np.where(loaded, f[:, 1], 1.0)
+    px = (m[:, 2] + y * f[:, 0]) / fy
+    pz = (y * f[:, 2] - m[:, 0]) / fy
+    t = m[:, 1] - pz * f[:, 0] + px * f[:, 2]
+    cop = np.column_stack([px, np.full_like(px, y), pz])
+    cop[~loaded] = np.nan
+    free = np.zeros_like(f)
+    free[:, 1] = np.where(loaded, t, 0.0)
+    return cop, free, loaded
+
+
 def split_feet(
-    plate: ForcePlate,
+    plates: ForcePlate | list[ForcePlate],
     markers: MarkerTable,
     *,
     on_n: float = 50.0,
     off_n: float = 20.0,
     right: tuple[list[str], list[str]] | None = None,
     left: tuple[list[str], list[str]] | None = None,
+    lowpass_hz: float | None = None,
+    unloaded_n: float = 30.0,
 ) -> FeetGRF:
-    """Split one plate shared by both feet into right- and left-foot loads.
+    """Right- and left-foot loads from one plate shared by both feet (or from several plates).
 
-    Each contact found by :func:`detect_contacts` (on the plate's vertical force) goes whole
-    to the foot :func:`assign_feet` picks. Inside a contact the foot gets the plate's force,
-    COP and free moment exactly, so right + left equals the plate's signal there; between
-    contacts (flight: only noise, below ``off_n``) both feet get zero force. Where the COP is
-    undefined (low force at the edges of a contact) it is held at the contact's nearest valid
-    value, so the point of application never jumps.
+    Each contact found by :func:`detect_contacts` (on a plate's vertical force) goes whole to
+    the foot :func:`assign_feet` picks. A foot's force and moment (about the lab origin) are
+    the sums over the plates it is on; its COP and free moment follow from them on the plates'
+    (horizontal) surface. With one plate this is the plate's own signal inside the foot's
+    contacts, so right + left equals the plate there; between contacts (flight: only noise,
+    below ``off_n``) both feet get zero force. Where the COP is undefined (low force at the
+    edges of a contact, or no contact) it is held at the nearest earlier valid value (the
+    next one before the first), so the point of application never jumps.
 
     Parameters
     ----------
-    plate
-        A processed plate (OpenSim axes).
+    plates
+        One processed plate or several with the same sampling (OpenSim axes).
     markers
         Markers of the same trial (OpenSim axes).
     on_n, off_n
         Contact thresholds (N), see :func:`detect_contacts`.
     right, left
         ``(heel names, toe names)`` overrides, see :func:`assign_feet`.
+    lowpass_hz
+        Low-pass the plates' force and moment (:func:`lowpass_plate`) before splitting;
+        contacts and feet are still found on the raw signal.
+    unloaded_n
+        Vertical force (N) of one foot below which its COP is undefined.
 
     Returns
     -------
     FeetGRF
     """
-    contacts = detect_contacts(plate.force_n[:, 1], plate.rate_hz, on_n=on_n, off_n=off_n, drop_partial=False)
-    assigned = assign_feet(contacts, plate, markers, right=right, left=left)
-    n = plate.time_s.size
+    plates = [plates] if isinstance(plates, ForcePlate) else list(plates)
+    if not plates:
+        raise InputError("split_feet", "no force plates to split")
+    n = plates[0].time_s.size
+    if any(p.time_s.size != n or p.rate_hz != plates[0].rate_hz for p in plates):
+        raise InputError("split_feet", "the plates are not sampled alike (rate or length differ)")
     force = {s: np.zeros((n, 3)) for s in "rl"}
-    torque = {s: np.zeros((n, 3)) for s in "rl"}
-    cop = {s: np.full((n, 3), np.nan) for s in "rl"}
+    moment = {s: np.zeros((n, 3)) for s in "rl"}
     notes = []
-    for c in assigned:
-        if not c.side:
-            notes.append(f"contact at {c.start_s:.3f} s has no valid COP; left unassigned (dropped)")
-            continue
-        sl = slice(c.start_idx, c.end_idx)
-        force[c.side][sl] = plate.force_n[sl]
-        torque[c.side][sl] = plate.free_moment_nm[sl]
-        seg = plate.cop_m[sl]
-        ok = np.isfinite(seg).all(axis=1)
-        cop[c.side][sl] = _hold_fill(seg, ok) if ok.any() else np.nan
+    assigned: list[Contact] = []
+    for pl in plates:
+        src = lowpass_plate(pl, lowpass_hz) if lowpass_hz else pl
+        found = detect_contacts(pl.force_n[:, 1], pl.rate_hz, on_n=on_n, off_n=off_n, drop_partial=False)
+        for c in assign_feet(found, pl, markers, right=right, left=left):
+            c.plate = pl.index
+            if not c.side:
+                notes.append(f"plate {pl.index + 1}: contact at {c.start_s:.3f} s has no valid COP; dropped")
+                continue
+            sl = slice(c.start_idx, c.end_idx)
+            force[c.side][sl] += src.force_n[sl]
+            moment[c.side][sl] += src.moment_nm[sl]
+            assigned.append(c)
+    assigned.sort(key=lambda c: c.start_idx)
+    surface_y = float(np.mean([p.corners_m[:, 1].mean() for p in plates]))
+    cop, torque = {}, {}
     for s in "rl":
-        ok = np.isfinite(cop[s]).all(axis=1)
-        cop[s] = _hold_fill(cop[s], ok)
-    sides = [c.side for c in assigned if c.side]
+        c_s, t_s, ok = _cop_from_wrench(force[s], moment[s], surface_y, unloaded_n)
+        # Low-force edges of a contact take the COP of that same contact, not of the last one.
+        for c in assigned:
+            if c.side == s:
+                sl = slice(c.start_idx, c.end_idx)
+                if ok[sl].any():
+                    c_s[sl] = _hold_fill(c_s[sl], ok[sl])
+        cop[s] = _hold_fill(c_s, np.isfinite(c_s).all(axis=1))
+        torque[s] = t_s
+    sides = [c.side for c in assigned]
     repeats = sum(1 for a, b in zip(sides, sides[1:], strict=False) if a == b)
     n_r, n_l = sides.count("r"), sides.count("l")
     notes.append(f"{len(assigned)} contacts: {n_r} right, {n_l} left; {repeats} same-foot repeats")
     if repeats:
         notes.append("same foot twice in a row: check the foot markers or the thresholds")
-    return FeetGRF(plate.time_s, force, cop, torque, assigned, notes)
+    return FeetGRF(plates[0].time_s, force, cop, torque, assigned, notes)
 
 
 _COLS = ("vx", "vy", "vz", "px", "py", "pz", "mx", "my", "mz")
@@ -534,17 +587,7 @@ def lowpass_plate(
     f = filtfilt(b, a, plate.force_n, axis=0)
     m = filtfilt(b, a, plate.moment_nm, axis=0)
     y = float(plate.corners_m[:, 1].mean())  # surface height
-    loaded = f[:, 1] > unloaded_n
-    fy = np.where(loaded, f[:, 1], 1.0)
-    # moment about the origin of F at P = (px, y, pz) plus a vertical torque t:
-    # mx = y fz - pz fy, mz = px fy - y fx, my = pz fx - px fz + t.
-    px = (m[:, 2] + y * f[:, 0]) / fy
-    pz = (y * f[:, 2] - m[:, 0]) / fy
-    t = m[:, 1] - pz * f[:, 0] + px * f[:, 2]
-    cop = np.column_stack([px, np.full_like(px, y), pz])
-    cop[~loaded] = np.nan
-    free = np.zeros_like(f)
-    free[:, 1] = np.where(loaded, t, 0.0)
+    cop, free, loaded = _cop_from_wrench(f, m, y, unloaded_n)
     return ForcePlate(
         plate.index,
         plate.plate_type,
