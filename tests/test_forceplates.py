@@ -218,3 +218,18 @@ def test_two_plates_under_one_foot_add_up(split_trials):
         np.testing.assert_allclose(two.force_n[s][ld], feet.force_n[s][ld], rtol=1e-9, atol=1e-6)
         np.testing.assert_allclose(two.cop_m[s][ld], feet.cop_m[s][ld], atol=1e-9)
         np.testing.assert_allclose(two.torque_nm[s][ld], feet.torque_nm[s][ld], atol=1e-6)
+
+
+def test_c3d_to_grf_files_and_refusals(tmp_path):
+    if not DATA.exists():
+        pytest.skip("fukuchi2017 data not present")
+    from runmuscles.kinematics.forceplates import c3d_to_grf
+
+    feet, mot, xml = c3d_to_grf(DATA / "RBDS03" / "RBDS03runT35.c3d", tmp_path, lowpass_hz=50.0)
+    assert mot == tmp_path / "RBDS03runT35_grf.mot" and xml.exists()
+    loads = read_external_loads(xml)
+    vy = loads.data.column("ground_force_r_vy") + loads.data.column("ground_force_l_vy")
+    # 65.4 kg runner: mean vertical force over whole strides is body weight (within 5 %).
+    assert abs(vy.mean() / (65.4 * 9.81) - 1) < 0.05
+    with pytest.raises(InputError, match="no loaded force plate"):
+        c3d_to_grf(DATA / "RBDS03" / "RBDS03static.c3d", tmp_path)

@@ -27,6 +27,7 @@ __all__ = [
     "Contact",
     "FeetGRF",
     "assign_feet",
+    "c3d_to_grf",
     "detect_contacts",
     "foot_marker_names",
     "grf_table",
@@ -601,3 +602,42 @@ def lowpass_plate(
         loaded,
         list(plate.channels),
     )
+
+
+def c3d_to_grf(
+    c3d_path: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    lowpass_hz: float | None = None,
+    on_n: float = 50.0,
+    off_n: float = 20.0,
+) -> tuple[FeetGRF, Path, Path]:
+    """Read a C3D trial, split its plates into right and left feet and write OpenSim files.
+
+    Parameters
+    ----------
+    c3d_path
+        The trial.
+    out_dir
+        Where ``<stem>_grf.mot`` and ``<stem>_grf.xml`` go (default: beside the C3D file).
+    lowpass_hz
+        Optional low-pass of force and moment before splitting (:func:`lowpass_plate`).
+    on_n, off_n
+        Contact thresholds (N), see :func:`detect_contacts`.
+
+    Returns
+    -------
+    (FeetGRF, Path, Path)
+        The split loads, the ``.mot`` and the ``.xml``.
+    """
+    from ..readers.c3d import read_c3d  # noqa: PLC0415
+
+    trial = read_c3d(c3d_path)
+    loaded = [p for p in trial.plates if p.loaded.any()]
+    if not loaded:
+        raise InputError(c3d_path, "no loaded force plate in this file: nothing to split into feet")
+    feet = split_feet(loaded, trial.markers, on_n=on_n, off_n=off_n, lowpass_hz=lowpass_hz)
+    feet.notes = trial.notes + feet.notes
+    folder = Path(out_dir) if out_dir is not None else Path(c3d_path).parent
+    mot, xml = write_grf(folder / f"{Path(c3d_path).stem}_grf.mot", feet)
+    return feet, mot, xml

@@ -276,10 +276,10 @@ def read_c3d(path: str | Path, *, unloaded_n: float = _UNLOADED_N) -> C3DTrial:
 
     markers = _read_markers(c, params, p, notes)
     analogs, analog_units = _read_analogs(c, params, p, markers.time_s[0] if markers.time_s.size else 0.0)
-    emg = _select_emg(analogs, analog_units)
+    plates_lab = _read_plates(params, analogs, analog_units, markers, p, notes)
+    emg = _select_emg(analogs, analog_units, {ch for pl in plates_lab for ch in pl.channels})
     if emg is not None:
         notes.append(f"EMG channels: {', '.join(emg.labels)}")
-    plates_lab = _read_plates(params, analogs, analog_units, markers, p, notes)
     events = _read_events(params)
 
     rotation, belt = _choose_axes(markers, plates_lab, notes)
@@ -378,11 +378,14 @@ def _read_analogs(c: dict, params: dict, p: Path, t0: float) -> tuple[TimeTable 
     return TimeTable(time, data, labels, None, meta), unit_map
 
 
-def _select_emg(analogs: TimeTable | None, units: dict[str, str]) -> TimeTable | None:
+def _select_emg(analogs: TimeTable | None, units: dict[str, str], exclude: set[str]) -> TimeTable | None:
+    """The analog channels that are EMG (never a force plate's channels)."""
     if analogs is None:
         return None
     keep = []
     for lab in analogs.labels:
+        if lab in exclude:
+            continue
         low = lab.lower()
         tokens = set(re.split(r"[^a-z0-9]+", low)) - {""}
         tokens |= {t.rstrip("0123456789") for t in tokens}
