@@ -32,7 +32,7 @@ from .opensim_files import MarkerTable
 __all__ = ["C3DEvent", "C3DTrial", "ForcePlate", "read_c3d"]
 
 _LENGTH_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "dm": 0.1, "meters": 1.0, "millimeters": 1e-3}
-_MOMENT_TO_NM = {"nm": 1.0, "n.m": 1.0, "n*m": 1.0, "nmm": 1e-3, "n.mm": 1e-3, "n*mm": 1e-3, "nmmm": 1e-3}
+_MOMENT_TO_NM = {"nm": 1.0, "n.m": 1.0, "n*m": 1.0, "nmm": 1e-3, "n.mm": 1e-3, "n*mm": 1e-3}
 
 # Analog labels that are EMG: an explicit "EMG" or a lower-limb / trunk muscle name (long form
 # anywhere in the label, short form as a whole token).
