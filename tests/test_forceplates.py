@@ -180,6 +180,10 @@ def test_opensim_reads_the_external_loads(tmp_path, split_trials):
     sto.getDataColumn("ground_force_l_vy", col)
     got = np.array([col.get(i) for i in range(col.getSize())])
     np.testing.assert_allclose(got, feet.force_n["l"][:, 1], atol=1e-5)
+    # The runner's own scaled model has the bodies the loads are applied to.
+    model = osim.Model(str(DATA / "RBDS001" / "RBDS001_complex.osim"))
+    for i in range(loads.getSize()):
+        assert model.getBodySet().contains(loads.get(i).get_applied_to_body())
 
 
 def test_lowpass_plate_keeps_the_cop(split_trials):
