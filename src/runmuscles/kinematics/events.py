@@ -33,89 +33,18 @@ __all__ = [
 PHASES = ("braking", "propulsion", "early_swing", "late_swing")
 
 
-def contact_intervals(
-    vertical_force_n: np.ndarray,
-    rate_hz: float,
-    *,
-    on_n: float = 40.0,
-    off_n: float = 20.0,
-    min_contact_s: float = 0.08,
-    min_flight_s: float = 0.03,
-    drift_window_s: float = 1.0,
-) -> list[tuple[int, int]]:
-    """Sample intervals ``[start, end)`` during which a foot (or plate) is loaded.
+def contact_intervals(vertical_force_n: np.ndarray, rate_hz: float, **thresholds: float) -> list[tuple[int, int]]:
+    """Sample intervals ``[start, end)`` during which a foot is loaded.
 
-    Parameters
-    ----------
-    vertical_force_n
-        Vertical ground reaction force (N), one value per sample.
-    rate_hz
-        Sampling rate.
-    on_n, off_n
-        Hysteresis thresholds above the baseline: a contact starts when the force rises
-        above ``on_n`` and ends when it falls below ``off_n``. Both are raised to 5 % and
-        2.5 % of the typical peak if that is larger (robust to noisy plates).
-    min_contact_s, min_flight_s
-        Shorter contacts are discarded as noise; shorter gaps are bridged.
-    drift_window_s
-        The unloaded baseline is tracked as a low percentile in windows of this length, so
-        slow drift of the plate's offset does not shift the events.
+    The one contact detector of the project,
+    :func:`runmuscles.kinematics.forceplates.detect_contacts` (hysteresis over a drifting
+    baseline, minimum contact and flight durations), keeping contacts cut by the ends of
+    the recording (they still mark a foot strike or a toe-off).
     """
-    f = np.asarray(vertical_force_n, dtype=float)
-    n = f.size
-    if n == 0:
-        return []
-    if not np.all(np.isfinite(f)):
-        raise InputError("vertical force", "contains NaN or infinite values")
-    # light smoothing against spikes (5 ms moving average)
-    k = max(1, int(round(0.005 * rate_hz)))
-    if k > 1:
-        f = np.convolve(f, np.ones(k) / k, mode="same")
-    win = max(8, int(round(drift_window_s * rate_hz)))
-    centres = np.arange(0, n, max(1, win // 2))
-    base_pts = np.array([np.percentile(f[max(0, c - win // 2) : min(n, c + win // 2)], 5) for c in centres])
-    baseline = np.interp(np.arange(n), centres, base_pts)
-    g = f - baseline
-    peak = float(np.percentile(g, 99)) if n > 10 else float(g.max())
-    on = max(on_n, 0.05 * peak)
-    off = min(max(off_n, 0.025 * peak), on)
-    loaded = np.zeros(n, dtype=bool)
-    state = g[0] > on
-    for i in range(n):
-        if state and g[i] < off:
-            state = False
-        elif not state and g[i] > on:
-            state = True
-        loaded[i] = state
-    # refine each contact's ends to where the force leaves the noise band of the unloaded
-    # plate (the events are then within a sample or two of the first and last contact)
-    flight = g[~loaded]
-    noise = 1.4826 * float(np.median(np.abs(flight - np.median(flight)))) if flight.size > 10 else 0.0
-    level = min(max(5.0, 4.0 * noise), off)
-    edges = np.flatnonzero(np.diff(loaded.astype(np.int8)))
-    intervals: list[list[int]] = []
-    start = 0 if loaded[0] else None
-    for e in edges:
-        if not loaded[e] and loaded[e + 1]:
-            s = e + 1
-            while s > 0 and g[s - 1] > level:
-                s -= 1
-            start = s
-        elif loaded[e] and not loaded[e + 1] and start is not None:
-            end = e + 1
-            while end < n and g[end] > level:
-                end += 1
-            intervals.append([start, end])
-            start = None
-    if start is not None:
-        intervals.append([start, n])
-    merged: list[list[int]] = []
-    for iv in intervals:
-        if merged and (iv[0] - merged[-1][1]) < min_flight_s * rate_hz:
-            merged[-1][1] = iv[1]
-        else:
-            merged.append(iv)
-    return [(a, b) for a, b in merged if (b - a) >= min_contact_s * rate_hz]
+    from .forceplates import detect_contacts  # noqa: PLC0415
+
+    thresholds.setdefault("drop_partial", False)
+    return detect_contacts(np.asarray(vertical_force_n, dtype=float), rate_hz, **thresholds)
 
 
 @dataclass
