@@ -131,7 +131,12 @@ def _so_files(
 
 
 def hamner_case(
-    out_dir: str | Path, subject: str = "subject01", trial: str = "Run_4", cycle: int = 1
+    out_dir: str | Path,
+    subject: str = "subject01",
+    trial: str = "Run_4",
+    cycle: int = 1,
+    *,
+    max_duration_s: float | None = None,
 ) -> SOCase:
     """A Hamner & Delp (2013) running trial, one gait cycle, ready for OpenSim's SO.
 
@@ -141,6 +146,8 @@ def hamner_case(
         Folder for the ExternalLoads copy, reserves, setup and (when run) SO results.
     subject, trial, cycle
         Which runner (``subject01``..), speed (``Run_2``..``Run_5``) and cycle (1..3).
+    max_duration_s
+        Keep only the start of the cycle (for quick tests); None: the whole cycle.
 
     Returns
     -------
@@ -162,16 +169,10 @@ def hamner_case(
     except KeyError:
         raise InputError(root / "gaitTimes.json", f"has no cycle{cycle} for {key}") from None
     name = f"hamner_{subject}_{trial}_c{cycle}"
-    return _so_files(
-        name,
-        Path(out_dir),
-        model,
-        coords,
-        grf_xml,
-        grf_mot,
-        float(window["initialTime"]),
-        float(window["finalTime"]),
-    )
+    t0, t1 = float(window["initialTime"]), float(window["finalTime"])
+    if max_duration_s is not None:
+        t1 = min(t1, t0 + max_duration_s)
+    return _so_files(name, Path(out_dir), model, coords, grf_xml, grf_mot, t0, t1)
 
 
 def right_foot_cycle(grf_mot: Path, column: str = "R_ground_force_vy", *, start_after_s: float = 0.0):
