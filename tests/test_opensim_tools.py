@@ -94,6 +94,28 @@ def test_so_residuals_equal_opensim_inverse_dynamics(hamner_so, tmp_path: Path) 
     assert np.abs(frc.column("pelvis_ty_residual")).max() < mass * G
 
 
+def test_opensim_reads_a_simm_header_without_indegrees_as_degrees(tmp_path: Path) -> None:
+    """Hamner's IK files have no inDegrees line; OpenSim must treat them as degrees."""
+    model = HAMNER / "model" / "subject01_adjusted_scaled.osim"
+    loads = tmp_path / "grf.xml"
+    write_adapted_setup(
+        HAMNER / "Run_4_grf.xml", loads, "ExternalLoads", {"datafile": str(HAMNER / "Run_4_grf.mot")}
+    )
+    raw = HAMNER / "ik" / "Run_4.mot"
+    table = read_storage(raw)
+    assert table.in_degrees is None
+    results = {}
+    for label, path in (("raw", raw), ("deg", tmp_path / "deg.mot"), ("rad", tmp_path / "rad.mot")):
+        if label != "raw":
+            write_storage(path, table, in_degrees=label == "deg")
+        gen = read_storage(run_inverse_dynamics_tool(model, path, loads, 0.86, 0.96, 12.0, tmp_path / label))
+        results[label] = gen
+    np.testing.assert_allclose(results["raw"].data, results["deg"].data, rtol=1e-6, atol=1e-6)
+    weight_n = model_summary(model).mass_kg * G
+    assert np.abs(results["deg"].column("pelvis_ty_force")).max() < weight_n
+    assert np.abs(results["rad"].column("pelvis_ty_force")).max() > 10 * weight_n
+
+
 @pytest.mark.slow
 def test_so_in_a_subprocess_gives_the_same_result(hamner_so, tmp_path: Path) -> None:
     case, result = hamner_so
@@ -125,6 +147,7 @@ def test_so_setup_problems_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         run_static_optimization(broken)
     assert "\n" not in str(err.value) and "b.xml" in str(err.value)
+    assert "model.osim" in str(err.value) and "Thrown at" not in str(err.value)
 
 
 def test_scaling_matches_opensims_logged_marker_error(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -98,10 +99,14 @@ def _captured(level: str = "Info") -> Iterator[_Log]:
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    # OpenSim's exceptions start with a "Thrown at file.cpp:123 in f()." line; skip it.
-    useful = [ln for ln in lines if not ln.startswith("Thrown at")]
-    return (useful or lines or [type(exc).__name__])[0]
+    """OpenSim's exception text as one line, without its C++ scaffolding."""
+    text = re.sub(r"std::exception in '[^']*':\s*", "", str(exc))
+    text = re.sub(r"SimTK Exception thrown at \S+:\s*", "", text)
+    text = re.sub(r"Error detected by Simbody method \S+:\s*", "", text)
+    skip = ("Thrown at", "(Required condition")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith(skip)]
+    line = " ".join(lines) or type(exc).__name__
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _why(log: _Log, failure: str) -> str:
@@ -231,6 +236,9 @@ class SORunResult:
         Rows in the activation file.
     n_failed_frames
         Frames where OpenSim logged "OPTIMIZATION FAILED" (values are still written).
+    cpu_s
+        CPU seconds (user + system) over ``total_s``: steadier than wall time on a shared
+        machine.
     """
 
     activation_path: Path
@@ -240,6 +248,7 @@ class SORunResult:
     total_s: float
     n_frames: int
     n_failed_frames: int
+    cpu_s: float = float("nan")
     log: str = field(default="", repr=False)
 
 
@@ -283,6 +292,7 @@ def run_static_optimization(setup_xml: str | Path) -> SORunResult:
     osim = opensim()
     started = time.time()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     with _captured("Warn") as log:
         try:
             tool = osim.AnalyzeTool(str(setup.path), True)
@@ -293,12 +303,12 @@ def run_static_optimization(setup_xml: str | Path) -> SORunResult:
         else:
             failure = None if ok else "AnalyzeTool.run() returned false"
     t2 = time.perf_counter()
+    cpu = time.process_time() - c0
     if failure is not None:
         raise ModelError(setup.path, f"OpenSim's Static Optimization failed: {_why(log, failure)}")
     act, frc, n = _so_outputs(setup.path, started, log.text)
-    return SORunResult(
-        act, frc, t1 - t0, t2 - t1, t2 - t0, n, log.text.count("OPTIMIZATION FAILED"), log.text
-    )
+    failed = log.text.count("OPTIMIZATION FAILED")
+    return SORunResult(act, frc, t1 - t0, t2 - t1, t2 - t0, n, failed, cpu, log.text)
 
 
 _SO_SCRIPT = """
@@ -343,6 +353,7 @@ def run_static_optimization_subprocess(
     setup.results_directory.mkdir(parents=True, exist_ok=True)
     started = time.time()
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         proc = subprocess.run(
             [str(python or sys.executable), "-c", _SO_SCRIPT, str(setup.path)],
@@ -355,6 +366,8 @@ def run_static_optimization_subprocess(
     except subprocess.TimeoutExpired:
         raise ModelError(setup.path, f"OpenSim's Static Optimization ran past {timeout_s:g} s") from None
     total = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     out = proc.stdout + proc.stderr
     m = re.search(r"^RUNMUSCLES_TIMING (\{.*\})$", proc.stdout, flags=re.M)
     if m is None:
@@ -366,9 +379,8 @@ def run_static_optimization_subprocess(
         why = [ln for ln in why if not ln.startswith("Thrown at")] or why or ["run() returned false"]
         raise ModelError(setup.path, f"OpenSim's Static Optimization failed: {why[0]}")
     act, frc, n = _so_outputs(setup.path, started, out)
-    return SORunResult(
-        act, frc, timing["setup_s"], timing["run_s"], total, n, out.count("OPTIMIZATION FAILED"), out
-    )
+    failed = out.count("OPTIMIZATION FAILED")
+    return SORunResult(act, frc, timing["setup_s"], timing["run_s"], total, n, failed, cpu, out)
 
 
 # -- Inverse Dynamics ---------------------------------------------------------------------
