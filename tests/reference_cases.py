@@ -92,7 +92,15 @@ def _hash_files(paths: list[Path]) -> str:
 
 
 def _so_files(
-    name: str, out: Path, model: Path, coordinates: Path, grf_xml: Path, grf_mot: Path, t0: float, t1: float
+    name: str,
+    out: Path,
+    model: Path,
+    coordinates: Path,
+    grf_xml: Path,
+    grf_mot: Path,
+    t0: float,
+    t1: float,
+    reserve_nm: float = 1.0,
 ) -> SOCase:
     """Write the ExternalLoads copy, the reserves and the SO setup for one case into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,9 @@ def _so_files(
     summary = model_summary(model)
     exclude = set(summary.locked) | set(summary.dependent) | set(summary.coordinate_actuators)
     reserves = out / f"{name}_reserves.xml"
-    specs = write_reserve_actuators(reserves, summary.coordinates, exclude=exclude)
+    specs = write_reserve_actuators(
+        reserves, summary.coordinates, optimal_force_nm=reserve_nm, exclude=exclude
+    )
     results = out / "so"
     setup = write_analyze_so_setup(
         out / f"{name}_so_setup.xml",
@@ -137,6 +147,7 @@ def hamner_case(
     cycle: int = 1,
     *,
     max_duration_s: float | None = None,
+    reserve_optimal_force_nm: float = 1.0,
 ) -> SOCase:
     """A Hamner & Delp (2013) running trial, one gait cycle, ready for OpenSim's SO.
 
@@ -148,6 +159,9 @@ def hamner_case(
         Which runner (``subject01``..), speed (``Run_2``..``Run_5``) and cycle (1..3).
     max_duration_s
         Keep only the start of the cycle (for quick tests); None: the whole cycle.
+    reserve_optimal_force_nm
+        Optimal force of the joint reserves (residuals stay at 1): 1 N m makes reserve
+        torque expensive in SO's cost, so muscles are used first.
 
     Returns
     -------
@@ -172,7 +186,7 @@ def hamner_case(
     t0, t1 = float(window["initialTime"]), float(window["finalTime"])
     if max_duration_s is not None:
         t1 = min(t1, t0 + max_duration_s)
-    return _so_files(name, Path(out_dir), model, coords, grf_xml, grf_mot, t0, t1)
+    return _so_files(name, Path(out_dir), model, coords, grf_xml, grf_mot, t0, t1, reserve_optimal_force_nm)
 
 
 def right_foot_cycle(grf_mot: Path, column: str = "R_ground_force_vy", *, start_after_s: float = 0.0):
@@ -199,7 +213,11 @@ def right_foot_cycle(grf_mot: Path, column: str = "R_ground_force_vy", *, start_
 
 
 def rajagopal_case(
-    out_dir: str | Path, *, cache_dir: str | Path | None = None, pad_s: float = 0.05
+    out_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    pad_s: float = 0.05,
+    reserve_optimal_force_nm: float = 1.0,
 ) -> SOCase:
     """The Rajagopal (2016) running trial: scaled, IK over one gait cycle, ready for SO.
 
@@ -214,6 +232,8 @@ def rajagopal_case(
     pad_s
         IK runs this much beyond both ends of the cycle, so filtering and differentiation
         at the cycle's ends use real data.
+    reserve_optimal_force_nm
+        As for :func:`hamner_case`.
 
     Returns
     -------
@@ -263,6 +283,7 @@ def rajagopal_case(
         inputs["grf_mot"],
         float(info["t0"]),
         float(info["t1"]),
+        reserve_optimal_force_nm,
     )
     case.info = info
     return case

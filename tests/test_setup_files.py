@@ -235,3 +235,54 @@ def test_adapted_setup_requires_existing_nested_elements(tmp_path: Path) -> None
         write_adapted_setup(
             tmp_path / "copy.xml", tmp_path / "x.xml", "AnalyzeTool", {"AnalysisSet/none": "1"}
         )
+
+
+def test_opensim_reads_what_is_written_and_writes_what_is_read(tmp_path: Path) -> None:
+    """Both directions through OpenSim's own (de)serialiser, not just our own reader."""
+    osim = pytest.importorskip("opensim")
+    f = _inputs(tmp_path)
+    ours = write_analyze_so_setup(
+        tmp_path / "ours.xml",
+        name="ours",
+        model_file=f["model.osim"],
+        coordinates_file=f["ik.mot"],
+        external_loads_file=f["grf.xml"],
+        force_set_files=[f["reserves.xml"]],
+        results_directory=tmp_path / "res",
+        initial_time=0.25,
+        final_time=0.75,
+        lowpass_cutoff_hz=8.0,
+        activation_exponent=3,
+    )
+    tool = osim.AnalyzeTool(str(ours), False)
+    assert tool.getName() == "ours"
+    assert (tool.getInitialTime(), tool.getFinalTime()) == (0.25, 0.75)
+    assert tool.getLowpassCutoffFrequency() == 8.0
+    assert Path(tool.getCoordinatesFileName()) == f["ik.mot"].resolve()
+    so = osim.StaticOptimization.safeDownCast(tool.getAnalysisSet().get(0))
+    assert so is not None and so.getActivationExponent() == 3.0 and so.getUseMusclePhysiology()
+    fs = tool.getForceSetFiles()
+    assert [fs.get(i) for i in range(fs.getSize())] == [str(f["reserves.xml"].resolve())]
+
+    # OpenSim writes a setup; our reader gets the same values back.
+    t2 = osim.AnalyzeTool()
+    t2.setName("theirs")
+    t2.setModelFilename(str(f["model.osim"]))
+    t2.setCoordinatesFileName(str(f["ik.mot"]))
+    t2.setInitialTime(0.1)
+    t2.setFinalTime(0.4)
+    t2.setLowpassCutoffFrequency(6.0)
+    so2 = osim.StaticOptimization()
+    so2.setActivationExponent(2.5)
+    so2.setConvergenceCriterion(1e-5)
+    so2.setMaxIterations(250)
+    t2.getAnalysisSet().cloneAndAppend(so2)
+    t2.printToXML(str(tmp_path / "theirs.xml"))
+    s = read_analyze_setup(tmp_path / "theirs.xml")
+    assert s.name == "theirs" and s.model_file == f["model.osim"].resolve()
+    assert (s.initial_time, s.final_time, s.lowpass_cutoff_frequency_for_coordinates) == (0.1, 0.4, 6.0)
+    assert s.static_optimization is not None
+    assert s.static_optimization.activation_exponent == 2.5
+    assert s.static_optimization.optimizer_convergence_criterion == 1e-5
+    assert s.static_optimization.max_iterations == 250
+    assert s.external_loads_file is None and s.force_set_files == []
