@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from runmuscles.errors import InputError
+from runmuscles.model.actuators import read_coordinate_actuators
 from runmuscles.readers.setup_files import (
     PELVIS_COORDINATES,
     read_analyze_setup,
-    read_coordinate_actuators,
     read_id_setup,
     read_ik_setup,
     read_scale_setup,
@@ -168,16 +168,13 @@ def test_reserve_actuators_round_trip(tmp_path: Path) -> None:
         residual_optimal_force=10.0,
         exclude={"knee_angle_r_beta", "mtp_angle_r"},
     )
-    back = read_coordinate_actuators(tmp_path / "reserves.xml")
-    assert back == written
-    assert [a.coordinate for a in back] == coords[:8]
-    assert [a.name for a in back[:6]] == [f"{c}_residual" for c in PELVIS_COORDINATES]
-    assert all(a.optimal_force == 10.0 for a in back[:6])
-    assert [(a.name, a.optimal_force) for a in back[6:]] == [
-        ("hip_flexion_r_reserve", 2.5),
-        ("knee_angle_r_reserve", 2.5),
-    ]
-    assert all(a.min_control == -math.inf and a.max_control == math.inf for a in back)
+    back = read_coordinate_actuators(tmp_path / "reserves.xml")  # the pipeline's own reader
+    assert back.names == [a.name for a in written]
+    assert back.coordinates == coords[:8]
+    assert back.names[:6] == [f"{c}_residual" for c in PELVIS_COORDINATES]
+    assert back.names[6:] == ["hip_flexion_r_reserve", "knee_angle_r_reserve"]
+    assert list(back.optimal_force) == [10.0] * 6 + [2.5, 2.5]
+    assert all(back.min_control == -math.inf) and all(back.max_control == math.inf)
 
 
 @needs_data
@@ -218,7 +215,7 @@ def test_reads_the_example_so_setup_it_builds(tmp_path: Path) -> None:
     assert (s.initial_time, s.final_time) == (0.862, 1.546)  # gaitTimes.json, run4 cycle1
     assert s.lowpass_cutoff_frequency_for_coordinates == 12.0
     assert s.force_set_files == [case.reserves.resolve()]
-    names = [a.name for a in read_coordinate_actuators(case.reserves)]
+    names = read_coordinate_actuators(case.reserves).names
     assert names == case.reserve_names
     # Locked coordinates (subtalar, mtp, wrist) get no reserve; all six pelvis ones a residual.
     assert not any(n.startswith(("subtalar", "mtp", "wrist")) for n in names)

@@ -7,7 +7,8 @@ Covers the four tools runmuscles drives or checks against:
 * ``InverseKinematicsTool`` (:func:`read_ik_setup`), ``InverseDynamicsTool``
   (:func:`read_id_setup`) and ``ScaleTool`` (:func:`read_scale_setup`),
 * a ``ForceSet`` of reserve and residual ``CoordinateActuator`` objects
-  (:func:`write_reserve_actuators`, :func:`read_coordinate_actuators`).
+  (:func:`write_reserve_actuators`; read such files with
+  :func:`runmuscles.model.actuators.read_coordinate_actuators`).
 
 Relative paths inside a setup file are resolved against the setup file's folder, as OpenSim's
 tools do when they run. ``Unassigned`` or an empty element means "not given". Every problem
@@ -34,7 +35,6 @@ __all__ = [
     "ScaleSetup",
     "StaticOptimizationSettings",
     "read_analyze_setup",
-    "read_coordinate_actuators",
     "read_id_setup",
     "read_ik_setup",
     "read_scale_setup",
@@ -467,33 +467,6 @@ def write_reserve_actuators(
     ET.SubElement(fs, "groups")
     _write_doc(Path(path), fs)
     return specs
-
-
-def read_coordinate_actuators(path: str | Path) -> list[CoordinateActuatorSpec]:
-    """Read the ``CoordinateActuator`` objects of a ForceSet file (or a model file)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(p, "file not found")
-    try:
-        root = ET.parse(p).getroot()
-    except ET.ParseError as exc:
-        raise InputError(p, f"is not valid XML ({exc})") from None
-    out = []
-    for a in root.iter("CoordinateActuator"):
-        name = a.get("name", "")
-        coord = _text(a, "coordinate")
-        if coord is None:
-            raise InputError(p, f"CoordinateActuator '{name}' has no <coordinate>")
-        out.append(
-            CoordinateActuatorSpec(
-                name=name,
-                coordinate=coord,
-                optimal_force=_float(a, "optimal_force", p, 1.0),
-                min_control=_float(a, "min_control", p, -math.inf),
-                max_control=_float(a, "max_control", p, math.inf),
-            )
-        )
-    return out
 
 
 # -- InverseKinematicsTool, InverseDynamicsTool, ScaleTool --------------------------------
