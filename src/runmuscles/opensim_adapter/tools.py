@@ -750,13 +750,13 @@ def _model_markers(model_path: Path, marker_set: Path | None) -> tuple[list[str]
     return [mk.get(i).getName() for i in range(mk.getSize())], model
 
 
-def _uniform_scale_factor(model: Any, exp_mean: dict[str, np.ndarray]) -> float:
+def _uniform_scale_factor(model: Any, exp_mean: dict[str, np.ndarray], trc: Path) -> float:
     """Ratio of the trial's vertical marker extent to the model's in its default pose."""
     state = model.initSystem()
     model.realizePosition(state)
     common = [n for n in exp_mean if model.getMarkerSet().contains(n)]
     if len(common) < 3:
-        raise InputError(None, "fewer than 3 markers are shared by the model and the static trial")
+        raise InputError(trc, "fewer than 3 of its markers are on the model: cannot scale")
     mod = _marker_positions(model, state, common)
     exp = np.array([exp_mean[n] for n in common])
     h_mod = np.ptp(mod[:, 1])
@@ -874,7 +874,7 @@ def scale_model(
     if setup_xml is not None:
         write_adapted_setup(setup_xml, setup_out, "ScaleTool", values)
     else:
-        factor = _uniform_scale_factor(generic, exp_mean)
+        factor = _uniform_scale_factor(generic, exp_mean, trc)
         _write_uniform_scale_setup(setup_out, generic, factor, weights, values)
     osim = opensim()
     started = time.time()
