@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import HAMNER_SUBJECTS
 
 from runmuscles.kinematics.events import contact_intervals, detect_gait_events, phase_labels
 from runmuscles.readers import read_external_loads
-
-from conftest import HAMNER_SUBJECTS
 
 
 def _events(path: Path):

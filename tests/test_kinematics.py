@@ -71,8 +71,12 @@ def test_coordinate_errors(hamner: Path) -> None:
     bad = table.data.copy()
     bad[100, table.index("knee_angle_r")] = np.nan
     with pytest.raises(InputError, match="NaN or infinite value in column 'knee_angle_r' at t = 1.23"):
-        prepare_coordinates(TimeTable(table.time_s, bad, table.labels, None, table.meta), ["knee_angle_r"], [True])
+        prepare_coordinates(
+            TimeTable(table.time_s, bad, table.labels, None, table.meta), ["knee_angle_r"], [True]
+        )
     mm = table.data.copy()
     mm[:, table.index("pelvis_ty")] *= 1000
     with pytest.raises(InputError, match="millimetres"):
-        prepare_coordinates(TimeTable(table.time_s, mm, table.labels, None, table.meta), ["pelvis_ty"], [False])
+        prepare_coordinates(
+            TimeTable(table.time_s, mm, table.labels, None, table.meta), ["pelvis_ty"], [False]
+        )

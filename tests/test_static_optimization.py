@@ -28,10 +28,14 @@ def test_matches_general_nlp_solver(exponent: float) -> None:
     assert sol.converged.all()
     assert np.abs(sol.constraint_residual).max() < 1e-6
     for f in range(3):
+
         def obj(x):
             return np.sum(np.abs(x) ** exponent)
 
-        bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None) for lo, hi in zip(lb, ub)]
+        bounds = [
+            (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+            for lo, hi in zip(lb, ub, strict=True)
+        ]
         ref = minimize(
             obj,
             np.clip(np.zeros(A.shape[2]), lb, ub),

@@ -58,17 +58,25 @@ def analyze(
         Path | None,
         typer.Argument(help="A trial folder in the hamner2013 layout (model/, ik/, Run_N_grf.xml), or omit."),
     ] = None,
-    trial_name: Annotated[str | None, typer.Option("--trial", help="Trial in the folder, e.g. Run_4.")] = None,
+    trial_name: Annotated[
+        str | None, typer.Option("--trial", help="Trial in the folder, e.g. Run_4.")
+    ] = None,
     model: Annotated[Path | None, typer.Option(help="OpenSim .osim model with muscles (scaled).")] = None,
     coordinates: Annotated[Path | None, typer.Option(help="Joint angles (.mot/.sto from IK).")] = None,
-    forces: Annotated[Path | None, typer.Option(help="ExternalLoads .xml with ground reaction forces.")] = None,
+    forces: Annotated[
+        Path | None, typer.Option(help="ExternalLoads .xml with ground reaction forces.")
+    ] = None,
     start: Annotated[float | None, typer.Option(help="Start of the analysis window (s).")] = None,
     end: Annotated[float | None, typer.Option(help="End of the analysis window (s).")] = None,
-    cycle: Annotated[int | None, typer.Option(help="Analyse only this stride cycle (1-based, right foot).")] = None,
+    cycle: Annotated[
+        int | None, typer.Option(help="Analyse only this stride cycle (1-based, right foot).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-results"),
     lowpass: Annotated[float, typer.Option(help="Low-pass cutoff for coordinates (Hz); 0: none.")] = 12.0,
     exponent: Annotated[float, typer.Option(help="Activation exponent of the objective.")] = 2.0,
-    strength: Annotated[str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")] = "model",
+    strength: Annotated[
+        str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")
+    ] = "model",
     speed: Annotated[float | None, typer.Option(help="Running speed (m/s), if known.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,

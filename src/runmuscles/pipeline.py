@@ -34,7 +34,7 @@ from .analyses.stride import (
     stride_metrics,
     time_normalize,
 )
-from .errors import InputError, ModelError
+from .errors import InputError
 from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
 from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, phase_labels
 from .muscles.recruitment import RecruitmentResult, Reserves, recruit_muscles
@@ -213,8 +213,12 @@ class TrialAnalysis:
                 "share_of_impulse": float(np.mean([r["share_of_impulse"] for r in stride])),
                 "share_of_positive_work": float(np.mean([r["share_of_positive_work"] for r in stride])),
                 "impulse_bw_s_per_stride": float(np.mean([r["impulse_bw_s"] for r in stride])),
-                "positive_work_j_per_kg_per_stride": float(np.mean([r["positive_work_j_per_kg"] for r in stride])),
-                "negative_work_j_per_kg_per_stride": float(np.mean([r["negative_work_j_per_kg"] for r in stride])),
+                "positive_work_j_per_kg_per_stride": float(
+                    np.mean([r["positive_work_j_per_kg"] for r in stride])
+                ),
+                "negative_work_j_per_kg_per_stride": float(
+                    np.mean([r["negative_work_j_per_kg"] for r in stride])
+                ),
                 "phase_share_of_impulse": {},
             }
             if per_km is not None:
@@ -246,7 +250,10 @@ class TrialAnalysis:
                 continue
             seen.add(r["muscle"])
             top_muscles.append(
-                {k: r[k] for k in ("muscle", "impulse_bw_s", "positive_work_j", "peak_force_bw", "peak_activation")}
+                {
+                    k: r[k]
+                    for k in ("muscle", "impulse_bw_s", "positive_work_j", "peak_force_bw", "peak_activation")
+                }
             )
             if len(top_muscles) == 10:
                 break
@@ -324,7 +331,9 @@ def analyze_trial(
     t1 = _time.perf_counter()
     table = read_storage(coordinates_path)
     if external_loads_path is None:
-        raise InputError(coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)")
+        raise InputError(
+            coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)"
+        )
     loads = read_external_loads(external_loads_path)
     timings["read"] = _time.perf_counter() - t1
 
@@ -381,7 +390,8 @@ def analyze_trial(
     t1 = _time.perf_counter()
     power = -rec.muscle_force_n * geo.speed_m_s
     metrics = [
-        stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c) for c in cycles
+        stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
+        for c in cycles
     ]
     quality = _quality(model, ck, tau, rec, loads, events, geo, vertical)
     timings["analyses"] = _time.perf_counter() - t1
@@ -416,17 +426,22 @@ def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarr
     for f in loads.forces:
         if f.applied_to_body not in model.body_names:
             raise InputError(
-                loads.source, f"force '{f.name}' is applied to body '{f.applied_to_body}', which the model lacks"
+                loads.source,
+                f"force '{f.name}' is applied to body '{f.applied_to_body}', which the model lacks",
             )
         side = foot_side(f.applied_to_body)
         if side is None:
             raise InputError(
                 loads.source,
-                f"force '{f.name}' is applied to '{f.applied_to_body}', not to a right (_r) or left (_l) foot body",
+                f"force '{f.name}' is applied to '{f.applied_to_body}', "
+                "not to a right (_r) or left (_l) foot body",
             )
         if f.force_expressed_in_body not in ("ground", model.ground_name):
-            raise InputError(loads.source, f"force '{f.name}' is expressed in '{f.force_expressed_in_body}'; "
-                             "only forces expressed in ground are supported for gait events")
+            raise InputError(
+                loads.source,
+                f"force '{f.name}' is expressed in '{f.force_expressed_in_body}'; "
+                "only forces expressed in ground are supported for gait events",
+            )
         fy = d.column(f.force_columns[1])
         fx = d.column(f.force_columns[0])
         vert[side] = vert.get(side, 0.0) + fy
@@ -448,7 +463,8 @@ def _window(
         c = events.cycle(opts.side, opts.cycle)
         if c.start_s < lo - 1e-6 or c.end_s > hi + 1e-6:
             raise InputError(
-                loads.source, f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data"
+                loads.source,
+                f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data",
             )
         return c.start_s, c.end_s, [c]
     start = lo if opts.start_s is None else opts.start_s
@@ -457,11 +473,14 @@ def _window(
         if v < lo - 1e-6 or v > hi + 1e-6:
             raise InputError(
                 loads.source if v < loads.data.time_s[0] or v > loads.data.time_s[-1] else "coordinates",
-                f"{what} time {v:g} s is outside the data ({lo:g}-{hi:g} s covered by both motion and forces)",
+                f"{what} time {v:g} s is outside the data "
+                f"({lo:g}-{hi:g} s covered by both motion and forces)",
             )
     if end <= start:
         raise InputError(None, f"the time window {start:g}-{end:g} s is empty")
-    cycles = [c for c in events.cycles.get(opts.side, []) if c.start_s >= start - 1e-6 and c.end_s <= end + 1e-6]
+    cycles = [
+        c for c in events.cycles.get(opts.side, []) if c.start_s >= start - 1e-6 and c.end_s <= end + 1e-6
+    ]
     return start, end, cycles
 
 
@@ -483,7 +502,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
         grf = peak_ext
         com_h = model.mass_center_height_m(ck.q)
         for kind, names in (("force_n", root["translational"]), ("moment_nm", root["rotational"])):
-            vals = tau[:, [model.coordinate_names.index(n) for n in names]] if names else np.zeros((t.size, 0))
+            vals = (
+                tau[:, [model.coordinate_names.index(n) for n in names]] if names else np.zeros((t.size, 0))
+            )
             peak = float(np.abs(vals).max()) if vals.size else 0.0
             rms = float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0
             if kind == "force_n":
@@ -514,11 +535,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
         if not any(n.startswith(c) for c in (root.get("translational", []) + root.get("rotational", [])))
     }
     muscled = set(model.coordinates_with_muscles)
-    big = [
-        n
-        for n, r in leg.items()
-        if r["peak"] > 10.0 and any(n.startswith(c) for c in muscled)
-    ]
+    big = [n for n, r in leg.items() if r["peak"] > 10.0 and any(n.startswith(c) for c in muscled)]
     if big:
         flags.append(
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
@@ -528,11 +545,15 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]
     if saturated:
-        flags.append(f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames")
+        flags.append(
+            f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames"
+        )
     eq = np.abs(rec.moment_residual)
     outside = int(np.asarray(geo.outside_domain).sum())
     if outside:
-        flags.append(f"{outside} frames outside the fitted geometry domain: exact OpenSim geometry used there")
+        flags.append(
+            f"{outside} frames outside the fitted geometry domain: exact OpenSim geometry used there"
+        )
     notes = list(ck.notes) + list(events.notes) + list(rec.notes) + list(getattr(geo, "notes", []))
     return {
         "flags": flags,
@@ -543,7 +564,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
             [r["peak"] for n, r in leg.items() if any(n.startswith(c) for c in muscled)] or [0.0]
         ),
         "saturated_muscles": saturated,
-        "saturated_frame_fraction": {m: float(f) for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0},
+        "saturated_frame_fraction": {
+            m: float(f) for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0
+        },
         "equilibrium_max_error": float(eq.max()) if eq.size else 0.0,
         "solver_converged_all_frames": bool(rec.converged.all()),
         "solver_max_iterations": int(rec.iterations.max()) if rec.iterations.size else 0,

@@ -100,7 +100,9 @@ def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool
     )
     paths["force"] = write_storage(
         out / "force.sto",
-        TimeTable(t, np.hstack([rec.muscle_force_n, rec.reserve_force]), rec.muscle_names + rec.reserve_names),
+        TimeTable(
+            t, np.hstack([rec.muscle_force_n, rec.reserve_force]), rec.muscle_names + rec.reserve_names
+        ),
         name="runmuscles_StaticOptimization_force",
         extra_header=header,
     )

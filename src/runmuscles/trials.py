@@ -48,7 +48,9 @@ def _pick_model(folder: Path) -> Path:
         return scaled[0]
     if len(cands) == 1:
         return cands[0]
-    raise InputError(folder, f"has several models ({', '.join(c.name for c in cands)}); choose one with --model")
+    raise InputError(
+        folder, f"has several models ({', '.join(c.name for c in cands)}); choose one with --model"
+    )
 
 
 def resolve_trial(
@@ -68,7 +70,9 @@ def resolve_trial(
             raise InputError(folder, "is a file; give a trial folder, or use --model/--coordinates/--forces")
         if trial is None:
             runs = sorted(p.stem for p in (folder / "ik").glob("*.mot")) if (folder / "ik").is_dir() else []
-            raise InputError(folder, "name the trial with --trial" + (f" (one of {', '.join(runs)})" if runs else ""))
+            raise InputError(
+                folder, "name the trial with --trial" + (f" (one of {', '.join(runs)})" if runs else "")
+            )
         m = model or _pick_model(folder)
         c = coordinates or folder / "ik" / f"{trial}.mot"
         f = forces or folder / f"{trial}_grf.xml"
@@ -82,7 +86,9 @@ def resolve_trial(
             src = f"from the trial name '{trial}' (hamner2013 layout: Run_N recorded at N m/s)"
         return TrialSpec(f"{folder.name}_{trial}", Path(m), Path(c), Path(f), speed, src)
     if model is None or coordinates is None:
-        raise InputError(None, "give a trial folder with --trial, or --model and --coordinates (and --forces)")
+        raise InputError(
+            None, "give a trial folder with --trial, or --model and --coordinates (and --forces)"
+        )
     return TrialSpec(Path(coordinates).stem, Path(model), Path(coordinates), Path(forces) if forces else None)
 
 

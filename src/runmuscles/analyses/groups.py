@@ -23,7 +23,17 @@ __all__ = ["GROUPS", "GROUP_LABELS", "group_members", "muscle_side", "muscle_ste
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "gluteals": ("glut_max", "glut_med", "glut_min", "glmax", "glmed", "glmin"),
-    "quadriceps": ("vas_med", "vas_int", "vas_lat", "vasmed", "vasint", "vaslat", "vasti", "rect_fem", "recfem"),
+    "quadriceps": (
+        "vas_med",
+        "vas_int",
+        "vas_lat",
+        "vasmed",
+        "vasint",
+        "vaslat",
+        "vasti",
+        "rect_fem",
+        "recfem",
+    ),
     "hamstrings": ("semimem", "semiten", "bifemlh", "bifemsh", "bflh", "bfsh", "hamstrings"),
     "calves": ("med_gas", "lat_gas", "gasmed", "gaslat", "gastroc", "soleus"),
     "hip_flexors": ("iliacus", "psoas", "iliopsoas", "rect_fem", "recfem", "sar", "sart", "tfl"),
@@ -31,7 +41,18 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "shin": ("tib_ant", "tibant", "ext_dig", "edl", "ext_hal", "ehl", "per_tert"),
     "long_toe_flexors": ("flex_dig", "fdl", "flex_hal", "fhl"),
     "core_trunk": ("ercspn", "intobl", "extobl", "erec", "obl"),
-    "other": ("quad_fem", "gem", "peri", "piri", "tib_post", "tibpost", "per_brev", "perbrev", "per_long", "perlong"),
+    "other": (
+        "quad_fem",
+        "gem",
+        "peri",
+        "piri",
+        "tib_post",
+        "tibpost",
+        "per_brev",
+        "perbrev",
+        "per_long",
+        "perlong",
+    ),
 }
 
 GROUP_LABELS: dict[str, str] = {

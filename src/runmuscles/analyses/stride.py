@@ -67,7 +67,9 @@ def integrate_between(time_s: np.ndarray, values: np.ndarray, a: float, b: float
     return (0.5 * (vv[1:] + vv[:-1]) * dt).sum(axis=0).reshape(v.shape[1:])
 
 
-def _pos_neg_work(time_s: np.ndarray, power_w: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+def _pos_neg_work(
+    time_s: np.ndarray, power_w: np.ndarray, a: float, b: float
+) -> tuple[np.ndarray, np.ndarray]:
     # refine the grid so that sign changes between frames are not smeared: 8 sub-steps
     t = np.asarray(time_s, dtype=float)
     fine = np.linspace(t[0], t[-1], 8 * (t.size - 1) + 1)
@@ -157,11 +159,13 @@ def group_rows(metrics: StrideMetrics, body_mass_kg: float) -> list[dict]:
     groups = group_members(names)
     idx = {m: i for i, m in enumerate(names)}
     side_of = np.array([muscle_side(m) for m in names])
-    intervals = {"stride": {
-        "impulse_n_s": metrics.impulse_n_s,
-        "positive_work_j": metrics.positive_work_j,
-        "negative_work_j": metrics.negative_work_j,
-    }}
+    intervals = {
+        "stride": {
+            "impulse_n_s": metrics.impulse_n_s,
+            "positive_work_j": metrics.positive_work_j,
+            "negative_work_j": metrics.negative_work_j,
+        }
+    }
     intervals.update(metrics.phases)
     rows = []
     for phase, vals in intervals.items():

@@ -33,7 +33,9 @@ __all__ = [
 PHASES = ("braking", "propulsion", "early_swing", "late_swing")
 
 
-def contact_intervals(vertical_force_n: np.ndarray, rate_hz: float, **thresholds: float) -> list[tuple[int, int]]:
+def contact_intervals(
+    vertical_force_n: np.ndarray, rate_hz: float, **thresholds: float
+) -> list[tuple[int, int]]:
     """Sample intervals ``[start, end)`` during which a foot is loaded.
 
     The one contact detector of the project,
@@ -90,7 +92,9 @@ class GaitEvents:
         """Cycle ``number`` (1-based) of ``side``."""
         cyc = self.cycles.get(side, [])
         if not 1 <= number <= len(cyc):
-            raise InputError(self.source, f"has {len(cyc)} complete {side} stride cycle(s); asked for cycle {number}")
+            raise InputError(
+                self.source, f"has {len(cyc)} complete {side} stride cycle(s); asked for cycle {number}"
+            )
         return cyc[number - 1]
 
 

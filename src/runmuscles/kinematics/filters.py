@@ -99,7 +99,15 @@ def _butter3_pass(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
     b0, b1, b2, b3 = b
     _, a1, a2, a3 = a
     for i in range(3, x.shape[0]):
-        y[i] = b0 * x[i] + b1 * x[i - 1] + b2 * x[i - 2] + b3 * x[i - 3] - a1 * y[i - 1] - a2 * y[i - 2] - a3 * y[i - 3]
+        y[i] = (
+            b0 * x[i]
+            + b1 * x[i - 1]
+            + b2 * x[i - 2]
+            + b3 * x[i - 3]
+            - a1 * y[i - 1]
+            - a2 * y[i - 2]
+            - a3 * y[i - 3]
+        )
     return y
 
 

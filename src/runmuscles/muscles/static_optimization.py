@@ -136,7 +136,7 @@ def solve_static_optimization(
     done = np.zeros(F, dtype=bool)
     s = (lam[:, None, :] @ A)[:, 0, :]
     x, slope = _primal(s, w, p, lb, ub)
-    for it in range(max_iter):
+    for _ in range(max_iter):
         r = b - (A @ x[..., None])[..., 0]  # gradient of the dual
         done = np.all(np.abs(r) <= tol * scale, axis=1)
         if done.all():

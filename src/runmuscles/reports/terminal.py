@@ -51,7 +51,8 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
     s = analysis.summary()
     speed = f"{s['speed_m_s']:.1f} m/s" if s["speed_m_s"] else "speed unknown"
     c.print(
-        f"[bold]{analysis.coordinates_path.name}[/bold]  model {s['model_name']} ({s['body_mass_kg']:.1f} kg), "
+        f"[bold]{analysis.coordinates_path.name}[/bold]  "
+        f"model {s['model_name']} ({s['body_mass_kg']:.1f} kg), "
         f"{speed}, {s['n_strides']} stride(s)"
         + (
             f", stride {s['stride_time_s']:.3f} s, peak vertical GRF {s['peak_vertical_grf_bw']:.2f} BW"
@@ -77,7 +78,9 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
     c.print(f"results written to [bold]{out}[/bold]")
 
 
-def print_demo(runs: list[tuple[TrialSpec, TrialAnalysis]], out: Path, console: Console | None = None) -> None:
+def print_demo(
+    runs: list[tuple[TrialSpec, TrialAnalysis]], out: Path, console: Console | None = None
+) -> None:
     """Per speed: group shares and load per kilometre; then where results are."""
     c = console or Console()
     c.print(
@@ -103,7 +106,14 @@ def print_demo(runs: list[tuple[TrialSpec, TrialAnalysis]], out: Path, console: 
         t2.add_row(GROUP_LABELS.get(g, g), *["-" if v is None else f"{v:.1f}" for v in vals])
     c.print(t2)
     t3 = Table(title="Stride", title_justify="left")
-    for col in ("speed", "strides", "stride time (s)", "stance (%)", "peak vertical GRF (BW)", "quality flags"):
+    for col in (
+        "speed",
+        "strides",
+        "stride time (s)",
+        "stance (%)",
+        "peak vertical GRF (BW)",
+        "quality flags",
+    ):
         t3.add_column(col, justify="right")
     for spec, s in summaries:
         t3.add_row(
