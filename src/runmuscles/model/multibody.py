@@ -1,0 +1,984 @@
+"""A pure-NumPy rigid-body model read from an OpenSim 4.x ``.osim`` file.
+
+:func:`load_osim` parses bodies, joints (with their offset frames), coordinates,
+coordinate-coupler constraints and gravity straight from the XML (no OpenSim), into a
+:class:`Multibody` of plain arrays that pickles and reloads in milliseconds.
+:func:`forward_kinematics` computes body poses, velocities and accelerations for many
+frames at once (loops only over tree levels); inverse dynamics is in
+:mod:`runmuscles.dynamics.inverse`.
+
+Joint semantics follow OpenSim/Simbody:
+
+* ``CustomJoint``: a Simbody function-based mobilizer. With spatial coordinates
+  ``s_i = f_i(q)`` the rotation is ``R_FM = Rot(s_0, a_0) Rot(s_1, a_1) Rot(s_2, a_2)``
+  (body-fixed sequence about the normalised rotation axes) and the translation
+  ``p_FM = s_3 t_0 + s_4 t_1 + s_5 t_2`` along the translation axes, in the parent (F)
+  frame. Generalized speeds are ``u = qdot``.
+* ``PinJoint`` (about z), ``SliderJoint`` (along x), ``UniversalJoint`` (x then new y),
+  ``GimbalJoint`` (body-fixed x-y-z), ``PlanarJoint`` (z rotation, x and y translation in
+  F), ``WeldJoint``: ``u = qdot``.
+* ``BallJoint`` and ``FreeJoint``: angles are a body-fixed x-y-z sequence (OpenSim sets
+  Simbody's "use Euler angles" option) but the rotational generalized speeds are the
+  angular velocity of M in F expressed in F (``u != qdot``), and for ``FreeJoint`` the
+  translational speeds are the velocity of M's origin in F, expressed in F. Callers pass
+  those speeds (and their derivatives) as the coordinates' ``qdot`` (``qddot``), as OpenSim
+  does for the coordinates' "speed" values.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .functions import Function, LinearFunction, is_function_element, parse_function
+from .osim_xml import child_text, euler_xyz_body_fixed, numbers, read_osim_root, truthy
+
+__all__ = [
+    "CoordinateCoupler",
+    "Kinematics",
+    "Multibody",
+    "SUPPORTED_JOINTS",
+    "coupler_slopes",
+    "fill_dependent_coordinates",
+    "forward_kinematics",
+    "load_osim",
+    "mass_center",
+    "project_to_independent",
+]
+
+SUPPORTED_JOINTS = (
+    "CustomJoint",
+    "PinJoint",
+    "SliderJoint",
+    "UniversalJoint",
+    "BallJoint",
+    "FreeJoint",
+    "PlanarJoint",
+    "WeldJoint",
+    "GimbalJoint",
+)
+_FORMAT_VERSION = 1
+_EYE = np.eye(3)
+
+
+@dataclass
+class CoordinateCoupler:
+    """A ``CoordinateCouplerConstraint``: ``q[dependent] = scale * function(q[independent])``."""
+
+    name: str
+    dependent: int
+    independent: int
+    function: Function
+    scale: float = 1.0
+
+
+@dataclass
+class Multibody:
+    """Rigid-body tree of an OpenSim model, as arrays.
+
+    Bodies are numbered in tree order: 0 is ground, body ``j + 1`` is the child of joint
+    ``j``, and every parent comes before its children. Coordinates are in OpenSim's
+    model order (``model.getCoordinateSet()``).
+
+    Attributes
+    ----------
+    name, source
+        Model name and the ``.osim`` path it was read from.
+    gravity_m_s2
+        Gravity vector in ground, shape ``(3,)``.
+    body_names
+        ``n_bodies`` names, ``body_names[0]`` is the ground's name.
+    mass_kg, com_m, inertia_kg_m2
+        Per body: mass, mass centre in the body frame ``(n_bodies, 3)``, inertia about the
+        mass centre in body axes ``(n_bodies, 3, 3)`` (zeros for ground).
+    joint_names, joint_types
+        One per joint; joint ``j`` moves body ``j + 1``.
+    parent
+        Parent body index per joint.
+    parent_R, parent_p_m
+        Pose of the joint's parent frame F in the parent body, ``(n_joints, 3, 3)``/``(n_joints, 3)``.
+    child_R, child_p_m
+        Pose of the joint's child frame M in the child body.
+    axes
+        Per joint, 6 unit axes ``(n_joints, 6, 3)``: 3 rotation axes then 3 translation axes.
+    axis_coordinate
+        Coordinate index driving each axis, ``(n_joints, 6)``; ``-1`` for none.
+    axis_slope, axis_intercept
+        Affine axis functions ``s = slope q + intercept``, ``(n_joints, 6)``.
+    nonlinear_axes
+        ``(joint, axis, coordinate, Function)`` for axes whose function is not affine.
+    angular_velocity_joints
+        Indices of Ball/Free joints (rotational speeds are angular velocities, not qdot).
+    levels
+        Joint indices grouped by depth in the tree (for vectorised passes).
+    subtree
+        ``(n_joints, n_bodies)`` 0/1: bodies that move with joint ``j``.
+    coordinate_names, motion_types
+        Coordinate names (model order) and ``rotational``/``translational``/``coupled``.
+    default_values, ranges, locked, clamped
+        From the coordinates' XML (radians or metres).
+    coordinate_joint
+        Joint index per coordinate.
+    couplers
+        ``CoordinateCouplerConstraint`` objects that are enforced.
+    other_constraints
+        Names (and types) of constraints that are parsed but not modelled.
+    """
+
+    name: str
+    source: str
+    gravity_m_s2: np.ndarray
+    body_names: list[str]
+    mass_kg: np.ndarray
+    com_m: np.ndarray
+    inertia_kg_m2: np.ndarray
+    joint_names: list[str]
+    joint_types: list[str]
+    parent: np.ndarray
+    parent_R: np.ndarray
+    parent_p_m: np.ndarray
+    child_R: np.ndarray
+    child_p_m: np.ndarray
+    axes: np.ndarray
+    axis_coordinate: np.ndarray
+    axis_slope: np.ndarray
+    axis_intercept: np.ndarray
+    nonlinear_axes: list[tuple[int, int, int, Function]]
+    angular_velocity_joints: np.ndarray
+    levels: list[np.ndarray]
+    subtree: np.ndarray
+    coordinate_names: list[str]
+    motion_types: list[str]
+    default_values: np.ndarray
+    ranges: np.ndarray
+    locked: np.ndarray
+    clamped: np.ndarray
+    coordinate_joint: np.ndarray
+    couplers: list[CoordinateCoupler] = field(default_factory=list)
+    other_constraints: list[str] = field(default_factory=list)
+    format_version: int = _FORMAT_VERSION
+
+    # -- sizes and lookups ---------------------------------------------------------------
+    @property
+    def n_bodies(self) -> int:
+        return len(self.body_names)
+
+    @property
+    def n_joints(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def n_coordinates(self) -> int:
+        return len(self.coordinate_names)
+
+    @property
+    def total_mass_kg(self) -> float:
+        return float(self.mass_kg.sum())
+
+    def coordinate_index(self, name: str) -> int:
+        try:
+            return self.coordinate_names.index(name)
+        except ValueError:
+            raise InputError(self.source, f"model has no coordinate '{name}'") from None
+
+    def body_index(self, name: str) -> int:
+        try:
+            return self.body_names.index(name)
+        except ValueError:
+            raise InputError(self.source, f"model has no body '{name}'") from None
+
+    @property
+    def locked_coordinates(self) -> list[str]:
+        return [n for n, lk in zip(self.coordinate_names, self.locked, strict=True) if lk]
+
+    @property
+    def dependent_coordinates(self) -> list[str]:
+        return [self.coordinate_names[c.dependent] for c in self.couplers]
+
+    @property
+    def independent_coordinates(self) -> list[str]:
+        """Coordinates that are neither coupler-dependent nor locked."""
+        dep = {c.dependent for c in self.couplers}
+        return [n for i, n in enumerate(self.coordinate_names) if i not in dep and not self.locked[i]]
+
+    # -- cache -----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Pickle the model (reload with :meth:`Multibody.load`; no XML, no OpenSim)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        return p
+
+    @staticmethod
+    def load(path: str | Path) -> Multibody:
+        """Load a model written by :meth:`Multibody.save`."""
+        p = Path(path)
+        if not p.exists():
+            raise InputError(p, "cached model file not found")
+        try:
+            obj = pickle.loads(p.read_bytes())
+        except Exception as exc:  # corrupted or foreign pickle
+            raise InputError(p, f"is not a cached runmuscles model ({type(exc).__name__})") from None
+        if not isinstance(obj, Multibody) or obj.format_version != _FORMAT_VERSION:
+            raise InputError(p, "is not a cached runmuscles model of this version; rebuild it")
+        return obj
+
+
+# =============================================================================================
+# Parsing
+# =============================================================================================
+
+
+@dataclass
+class _Frame:
+    name: str
+    parent_path: str
+    R: np.ndarray
+    p: np.ndarray
+    owner: str  # name of the body/joint owning it (for '..' paths)
+
+
+def _last(path: str) -> str:
+    parts = [s for s in path.strip().split("/") if s and s != ".."]
+    return parts[-1] if parts else ""
+
+
+def _objects(model: ET.Element, set_tag: str) -> list[ET.Element]:
+    s = model.find(set_tag)
+    if s is None:
+        return []
+    objs = s.find("objects")
+    return list(objs) if objs is not None else []
+
+
+def _offset_frames(el: ET.Element, owner: str, where: str) -> list[_Frame]:
+    out = []
+    for f in el.iter("PhysicalOffsetFrame"):
+        name = f.get("name", "")
+        parent = child_text(f, "socket_parent") or child_text(f, "socket_parent_frame")
+        out.append(
+            _Frame(
+                name,
+                parent,
+                euler_xyz_body_fixed(numbers(f, "orientation", f"{where} frame '{name}'", 3, [0, 0, 0])),
+                numbers(f, "translation", f"{where} frame '{name}'", 3, [0, 0, 0]),
+                owner,
+            )
+        )
+    return out
+
+
+def _resolve(
+    path: str,
+    owner: str,
+    local: dict[str, _Frame],
+    bodies: dict[str, int],
+    global_frames: dict[str, list[_Frame]],
+    where: str,
+    depth: int = 0,
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """Resolve a frame path to ``(body name, R_BF, p_BF)``."""
+    if depth > 20:
+        raise InputError(where, f"frame '{path}' is defined in a loop")
+    path = path.strip()
+    name = owner if path in ("..", "") else _last(path)
+    if path.startswith(("/bodyset/", "/ground")) and name in bodies:
+        return name, _EYE.copy(), np.zeros(3)
+    if name in local:
+        frame = local[name]
+    elif name in bodies:
+        return name, _EYE.copy(), np.zeros(3)
+    elif name in global_frames and len(global_frames[name]) == 1:
+        frame = global_frames[name][0]
+    elif name in global_frames:
+        raise InputError(where, f"frame '{path}' is ambiguous (several frames have that name)")
+    else:
+        raise InputError(where, f"frame '{path}' is not a body or a frame of the model")
+    body, R, p = _resolve(frame.parent_path, frame.owner, {}, bodies, global_frames, where, depth + 1)
+    return body, R @ frame.R, p + R @ frame.p
+
+
+def _coordinate_record(c: ET.Element, where: str) -> dict:
+    name = c.get("name", "")
+    return {
+        "name": name,
+        "default": float(numbers(c, "default_value", f"{where} coordinate '{name}'", 1, [0.0])[0]),
+        "range": numbers(c, "range", f"{where} coordinate '{name}'", 2, [-np.inf, np.inf]),
+        "locked": truthy(child_text(c, "locked", "false")),
+        "clamped": truthy(child_text(c, "clamped", "false")),
+    }
+
+
+def _axis_function(ta: ET.Element, where: str) -> Function | None:
+    for child in ta:
+        if is_function_element(child):
+            return parse_function(child, where)
+        if child.tag == "function":  # older layout: <function><LinearFunction/></function>
+            inner = [g for g in child if is_function_element(g)]
+            if inner:
+                return parse_function(inner[0], where)
+    return None
+
+
+# axes (rotation x3, translation x3) and coordinate slots of the built-in joints
+_X, _Y, _Z = np.eye(3)
+_BUILTIN = {
+    # type: (rotation axes, translation axes, {axis index: coordinate slot}, motion types)
+    "PinJoint": ((_Z, _X, _Y), (_X, _Y, _Z), {0: 0}, ("rotational",)),
+    "SliderJoint": ((_X, _Y, _Z), (_X, _Y, _Z), {3: 0}, ("translational",)),
+    "UniversalJoint": ((_X, _Y, _Z), (_X, _Y, _Z), {0: 0, 1: 1}, ("rotational",) * 2),
+    "GimbalJoint": ((_X, _Y, _Z), (_X, _Y, _Z), {0: 0, 1: 1, 2: 2}, ("rotational",) * 3),
+    "BallJoint": ((_X, _Y, _Z), (_X, _Y, _Z), {0: 0, 1: 1, 2: 2}, ("rotational",) * 3),
+    "FreeJoint": (
+        (_X, _Y, _Z),
+        (_X, _Y, _Z),
+        {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 5},
+        ("rotational",) * 3 + ("translational",) * 3,
+    ),
+    "PlanarJoint": ((_Z, _X, _Y), (_X, _Y, _Z), {0: 0, 3: 1, 4: 2}, ("rotational",) + ("translational",) * 2),
+    "WeldJoint": ((_X, _Y, _Z), (_X, _Y, _Z), {}, ()),
+}
+
+
+def load_osim(path: str | Path) -> Multibody:
+    """Read an OpenSim 4.x ``.osim`` file into a :class:`Multibody` (no OpenSim needed).
+
+    Parameters
+    ----------
+    path
+        The model file.
+
+    Returns
+    -------
+    Multibody
+        Bodies, joints, coordinates (model order), enforced coordinate couplers, gravity.
+
+    Raises
+    ------
+    InputError
+        For a file that is not an OpenSim 4 model, an unsupported joint or function type
+        (the message names the joint), bodies not connected to ground, or a closed loop.
+    """
+    p = Path(path)
+    model, _version = read_osim_root(p)
+    src = str(p)
+    gravity = numbers(model, "gravity", src, 3, [0.0, -9.80665, 0.0])
+    ground = model.find("Ground")
+    ground_name = ground.get("name", "ground") if ground is not None else "ground"
+
+    # -- bodies
+    body_el: dict[str, ET.Element] = {}
+    for b in _objects(model, "BodySet"):
+        if b.tag != "Body":
+            raise InputError(src, f"body '{b.get('name')}' has unsupported type {b.tag}")
+        body_el[b.get("name", "")] = b
+    names_all = [ground_name, *body_el]
+    bodies = {n: i for i, n in enumerate(names_all)}
+
+    # -- frames anywhere in the model (bodies' components, model components, joints)
+    global_frames: dict[str, list[_Frame]] = {}
+    for owner_name, el in [(n, e) for n, e in body_el.items()] + [(ground_name, ground)]:
+        if el is None:
+            continue
+        for f in _offset_frames(el, owner_name, src):
+            global_frames.setdefault(f.name, []).append(f)
+    comps = model.find("components")
+    if comps is not None:
+        for f in _offset_frames(comps, ground_name, src):
+            global_frames.setdefault(f.name, []).append(f)
+
+    # -- joints
+    joints = []
+    for j in _objects(model, "JointSet"):
+        jname = j.get("name", "")
+        where = f"{src}: joint '{jname}'"
+        if j.tag not in SUPPORTED_JOINTS:
+            raise InputError(
+                src,
+                f"joint '{jname}' has type {j.tag}, which is not supported "
+                f"(supported: {', '.join(SUPPORTED_JOINTS)})",
+            )
+        if truthy(child_text(j, "reverse", "false")):
+            raise InputError(src, f"joint '{jname}' is reversed (<reverse>true), which is not supported")
+        frames_el = j.find("frames")
+        local = {} if frames_el is None else {f.name: f for f in _offset_frames(frames_el, jname, where)}
+        for f in local.values():
+            global_frames.setdefault(f.name, []).append(f)
+        par = child_text(j, "socket_parent_frame") or child_text(j, "parent_frame")
+        chi = child_text(j, "socket_child_frame") or child_text(j, "child_frame")
+        joints.append((j, jname, where, local, par, chi))
+
+    resolved = []
+    for j, jname, where, local, par, chi in joints:
+        pb, pR, pp = _resolve(par, jname, local, bodies, global_frames, where)
+        cb, cR, cp = _resolve(chi, jname, local, bodies, global_frames, where)
+        resolved.append((j, jname, where, pb, pR, pp, cb, cR, cp))
+
+    # -- tree order (breadth first from ground)
+    by_child: dict[str, int] = {}
+    for k, r in enumerate(resolved):
+        if r[6] in by_child:
+            raise InputError(src, f"body '{r[6]}' is the child of two joints (closed loops are not supported)")
+        if r[6] == ground_name:
+            raise InputError(src, f"joint '{r[1]}' has the ground as its child (reversed joints are not supported)")
+        by_child[r[6]] = k
+    missing = [n for n in body_el if n not in by_child]
+    if missing:
+        raise InputError(src, f"body '{missing[0]}' is not connected to the ground by any joint")
+    order: list[int] = []
+    depth_of: dict[str, int] = {ground_name: 0}
+    frontier = [ground_name]
+    while frontier:
+        nxt = []
+        for parent_name in frontier:
+            for k, r in enumerate(resolved):
+                if r[3] == parent_name:
+                    order.append(k)
+                    depth_of[r[6]] = depth_of[parent_name] + 1
+                    nxt.append(r[6])
+        frontier = nxt
+    if len(order) != len(resolved):
+        lost = [r[1] for k, r in enumerate(resolved) if k not in order]
+        raise InputError(src, f"joint '{lost[0]}' is not connected to the ground")
+
+    tree_bodies = [ground_name] + [resolved[k][6] for k in order]
+    tree_index = {n: i for i, n in enumerate(tree_bodies)}
+    nb, nj = len(tree_bodies), len(order)
+
+    mass = np.zeros(nb)
+    com = np.zeros((nb, 3))
+    inertia = np.zeros((nb, 3, 3))
+    for i, n in enumerate(tree_bodies[1:], start=1):
+        b = body_el[n]
+        w = f"{src}: body '{n}'"
+        mass[i] = float(numbers(b, "mass", w, 1)[0])
+        com[i] = numbers(b, "mass_center", w, 3, [0, 0, 0])
+        xx, yy, zz, xy, xz, yz = numbers(b, "inertia", w, 6, [0, 0, 0, 0, 0, 0])
+        inertia[i] = [[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]
+
+    # -- coordinates in model order (JointSet order), joint axes in tree order
+    coord_records: list[dict] = []
+    coord_joint: list[int] = []
+    motion: list[str] = []
+    axes = np.zeros((nj, 6, 3))
+    axis_coord = -np.ones((nj, 6), dtype=int)
+    slope = np.zeros((nj, 6))
+    intercept = np.zeros((nj, 6))
+    nonlinear: list[tuple[int, int, int, Function]] = []
+    parent = np.zeros(nj, dtype=int)
+    parent_R = np.zeros((nj, 3, 3))
+    parent_p = np.zeros((nj, 3))
+    child_R = np.zeros((nj, 3, 3))
+    child_p = np.zeros((nj, 3))
+    jnames, jtypes = [], []
+    angvel = []
+    tree_pos = {k: t for t, k in enumerate(order)}
+    # first pass for names so coordinate indices follow the XML (model) order
+    pending = []
+    for k, (j, jname, where, pb, pR, pp, cb, cR, cp) in enumerate(resolved):
+        t = tree_pos[k]
+        parent[t] = tree_index[pb]
+        parent_R[t], parent_p[t], child_R[t], child_p[t] = pR, pp, cR, cp
+        coords_el = j.find("coordinates")
+        xml_coords = [] if coords_el is None else [_coordinate_record(c, where) for c in coords_el]
+        if j.tag == "CustomJoint":
+            st = j.find("SpatialTransform")
+            if st is None:
+                raise InputError(src, f"joint '{jname}' (CustomJoint) has no <SpatialTransform>")
+            tas = {ta.get("name", ""): ta for ta in st.findall("TransformAxis")}
+            axis_names = ["rotation1", "rotation2", "rotation3", "translation1", "translation2", "translation3"]
+            order_names: list[str] = []
+            axis_info = []
+            for i, an in enumerate(axis_names):
+                ta = tas.get(an)
+                default_axis = np.eye(3)[i % 3]
+                if ta is None:
+                    axis_info.append((default_axis, [], None))
+                    continue
+                a = numbers(ta, "axis", f"{where} {an}", 3, default_axis)
+                cn = child_text(ta, "coordinates").split()
+                fn = _axis_function(ta, f"{where} {an}")
+                if len(cn) > 1:
+                    raise InputError(
+                        src, f"joint '{jname}' axis {an} depends on {len(cn)} coordinates (only 1 is supported)"
+                    )
+                if fn is None:
+                    fn = LinearFunction(1.0, 0.0) if cn else None
+                axis_info.append((a, cn, fn))
+                for c in cn:
+                    if c not in order_names:
+                        order_names.append(c)
+            rec_by_name = {r["name"]: r for r in xml_coords}
+            extra = [r["name"] for r in xml_coords if r["name"] not in order_names]
+            if extra:
+                raise InputError(src, f"joint '{jname}' coordinate '{extra[0]}' drives no axis of its SpatialTransform")
+            recs = [rec_by_name.get(n) or _coordinate_record(ET.Element("Coordinate", name=n), where) for n in order_names]
+            mtypes = []
+            for cname in order_names:
+                mt = "undefined"
+                for i, (_a, cn, fn) in enumerate(axis_info):
+                    if cname in cn and fn is not None:
+                        lin = fn.linear() if isinstance(fn, LinearFunction) else None
+                        if lin is not None and lin[0] in (1.0, -1.0):
+                            mt = "rotational" if i < 3 else "translational"
+                        elif mt == "undefined":
+                            mt = "coupled"
+                mtypes.append(mt)
+            pending.append((t, jname, j.tag, recs, mtypes, ("custom", axis_info, order_names)))
+        else:
+            rot, trans, slots, mtypes = _BUILTIN[j.tag]
+            if len(xml_coords) != len(mtypes):
+                raise InputError(
+                    src, f"joint '{jname}' ({j.tag}) lists {len(xml_coords)} coordinates, expected {len(mtypes)}"
+                )
+            pending.append((t, jname, j.tag, xml_coords, list(mtypes), ("builtin", rot, trans, slots)))
+
+    jnames = [""] * nj
+    jtypes = [""] * nj
+    for t, jname, jtype, recs, mtypes, spec in pending:
+        jnames[t], jtypes[t] = jname, jtype
+        first = len(coord_records)
+        coord_records.extend(recs)
+        coord_joint.extend([t] * len(recs))
+        motion.extend(mtypes)
+        if spec[0] == "custom":
+            _, axis_info, order_names = spec
+            local_index = {n: first + i for i, n in enumerate(order_names)}
+            for i, (a, cn, fn) in enumerate(axis_info):
+                norm = np.linalg.norm(a)
+                if norm == 0:
+                    raise InputError(src, f"joint '{jname}' axis {i + 1} is zero")
+                axes[t, i] = a / norm
+                ci = local_index[cn[0]] if cn else -1
+                axis_coord[t, i] = ci
+                if fn is None:
+                    continue
+                lin = fn.linear()
+                if lin is not None:
+                    slope[t, i], intercept[t, i] = lin
+                    if ci < 0:
+                        slope[t, i] = 0.0
+                elif ci < 0:
+                    intercept[t, i] = float(fn(np.array(0.0)))
+                else:
+                    nonlinear.append((t, i, ci, fn))
+            for start in (0, 3):
+                a3 = axes[t, start : start + 3]
+                if min(np.linalg.norm(np.cross(a3[0], a3[1])), np.linalg.norm(np.cross(a3[0], a3[2])),
+                       np.linalg.norm(np.cross(a3[1], a3[2]))) < 1e-5:  # fmt: skip
+                    raise InputError(src, f"joint '{jname}' has collinear axes")
+        else:
+            _, rot, trans, slots = spec
+            axes[t, :3] = rot
+            axes[t, 3:] = trans
+            for i, slot in slots.items():
+                axis_coord[t, i] = first + slot
+                slope[t, i] = 1.0
+            if jtype in ("BallJoint", "FreeJoint"):
+                angvel.append(t)
+
+    # subtree membership and levels
+    subtree = np.zeros((nj, nb))
+    for t in range(nj):
+        subtree[t, t + 1] = 1.0
+    for t in range(nj - 1, -1, -1):  # children come after parents: accumulate upwards
+        pb = parent[t]
+        if pb > 0:
+            subtree[pb - 1] += subtree[t]
+    depth = np.array([depth_of[tree_bodies[t + 1]] for t in range(nj)])
+    levels = [np.flatnonzero(depth == d) for d in range(1, int(depth.max(initial=0)) + 1)]
+
+    # constraints
+    cnames = [r["name"] for r in coord_records]
+    couplers: list[CoordinateCoupler] = []
+    others: list[str] = []
+    for c in _objects(model, "ConstraintSet"):
+        cname = c.get("name", "")
+        enforced = truthy(child_text(c, "isEnforced", "true")) and not truthy(child_text(c, "isDisabled", "false"))
+        if c.tag != "CoordinateCouplerConstraint":
+            others.append(f"{cname} ({c.tag})")
+            if enforced:
+                warnings.warn(f"{src}: constraint '{cname}' ({c.tag}) is not modelled", stacklevel=2)
+            continue
+        if not enforced:
+            continue
+        where = f"{src}: constraint '{cname}'"
+        indep = child_text(c, "independent_coordinate_names").split()
+        dep = child_text(c, "dependent_coordinate_name")
+        if len(indep) != 1:
+            raise InputError(src, f"constraint '{cname}' has {len(indep)} independent coordinates (only 1 is supported)")
+        for n in [*indep, dep]:
+            if n not in cnames:
+                raise InputError(src, f"constraint '{cname}' names coordinate '{n}', which the model lacks")
+        holder = c.find("coupled_coordinates_function")
+        fels = [g for g in (holder if holder is not None else c) if is_function_element(g)]
+        if not fels:
+            raise InputError(src, f"constraint '{cname}' has no coupled_coordinates_function")
+        couplers.append(
+            CoordinateCoupler(
+                cname,
+                cnames.index(dep),
+                cnames.index(indep[0]),
+                parse_function(fels[0], where),
+                float(numbers(c, "scale_factor", where, 1, [1.0])[0]),
+            )
+        )
+
+    return Multibody(
+        name=model.get("name", p.stem),
+        source=src,
+        gravity_m_s2=gravity,
+        body_names=tree_bodies,
+        mass_kg=mass,
+        com_m=com,
+        inertia_kg_m2=inertia,
+        joint_names=jnames,
+        joint_types=jtypes,
+        parent=parent,
+        parent_R=parent_R,
+        parent_p_m=parent_p,
+        child_R=child_R,
+        child_p_m=child_p,
+        axes=axes,
+        axis_coordinate=axis_coord,
+        axis_slope=slope,
+        axis_intercept=intercept,
+        nonlinear_axes=nonlinear,
+        angular_velocity_joints=np.array(angvel, dtype=int),
+        levels=levels,
+        subtree=subtree,
+        coordinate_names=cnames,
+        motion_types=motion,
+        default_values=np.array([r["default"] for r in coord_records]),
+        ranges=np.array([r["range"] for r in coord_records]).reshape(-1, 2),
+        locked=np.array([r["locked"] for r in coord_records], dtype=bool),
+        clamped=np.array([r["clamped"] for r in coord_records], dtype=bool),
+        coordinate_joint=np.array(coord_joint, dtype=int),
+        couplers=couplers,
+        other_constraints=others,
+    )
+
+
+# =============================================================================================
+# Kinematics
+# =============================================================================================
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)
+
+
+def _mv(R: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Matrix-vector products over leading axes."""
+    return (R @ v[..., None])[..., 0]
+
+
+def _skew(a: np.ndarray) -> np.ndarray:
+    k = np.zeros((*a.shape[:-1], 3, 3))
+    k[..., 0, 1], k[..., 0, 2] = -a[..., 2], a[..., 1]
+    k[..., 1, 0], k[..., 1, 2] = a[..., 2], -a[..., 0]
+    k[..., 2, 0], k[..., 2, 1] = -a[..., 1], a[..., 0]
+    return k
+
+
+def _as_frames(model: Multibody, x: np.ndarray | None, what: str) -> np.ndarray | None:
+    if x is None:
+        return None
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != model.n_coordinates:
+        raise InputError(
+            f"model '{model.name}'",
+            f"{what} has shape {x.shape}, expected (n_frames, {model.n_coordinates}) in model coordinate order",
+        )
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"model '{model.name}'", f"{what} has NaN or infinite values")
+    return x
+
+
+@dataclass
+class Kinematics:
+    """Body poses and motion in ground, per frame.
+
+    Attributes
+    ----------
+    R
+        Body orientations ``(n_frames, n_bodies, 3, 3)`` (body axes in ground).
+    p_m
+        Body origins ``(n_frames, n_bodies, 3)``.
+    w_rad_s, v_m_s
+        Angular velocity and origin velocity in ground (``None`` without speeds).
+    alpha_rad_s2, a_m_s2
+        Angular acceleration and origin acceleration in ground (``None`` without them).
+    joint_R_GF, joint_p_GM_m
+        Per joint: parent-frame orientation in ground and child-frame (M) origin.
+    joint_E
+        Per joint: rotational partial-velocity axes of M in F, expressed in F ``(n_frames, n_joints, 3, 3)``
+        (column ``i`` for rotation axis ``i``).
+    joint_ds
+        Derivatives of the nonlinear axis functions ``(n_frames, len(nonlinear_axes))``.
+    """
+
+    R: np.ndarray
+    p_m: np.ndarray
+    w_rad_s: np.ndarray | None
+    v_m_s: np.ndarray | None
+    alpha_rad_s2: np.ndarray | None
+    a_m_s2: np.ndarray | None
+    joint_R_GF: np.ndarray
+    joint_p_GM_m: np.ndarray
+    joint_E: np.ndarray
+    joint_ds: np.ndarray
+
+
+def _spatial_coordinates(model: Multibody, q, qd, qdd):
+    """Axis values ``s`` and their first/second time derivatives, ``(F, n_joints, 6)`` each."""
+    n = q.shape[0]
+    idx = model.axis_coordinate
+    qp = np.concatenate([q, np.zeros((n, 1))], axis=1)
+    s = qp[:, idx] * model.axis_slope + model.axis_intercept
+    sd = sdd = None
+    if qd is not None:
+        qdp = np.concatenate([qd, np.zeros((n, 1))], axis=1)
+        sd = qdp[:, idx] * model.axis_slope
+    if qdd is not None:
+        qddp = np.concatenate([qdd, np.zeros((n, 1))], axis=1)
+        sdd = qddp[:, idx] * model.axis_slope
+    ds = np.zeros((n, len(model.nonlinear_axes)))
+    for k, (j, i, c, fn) in enumerate(model.nonlinear_axes):
+        f, d1, d2 = fn.evaluate(q[:, c], 2)
+        s[:, j, i] = f
+        ds[:, k] = d1
+        if sd is not None:
+            sd[:, j, i] = d1 * qd[:, c]
+        if sdd is not None and sd is not None:
+            sdd[:, j, i] = d2 * qd[:, c] ** 2 + d1 * qdd[:, c]
+    return s, sd, sdd, ds
+
+
+def _axis_rotations(axes_rot: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """Rotations by ``angles`` (F, J) about unit ``axes_rot`` (J, 3): ``(F, J, 3, 3)``."""
+    K = _skew(axes_rot)
+    K2 = K @ K
+    s = np.sin(angles)[..., None, None]
+    c = np.cos(angles)[..., None, None]
+    return _EYE + s * K + (1.0 - c) * K2
+
+
+def forward_kinematics(
+    model: Multibody,
+    q: np.ndarray,
+    qdot: np.ndarray | None = None,
+    qddot: np.ndarray | None = None,
+) -> Kinematics:
+    """Body poses (and velocities, accelerations) in ground for every frame.
+
+    Parameters
+    ----------
+    model
+        The model.
+    q
+        Coordinates, ``(n_frames, n_coordinates)`` in model order (radians, metres).
+    qdot, qddot
+        Their speeds and accelerations (optional; Ball/Free joints: see module notes).
+
+    Returns
+    -------
+    Kinematics
+    """
+    q = _as_frames(model, q, "q")
+    qd = _as_frames(model, qdot, "qdot")
+    qdd = _as_frames(model, qddot, "qddot") if qd is not None else None
+    n = q.shape[0]
+    nb, nj = model.n_bodies, model.n_joints
+    s, sd, sdd, ds = _spatial_coordinates(model, q, qd, qdd)
+
+    a0, a1, a2 = model.axes[:, 0], model.axes[:, 1], model.axes[:, 2]
+    R0 = _axis_rotations(a0, s[..., 0])
+    R01 = R0 @ _axis_rotations(a1, s[..., 1])
+    R_FM = R01 @ _axis_rotations(a2, s[..., 2])
+    T = np.swapaxes(model.axes[:, 3:], -1, -2)  # columns are translation axes (J, 3, 3)
+    p_FM = _mv(T, s[..., 3:])
+    e0 = np.broadcast_to(a0, (n, nj, 3))
+    e1 = _mv(R0, a1)
+    e2 = _mv(R01, a2)
+    E = np.stack((e0, e1, e2), axis=-1)
+    av = model.angular_velocity_joints
+    if av.size:
+        E[:, av] = _EYE
+    with_vel = sd is not None
+    with_acc = sdd is not None
+    if with_vel:
+        w_FM = _mv(E, sd[..., :3])
+        v_FM = _mv(T, sd[..., 3:])
+        if av.size:
+            for t in av:
+                cols = model.axis_coordinate[t, :3]
+                w_FM[:, t] = qd[:, cols]
+    if with_acc:
+        alpha_FM = _mv(E, sdd[..., :3])
+        w0 = e0 * sd[..., 0:1]
+        alpha_FM += _cross(w0, e1) * sd[..., 1:2] + _cross(w0 + e1 * sd[..., 1:2], e2) * sd[..., 2:3]
+        a_FM = _mv(T, sdd[..., 3:])
+        if av.size:
+            for t in av:
+                cols = model.axis_coordinate[t, :3]
+                alpha_FM[:, t] = qdd[:, cols]
+
+    R = np.empty((n, nb, 3, 3))
+    P = np.empty((n, nb, 3))
+    R[:, 0] = _EYE
+    P[:, 0] = 0.0
+    W = V = AL = A = None
+    if with_vel:
+        W = np.zeros((n, nb, 3))
+        V = np.zeros((n, nb, 3))
+    if with_acc:
+        AL = np.zeros((n, nb, 3))
+        A = np.zeros((n, nb, 3))
+    R_GF = np.empty((n, nj, 3, 3))
+    p_GM = np.empty((n, nj, 3))
+    for J in model.levels:
+        par = model.parent[J]
+        C = J + 1
+        Rp = R[:, par]
+        rgf = Rp @ model.parent_R[J]
+        pgf = P[:, par] + _mv(Rp, model.parent_p_m[J])
+        r = _mv(rgf, p_FM[:, J])
+        pgm = pgf + r
+        rgm = rgf @ R_FM[:, J]
+        rgb = rgm @ np.swapaxes(model.child_R[J], -1, -2)
+        dB = -_mv(rgb, model.child_p_m[J])
+        R[:, C] = rgb
+        P[:, C] = pgm + dB
+        R_GF[:, J] = rgf
+        p_GM[:, J] = pgm
+        if with_vel:
+            wp = W[:, par]
+            dF = pgf - P[:, par]
+            w_rel = _mv(rgf, w_FM[:, J])
+            v_rel = _mv(rgf, v_FM[:, J])
+            wm = wp + w_rel
+            vf = V[:, par] + _cross(wp, dF)
+            vm = vf + _cross(wp, r) + v_rel
+            W[:, C] = wm
+            V[:, C] = vm + _cross(wm, dB)
+            if with_acc:
+                alp = AL[:, par]
+                af = A[:, par] + _cross(alp, dF) + _cross(wp, _cross(wp, dF))
+                alpha_m = alp + _mv(rgf, alpha_FM[:, J]) + _cross(wp, w_rel)
+                am = (
+                    af
+                    + _cross(alp, r)
+                    + _cross(wp, _cross(wp, r))
+                    + 2.0 * _cross(wp, v_rel)
+                    + _mv(rgf, a_FM[:, J])
+                )
+                AL[:, C] = alpha_m
+                A[:, C] = am + _cross(alpha_m, dB) + _cross(wm, _cross(wm, dB))
+    return Kinematics(R, P, W, V, AL, A, R_GF, p_GM, E, ds)
+
+
+def mass_center(
+    model: Multibody,
+    q: np.ndarray,
+    qdot: np.ndarray | None = None,
+    qddot: np.ndarray | None = None,
+    *,
+    kinematics: Kinematics | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Whole-body centre of mass position, velocity and acceleration in ground.
+
+    Parameters
+    ----------
+    model
+        The model.
+    q, qdot, qddot
+        ``(n_frames, n_coordinates)``; velocity/acceleration are ``None`` when not given.
+    kinematics
+        Reuse an existing :func:`forward_kinematics` result.
+
+    Returns
+    -------
+    position_m, velocity_m_s, acceleration_m_s2
+        Each ``(n_frames, 3)`` (or ``None``).
+    """
+    kin = kinematics or forward_kinematics(model, q, qdot, qddot)
+    m = model.mass_kg
+    M = m.sum()
+    rc = _mv(kin.R, model.com_m)
+    pos = np.einsum("b,fbk->fk", m, kin.p_m + rc) / M
+    vel = acc = None
+    if kin.w_rad_s is not None:
+        vc = kin.v_m_s + _cross(kin.w_rad_s, rc)
+        vel = np.einsum("b,fbk->fk", m, vc) / M
+        if kin.alpha_rad_s2 is not None:
+            ac = kin.a_m_s2 + _cross(kin.alpha_rad_s2, rc) + _cross(kin.w_rad_s, _cross(kin.w_rad_s, rc))
+            acc = np.einsum("b,fbk->fk", m, ac) / M
+    return pos, vel, acc
+
+
+# =============================================================================================
+# Coupled coordinates
+# =============================================================================================
+
+
+def fill_dependent_coordinates(
+    model: Multibody,
+    q: np.ndarray,
+    qdot: np.ndarray | None = None,
+    qddot: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Set coupler-dependent coordinates from their independent ones (chain rule).
+
+    ``q_d = k f(q_i)``, ``qdot_d = k f'(q_i) qdot_i``, ``qddot_d = k (f''(q_i) qdot_i^2 + f'(q_i) qddot_i)``.
+
+    Returns
+    -------
+    q, qdot, qddot
+        Copies with the dependent columns replaced (``None`` stays ``None``).
+    """
+    q = _as_frames(model, q, "q").copy()
+    qd = None if qdot is None else _as_frames(model, qdot, "qdot").copy()
+    qdd = None if qddot is None else _as_frames(model, qddot, "qddot").copy()
+    for c in model.couplers:
+        f, d1, d2 = c.function.evaluate(q[:, c.independent], 2)
+        q[:, c.dependent] = c.scale * f
+        if qd is not None:
+            qd[:, c.dependent] = c.scale * d1 * qd[:, c.independent]
+            if qdd is not None:
+                qdd[:, c.dependent] = c.scale * (d2 * qd[:, c.independent] ** 2 + d1 * qdd[:, c.independent])
+    return q, qd, qdd
+
+
+def coupler_slopes(model: Multibody, q: np.ndarray) -> np.ndarray:
+    """``dq_dependent / dq_independent`` per frame and coupler, ``(n_frames, n_couplers)``."""
+    q = _as_frames(model, q, "q")
+    out = np.empty((q.shape[0], len(model.couplers)))
+    for k, c in enumerate(model.couplers):
+        out[:, k] = c.scale * c.function.evaluate(q[:, c.independent], 1)[1]
+    return out
+
+
+def project_to_independent(model: Multibody, tau: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Add each dependent coordinate's generalized force to its independent coordinate.
+
+    ``tau_i += tau_d * dq_d/dq_i`` (virtual work), and the dependent columns become zero:
+    the generalized forces conjugate to the independent coordinates, as OpenSim's
+    StaticOptimization effectively uses for coupled knees.
+    """
+    tau = np.array(tau, dtype=float, copy=True)
+    slopes = coupler_slopes(model, q)
+    for k, c in enumerate(model.couplers):
+        tau[:, c.independent] += tau[:, c.dependent] * slopes[:, k]
+        tau[:, c.dependent] = 0.0
+    return tau
