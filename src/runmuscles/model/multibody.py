@@ -125,6 +125,10 @@ class Multibody:
         From the coordinates' XML (radians or metres).
     coordinate_joint
         Joint index per coordinate.
+    hdot_masks
+        ``(n_joints, 2, 3)``: which rotation axes' rates Simbody counts in the angular
+        velocities of the intermediate frames of a function-based mobilizer (see
+        :func:`forward_kinematics`).
     couplers
         ``CoordinateCouplerConstraint`` objects that are enforced.
     other_constraints
@@ -160,6 +164,7 @@ class Multibody:
     locked: np.ndarray
     clamped: np.ndarray
     coordinate_joint: np.ndarray
+    hdot_masks: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 3)))
     couplers: list[CoordinateCoupler] = field(default_factory=list)
     other_constraints: list[str] = field(default_factory=list)
     format_version: int = _FORMAT_VERSION
@@ -583,6 +588,24 @@ def load_osim(path: str | Path) -> Multibody:
             if jtype in ("BallJoint", "FreeJoint"):
                 angvel.append(t)
 
+    # Simbody's function-based mobilizer (CustomJoint) builds the velocity-product term
+    # of the joint's angular acceleration with the angular velocities that its first
+    # mobility alone gives (for the frame after rotation 1) and that all mobilities but the
+    # third give (after rotation 2), rather than those of rotations 1 and 1-2. These agree
+    # whenever rotation axis k is driven by the joint's k-th coordinate (or by none), and
+    # differ when one coordinate drives several rotations (e.g. Rajagopal's knee and patella).
+    hdot_masks = np.zeros((nj, 2, 3))
+    hdot_masks[:, 0, 0] = 1.0
+    hdot_masks[:, 1, :2] = 1.0
+    for t in range(nj):
+        if jtypes[t] != "CustomJoint":
+            continue
+        mine = np.flatnonzero(np.array(coord_joint) == t)
+        first, n_mob = (int(mine[0]), mine.size) if mine.size else (-2, 0)
+        ac = axis_coord[t, :3]
+        hdot_masks[t, 0] = (ac == first) & (ac >= 0)
+        hdot_masks[t, 1] = (ac >= 0) & ((ac != first + 2) if n_mob > 2 else True)
+
     # subtree membership and levels
     subtree = np.zeros((nj, nb))
     for t in range(nj):
@@ -660,6 +683,7 @@ def load_osim(path: str | Path) -> Multibody:
         locked=np.array([r["locked"] for r in coord_records], dtype=bool),
         clamped=np.array([r["clamped"] for r in coord_records], dtype=bool),
         coordinate_joint=np.array(coord_joint, dtype=int),
+        hdot_masks=hdot_masks,
         couplers=couplers,
         other_constraints=others,
     )
@@ -779,6 +803,8 @@ def forward_kinematics(
     q: np.ndarray,
     qdot: np.ndarray | None = None,
     qddot: np.ndarray | None = None,
+    *,
+    simbody_compatible: bool = True,
 ) -> Kinematics:
     """Body poses (and velocities, accelerations) in ground for every frame.
 
@@ -790,6 +816,11 @@ def forward_kinematics(
         Coordinates, ``(n_frames, n_coordinates)`` in model order (radians, metres).
     qdot, qddot
         Their speeds and accelerations (optional; Ball/Free joints: see module notes).
+    simbody_compatible
+        For CustomJoints in which one coordinate drives several rotation axes, reproduce
+        Simbody's velocity-product term of the joint acceleration (what OpenSim computes;
+        see ``Multibody.hdot_masks``) instead of the exact time derivative. Other joints
+        are exact either way.
 
     Returns
     -------
@@ -826,8 +857,13 @@ def forward_kinematics(
                 w_FM[:, t] = qd[:, cols]
     if with_acc:
         alpha_FM = _mv(E, sdd[..., :3])
-        w0 = e0 * sd[..., 0:1]
-        alpha_FM += _cross(w0, e1) * sd[..., 1:2] + _cross(w0 + e1 * sd[..., 1:2], e2) * sd[..., 2:3]
+        if simbody_compatible:
+            w1 = _mv(E, sd[..., :3] * model.hdot_masks[:, 0])
+            w2 = _mv(E, sd[..., :3] * model.hdot_masks[:, 1])
+        else:
+            w1 = e0 * sd[..., 0:1]
+            w2 = w1 + e1 * sd[..., 1:2]
+        alpha_FM += _cross(w1, e1) * sd[..., 1:2] + _cross(w2, e2) * sd[..., 2:3]
         a_FM = _mv(T, sdd[..., 3:])
         if av.size:
             for t in av:
