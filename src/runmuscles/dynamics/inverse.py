@@ -62,20 +62,26 @@ def _moments_about_origin(model: Multibody, loads: Sequence[BodyLoad], kin: Kine
         b = model.body_index(ld.body)
         force = np.asarray(ld.force_n, dtype=float)
         if force.shape != (n, 3):
-            raise InputError(f"load '{ld.name or ld.body}'", f"force has shape {force.shape}, expected ({n}, 3)")
+            raise InputError(
+                f"load '{ld.name or ld.body}'", f"force has shape {force.shape}, expected ({n}, 3)"
+            )
         if ld.point_m is None:
             point = kin.p_m[:, b]
         else:
             point = np.asarray(ld.point_m, dtype=float)
             if point.shape != (n, 3):
-                raise InputError(f"load '{ld.name or ld.body}'", f"point has shape {point.shape}, expected ({n}, 3)")
+                raise InputError(
+                    f"load '{ld.name or ld.body}'", f"point has shape {point.shape}, expected ({n}, 3)"
+                )
             if ld.point_in_body:
                 point = kin.p_m[:, b] + _mv(kin.R[:, b], point)
         moment = _cross(point, force)
         if ld.torque_nm is not None:
             torque = np.asarray(ld.torque_nm, dtype=float)
             if torque.shape != (n, 3):
-                raise InputError(f"load '{ld.name or ld.body}'", f"torque has shape {torque.shape}, expected ({n}, 3)")
+                raise InputError(
+                    f"load '{ld.name or ld.body}'", f"torque has shape {torque.shape}, expected ({n}, 3)"
+                )
             moment = moment + torque
         f_ext[:, b] += force
         m_ext[:, b] += moment
@@ -115,14 +121,14 @@ def inverse_dynamics(
     """
     kin = forward_kinematics(model, q, qdot, qddot)
     n = kin.p_m.shape[0]
-    # Inertial force minus gravity at each body's mass centre, as a force and a moment
-    # about the ground origin (bodies 1..nb-1; ground contributes nothing).
+    # Inertial force minus gravity of each body, as a force and a moment about the
+    # ground origin (bodies 1..nb-1; ground contributes nothing).
     Rb = kin.R[:, 1:]
-    rc = _mv(Rb, model.com_m[1:])
-    c = kin.p_m[:, 1:] + rc
+    c = kin.p_m[:, 1:] + _mv(Rb, model.com_m[1:])
     w = kin.w_rad_s[:, 1:]
     al = kin.alpha_rad_s2[:, 1:]
-    ac = kin.a_m_s2[:, 1:] + _cross(al, rc) + _cross(w, _cross(w, rc))
+    vc = kin.v0_m_s[:, 1:] + _cross(w, c)
+    ac = kin.a0_m_s2[:, 1:] + _cross(al, c) + _cross(w, vc)
     m = model.mass_kg[1:, None]
     g = model.gravity_m_s2 if gravity else np.zeros(3)
     force = m * (ac - g)
@@ -133,16 +139,14 @@ def inverse_dynamics(
         force = force - f_ext[:, 1:]
         moment = moment - m_ext[:, 1:]
     # Forces transmitted by each joint: the sum over the bodies it carries.
-    S = model.subtree[:, 1:]
-    f_j = np.einsum("jb,fbk->fjk", S, force)
-    m_j = np.einsum("jb,fbk->fjk", S, moment)
-    m_M = m_j - _cross(kin.joint_p_GM_m, f_j)  # about each joint's M origin
-    # Express in F and project on the joint axes.
-    RT = np.swapaxes(kin.joint_R_GF, -1, -2)
-    m_F = _mv(RT, m_M)
-    f_F = _mv(RT, f_j)
-    g_rot = np.einsum("fjk,fjki->fji", m_F, kin.joint_E)
-    g_trans = np.einsum("fjk,jik->fji", f_F, model.axes[:, 3:])
+    fm = model.subtree[:, 1:] @ np.concatenate((force, moment), axis=2)
+    f_j, m_j = fm[..., :3], fm[..., 3:]
+    # Moment about each joint's M origin, in the parent body; project on the joint axes.
+    RpT = np.swapaxes(kin.R[:, model.parent], -1, -2)
+    f_P = _mv(RpT, f_j)
+    m_P = _mv(RpT, m_j - _cross(kin.p_m[:, model.parent], f_j)) - _cross(kin.joint_p_PM_m, f_P)
+    g_rot = (m_P[..., :, None] * kin.joint_E).sum(axis=-2)
+    g_trans = (f_P[..., :, None] * kin.joint_T).sum(axis=-2)
     gen = np.concatenate((g_rot, g_trans), axis=2)  # (F, J, 6) per spatial coordinate
     tau = np.zeros((n, model.n_coordinates + 1))
     idx = model.axis_coordinate.ravel()
@@ -190,7 +194,10 @@ def body_loads_from_external_loads(
     out = []
     for spec in loads.forces:
         if spec.applied_to_body not in model.body_names:
-            raise InputError(loads.source, f"ExternalForce '{spec.name}' acts on body '{spec.applied_to_body}', which the model lacks")
+            raise InputError(
+                loads.source,
+                f"ExternalForce '{spec.name}' acts on body '{spec.applied_to_body}', which the model lacks",
+            )
         if spec.force_expressed_in_body != ground:
             raise InputError(
                 loads.source,

@@ -429,9 +429,13 @@ def load_osim(path: str | Path) -> Multibody:
     by_child: dict[str, int] = {}
     for k, r in enumerate(resolved):
         if r[6] in by_child:
-            raise InputError(src, f"body '{r[6]}' is the child of two joints (closed loops are not supported)")
+            raise InputError(
+                src, f"body '{r[6]}' is the child of two joints (closed loops are not supported)"
+            )
         if r[6] == ground_name:
-            raise InputError(src, f"joint '{r[1]}' has the ground as its child (reversed joints are not supported)")
+            raise InputError(
+                src, f"joint '{r[1]}' has the ground as its child (reversed joints are not supported)"
+            )
         by_child[r[6]] = k
     missing = [n for n in body_el if n not in by_child]
     if missing:
@@ -497,7 +501,14 @@ def load_osim(path: str | Path) -> Multibody:
             if st is None:
                 raise InputError(src, f"joint '{jname}' (CustomJoint) has no <SpatialTransform>")
             tas = {ta.get("name", ""): ta for ta in st.findall("TransformAxis")}
-            axis_names = ["rotation1", "rotation2", "rotation3", "translation1", "translation2", "translation3"]
+            axis_names = [
+                "rotation1",
+                "rotation2",
+                "rotation3",
+                "translation1",
+                "translation2",
+                "translation3",
+            ]
             order_names: list[str] = []
             axis_info = []
             for i, an in enumerate(axis_names):
@@ -511,7 +522,8 @@ def load_osim(path: str | Path) -> Multibody:
                 fn = _axis_function(ta, f"{where} {an}")
                 if len(cn) > 1:
                     raise InputError(
-                        src, f"joint '{jname}' axis {an} depends on {len(cn)} coordinates (only 1 is supported)"
+                        src,
+                        f"joint '{jname}' axis {an} depends on {len(cn)} coordinates (only 1 is supported)",
                     )
                 if fn is None:
                     fn = LinearFunction(1.0, 0.0) if cn else None
@@ -522,8 +534,13 @@ def load_osim(path: str | Path) -> Multibody:
             rec_by_name = {r["name"]: r for r in xml_coords}
             extra = [r["name"] for r in xml_coords if r["name"] not in order_names]
             if extra:
-                raise InputError(src, f"joint '{jname}' coordinate '{extra[0]}' drives no axis of its SpatialTransform")
-            recs = [rec_by_name.get(n) or _coordinate_record(ET.Element("Coordinate", name=n), where) for n in order_names]
+                raise InputError(
+                    src, f"joint '{jname}' coordinate '{extra[0]}' drives no axis of its SpatialTransform"
+                )
+            recs = [
+                rec_by_name.get(n) or _coordinate_record(ET.Element("Coordinate", name=n), where)
+                for n in order_names
+            ]
             mtypes = []
             for cname in order_names:
                 mt = "undefined"
@@ -540,7 +557,8 @@ def load_osim(path: str | Path) -> Multibody:
             rot, trans, slots, mtypes = _BUILTIN[j.tag]
             if len(xml_coords) != len(mtypes):
                 raise InputError(
-                    src, f"joint '{jname}' ({j.tag}) lists {len(xml_coords)} coordinates, expected {len(mtypes)}"
+                    src,
+                    f"joint '{jname}' ({j.tag}) lists {len(xml_coords)} coordinates, expected {len(mtypes)}",
                 )
             pending.append((t, jname, j.tag, xml_coords, list(mtypes), ("builtin", rot, trans, slots)))
 
@@ -623,7 +641,9 @@ def load_osim(path: str | Path) -> Multibody:
     others: list[str] = []
     for c in _objects(model, "ConstraintSet"):
         cname = c.get("name", "")
-        enforced = truthy(child_text(c, "isEnforced", "true")) and not truthy(child_text(c, "isDisabled", "false"))
+        enforced = truthy(child_text(c, "isEnforced", "true")) and not truthy(
+            child_text(c, "isDisabled", "false")
+        )
         if c.tag != "CoordinateCouplerConstraint":
             others.append(f"{cname} ({c.tag})")
             if enforced:
@@ -635,7 +655,9 @@ def load_osim(path: str | Path) -> Multibody:
         indep = child_text(c, "independent_coordinate_names").split()
         dep = child_text(c, "dependent_coordinate_name")
         if len(indep) != 1:
-            raise InputError(src, f"constraint '{cname}' has {len(indep)} independent coordinates (only 1 is supported)")
+            raise InputError(
+                src, f"constraint '{cname}' has {len(indep)} independent coordinates (only 1 is supported)"
+            )
         for n in [*indep, dep]:
             if n not in cnames:
                 raise InputError(src, f"constraint '{cname}' names coordinate '{n}', which the model lacks")
@@ -702,7 +724,7 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _mv(R: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Matrix-vector products over leading axes."""
-    return (R @ v[..., None])[..., 0]
+    return R[..., 0] * v[..., 0, None] + R[..., 1] * v[..., 1, None] + R[..., 2] * v[..., 2, None]
 
 
 def _skew(a: np.ndarray) -> np.ndarray:
@@ -740,14 +762,19 @@ class Kinematics:
     p_m
         Body origins ``(n_frames, n_bodies, 3)``.
     w_rad_s, v_m_s
-        Angular velocity and origin velocity in ground (``None`` without speeds).
+        Angular velocity and body-origin velocity in ground (``None`` without speeds).
     alpha_rad_s2, a_m_s2
-        Angular acceleration and origin acceleration in ground (``None`` without them).
-    joint_R_GF, joint_p_GM_m
-        Per joint: parent-frame orientation in ground and child-frame (M) origin.
+        Angular acceleration and body-origin acceleration in ground (``None`` without them).
+    v0_m_s, a0_m_s2
+        Spatial (Featherstone) linear parts: velocity of the body-fixed point at the ground
+        origin, and its spatial acceleration (``v0 = v - w x p``; ``a0 = a - alpha x p - w x v``).
     joint_E
-        Per joint: rotational partial-velocity axes of M in F, expressed in F ``(n_frames, n_joints, 3, 3)``
-        (column ``i`` for rotation axis ``i``).
+        Per joint: rotational partial-velocity axes of M relative to F, expressed in the
+        parent body, ``(n_frames, n_joints, 3, 3)`` (column ``i`` for rotation axis ``i``).
+    joint_T
+        Per joint: translation axes expressed in the parent body, ``(n_joints, 3, 3)`` (columns).
+    joint_p_PM_m
+        Per joint: origin of the child frame M in the parent body, ``(n_frames, n_joints, 3)``.
     joint_ds
         Derivatives of the nonlinear axis functions ``(n_frames, len(nonlinear_axes))``.
     """
@@ -758,9 +785,11 @@ class Kinematics:
     v_m_s: np.ndarray | None
     alpha_rad_s2: np.ndarray | None
     a_m_s2: np.ndarray | None
-    joint_R_GF: np.ndarray
-    joint_p_GM_m: np.ndarray
+    v0_m_s: np.ndarray | None
+    a0_m_s2: np.ndarray | None
     joint_E: np.ndarray
+    joint_T: np.ndarray
+    joint_p_PM_m: np.ndarray
     joint_ds: np.ndarray
 
 
@@ -790,12 +819,65 @@ def _spatial_coordinates(model: Multibody, q, qd, qdd):
 
 
 def _axis_rotations(axes_rot: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """Rotations by ``angles`` (F, J) about unit ``axes_rot`` (J, 3): ``(F, J, 3, 3)``."""
-    K = _skew(axes_rot)
-    K2 = K @ K
-    s = np.sin(angles)[..., None, None]
-    c = np.cos(angles)[..., None, None]
-    return _EYE + s * K + (1.0 - c) * K2
+    """Rotations by ``angles`` (F, J) about unit ``axes_rot`` (J, 3): ``(F, J, 3, 3)``.
+
+    Rodrigues' formula, ``R = c I + (1 - c) a a^T + s [a]x``, written out per entry.
+    """
+    sn = np.sin(angles)
+    cs = np.cos(angles)
+    omc = 1.0 - cs
+    x, y, z = axes_rot[:, 0], axes_rot[:, 1], axes_rot[:, 2]
+    R = np.empty((*angles.shape, 3, 3))
+    R[..., 0, 0] = cs + omc * (x * x)
+    R[..., 1, 1] = cs + omc * (y * y)
+    R[..., 2, 2] = cs + omc * (z * z)
+    oxy, oxz, oyz = omc * (x * y), omc * (x * z), omc * (y * z)
+    sx, sy, sz = sn * x, sn * y, sn * z
+    R[..., 0, 1] = oxy - sz
+    R[..., 1, 0] = oxy + sz
+    R[..., 0, 2] = oxz + sy
+    R[..., 2, 0] = oxz - sy
+    R[..., 1, 2] = oyz - sx
+    R[..., 2, 1] = oyz + sx
+    return R
+
+
+@dataclass
+class _Plan:
+    rot_active: list[np.ndarray]
+    rot_after: list[np.ndarray]
+    trans_active: np.ndarray
+    parent_rotated: np.ndarray
+    child_rotated: np.ndarray
+    child_offset: np.ndarray
+
+
+_PLANS: dict[int, tuple[Multibody, _Plan]] = {}
+
+
+def _plan(model: Multibody) -> _Plan:
+    """Which joints need which parts of the joint-local computation (cached per model)."""
+    hit = _PLANS.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    moving = (model.axis_coordinate >= 0) | (model.axis_intercept != 0)
+    for j, i, _c, _fn in model.nonlinear_axes:
+        moving[j, i] = True
+    moving[model.angular_velocity_joints, :3] = True
+    rot_active = [np.flatnonzero(moving[:, k]) for k in range(3)]
+    rot_after = [np.zeros(0, dtype=int)] + [np.flatnonzero(moving[:, :k].any(axis=1)) for k in (1, 2)]
+    plan = _Plan(
+        rot_active=rot_active,
+        rot_after=rot_after,
+        trans_active=np.flatnonzero(moving[:, 3:].any(axis=1)),
+        parent_rotated=np.flatnonzero(np.abs(model.parent_R - _EYE).max(axis=(1, 2)) > 0),
+        child_rotated=np.flatnonzero(np.abs(model.child_R - _EYE).max(axis=(1, 2)) > 0),
+        child_offset=np.flatnonzero(np.abs(model.child_p_m).max(axis=1) > 0),
+    )
+    if len(_PLANS) > 32:
+        _PLANS.clear()
+    _PLANS[id(model)] = (model, plan)
+    return plan
 
 
 def forward_kinematics(
@@ -807,6 +889,12 @@ def forward_kinematics(
     simbody_compatible: bool = True,
 ) -> Kinematics:
     """Body poses (and velocities, accelerations) in ground for every frame.
+
+    Joint-local quantities are computed for all joints at once; the outward pass then
+    composes them level by level in spatial-vector form about the ground origin
+    (Featherstone R, 2008, Rigid Body Dynamics Algorithms, Springer, ch. 2 and 5), where a
+    child's spatial velocity is its parent's plus the joint's, and its spatial
+    acceleration its parent's plus the joint's plus ``V_parent x V_joint``.
 
     Parameters
     ----------
@@ -830,31 +918,71 @@ def forward_kinematics(
     qd = _as_frames(model, qdot, "qdot")
     qdd = _as_frames(model, qddot, "qddot") if qd is not None else None
     n = q.shape[0]
-    nb, nj = model.n_bodies, model.n_joints
+    nb = model.n_bodies
     s, sd, sdd, ds = _spatial_coordinates(model, q, qd, qdd)
+    with_vel = sd is not None
+    with_acc = sdd is not None
 
-    a0, a1, a2 = model.axes[:, 0], model.axes[:, 1], model.axes[:, 2]
-    R0 = _axis_rotations(a0, s[..., 0])
-    R01 = R0 @ _axis_rotations(a1, s[..., 1])
-    R_FM = R01 @ _axis_rotations(a2, s[..., 2])
-    T = np.swapaxes(model.axes[:, 3:], -1, -2)  # columns are translation axes (J, 3, 3)
-    p_FM = _mv(T, s[..., 3:])
-    e0 = np.broadcast_to(a0, (n, nj, 3))
-    e1 = _mv(R0, a1)
-    e2 = _mv(R01, a2)
-    E = np.stack((e0, e1, e2), axis=-1)
+    # -- joint-local kinematics (M relative to F, in F), all joints at once; axes that
+    # never move (no coordinate, zero offset), identity offset rotations and zero offsets
+    # are skipped.
+    plan = _plan(model)
+    nj = model.n_joints
+    axes = model.axes
+    R_FM = np.zeros((n, nj, 3, 3))
+    R_FM[..., [0, 1, 2], [0, 1, 2]] = 1.0
+    E = np.empty((n, nj, 3, 3))
+    E[...] = np.swapaxes(axes[:, :3], -1, -2)
+    for k in range(3):
+        idx = plan.rot_active[k]
+        if k > 0:
+            sub = plan.rot_after[k]  # joints where an earlier rotation moved the axis
+            if sub.size:
+                Ek = E[..., k]  # a view
+                Ek[:, sub] = _mv(R_FM[:, sub], axes[sub, k])
+        if idx.size:
+            rot = _axis_rotations(axes[idx, k], s[:, idx, k])
+            R_FM[:, idx] = rot if k == 0 else R_FM[:, idx] @ rot
     av = model.angular_velocity_joints
     if av.size:
         E[:, av] = _EYE
-    with_vel = sd is not None
-    with_acc = sdd is not None
+    e0, e1, e2 = E[..., 0], E[..., 1], E[..., 2]
+    it = plan.trans_active
+    T = np.swapaxes(axes[:, 3:], -1, -2)  # columns are translation axes (J, 3, 3)
+    # -- the same in the parent body P: X_PB = X_PF X_FM X_MB
+    pr, cr = plan.parent_rotated, plan.child_rotated
+    R_PF, p_PF = model.parent_R, model.parent_p_m
+    R_MB = np.swapaxes(model.child_R, -1, -2)
+    p_MB = -_mv(R_MB, model.child_p_m)
+    R_PM = R_FM.copy() if pr.size else R_FM
+    if pr.size:
+        R_PM[:, pr] = R_PF[pr] @ R_FM[:, pr]
+    p_PM = np.empty((n, nj, 3))
+    p_PM[...] = p_PF
+    if it.size:
+        p_PM[:, it] += _mv(R_PF[it] @ T[it], s[:, it, 3:])
+    R_PB = R_PM.copy() if cr.size else R_PM
+    if cr.size:
+        R_PB[:, cr] = R_PM[:, cr] @ R_MB[cr]
+    p_PB = p_PM.copy()
+    co = plan.child_offset
+    if co.size:
+        p_PB[:, co] += _mv(R_PM[:, co], p_MB[co])
+    E_P = E.copy() if pr.size else E
+    if pr.size:
+        E_P[:, pr] = R_PF[pr] @ E[:, pr]
+    T_P = R_PF @ T
     if with_vel:
         w_FM = _mv(E, sd[..., :3])
-        v_FM = _mv(T, sd[..., 3:])
-        if av.size:
-            for t in av:
-                cols = model.axis_coordinate[t, :3]
-                w_FM[:, t] = qd[:, cols]
+        for t in av:
+            w_FM[:, t] = qd[:, model.axis_coordinate[t, :3]]
+        wJ = w_FM.copy() if pr.size else w_FM
+        if pr.size:
+            wJ[:, pr] = _mv(R_PF[pr], w_FM[:, pr])
+        vJ = _cross(p_PM, wJ)  # spatial joint velocity about P's origin, in P
+        if it.size:
+            vMo = _mv(T_P[it], sd[:, it, 3:])
+            vJ[:, it] += vMo
     if with_acc:
         alpha_FM = _mv(E, sdd[..., :3])
         if simbody_compatible:
@@ -864,64 +992,58 @@ def forward_kinematics(
             w1 = e0 * sd[..., 0:1]
             w2 = w1 + e1 * sd[..., 1:2]
         alpha_FM += _cross(w1, e1) * sd[..., 1:2] + _cross(w2, e2) * sd[..., 2:3]
-        a_FM = _mv(T, sdd[..., 3:])
-        if av.size:
-            for t in av:
-                cols = model.axis_coordinate[t, :3]
-                alpha_FM[:, t] = qdd[:, cols]
+        for t in av:
+            alpha_FM[:, t] = qdd[:, model.axis_coordinate[t, :3]]
+        alJ = alpha_FM.copy() if pr.size else alpha_FM
+        if pr.size:
+            alJ[:, pr] = _mv(R_PF[pr], alpha_FM[:, pr])
+        aJ = _cross(p_PM, alJ)
+        if it.size:
+            aJ[:, it] += _mv(T_P[it], sdd[:, it, 3:]) + _cross(vMo, wJ[:, it])
 
+    # -- outward pass, level by level
     R = np.empty((n, nb, 3, 3))
     P = np.empty((n, nb, 3))
     R[:, 0] = _EYE
     P[:, 0] = 0.0
-    W = V = AL = A = None
     if with_vel:
         W = np.zeros((n, nb, 3))
-        V = np.zeros((n, nb, 3))
+        V0 = np.zeros((n, nb, 3))
     if with_acc:
         AL = np.zeros((n, nb, 3))
-        A = np.zeros((n, nb, 3))
-    R_GF = np.empty((n, nj, 3, 3))
-    p_GM = np.empty((n, nj, 3))
+        A0 = np.zeros((n, nb, 3))
     for J in model.levels:
         par = model.parent[J]
         C = J + 1
         Rp = R[:, par]
-        rgf = Rp @ model.parent_R[J]
-        pgf = P[:, par] + _mv(Rp, model.parent_p_m[J])
-        r = _mv(rgf, p_FM[:, J])
-        pgm = pgf + r
-        rgm = rgf @ R_FM[:, J]
-        rgb = rgm @ np.swapaxes(model.child_R[J], -1, -2)
-        dB = -_mv(rgb, model.child_p_m[J])
-        R[:, C] = rgb
-        P[:, C] = pgm + dB
-        R_GF[:, J] = rgf
-        p_GM[:, J] = pgm
+        pp = P[:, par]
+        R[:, C] = Rp @ R_PB[:, J]
+        P[:, C] = pp + _mv(Rp, p_PB[:, J])
         if with_vel:
+            wj = _mv(Rp, wJ[:, J])
+            vj = _mv(Rp, vJ[:, J]) + _cross(pp, wj)
             wp = W[:, par]
-            dF = pgf - P[:, par]
-            w_rel = _mv(rgf, w_FM[:, J])
-            v_rel = _mv(rgf, v_FM[:, J])
-            wm = wp + w_rel
-            vf = V[:, par] + _cross(wp, dF)
-            vm = vf + _cross(wp, r) + v_rel
-            W[:, C] = wm
-            V[:, C] = vm + _cross(wm, dB)
+            vp = V0[:, par]
+            W[:, C] = wp + wj
+            V0[:, C] = vp + vj
             if with_acc:
-                alp = AL[:, par]
-                af = A[:, par] + _cross(alp, dF) + _cross(wp, _cross(wp, dF))
-                alpha_m = alp + _mv(rgf, alpha_FM[:, J]) + _cross(wp, w_rel)
-                am = (
-                    af
-                    + _cross(alp, r)
-                    + _cross(wp, _cross(wp, r))
-                    + 2.0 * _cross(wp, v_rel)
-                    + _mv(rgf, a_FM[:, J])
-                )
-                AL[:, C] = alpha_m
-                A[:, C] = am + _cross(alpha_m, dB) + _cross(wm, _cross(wm, dB))
-    return Kinematics(R, P, W, V, AL, A, R_GF, p_GM, E, ds)
+                alj = _mv(Rp, alJ[:, J])
+                aj = _mv(Rp, aJ[:, J]) + _cross(pp, alj)
+                AL[:, C] = AL[:, par] + alj + _cross(wp, wj)
+                A0[:, C] = A0[:, par] + aj + _cross(wp, vj) + _cross(vp, wj)
+    Wc = Vc = ALc = Ac = None
+    if with_vel:
+        Wc = W
+        Vc = V0 + _cross(W, P)
+        V0c = V0
+    else:
+        V0c = None
+    A0c = None
+    if with_acc:
+        ALc = AL
+        Ac = A0 + _cross(AL, P) + _cross(W, Vc)
+        A0c = A0
+    return Kinematics(R, P, Wc, Vc, ALc, Ac, V0c, A0c, E_P, T_P, p_PM, ds)
 
 
 def mass_center(

@@ -30,7 +30,8 @@ def read_osim_root(path: str | Path) -> tuple[ET.Element, int]:
         raise InputError(p, "has no <Model> element (not an OpenSim model file)")
     if version < _MIN_VERSION:
         raise InputError(
-            p, f"is an OpenSim {version} model file; open and save it with OpenSim 4 to convert it (need >= 40000)"
+            p,
+            f"is an OpenSim {version} model file; open and save it with OpenSim 4 to convert it (need >= 40000)",
         )
     return model, version
 
