@@ -490,7 +490,7 @@ def load_osim(path: str | Path) -> Multibody:
     tree_pos = {k: t for t, k in enumerate(order)}
     # first pass for names so coordinate indices follow the XML (model) order
     pending = []
-    for k, (j, jname, where, pb, pR, pp, cb, cR, cp) in enumerate(resolved):
+    for k, (j, jname, where, pb, pR, pp, _cb, cR, cp) in enumerate(resolved):
         t = tree_pos[k]
         parent[t] = tree_index[pb]
         parent_R[t], parent_p[t], child_R[t], child_p[t] = pR, pp, cR, cp
@@ -744,7 +744,7 @@ def _as_frames(model: Multibody, x: np.ndarray | None, what: str) -> np.ndarray 
     if x.ndim != 2 or x.shape[1] != model.n_coordinates:
         raise InputError(
             f"model '{model.name}'",
-            f"{what} has shape {x.shape}, expected (n_frames, {model.n_coordinates}) in model coordinate order",
+            f"{what} has shape {x.shape}, expected (n_frames, {model.n_coordinates}) in model order",
         )
     if not np.all(np.isfinite(x)):
         raise InputError(f"model '{model.name}'", f"{what} has NaN or infinite values")

@@ -31,7 +31,7 @@ def read_osim_root(path: str | Path) -> tuple[ET.Element, int]:
     if version < _MIN_VERSION:
         raise InputError(
             p,
-            f"is an OpenSim {version} model file; open and save it with OpenSim 4 to convert it (need >= 40000)",
+            f"is an OpenSim {version} model file; re-save it with OpenSim 4 to convert it",
         )
     return model, version
 
