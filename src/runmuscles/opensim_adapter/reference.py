@@ -40,6 +40,7 @@ class OpenSimReference:
         self.path = Path(path)
         model, _ = load_model(self.path, init=False)
         cs = model.getCoordinateSet()
+        self.locked = [bool(cs.get(i).get_locked()) for i in range(cs.getSize())]
         for i in range(cs.getSize()):
             cs.get(i).set_locked(False)
             cs.get(i).set_clamped(False)
