@@ -103,13 +103,16 @@ def _joint(kind: str, name: str, parent: str, child: str, coords: list[str], k: 
 
 _SPATIAL = """<SpatialTransform>
 <TransformAxis name="rotation1"><coordinates>cj_a</coordinates><axis>0 0 1</axis>
-  <PolynomialFunction name="function"><coefficients>0.3 1 0.1</coefficients></PolynomialFunction></TransformAxis>
+  <PolynomialFunction name="function"><coefficients>0.3 1 0.1</coefficients></PolynomialFunction>
+  </TransformAxis>
 <TransformAxis name="rotation2"><coordinates>cj_b</coordinates><axis>1 0 0</axis>
   <LinearFunction name="function"><coefficients>-1 0</coefficients></LinearFunction></TransformAxis>
 <TransformAxis name="rotation3"><coordinates>cj_a</coordinates><axis>0 1 0.2</axis>
-  <SimmSpline name="function"><x>-2 -1 0 0.5 1.5 2</x><y>0.1 -0.2 0 0.3 0.2 0.5</y></SimmSpline></TransformAxis>
+  <SimmSpline name="function"><x>-2 -1 0 0.5 1.5 2</x><y>0.1 -0.2 0 0.3 0.2 0.5</y></SimmSpline>
+  </TransformAxis>
 <TransformAxis name="translation1"><coordinates>cj_b</coordinates><axis>1 0 0</axis>
-  <PiecewiseLinearFunction name="function"><x>-1 0 1</x><y>-0.02 0 0.05</y></PiecewiseLinearFunction></TransformAxis>
+  <PiecewiseLinearFunction name="function"><x>-1 0 1</x><y>-0.02 0 0.05</y></PiecewiseLinearFunction>
+  </TransformAxis>
 <TransformAxis name="translation2"><coordinates></coordinates><axis>0 1 0</axis>
   <Constant name="function"><value>-0.3</value></Constant></TransformAxis>
 <TransformAxis name="translation3"><coordinates>cj_a</coordinates><axis>0 0 1</axis>
@@ -134,10 +137,11 @@ def synthetic_osim(path: Path) -> Path:
         _joint("CustomJoint", "j_custom", "/bodyset/b2", "/bodyset/b9", ["cj_a", "cj_b"], 9, _SPATIAL),
         _joint("PinJoint", "j_pin2", "/bodyset/b9", "/bodyset/b10", ["pin2"], 10),
     ]
+    body_xml = "".join(_body(b, k) for k, b in enumerate(bodies, 1))
     text = (
         '<?xml version="1.0" encoding="UTF-8" ?><OpenSimDocument Version="40000"><Model name="synthetic">'
         '<gravity>0.3 -9.80665 0.1</gravity><Ground name="ground"/>'
-        f'<BodySet name="bodyset"><objects>{"".join(_body(b, k) for k, b in enumerate(bodies, 1))}</objects></BodySet>'
+        f'<BodySet name="bodyset"><objects>{body_xml}</objects></BodySet>'
         f'<JointSet name="jointset"><objects>{"".join(joints)}</objects></JointSet>'
         "</Model></OpenSimDocument>"
     )
