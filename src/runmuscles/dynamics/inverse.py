@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..model.multibody import Kinematics, Multibody, _cross, _mv, forward_kinematics
+from ..model.multibody import Kinematics, Multibody, _cross, _mv, _plan, forward_kinematics
 from ..readers.opensim_files import ExternalLoads
 
 __all__ = ["BodyLoad", "body_loads_from_external_loads", "inverse_dynamics"]
@@ -54,38 +54,51 @@ class BodyLoad:
     name: str = ""
 
 
-def _moments_about_origin(model: Multibody, loads: Sequence[BodyLoad], kin: Kinematics, n: int):
-    """External forces and moments about the ground origin, per body ``(F, n_bodies, 3)`` each."""
-    f_ext = np.zeros((n, model.n_bodies, 3))
-    m_ext = np.zeros((n, model.n_bodies, 3))
+def _external_t(model: Multibody, loads: Sequence[BodyLoad], kin: Kinematics, n: int):
+    """External forces and moments about the ground origin per body, ``(3, n_bodies, F)`` each."""
+    f_ext = np.zeros((3, model.n_bodies, n))
+    m_ext = np.zeros((3, model.n_bodies, n))
     for ld in loads:
         b = model.body_index(ld.body)
-        force = np.asarray(ld.force_n, dtype=float)
-        if force.shape != (n, 3):
-            raise InputError(
-                f"load '{ld.name or ld.body}'", f"force has shape {force.shape}, expected ({n}, 3)"
-            )
+        label = f"load '{ld.name or ld.body}'"
+        force = _frames3(ld.force_n, n, label, "force")
         if ld.point_m is None:
-            point = kin.p_m[:, b]
+            point = kin.p_t[:, b]
         else:
-            point = np.asarray(ld.point_m, dtype=float)
-            if point.shape != (n, 3):
-                raise InputError(
-                    f"load '{ld.name or ld.body}'", f"point has shape {point.shape}, expected ({n}, 3)"
-                )
+            point = _frames3(ld.point_m, n, label, "point")
             if ld.point_in_body:
-                point = kin.p_m[:, b] + _mv(kin.R[:, b], point)
+                point = kin.p_t[:, b] + _mv(kin.R_t[:, :, b], point)
         moment = _cross(point, force)
         if ld.torque_nm is not None:
-            torque = np.asarray(ld.torque_nm, dtype=float)
-            if torque.shape != (n, 3):
-                raise InputError(
-                    f"load '{ld.name or ld.body}'", f"torque has shape {torque.shape}, expected ({n}, 3)"
-                )
-            moment = moment + torque
+            moment = moment + _frames3(ld.torque_nm, n, label, "torque")
         f_ext[:, b] += force
         m_ext[:, b] += moment
     return f_ext, m_ext
+
+
+_CHUNK_FRAMES = 192
+
+
+def _slice_load(ld: BodyLoad, sl: slice, n: int) -> BodyLoad:
+    def cut(x):
+        if x is None:
+            return None
+        x = np.asarray(x, dtype=float)
+        if x.shape != (n, 3):
+            raise InputError(f"load '{ld.name or ld.body}'", f"array has shape {x.shape}, expected ({n}, 3)")
+        return x[sl]
+
+    return BodyLoad(ld.body, cut(ld.force_n), cut(ld.point_m), cut(ld.torque_nm), ld.point_in_body, ld.name)
+
+
+def _frames3(x, n: int, label: str, what: str) -> np.ndarray:
+    """An ``(n, 3)`` series as ``(3, n)``, or a one-line error."""
+    x = np.asarray(x, dtype=float)
+    if x.shape != (n, 3):
+        raise InputError(label, f"{what} has shape {x.shape}, expected ({n}, 3)")
+    if not np.all(np.isfinite(x)):
+        raise InputError(label, f"{what} has NaN or infinite values")
+    return x.T
 
 
 def inverse_dynamics(
@@ -96,6 +109,7 @@ def inverse_dynamics(
     external: Sequence[BodyLoad] | None = None,
     *,
     gravity: bool = True,
+    simbody_compatible: bool = True,
 ) -> np.ndarray:
     """Generalized forces that produce ``qddot`` (constraints ignored), in model order.
 
@@ -112,6 +126,8 @@ def inverse_dynamics(
         External loads (e.g. from :func:`body_loads_from_external_loads`).
     gravity
         Include the model's gravity.
+    simbody_compatible
+        See :func:`~runmuscles.model.multibody.forward_kinematics` (default: equal OpenSim).
 
     Returns
     -------
@@ -119,41 +135,64 @@ def inverse_dynamics(
         ``(n_frames, n_coordinates)`` generalized forces (N m for rotations, N for
         translations): ``M(q) qddot + C(q, qdot) - G(q) - J^T F_ext``.
     """
-    kin = forward_kinematics(model, q, qdot, qddot)
-    n = kin.p_m.shape[0]
+    if qdot is None or qddot is None:
+        raise InputError(f"model '{model.name}'", "inverse dynamics needs qdot and qddot")
+    q = np.atleast_2d(np.asarray(q, dtype=float))
+    n_frames = q.shape[0]
+    if n_frames > _CHUNK_FRAMES:
+        # Blocks of frames keep the temporaries in cache (measured ~25 % faster at 1000 frames).
+        parts = []
+        for a in range(0, n_frames, _CHUNK_FRAMES):
+            sl = slice(a, a + _CHUNK_FRAMES)
+            sub = None if not external else [_slice_load(ld, sl, n_frames) for ld in external]
+            parts.append(
+                inverse_dynamics(
+                    model,
+                    q[sl],
+                    np.atleast_2d(qdot)[sl],
+                    np.atleast_2d(qddot)[sl],
+                    sub,
+                    gravity=gravity,
+                    simbody_compatible=simbody_compatible,
+                )
+            )
+        return np.concatenate(parts, axis=0)
+    kin = forward_kinematics(model, q, qdot, qddot, simbody_compatible=simbody_compatible)
+    plan = _plan(model)
+    n = kin.p_t.shape[-1]
     # Inertial force minus gravity of each body, as a force and a moment about the
     # ground origin (bodies 1..nb-1; ground contributes nothing).
-    Rb = kin.R[:, 1:]
-    c = kin.p_m[:, 1:] + _mv(Rb, model.com_m[1:])
-    w = kin.w_rad_s[:, 1:]
-    al = kin.alpha_rad_s2[:, 1:]
-    vc = kin.v0_m_s[:, 1:] + _cross(w, c)
-    ac = kin.a0_m_s2[:, 1:] + _cross(al, c) + _cross(w, vc)
-    m = model.mass_kg[1:, None]
+    Rb = kin.R_t[:, :, 1:]
+    RbT = Rb.transpose(1, 0, 2, 3)
+    c = kin.p_t[:, 1:] + _mv(Rb, plan.com_t)
+    w = kin.w_t[:, 1:]
+    al = kin.alpha_t[:, 1:]
+    vc = kin.v0_t[:, 1:] + _cross(w, c)
+    ac = kin.a0_t[:, 1:] + _cross(al, c) + _cross(w, vc)
     g = model.gravity_m_s2 if gravity else np.zeros(3)
-    force = m * (ac - g)
-    I_G = Rb @ model.inertia_kg_m2[1:] @ np.swapaxes(Rb, -1, -2)
-    moment = _mv(I_G, al) + _cross(w, _mv(I_G, w)) + _cross(c, force)
+    fm = np.empty((6, model.n_bodies - 1, n))
+    fm[:3] = plan.mass_t * (ac - g[:, None, None])
+    w_b = _mv(RbT, w)  # in body axes, where the inertia is constant
+    n_b = _mv(plan.inertia_t, _mv(RbT, al)) + _cross(w_b, _mv(plan.inertia_t, w_b))
+    fm[3:] = _mv(Rb, n_b) + _cross(c, fm[:3])
     if external:
-        f_ext, m_ext = _moments_about_origin(model, external, kin, n)
-        force = force - f_ext[:, 1:]
-        moment = moment - m_ext[:, 1:]
+        f_ext, m_ext = _external_t(model, external, kin, n)
+        fm[:3] -= f_ext[:, 1:]
+        fm[3:] -= m_ext[:, 1:]
     # Forces transmitted by each joint: the sum over the bodies it carries.
-    fm = model.subtree[:, 1:] @ np.concatenate((force, moment), axis=2)
-    f_j, m_j = fm[..., :3], fm[..., 3:]
+    tr = np.matmul(model.subtree[:, 1:], fm)  # (6, J, F)
+    f_j, m_j = tr[:3], tr[3:]
     # Moment about each joint's M origin, in the parent body; project on the joint axes.
-    RpT = np.swapaxes(kin.R[:, model.parent], -1, -2)
+    RpT = kin.R_t[:, :, model.parent].transpose(1, 0, 2, 3)
     f_P = _mv(RpT, f_j)
-    m_P = _mv(RpT, m_j - _cross(kin.p_m[:, model.parent], f_j)) - _cross(kin.joint_p_PM_m, f_P)
-    g_rot = (m_P[..., :, None] * kin.joint_E).sum(axis=-2)
-    g_trans = (f_P[..., :, None] * kin.joint_T).sum(axis=-2)
-    gen = np.concatenate((g_rot, g_trans), axis=2)  # (F, J, 6) per spatial coordinate
-    tau = np.zeros((n, model.n_coordinates + 1))
-    idx = model.axis_coordinate.ravel()
-    np.add.at(tau.T, idx, (gen * model.axis_slope).reshape(n, -1).T)
+    m_P = _mv(RpT, m_j - _cross(kin.p_t[:, model.parent], f_j)) - _cross(kin.joint_p_PM_t, f_P)
+    gen = np.empty((6, model.n_joints, n))
+    gen[:3] = (m_P[:, None] * kin.joint_E_t).sum(axis=0)
+    gen[3:] = (f_P[:, None] * plan.trans_P_t).sum(axis=0)
+    tau = plan.gen_matrix @ gen.reshape(6 * model.n_joints, n)  # (n_coordinates, F)
     for k, (j, i, col, _fn) in enumerate(model.nonlinear_axes):
-        tau[:, col] += gen[:, j, i] * kin.joint_ds[:, k]
-    return tau[:, :-1]
+        tau[col] += gen[i, j] * kin.joint_ds[k]
+    return np.ascontiguousarray(tau.T)
 
 
 def body_loads_from_external_loads(

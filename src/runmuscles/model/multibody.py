@@ -64,7 +64,6 @@ SUPPORTED_JOINTS = (
     "GimbalJoint",
 )
 _FORMAT_VERSION = 1
-_EYE = np.eye(3)
 
 
 @dataclass
@@ -714,25 +713,40 @@ def load_osim(path: str | Path) -> Multibody:
 # =============================================================================================
 # Kinematics
 # =============================================================================================
+#
+# Internally, arrays are laid out components first and frames last: vectors (3, n, F),
+# rotation matrices (3, 3, n, F). NumPy then runs every operation over long contiguous
+# rows of frames, which is several times faster than (F, n, 3) arrays with their
+# length-3 inner loops; loops in Python run only over bodies (tree levels) and axes.
+
+_I1 = [1, 2, 0]
+_I2 = [2, 0, 1]
+_EYE = np.eye(3)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)
+    """Cross products of vectors stored components first, ``(3, ...)``."""
+    return a[_I1] * b[_I2] - a[_I2] * b[_I1]
 
 
 def _mv(R: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Matrix-vector products over leading axes."""
-    return R[..., 0] * v[..., 0, None] + R[..., 1] * v[..., 1, None] + R[..., 2] * v[..., 2, None]
+    """``R v`` for ``R`` of shape ``(3, 3, ...)`` and ``v`` of shape ``(3, ...)``."""
+    return R[:, 0] * v[0] + R[:, 1] * v[1] + R[:, 2] * v[2]
 
 
-def _skew(a: np.ndarray) -> np.ndarray:
-    k = np.zeros((*a.shape[:-1], 3, 3))
-    k[..., 0, 1], k[..., 0, 2] = -a[..., 2], a[..., 1]
-    k[..., 1, 0], k[..., 1, 2] = a[..., 2], -a[..., 0]
-    k[..., 2, 0], k[..., 2, 1] = -a[..., 1], a[..., 0]
-    return k
+def _mm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A B`` for matrices of shape ``(3, 3, ...)``."""
+    return A[:, 0, None] * B[0][None] + A[:, 1, None] * B[1][None] + A[:, 2, None] * B[2][None]
+
+
+def _tmat(M: np.ndarray) -> np.ndarray:
+    """Per-item constant matrices ``(n, 3, 3)`` as ``(3, 3, n, 1)``."""
+    return np.ascontiguousarray(np.moveaxis(M, 0, 2))[..., None]
+
+
+def _tvec(v: np.ndarray) -> np.ndarray:
+    """Per-item constant vectors ``(n, 3)`` as ``(3, n, 1)``."""
+    return np.ascontiguousarray(v.T)[..., None]
 
 
 def _as_frames(model: Multibody, x: np.ndarray | None, what: str) -> np.ndarray | None:
@@ -755,124 +769,204 @@ def _as_frames(model: Multibody, x: np.ndarray | None, what: str) -> np.ndarray 
 class Kinematics:
     """Body poses and motion in ground, per frame.
 
+    Stored components first and frames last (the ``*_t`` arrays); the properties give
+    the usual ``(n_frames, n_bodies, ...)`` layout as views.
+
     Attributes
     ----------
-    R
-        Body orientations ``(n_frames, n_bodies, 3, 3)`` (body axes in ground).
-    p_m
-        Body origins ``(n_frames, n_bodies, 3)``.
-    w_rad_s, v_m_s
-        Angular velocity and body-origin velocity in ground (``None`` without speeds).
-    alpha_rad_s2, a_m_s2
-        Angular acceleration and body-origin acceleration in ground (``None`` without them).
-    v0_m_s, a0_m_s2
-        Spatial (Featherstone) linear parts: velocity of the body-fixed point at the ground
-        origin, and its spatial acceleration (``v0 = v - w x p``; ``a0 = a - alpha x p - w x v``).
-    joint_E
+    R_t
+        Body orientations (body axes in ground), ``(3, 3, n_bodies, n_frames)``.
+    p_t
+        Body origins in ground, ``(3, n_bodies, n_frames)`` (m).
+    w_t, alpha_t
+        Angular velocity and acceleration in ground (``None`` when not computed).
+    v0_t, a0_t
+        Spatial (Featherstone) linear parts: velocity of the body-fixed point at the
+        ground origin and its spatial acceleration (``v0 = v - w x p``,
+        ``a0 = a - alpha x p - w x v`` for the origin velocity ``v`` and acceleration ``a``).
+    joint_E_t
         Per joint: rotational partial-velocity axes of M relative to F, expressed in the
-        parent body, ``(n_frames, n_joints, 3, 3)`` (column ``i`` for rotation axis ``i``).
+        parent body, ``(3, 3, n_joints, n_frames)`` (column ``i`` for rotation axis ``i``).
     joint_T
-        Per joint: translation axes expressed in the parent body, ``(n_joints, 3, 3)`` (columns).
-    joint_p_PM_m
-        Per joint: origin of the child frame M in the parent body, ``(n_frames, n_joints, 3)``.
+        Per joint: translation axes in the parent body (columns), ``(n_joints, 3, 3)``.
+    joint_p_PM_t
+        Per joint: origin of the child frame M in the parent body, ``(3, n_joints, n_frames)``.
     joint_ds
-        Derivatives of the nonlinear axis functions ``(n_frames, len(nonlinear_axes))``.
+        Derivatives of the nonlinear axis functions, ``(len(nonlinear_axes), n_frames)``.
     """
 
-    R: np.ndarray
-    p_m: np.ndarray
-    w_rad_s: np.ndarray | None
-    v_m_s: np.ndarray | None
-    alpha_rad_s2: np.ndarray | None
-    a_m_s2: np.ndarray | None
-    v0_m_s: np.ndarray | None
-    a0_m_s2: np.ndarray | None
-    joint_E: np.ndarray
+    R_t: np.ndarray
+    p_t: np.ndarray
+    w_t: np.ndarray | None
+    v0_t: np.ndarray | None
+    alpha_t: np.ndarray | None
+    a0_t: np.ndarray | None
+    joint_E_t: np.ndarray
     joint_T: np.ndarray
-    joint_p_PM_m: np.ndarray
+    joint_p_PM_t: np.ndarray
     joint_ds: np.ndarray
+
+    @property
+    def R(self) -> np.ndarray:
+        """Body orientations ``(n_frames, n_bodies, 3, 3)``."""
+        return self.R_t.transpose(3, 2, 0, 1)
+
+    @property
+    def p_m(self) -> np.ndarray:
+        """Body origins ``(n_frames, n_bodies, 3)``."""
+        return self.p_t.transpose(2, 1, 0)
+
+    @property
+    def w_rad_s(self) -> np.ndarray | None:
+        return None if self.w_t is None else self.w_t.transpose(2, 1, 0)
+
+    @property
+    def alpha_rad_s2(self) -> np.ndarray | None:
+        return None if self.alpha_t is None else self.alpha_t.transpose(2, 1, 0)
+
+    @property
+    def v_m_s(self) -> np.ndarray | None:
+        """Velocity of each body origin in ground ``(n_frames, n_bodies, 3)``."""
+        if self.w_t is None:
+            return None
+        return (self.v0_t + _cross(self.w_t, self.p_t)).transpose(2, 1, 0)
+
+    @property
+    def a_m_s2(self) -> np.ndarray | None:
+        """Acceleration of each body origin in ground ``(n_frames, n_bodies, 3)``."""
+        if self.alpha_t is None:
+            return None
+        v = self.v0_t + _cross(self.w_t, self.p_t)
+        return (self.a0_t + _cross(self.alpha_t, self.p_t) + _cross(self.w_t, v)).transpose(2, 1, 0)
 
 
 def _spatial_coordinates(model: Multibody, q, qd, qdd):
-    """Axis values ``s`` and their first/second time derivatives, ``(F, n_joints, 6)`` each."""
+    """Axis values ``s`` and their time derivatives, ``(6, n_joints, F)`` each, and ``df/dq``."""
+    plan = _plan(model)
     n = q.shape[0]
-    idx = model.axis_coordinate
-    qp = np.concatenate([q, np.zeros((n, 1))], axis=1)
-    s = qp[:, idx] * model.axis_slope + model.axis_intercept
+    idx = plan.axis_index  # (6, J), -1 -> the zero row
+    slope, icpt = plan.slope_t, plan.intercept_t
+
+    def pad(x):
+        out = np.empty((x.shape[1] + 1, n))
+        out[:-1] = x.T
+        out[-1] = 0.0
+        return out
+
+    qt = pad(q)
+    s = qt[idx] * slope + icpt
     sd = sdd = None
     if qd is not None:
-        qdp = np.concatenate([qd, np.zeros((n, 1))], axis=1)
-        sd = qdp[:, idx] * model.axis_slope
+        qdt = pad(qd)
+        sd = qdt[idx] * slope
     if qdd is not None:
-        qddp = np.concatenate([qdd, np.zeros((n, 1))], axis=1)
-        sdd = qddp[:, idx] * model.axis_slope
-    ds = np.zeros((n, len(model.nonlinear_axes)))
+        qddt = pad(qdd)
+        sdd = qddt[idx] * slope
+    ds = np.zeros((len(model.nonlinear_axes), n))
     for k, (j, i, c, fn) in enumerate(model.nonlinear_axes):
-        f, d1, d2 = fn.evaluate(q[:, c], 2)
-        s[:, j, i] = f
-        ds[:, k] = d1
+        f, d1, d2 = fn.evaluate(qt[c], 2)
+        s[i, j] = f
+        ds[k] = d1
         if sd is not None:
-            sd[:, j, i] = d1 * qd[:, c]
-        if sdd is not None and sd is not None:
-            sdd[:, j, i] = d2 * qd[:, c] ** 2 + d1 * qdd[:, c]
+            sd[i, j] = d1 * qdt[c]
+            if sdd is not None:
+                sdd[i, j] = d2 * qdt[c] ** 2 + d1 * qddt[c]
     return s, sd, sdd, ds
 
 
 def _axis_rotations(axes_rot: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """Rotations by ``angles`` (F, J) about unit ``axes_rot`` (J, 3): ``(F, J, 3, 3)``.
+    """Rotations by ``angles`` ``(J, F)`` about unit ``axes_rot`` ``(J, 3)``: ``(3, 3, J, F)``.
 
     Rodrigues' formula, ``R = c I + (1 - c) a a^T + s [a]x``, written out per entry.
     """
     sn = np.sin(angles)
     cs = np.cos(angles)
     omc = 1.0 - cs
-    x, y, z = axes_rot[:, 0], axes_rot[:, 1], axes_rot[:, 2]
-    R = np.empty((*angles.shape, 3, 3))
-    R[..., 0, 0] = cs + omc * (x * x)
-    R[..., 1, 1] = cs + omc * (y * y)
-    R[..., 2, 2] = cs + omc * (z * z)
+    x, y, z = (axes_rot[:, k, None] for k in range(3))
+    R = np.empty((3, 3, *angles.shape))
+    R[0, 0] = cs + omc * (x * x)
+    R[1, 1] = cs + omc * (y * y)
+    R[2, 2] = cs + omc * (z * z)
     oxy, oxz, oyz = omc * (x * y), omc * (x * z), omc * (y * z)
     sx, sy, sz = sn * x, sn * y, sn * z
-    R[..., 0, 1] = oxy - sz
-    R[..., 1, 0] = oxy + sz
-    R[..., 0, 2] = oxz + sy
-    R[..., 2, 0] = oxz - sy
-    R[..., 1, 2] = oyz - sx
-    R[..., 2, 1] = oyz + sx
+    R[0, 1] = oxy - sz
+    R[1, 0] = oxy + sz
+    R[0, 2] = oxz + sy
+    R[2, 0] = oxz - sy
+    R[1, 2] = oyz - sx
+    R[2, 1] = oyz + sx
     return R
 
 
 @dataclass
 class _Plan:
+    """Per-model constants in the internal layout, and which joints need which work."""
+
+    axis_index: np.ndarray
+    slope_t: np.ndarray
+    intercept_t: np.ndarray
     rot_active: list[np.ndarray]
     rot_after: list[np.ndarray]
     trans_active: np.ndarray
     parent_rotated: np.ndarray
     child_rotated: np.ndarray
     child_offset: np.ndarray
+    axes_t: list[np.ndarray]
+    parent_R_t: np.ndarray
+    parent_p_t: np.ndarray
+    child_R_inv_t: np.ndarray
+    child_p_inv_t: np.ndarray
+    trans_P: np.ndarray
+    trans_P_t: np.ndarray
+    hdot_t: list[np.ndarray]
+    com_t: np.ndarray
+    inertia_t: np.ndarray
+    mass_t: np.ndarray
+    gen_matrix: np.ndarray
 
 
 _PLANS: dict[int, tuple[Multibody, _Plan]] = {}
 
 
 def _plan(model: Multibody) -> _Plan:
-    """Which joints need which parts of the joint-local computation (cached per model)."""
+    """Constants and work lists for :func:`forward_kinematics` (cached per model object)."""
     hit = _PLANS.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
+    nj, nc = model.n_joints, model.n_coordinates
     moving = (model.axis_coordinate >= 0) | (model.axis_intercept != 0)
     for j, i, _c, _fn in model.nonlinear_axes:
         moving[j, i] = True
     moving[model.angular_velocity_joints, :3] = True
-    rot_active = [np.flatnonzero(moving[:, k]) for k in range(3)]
-    rot_after = [np.zeros(0, dtype=int)] + [np.flatnonzero(moving[:, :k].any(axis=1)) for k in (1, 2)]
+    axis_index = np.where(model.axis_coordinate >= 0, model.axis_coordinate, nc).T.copy()
+    R_MB = np.swapaxes(model.child_R, -1, -2)
+    p_MB = -np.einsum("jab,jb->ja", R_MB, model.child_p_m)
+    T = np.swapaxes(model.axes[:, 3:], -1, -2)
+    trans_P = model.parent_R @ T
+    gen = np.zeros((nc + 1, 6 * nj))
+    np.add.at(gen, (axis_index.ravel(), np.arange(6 * nj)), model.axis_slope.T.ravel())
     plan = _Plan(
-        rot_active=rot_active,
-        rot_after=rot_after,
+        axis_index=axis_index,
+        slope_t=model.axis_slope.T[..., None].copy(),
+        intercept_t=model.axis_intercept.T[..., None].copy(),
+        rot_active=[np.flatnonzero(moving[:, k]) for k in range(3)],
+        rot_after=[np.zeros(0, dtype=int)] + [np.flatnonzero(moving[:, :k].any(axis=1)) for k in (1, 2)],
         trans_active=np.flatnonzero(moving[:, 3:].any(axis=1)),
-        parent_rotated=np.flatnonzero(np.abs(model.parent_R - _EYE).max(axis=(1, 2)) > 0),
-        child_rotated=np.flatnonzero(np.abs(model.child_R - _EYE).max(axis=(1, 2)) > 0),
-        child_offset=np.flatnonzero(np.abs(model.child_p_m).max(axis=1) > 0),
+        parent_rotated=np.flatnonzero(np.abs(model.parent_R - _EYE).max(axis=(1, 2), initial=0) > 0),
+        child_rotated=np.flatnonzero(np.abs(model.child_R - _EYE).max(axis=(1, 2), initial=0) > 0),
+        child_offset=np.flatnonzero(np.abs(model.child_p_m).max(axis=1, initial=0) > 0),
+        axes_t=[_tvec(model.axes[:, k]) for k in range(3)],
+        parent_R_t=_tmat(model.parent_R),
+        parent_p_t=_tvec(model.parent_p_m),
+        child_R_inv_t=_tmat(R_MB),
+        child_p_inv_t=_tvec(p_MB),
+        trans_P=trans_P,
+        trans_P_t=_tmat(trans_P),
+        hdot_t=[_tvec(model.hdot_masks[:, 0]), _tvec(model.hdot_masks[:, 1])],
+        com_t=_tvec(model.com_m[1:]),
+        inertia_t=_tmat(model.inertia_kg_m2[1:]),
+        mass_t=model.mass_kg[1:, None].copy(),
+        gen_matrix=gen[:nc],
     )
     if len(_PLANS) > 32:
         _PLANS.clear()
@@ -918,106 +1012,98 @@ def forward_kinematics(
     qd = _as_frames(model, qdot, "qdot")
     qdd = _as_frames(model, qddot, "qddot") if qd is not None else None
     n = q.shape[0]
-    nb = model.n_bodies
+    nb, nj = model.n_bodies, model.n_joints
+    plan = _plan(model)
     s, sd, sdd, ds = _spatial_coordinates(model, q, qd, qdd)
     with_vel = sd is not None
     with_acc = sdd is not None
+    av = model.angular_velocity_joints
 
     # -- joint-local kinematics (M relative to F, in F), all joints at once; axes that
     # never move (no coordinate, zero offset), identity offset rotations and zero offsets
     # are skipped.
-    plan = _plan(model)
-    nj = model.n_joints
-    axes = model.axes
-    R_FM = np.zeros((n, nj, 3, 3))
-    R_FM[..., [0, 1, 2], [0, 1, 2]] = 1.0
-    E = np.empty((n, nj, 3, 3))
-    E[...] = np.swapaxes(axes[:, :3], -1, -2)
+    R_FM = np.zeros((3, 3, nj, n))
+    R_FM[0, 0] = R_FM[1, 1] = R_FM[2, 2] = 1.0
+    E = np.empty((3, 3, nj, n))
     for k in range(3):
+        E[:, k] = plan.axes_t[k]
+    for k in range(3):
+        if k > 0 and plan.rot_after[k].size:
+            sub = plan.rot_after[k]  # joints where an earlier rotation moved this axis
+            Ek = E[:, k]  # a view
+            Ek[:, sub] = _mv(R_FM[:, :, sub], plan.axes_t[k][:, sub])
         idx = plan.rot_active[k]
-        if k > 0:
-            sub = plan.rot_after[k]  # joints where an earlier rotation moved the axis
-            if sub.size:
-                Ek = E[..., k]  # a view
-                Ek[:, sub] = _mv(R_FM[:, sub], axes[sub, k])
         if idx.size:
-            rot = _axis_rotations(axes[idx, k], s[:, idx, k])
-            R_FM[:, idx] = rot if k == 0 else R_FM[:, idx] @ rot
-    av = model.angular_velocity_joints
+            rot = _axis_rotations(model.axes[idx, k], s[k, idx])
+            R_FM[:, :, idx] = rot if k == 0 else _mm(R_FM[:, :, idx], rot)
     if av.size:
-        E[:, av] = _EYE
-    e0, e1, e2 = E[..., 0], E[..., 1], E[..., 2]
-    it = plan.trans_active
-    T = np.swapaxes(axes[:, 3:], -1, -2)  # columns are translation axes (J, 3, 3)
+        E[:, :, av] = _EYE[:, :, None, None]
     # -- the same in the parent body P: X_PB = X_PF X_FM X_MB
-    pr, cr = plan.parent_rotated, plan.child_rotated
-    R_PF, p_PF = model.parent_R, model.parent_p_m
-    R_MB = np.swapaxes(model.child_R, -1, -2)
-    p_MB = -_mv(R_MB, model.child_p_m)
+    pr, cr, co, it = plan.parent_rotated, plan.child_rotated, plan.child_offset, plan.trans_active
+    R_PF = plan.parent_R_t
     R_PM = R_FM.copy() if pr.size else R_FM
     if pr.size:
-        R_PM[:, pr] = R_PF[pr] @ R_FM[:, pr]
-    p_PM = np.empty((n, nj, 3))
-    p_PM[...] = p_PF
+        R_PM[:, :, pr] = _mm(R_PF[:, :, pr], R_FM[:, :, pr])
+    p_PM = np.empty((3, nj, n))
+    p_PM[...] = plan.parent_p_t
     if it.size:
-        p_PM[:, it] += _mv(R_PF[it] @ T[it], s[:, it, 3:])
+        p_PM[:, it] += _mv(plan.trans_P_t[:, :, it], s[3:, it])
     R_PB = R_PM.copy() if cr.size else R_PM
     if cr.size:
-        R_PB[:, cr] = R_PM[:, cr] @ R_MB[cr]
+        R_PB[:, :, cr] = _mm(R_PM[:, :, cr], plan.child_R_inv_t[:, :, cr])
     p_PB = p_PM.copy()
-    co = plan.child_offset
     if co.size:
-        p_PB[:, co] += _mv(R_PM[:, co], p_MB[co])
+        p_PB[:, co] += _mv(R_PM[:, :, co], plan.child_p_inv_t[:, co])
     E_P = E.copy() if pr.size else E
     if pr.size:
-        E_P[:, pr] = R_PF[pr] @ E[:, pr]
-    T_P = R_PF @ T
+        E_P[:, :, pr] = _mm(R_PF[:, :, pr], E[:, :, pr])
     if with_vel:
-        w_FM = _mv(E, sd[..., :3])
+        w_FM = _mv(E, sd[:3])
         for t in av:
-            w_FM[:, t] = qd[:, model.axis_coordinate[t, :3]]
+            w_FM[:, t] = qd[:, model.axis_coordinate[t, :3]].T
         wJ = w_FM.copy() if pr.size else w_FM
         if pr.size:
-            wJ[:, pr] = _mv(R_PF[pr], w_FM[:, pr])
+            wJ[:, pr] = _mv(R_PF[:, :, pr], w_FM[:, pr])
         vJ = _cross(p_PM, wJ)  # spatial joint velocity about P's origin, in P
         if it.size:
-            vMo = _mv(T_P[it], sd[:, it, 3:])
+            vMo = _mv(plan.trans_P_t[:, :, it], sd[3:, it])
             vJ[:, it] += vMo
     if with_acc:
-        alpha_FM = _mv(E, sdd[..., :3])
+        alpha_FM = _mv(E, sdd[:3])
         if simbody_compatible:
-            w1 = _mv(E, sd[..., :3] * model.hdot_masks[:, 0])
-            w2 = _mv(E, sd[..., :3] * model.hdot_masks[:, 1])
+            w1 = _mv(E, sd[:3] * plan.hdot_t[0])
+            w2 = _mv(E, sd[:3] * plan.hdot_t[1])
         else:
-            w1 = e0 * sd[..., 0:1]
-            w2 = w1 + e1 * sd[..., 1:2]
-        alpha_FM += _cross(w1, e1) * sd[..., 1:2] + _cross(w2, e2) * sd[..., 2:3]
+            w1 = E[:, 0] * sd[0]
+            w2 = w1 + E[:, 1] * sd[1]
+        alpha_FM += _cross(w1, E[:, 1]) * sd[1] + _cross(w2, E[:, 2]) * sd[2]
         for t in av:
-            alpha_FM[:, t] = qdd[:, model.axis_coordinate[t, :3]]
+            alpha_FM[:, t] = qdd[:, model.axis_coordinate[t, :3]].T
         alJ = alpha_FM.copy() if pr.size else alpha_FM
         if pr.size:
-            alJ[:, pr] = _mv(R_PF[pr], alpha_FM[:, pr])
+            alJ[:, pr] = _mv(R_PF[:, :, pr], alpha_FM[:, pr])
         aJ = _cross(p_PM, alJ)
         if it.size:
-            aJ[:, it] += _mv(T_P[it], sdd[:, it, 3:]) + _cross(vMo, wJ[:, it])
+            aJ[:, it] += _mv(plan.trans_P_t[:, :, it], sdd[3:, it]) + _cross(vMo, wJ[:, it])
 
     # -- outward pass, level by level
-    R = np.empty((n, nb, 3, 3))
-    P = np.empty((n, nb, 3))
-    R[:, 0] = _EYE
+    R = np.empty((3, 3, nb, n))
+    P = np.empty((3, nb, n))
+    R[:, :, 0] = _EYE[:, :, None]
     P[:, 0] = 0.0
+    W = V0 = AL = A0 = None
     if with_vel:
-        W = np.zeros((n, nb, 3))
-        V0 = np.zeros((n, nb, 3))
+        W = np.zeros((3, nb, n))
+        V0 = np.zeros((3, nb, n))
     if with_acc:
-        AL = np.zeros((n, nb, 3))
-        A0 = np.zeros((n, nb, 3))
+        AL = np.zeros((3, nb, n))
+        A0 = np.zeros((3, nb, n))
     for J in model.levels:
         par = model.parent[J]
         C = J + 1
-        Rp = R[:, par]
+        Rp = R[:, :, par]
         pp = P[:, par]
-        R[:, C] = Rp @ R_PB[:, J]
+        R[:, :, C] = _mm(Rp, R_PB[:, :, J])
         P[:, C] = pp + _mv(Rp, p_PB[:, J])
         if with_vel:
             wj = _mv(Rp, wJ[:, J])
@@ -1031,19 +1117,7 @@ def forward_kinematics(
                 aj = _mv(Rp, aJ[:, J]) + _cross(pp, alj)
                 AL[:, C] = AL[:, par] + alj + _cross(wp, wj)
                 A0[:, C] = A0[:, par] + aj + _cross(wp, vj) + _cross(vp, wj)
-    Wc = Vc = ALc = Ac = None
-    if with_vel:
-        Wc = W
-        Vc = V0 + _cross(W, P)
-        V0c = V0
-    else:
-        V0c = None
-    A0c = None
-    if with_acc:
-        ALc = AL
-        Ac = A0 + _cross(AL, P) + _cross(W, Vc)
-        A0c = A0
-    return Kinematics(R, P, Wc, Vc, ALc, Ac, V0c, A0c, E_P, T_P, p_PM, ds)
+    return Kinematics(R, P, W, V0, AL, A0, E_P, plan.trans_P, p_PM, ds)
 
 
 def mass_center(
@@ -1063,7 +1137,7 @@ def mass_center(
     q, qdot, qddot
         ``(n_frames, n_coordinates)``; velocity/acceleration are ``None`` when not given.
     kinematics
-        Reuse an existing :func:`forward_kinematics` result.
+        Reuse an existing :func:`forward_kinematics` result (then ``q``... are ignored).
 
     Returns
     -------
@@ -1071,18 +1145,20 @@ def mass_center(
         Each ``(n_frames, 3)`` (or ``None``).
     """
     kin = kinematics or forward_kinematics(model, q, qdot, qddot)
-    m = model.mass_kg
+    plan = _plan(model)
+    m = model.mass_kg[1:]
     M = m.sum()
-    rc = _mv(kin.R, model.com_m)
-    pos = np.einsum("b,fbk->fk", m, kin.p_m + rc) / M
+    c = kin.p_t[:, 1:] + _mv(kin.R_t[:, :, 1:], plan.com_t)
+    pos = np.einsum("b,kbf->kf", m, c) / M  # (3, F)
     vel = acc = None
-    if kin.w_rad_s is not None:
-        vc = kin.v_m_s + _cross(kin.w_rad_s, rc)
-        vel = np.einsum("b,fbk->fk", m, vc) / M
-        if kin.alpha_rad_s2 is not None:
-            ac = kin.a_m_s2 + _cross(kin.alpha_rad_s2, rc) + _cross(kin.w_rad_s, _cross(kin.w_rad_s, rc))
-            acc = np.einsum("b,fbk->fk", m, ac) / M
-    return pos, vel, acc
+    if kin.w_t is not None:
+        w = kin.w_t[:, 1:]
+        vc = kin.v0_t[:, 1:] + _cross(w, c)
+        vel = np.einsum("b,kbf->kf", m, vc) / M
+        if kin.alpha_t is not None:
+            ac = kin.a0_t[:, 1:] + _cross(kin.alpha_t[:, 1:], c) + _cross(w, vc)
+            acc = np.einsum("b,kbf->kf", m, ac) / M
+    return pos.T, None if vel is None else vel.T, None if acc is None else acc.T
 
 
 # =============================================================================================
