@@ -122,9 +122,23 @@ _SPATIAL = """<SpatialTransform>
 </SpatialTransform>"""
 
 
+# A nonzero constant rotation before the moving ones (Simbody then uses zero for that angle
+# in the joint's partial velocities; see runmuscles.model.multibody.forward_kinematics).
+_SPATIAL_CONSTANT = """<SpatialTransform>
+<TransformAxis name="rotation1"><coordinates></coordinates><axis>1 0 0</axis>
+  <Constant name="function"><value>0.4</value></Constant></TransformAxis>
+<TransformAxis name="rotation2"><coordinates>cc_a</coordinates><axis>0 0 1</axis>
+  <LinearFunction name="function"><coefficients>1 0</coefficients></LinearFunction></TransformAxis>
+<TransformAxis name="rotation3"><coordinates>cc_b</coordinates><axis>0 1 0</axis>
+  <SimmSpline name="function"><x>-3 -1 0 1 3</x><y>-2.5 -1.2 0 0.9 3.1</y></SimmSpline></TransformAxis>
+<TransformAxis name="translation1"><coordinates></coordinates><axis>1 0 0</axis>
+  <Constant name="function"><value>0.05</value></Constant></TransformAxis>
+</SpatialTransform>"""
+
+
 def synthetic_osim(path: Path) -> Path:
-    """Write a 10-body model using every supported joint type; return its path."""
-    bodies = [f"b{k}" for k in range(1, 11)]
+    """Write an 11-body model using every supported joint type; return its path."""
+    bodies = [f"b{k}" for k in range(1, 12)]
     joints = [
         _joint("FreeJoint", "j_free", "/ground", "/bodyset/b1", [f"free_{a}" for a in "abcdef"], 1),
         _joint("BallJoint", "j_ball", "/bodyset/b1", "/bodyset/b2", ["ball_a", "ball_b", "ball_c"], 2),
@@ -136,6 +150,9 @@ def synthetic_osim(path: Path) -> Path:
         _joint("WeldJoint", "j_weld", "/bodyset/b7", "/bodyset/b8", [], 8),
         _joint("CustomJoint", "j_custom", "/bodyset/b2", "/bodyset/b9", ["cj_a", "cj_b"], 9, _SPATIAL),
         _joint("PinJoint", "j_pin2", "/bodyset/b9", "/bodyset/b10", ["pin2"], 10),
+        _joint(
+            "CustomJoint", "j_custom2", "/bodyset/b4", "/bodyset/b11", ["cc_a", "cc_b"], 11, _SPATIAL_CONSTANT
+        ),
     ]
     body_xml = "".join(_body(b, k) for k, b in enumerate(bodies, 1))
     text = (

@@ -841,7 +841,8 @@ class Kinematics:
 
 
 def _spatial_coordinates(model: Multibody, q, qd, qdd):
-    """Axis values ``s`` and their time derivatives, ``(6, n_joints, F)`` each, and ``df/dq``."""
+    """Axis values ``s`` and their time derivatives, ``(6, n_joints, F)`` each, ``df/dq`` of the
+    nonlinear axes, and the ``f'' qdot^2`` parts of their second derivatives."""
     plan = _plan(model)
     n = q.shape[0]
     idx = plan.axis_index  # (6, J), -1 -> the zero row
@@ -863,6 +864,7 @@ def _spatial_coordinates(model: Multibody, q, qd, qdd):
         qddt = pad(qdd)
         sdd = qddt[idx] * slope
     ds = np.zeros((len(model.nonlinear_axes), n))
+    quad = []  # (axis, joint, f'' qdot^2): the velocity-product part of sdd
     for k, (j, i, c, fn) in enumerate(model.nonlinear_axes):
         f, d1, d2 = fn.evaluate(qt[c], 2)
         s[i, j] = f
@@ -870,8 +872,9 @@ def _spatial_coordinates(model: Multibody, q, qd, qdd):
         if sd is not None:
             sd[i, j] = d1 * qdt[c]
             if sdd is not None:
-                sdd[i, j] = d2 * qdt[c] ** 2 + d1 * qddt[c]
-    return s, sd, sdd, ds
+                quad.append((i, j, d2 * qdt[c] ** 2))
+                sdd[i, j] = quad[-1][2] + d1 * qddt[c]
+    return s, sd, sdd, ds, quad
 
 
 def _axis_rotations(axes_rot: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -923,6 +926,7 @@ class _Plan:
     inertia_t: np.ndarray
     mass_t: np.ndarray
     gen_matrix: np.ndarray
+    constant_rotation: np.ndarray
 
 
 _PLANS: dict[int, tuple[Multibody, _Plan]] = {}
@@ -967,11 +971,38 @@ def _plan(model: Multibody) -> _Plan:
         inertia_t=_tmat(model.inertia_kg_m2[1:]),
         mass_t=model.mass_kg[1:, None].copy(),
         gen_matrix=gen[:nc],
+        constant_rotation=np.argwhere(
+            ((model.axis_coordinate[:, :2] < 0) & (model.axis_intercept[:, :2] != 0)).T
+        ),
     )
     if len(_PLANS) > 32:
         _PLANS.clear()
     _PLANS[id(model)] = (model, plan)
     return plan
+
+
+def _rotation_chain(model: Multibody, plan: _Plan, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``R_FM`` ``(3, 3, J, F)`` and the rotation axes after the preceding rotations, ``E``
+    (column ``k`` is axis ``k`` expressed in F; identity for Ball/Free joints)."""
+    nj, n = s.shape[1], s.shape[2]
+    R_FM = np.zeros((3, 3, nj, n))
+    R_FM[0, 0] = R_FM[1, 1] = R_FM[2, 2] = 1.0
+    E = np.empty((3, 3, nj, n))
+    for k in range(3):
+        E[:, k] = plan.axes_t[k]
+    for k in range(3):
+        if k > 0 and plan.rot_after[k].size:
+            sub = plan.rot_after[k]  # joints where an earlier rotation moved this axis
+            Ek = E[:, k]  # a view
+            Ek[:, sub] = _mv(R_FM[:, :, sub], plan.axes_t[k][:, sub])
+        idx = plan.rot_active[k]
+        if idx.size:
+            rot = _axis_rotations(model.axes[idx, k], s[k, idx])
+            R_FM[:, :, idx] = rot if k == 0 else _mm(R_FM[:, :, idx], rot)
+    av = model.angular_velocity_joints
+    if av.size:
+        E[:, :, av] = _EYE[:, :, None, None]
+    return R_FM, E
 
 
 def forward_kinematics(
@@ -1014,7 +1045,7 @@ def forward_kinematics(
     n = q.shape[0]
     nb, nj = model.n_bodies, model.n_joints
     plan = _plan(model)
-    s, sd, sdd, ds = _spatial_coordinates(model, q, qd, qdd)
+    s, sd, sdd, ds, quad = _spatial_coordinates(model, q, qd, qdd)
     with_vel = sd is not None
     with_acc = sdd is not None
     av = model.angular_velocity_joints
@@ -1022,22 +1053,16 @@ def forward_kinematics(
     # -- joint-local kinematics (M relative to F, in F), all joints at once; axes that
     # never move (no coordinate, zero offset), identity offset rotations and zero offsets
     # are skipped.
-    R_FM = np.zeros((3, 3, nj, n))
-    R_FM[0, 0] = R_FM[1, 1] = R_FM[2, 2] = 1.0
-    E = np.empty((3, 3, nj, n))
-    for k in range(3):
-        E[:, k] = plan.axes_t[k]
-    for k in range(3):
-        if k > 0 and plan.rot_after[k].size:
-            sub = plan.rot_after[k]  # joints where an earlier rotation moved this axis
-            Ek = E[:, k]  # a view
-            Ek[:, sub] = _mv(R_FM[:, :, sub], plan.axes_t[k][:, sub])
-        idx = plan.rot_active[k]
-        if idx.size:
-            rot = _axis_rotations(model.axes[idx, k], s[k, idx])
-            R_FM[:, :, idx] = rot if k == 0 else _mm(R_FM[:, :, idx], rot)
-    if av.size:
-        E[:, :, av] = _EYE[:, :, None, None]
+    R_FM, E = _rotation_chain(model, plan, s)
+    # Simbody builds the joint's partial velocities (H) with the angles of rotation axes
+    # that have no coordinate taken as zero, although the joint's pose uses their
+    # (constant) values; OpenSim's results follow that H. E_h reproduces it.
+    E_h = E
+    if simbody_compatible and plan.constant_rotation.size:
+        s_h = s.copy()
+        for k, j in plan.constant_rotation:
+            s_h[k, j] = 0.0
+        E_h = _rotation_chain(model, plan, s_h)[1]
     # -- the same in the parent body P: X_PB = X_PF X_FM X_MB
     pr, cr, co, it = plan.parent_rotated, plan.child_rotated, plan.child_offset, plan.trans_active
     R_PF = plan.parent_R_t
@@ -1054,11 +1079,11 @@ def forward_kinematics(
     p_PB = p_PM.copy()
     if co.size:
         p_PB[:, co] += _mv(R_PM[:, :, co], plan.child_p_inv_t[:, co])
-    E_P = E.copy() if pr.size else E
+    E_P = E_h.copy() if pr.size else E_h
     if pr.size:
-        E_P[:, :, pr] = _mm(R_PF[:, :, pr], E[:, :, pr])
+        E_P[:, :, pr] = _mm(R_PF[:, :, pr], E_h[:, :, pr])
     if with_vel:
-        w_FM = _mv(E, sd[:3])
+        w_FM = _mv(E_h, sd[:3])
         for t in av:
             w_FM[:, t] = qd[:, model.axis_coordinate[t, :3]].T
         wJ = w_FM.copy() if pr.size else w_FM
@@ -1069,10 +1094,14 @@ def forward_kinematics(
             vMo = _mv(plan.trans_P_t[:, :, it], sd[3:, it])
             vJ[:, it] += vMo
     if with_acc:
-        alpha_FM = _mv(E, sdd[:3])
+        alpha_FM = _mv(E_h, sdd[:3])
+        if E_h is not E:  # Simbody: f'' qdot^2 terms go through the true-angle axes
+            for i, j, v in quad:
+                if i < 3:
+                    alpha_FM[:, j] += (E[:, i, j] - E_h[:, i, j]) * v
         if simbody_compatible:
-            w1 = _mv(E, sd[:3] * plan.hdot_t[0])
-            w2 = _mv(E, sd[:3] * plan.hdot_t[1])
+            w1 = _mv(E_h, sd[:3] * plan.hdot_t[0])
+            w2 = _mv(E_h, sd[:3] * plan.hdot_t[1])
         else:
             w1 = E[:, 0] * sd[0]
             w2 = w1 + E[:, 1] * sd[1]
