@@ -28,6 +28,8 @@ pytestmark = pytest.mark.opensim
 def test_coordinates_bodies_and_mass_match_opensim(key):
     model, ref = model_of(key), reference_of(key)
     assert model.coordinate_names == ref.coordinate_names
+    # Simbody's mobility (u) order, as found by setting one speed at a time in OpenSim
+    np.testing.assert_array_equal(ref.u_index[model.mobility_order], np.arange(model.n_coordinates))
     assert set(model.body_names[1:]) == set(ref.bodies)
     assert model.total_mass_kg == pytest.approx(ref.model.getTotalMass(ref.state), rel=1e-12)
     g = ref.gravity
@@ -135,6 +137,7 @@ def test_every_joint_type_matches_opensim(tmp_path):
     path = synthetic_osim(tmp_path / "synthetic.osim")
     model, ref = load_osim(path), OpenSimReference(path)
     assert model.coordinate_names == ref.coordinate_names
+    np.testing.assert_array_equal(ref.u_index[model.mobility_order], np.arange(model.n_coordinates))
     assert sorted(set(model.joint_types)) == sorted(
         ["FreeJoint", "BallJoint", "GimbalJoint", "UniversalJoint", "SliderJoint", "PlanarJoint", "PinJoint"]
         + ["WeldJoint", "CustomJoint"]

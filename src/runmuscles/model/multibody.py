@@ -198,6 +198,13 @@ class Multibody:
             raise InputError(self.source, f"model has no body '{name}'") from None
 
     @property
+    def mobility_order(self) -> np.ndarray:
+        """Coordinate indices in Simbody's mobility (``u``) order: joints in tree order
+        (breadth first from ground, as OpenSim builds the multibody tree), each joint's
+        coordinates in order. ``state.getU()[k]`` is the speed of coordinate ``mobility_order[k]``."""
+        return np.argsort(self.coordinate_joint, kind="stable")
+
+    @property
     def locked_coordinates(self) -> list[str]:
         return [n for n, lk in zip(self.coordinate_names, self.locked, strict=True) if lk]
 
