@@ -10,6 +10,7 @@ from multibody_cases import FEET, MODELS, data_path, model_of, random_state, ref
 
 from runmuscles.dynamics.inverse import BodyLoad, body_loads_from_external_loads, inverse_dynamics
 from runmuscles.errors import InputError
+from runmuscles.model.multibody import coordinates_from_table
 from runmuscles.readers import read_external_loads, read_storage
 
 pytestmark = pytest.mark.opensim
@@ -62,11 +63,10 @@ def run4():
         "cycle1"
     ]
     ik = ik.window(cycle["initialTime"], cycle["finalTime"])
-    q = np.tile(model.default_values, (ik.n_frames, 1))
-    for i, name in enumerate(model.coordinate_names):
-        if name in ik:
-            col = ik.column(name)
-            q[:, i] = np.deg2rad(col) if model.motion_types[i] == "rotational" else col
+    q = coordinates_from_table(model, ik)
+    i_knee = model.coordinate_index("knee_angle_r")
+    np.testing.assert_allclose(q[:, i_knee], np.deg2rad(ik.column("knee_angle_r")))
+    np.testing.assert_allclose(q[:, model.coordinate_index("pelvis_ty")], ik.column("pelvis_ty"))
     t = ik.time_s
     qd = np.gradient(q, t, axis=0)
     qdd = np.gradient(qd, t, axis=0)

@@ -219,3 +219,26 @@ def test_bad_inputs_are_clear_errors(tmp_path):
     (tmp_path / "old.osim").write_text('<OpenSimDocument Version="30000"><Model name="m"/></OpenSimDocument>')
     with pytest.raises(InputError, match="OpenSim 4"):
         load_osim(tmp_path / "old.osim")
+
+
+def test_coordinates_from_table_converts_degrees_and_fills_couplers():
+    from runmuscles.model.multibody import coordinates_from_table
+    from runmuscles.tables import TimeTable
+
+    model = model_of("rajagopal")
+    knee_deg = np.array([-10.0, -45.0, -90.0])
+    table = TimeTable(
+        [0.0, 0.01, 0.02], np.column_stack([knee_deg, [0.9, 0.95, 1.0]]), ["knee_angle_r", "pelvis_ty"]
+    )
+    q = coordinates_from_table(model, table)  # no inDegrees line: degrees, as OpenSim reads it
+    np.testing.assert_allclose(q[:, model.coordinate_index("knee_angle_r")], np.deg2rad(knee_deg))
+    np.testing.assert_allclose(q[:, model.coordinate_index("pelvis_ty")], [0.9, 0.95, 1.0])
+    beta = model.couplers[0]
+    expected = beta.scale * beta.function(np.deg2rad(knee_deg))
+    np.testing.assert_allclose(q[:, beta.dependent], expected)
+    hip = model.coordinate_index("hip_flexion_r")
+    assert np.all(q[:, hip] == model.default_values[hip])
+    table.in_degrees = False
+    assert coordinates_from_table(model, table)[0, model.coordinate_index("knee_angle_r")] == -10.0
+    with pytest.raises(InputError, match="none of the coordinates"):
+        coordinates_from_table(model, TimeTable([0.0], [[1.0]], ["nothing"]))

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..tables import TimeTable
 from .functions import Function, LinearFunction, is_function_element, parse_function
 from .osim_xml import child_text, euler_xyz_body_fixed, numbers, read_osim_root, truthy
 
@@ -44,6 +45,7 @@ __all__ = [
     "Kinematics",
     "Multibody",
     "SUPPORTED_JOINTS",
+    "coordinates_from_table",
     "coupler_slopes",
     "fill_dependent_coordinates",
     "forward_kinematics",
@@ -1228,6 +1230,47 @@ def fill_dependent_coordinates(
             if qdd is not None:
                 qdd[:, c.dependent] = c.scale * (d2 * qd[:, c.independent] ** 2 + d1 * qdd[:, c.independent])
     return q, qd, qdd
+
+
+def coordinates_from_table(model: Multibody, table: TimeTable) -> np.ndarray:
+    """Coordinate values in model order, radians and metres, from a ``.mot``/``.sto`` table.
+
+    Rotational coordinates are converted from degrees when the table says
+    ``inDegrees=yes`` or says nothing (OpenSim's own rule for headers without the line);
+    translational and coupled coordinates are used as they are. Coordinates the table
+    lacks take their default values; coupler-dependent ones are then computed from their
+    independent coordinates when the table lacks them.
+
+    Parameters
+    ----------
+    model
+        The model.
+    table
+        E.g. from :func:`runmuscles.readers.read_storage` (inverse kinematics results).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_frames, n_coordinates)``.
+    """
+    degrees = table.in_degrees is not False
+    q = np.tile(model.default_values, (table.n_frames, 1))
+    present = np.zeros(model.n_coordinates, dtype=bool)
+    for i, name in enumerate(model.coordinate_names):
+        if name in table:
+            col = table.column(name)
+            q[:, i] = np.deg2rad(col) if degrees and model.motion_types[i] == "rotational" else col
+            present[i] = True
+    if not present.any():
+        raise InputError(table.source, f"has none of the coordinates of model '{model.name}'")
+    if not np.all(np.isfinite(q)):
+        raise InputError(table.source, "coordinate values have NaN or infinite entries")
+    missing_dep = [c for c in model.couplers if not present[c.dependent]]
+    if missing_dep:
+        filled = fill_dependent_coordinates(model, q)[0]
+        for c in missing_dep:
+            q[:, c.dependent] = filled[:, c.dependent]
+    return q
 
 
 def coupler_slopes(model: Multibody, q: np.ndarray) -> np.ndarray:
