@@ -139,3 +139,20 @@ def test_long_series_processed_in_blocks_matches_opensim():
         ]  # fmt: skip
         tau_ref = ref.inverse_dynamics(q[sl], qd[sl], qdd[sl], _as_reference_loads(sub))
         assert _max_rel_error(tau[sl], tau_ref) < 1e-9
+
+
+def test_ground_forces_equal_opensim_external_force_components():
+    """OpenSim applying Run_4_grf.xml itself (ExternalForce components, its own reading of
+    the force file) gives the same generalized forces, at force-sample times."""
+    from runmuscles.opensim_adapter.reference import OpenSimReference
+
+    xml = data_path("hamner2013/subject01/Run_4_grf.xml")
+    ref = OpenSimReference(data_path(MODELS["hamner"]), external_loads=xml)
+    model = model_of("hamner")
+    ext = read_external_loads(xml)
+    times = ext.data.time_s[[1200, 1500, 1800, 2400]]
+    q, qd, qdd = random_state(model, times.size, seed=8)
+    tau = inverse_dynamics(model, q, qd, qdd, body_loads_from_external_loads(model, ext, times))
+    tau_ref = ref.inverse_dynamics_model_forces(times, q, qd, qdd)
+    assert _max_rel_error(tau, tau_ref) < 1e-9
+    assert np.abs(tau - inverse_dynamics(model, q, qd, qdd)).max() > 100  # the loads matter

@@ -33,12 +33,17 @@ class OpenSimReference:
     ----------
     path
         The ``.osim`` file.
+    external_loads
+        An ExternalLoads ``.xml`` to add to the model as OpenSim ``ExternalForce``
+        components (used by :meth:`inverse_dynamics_model_forces`).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, external_loads: str | Path | None = None) -> None:
         osim = opensim()
         self.path = Path(path)
         model, _ = load_model(self.path, init=False)
+        if external_loads is not None:
+            model.addModelComponent(osim.ExternalLoads(str(external_loads), True))
         cs = model.getCoordinateSet()
         self.locked = [bool(cs.get(i).get_locked()) for i in range(cs.getSize())]
         for i in range(cs.getSize()):
@@ -62,6 +67,10 @@ class OpenSimReference:
             self.u_index[k] = int(np.argmax(u))
         for other in self.coordinates:
             other.setSpeedValue(s, 0.0)
+        # Only gravity and ExternalForces act in inverse_dynamics_model_forces.
+        forces = model.getForceSet()
+        for i in range(forces.getSize()):
+            forces.get(i).setAppliesForce(s, False)
         self.solver = osim.InverseDynamicsSolver(model)
         g = model.getGravity()
         self.gravity = np.array([g.get(0), g.get(1), g.get(2)])
@@ -164,6 +173,33 @@ class OpenSimReference:
                 udot.set(int(self.u_index[k]), float(qddot[f, k]))
             mobility = osim.Vector(nu, 0.0)
             res = self.solver.solve(s, udot, mobility, body_forces)
+            r = np.array([res.get(i) for i in range(nu)])
+            out[f] = r[self.u_index]
+        return out
+
+    def inverse_dynamics_model_forces(
+        self, time_s: np.ndarray, q: np.ndarray, qdot: np.ndarray, qddot: np.ndarray
+    ) -> np.ndarray:
+        """OpenSim's inverse dynamics with the forces the model itself applies.
+
+        ``InverseDynamicsSolver.solve(state, udot)``: gravity and the ``ExternalForce``
+        components given to the constructor (evaluated by OpenSim at ``time_s``, from its
+        own reading of the force file); the model's own forces (muscles...) are disabled.
+        Returns ``(n_frames, n_coordinates)`` in model order.
+        """
+        osim = self.osim
+        q, qdot, qddot = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (q, qdot, qddot))
+        s = self.state
+        nu = s.getNU()
+        out = np.empty(q.shape)
+        for f in range(q.shape[0]):
+            s.setTime(float(time_s[f]))
+            self.set_state(q[f], qdot[f])
+            self.model.realizeDynamics(s)
+            udot = osim.Vector(nu, 0.0)
+            for k in range(q.shape[1]):
+                udot.set(int(self.u_index[k]), float(qddot[f, k]))
+            res = self.solver.solve(s, udot)
             r = np.array([res.get(i) for i in range(nu)])
             out[f] = r[self.u_index]
         return out
