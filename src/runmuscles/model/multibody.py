@@ -23,6 +23,19 @@ Joint semantics follow OpenSim/Simbody:
   translational speeds are the velocity of M's origin in F, expressed in F. Callers pass
   those speeds (and their derivatives) as the coordinates' ``qdot`` (``qddot``), as OpenSim
   does for the coordinates' "speed" values.
+
+Where Simbody's function-based mobilizer (CustomJoint) departs from the exact kinematics,
+the default (``simbody_compatible=True``) reproduces it so that results equal OpenSim's:
+
+* if one coordinate drives several rotation axes (Rajagopal's and Lai's knees and
+  patellae), the velocity-product term of the joint's angular acceleration uses the
+  angular velocity of the first mobility / of all but the third mobility instead of that
+  of the preceding rotations (on a running stride with Rajagopal's model: up to about 7 N
+  at the pelvis and 4.5 N m at the hips);
+* a rotation axis with no coordinate but a non-zero constant angle counts as zero in the
+  joint's partial velocities (but not in its pose).
+
+``simbody_compatible=False`` gives the exact derivatives instead.
 """
 
 from __future__ import annotations
