@@ -741,14 +741,19 @@ def load_osim(path: str | Path) -> Multibody:
 # rows of frames, which is several times faster than (F, n, 3) arrays with their
 # length-3 inner loops; loops in Python run only over bodies (tree levels) and axes.
 
-_I1 = [1, 2, 0]
-_I2 = [2, 0, 1]
 _EYE = np.eye(3)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross products of vectors stored components first, ``(3, ...)``."""
-    return a[_I1] * b[_I2] - a[_I2] * b[_I1]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    np.multiply(a[1], b[2], out=out[0])
+    out[0] -= a[2] * b[1]
+    np.multiply(a[2], b[0], out=out[1])
+    out[1] -= a[0] * b[2]
+    np.multiply(a[0], b[1], out=out[2])
+    out[2] -= a[1] * b[0]
+    return out
 
 
 def _mv(R: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -949,9 +954,20 @@ class _Plan:
     mass_t: np.ndarray
     gen_matrix: np.ndarray
     constant_rotation: np.ndarray
+    level_slices: list[tuple]
 
 
 _PLANS: dict[int, tuple[Multibody, _Plan]] = {}
+
+
+def _level_slices(model: Multibody, J: np.ndarray) -> tuple:
+    """``(joints, child bodies, parent bodies)`` of one tree level; slices (views) when the
+    joints are consecutive, as they are in breadth-first tree order."""
+    par = model.parent[J]
+    if J.size and np.all(np.diff(J) == 1):
+        lo, hi = int(J[0]), int(J[-1]) + 1
+        return slice(lo, hi), slice(lo + 1, hi + 1), par
+    return J, J + 1, par
 
 
 def _plan(model: Multibody) -> _Plan:
@@ -993,6 +1009,7 @@ def _plan(model: Multibody) -> _Plan:
         inertia_t=_tmat(model.inertia_kg_m2[1:]),
         mass_t=model.mass_kg[1:, None].copy(),
         gen_matrix=gen[:nc],
+        level_slices=[_level_slices(model, J) for J in model.levels],
         constant_rotation=np.argwhere(
             ((model.axis_coordinate[:, :2] < 0) & (model.axis_intercept[:, :2] != 0)).T
         ),
@@ -1149,9 +1166,7 @@ def forward_kinematics(
     if with_acc:
         AL = np.zeros((3, nb, n))
         A0 = np.zeros((3, nb, n))
-    for J in model.levels:
-        par = model.parent[J]
-        C = J + 1
+    for J, C, par in plan.level_slices:
         Rp = R[:, :, par]
         pp = P[:, par]
         R[:, :, C] = _mm(Rp, R_PB[:, :, J])
