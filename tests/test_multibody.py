@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -167,6 +168,23 @@ def test_cache_round_trip_is_fast_and_identical(tmp_path):
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="junk.pkl"):
         Multibody.load(tmp_path / "junk.pkl")
+
+
+def test_cached_loader_reuses_and_invalidates(tmp_path):
+    from runmuscles.model.multibody import load_osim_cached
+
+    src = tmp_path / "m.osim"
+    src.write_text(data_path(MODELS["gait10dof"]).read_text())
+    first = load_osim_cached(src, tmp_path / "cache")
+    files = list((tmp_path / "cache").iterdir())
+    assert len(files) == 1
+    again = load_osim_cached(src, tmp_path / "cache")
+    assert again.coordinate_names == first.coordinate_names and again is not first
+    # an edited model is parsed again (different mass), not served from the old cache
+    src.write_text(src.read_text().replace("<mass>11.776999999999999</mass>", "<mass>12.5</mass>", 1))
+    os.utime(src, ns=(files[0].stat().st_mtime_ns + 10**9,) * 2)
+    edited = load_osim_cached(src, tmp_path / "cache")
+    assert edited.total_mass_kg == pytest.approx(first.total_mass_kg + 12.5 - 11.777)
 
 
 def test_parsing_is_fast():

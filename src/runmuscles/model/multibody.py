@@ -63,6 +63,7 @@ __all__ = [
     "fill_dependent_coordinates",
     "forward_kinematics",
     "load_osim",
+    "load_osim_cached",
     "mass_center",
     "project_to_independent",
 ]
@@ -254,6 +255,40 @@ class Multibody:
         if not isinstance(obj, Multibody) or obj.format_version != _FORMAT_VERSION:
             raise InputError(p, "is not a cached runmuscles model of this version; rebuild it")
         return obj
+
+
+def load_osim_cached(path: str | Path, cache_dir: str | Path) -> Multibody:
+    """:func:`load_osim` through an on-disk cache (a pickle per model file version).
+
+    The cache file name carries a digest of the model's resolved path, size and
+    modification time, so an edited ``.osim`` is parsed again. Loading from the cache
+    touches neither the XML nor OpenSim (well under a millisecond for the Hamner model).
+
+    Parameters
+    ----------
+    path
+        The ``.osim`` file.
+    cache_dir
+        Folder for cached models (created if needed).
+    """
+    import hashlib  # noqa: PLC0415 - only needed here
+
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        raise InputError(p, "model file not found") from None
+    key = f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{_FORMAT_VERSION}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    cached = Path(cache_dir) / f"{p.stem}-{digest}.multibody.pkl"
+    if cached.exists():
+        try:
+            return Multibody.load(cached)
+        except InputError:
+            pass  # stale or damaged: rebuild
+    model = load_osim(p)
+    model.save(cached)
+    return model
 
 
 # =============================================================================================
