@@ -79,6 +79,11 @@ class AnalysisOptions:
         Running speed, if known (reported and used for per-kilometre loads).
     reserves
         Reserve actuators to use instead of the default one per coordinate.
+    require_gait_events
+        Fail when foot strikes cannot be found (no forces, forces not on feet); when
+        False the analysis runs without stride cycles (OpenSim's SO does not need them).
+    cache_dir
+        Where model caches live (default: the user cache folder).
     """
 
     lowpass_hz: float | None = 12.0
@@ -93,6 +98,7 @@ class AnalysisOptions:
     speed_m_s: float | None = None
     speed_source: str = ""
     reserves: Reserves | None = None
+    require_gait_events: bool = True
     cache_dir: Path | None = None
 
     def as_dict(self) -> dict:
@@ -330,15 +336,23 @@ def analyze_trial(
     say("read")
     t1 = _time.perf_counter()
     table = read_storage(coordinates_path)
-    if external_loads_path is None:
-        raise InputError(
-            coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)"
-        )
-    loads = read_external_loads(external_loads_path)
+    loads = None
+    if external_loads_path is not None:
+        loads = read_external_loads(external_loads_path)
+    elif opts.require_gait_events:
+        raise InputError(coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)")
     timings["read"] = _time.perf_counter() - t1
 
     say("events")
-    events, vertical = _events(loads, model)
+    try:
+        if loads is None:
+            raise InputError(coordinates_path, "no ground reaction forces: no gait events")
+        events, vertical = _events(loads, model)
+    except InputError as exc:
+        if opts.require_gait_events:
+            raise
+        events = GaitEvents({}, {}, str(coordinates_path), [f"no gait events: {exc}"])
+        vertical = {"time_s": np.zeros(0)}
     start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
 
     say("kinematics")
@@ -400,7 +414,7 @@ def analyze_trial(
         model_path=Path(model_path),
         model_name=model.name,
         coordinates_path=Path(coordinates_path),
-        external_loads_path=Path(external_loads_path),
+        external_loads_path=Path(external_loads_path) if external_loads_path is not None else None,
         options=opts,
         body_mass_kg=model.body_mass_kg,
         time_s=ck.time_s,
@@ -455,15 +469,18 @@ def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarr
 
 
 def _window(
-    opts: AnalysisOptions, events: GaitEvents, coord_time: np.ndarray, loads: ExternalLoads
+    opts: AnalysisOptions, events: GaitEvents, coord_time: np.ndarray, loads: ExternalLoads | None
 ) -> tuple[float, float, list[StrideCycle]]:
-    lo = max(float(coord_time[0]), float(loads.data.time_s[0]))
-    hi = min(float(coord_time[-1]), float(loads.data.time_s[-1]))
+    lo, hi = float(coord_time[0]), float(coord_time[-1])
+    if loads is not None:
+        lo = max(lo, float(loads.data.time_s[0]))
+        hi = min(hi, float(loads.data.time_s[-1]))
+    covered = "covered by both motion and forces" if loads is not None else "covered by the motion"
     if opts.cycle is not None:
         c = events.cycle(opts.side, opts.cycle)
         if c.start_s < lo - 1e-6 or c.end_s > hi + 1e-6:
             raise InputError(
-                loads.source,
+                events.source,
                 f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data",
             )
         return c.start_s, c.end_s, [c]
@@ -472,9 +489,8 @@ def _window(
     for what, v in (("start", start), ("end", end)):
         if v < lo - 1e-6 or v > hi + 1e-6:
             raise InputError(
-                loads.source if v < loads.data.time_s[0] or v > loads.data.time_s[-1] else "coordinates",
-                f"{what} time {v:g} s is outside the data "
-                f"({lo:g}-{hi:g} s covered by both motion and forces)",
+                events.source,
+                f"{what} time {v:g} s is outside the data ({lo:g}-{hi:g} s {covered})",
             )
     if end <= start:
         raise InputError(None, f"the time window {start:g}-{end:g} s is empty")
@@ -493,12 +509,15 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
     if root:
         t = ck.time_s
         grf = np.zeros(t.size)
-        d = loads.data
-        total = np.zeros((d.n_frames, 3))
-        for f in loads.forces:
-            total += d.columns(f.force_columns)
-        mag = np.linalg.norm(total, axis=1)
-        peak_ext = float(np.interp(t, d.time_s, mag).max()) if t.size else 0.0
+        if loads is not None:
+            d = loads.data
+            total = np.zeros((d.n_frames, 3))
+            for f in loads.forces:
+                total += d.columns(f.force_columns)
+            mag = np.linalg.norm(total, axis=1)
+            peak_ext = float(np.interp(t, d.time_s, mag).max()) if t.size else 0.0
+        else:  # no external loads: judge residuals against body weight
+            peak_ext = bw
         grf = peak_ext
         com_h = model.mass_center_height_m(ck.q)
         for kind, names in (("force_n", root["translational"]), ("moment_nm", root["rotational"])):

@@ -1,1 +1,249 @@
-"""model stage."""
+"""The runner's musculoskeletal model, as the rest of the pipeline sees it.
+
+:class:`RunnerModel` bundles, for one ``.osim`` file,
+
+* the rigid-body model (:mod:`runmuscles.model.multibody`: parsed from the XML, no
+  OpenSim), for inverse dynamics and the centre of mass,
+* the muscle geometry surrogate (:mod:`runmuscles.model.geometry`: built once with
+  OpenSim, then loaded from a cache file named after the model's content hash),
+* the muscles' activation bounds,
+
+and answers the questions the pipeline asks (which coordinates are independent, which
+carry muscles, what to fill for locked and coupled ones) with plain arrays.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, ModelError
+from ..tables import TimeTable
+
+__all__ = ["RunnerModel"]
+
+# OpenSim's default control bounds when a muscle's XML does not set them
+# (Thelen2003Muscle and Millard2012EquilibriumMuscle: 0.01-1; DeGrooteFregly2016Muscle: 0-1).
+_DEFAULT_MIN_CONTROL = {"DeGrooteFregly2016Muscle": 0.0}
+_MUSCLE_TAGS = (
+    "Thelen2003Muscle",
+    "Millard2012EquilibriumMuscle",
+    "DeGrooteFregly2016Muscle",
+    "Millard2012AccelerationMuscle",
+    "RigidTendonMuscle",
+)
+
+
+def _control_bounds(path: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ModelError(path, f"is not valid XML ({exc})") from None
+    found: dict[str, tuple[float, float]] = {}
+    for tag in _MUSCLE_TAGS:
+        for el in root.findall(f".//ForceSet/objects/{tag}"):
+            lo = el.findtext("min_control")
+            hi = el.findtext("max_control")
+            found[el.get("name", "")] = (
+                float(lo) if lo is not None else _DEFAULT_MIN_CONTROL.get(tag, 0.01),
+                float(hi) if hi is not None else 1.0,
+            )
+    lo = np.array([found.get(n, (0.01, 1.0))[0] for n in names])
+    hi = np.array([found.get(n, (0.01, 1.0))[1] for n in names])
+    return lo, hi
+
+
+@dataclass
+class RunnerModel:
+    """A scaled OpenSim model, ready for the pipeline (see the module docstring)."""
+
+    path: Path
+    multibody: object
+    geometry: object
+    min_activation: np.ndarray
+    max_activation: np.ndarray
+
+    @classmethod
+    def load(cls, path: str | Path, *, cache_dir: str | Path | None = None, rebuild: bool = False) -> RunnerModel:
+        """Load (or build once, with OpenSim) everything the pipeline needs for ``path``."""
+        from .geometry import MuscleGeometry, default_cache_dir  # noqa: PLC0415
+        from .multibody import load_osim_cached  # noqa: PLC0415
+
+        p = Path(path)
+        if not p.exists():
+            raise InputError(p, "model file not found")
+        if p.suffix.lower() != ".osim":
+            raise InputError(p, "is not an OpenSim model (.osim)")
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        mb = load_osim_cached(p, cache)
+        if not _has_muscles(p):
+            raise ModelError(p, "has no muscles (runmuscles needs a model with muscles, e.g. Hamner 2010)")
+        geom = MuscleGeometry.for_model(p, cache_dir=cache, rebuild=rebuild)
+        if list(geom.coordinate_names) != list(mb.coordinate_names):
+            raise ModelError(p, "geometry cache and model disagree on coordinates; rebuild the cache")
+        lo, hi = _control_bounds(p, list(geom.muscle_names))
+        return cls(p, mb, geom, lo, hi)
+
+    # -- names -----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.multibody.name
+
+    @property
+    def body_names(self) -> list[str]:
+        return list(self.multibody.body_names)
+
+    @property
+    def ground_name(self) -> str:
+        return self.multibody.body_names[0]
+
+    @property
+    def coordinate_names(self) -> list[str]:
+        return list(self.multibody.coordinate_names)
+
+    @property
+    def rotational(self) -> list[bool]:
+        return [t == "rotational" for t in self.multibody.motion_types]
+
+    @property
+    def muscle_names(self) -> list[str]:
+        return list(self.geometry.muscle_names)
+
+    @property
+    def body_mass_kg(self) -> float:
+        return float(self.multibody.total_mass_kg)
+
+    @property
+    def independent_coordinates(self) -> list[str]:
+        return list(self.multibody.independent_coordinates)
+
+    @cached_property
+    def coordinates_with_muscles(self) -> list[str]:
+        lo = np.asarray(self.geometry.domain_lo)
+        return [c for c, v in zip(self.coordinate_names, lo, strict=True) if np.isfinite(v)]
+
+    @cached_property
+    def root_coordinates(self) -> dict[str, list[str]]:
+        """Coordinates of the joint that attaches the model to ground (the pelvis)."""
+        mb = self.multibody
+        joints = [j for j in range(mb.n_joints) if int(mb.parent[j]) == 0]
+        if len(joints) != 1:
+            return {}
+        j = joints[0]
+        names = [c for c, cj in zip(mb.coordinate_names, mb.coordinate_joint, strict=True) if int(cj) == j]
+        if len(names) != 6:
+            return {}
+        rot = [n for n in names if mb.motion_types[mb.coordinate_names.index(n)] == "rotational"]
+        tra = [n for n in names if n not in rot]
+        return {"translational": tra, "rotational": rot}
+
+    # -- kinematics ------------------------------------------------------------------------
+    def fill_values(self, table: TimeTable) -> dict[str, float]:
+        """Values for coordinates a data table may lack: locked ones (their default value)
+        and coupled ones (recomputed from their drivers afterwards)."""
+        mb = self.multibody
+        out = {}
+        dep = set(mb.dependent_coordinates)
+        for i, n in enumerate(mb.coordinate_names):
+            if mb.locked[i] or n in dep:
+                out[n] = float(mb.default_values[i])
+        return out
+
+    def complete_coordinates(self, q: np.ndarray, qd: np.ndarray, qdd: np.ndarray):
+        """Hold locked coordinates at their default and set coupled ones from their drivers
+        (what OpenSim's assembly does before analysing a frame)."""
+        from .multibody import fill_dependent_coordinates  # noqa: PLC0415
+
+        mb = self.multibody
+        q, qd, qdd = q.copy(), qd.copy(), qdd.copy()
+        locked = np.asarray(mb.locked, dtype=bool)
+        q[:, locked] = np.asarray(mb.default_values)[locked]
+        qd[:, locked] = 0.0
+        qdd[:, locked] = 0.0
+        return fill_dependent_coordinates(mb, q, qd, qdd)
+
+    def mass_center_height_m(self, q: np.ndarray) -> float:
+        from .multibody import mass_center  # noqa: PLC0415
+
+        pos, _, _ = mass_center(self.multibody, q)
+        up = -np.asarray(self.multibody.gravity_m_s2, dtype=float)
+        up = up / (np.linalg.norm(up) or 1.0)
+        return float(np.mean(pos @ up))
+
+    # -- dynamics --------------------------------------------------------------------------
+    def inverse_dynamics(self, q, qd, qdd, loads, times_s) -> np.ndarray:
+        """Generalized forces (N m / N) for every coordinate, model order."""
+        from ..dynamics.inverse import body_loads_from_external_loads, inverse_dynamics  # noqa: PLC0415
+
+        ext = body_loads_from_external_loads(self.multibody, loads, times_s) if loads is not None else None
+        return inverse_dynamics(self.multibody, q, qd, qdd, ext)
+
+    def projection(self, q: np.ndarray) -> np.ndarray:
+        """``(F, C_ind, C)``: generalized forces on all coordinates -> independent ones."""
+        from .multibody import coupler_slopes  # noqa: PLC0415
+
+        mb = self.multibody
+        ind = self.independent_coordinates
+        C = mb.n_coordinates
+        P = np.zeros((q.shape[0], len(ind), C))
+        row = {mb.coordinate_names.index(n): k for k, n in enumerate(ind)}
+        for i, k in row.items():
+            P[:, k, i] = 1.0
+        if mb.couplers:
+            slopes = coupler_slopes(mb, q)
+            for j, c in enumerate(mb.couplers):
+                if c.independent in row:
+                    P[:, row[c.independent], c.dependent] = slopes[:, j]
+        return P
+
+    # -- muscles ---------------------------------------------------------------------------
+    def muscle_geometry(self, q, qd, *, strength: str = "model", height_m: float | None = None):
+        """Muscle lengths, speeds, moment arms and strengths at the frames.
+
+        ``strength``: ``"model"`` (the model's maximum isometric forces), ``"volume"``
+        (scaled from the runner's mass and height, :mod:`runmuscles.model.strength`), or
+        ``"max_isometric"`` (strength = maximum isometric force, no force-length-velocity:
+        OpenSim's ``use_muscle_physiology=false``).
+        """
+        geom = self.geometry
+        notes: list[str] = []
+        if strength == "volume":
+            from .strength import volume_scaled_max_isometric_force  # noqa: PLC0415
+
+            h = height_m if height_m is not None else self.estimated_height_m()
+            f0, prov = volume_scaled_max_isometric_force(
+                list(geom.muscle_names), geom.max_isometric_force_n, geom.params, self.body_mass_kg, h
+            )
+            geom = geom.with_max_isometric_force(f0)
+            notes.append(f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m")
+        elif strength not in ("model", "max_isometric"):
+            raise InputError("strength", f"unknown strength model '{strength}' (model, volume, max_isometric)")
+        frames = geom.evaluate(q, qd, fallback_exact=True)
+        if strength == "max_isometric":
+            frames.strength_n = np.broadcast_to(geom.max_isometric_force_n, frames.strength_n.shape).copy()
+        frames.notes = notes
+        return frames
+
+    def estimated_height_m(self) -> float:
+        """Standing height from the model in its default pose (floor to head top, approx.)."""
+        from .multibody import forward_kinematics  # noqa: PLC0415
+
+        mb = self.multibody
+        q = np.zeros((1, mb.n_coordinates))
+        kin = forward_kinematics(mb, q)
+        up = -np.asarray(mb.gravity_m_s2, dtype=float)
+        up = up / (np.linalg.norm(up) or 1.0)
+        heights = kin.p_t[:, :, 0].T @ up
+        # body origins span roughly from the ankle to the neck; 1.16 x that span approximates
+        # standing height (Winter 2009, Biomechanics and Motor Control of Human Movement,
+        # segment-length proportions: ankle height 0.039 H, neck-to-vertex 0.13 H).
+        return float((heights.max() - heights.min()) / (1.0 - 0.039 - 0.13))
+
+
+def _has_muscles(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return any(f"<{tag} name=" in text for tag in _MUSCLE_TAGS)
