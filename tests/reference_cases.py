@@ -101,6 +101,8 @@ def _so_files(
     t0: float,
     t1: float,
     reserve_nm: float = 1.0,
+    max_iterations: int = 100,
+    convergence: float = 1e-4,
 ) -> SOCase:
     """Write the ExternalLoads copy, the reserves and the SO setup for one case into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -123,6 +125,8 @@ def _so_files(
         initial_time=t0,
         final_time=t1,
         lowpass_cutoff_hz=SO_CUTOFF_HZ,
+        optimizer_convergence_criterion=convergence,
+        max_iterations=max_iterations,
     )
     return SOCase(
         name=name,
@@ -148,6 +152,8 @@ def hamner_case(
     *,
     max_duration_s: float | None = None,
     reserve_optimal_force_nm: float = 1.0,
+    max_iterations: int = 100,
+    convergence: float = 1e-4,
 ) -> SOCase:
     """A Hamner & Delp (2013) running trial, one gait cycle, ready for OpenSim's SO.
 
@@ -186,7 +192,19 @@ def hamner_case(
     t0, t1 = float(window["initialTime"]), float(window["finalTime"])
     if max_duration_s is not None:
         t1 = min(t1, t0 + max_duration_s)
-    return _so_files(name, Path(out_dir), model, coords, grf_xml, grf_mot, t0, t1, reserve_optimal_force_nm)
+    return _so_files(
+        name,
+        Path(out_dir),
+        model,
+        coords,
+        grf_xml,
+        grf_mot,
+        t0,
+        t1,
+        reserve_optimal_force_nm,
+        max_iterations,
+        convergence,
+    )
 
 
 def right_foot_cycle(grf_mot: Path, column: str = "R_ground_force_vy", *, start_after_s: float = 0.0):
@@ -218,6 +236,8 @@ def rajagopal_case(
     cache_dir: str | Path | None = None,
     pad_s: float = 0.05,
     reserve_optimal_force_nm: float = 1.0,
+    max_iterations: int = 100,
+    convergence: float = 1e-4,
 ) -> SOCase:
     """The Rajagopal (2016) running trial: scaled, IK over one gait cycle, ready for SO.
 
@@ -284,6 +304,8 @@ def rajagopal_case(
         float(info["t0"]),
         float(info["t1"]),
         reserve_optimal_force_nm,
+        max_iterations,
+        convergence,
     )
     case.info = info
     return case
