@@ -223,6 +223,13 @@ class RunnerModel:
         elif strength not in ("model", "max_isometric"):
             raise InputError("strength", f"unknown strength model '{strength}' (model, volume, max_isometric)")
         frames = geom.evaluate(q, qd, fallback_exact=True)
+        # OpenSim's moment arm about a coupled coordinate's driver already includes the
+        # coupling (MomentArmSolver moves the dependent coordinate along), and it reports the
+        # same number for the dependent coordinate. Keep it on the driver only, so that the
+        # projection onto independent coordinates counts it once.
+        dep = [self.coordinate_names.index(n) for n in self.multibody.dependent_coordinates]
+        if dep:
+            frames.moment_arm_m[:, :, dep] = 0.0
         if strength == "max_isometric":
             frames.strength_n = np.broadcast_to(geom.max_isometric_force_n, frames.strength_n.shape).copy()
         frames.notes = notes
