@@ -79,6 +79,9 @@ class AnalysisOptions:
         Running speed, if known (reported and used for per-kilometre loads).
     reserves
         Reserve actuators to use instead of the default one per coordinate.
+    start_at_frame_before
+        Start at the last frame at or before ``start_s`` (OpenSim's AnalyzeTool does this),
+        rather than the first frame at or after it.
     require_gait_events
         Fail when foot strikes cannot be found (no forces, forces not on feet); when
         False the analysis runs without stride cycles (OpenSim's SO does not need them).
@@ -99,6 +102,7 @@ class AnalysisOptions:
     speed_source: str = ""
     reserves: Reserves | None = None
     require_gait_events: bool = True
+    start_at_frame_before: bool = False
     cache_dir: Path | None = None
 
     def as_dict(self) -> dict:
@@ -486,6 +490,10 @@ def _window(
         return c.start_s, c.end_s, [c]
     start = lo if opts.start_s is None else opts.start_s
     end = hi if opts.end_s is None else opts.end_s
+    if opts.start_at_frame_before and opts.start_s is not None:
+        before = coord_time[coord_time <= start + 1e-9]
+        if before.size:
+            start = max(float(before[-1]), lo)
     for what, v in (("start", start), ("end", end)):
         if v < lo - 1e-6 or v > hi + 1e-6:
             raise InputError(

@@ -88,6 +88,7 @@ def run_so_setup(setup_path: str | Path, *, out_dir: str | Path | None = None) -
         end_s=end,
         reserves=reserves_for_setup(setup),
         require_gait_events=False,
+        start_at_frame_before=True,
     )
     analysis = analyze_trial(setup.model_file, setup.coordinates_file, setup.external_loads_file, opts)
     results = Path(out_dir) if out_dir is not None else setup.results_directory

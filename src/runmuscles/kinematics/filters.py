@@ -137,26 +137,79 @@ def _bspline(n: int, x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _spline_derivative_taps() -> np.ndarray:
-    """Taps ``g`` such that ``s'(t_i) = (1/h) sum_k g[k] y[i-k]`` for the quintic spline."""
+def _kernels() -> dict[str, np.ndarray]:
+    """Values of the cardinal quintic B-spline and its derivatives 1, 3, 4 at offsets -2..2,
+    and the impulse response of the inverse interpolation kernel (2 x 60 + 1 taps)."""
+    j = np.arange(-2, 3).astype(float)
+    d1 = _bspline(4, j + 0.5) - _bspline(4, j - 0.5)
+    d3 = sum((-1) ** i * comb(3, i) * _bspline(2, j + 1.5 - i) for i in range(4))
+    d4 = sum((-1) ** i * comb(4, i) * _bspline(1, j + 2.0 - i) for i in range(5))
+    b0 = _bspline(5, j)  # [1, 26, 66, 26, 1] / 120
     half = _SPLINE_HALF_WIDTH
-    j = np.arange(-2, 3)
-    interp = _bspline(5, j.astype(float))  # [1, 26, 66, 26, 1] / 120
-    deriv = _bspline(4, j + 0.5) - _bspline(4, j - 0.5)  # beta5'(j)
     n = 4 * half + 1
     mat = np.zeros((n, n))
-    for off, v in zip(j, interp, strict=True):
-        mat += np.eye(n, k=int(off)) * v
+    for off, v in zip(range(-2, 3), b0, strict=True):
+        mat += np.eye(n, k=off) * v
     unit = np.zeros(n)
     unit[n // 2] = 1.0
-    inverse = np.linalg.solve(mat, unit)  # impulse response of the inverse kernel
-    taps = np.convolve(inverse, deriv, mode="same")
-    mid = n // 2
-    return taps[mid - half : mid + half + 1].copy()
+    inverse = np.linalg.solve(mat, unit)[n // 2 - half : n // 2 + half + 1]
+    return {"b0": b0, "d1": d1, "d3": d3, "d4": d4, "inverse": inverse}
+
+
+def _natural_quintic_coefficients(y: np.ndarray) -> np.ndarray:
+    """B-spline coefficients ``c[-2..n+1]`` (returned with offset 2) of the natural quintic
+    spline interpolating the rows of ``y`` on a unit grid (third and fourth derivatives zero
+    at both ends, as Woltring's GCVSPL with zero error variance)."""
+    k = _kernels()
+    n, ncol = y.shape
+    block = 120
+
+    def solve(rows_y: np.ndarray, fixed_right: np.ndarray | None, fixed_left: np.ndarray | None, m: int):
+        # unknowns c[-2..m+1] (m + 4), interpolation at 0..m-1 and end conditions
+        size = m + 4
+        A = np.zeros((size, size))
+        rhs = np.zeros((size, ncol))
+        r = 0
+        if fixed_left is None:
+            A[r, 0:5], A[r + 1, 0:5] = k["d3"], k["d4"]
+            r += 2
+        else:
+            A[r, 0], A[r + 1, 1] = 1.0, 1.0
+            rhs[r : r + 2] = fixed_left
+            r += 2
+        for i in range(m):
+            A[r, i : i + 5] = k["b0"]
+            rhs[r] = rows_y[i]
+            r += 1
+        if fixed_right is None:
+            A[r, m - 1 : m + 4], A[r + 1, m - 1 : m + 4] = k["d3"], k["d4"]
+        else:
+            A[r, m + 2], A[r + 1, m + 3] = 1.0, 1.0
+            rhs[r : r + 2] = fixed_right
+        return np.linalg.solve(A, rhs)
+
+    if n <= 3 * block:
+        return solve(y, None, None, n)
+    # interior: the inverse interpolation filter (exact far from the ends)
+    half = _SPLINE_HALF_WIDTH
+    yp = pad_odd(y, half)
+    win = np.lib.stride_tricks.sliding_window_view(yp, 2 * half + 1, axis=0)
+    c_mid = win @ k["inverse"][::-1]  # (n, C): c[0..n-1]
+    c = np.empty((n + 4, ncol))
+    c[2 : n + 2] = c_mid
+    # ends: exact solves over `block` samples, joined to the interior coefficients
+    left = solve(y[:block], c_mid[block : block + 2], None, block)
+    c[: block + 2] = left[: block + 2]
+    right = solve(y[n - block :], None, c_mid[n - block - 2 : n - block], block)
+    c[n - block + 2 :] = right[2:]
+    return c
 
 
 def quintic_spline_derivative(values: np.ndarray, dt_s: float) -> np.ndarray:
-    """First derivative at the samples of the interpolating quintic spline (uniform grid).
+    """First derivative at the samples of the natural quintic interpolating spline.
+
+    This is what OpenSim's ``GCVSplineSet(5, storage)`` (zero error variance) gives on a
+    uniform grid, ends included.
 
     Parameters
     ----------
@@ -174,20 +227,11 @@ def quintic_spline_derivative(values: np.ndarray, dt_s: float) -> np.ndarray:
     squeeze = x.ndim == 1
     if squeeze:
         x = x[:, None]
-    g = _spline_derivative_taps()
-    half = _SPLINE_HALF_WIDTH
+    if x.shape[0] < 3:
+        raise ValueError("at least 3 samples are needed to differentiate")
+    c = _natural_quintic_coefficients(x)
+    d1 = _kernels()["d1"]
     n = x.shape[0]
-    pad = min(half, n - 1)
-    if pad < half:
-        # very short signals: reflect repeatedly
-        xp = x
-        while xp.shape[0] < n + 2 * half:
-            k = min(xp.shape[0] - 1, (n + 2 * half - xp.shape[0] + 1) // 2)
-            xp = pad_odd(xp, max(k, 1))
-        extra = (xp.shape[0] - n) // 2
-        xp = xp[extra - half : extra - half + n + 2 * half]
-    else:
-        xp = pad_odd(x, half)
-    windows = np.lib.stride_tricks.sliding_window_view(xp, 2 * half + 1, axis=0)  # (n, C, 2h+1)
-    d = windows @ g[::-1] / dt_s
+    # s'(t_i) = sum_{k=i-2}^{i+2} c_k beta5'(i - k) / h; c is offset by 2
+    d = sum(d1[4 - m] * c[m : m + n] for m in range(5)) / dt_s
     return d[:, 0] if squeeze else d
