@@ -103,6 +103,7 @@ def _so_files(
     reserve_nm: float = 1.0,
     max_iterations: int = 100,
     convergence: float = 1e-4,
+    residual_optimal_force: float = 1.0,
 ) -> SOCase:
     """Write the ExternalLoads copy, the reserves and the SO setup for one case into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,11 @@ def _so_files(
     exclude = set(summary.locked) | set(summary.dependent) | set(summary.coordinate_actuators)
     reserves = out / f"{name}_reserves.xml"
     specs = write_reserve_actuators(
-        reserves, summary.coordinates, optimal_force_nm=reserve_nm, exclude=exclude
+        reserves,
+        summary.coordinates,
+        optimal_force_nm=reserve_nm,
+        residual_optimal_force=residual_optimal_force,
+        exclude=exclude,
     )
     results = out / "so"
     setup = write_analyze_so_setup(
@@ -154,6 +159,7 @@ def hamner_case(
     reserve_optimal_force_nm: float = 1.0,
     max_iterations: int = 100,
     convergence: float = 1e-4,
+    residual_optimal_force: float = 1.0,
 ) -> SOCase:
     """A Hamner & Delp (2013) running trial, one gait cycle, ready for OpenSim's SO.
 
@@ -204,6 +210,7 @@ def hamner_case(
         reserve_optimal_force_nm,
         max_iterations,
         convergence,
+        residual_optimal_force,
     )
 
 
@@ -238,6 +245,7 @@ def rajagopal_case(
     reserve_optimal_force_nm: float = 1.0,
     max_iterations: int = 100,
     convergence: float = 1e-4,
+    residual_optimal_force: float = 1.0,
 ) -> SOCase:
     """The Rajagopal (2016) running trial: scaled, IK over one gait cycle, ready for SO.
 
@@ -306,6 +314,7 @@ def rajagopal_case(
         reserve_optimal_force_nm,
         max_iterations,
         convergence,
+        residual_optimal_force,
     )
     case.info = info
     return case
