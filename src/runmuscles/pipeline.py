@@ -175,6 +175,9 @@ class TrialAnalysis:
                         "cycle": m.cycle.index,
                         "muscle": name,
                         "impulse_n_s": float(m.impulse_n_s[j]),
+                        "stance_impulse_n_s": float(
+                            m.phases["braking"]["impulse_n_s"][j] + m.phases["propulsion"]["impulse_n_s"][j]
+                        ),
                         "impulse_bw_s": float(m.impulse_n_s[j] / bw),
                         "positive_work_j": float(m.positive_work_j[j]),
                         "negative_work_j": float(m.negative_work_j[j]),
@@ -240,18 +243,64 @@ class TrialAnalysis:
             out[g] = entry
         return out
 
+    def stride_quality(self) -> list[dict]:
+        """Per stride: timing, peak force, reserves, saturation, residuals and flags."""
+        bw = self.body_weight_n
+        rec = self.recruitment
+        t = self.time_s
+        root = self.quality.get("residuals", {})
+        out = []
+        for c in self.cycles:
+            sel = (t >= c.start_s - 1e-9) & (t <= c.end_s + 1e-9)
+            fy = self.vertical_grf_n.get(c.side)
+            tg = self.vertical_grf_n["time_s"]
+            peak = None
+            if fy is not None:
+                g = (tg >= c.start_s) & (tg <= c.toe_off_s)
+                peak = float(fy[g].max() / bw) if g.any() else None
+            muscled = [
+                k
+                for k, n in enumerate(rec.reserve_names)
+                if n in self.quality.get("muscle_coordinate_reserves", [])
+            ]
+            res_peak = (
+                float(np.abs(rec.reserve_force[sel][:, muscled]).max()) if muscled and sel.any() else 0.0
+            )
+            sat = [m for m, s in zip(rec.muscle_names, rec.saturated[sel].any(axis=0), strict=True) if s]
+            flags = []
+            if c.stance_fraction > 0.65:
+                flags.append("stance longer than 65 % of the stride")
+            if res_peak > 10.0:
+                flags.append(f"reserve torque up to {res_peak:.0f} N m on muscle-actuated coordinates")
+            if sat:
+                flags.append(f"{len(sat)} muscles at full activation")
+            entry = {
+                "cycle": c.index,
+                "side": c.side,
+                "start_s": c.start_s,
+                "toe_off_s": c.toe_off_s,
+                "end_s": c.end_s,
+                "stride_time_s": c.duration_s,
+                "stance_fraction": c.stance_fraction,
+                "peak_vertical_grf_bw": peak,
+                "reserve_peak_nm_on_muscle_coordinates": res_peak,
+                "saturated_muscles": sat,
+                "flags": flags,
+            }
+            for kind, r in root.items():
+                idx = [self.coordinates.names.index(n) for n in r["coordinates"]]
+                v = self.generalized_forces[sel][:, idx]
+                entry[f"pelvis_residual_{kind}_peak"] = float(np.abs(v).max()) if v.size else 0.0
+                if v.size and np.abs(v).max() > r["threshold_hicks_2015"]:
+                    flags.append(f"pelvis residual {kind.split('_')[0]}s above Hicks et al. 2015 threshold")
+            out.append(entry)
+        return out
+
     def summary(self) -> dict:
         """Headline numbers with units in key names (what ``summary.json`` holds)."""
-        bw = self.body_weight_n
         strides = self.cycles
-        peak_grf = []
-        for c in strides:
-            fy = self.vertical_grf_n.get(c.side)
-            t = self.vertical_grf_n["time_s"]
-            if fy is not None:
-                sel = (t >= c.start_s) & (t <= c.toe_off_s)
-                if sel.any():
-                    peak_grf.append(fy[sel].max() / bw)
+        stride_q = self.stride_quality()
+        peak_grf = [s["peak_vertical_grf_bw"] for s in stride_q if s["peak_vertical_grf_bw"] is not None]
         top = sorted(self.muscle_rows(), key=lambda r: -r["impulse_bw_s"])
         seen: set[str] = set()
         top_muscles = []
@@ -283,6 +332,7 @@ class TrialAnalysis:
             "groups": self.group_summary(),
             "top_muscles_by_impulse": top_muscles,
             "quality": self.quality,
+            "strides": stride_q,
             "settings": self.options.as_dict(),
             "provenance": {
                 "model": str(self.model_path),
@@ -344,7 +394,9 @@ def analyze_trial(
     if external_loads_path is not None:
         loads = read_external_loads(external_loads_path)
     elif opts.require_gait_events:
-        raise InputError(coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)")
+        raise InputError(
+            coordinates_path, "no ground reaction forces given (an ExternalLoads .xml is needed)"
+        )
     timings["read"] = _time.perf_counter() - t1
 
     say("events")
@@ -555,14 +607,14 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):
         v = rec.reserve_force[:, k]
-        res_rows[name] = {"peak": float(np.abs(v).max()), "rms": float(np.sqrt(np.mean(v**2)))}
-    leg = {
-        n: r
-        for n, r in res_rows.items()
-        if not any(n.startswith(c) for c in (root.get("translational", []) + root.get("rotational", [])))
-    }
+        res_rows[name] = {
+            "coordinate": rec.reserve_coordinates[k],
+            "peak": float(np.abs(v).max()),
+            "rms": float(np.sqrt(np.mean(v**2))),
+        }
     muscled = set(model.coordinates_with_muscles)
-    big = [n for n, r in leg.items() if r["peak"] > 10.0 and any(n.startswith(c) for c in muscled)]
+    on_muscled = [n for n, r in res_rows.items() if r["coordinate"] in muscled]
+    big = [n for n in on_muscled if res_rows[n]["peak"] > 10.0]
     if big:
         flags.append(
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
@@ -587,9 +639,8 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
         "notes": notes,
         "residuals": residual,
         "reserves": res_rows,
-        "reserve_peak_nm_on_muscle_coordinates": max(
-            [r["peak"] for n, r in leg.items() if any(n.startswith(c) for c in muscled)] or [0.0]
-        ),
+        "reserve_peak_nm_on_muscle_coordinates": max([res_rows[n]["peak"] for n in on_muscled] or [0.0]),
+        "muscle_coordinate_reserves": on_muscled,
         "saturated_muscles": saturated,
         "saturated_frame_fraction": {
             m: float(f) for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0

@@ -96,7 +96,11 @@ def run_so_setup(setup_path: str | Path, *, out_dir: str | Path | None = None) -
 
 
 def write_opensim_so_files(
-    analysis: TrialAnalysis, results_dir: Path, name: str, analysis_name: str = "StaticOptimization", *,
+    analysis: TrialAnalysis,
+    results_dir: Path,
+    name: str,
+    analysis_name: str = "StaticOptimization",
+    *,
     step_interval: int = 1,
 ) -> dict[str, Path]:
     """Write ``<name>_<analysis_name>_activation.sto`` and ``_force.sto`` as OpenSim does."""

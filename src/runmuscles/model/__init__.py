@@ -68,7 +68,9 @@ class RunnerModel:
     max_activation: np.ndarray
 
     @classmethod
-    def load(cls, path: str | Path, *, cache_dir: str | Path | None = None, rebuild: bool = False) -> RunnerModel:
+    def load(
+        cls, path: str | Path, *, cache_dir: str | Path | None = None, rebuild: bool = False
+    ) -> RunnerModel:
         """Load (or build once, with OpenSim) everything the pipeline needs for ``path``."""
         from .geometry import MuscleGeometry, default_cache_dir  # noqa: PLC0415
         from .multibody import load_osim_cached  # noqa: PLC0415
@@ -221,7 +223,9 @@ class RunnerModel:
             geom = geom.with_max_isometric_force(f0)
             notes.append(f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m")
         elif strength not in ("model", "max_isometric"):
-            raise InputError("strength", f"unknown strength model '{strength}' (model, volume, max_isometric)")
+            raise InputError(
+                "strength", f"unknown strength model '{strength}' (model, volume, max_isometric)"
+            )
         frames = geom.evaluate(q, qd, fallback_exact=True)
         # OpenSim's moment arm about a coupled coordinate's driver already includes the
         # coupling (MomentArmSolver moves the dependent coordinate along), and it reports the

@@ -78,6 +78,8 @@ class RecruitmentResult:
     ----------
     muscle_names, reserve_names
         Column names.
+    reserve_coordinates
+        The coordinate each reserve acts on.
     activation
         ``(F, M)`` muscle activations (0-1).
     muscle_force_n
@@ -106,6 +108,7 @@ class RecruitmentResult:
 
     muscle_names: list[str]
     reserve_names: list[str]
+    reserve_coordinates: list[str]
     activation: np.ndarray
     muscle_force_n: np.ndarray
     reserve_control: np.ndarray
@@ -245,6 +248,7 @@ def recruit_muscles(
     return RecruitmentResult(
         muscle_names=list(muscle_names),
         reserve_names=list(reserves.names),
+        reserve_coordinates=list(reserves.coordinates),
         activation=act,
         muscle_force_n=force,
         reserve_control=x_res,
