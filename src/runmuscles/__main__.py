@@ -1,0 +1,5 @@
+"""``python -m runmuscles``: the command line."""
+
+from .cli import main
+
+main()

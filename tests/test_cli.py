@@ -1,0 +1,122 @@
+"""The command line: the demo, trial folders, JSON output, and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runmuscles.readers import read_storage, write_storage
+from runmuscles.tables import TimeTable
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "runmuscles", *args], capture_output=True, text=True, cwd=cwd, timeout=900
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("runmuscles: error: ")
+    for n in needles:
+        assert n in err, (n, err)
+
+
+@pytest.fixture(scope="module")
+def subject01(hamner: Path) -> Path:
+    return hamner / "subject01"
+
+
+def test_analyze_trial_folder_json(subject01: Path, tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    proc = run_cli("analyze", str(subject01), "--trial", "Run_4", "--cycle", "1", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    for key in ("body_mass_kg", "speed_m_s", "stride_time_s", "peak_vertical_grf_bw", "groups", "quality"):
+        assert key in s
+    assert s["speed_m_s"] == 4.0 and s["body_mass_kg"] == pytest.approx(72.84, abs=0.01)
+    # the published gait cycle: 0.862-1.546 s
+    assert s["stride_time_s"] == pytest.approx(1.546 - 0.862, abs=0.005)
+    for f in ("activation.sto", "force.sto", "groups.csv", "summary.json"):
+        assert (out / f).exists()
+    act = read_storage(out / "activation.sto")
+    assert act.labels[0] == "glut_med1_r" and act.labels[-1].endswith("_reserve")
+    assert np.all((act.data[:, :92] >= 0.01 - 1e-9) & (act.data[:, :92] <= 1 + 1e-9))
+
+
+def _ik_with(subject01: Path, tmp: Path, edit) -> Path:
+    t = read_storage(subject01 / "ik" / "Run_4.mot")
+    t2 = edit(t)
+    return write_storage(tmp / "coords.mot", t2, in_degrees=True)
+
+
+def test_bad_inputs_give_one_line_errors(subject01: Path, tmp_path: Path) -> None:
+    model = subject01 / "model" / "subject01_adjusted_scaled.osim"
+    grf = subject01 / "Run_4_grf.xml"
+    base = ["analyze", "--model", str(model), "--forces", str(grf), "--out", str(tmp_path / "o")]
+
+    # missing file
+    proc = run_cli(
+        "analyze", "--model", str(tmp_path / "none.osim"), "--coordinates", str(tmp_path / "x.mot")
+    )
+    assert_one_line_error(proc, "none.osim", "not found")
+
+    # unreadable header
+    bad = tmp_path / "bad.mot"
+    bad.write_text("this is not a motion file\n1 2 3\n")
+    assert_one_line_error(run_cli(*base, "--coordinates", str(bad)), "bad.mot", "header")
+
+    # a coordinate the model needs is missing
+    def drop_knee(t: TimeTable) -> TimeTable:
+        keep = [c for c in t.labels if c != "knee_angle_r"]
+        return t.select(keep)
+
+    c = _ik_with(subject01, tmp_path, drop_knee)
+    assert_one_line_error(run_cli(*base, "--coordinates", str(c)), "coords.mot", "knee_angle_r")
+
+    # a time window outside the data
+    ik = subject01 / "ik" / "Run_4.mot"
+    assert_one_line_error(run_cli(*base, "--coordinates", str(ik), "--start", "40", "--end", "41"), "outside")
+
+    # NaN in the data
+    def add_nan(t: TimeTable) -> TimeTable:
+        d = t.data.copy()
+        d[200, t.index("hip_flexion_l")] = np.nan
+        return TimeTable(t.time_s, d, t.labels, t.in_degrees, t.meta)
+
+    c = _ik_with(subject01, tmp_path, add_nan)
+    assert_one_line_error(run_cli(*base, "--coordinates", str(c)), "coords.mot", "NaN", "hip_flexion_l")
+
+    # a model without muscles
+    text = model.read_text()
+    stripped = re.sub(r"<Thelen2003Muscle name=.*?</Thelen2003Muscle>", "", text, flags=re.S)
+    nomus = tmp_path / "no_muscles.osim"
+    nomus.write_text(stripped)
+    proc = run_cli("analyze", "--model", str(nomus), "--coordinates", str(ik), "--forces", str(grf))
+    assert_one_line_error(proc, "no_muscles.osim", "no muscles")
+
+    # forces without a matching foot
+    xml = tmp_path / "grf.xml"
+    xml.write_text(
+        grf.read_text()
+        .replace("<applied_to_body>calcn_l</applied_to_body>", "<applied_to_body>pelvis</applied_to_body>")
+        .replace("Run_4_grf.mot", str(subject01 / "Run_4_grf.mot"))
+    )
+    proc = run_cli("analyze", "--model", str(model), "--coordinates", str(ik), "--forces", str(xml))
+    assert_one_line_error(proc, "grf.xml", "pelvis", "foot")
+
+
+def test_help_is_instant_and_lists_commands() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for cmd in ("analyze", "so", "demo"):
+        assert cmd in proc.stdout
