@@ -14,11 +14,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import HAMNER_SUBJECTS
 from typer.testing import CliRunner
 
 from runmuscles.cli import app
-
-from conftest import HAMNER_SUBJECTS
 
 pytestmark = pytest.mark.slow
 
