@@ -39,11 +39,12 @@ def _concat(parts: list[Reserves]) -> Reserves:
 
 def reserves_for_setup(setup) -> Reserves:
     """The coordinate actuators OpenSim's StaticOptimization would use for ``setup``."""
+    from .model import RunnerModel  # noqa: PLC0415
     from .model.actuators import read_coordinate_actuators  # noqa: PLC0415
 
     parts = []
     if not setup.replace_force_set:
-        parts.append(read_coordinate_actuators(setup.model_file, in_model=True))
+        parts.append(RunnerModel.load(setup.model_file).coordinate_actuators)
     for f in setup.force_set_files:
         parts.append(read_coordinate_actuators(f))
     return _concat(parts)

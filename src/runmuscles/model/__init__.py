@@ -14,8 +14,9 @@ carry muscles, what to fill for locked and coupled ones) with plain arrays.
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -66,12 +67,31 @@ class RunnerModel:
     geometry: object
     min_activation: np.ndarray
     max_activation: np.ndarray
+    coordinate_actuators: object = None
 
     @classmethod
     def load(
         cls, path: str | Path, *, cache_dir: str | Path | None = None, rebuild: bool = False
     ) -> RunnerModel:
-        """Load (or build once, with OpenSim) everything the pipeline needs for ``path``."""
+        """Load (or build once, with OpenSim) everything the pipeline needs for ``path``.
+
+        Loaded models are kept for the life of the process (keyed by path, size and
+        modification time), so a batch of trials of one runner loads the model once.
+        """
+        p = Path(path)
+        try:
+            st = p.stat()
+        except OSError:
+            raise InputError(p, "model file not found") from None
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns, str(cache_dir))
+        if not rebuild and key in _LOADED:
+            return _LOADED[key]
+        model = cls._load(p, cache_dir=cache_dir, rebuild=rebuild)
+        _LOADED[key] = model
+        return model
+
+    @classmethod
+    def _load(cls, path: Path, *, cache_dir: str | Path | None, rebuild: bool) -> RunnerModel:
         from .geometry import MuscleGeometry, default_cache_dir  # noqa: PLC0415
         from .multibody import load_osim_cached  # noqa: PLC0415
 
@@ -87,8 +107,52 @@ class RunnerModel:
         geom = MuscleGeometry.for_model(p, cache_dir=cache, rebuild=rebuild)
         if list(geom.coordinate_names) != list(mb.coordinate_names):
             raise ModelError(p, "geometry cache and model disagree on coordinates; rebuild the cache")
-        lo, hi = _control_bounds(p, list(geom.muscle_names))
-        return cls(p, mb, geom, lo, hi)
+        extras = cache / f"{p.stem}-{geom.model_sha256[:20]}.extras.json"
+        info = None
+        if extras.exists() and not rebuild:
+            try:
+                info = json.loads(extras.read_text())
+            except (OSError, ValueError):
+                info = None
+        if info is None or info.get("muscles") != list(geom.muscle_names):
+            from .actuators import read_coordinate_actuators  # noqa: PLC0415
+
+            lo, hi = _control_bounds(p, list(geom.muscle_names))
+            act = read_coordinate_actuators(p, in_model=True)
+            info = {
+                "muscles": list(geom.muscle_names),
+                "min_control": lo.tolist(),
+                "max_control": hi.tolist(),
+                "actuators": {
+                    "names": act.names,
+                    "coordinates": act.coordinates,
+                    "optimal_force": act.optimal_force.tolist(),
+                    "min_control": [str(v) for v in act.min_control],
+                    "max_control": [str(v) for v in act.max_control],
+                },
+            }
+            try:
+                extras.write_text(json.dumps(info))
+            except OSError:
+                pass
+        from ..muscles.recruitment import Reserves  # noqa: PLC0415
+
+        a = info["actuators"]
+        actuators = Reserves(
+            list(a["names"]),
+            list(a["coordinates"]),
+            np.array(a["optimal_force"], dtype=float),
+            np.array([float(v) for v in a["min_control"]]),
+            np.array([float(v) for v in a["max_control"]]),
+        )
+        return cls(
+            p,
+            mb,
+            geom,
+            np.array(info["min_control"], dtype=float),
+            np.array(info["max_control"], dtype=float),
+            actuators,
+        )
 
     # -- names -----------------------------------------------------------------------------
     @property
@@ -253,6 +317,9 @@ class RunnerModel:
         # standing height (Winter 2009, Biomechanics and Motor Control of Human Movement,
         # segment-length proportions: ankle height 0.039 H, neck-to-vertex 0.13 H).
         return float((heights.max() - heights.min()) / (1.0 - 0.039 - 0.13))
+
+
+_LOADED: dict[tuple, RunnerModel] = {}
 
 
 def _has_muscles(path: Path) -> bool:
