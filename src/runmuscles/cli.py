@@ -9,18 +9,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-
-# The engine's linear algebra is many small matrices (tens of rows), where BLAS threads only
-# add overhead and contend for cores; one thread per process (set before NumPy loads).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from .errors import RunmusclesError
+
+# The engine's linear algebra is many small matrices (tens of rows), where BLAS threads only
+# add overhead and contend for cores; one thread per process (set before NumPy loads, which
+# happens inside the commands).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 app = typer.Typer(
     add_completion=False,
