@@ -14,6 +14,7 @@ carry muscles, what to fill for locked and coupled ones) with plain arrays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -131,10 +132,8 @@ class RunnerModel:
                     "max_control": [str(v) for v in act.max_control],
                 },
             }
-            try:
+            with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
                 extras.write_text(json.dumps(info))
-            except OSError:
-                pass
         from ..muscles.recruitment import Reserves  # noqa: PLC0415
 
         a = info["actuators"]
