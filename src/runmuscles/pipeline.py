@@ -37,7 +37,13 @@ from .analyses.stride import (
 from .errors import InputError
 from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
 from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, phase_labels
-from .muscles.recruitment import RecruitmentResult, Reserves, recruit_muscles
+from .muscles.recruitment import (
+    RecruitmentProblem,
+    RecruitmentResult,
+    Reserves,
+    build_recruitment_problem,
+    solve_recruitment,
+)
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 
 __all__ = ["AnalysisOptions", "TrialAnalysis", "analyze_trial", "foot_side"]
@@ -143,6 +149,7 @@ class TrialAnalysis:
     vertical_grf_n: dict[str, np.ndarray]
     quality: dict
     timings_s: dict[str, float] = field(default_factory=dict)
+    problem: RecruitmentProblem | None = None
 
     @property
     def muscle_names(self) -> list[str]:
@@ -441,7 +448,7 @@ def analyze_trial(
     reserves = opts.reserves or Reserves.for_coordinates(
         model.independent_coordinates, optimal_force=opts.reserve_optimal_force
     )
-    rec = recruit_muscles(
+    problem = build_recruitment_problem(
         coordinate_names=model.coordinate_names,
         generalized_forces=tau,
         muscle_names=model.muscle_names,
@@ -454,6 +461,7 @@ def analyze_trial(
         projection=model.projection(q),
         exponent=opts.activation_exponent,
     )
+    rec = solve_recruitment(problem)
     timings["muscles"] = _time.perf_counter() - t1
 
     say("analyses")
@@ -485,6 +493,7 @@ def analyze_trial(
         vertical_grf_n=vertical,
         quality=quality,
         timings_s=timings,
+        problem=problem,
     )
 
 

@@ -24,7 +24,14 @@ import numpy as np
 from ..errors import ModelError
 from .static_optimization import solve_static_optimization
 
-__all__ = ["RecruitmentResult", "Reserves", "recruit_muscles"]
+__all__ = [
+    "RecruitmentProblem",
+    "RecruitmentResult",
+    "Reserves",
+    "build_recruitment_problem",
+    "recruit_muscles",
+    "solve_recruitment",
+]
 
 
 @dataclass
@@ -128,7 +135,33 @@ class RecruitmentResult:
         return self.muscle_moment + self.reserve_moment - self.target_moment
 
 
-def recruit_muscles(
+@dataclass
+class RecruitmentProblem:
+    """The assembled problem: what :func:`solve_static_optimization` gets, plus bookkeeping.
+
+    ``A``, ``b``, ``lower``, ``upper``, ``weights`` and ``exponent`` are the solver's inputs
+    (coordinates served by a single reserve and no muscle are already eliminated).
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    weights: np.ndarray | None
+    exponent: float
+    A_mus: np.ndarray
+    A_res: np.ndarray
+    target: np.ndarray
+    strength_n: np.ndarray
+    x_res: np.ndarray
+    free_res: list[int]
+    coordinates: list[str]
+    notes: list[str]
+    muscle_names: list[str]
+    reserves: Reserves
+
+
+def build_recruitment_problem(
     *,
     coordinate_names: Sequence[str],
     generalized_forces: np.ndarray,
@@ -142,38 +175,8 @@ def recruit_muscles(
     projection: np.ndarray | None = None,
     exponent: float = 2.0,
     muscle_weights: np.ndarray | None = None,
-) -> RecruitmentResult:
-    """Solve muscle recruitment for all frames.
-
-    Parameters
-    ----------
-    coordinate_names
-        All model coordinates (columns of ``generalized_forces``, last axis of
-        ``moment_arms_m``).
-    generalized_forces
-        ``(F, C_all)`` inverse dynamics (N m or N).
-    muscle_names
-        Muscle names, length ``M``.
-    moment_arms_m
-        ``(F, M, C_all)`` moment arms (m; metres of tendon force per generalized force).
-    strength_n
-        ``(F, M)`` force at full activation with a rigid tendon (N).
-    min_activation, max_activation
-        ``(M,)`` activation bounds.
-    reserves
-        Coordinate actuators (may act on any coordinate, including dependent ones).
-    independent
-        Coordinates whose generalized forces must be matched (unlocked, not dependent on
-        another through a constraint).
-    projection
-        ``(F, C_ind, C_all)`` maps generalized forces on all coordinates to the
-        independent ones (identity rows plus coupling slopes for dependent coordinates).
-        ``None``: plain selection.
-    exponent
-        Activation exponent of the objective.
-    muscle_weights
-        Objective weights per muscle (default 1).
-    """
+) -> RecruitmentProblem:
+    """The static-optimization problem for all frames (see :func:`recruit_muscles`)."""
     coords = list(coordinate_names)
     cidx = {c: i for i, c in enumerate(coords)}
     tau = np.asarray(generalized_forces, dtype=float)
@@ -237,7 +240,105 @@ def recruit_muscles(
     w = None
     if muscle_weights is not None:
         w = np.concatenate([np.asarray(muscle_weights, float), np.ones(len(free_res))])
-    sol = solve_static_optimization(A, bb, lower, upper, weights=w, exponent=exponent)
+    return RecruitmentProblem(
+        A=A,
+        b=bb,
+        lower=lower,
+        upper=upper,
+        weights=w,
+        exponent=exponent,
+        A_mus=A_mus,
+        A_res=A_res,
+        target=b,
+        strength_n=S,
+        x_res=x_res,
+        free_res=free_res,
+        coordinates=ind,
+        notes=notes,
+        muscle_names=list(muscle_names),
+        reserves=reserves,
+    )
+
+
+def recruit_muscles(
+    *,
+    coordinate_names: Sequence[str],
+    generalized_forces: np.ndarray,
+    muscle_names: Sequence[str],
+    moment_arms_m: np.ndarray,
+    strength_n: np.ndarray,
+    min_activation: np.ndarray,
+    max_activation: np.ndarray,
+    reserves: Reserves,
+    independent: Sequence[str],
+    projection: np.ndarray | None = None,
+    exponent: float = 2.0,
+    muscle_weights: np.ndarray | None = None,
+) -> RecruitmentResult:
+    """Solve muscle recruitment for all frames.
+
+    Parameters
+    ----------
+    coordinate_names
+        All model coordinates (columns of ``generalized_forces``, last axis of
+        ``moment_arms_m``).
+    generalized_forces
+        ``(F, C_all)`` inverse dynamics (N m or N).
+    muscle_names
+        Muscle names, length ``M``.
+    moment_arms_m
+        ``(F, M, C_all)`` moment arms (m; metres of tendon force per generalized force).
+    strength_n
+        ``(F, M)`` force at full activation with a rigid tendon (N).
+    min_activation, max_activation
+        ``(M,)`` activation bounds.
+    reserves
+        Coordinate actuators (may act on any coordinate, including dependent ones).
+    independent
+        Coordinates whose generalized forces must be matched (unlocked, not dependent on
+        another through a constraint).
+    projection
+        ``(F, C_ind, C_all)`` maps generalized forces on all coordinates to the
+        independent ones (identity rows plus coupling slopes for dependent coordinates).
+        ``None``: plain selection.
+    exponent
+        Activation exponent of the objective.
+    muscle_weights
+        Objective weights per muscle (default 1).
+    """
+    return solve_recruitment(
+        build_recruitment_problem(
+            coordinate_names=coordinate_names,
+            generalized_forces=generalized_forces,
+            muscle_names=muscle_names,
+            moment_arms_m=moment_arms_m,
+            strength_n=strength_n,
+            min_activation=min_activation,
+            max_activation=max_activation,
+            reserves=reserves,
+            independent=independent,
+            projection=projection,
+            exponent=exponent,
+            muscle_weights=muscle_weights,
+        )
+    )
+
+
+def solve_recruitment(prob: RecruitmentProblem) -> RecruitmentResult:
+    """Solve an assembled problem and report muscles, reserves and equilibrium."""
+    exponent = prob.exponent
+    muscle_names = prob.muscle_names
+    reserves = prob.reserves
+    sol = solve_static_optimization(
+        prob.A, prob.b, prob.lower, prob.upper, weights=prob.weights, exponent=exponent
+    )
+    A_mus, A_res, b, S = prob.A_mus, prob.A_res, prob.target, prob.strength_n
+    M = S.shape[1]
+    F = S.shape[0]
+    x_res = prob.x_res.copy()
+    free_res = prob.free_res
+    notes = list(prob.notes)
+    ind = prob.coordinates
     act = sol.controls[:, :M]
     x_res[:, free_res] = sol.controls[:, M:]
     force = act * S
