@@ -101,9 +101,10 @@ class ModelGeometryInfo:
         Per-muscle parameters as float arrays of shape ``(M,)`` (NaN where a class has no
         such parameter); keys are listed in :func:`read_model_info`.
     curve_tables
-        Millard2012 curves tabulated from OpenSim's curve objects: ``fl`` and ``fv``
-        arrays of shape ``(n_tables, n_grid)`` and the grids; ``params['curve_table']``
-        is each muscle's row (``-1`` for other classes).
+        Millard2012 curves tabulated from OpenSim's curve objects: ``fl``, ``fpe``
+        (on grid ``fl_x``) and ``fv`` (on grid ``fv_x``), each of shape
+        ``(n_tables, n_grid)``; ``params['curve_table']`` is each muscle's row (``-1``
+        for other classes).
     """
 
     coordinate_names: list[str]
@@ -157,6 +158,7 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
     table_keys: dict[tuple, int] = {}
     fl_rows: list[np.ndarray] = []
     fv_rows: list[np.ndarray] = []
+    fpe_rows: list[np.ndarray] = []
     fl_x = np.linspace(*MILLARD_FL_GRID)
     fv_x = np.linspace(*MILLARD_FV_GRID)
     for i in range(n):
@@ -185,6 +187,7 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
             p["min_fiber_length_m"][i] = m.getMinimumFiberLength()
             fal = m.get_ActiveForceLengthCurve()
             fvc = m.get_ForceVelocityCurve()
+            fpe = m.get_FiberForceLengthCurve()
             key = (
                 fal.getMinActiveFiberLength(),
                 fal.getTransitionFiberLength(),
@@ -199,11 +202,17 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
                 fvc.getMaxEccentricVelocityForceMultiplier(),
                 fvc.getConcentricCurviness(),
                 fvc.getEccentricCurviness(),
+                fpe.getStrainAtZeroForce(),
+                fpe.getStrainAtOneNormForce(),
+                fpe.getStiffnessAtLowForceInUse(),
+                fpe.getStiffnessAtOneNormForceInUse(),
+                fpe.getCurvinessInUse(),
             )
             if key not in table_keys:
                 table_keys[key] = len(fl_rows)
                 fl_rows.append(np.array([fal.calcValue(float(x)) for x in fl_x]))
                 fv_rows.append(np.array([fvc.calcValue(float(x)) for x in fv_x]))
+                fpe_rows.append(np.array([fpe.calcValue(float(x)) for x in fl_x]))
             p["curve_table"][i] = table_keys[key]
         elif cls == "DeGrooteFregly2016Muscle":
             d = osim.DeGrooteFregly2016Muscle.safeDownCast(mu)
@@ -224,6 +233,7 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
             "fl": np.vstack(fl_rows),
             "fv_x": fv_x,
             "fv": np.vstack(fv_rows),
+            "fpe": np.vstack(fpe_rows),
         }
     return names, classes, p, tables
 
