@@ -35,6 +35,7 @@ import numpy as np
 
 __all__ = [
     "CLASS_CODES",
+    "RigidTendonStrength",
     "degroote_active_force_length",
     "degroote_force_velocity",
     "degroote_passive_force_length",
@@ -264,6 +265,36 @@ def rigid_tendon_active_force(
             int(c), length_m[:, cols], speed_m_s[:, cols], p, tables, activation
         )
     return out
+
+
+class RigidTendonStrength:
+    """:func:`rigid_tendon_active_force` with the per-class parameter slices prepared once.
+
+    Parameters
+    ----------
+    class_code, params, tables
+        As for :func:`rigid_tendon_active_force`.
+    """
+
+    def __init__(
+        self, class_code: np.ndarray, params: dict[str, np.ndarray], tables: dict[str, np.ndarray] | None
+    ) -> None:
+        code = np.asarray(class_code)
+        self.n_muscles = code.size
+        self.tables = tables
+        self.parts = []
+        for c in np.unique(code):
+            cols = np.nonzero(code == c)[0]
+            self.parts.append((int(c), cols, {k: np.asarray(v)[cols] for k, v in params.items()}))
+
+    def __call__(self, length_m: np.ndarray, speed_m_s: np.ndarray, activation: float = 1.0) -> np.ndarray:
+        """Force in newtons, shape ``(F, M)``."""
+        out = np.empty(np.shape(length_m))
+        for code, cols, p in self.parts:
+            out[:, cols] = _strength_of_class(
+                code, length_m[:, cols], speed_m_s[:, cols], p, self.tables, activation
+            )
+        return out
 
 
 def _strength_of_class(code, length, speed, p, tables, activation):

@@ -46,6 +46,7 @@ __all__ = [
     "ModelGeometryInfo",
     "exact_geometry",
     "read_model_info",
+    "spanned_coordinates",
 ]
 
 #: Muscle classes whose strength curves are known (see ``runmuscles.model.muscle_curves``).
@@ -528,3 +529,63 @@ def exact_geometry(
         ``strength_n`` (F, M).
     """
     return GeometrySampler(osim_path).sample(q, qdot)
+
+
+def spanned_coordinates(osim_path: str | Path) -> np.ndarray:
+    """Which coordinates each muscle's path spans, from the model's topology.
+
+    A muscle spans the coordinates of every joint on the tree path between the bodies its
+    path points and wrap objects are attached to; a coupler links its dependent and
+    independent coordinates (a muscle spanning one spans the other).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, shape ``(M, C)``, muscles and coordinates in model order.
+    """
+    model, state = load_model(osim_path)
+    return _spanned(model, state)
+
+
+def _spanned(model: Any, state: Any) -> np.ndarray:
+    cs = model.getCoordinateSet()
+    cindex = {cs.get(i).getName(): i for i in range(cs.getSize())}
+    parent: dict[str, str] = {}
+    joint_coords: dict[str, list[int]] = {}
+    joints = model.getJointSet()
+    for i in range(joints.getSize()):
+        j = joints.get(i)
+        child = j.getChildFrame().findBaseFrame().getName()
+        parent[child] = j.getParentFrame().findBaseFrame().getName()
+        joint_coords[child] = [cindex[j.get_coordinates(k).getName()] for k in range(j.numCoordinates())]
+
+    def ancestors(body: str) -> list[str]:
+        chain = [body]
+        while chain[-1] in parent and len(chain) < 1000:
+            chain.append(parent[chain[-1]])
+        return chain
+
+    couplers = _couplers(model, opensim(), state, cindex)
+    muscles = model.getMuscles()
+    out = np.zeros((muscles.getSize(), cs.getSize()), dtype=bool)
+    for m in range(muscles.getSize()):
+        gp = muscles.get(m).getGeometryPath()
+        bodies = set()
+        pps = gp.getPathPointSet()
+        for k in range(pps.getSize()):
+            bodies.add(pps.get(k).getParentFrame().findBaseFrame().getName())
+        ws = gp.getWrapSet()
+        for k in range(ws.getSize()):
+            bodies.add(ws.get(k).getWrapObject().getFrame().findBaseFrame().getName())
+        chains = [ancestors(b) for b in bodies]
+        common = set(chains[0]).intersection(*chains[1:]) if chains else set()
+        for ch in chains:
+            for b in ch:
+                if b in common:
+                    break
+                out[m, joint_coords.get(b, [])] = True
+        for c in couplers:
+            if out[m, c.dependent] or out[m, c.independent].any():
+                out[m, c.dependent] = True
+                out[m, c.independent] = True
+    return out

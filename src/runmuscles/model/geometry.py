@@ -1,0 +1,741 @@
+"""Fast muscle geometry and strength: a NumPy surrogate of OpenSim, cached per model.
+
+Static optimization needs, per frame and muscle, the musculotendon length, its lengthening
+speed, the moment arms about every coordinate and the rigid-tendon strength at full
+activation. OpenSim gives them exactly but slowly (1-2 ms per frame through its Python
+API, plus 0.25 s to import it). This module fits, once per model, smooth polynomial
+surrogates to OpenSim's exact values, stores them in a small ``.npz`` file named after the
+model's content hash, and evaluates them with NumPy only (no OpenSim, no SciPy import).
+
+How the surrogate is built
+--------------------------
+1. Topology: each muscle depends on the coordinates of the joints its path spans
+   (:func:`runmuscles.opensim_adapter.geometry.spanned_coordinates`); coupled coordinates
+   (Rajagopal's ``knee_angle_r_beta``) are functions of their independent coordinate and
+   are never inputs.
+2. Sampling: the independent coordinates any muscle depends on are drawn uniformly over a
+   running domain: the model's coordinate ranges intersected with
+   :data:`RUNNING_ENVELOPE_DEG` (hip flexion -40..120 deg, knee 0..150 deg of flexion,
+   ankle +-50 deg...); the other coordinates stay at zero. OpenSim gives lengths and
+   moment arms (``MomentArmSolver``'s definition, couplers included) at every sample.
+3. Fitting: per group of muscles sharing the same input coordinates, a total-degree
+   Legendre polynomial in the coordinates scaled to [-1, 1]. The length and each non-zero
+   moment arm are fitted separately by least squares (moment arms are *not* derivatives of
+   the fitted length: with wrapping surfaces OpenSim's moment arms differ from -dL/dq by
+   up to 2 cm). The degree of each group is chosen on 15 % held-out samples.
+4. Evaluation: length and moment arms from the polynomials; lengthening speed = gradient
+   of the fitted length dotted with qdot; strength from the length and speed with the
+   muscle's own curves (:mod:`runmuscles.model.muscle_curves`), so it is linear in the
+   maximum isometric force and can be rescaled without rebuilding.
+
+Frames with a coordinate outside the fitted domain are flagged in
+``GeometryFrames.outside_domain``; ``evaluate(..., fallback_exact=True)`` recomputes them
+with OpenSim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations_with_replacement
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .muscle_curves import CLASS_CODES, RigidTendonStrength
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RUNNING_ENVELOPE_DEG",
+    "GeometryFrames",
+    "MuscleGeometry",
+    "default_cache_dir",
+    "exact_geometry",
+    "model_hash",
+]
+
+#: Bump when the cache layout or the fitting changes: old caches are then rebuilt.
+FORMAT_VERSION = 1
+
+#: Running envelope per coordinate (degrees; the side suffix ``_r``/``_l`` is dropped),
+#: generous on purpose: treadmill running at 2-5 m/s spans hip flexion -15..65 deg, knee
+#: flexion 5..125 deg and ankle -30..30 deg in hamner2013 (Hamner & Delp 2013, J Biomech
+#: 46:780-787). The knee is given as flexion; its sign follows the model's range (Hamner
+#: models flex negative, Rajagopal models positive). Coordinates not listed use the model's
+#: range (rotations clipped to +-180 deg).
+RUNNING_ENVELOPE_DEG: dict[str, tuple[float, float]] = {
+    "hip_flexion": (-40.0, 120.0),
+    "hip_adduction": (-30.0, 30.0),
+    "hip_rotation": (-40.0, 40.0),
+    "knee_angle": (-5.0, 150.0),
+    "ankle_angle": (-50.0, 50.0),
+    "subtalar_angle": (-30.0, 30.0),
+    "mtp_angle": (-45.0, 60.0),
+    "lumbar_extension": (-45.0, 30.0),
+    "lumbar_bending": (-30.0, 30.0),
+    "lumbar_rotation": (-30.0, 30.0),
+}
+
+# Candidate polynomial degrees by number of input coordinates (the best on held-out
+# samples is kept).
+_DEGREES = {1: (8, 12, 16, 20), 2: (6, 8, 10, 12), 3: (5, 6, 7, 8, 9), 4: (4, 5, 6, 7, 8)}
+_DEFAULT_DEGREES = (3, 4, 5)
+_DOMAIN_TOL = 1e-9
+_DELTA_DEGREES = {1: 12, 2: 8, 3: 6, 4: 5}
+_GROUP_ARRAYS = (
+    "coords",
+    "lo",
+    "hi",
+    "exps",
+    "muscles",
+    "coef_length",
+    "ma_muscle",
+    "ma_coord",
+    "coef_ma",
+    "delta_muscles",
+    "coef_delta",
+)
+_NONZERO_M = 1e-6  # a moment arm column is fitted when |r| exceeds 1 micrometre somewhere
+
+
+def default_cache_dir() -> Path:
+    """``$RUNMUSCLES_CACHE_DIR``, else ``$XDG_CACHE_HOME/runmuscles``, else ``~/.cache/runmuscles``."""
+    env = os.environ.get("RUNMUSCLES_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "runmuscles"
+
+
+def model_hash(osim_path: str | Path) -> str:
+    """sha256 of the ``.osim`` bytes and the cache format version (hex)."""
+    p = Path(osim_path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(p, "model file not found") from None
+    except OSError as exc:
+        raise InputError(p, f"cannot be read ({exc.strerror})") from None
+    h = hashlib.sha256(data)
+    h.update(f"runmuscles-geometry-v{FORMAT_VERSION}".encode())
+    return h.hexdigest()
+
+
+# -- Legendre tensor bases ------------------------------------------------------------------
+def _exponents(n_dim: int, degree: int) -> np.ndarray:
+    """All exponent tuples with total degree <= degree, ordered by total degree."""
+    rows = []
+    for total in range(degree + 1):
+        for combo in combinations_with_replacement(range(n_dim), total):
+            e = np.zeros(n_dim, dtype=np.int16)
+            for i in combo:
+                e[i] += 1
+            rows.append(e)
+    return np.array(rows, dtype=np.int16).reshape(-1, n_dim)
+
+
+def _legendre(x: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """P_k(x) and P_k'(x), k = 0..degree, shape ``(len(x), degree + 1)`` each."""
+    p = np.empty((x.size, degree + 1))
+    d = np.zeros((x.size, degree + 1))
+    p[:, 0] = 1.0
+    if degree >= 1:
+        p[:, 1] = x
+        d[:, 1] = 1.0
+    for k in range(1, degree):
+        p[:, k + 1] = ((2 * k + 1) * x * p[:, k] - k * p[:, k - 1]) / (k + 1)
+        d[:, k + 1] = d[:, k - 1] + (2 * k + 1) * p[:, k]
+    return p, d
+
+
+def _legendre_rows(x: np.ndarray, degree: int) -> np.ndarray:
+    """P_k(x) for rows of points: ``x`` (n, F) -> (n, degree + 1, F)."""
+    p = np.empty((x.shape[0], degree + 1, x.shape[1]))
+    p[:, 0] = 1.0
+    if degree >= 1:
+        p[:, 1] = x
+    for k in range(1, degree):
+        p[:, k + 1] = ((2 * k + 1) * x * p[:, k] - k * p[:, k - 1]) / (k + 1)
+    return p
+
+
+def _basis(x: np.ndarray, exps: np.ndarray, xdot: np.ndarray | None = None):
+    """Tensor Legendre basis at scaled points ``x`` (F, n); with ``xdot`` also its time derivative."""
+    degree = int(exps.max()) if exps.size else 0
+    val = np.ones((x.shape[0], exps.shape[0]))
+    tan = np.zeros_like(val) if xdot is not None else None
+    for i in range(x.shape[1]):
+        p, d = _legendre(x[:, i], degree)
+        pi = p[:, exps[:, i]]
+        if xdot is not None:
+            tan = tan * pi + val * (d[:, exps[:, i]] * xdot[:, i : i + 1])
+        val = val * pi
+    return val, tan
+
+
+@dataclass
+class _Group:
+    """Muscles sharing input coordinates, with their polynomial coefficients."""
+
+    coords: np.ndarray  # (n,) model coordinate indices of the inputs
+    lo: np.ndarray  # (n,) domain
+    hi: np.ndarray
+    exps: np.ndarray  # (P, n)
+    muscles: np.ndarray  # (k,) muscle indices
+    coef_length: np.ndarray  # (P, k)
+    ma_muscle: np.ndarray  # (n_out,) muscle index of each fitted moment arm
+    ma_coord: np.ndarray  # (n_out,) coordinate index of each fitted moment arm
+    coef_ma: np.ndarray  # (P, n_out)
+    # Speed correction (see _fit_speed_correction): delta[m, j](q) for muscles dmus.
+    delta_muscles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    coef_delta: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (Pd, n * k)
+    input_rows: list[int] = field(default_factory=list)  # rows of the shared Legendre table
+
+    def scaled(self, q: np.ndarray) -> np.ndarray:
+        return 2.0 * (q[:, self.coords] - self.lo) / (self.hi - self.lo) - 1.0
+
+
+@dataclass
+class GeometryFrames:
+    """Muscle geometry and strength over frames.
+
+    Attributes
+    ----------
+    length_m
+        Musculotendon lengths, shape ``(F, M)``.
+    speed_m_s
+        Lengthening speeds, ``(F, M)``.
+    moment_arm_m
+        Moment arms about every model coordinate, ``(F, M, C)`` (OpenSim's sign: positive
+        when the muscle's tension accelerates the coordinate positively); zero where the
+        muscle does not span the coordinate.
+    strength_n
+        Active fibre force along the tendon at full activation with a rigid tendon (what
+        OpenSim's StaticOptimization multiplies activations by), ``(F, M)``.
+    outside_domain
+        ``(F,)``: frames with a coordinate outside the fitted domain (their values are
+        extrapolations, unless recomputed exactly).
+    muscle_names, coordinate_names
+        Labels of the ``M`` and ``C`` axes.
+    exact
+        ``(F,)``: frames computed with OpenSim rather than the surrogate.
+    """
+
+    length_m: np.ndarray
+    speed_m_s: np.ndarray
+    moment_arm_m: np.ndarray
+    strength_n: np.ndarray
+    outside_domain: np.ndarray
+    muscle_names: list[str]
+    coordinate_names: list[str]
+    exact: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+class MuscleGeometry:
+    """Fitted muscle geometry of one model; see the module docstring.
+
+    Use :meth:`for_model` (build with OpenSim once, then load from the cache), then
+    :meth:`evaluate`.
+
+    Attributes
+    ----------
+    muscle_names, coordinate_names
+        Model order.
+    muscle_class
+        OpenSim class name of each muscle.
+    params
+        Per-muscle parameters (``max_isometric_force_n``, ``optimal_fiber_length_m``,
+        ``tendon_slack_length_m``, ``pennation_at_optimal_rad``,
+        ``max_contraction_velocity_lopt_s``, class-specific curve parameters).
+    domain_lo, domain_hi
+        Fitted domain per coordinate (radians/metres), NaN for coordinates that are not
+        inputs of any muscle.
+    fit_report
+        Held-out errors per muscle: ``length_rms_m``, ``length_max_m``,
+        ``moment_arm_rms_m``, ``moment_arm_max_m`` (``(M,)`` arrays) and the build
+        statistics (``n_samples``, ``sampling_s``, ``fitting_s``).
+    model_path, model_sha256
+        The ``.osim`` file it was built from and its hash.
+    """
+
+    def __init__(
+        self,
+        *,
+        muscle_names: list[str],
+        coordinate_names: list[str],
+        muscle_class: list[str],
+        params: dict[str, np.ndarray],
+        curve_tables: dict[str, np.ndarray],
+        groups: list[_Group],
+        domain_lo: np.ndarray,
+        domain_hi: np.ndarray,
+        fit_report: dict[str, Any],
+        model_path: str,
+        model_sha256: str,
+    ) -> None:
+        self.muscle_names = list(muscle_names)
+        self.coordinate_names = list(coordinate_names)
+        self.muscle_class = list(muscle_class)
+        self.params = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+        self.curve_tables = dict(curve_tables)
+        self.groups = groups
+        self.domain_lo = np.asarray(domain_lo, dtype=float)
+        self.domain_hi = np.asarray(domain_hi, dtype=float)
+        self.fit_report = fit_report
+        self.model_path = model_path
+        self.model_sha256 = model_sha256
+        self._class_code = np.array([CLASS_CODES[c] for c in self.muscle_class], dtype=np.int64)
+        self._inputs = np.nonzero(np.isfinite(self.domain_lo))[0]
+        row_of = {int(c): k for k, c in enumerate(self._inputs)}
+        for g in self.groups:
+            g.input_rows = [row_of[int(c)] for c in g.coords]
+        self._max_degree = max((int(g.exps.max()) for g in self.groups if g.exps.size), default=0)
+        self._strength = RigidTendonStrength(self._class_code, self.params, self.curve_tables)
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def for_model(
+        cls,
+        osim_path: str | Path,
+        *,
+        cache_dir: str | Path | None = None,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        n_samples: int | None = None,
+    ) -> MuscleGeometry:
+        """Load the model's cached geometry, building it with OpenSim when missing.
+
+        Parameters
+        ----------
+        osim_path
+            The ``.osim`` model. The cache file is named after the sha256 of its bytes
+            (and the cache format version), so an edited model gets a new cache.
+        cache_dir
+            Folder of cache files (default :func:`default_cache_dir`).
+        rebuild
+            Build even when a cache exists (and overwrite it).
+        progress
+            Called as ``progress(done, total)`` while sampling OpenSim.
+        n_samples
+            Number of OpenSim samples when building (default by model size, 8000-12000).
+        """
+        p = Path(osim_path)
+        digest = model_hash(p)
+        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        target = folder / f"{p.stem}-{digest[:20]}.npz"
+        if target.exists() and not rebuild:
+            try:
+                geom = cls.load(target)
+            except (InputError, KeyError, ValueError, OSError):
+                geom = None  # unreadable or stale cache: rebuild it
+            if geom is not None and geom.model_sha256 == digest:
+                geom.model_path = str(p)
+                return geom
+        geom = cls.build(p, progress=progress, n_samples=n_samples)
+        geom.model_sha256 = digest
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            geom.save(target)
+        except OSError as exc:
+            raise InputError(folder, f"cannot write the geometry cache ({exc.strerror})") from None
+        return geom
+
+    @classmethod
+    def build(
+        cls,
+        osim_path: str | Path,
+        *,
+        n_samples: int | None = None,
+        seed: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> MuscleGeometry:
+        """Sample OpenSim and fit the surrogate (needs OpenSim; 10-40 s)."""
+        from ..opensim_adapter.geometry import GeometrySampler, _spanned  # noqa: PLC0415
+
+        sampler = GeometrySampler(osim_path)
+        info = sampler.info
+        n_c = len(info.coordinate_names)
+        spans = _spanned(sampler.model, sampler.state)
+        dependent = np.zeros(n_c, dtype=bool)
+        dependent[info.dependent_coordinates] = True
+        inputs_of = [np.nonzero(spans[m] & ~dependent)[0] for m in range(len(info.muscle_names))]
+        used = np.zeros(n_c, dtype=bool)
+        for ins in inputs_of:
+            used[ins] = True
+        lo, hi = _sampling_domain(info, used)
+        max_dim = max((len(i) for i in inputs_of), default=1)
+        if n_samples is None:
+            n_samples = 8000 if max_dim <= 3 else 12000
+        rng = np.random.default_rng(seed)
+        q = np.zeros((n_samples, n_c))
+        cols = np.nonzero(used)[0]
+        q[:, cols] = lo[cols] + rng.random((n_samples, cols.size)) * (hi[cols] - lo[cols])
+        t0 = time.perf_counter()
+        # Random coordinate speeds: one velocity realization per sample gives the
+        # lengthening speeds used to fit the speed correction (see _fit_speed_correction).
+        qdot = np.zeros_like(q)
+        qdot[:, cols] = rng.uniform(-1.0, 1.0, (n_samples, cols.size))
+        out = sampler.sample(q, qdot, strength=False, progress=progress)
+        t_sample = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        n_valid = max(int(0.15 * n_samples), 200)
+        train = np.arange(n_samples - n_valid)
+        valid = np.arange(n_samples - n_valid, n_samples)
+        groups, report = _fit_groups(
+            q, out["length_m"], out["moment_arm_m"], spans, inputs_of, lo, hi, train, valid
+        )
+        _fit_speed_correction(groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report)
+        report.update(n_samples=n_samples, sampling_s=t_sample, fitting_s=time.perf_counter() - t0, seed=seed)
+        dom_lo = np.where(used, lo, np.nan)
+        dom_hi = np.where(used, hi, np.nan)
+        return cls(
+            muscle_names=info.muscle_names,
+            coordinate_names=info.coordinate_names,
+            muscle_class=info.muscle_class,
+            params=info.params,
+            curve_tables=info.curve_tables,
+            groups=groups,
+            domain_lo=dom_lo,
+            domain_hi=dom_hi,
+            fit_report=report,
+            model_path=str(osim_path),
+            model_sha256="",
+        )
+
+    # -- persistence ------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the surrogate to an uncompressed ``.npz`` (atomic replace)."""
+        p = Path(path)
+        arrays: dict[str, np.ndarray] = {
+            "format_version": np.array(FORMAT_VERSION),
+            "muscle_names": np.array(self.muscle_names),
+            "coordinate_names": np.array(self.coordinate_names),
+            "muscle_class": np.array(self.muscle_class),
+            "domain_lo": self.domain_lo,
+            "domain_hi": self.domain_hi,
+            "model_path": np.array(self.model_path),
+            "model_sha256": np.array(self.model_sha256),
+            "n_groups": np.array(len(self.groups)),
+        }
+        for k, v in self.params.items():
+            arrays[f"param/{k}"] = v
+        for k, v in self.curve_tables.items():
+            arrays[f"table/{k}"] = v
+        for k, v in self.fit_report.items():
+            arrays[f"report/{k}"] = np.asarray(v)
+        for i, g in enumerate(self.groups):
+            for name in _GROUP_ARRAYS:
+                arrays[f"group{i}/{name}"] = getattr(g, name)
+        tmp = p.with_name(p.name + f".tmp{os.getpid()}.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, p)
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> MuscleGeometry:
+        """Read a surrogate written by :meth:`save` (NumPy only)."""
+        p = Path(path)
+        try:
+            z = np.load(p, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(p, "geometry cache not found") from None
+        except (OSError, ValueError) as exc:
+            raise InputError(p, f"is not a readable geometry cache ({exc})") from None
+        with z:
+            if int(z["format_version"]) != FORMAT_VERSION:
+                raise InputError(
+                    p, f"geometry cache format {int(z['format_version'])}, expected {FORMAT_VERSION}"
+                )
+            files = z.files
+            params = {k[6:]: z[k] for k in files if k.startswith("param/")}
+            tables = {k[6:]: z[k] for k in files if k.startswith("table/")}
+            report = {k[7:]: z[k] for k in files if k.startswith("report/")}
+            groups = []
+            for i in range(int(z["n_groups"])):
+                pre = f"group{i}/"
+                groups.append(_Group(**{n: z[pre + n] for n in _GROUP_ARRAYS}))
+            return cls(
+                muscle_names=z["muscle_names"].tolist(),
+                coordinate_names=z["coordinate_names"].tolist(),
+                muscle_class=z["muscle_class"].tolist(),
+                params=params,
+                curve_tables=tables,
+                groups=groups,
+                domain_lo=z["domain_lo"],
+                domain_hi=z["domain_hi"],
+                fit_report=report,
+                model_path=str(z["model_path"]),
+                model_sha256=str(z["model_sha256"]),
+            )
+
+    # -- use ----------------------------------------------------------------------------
+    @property
+    def max_isometric_force_n(self) -> np.ndarray:
+        return self.params["max_isometric_force_n"]
+
+    def with_max_isometric_force(self, force_n: np.ndarray) -> MuscleGeometry:
+        """A copy whose strengths use these maximum isometric forces (``(M,)``, N)."""
+        f = np.asarray(force_n, dtype=float)
+        if f.shape != (len(self.muscle_names),) or not np.all(np.isfinite(f)) or np.any(f < 0):
+            raise InputError("max_isometric_force_n", f"expected {len(self.muscle_names)} finite forces >= 0")
+        new = MuscleGeometry.__new__(MuscleGeometry)
+        new.__dict__.update(self.__dict__)
+        new.params = dict(self.params, max_isometric_force_n=f)
+        new._strength = RigidTendonStrength(new._class_code, new.params, new.curve_tables)
+        return new
+
+    def inside_domain(self, q: np.ndarray) -> np.ndarray:
+        """``(F,)``: frames whose input coordinates all lie in the fitted domain."""
+        q = np.atleast_2d(q)
+        sub = q[:, self._inputs]
+        return np.all(
+            (sub >= self.domain_lo[self._inputs] - _DOMAIN_TOL)
+            & (sub <= self.domain_hi[self._inputs] + _DOMAIN_TOL),
+            axis=1,
+        )
+
+    def evaluate(
+        self,
+        q: np.ndarray,
+        qdot: np.ndarray | None = None,
+        *,
+        fallback_exact: bool = False,
+    ) -> GeometryFrames:
+        """Lengths, speeds, moment arms and strengths at each frame.
+
+        Parameters
+        ----------
+        q
+            Coordinates, ``(F, C)`` (or ``(C,)``), all model coordinates in model order,
+            radians/metres. Dependent (coupled) coordinates are ignored: they follow
+            their independent coordinates.
+        qdot
+            Coordinate speeds, same shape; zeros when omitted (speeds are then zero and
+            strengths isometric).
+        fallback_exact
+            Recompute frames outside the fitted domain with OpenSim (imports OpenSim;
+            needs the model file this geometry was built from).
+
+        Returns
+        -------
+        GeometryFrames
+        """
+        q = np.atleast_2d(np.asarray(q, dtype=float))
+        n_f, n_c = q.shape
+        if n_c != len(self.coordinate_names):
+            raise InputError(
+                "q", f"has {n_c} columns, the model has {len(self.coordinate_names)} coordinates"
+            )
+        if qdot is None:
+            qdot = np.zeros_like(q)
+        else:
+            qdot = np.atleast_2d(np.asarray(qdot, dtype=float))
+            if qdot.shape != q.shape:
+                raise InputError("qdot", f"shape {qdot.shape} differs from q's {q.shape}")
+        if not (np.isfinite(q).all() and np.isfinite(qdot).all()):
+            raise InputError("q", "NaN or infinite coordinate values")
+        n_m = len(self.muscle_names)
+        length = np.empty((n_f, n_m))
+        arms = np.zeros((n_f, n_m, n_c))
+        # Legendre values of every input coordinate, once: shape (n_in, degree + 1, F).
+        ins = self._inputs
+        x = 2.0 * (q[:, ins] - self.domain_lo[ins]) / (self.domain_hi[ins] - self.domain_lo[ins]) - 1.0
+        leg = _legendre_rows(x.T, self._max_degree)
+        for g in self.groups:
+            val = np.ones((g.exps.shape[0], n_f))
+            for i, col in enumerate(g.input_rows):
+                val *= leg[col][g.exps[:, i]]
+            length[:, g.muscles] = g.coef_length.T.dot(val).T
+            if g.ma_muscle.size:
+                arms[:, g.ma_muscle, g.ma_coord] = g.coef_ma.T.dot(val).T
+        # Lengthening speed = -sum_j r_j qdot_j over independent coordinates (the power of
+        # a unit tension; coupled coordinates are folded into their drivers' moment arms),
+        # plus the fitted correction where OpenSim's speed differs (wrapping muscles).
+        speed = -np.einsum("fmc,fc->fm", arms[:, :, ins], qdot[:, ins])
+        for g in self.groups:
+            if g.delta_muscles.size:
+                n_t, n_in = g.coef_delta.shape[0], len(g.coords)
+                val = np.ones((n_t, n_f))
+                for i, col in enumerate(g.input_rows):
+                    val *= leg[col][g.exps[:n_t, i]]
+                delta = g.coef_delta.T.dot(val).T.reshape(n_f, n_in, g.delta_muscles.size)
+                speed[:, g.delta_muscles] += np.einsum("fjk,fj->fk", delta, qdot[:, g.coords])
+        strength = self._strength(length, speed)
+        outside = ~self.inside_domain(q)
+        exact = np.zeros(n_f, dtype=bool)
+        if fallback_exact and outside.any():
+            rows = np.nonzero(outside)[0]
+            ex = exact_geometry(self.model_path, q[rows], qdot[rows])
+            length[rows], speed[rows], arms[rows] = ex["length_m"], ex["speed_m_s"], ex["moment_arm_m"]
+            strength[rows] = self._strength(ex["length_m"], ex["speed_m_s"])
+            exact[rows] = True
+        return GeometryFrames(
+            length, speed, arms, strength, outside, self.muscle_names, self.coordinate_names, exact
+        )
+
+
+def exact_geometry(
+    osim_path: str | Path, q: np.ndarray, qdot: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """OpenSim's exact values (imports OpenSim); see :mod:`runmuscles.opensim_adapter.geometry`.
+
+    Returns
+    -------
+    dict
+        ``length_m`` (F, M), ``speed_m_s`` (F, M), ``moment_arm_m`` (F, M, C),
+        ``strength_n`` (F, M) (OpenSim's own ``calcInextensibleTendonActiveFiberForce``).
+    """
+    from ..opensim_adapter.geometry import exact_geometry as _exact  # noqa: PLC0415
+
+    return _exact(osim_path, q, qdot)
+
+
+# -- build helpers ------------------------------------------------------------------------
+def _sampling_domain(info: Any, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model range intersected with the running envelope, for the used coordinates."""
+    n_c = len(info.coordinate_names)
+    lo = np.zeros(n_c)
+    hi = np.zeros(n_c)
+    for j, name in enumerate(info.coordinate_names):
+        if not used[j]:
+            continue
+        rmin, rmax = float(info.range_min[j]), float(info.range_max[j])
+        base = name[:-2] if name.endswith(("_r", "_l")) else name
+        env = RUNNING_ENVELOPE_DEG.get(base)
+        if env is not None and info.rotational[j]:
+            e_lo, e_hi = np.deg2rad(env[0]), np.deg2rad(env[1])
+            if base == "knee_angle" and rmax < 0.5 and rmin < -0.5:  # flexion negative
+                e_lo, e_hi = -e_hi, -e_lo
+            lo[j], hi[j] = max(rmin, e_lo), min(rmax, e_hi)
+        elif info.rotational[j]:
+            lo[j], hi[j] = max(rmin, -np.pi), min(rmax, np.pi)
+        else:
+            lo[j], hi[j] = rmin, rmax
+        if not hi[j] > lo[j]:
+            raise InputError(
+                name, f"empty sampling range [{lo[j]:g}, {hi[j]:g}] for a coordinate muscles span"
+            )
+    return lo, hi
+
+
+def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
+    n_m = length.shape[1]
+    by_inputs: dict[tuple[int, ...], list[int]] = {}
+    for m, ins in enumerate(inputs_of):
+        by_inputs.setdefault(tuple(int(i) for i in ins), []).append(m)
+    groups: list[_Group] = []
+    rep = {k: np.zeros(n_m) for k in ("length_rms_m", "length_max_m", "moment_arm_rms_m", "moment_arm_max_m")}
+    rep["degree"] = np.zeros(n_m, dtype=np.int64)
+    for ins, muscles in by_inputs.items():
+        coords = np.array(ins, dtype=np.int64)
+        mus = np.array(muscles, dtype=np.int64)
+        ma_m, ma_c = [], []
+        for m in muscles:
+            for c in np.nonzero(spans[m])[0]:
+                if np.abs(arms[:, m, c]).max() > _NONZERO_M:
+                    ma_m.append(m)
+                    ma_c.append(int(c))
+        ma_m_arr = np.array(ma_m, dtype=np.int64)
+        ma_c_arr = np.array(ma_c, dtype=np.int64)
+        y = np.concatenate([length[:, mus], arms[:, ma_m_arr, ma_c_arr]], axis=1)
+        n_len = mus.size
+        if coords.size == 0:  # spans no coordinate: constant length, no moment arms
+            exps = np.zeros((1, 0), dtype=np.int16)
+            coef = y[train].mean(axis=0, keepdims=True)
+            err = y[valid] - coef
+            deg = 0
+        else:
+            x = 2.0 * (q[:, coords] - lo[coords]) / (hi[coords] - lo[coords]) - 1.0
+            degs = _DEGREES.get(coords.size, _DEFAULT_DEGREES)
+            all_exps = _exponents(coords.size, max(degs))
+            a_tr, _ = _basis(x[train], all_exps)
+            a_va, _ = _basis(x[valid], all_exps)
+            gram = a_tr.T @ a_tr
+            rhs = a_tr.T @ y[train]
+            best = None
+            for d in degs:
+                n_terms = int(np.sum(all_exps.sum(axis=1) <= d))
+                if n_terms * 4 > train.size:
+                    continue
+                g = gram[:n_terms, :n_terms]
+                reg = 1e-12 * np.trace(g) / n_terms
+                c = np.linalg.solve(g + reg * np.eye(n_terms), rhs[:n_terms])
+                e = a_va[:, :n_terms] @ c - y[valid]
+                score = float(np.sqrt(np.mean(e * e)))
+                if best is None or score < best[0]:
+                    best = (score, d, c, e)
+            _, deg, coef, err = best
+            exps = all_exps[: coef.shape[0]]
+        groups.append(
+            _Group(
+                coords=coords,
+                lo=lo[coords],
+                hi=hi[coords],
+                exps=exps,
+                muscles=mus,
+                coef_length=np.ascontiguousarray(coef[:, :n_len]),
+                ma_muscle=ma_m_arr,
+                ma_coord=ma_c_arr,
+                coef_ma=np.ascontiguousarray(coef[:, n_len:]),
+            )
+        )
+        e_len = err[:, :n_len]
+        rep["length_rms_m"][mus] = np.sqrt(np.mean(e_len**2, axis=0))
+        rep["length_max_m"][mus] = np.abs(e_len).max(axis=0)
+        rep["degree"][mus] = deg
+        e_ma = err[:, n_len:]
+        for k, m in enumerate(ma_m):
+            rep["moment_arm_rms_m"][m] = max(rep["moment_arm_rms_m"][m], np.sqrt(np.mean(e_ma[:, k] ** 2)))
+            rep["moment_arm_max_m"][m] = max(rep["moment_arm_max_m"][m], np.abs(e_ma[:, k]).max())
+    return groups, rep
+
+
+def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep):
+    """Fit ``delta_j(q)`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
+
+    OpenSim's lengthening speed is linear in the speeds, ``dL/dt = sum_j s_j(q) qdot_j``,
+    and ``s_j = -r_j`` except for some wrapping paths (Rajagopal's gastrocnemii with two
+    wrap surfaces: up to 2 mm per rad/s). With one random speed vector per sample, the
+    residual ``speed + sum_j r_j qdot_j`` is a linear combination of the unknown
+    ``delta_j``; their Legendre coefficients are fitted by least squares, per group.
+    """
+    n_m = speed.shape[1]
+    rep["speed_rms_m_s"] = np.zeros(n_m)
+    rep["speed_max_m_s"] = np.zeros(n_m)
+    for g in groups:
+        if g.coords.size == 0:
+            continue
+        r = arms[:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
+        resid = speed[:, g.muscles] + np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
+        need = np.abs(resid).max(axis=0) > 1e-6 * max(1.0, float(np.abs(speed).max()))
+        base = -np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
+        if not need.any():
+            e = base[valid] - speed[valid][:, g.muscles]
+        else:
+            deg = min(_DELTA_DEGREES.get(g.coords.size, 3), int(g.exps.sum(axis=1).max()))
+            n_t = int(np.sum(g.exps.sum(axis=1) <= deg))
+            x = g.scaled(q)
+            b, _ = _basis(x, g.exps[:n_t])
+            n_in = g.coords.size
+            design = (b[:, None, :] * qdot[:, g.coords][:, :, None]).reshape(len(q), n_in * n_t)
+            dm = np.nonzero(need)[0]
+            y = resid[:, dm]
+            a = design[train]
+            gram = a.T @ a
+            reg = 1e-12 * np.trace(gram) / gram.shape[0]
+            c = np.linalg.solve(gram + reg * np.eye(gram.shape[0]), a.T @ y[train])  # (n_in*n_t, kd)
+            # reorder to (n_t, n_in * kd): coefficient of basis t for (input j, muscle k)
+            coef = c.reshape(n_in, n_t, dm.size).transpose(1, 0, 2).reshape(n_t, n_in * dm.size)
+            g.delta_muscles = g.muscles[dm]
+            g.coef_delta = np.ascontiguousarray(coef)
+            pred = base.copy()
+            pred[:, dm] += design @ c
+            e = pred[valid] - speed[valid][:, g.muscles]
+        rep["speed_rms_m_s"][g.muscles] = np.sqrt(np.mean(e**2, axis=0))
+        rep["speed_max_m_s"][g.muscles] = np.abs(e).max(axis=0)
