@@ -83,7 +83,7 @@ RUNNING_ENVELOPE_DEG: dict[str, tuple[float, float]] = {
 
 # Candidate polynomial degrees by number of input coordinates (the best on held-out
 # samples is kept).
-_DEGREES = {1: (8, 12, 16, 20), 2: (6, 8, 10, 12), 3: (5, 6, 7, 8, 9), 4: (4, 5, 6, 7, 8)}
+_DEGREES = {1: (8, 12, 16, 20), 2: (6, 8, 10, 12), 3: (6, 7, 8, 9, 10, 11), 4: (5, 6, 7, 8)}
 _DEFAULT_DEGREES = (3, 4, 5)
 _DOMAIN_TOL = 1e-9
 _DELTA_DEGREES = {1: 12, 2: 8, 3: 6, 4: 5}
@@ -632,6 +632,7 @@ def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
     groups: list[_Group] = []
     rep = {k: np.zeros(n_m) for k in ("length_rms_m", "length_max_m", "moment_arm_rms_m", "moment_arm_max_m")}
     rep["degree"] = np.zeros(n_m, dtype=np.int64)
+    rep["outlier_fraction"] = np.zeros(n_m)
     for ins, muscles in by_inputs.items():
         coords = np.array(ins, dtype=np.int64)
         mus = np.array(muscles, dtype=np.int64)
@@ -663,14 +664,14 @@ def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
                 n_terms = int(np.sum(all_exps.sum(axis=1) <= d))
                 if n_terms * 4 > train.size:
                     continue
-                g = gram[:n_terms, :n_terms]
-                reg = 1e-12 * np.trace(g) / n_terms
-                c = np.linalg.solve(g + reg * np.eye(n_terms), rhs[:n_terms])
+                c, n_out = _robust_solve(gram, rhs, a_tr, y[train], n_terms)
                 e = a_va[:, :n_terms] @ c - y[valid]
-                score = float(np.sqrt(np.mean(e * e)))
+                keep = ~_outlier_rows(e, e)
+                score = float(np.sqrt(np.mean(e[keep] ** 2)))
                 if best is None or score < best[0]:
-                    best = (score, d, c, e)
-            _, deg, coef, err = best
+                    best = (score, d, c, e, n_out / train.size)
+            _, deg, coef, err, frac = best
+            rep["outlier_fraction"][mus] = frac
             exps = all_exps[: coef.shape[0]]
         groups.append(
             _Group(
@@ -694,6 +695,32 @@ def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
             rep["moment_arm_rms_m"][m] = max(rep["moment_arm_rms_m"][m], np.sqrt(np.mean(e_ma[:, k] ** 2)))
             rep["moment_arm_max_m"][m] = max(rep["moment_arm_max_m"][m], np.abs(e_ma[:, k]).max())
     return groups, rep
+
+
+def _outlier_rows(res: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Rows whose residual exceeds 8 robust standard deviations (and 1 mm) in any output.
+
+    OpenSim's wrapping occasionally jumps (a path flips to the other side of a wrap
+    surface at extreme joint angles: up to 4 cm on Rajagopal's gluteus maximus at hip
+    flexion > 100 deg with rotation); a few such samples would otherwise spoil the fit
+    everywhere.
+    """
+    sigma = 1.4826 * np.median(np.abs(ref), axis=0) + 1e-5
+    return np.any((np.abs(res) > 8.0 * sigma) & (np.abs(res) > 1e-3), axis=1)
+
+
+def _robust_solve(gram, rhs, a, y, n_terms):
+    """Least squares on the first ``n_terms`` basis columns, refitted once without outliers."""
+    g = gram[:n_terms, :n_terms]
+    reg = 1e-12 * np.trace(g) / n_terms * np.eye(n_terms)
+    c = np.linalg.solve(g + reg, rhs[:n_terms])
+    res = a[:, :n_terms] @ c - y
+    out = _outlier_rows(res, res)
+    n_out = int(out.sum())
+    if n_out:
+        ao = a[out, :n_terms]
+        c = np.linalg.solve(g - ao.T @ ao + reg, rhs[:n_terms] - ao.T @ y[out])
+    return c, n_out
 
 
 def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep):
