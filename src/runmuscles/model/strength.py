@@ -226,7 +226,9 @@ def volume_scaled_max_isometric_force(
             "new_force_n": float(out[i]),
         }
     provenance = {
-        "source": "Handsfield et al. (2014) J Biomech 47:631-638; Rajagopal et al. (2016) IEEE TBME 63:2068-2079",
+        "source": (
+            "Handsfield et al. (2014) J Biomech 47:631-638; Rajagopal et al. (2016) IEEE TBME 63:2068-2079"
+        ),
         "total_volume_cm3": total,
         "mass_kg": float(mass_kg),
         "height_m": float(height_m),
