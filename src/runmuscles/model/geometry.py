@@ -99,6 +99,8 @@ _GROUP_ARRAYS = (
     "coef_ma",
     "delta_muscles",
     "coef_delta",
+    "cell_top",
+    "split",
 )
 _NONZERO_M = 1e-6  # a moment arm column is fitted when |r| exceeds 1 micrometre somewhere
 
@@ -195,6 +197,8 @@ class _Group:
     # Speed correction (see _fit_speed_correction): delta[m, j](q) for muscles dmus.
     delta_muscles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     coef_delta: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (Pd, n * k)
+    cell_top: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (n,) hi is the domain's
+    split: np.ndarray = field(default_factory=lambda: np.array(False))  # one of several cells
     input_rows: list[int] = field(default_factory=list)  # rows of the shared Legendre table
 
     def scaled(self, q: np.ndarray) -> np.ndarray:
@@ -356,7 +360,7 @@ class MuscleGeometry:
         progress: Callable[[int, int], None] | None = None,
     ) -> MuscleGeometry:
         """Sample OpenSim and fit the surrogate (needs OpenSim; 10-40 s)."""
-        from ..opensim_adapter.geometry import GeometrySampler, _spanned  # noqa: PLC0415
+        from ..opensim_adapter.geometry import GeometrySampler, _spanned, _switches  # noqa: PLC0415
 
         sampler = GeometrySampler(osim_path)
         info = sampler.info
@@ -369,6 +373,11 @@ class MuscleGeometry:
         for ins in inputs_of:
             used[ins] = True
         lo, hi = _sampling_domain(info, used)
+        # Conditional path points switch inside the domain: fit each side separately.
+        breaks_of = [
+            [(j, v) for (j, v) in sw if j in set(ins.tolist()) and lo[j] + 1e-6 < v < hi[j] - 1e-6]
+            for sw, ins in zip(_switches(sampler.model), inputs_of, strict=True)
+        ]
         max_dim = max((len(i) for i in inputs_of), default=1)
         if n_samples is None:
             n_samples = 8000 if max_dim <= 3 else 12000
@@ -388,9 +397,11 @@ class MuscleGeometry:
         train = np.arange(n_samples - n_valid)
         valid = np.arange(n_samples - n_valid, n_samples)
         groups, report = _fit_groups(
-            q, out["length_m"], out["moment_arm_m"], spans, inputs_of, lo, hi, train, valid
+            q, out["length_m"], out["moment_arm_m"], spans, inputs_of, breaks_of, lo, hi, train, valid
         )
-        _fit_speed_correction(groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report)
+        _fit_speed_correction(
+            groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report, lo, hi
+        )
         report.update(n_samples=n_samples, sampling_s=t_sample, fitting_s=time.perf_counter() - t0, seed=seed)
         dom_lo = np.where(used, lo, np.nan)
         dom_hi = np.where(used, hi, np.nan)
@@ -547,25 +558,38 @@ class MuscleGeometry:
         ins = self._inputs
         x = 2.0 * (q[:, ins] - self.domain_lo[ins]) / (self.domain_hi[ins] - self.domain_lo[ins]) - 1.0
         leg = _legendre_rows(x.T, self._max_degree)
+        qc = np.clip(q, np.nan_to_num(self.domain_lo, nan=-np.inf), np.nan_to_num(self.domain_hi, nan=np.inf))
+        cached = []
+        all_rows = np.arange(n_f)
         for g in self.groups:
-            val = np.ones((g.exps.shape[0], n_f))
-            for i, col in enumerate(g.input_rows):
-                val *= leg[col][g.exps[:, i]]
-            length[:, g.muscles] = g.coef_length.T.dot(val).T
+            if bool(g.split):
+                rows = np.nonzero(_in_cell(qc[:, g.coords], g.lo, g.hi, g.cell_top))[0]
+                if rows.size == 0:
+                    continue
+                local = _legendre_rows(g.scaled(q[rows]).T, int(g.exps.max()))
+                val = np.ones((g.exps.shape[0], rows.size))
+                for i in range(len(g.coords)):
+                    val *= local[i][g.exps[:, i]]
+            else:
+                rows = all_rows
+                val = np.ones((g.exps.shape[0], n_f))
+                for i, col in enumerate(g.input_rows):
+                    val *= leg[col][g.exps[:, i]]
+            cached.append((g, rows, val))
+            length[rows[:, None], g.muscles[None, :]] = g.coef_length.T.dot(val).T
             if g.ma_muscle.size:
-                arms[:, g.ma_muscle, g.ma_coord] = g.coef_ma.T.dot(val).T
+                arms[rows[:, None], g.ma_muscle[None, :], g.ma_coord[None, :]] = g.coef_ma.T.dot(val).T
         # Lengthening speed = -sum_j r_j qdot_j over independent coordinates (the power of
         # a unit tension; coupled coordinates are folded into their drivers' moment arms),
         # plus the fitted correction where OpenSim's speed differs (wrapping muscles).
         speed = -np.einsum("fmc,fc->fm", arms[:, :, ins], qdot[:, ins])
-        for g in self.groups:
+        for g, rows, val in cached:
             if g.delta_muscles.size:
                 n_t, n_in = g.coef_delta.shape[0], len(g.coords)
-                val = np.ones((n_t, n_f))
-                for i, col in enumerate(g.input_rows):
-                    val *= leg[col][g.exps[:n_t, i]]
-                delta = g.coef_delta.T.dot(val).T.reshape(n_f, n_in, g.delta_muscles.size)
-                speed[:, g.delta_muscles] += np.einsum("fjk,fj->fk", delta, qdot[:, g.coords])
+                delta = g.coef_delta.T.dot(val[:n_t]).T.reshape(-1, n_in, g.delta_muscles.size)
+                speed[rows, g.delta_muscles[:, None]] += np.einsum(
+                    "fjk,fj->kf", delta, qdot[rows][:, g.coords]
+                )
         strength = self._strength(length, speed)
         outside = ~self.inside_domain(q)
         exact = np.zeros(n_f, dtype=bool)
@@ -624,16 +648,68 @@ def _sampling_domain(info: Any, used: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return lo, hi
 
 
-def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
+def _cells(
+    coords: np.ndarray, breaks: tuple, lo: np.ndarray, hi: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Boxes ``(cell_lo, cell_hi)`` over the inputs, split at the conditional path points' switches."""
+    edges = []
+    for c in coords:
+        cuts = sorted({v for (j, v) in breaks if j == c})
+        edges.append([lo[c], *cuts, hi[c]])
+    boxes = [(np.zeros(0), np.zeros(0))]
+    for e in edges:
+        boxes = [
+            (np.append(b_lo, e[k]), np.append(b_hi, e[k + 1]))
+            for b_lo, b_hi in boxes
+            for k in range(len(e) - 1)
+        ]
+    return boxes
+
+
+def _in_cell(qc: np.ndarray, cell_lo: np.ndarray, cell_hi: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Rows of (clipped) inputs ``qc`` inside a half-open cell (closed at the domain's top)."""
+    return np.all((qc >= cell_lo) & ((qc < cell_hi) | top), axis=1)
+
+
+def _fit_cell(x_tr, y_tr, x_va, y_va, n_dim):
+    """Choose the degree on held-out samples; robust least squares. Returns deg, coef, err, frac."""
+    degs = _DEGREES.get(n_dim, _DEFAULT_DEGREES)
+    all_exps = _exponents(n_dim, max(degs))
+    a_tr, _ = _basis(x_tr, all_exps)
+    a_va, _ = _basis(x_va, all_exps)
+    gram = a_tr.T @ a_tr
+    rhs = a_tr.T @ y_tr
+    best = None
+    for d in sorted(degs):
+        n_terms = int(np.sum(all_exps.sum(axis=1) <= d))
+        if n_terms * 4 > len(x_tr) and best is not None:
+            continue
+        c, n_out = _robust_solve(gram, rhs, a_tr, y_tr, n_terms)
+        e = a_va[:, :n_terms] @ c - y_va
+        keep = ~_outlier_rows(e, e)
+        score = float(np.sqrt(np.mean(e[keep] ** 2))) if keep.any() else np.inf
+        if best is None or score < best[0]:
+            best = (score, d, c, e, n_out / max(len(x_tr), 1))
+    _, deg, coef, err, frac = best
+    return deg, coef, err, frac, all_exps[: coef.shape[0]]
+
+
+def _fit_groups(q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, valid):
     n_m = length.shape[1]
-    by_inputs: dict[tuple[int, ...], list[int]] = {}
+    by_key: dict[tuple, list[int]] = {}
     for m, ins in enumerate(inputs_of):
-        by_inputs.setdefault(tuple(int(i) for i in ins), []).append(m)
+        key = (tuple(int(i) for i in ins), tuple(sorted(breaks_of[m])))
+        by_key.setdefault(key, []).append(m)
     groups: list[_Group] = []
     rep = {k: np.zeros(n_m) for k in ("length_rms_m", "length_max_m", "moment_arm_rms_m", "moment_arm_max_m")}
     rep["degree"] = np.zeros(n_m, dtype=np.int64)
     rep["outlier_fraction"] = np.zeros(n_m)
-    for ins, muscles in by_inputs.items():
+    rep["n_cells"] = np.ones(n_m, dtype=np.int64)
+    is_train = np.zeros(len(q), dtype=bool)
+    is_train[train] = True
+    is_valid = np.zeros(len(q), dtype=bool)
+    is_valid[valid] = True
+    for (ins, breaks), muscles in by_key.items():
         coords = np.array(ins, dtype=np.int64)
         mus = np.array(muscles, dtype=np.int64)
         ma_m, ma_c = [], []
@@ -646,50 +722,43 @@ def _fit_groups(q, length, arms, spans, inputs_of, lo, hi, train, valid):
         ma_c_arr = np.array(ma_c, dtype=np.int64)
         y = np.concatenate([length[:, mus], arms[:, ma_m_arr, ma_c_arr]], axis=1)
         n_len = mus.size
-        if coords.size == 0:  # spans no coordinate: constant length, no moment arms
-            exps = np.zeros((1, 0), dtype=np.int16)
-            coef = y[train].mean(axis=0, keepdims=True)
-            err = y[valid] - coef
-            deg = 0
-        else:
-            x = 2.0 * (q[:, coords] - lo[coords]) / (hi[coords] - lo[coords]) - 1.0
-            degs = _DEGREES.get(coords.size, _DEFAULT_DEGREES)
-            all_exps = _exponents(coords.size, max(degs))
-            a_tr, _ = _basis(x[train], all_exps)
-            a_va, _ = _basis(x[valid], all_exps)
-            gram = a_tr.T @ a_tr
-            rhs = a_tr.T @ y[train]
-            best = None
-            for d in degs:
-                n_terms = int(np.sum(all_exps.sum(axis=1) <= d))
-                if n_terms * 4 > train.size:
-                    continue
-                c, n_out = _robust_solve(gram, rhs, a_tr, y[train], n_terms)
-                e = a_va[:, :n_terms] @ c - y[valid]
-                keep = ~_outlier_rows(e, e)
-                score = float(np.sqrt(np.mean(e[keep] ** 2)))
-                if best is None or score < best[0]:
-                    best = (score, d, c, e, n_out / train.size)
-            _, deg, coef, err, frac = best
-            rep["outlier_fraction"][mus] = frac
-            exps = all_exps[: coef.shape[0]]
-        groups.append(
-            _Group(
-                coords=coords,
-                lo=lo[coords],
-                hi=hi[coords],
-                exps=exps,
-                muscles=mus,
-                coef_length=np.ascontiguousarray(coef[:, :n_len]),
-                ma_muscle=ma_m_arr,
-                ma_coord=ma_c_arr,
-                coef_ma=np.ascontiguousarray(coef[:, n_len:]),
+        errs = []
+        boxes = _cells(coords, breaks, lo, hi)
+        for cell_lo, cell_hi in boxes:
+            top = cell_hi >= hi[coords]
+            if coords.size == 0:  # spans no coordinate: constant length, no moment arms
+                exps = np.zeros((1, 0), dtype=np.int16)
+                coef = y[train].mean(axis=0, keepdims=True)
+                err = y[valid] - coef
+                deg, frac = 0, 0.0
+            else:
+                inside = _in_cell(q[:, coords], cell_lo, cell_hi, top)
+                tr, va = inside & is_train, inside & is_valid
+                x = 2.0 * (q[:, coords] - cell_lo) / (cell_hi - cell_lo) - 1.0
+                deg, coef, err, frac, exps = _fit_cell(x[tr], y[tr], x[va], y[va], coords.size)
+            errs.append(err)
+            rep["outlier_fraction"][mus] = np.maximum(rep["outlier_fraction"][mus], frac)
+            rep["degree"][mus] = np.maximum(rep["degree"][mus], deg)
+            groups.append(
+                _Group(
+                    coords=coords,
+                    lo=cell_lo.astype(float),
+                    hi=cell_hi.astype(float),
+                    exps=exps,
+                    muscles=mus,
+                    coef_length=np.ascontiguousarray(coef[:, :n_len]),
+                    ma_muscle=ma_m_arr,
+                    ma_coord=ma_c_arr,
+                    coef_ma=np.ascontiguousarray(coef[:, n_len:]),
+                    cell_top=top,
+                    split=np.array(len(boxes) > 1),
+                )
             )
-        )
+        rep["n_cells"][mus] = len(boxes)
+        err = np.concatenate(errs, axis=0)
         e_len = err[:, :n_len]
         rep["length_rms_m"][mus] = np.sqrt(np.mean(e_len**2, axis=0))
         rep["length_max_m"][mus] = np.abs(e_len).max(axis=0)
-        rep["degree"][mus] = deg
         e_ma = err[:, n_len:]
         for k, m in enumerate(ma_m):
             rep["moment_arm_rms_m"][m] = max(rep["moment_arm_rms_m"][m], np.sqrt(np.mean(e_ma[:, k] ** 2)))
@@ -723,7 +792,7 @@ def _robust_solve(gram, rhs, a, y, n_terms):
     return c, n_out
 
 
-def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep):
+def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, hi):
     """Fit ``delta_j(q)`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
 
     OpenSim's lengthening speed is linear in the speeds, ``dL/dt = sum_j s_j(q) qdot_j``,
@@ -735,9 +804,17 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep):
     n_m = speed.shape[1]
     rep["speed_rms_m_s"] = np.zeros(n_m)
     rep["speed_max_m_s"] = np.zeros(n_m)
+    all_train = np.zeros(len(q), dtype=bool)
+    all_train[train] = True
+    all_valid = np.zeros(len(q), dtype=bool)
+    all_valid[valid] = True
     for g in groups:
         if g.coords.size == 0:
             continue
+        qc = np.clip(q[:, g.coords], lo[g.coords], hi[g.coords])
+        cell = _in_cell(qc, g.lo, g.hi, g.cell_top) if bool(g.split) else np.ones(len(q), dtype=bool)
+        train = np.nonzero(cell & all_train)[0]
+        valid = np.nonzero(cell & all_valid)[0]
         r = arms[:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
         resid = speed[:, g.muscles] + np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
         need = np.abs(resid).max(axis=0) > 1e-6 * max(1.0, float(np.abs(speed).max()))
@@ -764,5 +841,7 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep):
             pred = base.copy()
             pred[:, dm] += design @ c
             e = pred[valid] - speed[valid][:, g.muscles]
-        rep["speed_rms_m_s"][g.muscles] = np.sqrt(np.mean(e**2, axis=0))
-        rep["speed_max_m_s"][g.muscles] = np.abs(e).max(axis=0)
+        rep["speed_rms_m_s"][g.muscles] = np.maximum(
+            rep["speed_rms_m_s"][g.muscles], np.sqrt(np.mean(e**2, axis=0))
+        )
+        rep["speed_max_m_s"][g.muscles] = np.maximum(rep["speed_max_m_s"][g.muscles], np.abs(e).max(axis=0))

@@ -46,6 +46,7 @@ __all__ = [
     "ModelGeometryInfo",
     "exact_geometry",
     "read_model_info",
+    "conditional_switches",
     "spanned_coordinates",
 ]
 
@@ -588,4 +589,36 @@ def _spanned(model: Any, state: Any) -> np.ndarray:
             if out[m, c.dependent] or out[m, c.independent].any():
                 out[m, c.dependent] = True
                 out[m, c.independent] = True
+    return out
+
+
+def conditional_switches(osim_path: str | Path) -> list[list[tuple[int, float]]]:
+    """Where each muscle's ``ConditionalPathPoint`` s switch on or off.
+
+    Returns
+    -------
+    list
+        Per muscle, ``(coordinate index, value)`` for both ends of every conditional
+        point's active range: the length has a kink and the moment arm a jump there.
+    """
+    model, _ = load_model(osim_path)
+    return _switches(model)
+
+
+def _switches(model: Any) -> list[list[tuple[int, float]]]:
+    osim = opensim()
+    cs = model.getCoordinateSet()
+    cindex = {cs.get(i).getName(): i for i in range(cs.getSize())}
+    muscles = model.getMuscles()
+    out: list[list[tuple[int, float]]] = []
+    for m in range(muscles.getSize()):
+        pps = muscles.get(m).getGeometryPath().getPathPointSet()
+        found = []
+        for k in range(pps.getSize()):
+            cp = osim.ConditionalPathPoint.safeDownCast(pps.get(k))
+            if cp is None:
+                continue
+            j = cindex[cp.getCoordinate().getName()]
+            found += [(j, float(cp.get_range(0))), (j, float(cp.get_range(1)))]
+        out.append(found)
     return out
