@@ -381,7 +381,7 @@ class MuscleGeometry:
         breaks_of = [tuple(sorted(sets[tuple(int(i) for i in ins)])) for ins in inputs_of]
         max_dim = max((len(i) for i in inputs_of), default=1)
         if n_samples is None:
-            n_samples = 8000 if max_dim <= 3 else 12000
+            n_samples = 8000 if max_dim <= 3 else 10000
         rng = np.random.default_rng(seed)
         cols = np.nonzero(used)[0]
         q = _draw(rng, n_samples, n_c, cols, lo, hi)
