@@ -151,7 +151,7 @@ def test_thelen_force_velocity_inverts_thelen_equations():
 @pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
 def test_surrogate_matches_opensim_on_running_frames(samplers, surrogates, model):
     gs, geom = samplers[model], surrogates[model]
-    assert geom.build_s < 60.0
+    assert geom.build_s < 120.0  # 10-35 s on an idle 2-core machine; generous for shared ones
     q, qd = running_frames(gs.info)
     inside = geom.inside_domain(q)
     assert inside.mean() > 0.95  # Run_5 reaches 125 deg knee flexion, beyond Rajagopal's 120

@@ -416,8 +416,18 @@ class MuscleGeometry:
         groups, report = _fit_groups(
             q, out["length_m"], out["moment_arm_m"], spans, inputs_of, breaks_of, lo, hi, train, valid
         )
+        need = _speed_mismatch(q, qdot, out["speed_m_s"], out["moment_arm_m"], inputs_of)
+        delta = None
+        if need.any():
+            t1 = time.perf_counter()
+            d_mus = np.nonzero(need)[0]
+            d_crd = np.unique(np.concatenate([inputs_of[m] for m in d_mus]))
+            s_jac = sampler.speed_jacobian(q, d_crd, d_mus)  # (N, n_coords, n_muscles)
+            r_sel = out["moment_arm_m"][:, d_mus][:, :, d_crd].transpose(0, 2, 1)
+            delta = {"muscles": d_mus, "coords": d_crd, "values": s_jac + r_sel}
+            t_sample += time.perf_counter() - t1
         _fit_speed_correction(
-            groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report, lo, hi
+            groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report, lo, hi, delta
         )
         n_samples = n_total
         report.update(n_samples=n_samples, sampling_s=t_sample, fitting_s=time.perf_counter() - t0, seed=seed)
@@ -843,14 +853,27 @@ def _robust_solve(gram, rhs, a, y, n_terms):
     return c, n_out
 
 
-def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, hi):
-    """Fit ``delta_j(q)`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
+def _speed_mismatch(q, qdot, speed, arms, inputs_of) -> np.ndarray:
+    """Muscles whose OpenSim speed differs from ``-sum_j r_j qdot_j`` (boolean, ``(M,)``)."""
+    n_m = speed.shape[1]
+    need = np.zeros(n_m, dtype=bool)
+    tol = 1e-6 * max(1.0, float(np.abs(speed).max()))
+    for m in range(n_m):
+        ins = inputs_of[m]
+        resid = speed[:, m] + np.einsum("nj,nj->n", arms[:, m][:, ins], qdot[:, ins])
+        need[m] = np.abs(resid).max() > tol
+    return need
+
+
+def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, hi, delta=None):
+    """Fit ``delta_j(q) = s_j + r_j`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
 
     OpenSim's lengthening speed is linear in the speeds, ``dL/dt = sum_j s_j(q) qdot_j``,
     and ``s_j = -r_j`` except for some wrapping paths (Rajagopal's gastrocnemii with two
-    wrap surfaces: up to 2 mm per rad/s). With one random speed vector per sample, the
-    residual ``speed + sum_j r_j qdot_j`` is a linear combination of the unknown
-    ``delta_j``; their Chebyshev coefficients are fitted by least squares, per group.
+    wrap surfaces: up to 2 mm per rad/s near full knee extension). ``delta`` holds OpenSim's
+    exact ``s_j + r_j`` for those muscles (``muscles``, ``coords``, ``values`` of shape
+    ``(N, n_coords, n_muscles)``); each is fitted like a moment arm, per cell. The fit is
+    checked on held-out samples against OpenSim's speed at random coordinate speeds.
     """
     n_m = speed.shape[1]
     rep["speed_rms_m_s"] = np.zeros(n_m)
@@ -859,39 +882,35 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, h
     all_train[train] = True
     all_valid = np.zeros(len(q), dtype=bool)
     all_valid[valid] = True
+    d_mus = {} if delta is None else {int(m): k for k, m in enumerate(delta["muscles"])}
+    d_crd = {} if delta is None else {int(c): k for k, c in enumerate(delta["coords"])}
     for g in groups:
         if g.coords.size == 0:
             continue
         qc = np.clip(q[:, g.coords], lo[g.coords], hi[g.coords])
         cell = _in_cell(qc, g.lo, g.hi, g.cell_top) if bool(g.split) else np.ones(len(q), dtype=bool)
-        train = np.nonzero(cell & all_train)[0]
-        valid = np.nonzero(cell & all_valid)[0]
+        tr = np.nonzero(cell & all_train)[0]
+        va = np.nonzero(cell & all_valid)[0]
         r = arms[:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
-        resid = speed[:, g.muscles] + np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
-        need = np.abs(resid).max(axis=0) > 1e-6 * max(1.0, float(np.abs(speed).max()))
         base = -np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
-        if not need.any():
-            e = base[valid] - speed[valid][:, g.muscles]
-        else:
+        dm = np.array([k for k, m in enumerate(g.muscles) if int(m) in d_mus], dtype=np.int64)
+        pred = base.copy()
+        if dm.size:
             deg = min(_DELTA_DEGREES.get(g.coords.size, 3), int(g.exps.sum(axis=1).max()))
             n_t = int(np.sum(g.exps.sum(axis=1) <= deg))
-            x = g.scaled(q)
-            b, _ = _basis(x, g.exps[:n_t])
+            b, _ = _basis(g.scaled(q), g.exps[:n_t])
             n_in = g.coords.size
-            design = (b[:, None, :] * qdot[:, g.coords][:, :, None]).reshape(len(q), n_in * n_t)
-            dm = np.nonzero(need)[0]
-            y = resid[:, dm]
-            a = design[train]
-            gram = a.T @ a
-            reg = 1e-12 * np.trace(gram) / gram.shape[0]
-            c = np.linalg.solve(gram + reg * np.eye(gram.shape[0]), a.T @ y[train])  # (n_in*n_t, kd)
-            # reorder to (n_t, n_in * kd): coefficient of basis t for (input j, muscle k)
-            coef = c.reshape(n_in, n_t, dm.size).transpose(1, 0, 2).reshape(n_t, n_in * dm.size)
+            rows_m = [d_mus[int(g.muscles[k])] for k in dm]
+            rows_c = [d_crd[int(c)] for c in g.coords]
+            # targets ordered (input j, muscle k): column j * kd + k
+            y = delta["values"][:, rows_c][:, :, rows_m].reshape(len(q), n_in * dm.size)
+            gram = b[tr].T @ b[tr]
+            c, _ = _robust_solve(gram, b[tr].T @ y[tr], b[tr], y[tr], n_t)
             g.delta_muscles = g.muscles[dm]
-            g.coef_delta = np.ascontiguousarray(coef)
-            pred = base.copy()
-            pred[:, dm] += design @ c
-            e = pred[valid] - speed[valid][:, g.muscles]
+            g.coef_delta = np.ascontiguousarray(c)
+            d_fit = (b @ c).reshape(len(q), n_in, dm.size)
+            pred[:, dm] += np.einsum("njk,nj->nk", d_fit, qdot[:, g.coords])
+        e = pred[va] - speed[va][:, g.muscles]
         rep["speed_rms_m_s"][g.muscles] = np.maximum(
             rep["speed_rms_m_s"][g.muscles], np.sqrt(np.mean(e**2, axis=0))
         )

@@ -501,6 +501,41 @@ class GeometrySampler:
                 progress(f + 1, n_f)
         return out
 
+    def speed_jacobian(self, q: np.ndarray, coords: np.ndarray, muscles: np.ndarray) -> np.ndarray:
+        """``s[f, j, k] = dL_k/dt`` when only coordinate ``coords[j]`` moves at 1 rad/s (or m/s).
+
+        Couplers move their dependent coordinates along. OpenSim's lengthening speed is
+        ``sum_j s_j qdot_j``; ``s_j = -r_j`` except for some wrapping paths.
+
+        Parameters
+        ----------
+        q
+            ``(F, C)`` configurations.
+        coords, muscles
+            Coordinate and muscle indices (model order).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(F, len(coords), len(muscles))``, m/s per unit speed.
+        """
+        osim = self._osim
+        q, _ = self.enforce_couplers(np.atleast_2d(q))
+        coords = np.asarray(coords, dtype=int)
+        chosen = [self._muscles[int(k)] for k in muscles]
+        out = np.empty((q.shape[0], coords.size, len(chosen)))
+        linear = all(c.is_linear for c in self.info.couplers)
+        cmat = self._coupling_matrix(q[0]) if linear and len(q) else None
+        for f in range(q.shape[0]):
+            self._set_state(q[f], None)
+            c = cmat if cmat is not None else self._coupling_matrix(q[f])
+            for jj, j in enumerate(coords):
+                self.state.setU(osim.Vector.createFromMat(np.ascontiguousarray(c[j])))
+                self.model.realizeVelocity(self.state)
+                for kk, mu in enumerate(chosen):
+                    out[f, jj, kk] = mu.getLengtheningSpeed(self.state)
+        return out
+
     def compute_moment_arm(self, q_row: np.ndarray, muscle: str, coordinate: str) -> float:
         """OpenSim's own ``Muscle.computeMomentArm`` at one configuration (for checks)."""
         q, _ = self.enforce_couplers(np.atleast_2d(q_row))
