@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -564,7 +565,16 @@ def exact_geometry(
         ``length_m`` (F, M), ``speed_m_s`` (F, M), ``moment_arm_m`` (F, M, C),
         ``strength_n`` (F, M).
     """
-    return GeometrySampler(osim_path).sample(q, qdot)
+    p = Path(osim_path)
+    if not p.exists():
+        raise InputError(p, "model file not found")
+    return _cached_sampler(str(p.resolve()), p.stat().st_mtime_ns).sample(q, qdot)
+
+
+@lru_cache(maxsize=4)
+def _cached_sampler(path: str, mtime_ns: int) -> GeometrySampler:
+    """One open model per file (and modification time) in this process."""
+    return GeometrySampler(path)
 
 
 def spanned_coordinates(osim_path: str | Path) -> np.ndarray:
