@@ -46,14 +46,14 @@ def test_reproduces_rajagopal_forces_for_its_subject():
     mass is the model's (75.3 kg): every force comes back within 1 %."""
     names, lopt, f0, mass = read_muscles(RAJAGOPAL)
     assert mass == pytest.approx(75.337, abs=0.01)
-    new, prov = volume_scaled_max_isometric_force(names, lopt, f0, mass_kg=mass, height_m=1.70)
+    new, prov = volume_scaled_max_isometric_force(names, f0, lopt, mass, 1.70)
     assert prov["unmatched"] == []
     assert np.max(np.abs(new / f0 - 1.0)) < 0.01
 
 
 def test_volumes_add_up_to_handsfield_total():
     names, lopt, f0, _ = read_muscles(RAJAGOPAL)
-    _, prov = volume_scaled_max_isometric_force(names, lopt, f0, mass_kg=70.0, height_m=1.80)
+    _, prov = volume_scaled_max_isometric_force(names, f0, lopt, 70.0, 1.80)
     total = lower_limb_muscle_volume_cm3(70.0, 1.80)
     assert total == pytest.approx(47 * 70 * 1.8 + 1285)
     right = sum(m["volume_cm3"] for n, m in prov["muscles"].items() if n.endswith("_r"))
@@ -62,15 +62,15 @@ def test_volumes_add_up_to_handsfield_total():
 
 def test_force_grows_with_mass_times_height():
     names, lopt, f0, _ = read_muscles(RAJAGOPAL)
-    a, _ = volume_scaled_max_isometric_force(names, lopt, f0, mass_kg=60.0, height_m=1.70)
-    b, _ = volume_scaled_max_isometric_force(names, lopt, f0, mass_kg=90.0, height_m=1.70)
+    a, _ = volume_scaled_max_isometric_force(names, f0, {"optimal_fiber_length_m": lopt}, 60.0, 1.70)
+    b, _ = volume_scaled_max_isometric_force(names, f0, {"optimal_fiber_length_m": lopt}, 90.0, 1.70)
     ratio = (47 * 90 * 1.7 + 1285) / (47 * 60 * 1.7 + 1285)
     assert np.allclose(b / a, ratio)
 
 
 def test_names_of_three_models_map_to_handsfield():
     h_names, h_lopt, h_f0, _ = read_muscles(HAMNER)
-    new, prov = volume_scaled_max_isometric_force(h_names, h_lopt, h_f0, mass_kg=75.0, height_m=1.78)
+    new, prov = volume_scaled_max_isometric_force(h_names, h_f0, h_lopt, 75.0, 1.78)
     unmatched = {n[:-2] for n in prov["unmatched"]}
     assert unmatched == {"pect", "gem", "quad_fem", "ercspn", "intobl", "extobl"}
     kept = np.array([n in prov["unmatched"] for n in h_names])
@@ -80,7 +80,7 @@ def test_names_of_three_models_map_to_handsfield():
     assert handsfield_muscle("bflh140_r") == "biceps_femoris_long"
     assert handsfield_muscle("lat_gas_r") == "gastrocnemius_lateral"
     d_names, d_lopt, d_f0, _ = read_muscles(DEGROOTE)
-    _, prov = volume_scaled_max_isometric_force(d_names, d_lopt, d_f0, mass_kg=75.0, height_m=1.78)
+    _, prov = volume_scaled_max_isometric_force(d_names, d_f0, d_lopt, 75.0, 1.78)
     assert prov["unmatched"] == []
 
 
@@ -90,4 +90,4 @@ def test_bad_inputs_are_reported():
     with pytest.raises(InputError, match="height"):
         lower_limb_muscle_volume_cm3(70.0, 170.0)  # centimetres, not metres
     with pytest.raises(InputError):
-        volume_scaled_max_isometric_force(["a_r"], np.ones(2), np.ones(1), mass_kg=70.0, height_m=1.7)
+        volume_scaled_max_isometric_force(["a_r"], np.ones(1), np.ones(2), 70.0, 1.7)

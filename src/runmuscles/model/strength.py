@@ -162,11 +162,11 @@ def handsfield_muscle(name: str) -> str | None:
 
 def volume_scaled_max_isometric_force(
     muscle_names: list[str],
-    optimal_fiber_length_m: np.ndarray,
     max_isometric_force_n: np.ndarray,
-    *,
+    params: dict[str, np.ndarray] | np.ndarray,
     mass_kg: float,
     height_m: float,
+    *,
     specific_tension_n_cm2: float = SPECIFIC_TENSION_N_CM2,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Maximum isometric forces from the runner's mass and height.
@@ -175,9 +175,12 @@ def volume_scaled_max_isometric_force(
     ----------
     muscle_names
         Model muscle names (both legs; each leg gets one limb's volume).
-    optimal_fiber_length_m, max_isometric_force_n
-        The model's values, shape ``(M,)`` (the forces are kept for unmatched muscles and
-        set how a Handsfield muscle's volume is shared among model compartments).
+    max_isometric_force_n
+        The model's forces, shape ``(M,)``: kept for unmatched muscles, and they set how a
+        Handsfield muscle's volume is shared among model compartments.
+    params
+        The muscles' parameters (``MuscleGeometry.params``, with ``optimal_fiber_length_m``)
+        or directly the optimal fibre lengths in metres, shape ``(M,)``.
     mass_kg, height_m
         The runner's body mass and height.
     specific_tension_n_cm2
@@ -193,7 +196,7 @@ def volume_scaled_max_isometric_force(
         ``volume_cm3``, ``old_force_n`` and ``new_force_n``.
     """
     names = list(muscle_names)
-    lopt = np.asarray(optimal_fiber_length_m, dtype=float)
+    lopt = np.asarray(params["optimal_fiber_length_m"] if isinstance(params, dict) else params, dtype=float)
     f0 = np.asarray(max_isometric_force_n, dtype=float)
     if lopt.shape != (len(names),) or f0.shape != (len(names),):
         raise InputError("muscles", "names, optimal fibre lengths and forces differ in length")
