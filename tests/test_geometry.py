@@ -19,7 +19,14 @@ import pytest
 
 from runmuscles.errors import InputError
 from runmuscles.model.geometry import MuscleGeometry, model_hash
-from runmuscles.model.muscle_curves import CLASS_CODES, rigid_tendon_active_force, thelen_force_velocity
+from runmuscles.model.muscle_curves import (
+    CLASS_CODES,
+    millard_active_force_length,
+    millard_force_velocity,
+    millard_passive_force_length,
+    rigid_tendon_active_force,
+    thelen_force_velocity,
+)
 from runmuscles.readers import read_storage
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -144,6 +151,50 @@ def test_thelen_force_velocity_inverts_thelen_equations():
     v = np.where(fv <= 1, conc, np.where(fv < f0, ecc, v0 + slope * (fv - f0)))
     assert np.allclose(thelen_force_velocity(v, af, flen, thr), fv, atol=1e-12)
     assert thelen_force_velocity(np.array([-1.0, -2.0]), af, flen, thr).tolist() == [0.0, 0.0]
+
+
+def test_millard_curves_from_parameters_equal_opensim(samplers):
+    """Bezier curves rebuilt from each muscle's curve parameters equal OpenSim's curve
+    objects (tabulated from ActiveForceLengthCurve/ForceVelocityCurve/FiberForceLengthCurve)."""
+    info = samplers["rajagopal"].info
+    p, t = info.params, info.curve_tables
+    for m in np.unique(p["curve_table"].astype(int), return_index=True)[1]:
+        row = int(p["curve_table"][m])
+        fl = millard_active_force_length(t["fl_x"], *(p[f"millard_fl_{k}"][m] for k in _FL))
+        fv = millard_force_velocity(t["fv_x"], *(p[f"millard_fv_{k}"][m] for k in _FV))
+        fpe = millard_passive_force_length(t["fl_x"], *(p[f"millard_fpe_{k}"][m] for k in _FPE))
+        assert np.abs(fl - t["fl"][row]).max() < 1e-10
+        assert np.abs(fv - t["fv"][row]).max() < 1e-10
+        assert np.abs(fpe - t["fpe"][row]).max() < 1e-10
+    # shape checks that do not depend on OpenSim: peak 1 at optimal length, 1 at rest
+    assert fl[np.argmin(np.abs(t["fl_x"] - 1.0))] == pytest.approx(1.0)
+    assert fv[np.argmin(np.abs(t["fv_x"]))] == pytest.approx(1.0)
+
+
+_FL = (
+    "min_norm_active_fiber_length",
+    "transition_norm_fiber_length",
+    "max_norm_active_fiber_length",
+    "shallow_ascending_slope",
+    "minimum_value",
+)
+_FV = (
+    "concentric_slope_at_vmax",
+    "concentric_slope_near_vmax",
+    "isometric_slope",
+    "eccentric_slope_at_vmax",
+    "eccentric_slope_near_vmax",
+    "max_eccentric_velocity_force_multiplier",
+    "concentric_curviness",
+    "eccentric_curviness",
+)
+_FPE = (
+    "strain_at_zero_force",
+    "strain_at_one_norm_force",
+    "stiffness_at_low_force",
+    "stiffness_at_one_norm_force",
+    "curviness",
+)
 
 
 # -- surrogate -------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 #: Bump when the cache layout or the fitting changes: old caches are then rebuilt.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 #: Running envelope per coordinate (degrees; the side suffix ``_r``/``_l`` is dropped),
 #: generous on purpose: treadmill running at 2-5 m/s spans hip flexion -15..65 deg, knee

@@ -9,9 +9,11 @@ muscles of a class (parameters as arrays of shape ``(M,)``, states as ``(F, M)``
   extended linearly beyond ``fv_linear_extrap_threshold * Flen``); here it is inverted in
   closed form.
 * ``Millard2012EquilibriumMuscle`` (Millard M et al. (2013) J Biomech Eng 135:021005):
-  quintic Bezier curves. They are tabulated densely from OpenSim's own curve objects when a
-  model's cache is built (see :mod:`runmuscles.opensim_adapter.geometry`) and interpolated
-  linearly here (error below 1e-6 on the 5001-point grids).
+  chains of quintic Bezier corners built from the curves' parameters
+  (:func:`millard_active_force_length`, :func:`millard_force_velocity`,
+  :func:`millard_passive_force_length`; equal to OpenSim's curve objects to 1e-13). For
+  speed, strength evaluation interpolates them from dense tables made when a model's
+  cache is built (error below 1e-6 on the 5001/6001-point grids).
 * ``DeGrooteFregly2016Muscle`` (De Groote F, Kinney AL, Rao AV, Fregly BJ (2016) Ann
   Biomed Eng 44:2922-2936): sum of three Gaussian-like active force-length terms, an
   inverse-hyperbolic-sine force-velocity curve, exponential passive force-length.
@@ -40,6 +42,9 @@ __all__ = [
     "degroote_force_velocity",
     "degroote_passive_force_length",
     "fixed_width_fiber_length",
+    "millard_active_force_length",
+    "millard_force_velocity",
+    "millard_passive_force_length",
     "fixed_width_pennation_angle",
     "rigid_tendon_active_force",
     "table_curve",
@@ -188,6 +193,139 @@ def degroote_passive_force_length(
     offset = np.exp(_DG_KPE * (_DG_MIN_NORM_FIBER_LENGTH - 1.0) / e0)
     x = np.asarray(norm_fiber_length, dtype=float)
     return (np.exp(_DG_KPE * (x - 1.0) / e0) - offset) / (np.exp(_DG_KPE) - offset)
+
+
+# -- Millard 2012 curves from their parameters (quintic Bezier corners) ----------------------
+# Millard M, Uchida T, Seth A, Delp SL (2013) Flexing computational muscle: modeling and
+# simulation of musculotendon dynamics. J Biomech Eng 135:021005. Each curve is a chain of
+# "corner" segments: a quintic Bezier curve joining two points with given slopes, whose
+# inner control points lie on the two tangent lines at a fraction ``0.1 + 0.8 curviness``
+# of the way to the tangents' intersection; beyond the ends the curve continues linearly.
+def _corner(x0, y0, dydx0, x1, y1, dydx1, curviness):
+    c = 0.1 + 0.8 * curviness
+    if abs(dydx0 - dydx1) > np.sqrt(_EPS):
+        xc = (y1 - y0 - x1 * dydx1 + x0 * dydx0) / (dydx0 - dydx1)
+    else:
+        xc = 0.5 * (x0 + x1)
+    yc = (xc - x1) * dydx1 + y1
+    xm0, ym0 = x0 + c * (xc - x0), y0 + c * (yc - y0)
+    xm1, ym1 = x1 + c * (xc - x1), y1 + c * (yc - y1)
+    return np.array([x0, xm0, xm0, xm1, xm1, x1]), np.array([y0, ym0, ym0, ym1, ym1, y1])
+
+
+_BINOM5 = np.array([1.0, 5.0, 10.0, 10.0, 5.0, 1.0])
+
+
+def _bezier(u, pts):
+    """Quintic Bezier value at ``u`` (any shape) for control points ``pts`` (..., 6)."""
+    k = np.arange(6)
+    uu = u[..., None]
+    w = _BINOM5 * uu**k * (1.0 - uu) ** (5 - k)
+    return np.sum(w * pts, axis=-1)
+
+
+def _segmented(x, segments, dydx_lo, dydx_hi):
+    """Evaluate a chain of Bezier corners at ``x``, linear beyond its ends."""
+    x = np.asarray(x, dtype=float)
+    xs = np.array([sx for sx, _ in segments])  # (n_seg, 6)
+    ys = np.array([sy for _, sy in segments])
+    starts = xs[:, 0]
+    idx = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(segments) - 1)
+    px, py = xs[idx], ys[idx]
+    lo_u, hi_u = np.zeros_like(x), np.ones_like(x)
+    for _ in range(60):  # bisection on the monotonic x(u): 1e-18 in u
+        mid = 0.5 * (lo_u + hi_u)
+        right = _bezier(mid, px) < x
+        lo_u = np.where(right, mid, lo_u)
+        hi_u = np.where(right, hi_u, mid)
+    y = _bezier(0.5 * (lo_u + hi_u), py)
+    x_lo, y_lo = xs[0, 0], ys[0, 0]
+    x_hi, y_hi = xs[-1, -1], ys[-1, -1]
+    y = np.where(x < x_lo, y_lo + dydx_lo * (x - x_lo), y)
+    return np.where(x > x_hi, y_hi + dydx_hi * (x - x_hi), y)
+
+
+def millard_active_force_length(
+    norm_fiber_length: np.ndarray,
+    min_norm_active_fiber_length: float,
+    transition_norm_fiber_length: float,
+    max_norm_active_fiber_length: float,
+    shallow_ascending_slope: float,
+    minimum_value: float,
+) -> np.ndarray:
+    """Millard2012's ActiveForceLengthCurve (five corners, peak 1 at optimal length)."""
+    x0, x1, x2, x3 = (
+        min_norm_active_fiber_length,
+        transition_norm_fiber_length,
+        1.0,
+        max_norm_active_fiber_length,
+    )
+    ylow, dydx, curv = minimum_value, shallow_ascending_slope, 1.0
+    dx = 0.05 * x2
+    xs = x2 - dx
+    y0, y1 = 0.0, 1.0 - dydx * (xs - x1)
+    dydx01 = 1.25 * (y1 - y0) / (x1 - x0)
+    x01, y01 = x0 + 0.5 * (x1 - x0), y0 + 0.5 * (y1 - y0)
+    x1s, y1s = x1 + 0.5 * (xs - x1), y1 + 0.5 * (1.0 - y1)
+    x23 = (x2 + dx) + 0.5 * (x3 - (x2 + dx))
+    y23 = 0.5
+    dydx23 = (0.0 - 1.0) / ((x3 - dx) - (x2 + dx))
+    segs = [
+        _corner(x0, ylow, 0.0, x01, y01, dydx01, curv),
+        _corner(x01, y01, dydx01, x1s, y1s, dydx, curv),
+        _corner(x1s, y1s, dydx, x2, 1.0, 0.0, curv),
+        _corner(x2, 1.0, 0.0, x23, y23, dydx23, curv),
+        _corner(x23, y23, dydx23, x3, ylow, 0.0, curv),
+    ]
+    return _segmented(norm_fiber_length, segs, 0.0, 0.0)
+
+
+def millard_force_velocity(
+    norm_fiber_velocity: np.ndarray,
+    concentric_slope_at_vmax: float,
+    concentric_slope_near_vmax: float,
+    isometric_slope: float,
+    eccentric_slope_at_vmax: float,
+    eccentric_slope_near_vmax: float,
+    max_eccentric_velocity_force_multiplier: float,
+    concentric_curviness: float,
+    eccentric_curviness: float,
+) -> np.ndarray:
+    """Millard2012's ForceVelocityCurve (lengthening positive, 1 at rest, 0 at -v_max)."""
+    fmax_e = max_eccentric_velocity_force_multiplier
+    d_c, d_nc, d_iso = concentric_slope_at_vmax, concentric_slope_near_vmax, isometric_slope
+    d_e, d_ne = eccentric_slope_at_vmax, eccentric_slope_near_vmax
+    y_nc = 0.5 * d_nc * (-0.9 + 1.0) + 0.5 * d_c * (-0.9 + 1.0)
+    y_ne = fmax_e + 0.5 * d_ne * (0.9 - 1.0) + 0.5 * d_e * (0.9 - 1.0)
+    segs = [
+        _corner(-1.0, 0.0, d_c, -0.9, y_nc, d_nc, concentric_curviness),
+        _corner(-0.9, y_nc, d_nc, 0.0, 1.0, d_iso, concentric_curviness),
+        _corner(0.0, 1.0, d_iso, 0.9, y_ne, d_ne, eccentric_curviness),
+        _corner(0.9, y_ne, d_ne, 1.0, fmax_e, d_e, eccentric_curviness),
+    ]
+    return _segmented(norm_fiber_velocity, segs, d_c, d_e)
+
+
+def millard_passive_force_length(
+    norm_fiber_length: np.ndarray,
+    strain_at_zero_force: float,
+    strain_at_one_norm_force: float,
+    stiffness_at_low_force: float,
+    stiffness_at_one_norm_force: float,
+    curviness: float,
+) -> np.ndarray:
+    """Millard2012's FiberForceLengthCurve (passive fibre force; zero below slack)."""
+    x_zero, x_iso = 1.0 + strain_at_zero_force, 1.0 + strain_at_one_norm_force
+    k_low, k_iso = stiffness_at_low_force, stiffness_at_one_norm_force
+    dx = min(0.1 / k_iso, 0.1 * (x_iso - x_zero))
+    x_low = x_zero + dx
+    x_foot = x_zero + 0.5 * (x_low - x_zero)
+    y_low = k_low * (x_low - x_foot)
+    segs = [
+        _corner(x_zero, 0.0, 0.0, x_low, y_low, k_low, curviness),
+        _corner(x_low, y_low, k_low, x_iso, 1.0, k_iso, curviness),
+    ]
+    return _segmented(norm_fiber_length, segs, 0.0, k_iso)
 
 
 # -- tabulated curves (Millard 2012) ------------------------------------------------------

@@ -54,6 +54,30 @@ __all__ = [
 #: Muscle classes whose strength curves are known (see ``runmuscles.model.muscle_curves``).
 SUPPORTED_MUSCLE_CLASSES = ("Thelen2003Muscle", "Millard2012EquilibriumMuscle", "DeGrooteFregly2016Muscle")
 
+#: Millard2012 curve parameters kept per muscle (``params`` keys), in the order of
+#: :func:`runmuscles.model.muscle_curves.millard_active_force_length` (5),
+#: ``millard_force_velocity`` (8) and ``millard_passive_force_length`` (5).
+MILLARD_CURVE_PARAMS = (
+    "millard_fl_min_norm_active_fiber_length",
+    "millard_fl_transition_norm_fiber_length",
+    "millard_fl_max_norm_active_fiber_length",
+    "millard_fl_shallow_ascending_slope",
+    "millard_fl_minimum_value",
+    "millard_fv_concentric_slope_at_vmax",
+    "millard_fv_concentric_slope_near_vmax",
+    "millard_fv_isometric_slope",
+    "millard_fv_eccentric_slope_at_vmax",
+    "millard_fv_eccentric_slope_near_vmax",
+    "millard_fv_max_eccentric_velocity_force_multiplier",
+    "millard_fv_concentric_curviness",
+    "millard_fv_eccentric_curviness",
+    "millard_fpe_strain_at_zero_force",
+    "millard_fpe_strain_at_one_norm_force",
+    "millard_fpe_stiffness_at_low_force",
+    "millard_fpe_stiffness_at_one_norm_force",
+    "millard_fpe_curviness",
+)
+
 # Grids on which Millard2012 curves are tabulated from OpenSim's own curve objects.
 MILLARD_FL_GRID = (0.0, 2.5, 5001)  # normalized fibre length
 MILLARD_FV_GRID = (-1.5, 1.5, 6001)  # normalized fibre velocity (lengthening positive)
@@ -153,8 +177,9 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
         "degroote_passive_fiber_strain",
         "degroote_fiber_damping",
         "degroote_ignore_passive",
-        # Millard2012: index into curve_tables
+        # Millard2012: index into curve_tables, and the curves' own parameters
         "curve_table",
+        *MILLARD_CURVE_PARAMS,
     ]
     p = {k: np.full(n, np.nan) for k in keys}
     p["curve_table"][:] = -1
@@ -211,6 +236,8 @@ def _muscle_parameters(model: Any, osim: Any, source: Path) -> tuple[list[str], 
                 fpe.getStiffnessAtOneNormForceInUse(),
                 fpe.getCurvinessInUse(),
             )
+            for name, value in zip(MILLARD_CURVE_PARAMS, key, strict=True):
+                p[name][i] = value
             if key not in table_keys:
                 table_keys[key] = len(fl_rows)
                 fl_rows.append(np.array([fal.calcValue(float(x)) for x in fl_x]))
