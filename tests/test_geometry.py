@@ -1,0 +1,308 @@
+"""Muscle geometry and strength: exact OpenSim route and the cached NumPy surrogate.
+
+References are OpenSim's own results on the same inputs (``Muscle.computeMomentArm``,
+``getLength``, ``getLengtheningSpeed``, ``calcInextensibleTendonActiveFiberForce``) at real
+running frames: hamner2013 subject01 Run_2..Run_5 inverse kinematics, mapped onto each
+model's coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runmuscles.errors import InputError
+from runmuscles.model.geometry import MuscleGeometry, model_hash
+from runmuscles.model.muscle_curves import (
+    CLASS_CODES,
+    millard_active_force_length,
+    millard_force_velocity,
+    millard_passive_force_length,
+    rigid_tendon_active_force,
+    thelen_force_velocity,
+)
+from runmuscles.readers import read_storage
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+RAJAGOPAL = DATA / "models" / "Rajagopal2016.osim"
+HAMNER = DATA / "hamner2013" / "subject01" / "model" / "subject01_adjusted_scaled.osim"
+DEGROOTE = DATA / "fukuchi2017" / "RBDS001" / "RBDS001_complex.osim"
+IK = DATA / "hamner2013" / "subject01" / "ik"
+MODELS = {"rajagopal": RAJAGOPAL, "hamner": HAMNER, "degroote": DEGROOTE}
+
+pytestmark = pytest.mark.opensim
+
+
+def _need(*paths: Path) -> None:
+    for p in paths:
+        if not p.exists():
+            pytest.skip(f"{p} is not present")
+
+
+def running_frames(info, trials=("Run_2", "Run_3", "Run_4", "Run_5"), step: int = 4):
+    """Runner's coordinates (radians/metres) and speeds mapped onto a model's coordinates.
+
+    The hamner2013 IK files are in degrees without an inDegrees line. Coordinates the file
+    lacks stay at their defaults; the knee flexes negative in Hamner's model and positive
+    in Rajagopal-type models (whose knee range is positive), so it is negated there.
+    """
+    qs, qds = [], []
+    for trial in trials:
+        table = read_storage(IK / f"{trial}.mot")
+        q = np.tile(info.default_value, (table.n_frames, 1))
+        for j, name in enumerate(info.coordinate_names):
+            if name in table:
+                v = table.column(name).copy()
+                if info.rotational[j]:
+                    v = np.deg2rad(v)
+                if name.startswith("knee_angle") and info.range_max[j] > 1.0:
+                    v = -v
+                q[:, j] = v
+        qd = np.gradient(q, table.time_s, axis=0)
+        qs.append(q[::step])
+        qds.append(qd[::step])
+    return np.vstack(qs), np.vstack(qds)
+
+
+@pytest.fixture(scope="module")
+def samplers():
+    from runmuscles.opensim_adapter.geometry import GeometrySampler
+
+    _need(*MODELS.values(), IK)
+    return {k: GeometrySampler(p) for k, p in MODELS.items()}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("geometry-cache")
+
+
+@pytest.fixture(scope="module")
+def surrogates(samplers, cache_dir):
+    out = {}
+    for k, p in MODELS.items():
+        t0 = time.perf_counter()
+        out[k] = MuscleGeometry.for_model(p, cache_dir=cache_dir)
+        out[k].build_s = time.perf_counter() - t0
+    return out
+
+
+# -- exact route -----------------------------------------------------------------------------
+def test_exact_moment_arms_equal_compute_moment_arm(samplers):
+    """J^T route equals Muscle.computeMomentArm for every muscle and coordinate, incl. the
+    Rajagopal knee and its coupled patella coordinate (both give the coupled moment arm)."""
+    gs = samplers["rajagopal"]
+    q, qd = running_frames(gs.info, trials=("Run_4",), step=60)
+    out = gs.sample(q, qd)
+    names = gs.info.coordinate_names
+    knee, beta = names.index("knee_angle_r"), names.index("knee_angle_r_beta")
+    worst = 0.0
+    for f in range(len(q)):
+        for k, muscle in enumerate(gs.info.muscle_names):
+            if not muscle.endswith("_r"):
+                continue
+            for j in (knee, beta, names.index("hip_flexion_r"), names.index("ankle_angle_r")):
+                ref = gs.compute_moment_arm(q[f], muscle, names[j])
+                worst = max(worst, abs(ref - out["moment_arm_m"][f, k, j]))
+    assert worst < 1e-12
+    vas = gs.info.muscle_names.index("vasint_r")
+    assert np.allclose(out["moment_arm_m"][:, vas, knee], out["moment_arm_m"][:, vas, beta])
+    assert np.all(out["moment_arm_m"][:, vas, knee] < -0.01)  # knee extensor: 1-5 cm
+
+
+@pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
+def test_numpy_strength_equals_opensim(samplers, model):
+    """F0 fl fv cos(pennation) from the muscle's own curves equals OpenSim's
+    calcInextensibleTendonActiveFiberForce(s, 1) at real frames (< 0.5 %)."""
+    gs = samplers[model]
+    q, qd = running_frames(gs.info, step=6)
+    out = gs.sample(q, qd, moment_arms=False)
+    codes = np.array([CLASS_CODES[c] for c in gs.info.muscle_class])
+    mine = rigid_tendon_active_force(
+        out["length_m"], out["speed_m_s"], codes, gs.info.params, gs.info.curve_tables
+    )
+    ref = out["strength_n"]
+    f0 = gs.info.params["max_isometric_force_n"]
+    big = ref > 0.01 * f0
+    assert big.mean() > 0.5
+    assert np.max(np.abs(mine - ref)[big] / ref[big]) < 0.005
+    assert np.max(np.abs(mine - ref) / f0) < 1e-4
+
+
+def test_thelen_force_velocity_inverts_thelen_equations():
+    """The closed-form fv inverts Thelen (2003) Eqs 6-7 as OpenSim extends them."""
+    af, flen, thr = 0.25, 1.4, 0.95
+    fv = np.linspace(0.01, 1.6, 400)
+    a = 1.0
+    # Forward: fibre velocity (per v_max) from force, written independently of the inverse.
+    conc = (0.25 + 0.75 * a) * (fv - 1) / (1 + fv / af)
+    b = (2 + 2 / af) * (flen - fv) / (flen - 1)
+    ecc = (0.25 + 0.75 * a) * (fv - 1) / b
+    f0 = thr * flen
+    b0 = (2 + 2 / af) * (flen - f0) / (flen - 1)
+    v0 = (f0 - 1) / b0
+    slope = 1 / b0 + (f0 - 1) / b0**2 * (2 + 2 / af) / (flen - 1)
+    v = np.where(fv <= 1, conc, np.where(fv < f0, ecc, v0 + slope * (fv - f0)))
+    assert np.allclose(thelen_force_velocity(v, af, flen, thr), fv, atol=1e-12)
+    assert thelen_force_velocity(np.array([-1.0, -2.0]), af, flen, thr).tolist() == [0.0, 0.0]
+
+
+def test_millard_curves_from_parameters_equal_opensim(samplers):
+    """Bezier curves rebuilt from each muscle's curve parameters equal OpenSim's curve
+    objects (tabulated from ActiveForceLengthCurve/ForceVelocityCurve/FiberForceLengthCurve)."""
+    info = samplers["rajagopal"].info
+    p, t = info.params, info.curve_tables
+    for m in np.unique(p["curve_table"].astype(int), return_index=True)[1]:
+        row = int(p["curve_table"][m])
+        fl = millard_active_force_length(t["fl_x"], *(p[f"millard_fl_{k}"][m] for k in _FL))
+        fv = millard_force_velocity(t["fv_x"], *(p[f"millard_fv_{k}"][m] for k in _FV))
+        fpe = millard_passive_force_length(t["fl_x"], *(p[f"millard_fpe_{k}"][m] for k in _FPE))
+        assert np.abs(fl - t["fl"][row]).max() < 1e-10
+        assert np.abs(fv - t["fv"][row]).max() < 1e-10
+        assert np.abs(fpe - t["fpe"][row]).max() < 1e-10
+    # shape checks that do not depend on OpenSim: peak 1 at optimal length, 1 at rest
+    assert fl[np.argmin(np.abs(t["fl_x"] - 1.0))] == pytest.approx(1.0)
+    assert fv[np.argmin(np.abs(t["fv_x"]))] == pytest.approx(1.0)
+
+
+_FL = (
+    "min_norm_active_fiber_length",
+    "transition_norm_fiber_length",
+    "max_norm_active_fiber_length",
+    "shallow_ascending_slope",
+    "minimum_value",
+)
+_FV = (
+    "concentric_slope_at_vmax",
+    "concentric_slope_near_vmax",
+    "isometric_slope",
+    "eccentric_slope_at_vmax",
+    "eccentric_slope_near_vmax",
+    "max_eccentric_velocity_force_multiplier",
+    "concentric_curviness",
+    "eccentric_curviness",
+)
+_FPE = (
+    "strain_at_zero_force",
+    "strain_at_one_norm_force",
+    "stiffness_at_low_force",
+    "stiffness_at_one_norm_force",
+    "curviness",
+)
+
+
+# -- surrogate -------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
+def test_surrogate_matches_opensim_on_running_frames(samplers, surrogates, model):
+    gs, geom = samplers[model], surrogates[model]
+    assert geom.build_s < 120.0  # 10-35 s on an idle 2-core machine; generous for shared ones
+    q, qd = running_frames(gs.info)
+    inside = geom.inside_domain(q)
+    assert inside.mean() > 0.95  # Run_5 reaches 125 deg knee flexion, beyond Rajagopal's 120
+    q, qd = q[inside], qd[inside]
+    ev = geom.evaluate(q, qd)
+    ref = gs.sample(q, qd)
+    assert not ev.outside_domain.any()
+    spans = np.abs(ref["moment_arm_m"]).max(axis=0) > 1e-6
+    err = (ev.moment_arm_m - ref["moment_arm_m"])[:, spans]
+    assert np.sqrt(np.mean(err**2)) < 0.5e-3
+    assert np.abs(err).max() < 3e-3
+    assert np.abs(ev.length_m - ref["length_m"]).max() < 1e-3
+    assert np.sqrt(np.mean((ev.speed_m_s - ref["speed_m_s"]) ** 2)) < 2e-3
+    f0 = geom.max_isometric_force_n
+    rel = np.abs(ev.strength_n - ref["strength_n"]) / f0
+    assert np.sqrt(np.mean(rel**2)) < 0.005
+    assert np.percentile(rel, 99) < 0.01
+    assert rel.max() < 0.03
+
+
+@pytest.mark.slow
+def test_cache_loads_fast_without_opensim_or_scipy(surrogates, cache_dir):
+    """A second process loads the cache and evaluates with NumPy only."""
+    code = f"""
+import json, sys, time
+import numpy as np
+from runmuscles.model.geometry import MuscleGeometry
+t0 = time.perf_counter()
+g = MuscleGeometry.for_model({str(RAJAGOPAL)!r}, cache_dir={str(cache_dir)!r})
+load = time.perf_counter() - t0
+q = np.tile(np.where(np.isfinite(g.domain_lo), 0.5 * (g.domain_lo + g.domain_hi), 0.0), (100, 1))
+qd = np.ones_like(q)
+g.evaluate(q, qd)
+ev = []
+for _ in range(20):
+    t0 = time.perf_counter(); g.evaluate(q, qd); ev.append(time.perf_counter() - t0)
+print(json.dumps({{"load": load, "eval": min(ev), "opensim": "opensim" in sys.modules,
+                  "scipy": any(m.startswith("scipy") for m in sys.modules)}}))
+"""
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": src, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        check=True,
+    )
+    r = json.loads(res.stdout.strip().splitlines()[-1])
+    assert not r["opensim"] and not r["scipy"]
+    assert r["load"] < 0.2  # about 10-20 ms on an idle 2-core machine
+    assert r["eval"] < 0.02  # 2-5 ms for 100 frames on an idle machine (single BLAS thread)
+
+
+def test_model_hash_changes_with_content(tmp_path):
+    _need(RAJAGOPAL)
+    copy = tmp_path / "Rajagopal2016.osim"
+    copy.write_bytes(RAJAGOPAL.read_bytes())
+    assert model_hash(copy) == model_hash(RAJAGOPAL)
+    copy.write_bytes(RAJAGOPAL.read_bytes().replace(b"<max_isometric_force>", b"<max_isometric_force> ", 1))
+    assert model_hash(copy) != model_hash(RAJAGOPAL)
+    with pytest.raises(InputError, match="not found"):
+        model_hash(tmp_path / "missing.osim")
+
+
+@pytest.mark.slow
+def test_outside_domain_flag_and_exact_fallback(samplers, surrogates):
+    gs, geom = samplers["rajagopal"], surrogates["rajagopal"]
+    q, qd = running_frames(gs.info, trials=("Run_5",), step=3)
+    outside = ~geom.inside_domain(q)
+    assert outside.any()  # knee flexion beyond the model's 120 deg range
+    knee = geom.coordinate_names.index("knee_angle_r")
+    knee_l = geom.coordinate_names.index("knee_angle_l")
+    assert np.all(np.maximum(q[outside, knee], q[outside, knee_l]) > geom.domain_hi[knee] - 1e-9)
+    rows = np.nonzero(outside)[0][:3]
+    ev = geom.evaluate(q[rows], qd[rows], fallback_exact=True)
+    ref = gs.sample(q[rows], qd[rows])
+    assert ev.exact.all() and ev.outside_domain.all()
+    assert np.allclose(ev.moment_arm_m, ref["moment_arm_m"], atol=1e-12)
+    assert np.allclose(ev.strength_n, ref["strength_n"], rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_strength_is_linear_in_max_isometric_force(surrogates):
+    geom = surrogates["hamner"]
+    q = np.where(np.isfinite(geom.domain_lo), 0.5 * (geom.domain_lo + geom.domain_hi), 0.0)
+    base = geom.evaluate(q).strength_n
+    scale = np.linspace(0.5, 2.0, len(geom.muscle_names))
+    scaled = geom.with_max_isometric_force(geom.max_isometric_force_n * scale).evaluate(q).strength_n
+    assert np.allclose(scaled, base * scale)
+    assert np.allclose(geom.evaluate(q).strength_n, base)  # the original is unchanged
+    with pytest.raises(InputError):
+        geom.with_max_isometric_force(np.ones(3))
+
+
+@pytest.mark.slow
+def test_evaluate_rejects_bad_input(surrogates):
+    geom = surrogates["degroote"]
+    with pytest.raises(InputError, match="columns"):
+        geom.evaluate(np.zeros((2, 3)))
+    q = np.zeros((2, len(geom.coordinate_names)))
+    q[1, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        geom.evaluate(q)
