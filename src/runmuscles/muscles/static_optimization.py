@@ -85,7 +85,7 @@ def solve_static_optimization(
     weights: np.ndarray | None = None,
     exponent: float = 2.0,
     tol: float = 1e-9,
-    max_iter: int = 100,
+    max_iter: int = 500,
 ) -> SOSolution:
     """Solve the static-optimization problem for every frame.
 
