@@ -102,6 +102,7 @@ class RunnerModel:
         if p.suffix.lower() != ".osim":
             raise InputError(p, "is not an OpenSim model (.osim)")
         cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        _seed_bundled_caches(cache)
         mb = load_osim_cached(p, cache)
         if not _has_muscles(p):
             raise ModelError(p, "has no muscles (runmuscles needs a model with muscles, e.g. Hamner 2010)")
@@ -319,6 +320,32 @@ class RunnerModel:
 
 
 _LOADED: dict[tuple, RunnerModel] = {}
+
+
+def bundled_cache_dir() -> Path:
+    """Geometry caches shipped with the package (the demo runner's model)."""
+    from importlib import resources  # noqa: PLC0415
+
+    return Path(str(resources.files("runmuscles") / "data" / "demo" / "cache"))
+
+
+def _seed_bundled_caches(cache: Path) -> None:
+    """Copy the shipped geometry caches into ``cache`` once, so the demo needs no build.
+
+    Cache files are named after the model's content hash and checked on load, so a shipped
+    file only ever serves the exact model it was built from.
+    """
+    import shutil  # noqa: PLC0415
+
+    src = bundled_cache_dir()
+    if not src.is_dir():
+        return
+    for f in src.glob("*.npz"):
+        dst = cache / f.name
+        if not dst.exists():
+            with contextlib.suppress(OSError):
+                cache.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, dst)
 
 
 def _has_muscles(path: Path) -> bool:
