@@ -171,6 +171,43 @@ def demo(
     print_demo([(s, a) for s, a, _ in analyses], out)
 
 
+# -- validate-grf: ground reaction forces from motion alone vs measured (grf_estimation) -----------
+
+
+@app.command("validate-grf")
+def validate_grf(
+    data: Annotated[
+        Path, typer.Argument(help="The hamner2013 folder (subjectNN/ with model/, ik/, Run_N_grf.xml).")
+    ] = Path("../shared/data/hamner2013"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Forces from motion alone against the measured ones, per trial, next to the plain baseline."""
+    from .dynamics.grf_estimation import validate_hamner2013  # noqa: PLC0415
+
+    rows = validate_hamner2013(data)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    keys = ("vertical_rmse_bw", "peak_vertical_error_pct", "fore_aft_rmse_bw")
+    table = Table(title="Ground reaction force from motion alone vs measured (over the gait cycles)")
+    table.add_column("trial", no_wrap=True)
+    for who in ("estimate", "baseline"):
+        for head in ("vert RMSE (BW)", "peak err (%)", "fore-aft RMSE (BW)"):
+            table.add_column(f"{who}\n{head}", justify="right")
+    means = {w: [sum(r[w][k] for r in rows) / len(rows) for k in keys] for w in ("estimated", "baseline")}
+    for r in rows:
+        table.add_row(
+            f"{r['subject']} {r['trial']}",
+            *[f"{r[w][k]:.1f}" if "pct" in k else f"{r[w][k]:.3f}" for w in means for k in keys],
+        )
+    cells = [f"{v:.1f}" if i == 1 else f"{v:.3f}" for w in means for i, v in enumerate(means[w])]
+    table.add_row("mean", *cells, style="bold")
+    Console().print(table)
+
+
 def main() -> None:
     """Entry point: run the app, turning every error into one line and an exit code."""
     try:
