@@ -238,6 +238,7 @@ def detect_foot_contacts(
     ball_height_m: dict[str, np.ndarray],
     *,
     contact_height_m: float = 0.025,
+    release_height_m: float = 0.035,
     resolution_s: float = 0.001,
 ) -> list[FootContact]:
     """Foot contacts from the heights of each foot's heel and ball.
@@ -249,8 +250,10 @@ def detect_foot_contacts(
     heel_height_m, ball_height_m
         ``{"r": (F,), "l": (F,)}`` heights of the heel and ball points (any zero level: each
         point's floor is its 2nd percentile over the trial).
-    contact_height_m
-        A foot is on the ground while its lower point is less than this above its floor.
+    contact_height_m, release_height_m
+        A foot strikes the ground when its lower point comes closer than
+        ``contact_height_m`` to its floor and leaves it when that point rises above
+        ``release_height_m``.
     resolution_s
         Time step on which the heights are interpolated to place the events.
 
@@ -265,9 +268,10 @@ def detect_foot_contacts(
     for s in ("r", "l"):
         hh = heel_height_m[s] - np.percentile(heel_height_m[s], 2)
         hb = ball_height_m[s] - np.percentile(ball_height_m[s], 2)
-        low = np.interp(tf, t, np.minimum(hh, hb)) < contact_height_m
-        d = np.diff(low.astype(np.int8))
+        lowest = np.interp(tf, t, np.minimum(hh, hb))
+        d = np.diff((lowest < contact_height_m).astype(np.int8))
         on = np.flatnonzero(d == 1) + 1
+        d = np.diff((lowest < release_height_m).astype(np.int8))
         off = np.flatnonzero(d == -1) + 1
         spans: list[list[float]] = []
         for i in on:
@@ -369,11 +373,16 @@ def estimate_grf_from_coordinates(
     lowpass_hz: float = 6.0,
     n_basis: int = 6,
     contact_height_m: float = 0.025,
+    release_height_m: float = 0.035,
 ) -> EstimatedGRF:
     """Ground reaction forces from a model (:class:`~runmuscles.model.multibody.Multibody`) and
     its coordinates table; see :func:`estimate_grf` for the options."""
-    if rate_hz <= 0 or lowpass_hz <= 0 or n_basis < 1 or contact_height_m <= 0:
-        raise InputError("estimate_grf", "rate_hz, lowpass_hz, n_basis and contact_height_m must be positive")
+    if min(rate_hz, lowpass_hz, n_basis, contact_height_m) <= 0 or release_height_m < contact_height_m:
+        raise InputError(
+            "estimate_grf",
+            "rate_hz, lowpass_hz, n_basis and contact_height_m must be positive, "
+            "release_height_m at least contact_height_m",
+        )
     from ..model.multibody import mass_center  # noqa: PLC0415
 
     mb = multibody
@@ -390,6 +399,7 @@ def estimate_grf_from_coordinates(
         {s: heights[s][0] for s in "rl"},
         {s: heights[s][1] for s in "rl"},
         contact_height_m=contact_height_m,
+        release_height_m=release_height_m,
     )
     if not contacts:
         raise InputError(table.source, "no foot contact found in the foot kinematics (is this running?)")
@@ -428,6 +438,7 @@ def estimate_grf(
     lowpass_hz: float = 6.0,
     n_basis: int = 6,
     contact_height_m: float = 0.025,
+    release_height_m: float = 0.035,
     cache_dir: str | Path | None = None,
 ) -> EstimatedGRF:
     """Ground reaction forces of a running trial from its motion alone.
@@ -445,8 +456,8 @@ def estimate_grf(
         Low-pass cutoff for the centre-of-mass position before differentiating.
     n_basis
         Sine functions per contact.
-    contact_height_m
-        Foot-contact threshold (see :func:`detect_foot_contacts`).
+    contact_height_m, release_height_m
+        Foot strike and toe-off thresholds (see :func:`detect_foot_contacts`).
     cache_dir
         Folder of the parsed-model cache (default: the user cache folder).
 
@@ -466,6 +477,7 @@ def estimate_grf(
         lowpass_hz=lowpass_hz,
         n_basis=n_basis,
         contact_height_m=contact_height_m,
+        release_height_m=release_height_m,
     )
 
 
