@@ -159,12 +159,12 @@ def test_all_hamner2013_trials_against_measured_forces():
     est_v, base_v = mean("estimated", "vertical_rmse_bw"), mean("baseline", "vertical_rmse_bw")
     est_p = mean("estimated", "peak_vertical_error_pct")
     est_x, base_x = mean("estimated", "fore_aft_rmse_bw"), mean("baseline", "fore_aft_rmse_bw")
-    # measured here (1 kHz force samples): estimate 0.089 / 2.4 % / 0.072, baseline 0.139 / 2.7 % / 0.079
+    # measured here (1 kHz force samples): estimate 0.089 / 2.4 % / 0.064, baseline 0.139 / 2.7 % / 0.079
     assert est_v < 0.095
     assert est_v < 0.7 * base_v
     assert est_p < 5.0
-    assert est_x < 0.075
-    assert est_x < base_x
+    assert est_x < 0.068
+    assert est_x < 0.85 * base_x
     # better than the baseline in the vertical on nearly every trial (at 2 m/s, with barely any
     # flight, three trials are within 0.01 BW of it)
     better = sum(r["estimated"]["vertical_rmse_bw"] < r["baseline"]["vertical_rmse_bw"] for r in rows)
