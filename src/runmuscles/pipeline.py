@@ -150,6 +150,7 @@ class TrialAnalysis:
     quality: dict
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
+    external_loads: ExternalLoads | None = None
 
     @property
     def muscle_names(self) -> list[str]:
@@ -494,6 +495,7 @@ def analyze_trial(
         quality=quality,
         timings_s=timings,
         problem=problem,
+        external_loads=loads,
     )
 
 
