@@ -117,7 +117,31 @@ def _mirror(pts: Pts) -> Pts:
 
 
 def _path(pts: Pts, dx: float) -> str:
-    return "M" + " L".join(f"{fmt(x + dx)} {fmt(y)}" for x, y in pts) + " Z"
+    """Closed smooth outline through ``pts`` (Catmull-Rom spline written as cubic Beziers)."""
+    n = len(pts)
+    p = [(x + dx, y) for x, y in pts]
+    d = [f"M{fmt(p[0][0])} {fmt(p[0][1])}"]
+    for i in range(n):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[(i + 1) % n], p[(i + 2) % n]
+        c1 = (p1[0] + (p2[0] - p0[0]) / 6, p1[1] + (p2[1] - p0[1]) / 6)
+        c2 = (p2[0] - (p3[0] - p1[0]) / 6, p2[1] - (p3[1] - p1[1]) / 6)
+        d.append(f"C{fmt(c1[0])} {fmt(c1[1])} {fmt(c2[0])} {fmt(c2[1])} {fmt(p2[0])} {fmt(p2[1])}")
+    return " ".join(d) + " Z"
+
+
+# Faint contour lines that make the figure read as a body (not muscle regions).
+_CONTOURS_FRONT = (
+    "M72 104 Q86 118 99 108",  # pectoral, viewer's left
+    "M128 104 Q114 118 101 108",
+    "M100 114 L100 190",  # linea alba
+    "M74 352 Q80 346 86 352",  # kneecaps
+    "M126 352 Q120 346 114 352",
+)
+_CONTOURS_BACK = (
+    "M72 100 Q80 122 92 112",  # shoulder blades
+    "M128 100 Q120 122 108 112",
+    "M100 92 L100 232",  # spine
+)
 
 
 def _silhouette(dx: float) -> str:
@@ -125,7 +149,7 @@ def _silhouette(dx: float) -> str:
     torso = _TORSO_LEFT + _mirror(_TORSO_LEFT[::-1])[1:]
     parts = [
         f'<ellipse cx="{fmt(cx + dx)}" cy="{fmt(cy)}" rx="{fmt(rx)}" ry="{fmt(ry)}"/>',
-        f'<path d="{_path(_NECK, dx)}"/>',
+        '<path d="M' + " L".join(f"{fmt(x + dx)} {fmt(y)}" for x, y in _NECK) + ' Z"/>',
         f'<path d="{_path(torso, dx)}"/>',
         f'<path d="{_path(_ARM, dx)}"/>',
         f'<path d="{_path(_mirror(_ARM), dx)}"/>',
@@ -133,6 +157,14 @@ def _silhouette(dx: float) -> str:
         f'<path d="{_path(_mirror(_LEG), dx)}"/>',
     ]
     return '<g class="silhouette" fill="#e6e1dc" stroke="#9c948c" stroke-width="1">' + "".join(parts) + "</g>"
+
+
+def _contours(view: str, dx: float) -> str:
+    lines = _CONTOURS_FRONT if view == "front" else _CONTOURS_BACK
+    return (
+        f'<g class="contours" transform="translate({fmt(dx)} 0)" fill="none" stroke="#b5aca3" '
+        'stroke-width="0.8">' + "".join(f'<path d="{d}"/>' for d in lines) + "</g>"
+    )
 
 
 def _fmt_value(metric: str, v: float) -> str:
@@ -180,6 +212,7 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
     for view, dx, shapes, (viewer_left, viewer_right) in views:
         out.append(f'<g class="view" data-view="{view}">')
         out.append(_silhouette(dx))
+        out.append(_contours(view, dx))
         out.append(
             f'<text x="{fmt(100 + dx)}" y="500" text-anchor="middle" font-size="14" '
             f'font-weight="bold">{view.title()}</text>'
