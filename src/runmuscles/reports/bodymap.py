@@ -202,7 +202,7 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
     for m, vals in values.items():
         finite = [v for v in vals.values() if v == v]
         top[m] = 1.0 if m == "peak" else (max(finite) if finite and max(finite) > 0 else 1.0)
-    w, h = 500, 540
+    w, h = 500, 512
     out = [svg_open(w, h, figure_id=figure_id, title="Body map: load per muscle group and side")]
     out.append("<defs>")
     out.append('<linearGradient id="' + figure_id + '-ramp" x1="0" y1="1" x2="0" y2="0">')

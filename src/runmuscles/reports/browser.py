@@ -267,6 +267,9 @@ class HeadlessBrowser:
                 "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
             )
             params["clip"] = {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": scale}
+        else:
+            view = self.evaluate("[window.scrollX, window.scrollY, window.innerWidth, window.innerHeight]")
+            params["clip"] = {"x": view[0], "y": view[1], "width": view[2], "height": view[3], "scale": scale}
         data = self.call("Page.captureScreenshot", params)["data"]
         p = Path(path)
         p.write_bytes(base64.b64decode(data))

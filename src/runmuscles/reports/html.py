@@ -53,6 +53,7 @@ button{font:inherit;font-size:13px;border:1px solid #bbb;background:#f4f4f4;bord
   padding:3px 10px;cursor:pointer}
 button.on{background:var(--accent);border-color:var(--accent);color:#fff}
 .row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+.side{flex:1;min-width:420px}.side table{font-size:12px}.side th{font-weight:600}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}
 th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
@@ -157,15 +158,15 @@ def _top_muscles_html(rs: ResultSet) -> str:
 
 def _groups_table_html(rs: ResultSet) -> str:
     head = (
-        "<tr><th>group</th><th class=n>share of impulse</th><th class=n>share of positive work</th>"
-        "<th class=n>impulse per stride (BW s)</th><th class=n>positive work per stride (J/kg)</th>"
-        "<th class=n>positive work per km (J/kg)</th></tr>"
+        "<tr><th>group</th><th class=n>share of impulse</th><th class=n>share of + work</th>"
+        "<th class=n>impulse / stride (BW s)</th><th class=n>+ work / stride (J/kg)</th>"
+        "<th class=n>+ work / km (J/kg)</th></tr>"
     )
     rows = []
     for g, e in sorted(rs.groups.items(), key=lambda kv: -kv[1]["share_of_impulse"]):
         km = e.get("positive_work_j_per_kg_per_km")
         rows.append(
-            f'<tr class="group-row" data-group="{g}"><td>{esc(GROUP_LABELS.get(g, g))}</td>'
+            f'<tr class="group-row" data-group="{g}"><td>{esc(GROUP_LABELS.get(g, g).split(" (")[0])}</td>'
             f'<td class=n data-col="share_of_impulse">{100 * e["share_of_impulse"]:.1f} %</td>'
             f'<td class=n data-col="share_of_positive_work">{100 * e["share_of_positive_work"]:.1f} %</td>'
             f'<td class=n data-col="impulse_bw_s_per_stride">{e["impulse_bw_s_per_stride"]:.3f}</td>'
@@ -294,7 +295,7 @@ Hover or tap a region for its value.
 Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="btns metric-btns" data-target="{tid}-bodymap-svg">{metric_btns}</div>
 <div class="row"><div>{body_map_svg(rs, figure_id=f"{tid}-bodymap-svg")}</div>
-<div><h3>Muscle groups (both sides)</h3>{_groups_table_html(rs)}
+<div class="side"><h3>Muscle groups (both sides)</h3>{_groups_table_html(rs)}
 <h3>Top muscles by force impulse per stride</h3>{_top_muscles_html(rs)}</div></div></section>
 <section id="{tid}-stride"><h2>Stride &mdash; when they work</h2>
 <div class="scroll">{heatmap_svg(rs, figure_id=f"{tid}-heatmap")}</div>

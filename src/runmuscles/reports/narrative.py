@@ -54,9 +54,9 @@ def summary_sentences(rs: ResultSet) -> list[str]:
     speed = f"at {s['speed_m_s']:g} m/s" if s.get("speed_m_s") else "at an unknown speed"
     if s.get("n_strides"):
         out.append(
-            f"Running {speed}: {s['n_strides']} stride(s) of {s['stride_time_s']:.2f} s analysed, the foot "
-            "on the "
-            f"ground for {100 * s['stance_fraction']:.0f} % of each stride"
+            f"Running {speed}: {s['n_strides']} stride{'s' if s['n_strides'] != 1 else ''} "
+            f"of {s['stride_time_s']:.2f} s analysed, the foot on the ground for "
+            f"{100 * s['stance_fraction']:.0f} % of each stride"
             + (
                 f", peak vertical ground force {s['peak_vertical_grf_bw']:.1f} times body weight."
                 if s.get("peak_vertical_grf_bw")
