@@ -113,7 +113,27 @@ def test_report_renders_offline_with_every_chart_drawn(demo_results: Path, brows
     browser.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box[0], "y": box[1]})
     tip = browser.evaluate("[getComputedStyle(document.getElementById('tip')).display, tip.textContent]")
     assert tip[0] == "block" and tip[1].startswith("gluteals")
+    # the menu's section links go to the speed on show
+    browser.evaluate("document.querySelector('nav a[data-sec=stride]').click()")
+    top = browser.evaluate(
+        "document.querySelector('.trial.on section[id$=\"-stride\"]').getBoundingClientRect().top"
+    )
+    assert abs(top) < 5
     assert browser.console_errors == []
+
+
+def test_single_trial_report_in_browser(demo_results: Path, browser, tmp_path: Path) -> None:
+    page = build_report(demo_results / "hamner2013_subject01_Run_3", tmp_path / "one.html")
+    n_err = len(browser.console_errors)
+    browser.requests.clear()
+    browser.open(page)
+    assert browser.requests == [page.resolve().as_uri()]
+    got = browser.evaluate(
+        "[document.querySelectorAll('.trial').length, document.querySelectorAll('.trial.on .region').length,"
+        " document.querySelectorAll('.speed-chart').length, document.getElementById('overview') !== null]"
+    )
+    assert got == [1, 2 * (len(BODY_MAP_GROUPS) + 2), 0, True]  # core and adductors drawn front and back
+    assert len(browser.console_errors) == n_err
 
 
 # -- numbers shown = numbers in the tables ---------------------------------------------

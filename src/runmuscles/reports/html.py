@@ -112,6 +112,10 @@ _JS = """
   g.style.display=g.getAttribute('data-metric')===m?'':'none';});
     });
   });
+  document.querySelectorAll('nav a[data-sec]').forEach(function(a){a.addEventListener('click',function(e){
+    var t=document.querySelector('.trial.on section[id$="-'+a.getAttribute('data-sec')+'"]');
+    if(t){e.preventDefault();t.scrollIntoView();}
+  });});
   var sel=document.querySelectorAll('.trial-btns button');
   sel.forEach(function(b){b.addEventListener('click',function(){
     sel.forEach(function(x){x.classList.toggle('on',x===b);});
@@ -120,6 +124,9 @@ _JS = """
   });});
 })();
 """
+
+
+_SECTIONS = (("bodymap", "body map"), ("stride", "stride"), ("quality", "quality"))
 
 
 def _num(v: object, nd: int = 3, unit: str = "") -> str:
@@ -327,7 +334,7 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
     )
     meta = (
         f"{first.get('model_name', '')} &middot; {first.get('body_mass_kg', 0):.1f} kg &middot; "
-        f"{len(runs)} analysis{'es' if multi else ''} &middot; runmuscles {esc(__version__)} &middot; "
+        f"{len(runs)} {'analyses' if multi else 'analysis'} &middot; runmuscles {esc(__version__)} &middot; "
         f"built {time.strftime('%Y-%m-%d %H:%M')}"
     )
     nav = ['<a href="#overview">summary</a>']
@@ -356,12 +363,8 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
         body.append(_trial_html(r, k, on=(k == len(runs) - 1)))
     if not multi:
         body[0] = body[0].replace('id="t0-summary"', 'id="overview"', 1)
-    nav += [
-        '<a href="#t{0}-bodymap">body map</a>',
-        '<a href="#t{0}-stride">stride</a>',
-        '<a href="#t{0}-quality">quality</a>',
-    ]
-    nav = [n.replace("{0}", str(len(runs) - 1)) for n in nav]
+    last = len(runs) - 1
+    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in _SECTIONS]
     files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
     metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
     return (
