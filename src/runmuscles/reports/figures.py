@@ -86,7 +86,11 @@ def heatmap_svg(rs: ResultSet, *, figure_id: str = "heatmap") -> str:
     w = 2 * panel_w + gap + 20
     h = top + n_rows * row_h + bottom
     ref = rs.reference_side
-    title = f"Activation over the gait cycle (mean of {len(rs.strides)} strides; {ref} foot strike at 0 %)"
+    n = len(rs.strides)
+    title = (
+        f"Activation over the gait cycle (mean of {n} stride{'s' if n != 1 else ''}; "
+        f"{ref} foot strike at 0 %)"
+    )
     out = [svg_open(w, h, figure_id=figure_id, title=title)]
     out.append(f'<text x="4" y="14" font-size="13" font-weight="bold">{esc(title)}</text>')
     col_w = plot_w / (pct.size - 1)

@@ -297,7 +297,8 @@ def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
 <section class="summary" id="{tid}-summary"><h2>In short &mdash; {esc(_speed_text(rs))}</h2>
 <ul>{sents}</ul></section>
 <section id="{tid}-bodymap"><h2>Body map &mdash; which muscle groups worked</h2>
-<p class="note">Colour: each group's value on each side (mean over {len(rs.strides)} strides).
+<p class="note">Colour: each group's value on each side
+(mean over {len(rs.strides)} stride{"s" if len(rs.strides) != 1 else ""}).
 Hover or tap a region for its value.
 Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="btns metric-btns" data-target="{tid}-bodymap-svg">{metric_btns}</div>
