@@ -87,6 +87,7 @@ def analyze(
     speed: Annotated[float | None, typer.Option(help="Running speed (m/s), if known.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
 ) -> None:
     """Analyse one trial: per-muscle activation, force and work per stride and phase."""
     from .pipeline import AnalysisOptions  # noqa: PLC0415
@@ -110,6 +111,8 @@ def analyze(
         from .reports.terminal import print_analysis  # noqa: PLC0415
 
         print_analysis(analysis, out)
+    if not no_report:
+        _report_after_run(out, announce=not (as_json or quiet))
 
 
 def _run_one(spec, opts, out: Path, *, show_progress: bool):
@@ -153,6 +156,7 @@ def so(
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary per speed.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
 ) -> None:
     """Analyse the bundled runner (Hamner & Delp 2013, subject 01) at 2, 3, 4 and 5 m/s."""
     from .pipeline import AnalysisOptions  # noqa: PLC0415
@@ -163,12 +167,53 @@ def demo(
         opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source)
         analysis, paths = _run_one(spec, opts, out / spec.label, show_progress=not as_json)
         analyses.append((spec, analysis, paths))
+    if not no_report:
+        _report_after_run(out, announce=not as_json)
     if as_json:
         typer.echo(json.dumps({spec.label: json.loads(p["summary"].read_text()) for spec, _, p in analyses}))
         return
     from .reports.terminal import print_demo  # noqa: PLC0415
 
     print_demo([(s, a) for s, a, _ in analyses], out)
+
+
+# -- report: a thin layer over runmuscles.reports.html ------------------------------------
+
+
+def _report_after_run(results: Path, *, announce: bool) -> None:
+    """Write report.html after an analysis; a failure here does not fail the analysis."""
+    from .reports.html import build_report  # noqa: PLC0415
+
+    try:
+        path = build_report(results)
+    except RunmusclesError as exc:
+        typer.echo(f"runmuscles: warning: no report written: {exc}", err=True)
+        return
+    if announce:
+        typer.echo(f"report: {path}", err=True)
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path, typer.Argument(help="A results folder, or a folder of per-speed results folders (demo).")
+    ],
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")] = False,
+    figures: Annotated[
+        Path | None, typer.Option("--figures", help="Also write every figure here as SVG (and PNG).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Report file (default: RESULTS/report.html).")] = None,
+) -> None:
+    """Write one self-contained report.html (body map, stride, speeds, quality) from result tables."""
+    from .reports.html import build_report, export_figures  # noqa: PLC0415
+
+    path = build_report(results, out, open_browser=open_)
+    typer.echo(f"report: {path}")
+    if figures is not None:
+        written, note = export_figures(results, figures)
+        typer.echo(f"figures: {len(written)} files in {figures}")
+        if note:
+            typer.echo(f"runmuscles: note: {note}", err=True)
 
 
 def main() -> None:

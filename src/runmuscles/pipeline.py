@@ -287,6 +287,7 @@ class TrialAnalysis:
                 "side": c.side,
                 "start_s": c.start_s,
                 "toe_off_s": c.toe_off_s,
+                "braking_end_s": c.braking_end_s,
                 "end_s": c.end_s,
                 "stride_time_s": c.duration_s,
                 "stance_fraction": c.stance_fraction,
