@@ -82,7 +82,10 @@ __all__ = [
     "MUSCLE_DENSITY_KG_M3",
     "UMBERGER_SPECIFIC_TENSION_PA",
     "MuscleEnergetics",
+    "MARGARIA_1963_J_PER_KG_M",
+    "MINETTI_2002_J_PER_KG_M",
     "energetics_summary",
+    "energy_validation_rows",
     "fibre_kinematics",
     "muscle_energetics",
     "muscle_mass_kg",
@@ -528,3 +531,84 @@ def energetics_summary(
         for j in order
     ]
     return out
+
+
+# -- validation against measured running cost ---------------------------------------------
+#: Gross cost of level running, Margaria R, Cerretelli P, Aghemo P, Sassi G (1963) Energy
+#: cost of running. J Appl Physiol 18:367-370: about 1 kcal/kg/km, independent of speed
+#: (J/kg/m, range over their runners as commonly quoted).
+MARGARIA_1963_J_PER_KG_M = (3.9, 4.2)
+#: Level running, Minetti AE, Moia C, Roi GS, Susta D, Ferretti G (2002) Energy cost of
+#: walking and running at extreme uphill and downhill slopes. J Appl Physiol
+#: 93:1039-1046: 3.40 +- 0.24 J/kg/m (mean +- SD) at 0 % grade.
+MINETTI_2002_J_PER_KG_M = (3.40, 0.24)
+
+
+def energy_validation_rows(
+    hamner_dir,
+    *,
+    subjects: list[str] | None = None,
+    speeds_m_s: tuple[float, ...] = (2, 3, 4, 5),
+    strength: str = "volume",
+    variant: str = "uchida2016",
+) -> list[dict]:
+    """Cost of transport of hamner2013 runners, one row per runner and speed.
+
+    Parameters
+    ----------
+    hamner_dir
+        A folder of runners in the hamner2013 layout (``subjectNN/model``, ``ik``,
+        ``Run_N_grf.xml``), or one runner's folder.
+    subjects
+        Runner folder names to use (default: every ``subject*`` folder, or the folder itself).
+    speeds_m_s
+        Trials ``Run_<speed>``.
+    strength, variant
+        Analysis strength model and energy model variant.
+
+    Returns
+    -------
+    list of dict
+        ``subject``, ``speed_m_s``, ``gross_j_per_kg_m``, ``net_j_per_kg_m``,
+        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``.
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from ..trials import resolve_trial  # noqa: PLC0415
+
+    root = Path(hamner_dir)
+    if not root.is_dir():
+        raise InputError(root, "folder of hamner2013 runners not found")
+    if (root / "ik").is_dir():
+        folders = [root]
+    else:
+        names = subjects or sorted(p.name for p in root.glob("subject*") if p.is_dir())
+        folders = [root / n for n in names]
+    if not folders:
+        raise InputError(root, "has no runner folders (subjectNN/ with model/, ik/)")
+    rows = []
+    for folder in folders:
+        for v in speeds_m_s:
+            trial = f"Run_{v:g}"
+            if not (folder / "ik" / f"{trial}.mot").exists():
+                continue
+            spec = resolve_trial(folder, trial)
+            opts = AnalysisOptions(
+                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
+            )
+            a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+            s = energetics_summary(a, variant=variant)
+            rows.append(
+                {
+                    "subject": folder.name,
+                    "speed_m_s": float(v),
+                    "gross_j_per_kg_m": s["metabolic_cost_j_per_kg_m"],
+                    "net_j_per_kg_m": s["net_metabolic_cost_j_per_kg_m"],
+                    "gross_power_w_per_kg": s["metabolic_power_w_per_kg"],
+                    "kcal_per_km": s["kcal_per_km"],
+                    "muscle_mass_kg": s["muscle_mass_kg"],
+                    "n_strides": len(a.cycles),
+                }
+            )
+    return rows
