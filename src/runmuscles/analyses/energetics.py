@@ -254,7 +254,7 @@ def umberger_rates(
     if variant == "uchida2016":
         fs = recruited_slow_fraction(a, slow_fraction, model="bhargava")
     else:
-        fs = np.broadcast_to(np.asarray(slow_fraction, dtype=float), a.shape)
+        fs = np.broadcast_arrays(a, np.asarray(slow_fraction, dtype=float))[1]
     big_a = a  # excitation == activation: A = (u + a) / 2 = a
     above = lce > 1.0
 

@@ -159,8 +159,9 @@ def recruited_slow_fraction(
     numpy.ndarray
         Shape ``(F, M)``: 1 at zero activation, the muscle's composition at full activation.
     """
-    a = np.clip(np.asarray(activation, dtype=float), 0.0, 1.0)
-    r = np.broadcast_to(np.asarray(slow_fraction, dtype=float), a.shape)
+    a, r = np.broadcast_arrays(
+        np.clip(np.asarray(activation, dtype=float), 0.0, 1.0), np.asarray(slow_fraction, dtype=float)
+    )
     if model == "bhargava":
         u_slow = r * np.sin(0.5 * np.pi * a)
         u_fast = (1.0 - r) * (1.0 - np.cos(0.5 * np.pi * a))
