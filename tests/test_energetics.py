@@ -195,3 +195,35 @@ def test_summary_without_speed_has_no_cost(demo_volume):
         a.options.speed_m_s = saved
     assert s["metabolic_cost_j_per_kg_m"] is None and s["kcal_per_km"] is None
     assert s["metabolic_power_w_per_kg"] > 0
+
+
+@pytest.fixture(scope="module")
+def hamner_runners(hamner):
+    from runmuscles.trials import resolve_trial  # noqa: PLC0415
+
+    out = {}
+    for folder in sorted(p for p in hamner.glob("subject*") if p.is_dir()):
+        for v in (2, 3, 4, 5):
+            spec = resolve_trial(folder, f"Run_{v}")
+            opts = AnalysisOptions(speed_m_s=spec.speed_m_s, strength="volume")
+            out[folder.name, float(v)] = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    return out
+
+
+def test_hamner_runners_cost_and_fast_fibres(hamner_runners):
+    """All seven hamner2013 runners (volume strength): mean gross cost 3.4-4.6 J/kg/m at 3 and
+    4 m/s and within 20 % over 2-5 m/s; fast fibres' share of force higher at 5 than at 2 m/s."""
+    from runmuscles.analyses.fibres import fibre_shares  # noqa: PLC0415
+
+    subjects = sorted({s for s, _ in hamner_runners})
+    cost = {
+        v: np.mean([energetics_summary(hamner_runners[s, v])["metabolic_cost_j_per_kg_m"] for s in subjects])
+        for v in (2.0, 3.0, 4.0, 5.0)
+    }
+    assert 3.4 <= cost[3.0] <= 4.6 and 3.4 <= cost[4.0] <= 4.6, cost
+    assert max(cost.values()) / min(cost.values()) - 1.0 < 0.20, cost
+    for s in subjects:
+        slow_run = fibre_shares(hamner_runners[s, 2.0]).group_fast_force_share
+        fast_run = fibre_shares(hamner_runners[s, 5.0]).group_fast_force_share
+        for g in ("calves", "quadriceps", "gluteals", "hamstrings"):
+            assert fast_run[g] > slow_run[g], (s, g, slow_run[g], fast_run[g])
