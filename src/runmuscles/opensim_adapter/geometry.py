@@ -413,7 +413,7 @@ class GeometrySampler:
                 x.set(k, float(q[r, i]))
             value[r] = scale * f.calcValue(x)
             for k in range(n_in):
-                deriv = osim.StdVectorInt()
+                deriv = osim.simbody.StdVectorInt()  # opensim.moco has a same-named, incompatible class
                 deriv.push_back(k)
                 grad[r, k] = scale * f.calcDerivative(deriv, x)
         return value, grad
