@@ -227,3 +227,37 @@ def test_hamner_runners_cost_and_fast_fibres(hamner_runners):
         fast_run = fibre_shares(hamner_runners[s, 5.0]).group_fast_force_share
         for g in ("calves", "quadriceps", "gluteals", "hamstrings"):
             assert fast_run[g] > slow_run[g], (s, g, slow_run[g], fast_run[g])
+
+
+def test_validate_energy_command(demo_volume, tmp_path):
+    """The command's JSON rows are the library's numbers; a missing folder is one line."""
+    import json  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runmuscles", "validate-energy", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["speed_m_s"] for r in rows] == [2.0, 3.0, 4.0, 5.0]
+    for r in rows:
+        ref = energetics_summary(demo_volume[r["speed_m_s"]])
+        assert r["gross_j_per_kg_m"] == pytest.approx(ref["metabolic_cost_j_per_kg_m"], rel=1e-6)
+    bad = subprocess.run(
+        [sys.executable, "-m", "runmuscles", "validate-energy", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "not found" in bad.stderr
