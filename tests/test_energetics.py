@@ -10,7 +10,6 @@ from runmuscles.analyses.energetics import (
     energetics_summary,
     fibre_kinematics,
     muscle_energetics,
-    muscle_mass_kg,
     umberger_rates,
 )
 from runmuscles.model.muscle_curves import CLASS_CODES, millard_active_force_length
@@ -125,15 +124,6 @@ def test_umberger2010_variant_counts_no_negative_work():
     assert old["work_w"][0, 0] == 0.0
     assert new["work_w"][0, 0] == pytest.approx(-200.0)
     assert new["total_w"][0, 0] >= 0.0  # Uchida 2016: no muscle regains chemical energy
-
-
-def test_muscle_mass_equals_handsfield_volume_with_volume_strength():
-    """Volume strength: F0 = sigma V / l_opt, so rho F0 l_opt / sigma = rho V."""
-    f0, lopt = np.array([6000.0]), np.array([0.05])
-    volume_m3 = 60e4 * 0 + f0 * lopt / 60e4
-    assert muscle_mass_kg(f0, lopt, specific_tension_pa=60e4)[0] == pytest.approx(
-        MUSCLE_DENSITY_KG_M3 * volume_m3[0]
-    )
 
 
 @pytest.fixture(scope="module")
@@ -261,3 +251,24 @@ def test_validate_energy_command(demo_volume, tmp_path):
     )
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "not found" in bad.stderr
+
+
+def test_muscle_rows_shares_and_soleus_mass(demo_volume):
+    """Shares add to one per phase; with volume strength the soleus weighs rho x its
+    Handsfield et al. (2014) volume (6.21 % of 47 m h + 1285 cm^3)."""
+    from runmuscles.analyses.energetics import energy_muscle_rows, kcal_for_distance  # noqa: PLC0415
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+
+    a = demo_volume[3.0]
+    rows = energy_muscle_rows(a)
+    assert sum(r["share_of_energy"] for r in rows) == pytest.approx(1.0)
+    for ph in ("braking", "propulsion", "early_swing", "late_swing"):
+        assert sum(r[f"{ph}_share_of_energy"] for r in rows) == pytest.approx(1.0)
+    h = RunnerModel.load(a.model_path).estimated_height_m()
+    volume_cm3 = 0.0621 * (47.0 * a.body_mass_kg * h + 1285.0)
+    sol = next(r for r in rows if r["muscle"] == "soleus_r")
+    assert sol["mass_kg"] == pytest.approx(MUSCLE_DENSITY_KG_M3 * volume_cm3 * 1e-6, rel=1e-9)
+    s = energetics_summary(a)
+    assert kcal_for_distance(s["metabolic_cost_j_per_kg_m"], a.body_mass_kg, 1000.0) == pytest.approx(
+        s["kcal_per_km"]
+    )

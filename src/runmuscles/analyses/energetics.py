@@ -85,7 +85,9 @@ __all__ = [
     "MARGARIA_1963_J_PER_KG_M",
     "MINETTI_2002_J_PER_KG_M",
     "energetics_summary",
+    "energy_muscle_rows",
     "energy_validation_rows",
+    "kcal_for_distance",
     "fibre_kinematics",
     "muscle_energetics",
     "muscle_mass_kg",
@@ -612,3 +614,56 @@ def energy_validation_rows(
                 }
             )
     return rows
+
+
+def energy_muscle_rows(analysis, *, energetics: MuscleEnergetics | None = None) -> list[dict]:
+    """One row per muscle: mass, mean power and share of the energy, over strides and per phase.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`runmuscles.pipeline.TrialAnalysis` with stride cycles.
+    energetics
+        Precomputed :func:`muscle_energetics` result (computed when omitted).
+
+    Returns
+    -------
+    list of dict
+        ``muscle``, ``mass_kg``, ``slow_twitch_fraction``, ``mean_power_w`` (over strides),
+        ``share_of_energy``, ``<phase>_share_of_energy`` (share of that phase's energy),
+        ``fast_force_share`` and ``<phase>_fast_force_share``.
+    """
+    from .fibres import fibre_shares  # noqa: PLC0415
+
+    en = energetics or muscle_energetics(analysis)
+    fib = fibre_shares(analysis)
+    w, _ = _frame_weights(en.time_s, analysis.cycles)
+    duration = float(sum(c.duration_s for c in analysis.cycles))
+    phases = analysis.phase_per_frame()
+    energy = w @ en.total_w
+    per_phase = {ph: np.where(phases == ph, w, 0.0) @ en.total_w for ph in PHASES}
+    rows = []
+    for j, n in enumerate(en.muscle_names):
+        row = {
+            "muscle": n,
+            "mass_kg": float(en.mass_kg[j]),
+            "slow_twitch_fraction": float(en.slow_fraction[j]),
+            "mean_power_w": float(energy[j] / duration) if duration > 0 else None,
+            "share_of_energy": float(_shares(energy, float(energy.sum()))[j]),
+            "fast_force_share": float(fib.fast_force_share[j]),
+        }
+        for ph, e in per_phase.items():
+            row[f"{ph}_share_of_energy"] = float(_shares(e, float(e.sum()))[j])
+            row[f"{ph}_fast_force_share"] = float(fib.phase_fast_force_share[ph][j])
+        rows.append(row)
+    return rows
+
+
+def kcal_for_distance(cost_j_per_kg_m: float, body_mass_kg: float, distance_m: float) -> float:
+    """Energy of a run (kcal) from a gross cost of transport, body mass and distance."""
+    for what, v in (("cost_j_per_kg_m", cost_j_per_kg_m), ("body_mass_kg", body_mass_kg)):
+        if not (np.isfinite(v) and v > 0):
+            raise InputError(what, f"must be a positive number, got {v!r}")
+    if not (np.isfinite(distance_m) and distance_m >= 0):
+        raise InputError("distance_m", f"must be a non-negative number, got {distance_m!r}")
+    return cost_j_per_kg_m * body_mass_kg * distance_m / _J_PER_KCAL

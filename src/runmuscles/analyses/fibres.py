@@ -25,10 +25,10 @@ composition at full activation:
   fibres are slow in the ratio ``u_s / (u_s + u_f)``. This is the recruitment Uchida et
   al. (2016, PLoS One 11:e0150378) added to the Umberger muscle energy model, and the one
   :mod:`runmuscles.analyses.energetics` uses.
-* ``"orderly"``: strict orderly recruitment, the assumption Umberger, Gerritsen & Martin
-  (2003, Comput Methods Biomech Biomed Engin 6:99-111) discuss for submaximal
-  contractions: the active fraction ``a`` of the muscle is filled with slow fibres first,
-  fast fibres join only once all slow ones are active (``a > f_s``).
+* ``"orderly"``: the size principle taken literally: the active fraction ``a`` of the
+  muscle is filled with slow fibres first, and fast fibres join only once all slow ones
+  are active (``a > f_s``). With the low activations of static optimization in running
+  this gives almost no fast-fibre force; it is a bound, not the default.
 
 Static optimization has no excitation dynamics, so activation stands in for excitation.
 Active fibres of both types are assumed to develop the same force per unit of active
@@ -61,7 +61,7 @@ _J73 = "Johnson et al. (1973) J Neurol Sci 18:111-129"
 _E75 = "Edgerton VR, Smith JL, Simpson DR (1975) Histochem J 7:259-266"
 
 #: Type I fibres (% of fibres) per anatomical muscle: (value, source). Johnson et al. 1973
-#: values are the mean of their surface and deep samples (Table 1 of the paper).
+#: values are the mean of their surface and deep samples.
 SLOW_TWITCH_PERCENT: dict[str, tuple[float, str]] = {
     # Johnson 1973: surface 86.4 %, deep 89.0 %
     "soleus": (87.7, _J73),
