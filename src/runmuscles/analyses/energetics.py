@@ -55,7 +55,9 @@ Inputs from the analysis
 
 Whole-body results per stride: mean metabolic power (W/kg), cost of transport (J/kg/m,
 power / speed) and kcal per km (1 kcal = 4184 J, the thermochemical calorie), each
-muscle's and group's share of the stride's energy and of each phase's energy.
+muscle's and group's share of the stride's energy and of each phase's energy. Phases are
+those of the reference foot's stride (as everywhere in the analysis): whole-body and
+both-sides group energy in its "swing" phases includes the other leg's stance.
 """
 
 from __future__ import annotations
