@@ -216,6 +216,61 @@ def report(
             typer.echo(f"runmuscles: note: {note}", err=True)
 
 
+# -- validate-energy (issue 6): a thin layer over runmuscles.analyses.energetics -------------
+@app.command("validate-energy")
+def validate_energy(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="hamner2013 folder (subjectNN/...) or one runner's folder; omit: the bundled runner."
+        ),
+    ] = None,
+    strength: Annotated[
+        str, typer.Option(help="'volume' (Handsfield 2014) or 'model' (the model's F0).")
+    ] = "volume",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Metabolic cost of running (2-5 m/s) against Margaria et al. 1963 and Minetti et al. 2002."""
+    from .analyses.energetics import (  # noqa: PLC0415
+        MARGARIA_1963_J_PER_KG_M,
+        MINETTI_2002_J_PER_KG_M,
+        energy_validation_rows,
+    )
+    from .trials import demo_folder  # noqa: PLC0415
+
+    rows = energy_validation_rows(data if data is not None else demo_folder(), strength=strength)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    lo, hi = MARGARIA_1963_J_PER_KG_M
+    mean, sd = MINETTI_2002_J_PER_KG_M
+    table = Table(title=f"Cost of running, strength={strength} (Umberger 2003 model, Uchida 2016 settings)")
+    for col in ("runner", "speed m/s", "gross J/kg/m", "net J/kg/m", "gross W/kg", "kcal/km"):
+        table.add_column(col, justify="right")
+    table.add_column(f"gross vs Margaria 1963 {lo:g}-{hi:g}")
+    table.add_column(f"net vs Minetti 2002 {mean:.2f}+-{sd:.2f}")
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.2f}"
+
+    for r in rows:
+        g = r["gross_j_per_kg_m"]
+        table.add_row(
+            r["subject"],
+            f"{r['speed_m_s']:g}",
+            fmt(g),
+            fmt(r["net_j_per_kg_m"]),
+            fmt(r["gross_power_w_per_kg"]),
+            "-" if r["kcal_per_km"] is None else f"{r['kcal_per_km']:.0f}",
+            "-" if g is None else f"{(g - 0.5 * (lo + hi)) / (0.5 * (lo + hi)):+.0%}",
+            "-" if r["net_j_per_kg_m"] is None else f"{(r['net_j_per_kg_m'] - mean) / sd:+.1f} SD",
+        )
+    Console().print(table)
+
+
 def main() -> None:
     """Entry point: run the app, turning every error into one line and an exit code."""
     try:

@@ -325,6 +325,12 @@ class TrialAnalysis:
             )
             if len(top_muscles) == 10:
                 break
+        from .analyses.energetics import energetics_summary  # noqa: PLC0415
+
+        energy = energetics_summary(self)
+        groups = self.group_summary()
+        for g, entry in groups.items():
+            entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)
         return {
             "runmuscles_version": __version__,
             "model_name": self.model_name,
@@ -338,7 +344,10 @@ class TrialAnalysis:
             "stride_frequency_hz": float(1.0 / np.mean([c.duration_s for c in strides])) if strides else None,
             "stance_fraction": float(np.mean([c.stance_fraction for c in strides])) if strides else None,
             "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
-            "groups": self.group_summary(),
+            "metabolic_cost_j_per_kg_m": energy["metabolic_cost_j_per_kg_m"],
+            "metabolic_power_w_per_kg": energy["metabolic_power_w_per_kg"],
+            "groups": groups,
+            "energetics": energy,
             "top_muscles_by_impulse": top_muscles,
             "quality": self.quality,
             "strides": stride_q,
