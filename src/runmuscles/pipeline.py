@@ -151,6 +151,7 @@ class TrialAnalysis:
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
+    _summary: dict | None = field(default=None, repr=False)
 
     @property
     def muscle_names(self) -> list[str]:
@@ -306,7 +307,15 @@ class TrialAnalysis:
         return out
 
     def summary(self) -> dict:
-        """Headline numbers with units in key names (what ``summary.json`` holds)."""
+        """Headline numbers with units in key names (what ``summary.json`` holds).
+
+        Computed once per analysis (the result is kept); treat it as read-only.
+        """
+        if self._summary is None:
+            self._summary = self._make_summary()
+        return self._summary
+
+    def _make_summary(self) -> dict:
         strides = self.cycles
         stride_q = self.stride_quality()
         peak_grf = [s["peak_vertical_grf_bw"] for s in stride_q if s["peak_vertical_grf_bw"] is not None]
