@@ -107,17 +107,19 @@ def main() -> None:
         w, m = _timed_process(osim_cmd, env)
         osim_walls.append(w)
         osim_mem.append(m)
-    # solve stage: AnalyzeTool.run() alone, in-process (model already loaded)
-    so_runs = [run_static_optimization(setup) for _ in range(args.opensim_repeats)]
-    osim_solve = statistics.median(r.run_s for r in so_runs)
-    n_frames = so_runs[0].n_frames
-
     print(f"runmuscles so, {args.repeats} runs...", flush=True)
     ours_walls, ours_mem = [], []
     for _ in range(args.repeats):
         w, m = _timed_process(ours_cmd, env)
         ours_walls.append(w)
         ours_mem.append(m)
+
+    # in-process measurements last: a child forked from a parent that has loaded OpenSim
+    # would report the parent's memory as its own peak
+    # solve stage: AnalyzeTool.run() alone, in-process (model already loaded)
+    so_runs = [run_static_optimization(setup) for _ in range(args.opensim_repeats)]
+    osim_solve = statistics.median(r.run_s for r in so_runs)
+    n_frames = so_runs[0].n_frames
 
     # solve stage: the batched solver on this stride's problem
     from runmuscles.muscles.static_optimization import solve_static_optimization  # noqa: PLC0415
