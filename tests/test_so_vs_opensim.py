@@ -64,6 +64,12 @@ def _compare(case, tmp: Path) -> dict:
 
 
 def _check(res: dict) -> None:
+    print(
+        f"\ncompared {len(res['rms'])} muscles on {res['frames_compared']} frames: activation RMS "
+        f"mean {np.mean(list(res['rms'].values())):.4f}, worst {max(res['rms'].values()):.4f}; "
+        f"correlation worst {min(res['corr'].values()):.4f}; reserves worst "
+        f"{max(res['reserve_diff_nm'].values()):.3f} N m"
+    )
     assert len(res["rms"]) >= 10  # the comparison covers the active muscles
     worst_rms = max(res["rms"], key=res["rms"].get)
     assert res["rms"][worst_rms] <= 0.02, (worst_rms, res["rms"][worst_rms])
