@@ -572,6 +572,14 @@ def _window(
         return c.start_s, c.end_s, [c]
     start = lo if opts.start_s is None else opts.start_s
     end = hi if opts.end_s is None else opts.end_s
+    if opts.start_s is None and opts.end_s is None:
+        # default: the complete stride cycles in the data (the partial ones at the ends of a
+        # recording are not strides, and their first and last frames carry end effects)
+        inside = [
+            c for c in events.cycles.get(opts.side, []) if c.start_s >= lo - 1e-6 and c.end_s <= hi + 1e-6
+        ]
+        if inside:
+            start, end = inside[0].start_s, inside[-1].end_s
     if opts.start_at_frame_before and opts.start_s is not None:
         before = coord_time[coord_time <= start + 1e-9]
         if before.size:
@@ -649,7 +657,11 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
         flags.append(
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
             + (" ..." if len(big) > 6 else "")
-            + " (muscles too weak for these moments; try --strength volume)"
+            + (
+                " (muscles too weak for these moments; try --strength volume)"
+                if getattr(geo, "strength_model", "model") == "model"
+                else " (muscles too weak for these moments)"
+            )
         )
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]

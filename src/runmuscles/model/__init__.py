@@ -309,6 +309,7 @@ class RunnerModel:
         if strength == "max_isometric":
             frames.strength_n = np.broadcast_to(geom.max_isometric_force_n, frames.strength_n.shape).copy()
         frames.notes = notes
+        frames.strength_model = strength
         return frames
 
     def estimated_height_m(self) -> float:
