@@ -56,18 +56,24 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def _timed_process(cmd: list[str], env: dict) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MiB) of one child process."""
+def _timed_process(cmd: list[str], env: dict) -> tuple[float, float | None]:
+    """Wall seconds and peak resident memory (MiB) of one child process.
+
+    Memory is read by GNU time (``/usr/bin/time -f %M``) around the command: the rusage of
+    a child forked from this (large) benchmark process would include the parent's pages.
+    """
+    gnu_time = Path("/usr/bin/time")
+    full = [str(gnu_time), "-f", "RSS_KB=%M", *cmd] if gnu_time.exists() else cmd
     with tempfile.TemporaryFile() as errf:
         t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(full, stdout=subprocess.DEVNULL, stderr=errf, env=env)
         wall = time.perf_counter() - t
         errf.seek(0)
         err = errf.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024.0
+    rss = [line for line in err.splitlines() if line.startswith("RSS_KB=")]
+    return wall, (float(rss[-1].split("=")[1]) / 1024.0 if rss else None)
 
 
 def main() -> None:
@@ -107,17 +113,19 @@ def main() -> None:
         w, m = _timed_process(osim_cmd, env)
         osim_walls.append(w)
         osim_mem.append(m)
-    # solve stage: AnalyzeTool.run() alone, in-process (model already loaded)
-    so_runs = [run_static_optimization(setup) for _ in range(args.opensim_repeats)]
-    osim_solve = statistics.median(r.run_s for r in so_runs)
-    n_frames = so_runs[0].n_frames
-
     print(f"runmuscles so, {args.repeats} runs...", flush=True)
     ours_walls, ours_mem = [], []
     for _ in range(args.repeats):
         w, m = _timed_process(ours_cmd, env)
         ours_walls.append(w)
         ours_mem.append(m)
+
+    # in-process measurements last: a child forked from a parent that has loaded OpenSim
+    # would report the parent's memory as its own peak
+    # solve stage: AnalyzeTool.run() alone, in-process (model already loaded)
+    so_runs = [run_static_optimization(setup) for _ in range(args.opensim_repeats)]
+    osim_solve = statistics.median(r.run_s for r in so_runs)
+    n_frames = so_runs[0].n_frames
 
     # solve stage: the batched solver on this stride's problem
     from runmuscles.muscles.static_optimization import solve_static_optimization  # noqa: PLC0415
@@ -149,8 +157,8 @@ def main() -> None:
         "runmuscles_end_to_end_s": statistics.median(ours_walls),
         "opensim_solve_stage_s": osim_solve,
         "runmuscles_solve_stage_s": ours_solve,
-        "opensim_peak_rss_mib": max(osim_mem),
-        "runmuscles_peak_rss_mib": max(ours_mem),
+        "opensim_peak_rss_mib": max((m for m in osim_mem if m), default=None),
+        "runmuscles_peak_rss_mib": max((m for m in ours_mem if m), default=None),
     }
     res["end_to_end_ratio"] = res["opensim_end_to_end_s"] / res["runmuscles_end_to_end_s"]
     res["solve_stage_ratio"] = res["opensim_solve_stage_s"] / res["runmuscles_solve_stage_s"]

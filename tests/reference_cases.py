@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from runmuscles.errors import InputError
+from runmuscles.model.geometry import default_cache_dir
 from runmuscles.opensim_adapter.tools import model_summary, run_inverse_kinematics, scale_model
 from runmuscles.readers.opensim_files import read_storage
 from runmuscles.readers.setup_files import (
@@ -255,7 +256,8 @@ def rajagopal_case(
         Folder for the ExternalLoads copy, reserves, setup and (when run) SO results.
     cache_dir
         Where the scaled model and IK result are kept between runs (default
-        ``$RUNMUSCLES_CACHE`` or ``~/.cache/runmuscles/reference``); a sub-folder named by
+        the project's cache folder ``reference/``, see
+        :func:`runmuscles.model.geometry.default_cache_dir`); a sub-folder named by
         the inputs' hash.
     pad_s
         IK runs this much beyond both ends of the cycle, so filtering and differentiation
@@ -283,7 +285,7 @@ def rajagopal_case(
         if not p.exists():
             raise InputError(p, "reference data file not found")
     key = _hash_files(list(inputs.values()))[:16]
-    base = Path(cache_dir or os.environ.get("RUNMUSCLES_CACHE") or Path.home() / ".cache" / "runmuscles")
+    base = Path(cache_dir) if cache_dir else default_cache_dir()
     cache = base / "reference" / f"rajagopal2016-run-{key}" if cache_dir is None else base / key
     info_path = cache / "case.json"
     if info_path.exists():

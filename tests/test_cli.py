@@ -118,5 +118,5 @@ def test_bad_inputs_give_one_line_errors(subject01: Path, tmp_path: Path) -> Non
 def test_help_is_instant_and_lists_commands() -> None:
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for cmd in ("analyze", "so", "demo"):
+    for cmd in ("analyze", "so", "demo", "report", "validate-energy"):
         assert cmd in proc.stdout

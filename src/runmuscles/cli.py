@@ -87,6 +87,7 @@ def analyze(
     speed: Annotated[float | None, typer.Option(help="Running speed (m/s), if known.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
 ) -> None:
     """Analyse one trial: per-muscle activation, force and work per stride and phase."""
     from .pipeline import AnalysisOptions  # noqa: PLC0415
@@ -110,6 +111,8 @@ def analyze(
         from .reports.terminal import print_analysis  # noqa: PLC0415
 
         print_analysis(analysis, out)
+    if not no_report:
+        _report_after_run(out, announce=not (as_json or quiet))
 
 
 def _run_one(spec, opts, out: Path, *, show_progress: bool):
@@ -153,22 +156,130 @@ def so(
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary per speed.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
+    strength: Annotated[
+        str,
+        typer.Option(
+            help="'volume' (Handsfield 2014 volumes; default here) or 'model' (the model's own F0)."
+        ),
+    ] = "volume",
 ) -> None:
-    """Analyse the bundled runner (Hamner & Delp 2013, subject 01) at 2, 3, 4 and 5 m/s."""
+    """Analyse the bundled runner (Hamner & Delp 2013, subject 01) at 2, 3, 4 and 5 m/s.
+
+    The published Hamner 2010 model is too weak for running (most muscles saturate and
+    large reserve torques are needed), so the demo scales muscle strength from the
+    runner's mass and height by muscle volume unless told otherwise.
+    """
     from .pipeline import AnalysisOptions  # noqa: PLC0415
     from .trials import demo_trials  # noqa: PLC0415
 
     analyses = []
     for spec in demo_trials():
-        opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source)
+        opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength)
         analysis, paths = _run_one(spec, opts, out / spec.label, show_progress=not as_json)
         analyses.append((spec, analysis, paths))
+    if not no_report:
+        _report_after_run(out, announce=not as_json)
     if as_json:
         typer.echo(json.dumps({spec.label: json.loads(p["summary"].read_text()) for spec, _, p in analyses}))
         return
     from .reports.terminal import print_demo  # noqa: PLC0415
 
     print_demo([(s, a) for s, a, _ in analyses], out)
+
+
+# -- report: a thin layer over runmuscles.reports.html ------------------------------------
+
+
+def _report_after_run(results: Path, *, announce: bool) -> None:
+    """Write report.html after an analysis; a failure here does not fail the analysis."""
+    from .reports.html import build_report  # noqa: PLC0415
+
+    try:
+        path = build_report(results)
+    except RunmusclesError as exc:
+        typer.echo(f"runmuscles: warning: no report written: {exc}", err=True)
+        return
+    if announce:
+        typer.echo(f"report: {path}", err=True)
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path, typer.Argument(help="A results folder, or a folder of per-speed results folders (demo).")
+    ],
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in the default browser.")] = False,
+    figures: Annotated[
+        Path | None, typer.Option("--figures", help="Also write every figure here as SVG (and PNG).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Report file (default: RESULTS/report.html).")] = None,
+) -> None:
+    """Write one self-contained report.html (body map, stride, speeds, quality) from result tables."""
+    from .reports.html import build_report, export_figures  # noqa: PLC0415
+
+    path = build_report(results, out, open_browser=open_)
+    typer.echo(f"report: {path}")
+    if figures is not None:
+        written, note = export_figures(results, figures)
+        typer.echo(f"figures: {len(written)} files in {figures}")
+        if note:
+            typer.echo(f"runmuscles: note: {note}", err=True)
+
+
+# -- validate-energy (issue 6): a thin layer over runmuscles.analyses.energetics -------------
+@app.command("validate-energy")
+def validate_energy(
+    data: Annotated[
+        Path | None,
+        typer.Argument(
+            help="hamner2013 folder (subjectNN/...) or one runner's folder; omit: the bundled runner."
+        ),
+    ] = None,
+    strength: Annotated[
+        str, typer.Option(help="'volume' (Handsfield 2014) or 'model' (the model's F0).")
+    ] = "volume",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Metabolic cost of running (2-5 m/s) against Margaria et al. 1963 and Minetti et al. 2002."""
+    from .analyses.energetics import (  # noqa: PLC0415
+        MARGARIA_1963_J_PER_KG_M,
+        MINETTI_2002_J_PER_KG_M,
+        energy_validation_rows,
+    )
+    from .trials import demo_folder  # noqa: PLC0415
+
+    rows = energy_validation_rows(data if data is not None else demo_folder(), strength=strength)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    lo, hi = MARGARIA_1963_J_PER_KG_M
+    mean, sd = MINETTI_2002_J_PER_KG_M
+    table = Table(title=f"Cost of running, strength={strength} (Umberger 2003 model, Uchida 2016 settings)")
+    for col in ("runner", "speed m/s", "gross J/kg/m", "net J/kg/m", "gross W/kg", "kcal/km"):
+        table.add_column(col, justify="right")
+    table.add_column(f"gross vs Margaria 1963 {lo:g}-{hi:g}")
+    table.add_column(f"net vs Minetti 2002 {mean:.2f}+-{sd:.2f}")
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.2f}"
+
+    for r in rows:
+        g = r["gross_j_per_kg_m"]
+        table.add_row(
+            r["subject"],
+            f"{r['speed_m_s']:g}",
+            fmt(g),
+            fmt(r["net_j_per_kg_m"]),
+            fmt(r["gross_power_w_per_kg"]),
+            "-" if r["kcal_per_km"] is None else f"{r['kcal_per_km']:.0f}",
+            "-" if g is None else f"{(g - 0.5 * (lo + hi)) / (0.5 * (lo + hi)):+.0%}",
+            "-" if r["net_j_per_kg_m"] is None else f"{(r['net_j_per_kg_m'] - mean) / sd:+.1f} SD",
+        )
+    Console().print(table)
 
 
 # -- validate-grf: ground reaction forces from motion alone vs measured (grf_estimation) -----------

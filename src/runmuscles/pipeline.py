@@ -150,6 +150,8 @@ class TrialAnalysis:
     quality: dict
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
+    external_loads: ExternalLoads | None = None
+    _summary: dict | None = field(default=None, repr=False)
 
     @property
     def muscle_names(self) -> list[str]:
@@ -286,6 +288,7 @@ class TrialAnalysis:
                 "side": c.side,
                 "start_s": c.start_s,
                 "toe_off_s": c.toe_off_s,
+                "braking_end_s": c.braking_end_s,
                 "end_s": c.end_s,
                 "stride_time_s": c.duration_s,
                 "stance_fraction": c.stance_fraction,
@@ -304,7 +307,15 @@ class TrialAnalysis:
         return out
 
     def summary(self) -> dict:
-        """Headline numbers with units in key names (what ``summary.json`` holds)."""
+        """Headline numbers with units in key names (what ``summary.json`` holds).
+
+        Computed once per analysis (the result is kept); treat it as read-only.
+        """
+        if self._summary is None:
+            self._summary = self._make_summary()
+        return self._summary
+
+    def _make_summary(self) -> dict:
         strides = self.cycles
         stride_q = self.stride_quality()
         peak_grf = [s["peak_vertical_grf_bw"] for s in stride_q if s["peak_vertical_grf_bw"] is not None]
@@ -323,6 +334,12 @@ class TrialAnalysis:
             )
             if len(top_muscles) == 10:
                 break
+        from .analyses.energetics import energetics_summary  # noqa: PLC0415
+
+        energy = energetics_summary(self)
+        groups = self.group_summary()
+        for g, entry in groups.items():
+            entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)
         return {
             "runmuscles_version": __version__,
             "model_name": self.model_name,
@@ -336,7 +353,10 @@ class TrialAnalysis:
             "stride_frequency_hz": float(1.0 / np.mean([c.duration_s for c in strides])) if strides else None,
             "stance_fraction": float(np.mean([c.stance_fraction for c in strides])) if strides else None,
             "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
-            "groups": self.group_summary(),
+            "metabolic_cost_j_per_kg_m": energy["metabolic_cost_j_per_kg_m"],
+            "metabolic_power_w_per_kg": energy["metabolic_power_w_per_kg"],
+            "groups": groups,
+            "energetics": energy,
             "top_muscles_by_impulse": top_muscles,
             "quality": self.quality,
             "strides": stride_q,
@@ -494,6 +514,7 @@ def analyze_trial(
         quality=quality,
         timings_s=timings,
         problem=problem,
+        external_loads=loads,
     )
 
 
@@ -551,6 +572,14 @@ def _window(
         return c.start_s, c.end_s, [c]
     start = lo if opts.start_s is None else opts.start_s
     end = hi if opts.end_s is None else opts.end_s
+    if opts.start_s is None and opts.end_s is None:
+        # default: the complete stride cycles in the data (the partial ones at the ends of a
+        # recording are not strides, and their first and last frames carry end effects)
+        inside = [
+            c for c in events.cycles.get(opts.side, []) if c.start_s >= lo - 1e-6 and c.end_s <= hi + 1e-6
+        ]
+        if inside:
+            start, end = inside[0].start_s, inside[-1].end_s
     if opts.start_at_frame_before and opts.start_s is not None:
         before = coord_time[coord_time <= start + 1e-9]
         if before.size:
@@ -628,7 +657,11 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
         flags.append(
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
             + (" ..." if len(big) > 6 else "")
-            + " (muscles too weak for these moments; try --strength volume)"
+            + (
+                " (muscles too weak for these moments; try --strength volume)"
+                if getattr(geo, "strength_model", "model") == "model"
+                else " (muscles too weak for these moments)"
+            )
         )
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]

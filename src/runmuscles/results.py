@@ -126,7 +126,7 @@ def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool
         paths["normalized"] = _write_csv(out / "normalized.csv", rows)
     if parquet:
         paths["timeseries"] = _write_parquet(out / "timeseries.parquet", analysis)
-    summary = analysis.summary()
+    summary = dict(analysis.summary())
     summary["files"] = {k: p.name for k, p in paths.items()}
     summary["provenance"] = {**provenance, **summary.get("provenance", {})}
     paths["summary"] = write_json(out / "summary.json", summary)

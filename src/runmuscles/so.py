@@ -96,6 +96,41 @@ def run_so_setup(setup_path: str | Path, *, out_dir: str | Path | None = None) -
     return write_opensim_so_files(analysis, results, setup.name, so.name, step_interval=so.step_interval)
 
 
+def _external_force_columns(analysis: TrialAnalysis) -> tuple[list[str], np.ndarray]:
+    """The external loads as OpenSim's force reporter records them: force and torque in
+    ground, point of application in the body the force is applied to."""
+    loads = analysis.external_loads
+    t = analysis.time_s
+    if loads is None:
+        return [], np.zeros((t.size, 0))
+    from .model import RunnerModel  # noqa: PLC0415
+
+    model = RunnerModel.load(analysis.model_path, cache_dir=analysis.options.cache_dir)
+    R, origin = model.body_poses(analysis.coordinates.q)
+    d = loads.data
+
+    def at_frames(cols: list[str]) -> np.ndarray:
+        return np.column_stack([np.interp(t, d.time_s, d.column(c)) for c in cols])
+
+    labels: list[str] = []
+    blocks: list[np.ndarray] = []
+    for spec in loads.forces:
+        prefix = f"{spec.applied_to_body}_{spec.name}"
+        labels += [f"{prefix}_F{a}" for a in "xyz"]
+        blocks.append(at_frames(spec.force_columns))
+        if spec.point_columns:
+            pt = at_frames(spec.point_columns)
+            if spec.point_expressed_in_body in ("ground", model.ground_name):
+                b = model.body_names.index(spec.applied_to_body)
+                pt = np.einsum("fji,fj->fi", R[:, b], pt - origin[:, b])
+            labels += [f"{prefix}_p{a}" for a in "xyz"]
+            blocks.append(pt)
+        if spec.torque_columns:
+            labels += [f"{prefix}_T{a}" for a in "xyz"]
+            blocks.append(at_frames(spec.torque_columns))
+    return labels, np.hstack(blocks) if blocks else np.zeros((t.size, 0))
+
+
 def write_opensim_so_files(
     analysis: TrialAnalysis,
     results_dir: Path,
@@ -110,7 +145,12 @@ def write_opensim_so_files(
     t = analysis.time_s[sel]
     labels = rec.muscle_names + rec.reserve_names
     act = TimeTable(t, np.hstack([rec.activation, rec.reserve_control])[sel], labels)
-    frc = TimeTable(t, np.hstack([rec.muscle_force_n, rec.reserve_force])[sel], labels)
+    ext_labels, ext_values = _external_force_columns(analysis)
+    frc = TimeTable(
+        t,
+        np.hstack([rec.muscle_force_n, rec.reserve_force, ext_values])[sel],
+        labels + ext_labels,
+    )
     results_dir.mkdir(parents=True, exist_ok=True)
     header = {"generator": "runmuscles so"}
     return {

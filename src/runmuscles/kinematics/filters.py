@@ -94,20 +94,13 @@ def _butter3_coefficients(dt_s: float, cutoff_hz: float) -> tuple[np.ndarray, np
 
 
 def _butter3_pass(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    # the moving-average part at once, then only the recursive part sample by sample
     y = np.empty_like(x)
     y[:3] = x[:3]
-    b0, b1, b2, b3 = b
+    u = b[0] * x[3:] + b[1] * x[2:-1] + b[2] * x[1:-2] + b[3] * x[:-3]
     _, a1, a2, a3 = a
     for i in range(3, x.shape[0]):
-        y[i] = (
-            b0 * x[i]
-            + b1 * x[i - 1]
-            + b2 * x[i - 2]
-            + b3 * x[i - 3]
-            - a1 * y[i - 1]
-            - a2 * y[i - 2]
-            - a3 * y[i - 3]
-        )
+        y[i] = u[i - 3] - a1 * y[i - 1] - a2 * y[i - 2] - a3 * y[i - 3]
     return y
 
 

@@ -232,6 +232,14 @@ class RunnerModel:
         qdd[:, locked] = 0.0
         return fill_dependent_coordinates(mb, q, qd, qdd)
 
+    def body_poses(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Body orientations ``(F, n_bodies, 3, 3)`` (body axes in ground) and origins
+        ``(F, n_bodies, 3)`` (m) at each frame; bodies in :attr:`body_names` order."""
+        from .multibody import forward_kinematics  # noqa: PLC0415
+
+        kin = forward_kinematics(self.multibody, q)
+        return np.transpose(kin.R_t, (3, 2, 0, 1)), np.transpose(kin.p_t, (2, 1, 0))
+
     def mass_center_height_m(self, q: np.ndarray) -> float:
         from .multibody import mass_center  # noqa: PLC0415
 
@@ -301,6 +309,7 @@ class RunnerModel:
         if strength == "max_isometric":
             frames.strength_n = np.broadcast_to(geom.max_isometric_force_n, frames.strength_n.shape).copy()
         frames.notes = notes
+        frames.strength_model = strength
         return frames
 
     def estimated_height_m(self) -> float:

@@ -413,9 +413,8 @@ class GeometrySampler:
                 x.set(k, float(q[r, i]))
             value[r] = scale * f.calcValue(x)
             for k in range(n_in):
-                deriv = osim.StdVectorInt()
-                deriv.push_back(k)
-                grad[r, k] = scale * f.calcDerivative(deriv, x)
+                # a plain list: SWIG converts it, whichever module's StdVectorInt is registered
+                grad[r, k] = scale * f.calcDerivative([k], x)
         return value, grad
 
     def _coupling_matrix(self, q_row: np.ndarray) -> np.ndarray:

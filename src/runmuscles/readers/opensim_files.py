@@ -336,6 +336,16 @@ def _identifier_columns(table: TimeTable, ident: str | None, what: str, xml: Pat
     )
 
 
+def _unique_name(name: str, used: set[str]) -> str:
+    """OpenSim's names for repeated (or unnamed) forces: ``x``, then ``x_0``, ``x_1``..."""
+    out, n = name, 0
+    while out in used:
+        out = f"{name}_{n}"
+        n += 1
+    used.add(out)
+    return out
+
+
 def read_external_loads(path: str | Path, *, data_file: str | Path | None = None) -> ExternalLoads:
     """Read an OpenSim ExternalLoads ``.xml`` file and the force table it names.
 
@@ -367,13 +377,14 @@ def read_external_loads(path: str | Path, *, data_file: str | Path | None = None
         data_path = Path(data_file)
     table = read_storage(data_path)
     specs = []
+    used: set[str] = set()
     for k, ef in enumerate(el.iter("ExternalForce")):
         body = (ef.findtext("applied_to_body") or "").strip()
         if not body:
             raise InputError(p, f"ExternalForce {k + 1} has no <applied_to_body>")
         specs.append(
             ExternalForceSpec(
-                name=ef.get("name") or f"ExternalForce_{k + 1}",
+                name=_unique_name(ef.get("name") or "externalforce", used),
                 applied_to_body=body,
                 force_expressed_in_body=(ef.findtext("force_expressed_in_body") or "ground").strip(),
                 point_expressed_in_body=(ef.findtext("point_expressed_in_body") or "ground").strip(),

@@ -1,0 +1,671 @@
+"""Muscle energetics: metabolic power per muscle, per phase and per kilometre.
+
+Model
+-----
+The muscle energy model of Umberger BR, Gerritsen KGM, Martin PE (2003) A model of human
+muscle energy expenditure. Comput Methods Biomech Biomed Engin 6:99-111, with the changes of
+Umberger BR (2010) Stance and swing phase costs in human walking. J R Soc Interface
+7:1329-1340, and of Uchida TK, Hicks JL, Dembia CL, Delp SL (2016) Stretching your
+energetic budget: how tendon compliance affects the metabolic cost of running. PLoS One
+11:e0150378. Per muscle of mass ``m`` (kg), rates in W per kg of muscle:
+
+* activation and maintenance heat (Umberger 2003, Eqs 3-4):
+  ``h_AM = S A^0.6 (128 (1 - f_s) + 25)`` when the fibre is at or below its optimal length,
+  ``S A^0.6 (0.4 h + 0.6 h F_iso)`` above it (``h = 128 (1 - f_s) + 25``; ``F_iso`` the
+  active force-length multiplier);
+* shortening heat (Umberger 2003, Eqs 5-8), fibre velocity ``v`` in optimal lengths per
+  second, shortening negative: ``S A^2 (-alpha_ST v f_s - alpha_FT v (1 - f_s))`` with
+  ``alpha_ST = 100 / v_max,ST``, ``alpha_FT = 153 / v_max,FT``, ``v_max,FT`` the muscle's
+  maximum contraction velocity and ``v_max,ST = v_max,FT / 2.5``; the slow fibres' term is
+  at most 100 W/kg (it reaches that at their own maximum velocity); lengthening:
+  ``S A alpha_L v`` with ``alpha_L = 4 alpha_ST`` (Umberger 2003) or ``0.3 alpha_ST``
+  (Umberger 2010); both multiplied by ``F_iso`` above optimal length;
+* mechanical work rate ``-F_CE v_CE`` of the contractile element (negative work counted
+  as in Umberger 2003 and Uchida 2016; not counted in Umberger 2010);
+* the heat rate ``h_AM + h_SL`` of a muscle is at least 1 W/kg (Umberger 2003, p. 104);
+  with Uchida 2016 the shortening heat is raised where needed so that no muscle's total
+  rate is negative (chemical energy cannot be regained from lengthening; Constable JK,
+  Barclay CJ, Gibbs CL (1997) J Physiol 505:205-215);
+* ``S = 1.5`` for mostly aerobic exercise (Umberger 2003);
+* the slow-twitch fraction ``f_s`` of the recruited fibres follows the Bhargava et al.
+  (2004) recruitment model with Uchida 2016 (slow fibres first; see
+  :mod:`runmuscles.analyses.fibres`), or is the muscle's composition (Umberger 2010).
+
+Variants: ``"uchida2016"`` (default: all of the above as Uchida et al. 2016 used it for
+running) and ``"umberger2010"`` (as published in 2010: no recruitment model, ``alpha_L =
+0.3 alpha_ST``, negative work not counted, negative totals allowed).
+
+Inputs from the analysis
+------------------------
+* Excitation: static optimization has no excitation dynamics, so activation is used as
+  excitation; the model's ``A`` (excitation when it exceeds activation, else their mean)
+  is then the activation.
+* Fibre length and velocity: rigid tendon and constant-thickness pennation, from the
+  musculotendon length and lengthening speed (the helpers of
+  :mod:`runmuscles.model.muscle_curves`); fibre velocity ``= speed x cos(pennation)``.
+* Contractile element power: with a rigid tendon ``F_CE v_CE`` equals the musculotendon
+  force times its speed, so the work rate is ``-force x speed`` of the analysis.
+* Muscle mass ``m = rho F0 l_opt / sigma`` from the maximum isometric force and optimal fibre
+  length actually used: density ``rho = 1059.7 kg/m^3`` (Mendez J, Keys A (1960)
+  Metabolism 9:184-188); ``sigma = 0.25 MPa`` with the model's own forces (Umberger et al.
+  2003) and ``60 N/cm^2`` with volume-scaled strength (the tension that made the forces
+  from Handsfield et al. 2014 volumes, so ``m`` is ``rho`` times that volume).
+* Basal rate, added only for gross (whole-body) cost: ``1.2 W/kg`` of body mass (Uchida
+  et al. 2016, after Umberger 2010).
+
+Whole-body results per stride: mean metabolic power (W/kg), cost of transport (J/kg/m,
+power / speed) and kcal per km (1 kcal = 4184 J, the thermochemical calorie), each
+muscle's and group's share of the stride's energy and of each phase's energy. Phases are
+those of the reference foot's stride (as everywhere in the analysis): whole-body and
+both-sides group energy in its "swing" phases includes the other leg's stance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..kinematics.events import PHASES
+from ..model.muscle_curves import (
+    CLASS_CODES,
+    degroote_active_force_length,
+    fixed_width_fiber_length,
+    fixed_width_pennation_angle,
+    table_curve,
+    thelen_active_force_length,
+)
+from .fibres import _frame_weights, recruited_slow_fraction, slow_twitch_fraction
+from .groups import group_members
+
+__all__ = [
+    "BASAL_RATE_W_PER_KG",
+    "MUSCLE_DENSITY_KG_M3",
+    "UMBERGER_SPECIFIC_TENSION_PA",
+    "MuscleEnergetics",
+    "MARGARIA_1963_J_PER_KG_M",
+    "MINETTI_2002_J_PER_KG_M",
+    "energetics_summary",
+    "energy_muscle_rows",
+    "energy_validation_rows",
+    "kcal_for_distance",
+    "fibre_kinematics",
+    "muscle_energetics",
+    "muscle_mass_kg",
+    "umberger_rates",
+]
+
+#: Mammalian skeletal muscle density, Mendez J, Keys A (1960) Density and composition of
+#: mammalian muscle. Metabolism 9:184-188 (kg/m^3).
+MUSCLE_DENSITY_KG_M3 = 1059.7
+#: Specific tension used by Umberger et al. (2003) to obtain muscle mass from strength (Pa).
+UMBERGER_SPECIFIC_TENSION_PA = 0.25e6
+#: Basal metabolic rate added for gross cost, Uchida et al. (2016) PLoS One 11:e0150378 (W/kg).
+BASAL_RATE_W_PER_KG = 1.2
+#: Aerobic scaling factor S, Umberger et al. (2003) (1.5 for mostly aerobic exercise).
+AEROBIC_FACTOR = 1.5
+#: Activation-maintenance heat of fast (128 = 1.28 x %FT) and resting base (25), W/kg,
+#: Umberger et al. (2003) Eq. 3.
+_AM_FAST_W_KG = 128.0
+_AM_BASE_W_KG = 25.0
+#: Fraction of h_AM independent of filament overlap above optimal length, Umberger 2003 Eq. 4.
+_AM_LENGTH_INDEPENDENT = 0.4
+#: Shortening heat coefficients (W/kg per l_opt/s x v_max), Umberger et al. (2003):
+#: alpha_ST = 100 / v_max,ST and alpha_FT = 153 / v_max,FT.
+_ALPHA_ST_NUM = 100.0
+_ALPHA_FT_NUM = 153.0
+#: v_max of fast fibres is 2.5 x that of slow fibres, Umberger et al. (2003).
+_VMAX_FAST_OVER_SLOW = 2.5
+#: Cap of the slow fibres' shortening heat: alpha_ST x v_max,ST (Umberger et al. 2003).
+_SLOW_SHORTENING_CAP_W_KG = 100.0
+#: Lengthening heat coefficient relative to alpha_ST: 4.0 (Umberger et al. 2003; Uchida et
+#: al. 2016) or 0.3 (Umberger 2010).
+_ALPHA_L = {"uchida2016": 4.0, "umberger2010": 0.3}
+#: Minimum heat rate of a muscle, Umberger et al. (2003) p. 104 (W/kg).
+_MIN_HEAT_W_KG = 1.0
+#: Thermochemical calorie (J).
+_J_PER_KCAL = 4184.0
+
+_VARIANTS = ("uchida2016", "umberger2010")
+
+
+def muscle_mass_kg(
+    max_isometric_force_n: np.ndarray,
+    optimal_fiber_length_m: np.ndarray,
+    *,
+    specific_tension_pa: float = UMBERGER_SPECIFIC_TENSION_PA,
+    density_kg_m3: float = MUSCLE_DENSITY_KG_M3,
+) -> np.ndarray:
+    """Muscle mass ``rho F0 l_opt / sigma`` (kg): PCSA ``F0 / sigma`` times fibre length."""
+    if not (np.isfinite(specific_tension_pa) and specific_tension_pa > 0):
+        raise InputError("specific_tension_pa", "must be a positive number")
+    return (
+        density_kg_m3
+        * np.asarray(max_isometric_force_n)
+        * np.asarray(optimal_fiber_length_m)
+        / (specific_tension_pa)
+    )
+
+
+def fibre_kinematics(
+    length_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    class_code: np.ndarray,
+    params: dict[str, np.ndarray],
+    tables: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalized fibre length, fibre velocity (l_opt/s) and active force-length multiplier.
+
+    Rigid tendon, constant-thickness pennation (OpenSim's fixed-width model, the same
+    helpers as the strength evaluation uses); DeGrooteFregly2016 muscles have no maximum
+    pennation, as in OpenSim.
+
+    Parameters
+    ----------
+    length_m, speed_m_s
+        Musculotendon length and lengthening speed, ``(F, M)``.
+    class_code, params, tables
+        As in :func:`runmuscles.model.muscle_curves.rigid_tendon_active_force`.
+
+    Returns
+    -------
+    norm_length, velocity_lopt_s, active_fl
+        Each ``(F, M)``; velocity lengthening positive.
+    """
+    length_m = np.atleast_2d(np.asarray(length_m, dtype=float))
+    speed_m_s = np.atleast_2d(np.asarray(speed_m_s, dtype=float))
+    lce = np.empty(length_m.shape)
+    vel = np.empty(length_m.shape)
+    fl = np.empty(length_m.shape)
+    code = np.asarray(class_code)
+    for c in np.unique(code):
+        cols = np.nonzero(code == c)[0]
+        p = {k: np.asarray(v)[cols] for k, v in params.items()}
+        lopt = p["optimal_fiber_length_m"]
+        lts = p["tendon_slack_length_m"]
+        alpha = p["pennation_at_optimal_rad"]
+        L, v = length_m[:, cols], speed_m_s[:, cols]
+        if c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
+            w = lopt * np.sin(alpha)
+            along = L - lts
+            lf = np.sqrt(along * along + w * w)
+            cos_phi = along / lf
+            lce[:, cols] = lf / lopt
+            fl[:, cols] = degroote_active_force_length(lf / lopt, p["degroote_active_force_width_scale"])
+        else:
+            max_pen = p["max_pennation_rad"]
+            lf = fixed_width_fiber_length(L, lts, lopt, alpha, max_pen)
+            cos_phi = np.cos(fixed_width_pennation_angle(lf, lopt, alpha, max_pen))
+            lce[:, cols] = lf / lopt
+            if c == CLASS_CODES["Thelen2003Muscle"]:
+                fl[:, cols] = thelen_active_force_length(lf / lopt, p["thelen_kshape_active"])
+            elif c == CLASS_CODES["Millard2012EquilibriumMuscle"]:
+                if tables is None or "fl" not in tables:
+                    raise InputError("muscles", "Millard2012 muscles need their tabulated curves")
+                rows = p["curve_table"].astype(np.intp)
+                fl[:, cols] = table_curve(lf / lopt, tables["fl_x"], tables["fl"], rows, extrapolate=False)
+            else:  # pragma: no cover - CLASS_CODES has three classes
+                raise InputError("muscles", f"unknown muscle class code {c}")
+        vel[:, cols] = v * cos_phi / lopt
+    return lce, vel, fl
+
+
+def umberger_rates(
+    activation: np.ndarray,
+    norm_fiber_length: np.ndarray,
+    fiber_velocity_lopt_s: np.ndarray,
+    active_fl: np.ndarray,
+    fiber_power_w: np.ndarray,
+    mass_kg: np.ndarray,
+    slow_fraction: np.ndarray,
+    max_contraction_velocity_lopt_s: np.ndarray,
+    *,
+    variant: str = "uchida2016",
+    aerobic_factor: float = AEROBIC_FACTOR,
+) -> dict[str, np.ndarray]:
+    """Metabolic rates of each muscle at each frame (W), Umberger et al. (2003) model.
+
+    Parameters
+    ----------
+    activation
+        Activation, used as excitation, ``(F, M)``.
+    norm_fiber_length, fiber_velocity_lopt_s, active_fl
+        From :func:`fibre_kinematics`.
+    fiber_power_w
+        Contractile element power ``F_CE x (-v_CE)``, positive when shortening, ``(F, M)``.
+    mass_kg, slow_fraction, max_contraction_velocity_lopt_s
+        Per muscle, ``(M,)``: mass, slow-twitch fraction of the muscle (composition), and
+        maximum contraction velocity (the fast fibres' one).
+    variant
+        ``"uchida2016"`` or ``"umberger2010"`` (see the module docstring).
+    aerobic_factor
+        ``S`` (1.5: mostly aerobic).
+
+    Returns
+    -------
+    dict
+        ``activation_maintenance_w``, ``shortening_w``, ``work_w``, ``total_w`` (each
+        ``(F, M)``, W) and ``recruited_slow_fraction``.
+    """
+    if variant not in _VARIANTS:
+        raise InputError("variant", f"unknown energy model variant '{variant}' ({', '.join(_VARIANTS)})")
+    a = np.clip(np.asarray(activation, dtype=float), 0.0, 1.0)
+    lce = np.asarray(norm_fiber_length, dtype=float)
+    v = np.asarray(fiber_velocity_lopt_s, dtype=float)
+    fl = np.asarray(active_fl, dtype=float)
+    m = np.asarray(mass_kg, dtype=float)
+    if variant == "uchida2016":
+        fs = recruited_slow_fraction(a, slow_fraction, model="bhargava")
+    else:
+        fs = np.broadcast_arrays(a, np.asarray(slow_fraction, dtype=float))[1]
+    big_a = a  # excitation == activation: A = (u + a) / 2 = a
+    above = lce > 1.0
+
+    h = _AM_FAST_W_KG * (1.0 - fs) + _AM_BASE_W_KG
+    am = (
+        aerobic_factor
+        * big_a**0.6
+        * np.where(above, _AM_LENGTH_INDEPENDENT * h + (1 - _AM_LENGTH_INDEPENDENT) * h * fl, h)
+    )
+
+    vmax_ft = np.asarray(max_contraction_velocity_lopt_s, dtype=float)
+    vmax_st = vmax_ft / _VMAX_FAST_OVER_SLOW
+    alpha_st = _ALPHA_ST_NUM / vmax_st
+    alpha_ft = _ALPHA_FT_NUM / vmax_ft
+    slow_term = np.minimum(-alpha_st * v, _SLOW_SHORTENING_CAP_W_KG)
+    fast_term = -alpha_ft * v
+    shortening = aerobic_factor * big_a**2 * (slow_term * fs + fast_term * (1.0 - fs))
+    lengthening = aerobic_factor * big_a * _ALPHA_L[variant] * alpha_st * v
+    sl = np.where(v <= 0.0, shortening, lengthening)
+    sl = np.where(above, sl * fl, sl)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.asarray(fiber_power_w, dtype=float) / m
+    if variant == "umberger2010":
+        w = np.maximum(w, 0.0)
+    else:  # Uchida 2016: no muscle's total rate may be negative
+        deficit = am + sl + w
+        sl = np.where(deficit < 0.0, sl - deficit, sl)
+    heat = am + sl
+    floor = np.maximum(_MIN_HEAT_W_KG - heat, 0.0)  # Umberger 2003 p. 104 (added to the heat)
+    sl = sl + floor
+    total = am + sl + w
+    return {
+        "activation_maintenance_w": am * m,
+        "shortening_w": sl * m,
+        "work_w": w * m,
+        "total_w": total * m,
+        "recruited_slow_fraction": np.asarray(fs),
+    }
+
+
+@dataclass
+class MuscleEnergetics:
+    """Metabolic rates of one analysis (arrays per frame and muscle, W).
+
+    Attributes
+    ----------
+    time_s
+        Frame times ``(F,)``.
+    muscle_names
+        Model order.
+    mass_kg, slow_fraction
+        Per muscle ``(M,)``.
+    activation_maintenance_w, shortening_w, work_w, total_w
+        ``(F, M)``.
+    body_mass_kg
+        The model's mass.
+    basal_w
+        Basal rate of the whole body (W), added for gross results.
+    speed_m_s
+        Running speed, if known.
+    variant, specific_tension_pa
+        Model settings used.
+    """
+
+    time_s: np.ndarray
+    muscle_names: list[str]
+    mass_kg: np.ndarray
+    slow_fraction: np.ndarray
+    activation_maintenance_w: np.ndarray
+    shortening_w: np.ndarray
+    work_w: np.ndarray
+    total_w: np.ndarray
+    body_mass_kg: float
+    basal_w: float
+    speed_m_s: float | None
+    variant: str
+    specific_tension_pa: float
+
+
+def _geometry_params(analysis):
+    """Class codes, parameters (with the forces the analysis used) and curve tables."""
+    from ..model import RunnerModel  # noqa: PLC0415 - heavy, and only needed here
+
+    opts = analysis.options
+    model = RunnerModel.load(analysis.model_path, cache_dir=opts.cache_dir)
+    geom = model.geometry
+    params = dict(geom.params)
+    sigma = UMBERGER_SPECIFIC_TENSION_PA
+    if opts.strength == "volume":
+        from ..model.strength import SPECIFIC_TENSION_N_CM2, volume_scaled_max_isometric_force  # noqa: PLC0415
+
+        h = opts.height_m if opts.height_m is not None else model.estimated_height_m()
+        f0, _ = volume_scaled_max_isometric_force(
+            list(geom.muscle_names), geom.max_isometric_force_n, geom.params, model.body_mass_kg, h
+        )
+        params["max_isometric_force_n"] = f0
+        sigma = SPECIFIC_TENSION_N_CM2 * 1e4
+    code = np.array([CLASS_CODES[c] for c in geom.muscle_class])
+    if list(geom.muscle_names) != list(analysis.muscle_names):
+        raise InputError(analysis.model_path, "the model's muscles differ from the analysis's")
+    return code, params, geom.curve_tables, sigma
+
+
+def muscle_energetics(
+    analysis,
+    *,
+    variant: str = "uchida2016",
+    specific_tension_pa: float | None = None,
+    basal_rate_w_per_kg: float = BASAL_RATE_W_PER_KG,
+) -> MuscleEnergetics:
+    """Metabolic power of every muscle at every frame of an analysis.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`runmuscles.pipeline.TrialAnalysis`.
+    variant
+        ``"uchida2016"`` (default) or ``"umberger2010"``.
+    specific_tension_pa
+        For muscle mass; ``None``: 0.25 MPa with the model's strength (Umberger et al. 2003),
+        0.6 MPa with volume-scaled strength (see the module docstring).
+    basal_rate_w_per_kg
+        Basal rate per kg of body mass for gross results.
+
+    Returns
+    -------
+    MuscleEnergetics
+    """
+    code, params, tables, sigma = _geometry_params(analysis)
+    if specific_tension_pa is not None:
+        sigma = specific_tension_pa
+    mass = muscle_mass_kg(
+        params["max_isometric_force_n"], params["optimal_fiber_length_m"], specific_tension_pa=sigma
+    )
+    lce, vel, fl = fibre_kinematics(analysis.muscle_length_m, analysis.muscle_speed_m_s, code, params, tables)
+    r, _ = slow_twitch_fraction(list(analysis.muscle_names))
+    power = -np.asarray(analysis.recruitment.muscle_force_n) * np.asarray(analysis.muscle_speed_m_s)
+    rates = umberger_rates(
+        analysis.recruitment.activation,
+        lce,
+        vel,
+        fl,
+        power,
+        mass,
+        r,
+        params["max_contraction_velocity_lopt_s"],
+        variant=variant,
+    )
+    return MuscleEnergetics(
+        time_s=np.asarray(analysis.time_s),
+        muscle_names=list(analysis.muscle_names),
+        mass_kg=mass,
+        slow_fraction=r,
+        activation_maintenance_w=rates["activation_maintenance_w"],
+        shortening_w=rates["shortening_w"],
+        work_w=rates["work_w"],
+        total_w=rates["total_w"],
+        body_mass_kg=float(analysis.body_mass_kg),
+        basal_w=basal_rate_w_per_kg * float(analysis.body_mass_kg),
+        speed_m_s=analysis.options.speed_m_s,
+        variant=variant,
+        specific_tension_pa=float(sigma),
+    )
+
+
+def _shares(values: np.ndarray, total: float) -> np.ndarray:
+    return values / total if total > 0 else np.full(values.shape, np.nan)
+
+
+def energetics_summary(
+    analysis, *, variant: str = "uchida2016", energetics: MuscleEnergetics | None = None
+) -> dict:
+    """Whole-body metabolic power, cost of transport, energy shares and fibre shares.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`runmuscles.pipeline.TrialAnalysis`.
+    variant
+        Energy model variant (see :func:`umberger_rates`).
+    energetics
+        Precomputed :func:`muscle_energetics` result (computed when omitted).
+
+    Returns
+    -------
+    dict
+        ``metabolic_power_w_per_kg`` (gross, basal included; mean over strides),
+        ``net_metabolic_power_w_per_kg``, ``metabolic_cost_j_per_kg_m`` (gross; None when
+        the speed is unknown), ``net_metabolic_cost_j_per_kg_m``, ``kcal_per_km``,
+        ``phase_share_of_energy``, ``groups`` (per group ``share_of_energy``,
+        ``phase_share_of_energy``, ``fast_fibre_share``, ``phase_fast_fibre_share``),
+        ``top_muscles_by_energy``, ``fast_fibre_share`` (per group), ``model`` and settings.
+        Power values are None when the analysis has no complete stride.
+    """
+    from .fibres import fibre_shares  # noqa: PLC0415
+
+    en = energetics or muscle_energetics(analysis, variant=variant)
+    fib = fibre_shares(analysis)
+    names = en.muscle_names
+    bm = en.body_mass_kg
+    w, _ = _frame_weights(en.time_s, analysis.cycles)
+    duration = float(sum(c.duration_s for c in analysis.cycles))
+    phases = analysis.phase_per_frame()
+    energy_j = w @ en.total_w  # (M,) over all strides
+    total_j = float(energy_j.sum())
+    out: dict = {
+        "model": (
+            "Umberger et al. (2003) muscle energy model, "
+            + (
+                "as used by Uchida et al. (2016): Bhargava et al. (2004) recruitment, negative work "
+                "counted, lengthening heat 4 alpha_ST, no negative muscle power"
+                if en.variant == "uchida2016"
+                else "as published by Umberger (2010)"
+            )
+            + "; activation used as excitation; rigid tendon"
+        ),
+        "variant": en.variant,
+        "basal_power_w_per_kg": en.basal_w / bm,
+        "muscle_mass_kg": float(en.mass_kg.sum()),
+        "specific_tension_pa": en.specific_tension_pa,
+        "metabolic_power_w_per_kg": None,
+        "net_metabolic_power_w_per_kg": None,
+        "metabolic_cost_j_per_kg_m": None,
+        "net_metabolic_cost_j_per_kg_m": None,
+        "kcal_per_km": None,
+        "heat_and_work_share": {},
+        "phase_share_of_energy": {},
+        "groups": {},
+        "top_muscles_by_energy": [],
+        "fast_fibre_share": {g: v for g, v in fib.group_fast_force_share.items()},
+        "fibre_recruitment": "Bhargava et al. (2004) J Biomech 37:81-88 (slow units first)",
+    }
+    if duration <= 0 or total_j <= 0:
+        return out
+    net = total_j / duration / bm
+    gross = net + en.basal_w / bm
+    out["net_metabolic_power_w_per_kg"] = net
+    out["metabolic_power_w_per_kg"] = gross
+    v = en.speed_m_s
+    if v:
+        out["net_metabolic_cost_j_per_kg_m"] = net / v
+        out["metabolic_cost_j_per_kg_m"] = gross / v
+        out["kcal_per_km"] = gross * bm / v * 1000.0 / _J_PER_KCAL
+    for key in ("activation_maintenance_w", "shortening_w", "work_w"):
+        out["heat_and_work_share"][key.removesuffix("_w")] = float((w @ getattr(en, key)).sum() / total_j)
+    phase_energy = {ph: np.where(phases == ph, w, 0.0) @ en.total_w for ph in PHASES}
+    for ph, e in phase_energy.items():
+        out["phase_share_of_energy"][ph] = float(e.sum() / total_j)
+    for g, members in group_members(names).items():
+        if not members:
+            continue
+        idx = [names.index(m) for m in members]
+        entry = {
+            "muscles": members,
+            "share_of_energy": float(energy_j[idx].sum() / total_j),
+            "energy_j_per_kg_per_stride": float(energy_j[idx].sum() / bm / len(analysis.cycles)),
+            "phase_share_of_energy": {
+                ph: float(_shares(np.array(e[idx].sum()), float(e.sum()))) for ph, e in phase_energy.items()
+            },
+            "fast_fibre_share": fib.group_fast_force_share.get(g),
+            "phase_fast_fibre_share": fib.group_phase_fast_force_share.get(g, {}),
+        }
+        out["groups"][g] = entry
+    order = np.argsort(-energy_j)[:10]
+    out["top_muscles_by_energy"] = [
+        {
+            "muscle": names[j],
+            "share_of_energy": float(energy_j[j] / total_j),
+            "mean_power_w": float(energy_j[j] / duration),
+            "mass_kg": float(en.mass_kg[j]),
+            "fast_fibre_share": float(fib.fast_force_share[j]),
+        }
+        for j in order
+    ]
+    return out
+
+
+# -- validation against measured running cost ---------------------------------------------
+#: Gross cost of level running, Margaria R, Cerretelli P, Aghemo P, Sassi G (1963) Energy
+#: cost of running. J Appl Physiol 18:367-370: about 1 kcal/kg/km, independent of speed
+#: (J/kg/m, range over their runners as commonly quoted).
+MARGARIA_1963_J_PER_KG_M = (3.9, 4.2)
+#: Level running, Minetti AE, Moia C, Roi GS, Susta D, Ferretti G (2002) Energy cost of
+#: walking and running at extreme uphill and downhill slopes. J Appl Physiol
+#: 93:1039-1046: 3.40 +- 0.24 J/kg/m (mean +- SD) at 0 % grade.
+MINETTI_2002_J_PER_KG_M = (3.40, 0.24)
+
+
+def energy_validation_rows(
+    hamner_dir,
+    *,
+    subjects: list[str] | None = None,
+    speeds_m_s: tuple[float, ...] = (2, 3, 4, 5),
+    strength: str = "volume",
+    variant: str = "uchida2016",
+) -> list[dict]:
+    """Cost of transport of hamner2013 runners, one row per runner and speed.
+
+    Parameters
+    ----------
+    hamner_dir
+        A folder of runners in the hamner2013 layout (``subjectNN/model``, ``ik``,
+        ``Run_N_grf.xml``), or one runner's folder.
+    subjects
+        Runner folder names to use (default: every ``subject*`` folder, or the folder itself).
+    speeds_m_s
+        Trials ``Run_<speed>``.
+    strength, variant
+        Analysis strength model and energy model variant.
+
+    Returns
+    -------
+    list of dict
+        ``subject``, ``speed_m_s``, ``gross_j_per_kg_m``, ``net_j_per_kg_m``,
+        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``.
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from ..trials import resolve_trial  # noqa: PLC0415
+
+    root = Path(hamner_dir)
+    if not root.is_dir():
+        raise InputError(root, "folder of hamner2013 runners not found")
+    if (root / "ik").is_dir():
+        folders = [root]
+    else:
+        names = subjects or sorted(p.name for p in root.glob("subject*") if p.is_dir())
+        folders = [root / n for n in names]
+    if not folders:
+        raise InputError(root, "has no runner folders (subjectNN/ with model/, ik/)")
+    rows = []
+    for folder in folders:
+        for v in speeds_m_s:
+            trial = f"Run_{v:g}"
+            if not (folder / "ik" / f"{trial}.mot").exists():
+                continue
+            spec = resolve_trial(folder, trial)
+            opts = AnalysisOptions(
+                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
+            )
+            a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+            s = energetics_summary(a, variant=variant)
+            rows.append(
+                {
+                    "subject": folder.name,
+                    "speed_m_s": float(v),
+                    "gross_j_per_kg_m": s["metabolic_cost_j_per_kg_m"],
+                    "net_j_per_kg_m": s["net_metabolic_cost_j_per_kg_m"],
+                    "gross_power_w_per_kg": s["metabolic_power_w_per_kg"],
+                    "kcal_per_km": s["kcal_per_km"],
+                    "muscle_mass_kg": s["muscle_mass_kg"],
+                    "n_strides": len(a.cycles),
+                }
+            )
+    return rows
+
+
+def energy_muscle_rows(analysis, *, energetics: MuscleEnergetics | None = None) -> list[dict]:
+    """One row per muscle: mass, mean power and share of the energy, over strides and per phase.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`runmuscles.pipeline.TrialAnalysis` with stride cycles.
+    energetics
+        Precomputed :func:`muscle_energetics` result (computed when omitted).
+
+    Returns
+    -------
+    list of dict
+        ``muscle``, ``mass_kg``, ``slow_twitch_fraction``, ``mean_power_w`` (over strides),
+        ``share_of_energy``, ``<phase>_share_of_energy`` (share of that phase's energy),
+        ``fast_force_share`` and ``<phase>_fast_force_share``.
+    """
+    from .fibres import fibre_shares  # noqa: PLC0415
+
+    en = energetics or muscle_energetics(analysis)
+    fib = fibre_shares(analysis)
+    w, _ = _frame_weights(en.time_s, analysis.cycles)
+    duration = float(sum(c.duration_s for c in analysis.cycles))
+    phases = analysis.phase_per_frame()
+    energy = w @ en.total_w
+    per_phase = {ph: np.where(phases == ph, w, 0.0) @ en.total_w for ph in PHASES}
+    rows = []
+    for j, n in enumerate(en.muscle_names):
+        row = {
+            "muscle": n,
+            "mass_kg": float(en.mass_kg[j]),
+            "slow_twitch_fraction": float(en.slow_fraction[j]),
+            "mean_power_w": float(energy[j] / duration) if duration > 0 else None,
+            "share_of_energy": float(_shares(energy, float(energy.sum()))[j]),
+            "fast_force_share": float(fib.fast_force_share[j]),
+        }
+        for ph, e in per_phase.items():
+            row[f"{ph}_share_of_energy"] = float(_shares(e, float(e.sum()))[j])
+            row[f"{ph}_fast_force_share"] = float(fib.phase_fast_force_share[ph][j])
+        rows.append(row)
+    return rows
+
+
+def kcal_for_distance(cost_j_per_kg_m: float, body_mass_kg: float, distance_m: float) -> float:
+    """Energy of a run (kcal) from a gross cost of transport, body mass and distance."""
+    for what, v in (("cost_j_per_kg_m", cost_j_per_kg_m), ("body_mass_kg", body_mass_kg)):
+        if not (np.isfinite(v) and v > 0):
+            raise InputError(what, f"must be a positive number, got {v!r}")
+    if not (np.isfinite(distance_m) and distance_m >= 0):
+        raise InputError("distance_m", f"must be a non-negative number, got {distance_m!r}")
+    return cost_j_per_kg_m * body_mass_kg * distance_m / _J_PER_KCAL

@@ -1,0 +1,464 @@
+"""The HTML report: one self-contained page per analysis (or per runner's speeds).
+
+``report.html`` answers "which muscles did this running work, how much, and when" at a
+glance and lets an expert check where every number came from. It is built only from the
+result tables :func:`runmuscles.results.write_results` writes (see
+:mod:`runmuscles.reports.resultset`); all graphics are inline SVG drawn by this package,
+the little JavaScript (metric and speed switches, tool tips) is inline too: the page
+needs no network.
+
+Sections: plain-language summary; speed view (several speeds); per analysis a body map
+(front and back, one region per muscle group and side), the stride view (activation
+heatmap with events and phases, per-group force curves, group shares per phase), the top
+muscles and a quality panel (model, files, method, settings, residuals against
+thresholds, reserves, saturated muscles, strides, notes).
+"""
+
+from __future__ import annotations
+
+import time
+import webbrowser
+from pathlib import Path
+
+from .. import __version__
+from ..analyses.groups import GROUP_LABELS
+from ..errors import InputError
+from .bodymap import METRICS, body_map_svg
+from .figures import group_curves_svg, heatmap_svg, phase_shares_svg, speed_svgs
+from .narrative import speed_sentences, summary_sentences
+from .resultset import ResultSet, find_result_folders, load_results
+from .svg import esc
+
+__all__ = ["build_report", "export_figures", "load_runs", "report_html"]
+
+_CSS = """
+:root{--ink:#222;--muted:#666;--line:#ddd;--accent:#b8336a;--bad:#b3261e;--ok:#2e7d32}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 Helvetica,Arial,sans-serif;color:var(--ink);background:#faf9f7}
+header{padding:18px 28px 8px;background:#fff;border-bottom:1px solid var(--line)}
+header h1{margin:0 0 4px;font-size:22px}
+header .meta{color:var(--muted);font-size:13px}
+nav{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid var(--line);
+  padding:6px 28px;display:flex;gap:14px;flex-wrap:wrap;align-items:center}
+nav a{color:var(--ink);text-decoration:none;font-size:13px}
+nav a:hover{text-decoration:underline}
+main{padding:8px 28px 40px;max-width:1320px}
+section{background:#fff;border:1px solid var(--line);border-radius:6px;margin:16px 0;
+  padding:12px 18px}
+section h2{font-size:17px;margin:4px 0 10px}
+section h3{font-size:14px;margin:14px 0 6px}
+.summary li{margin:3px 0}
+.btns{display:inline-flex;gap:4px;flex-wrap:wrap}
+button{font:inherit;font-size:13px;border:1px solid #bbb;background:#f4f4f4;border-radius:4px;
+  padding:3px 10px;cursor:pointer}
+button.on{background:var(--accent);border-color:var(--accent);color:#fff}
+.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
+.side{flex:1;min-width:420px}.side table{font-size:12px}.side th{font-weight:600}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}
+th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.bad{color:var(--bad);font-weight:bold}.ok{color:var(--ok)}
+.note{color:var(--muted);font-size:12.5px}
+.flags li{color:var(--bad)}
+#tip{position:fixed;pointer-events:none;background:#222;color:#fff;font-size:12px;padding:4px 7px;
+  border-radius:4px;display:none;z-index:10;max-width:360px}
+.trial{display:none}.trial.on{display:block}
+svg .region{cursor:pointer}svg .region:hover{stroke-width:2;stroke:#000}
+code{font-size:12px;word-break:break-all}
+"""
+
+_JS = """
+(function(){
+  var tip=document.getElementById('tip');
+  function show(t,x,y){tip.textContent=t;tip.style.display='block';tip.style.left=(x+12)+'px';
+  tip.style.top=(y+12)+'px';}
+  function hide(){tip.style.display='none';}
+  document.addEventListener('mousemove',function(e){
+    var el=e.target.closest?e.target.closest('[data-tip]'):null;
+    if(el){show(el.getAttribute('data-tip'),e.clientX,e.clientY);return;}
+    var p=e.target.closest?e.target.closest('.heatmap-panel'):null;
+    if(p){var t=heat(p,e);if(t){show(t,e.clientX,e.clientY);return;}}
+    hide();
+  });
+  document.addEventListener('click',function(e){
+    var el=e.target.closest?e.target.closest('[data-tip]'):null;
+    if(el){show(el.getAttribute('data-tip'),e.clientX,e.clientY);}
+  });
+  function heat(p,e){
+    var svg=p.ownerSVGElement,m=svg.getScreenCTM();if(!m)return null;
+    var pt=svg.createSVGPoint();pt.x=e.clientX;pt.y=e.clientY;pt=pt.matrixTransform(m.inverse());
+    var data=p.__vals;if(!data){var s=svg.querySelector('script.heatmap-values');
+  data=JSON.parse(s.textContent)[p.getAttribute('data-side')];p.__vals=data;}
+    var r=Math.floor((pt.y-parseFloat(p.getAttribute('data-y')))/parseFloat(p.getAttribute('data-row-h')));
+    var c=Math.round((pt.x-parseFloat(p.getAttribute('data-x')))/parseFloat(p.getAttribute('data-col-w')));
+    if(r<0||r>=data.muscles.length||c<0||c>=data.a[r].length)return null;
+    return data.muscles[r]+' at '+c+' % of the cycle: activation '+data.a[r][c].toFixed(2);
+  }
+  var LABEL=%METRICS%;
+  function fmtv(m,v){if(v==='')return 'no muscles of this group in the model';v=parseFloat(v);
+  return m==='peak'?v.toFixed(2):(100*v).toFixed(1)+' %';}
+  document.querySelectorAll('.metric-btns').forEach(function(box){
+    box.addEventListener('click',function(e){
+      var b=e.target.closest('button');if(!b)return;var m=b.getAttribute('data-metric');
+      box.querySelectorAll('button').forEach(function(x){x.classList.toggle('on',x===b);});
+      var svg=document.getElementById(box.getAttribute('data-target'));
+      svg.querySelectorAll('.region').forEach(function(r){
+        r.setAttribute('fill',r.getAttribute('data-c-'+m));
+        var t=r.getAttribute('data-label')+': '+LABEL[m]+' '+fmtv(m,r.getAttribute('data-v-'+m));
+        r.setAttribute('data-tip',t);var ti=r.querySelector('title');if(ti)ti.textContent=t;
+      });
+      svg.querySelectorAll('.legend').forEach(function(g){
+  g.style.display=g.getAttribute('data-metric')===m?'':'none';});
+    });
+  });
+  document.querySelectorAll('nav a[data-sec]').forEach(function(a){a.addEventListener('click',function(e){
+    var t=document.querySelector('.trial.on section[id$="-'+a.getAttribute('data-sec')+'"]');
+    if(t){e.preventDefault();t.scrollIntoView();}
+  });});
+  var sel=document.querySelectorAll('.trial-btns button');
+  sel.forEach(function(b){b.addEventListener('click',function(){
+    sel.forEach(function(x){x.classList.toggle('on',x===b);});
+    document.querySelectorAll('.trial').forEach(function(t){
+  t.classList.toggle('on',t.getAttribute('data-trial')===b.getAttribute('data-trial'));});
+  });});
+})();
+"""
+
+
+_SECTIONS = (("bodymap", "body map"), ("stride", "stride"), ("quality", "quality"))
+
+
+def _num(v: object, nd: int = 3, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        return f"{v:.{nd}g}{(' ' + unit) if unit else ''}"
+    return esc(v)
+
+
+def _kv_table(rows: list[tuple[str, str]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _speed_text(rs: ResultSet) -> str:
+    return f"{rs.speed_m_s:g} m/s" if rs.speed_m_s else rs.label
+
+
+def _top_muscles_html(rs: ResultSet) -> str:
+    head = (
+        "<tr><th>muscle</th><th class=n>impulse (BW s)</th><th class=n>positive work (J)</th>"
+        "<th class=n>peak force (BW)</th><th class=n>peak activation</th></tr>"
+    )
+    body = "".join(
+        f'<tr data-muscle="{esc(r["muscle"])}"><td>{esc(r["muscle"])}</td>'
+        f'<td class=n data-col="impulse_bw_s">{r["impulse_bw_s"]:.3f}</td>'
+        f'<td class=n data-col="positive_work_j">{r["positive_work_j"]:.1f}</td>'
+        f'<td class=n data-col="peak_force_bw">{r["peak_force_bw"]:.2f}</td>'
+        f'<td class=n data-col="peak_activation">{r["peak_activation"]:.2f}</td></tr>'
+        for r in rs.summary.get("top_muscles_by_impulse", [])
+    )
+    return f'<table class="top-muscles">{head}{body}</table>'
+
+
+def _groups_table_html(rs: ResultSet) -> str:
+    head = (
+        "<tr><th>group</th><th class=n>share of impulse</th><th class=n>share of + work</th>"
+        "<th class=n>impulse / stride (BW s)</th><th class=n>+ work / stride (J/kg)</th>"
+        "<th class=n>+ work / km (J/kg)</th></tr>"
+    )
+    rows = []
+    for g, e in sorted(rs.groups.items(), key=lambda kv: -kv[1]["share_of_impulse"]):
+        km = e.get("positive_work_j_per_kg_per_km")
+        rows.append(
+            f'<tr class="group-row" data-group="{g}"><td>{esc(GROUP_LABELS.get(g, g).split(" (")[0])}</td>'
+            f'<td class=n data-col="share_of_impulse">{100 * e["share_of_impulse"]:.1f} %</td>'
+            f'<td class=n data-col="share_of_positive_work">{100 * e["share_of_positive_work"]:.1f} %</td>'
+            f'<td class=n data-col="impulse_bw_s_per_stride">{e["impulse_bw_s_per_stride"]:.3f}</td>'
+            "<td class=n "
+            f'data-col="positive_work_j_per_kg_per_stride">{e["positive_work_j_per_kg_per_stride"]:.3f}</td>'
+            "<td class=n "
+            f'data-col="positive_work_j_per_kg_per_km">{"-" if km is None else f"{km:.1f}"}</td></tr>'
+        )
+    return f'<table class="groups-table">{head}{"".join(rows)}</table>'
+
+
+def quality_html(rs: ResultSet) -> str:
+    """The quality panel: where the numbers come from and how far to trust them."""
+    s = rs.summary
+    q = s.get("quality", {})
+    prov = s.get("provenance", {})
+    parts = ["<h3>Model, data and method</h3>"]
+    parts.append(
+        _kv_table(
+            [
+                ("model", f"{esc(s.get('model_name'))} &mdash; <code>{esc(prov.get('model', ''))}</code>"),
+                ("body mass", _num(s.get("body_mass_kg"), 4, "kg")),
+                ("coordinates", f"<code>{esc(prov.get('coordinates', ''))}</code>"),
+                ("external loads", f"<code>{esc(prov.get('external_loads') or 'none')}</code>"),
+                ("method", esc(prov.get("method", ""))),
+                ("speed", f"{_num(s.get('speed_m_s'))} m/s ({esc(s.get('speed_source', ''))})"),
+                (
+                    "frames",
+                    f"{s.get('n_frames')} frames analysed, "
+                    f"{s['analysis_window_s'][0]:g}-{s['analysis_window_s'][1]:g} s; "
+                    f"{q.get('geometry_frames_outside_domain', 0)} outside the geometry model's fitted range",
+                ),
+                (
+                    "solver",
+                    f"converged on all frames: {_num(q.get('solver_converged_all_frames'))}; at most "
+                    f"{q.get('solver_max_iterations', '-')} iterations; muscle equilibrium error "
+                    f"{_num(q.get('equilibrium_max_error'))}",
+                ),
+                ("results folder", f"<code>{esc(rs.folder)}</code>"),
+                ("runmuscles", esc(s.get("runmuscles_version", ""))),
+            ]
+        )
+    )
+    settings = s.get("settings", {})
+    parts.append("<h3>Settings</h3>")
+    parts.append(_kv_table([(k, _num(v)) for k, v in settings.items()]))
+    parts.append("<h3>Residuals (pelvis) against Hicks et al. (2015)</h3>")
+    rows = [
+        "<tr><th>kind</th><th class=n>peak</th><th class=n>RMS</th><th "
+        "class=n>threshold</th><th>verdict</th></tr>"
+    ]
+    for kind, r in q.get("residuals", {}).items():
+        ok = r.get("within_threshold")
+        rows.append(
+            f'<tr class="residual" data-kind="{esc(kind)}" data-peak="{r["peak"]:.6g}" '
+            f'data-threshold="{r["threshold_hicks_2015"]:.6g}"><td>{esc(kind)}</td>'
+            f"<td class=n>{r['peak']:.1f}</td><td class=n>{r['rms']:.1f}</td><td "
+            f"class=n>{r['threshold_hicks_2015']:.1f}</td>"
+            f'<td class="{"ok" if ok else "bad"}">{"within" if ok else "above threshold"}</td></tr>'
+        )
+    parts.append("<table>" + "".join(rows) + "</table>")
+    parts.append("<h3>Reserve actuators</h3>")
+    muscled = set(q.get("muscle_coordinate_reserves", []))
+    rows = ["<tr><th>reserve</th><th>coordinate</th><th class=n>peak</th><th class=n>RMS</th><th></th></tr>"]
+    for name, r in q.get("reserves", {}).items():
+        flag = name in muscled and r["peak"] > 10.0
+        rows.append(
+            f"<tr><td>{esc(name)}</td><td>{esc(r.get('coordinate', ''))}</td><td class=n>{r['peak']:.1f}</td>"
+            f'<td class=n>{r["rms"]:.1f}</td><td class="{"bad" if flag else "note"}">'
+            f"{'muscles too weak here' if flag else ('muscle-actuated' if name in muscled else 'residual')}"
+            "</td></tr>"
+        )
+    parts.append('<div class="scroll"><table>' + "".join(rows) + "</table></div>")
+    sat = q.get("saturated_muscles", [])
+    frac = q.get("saturated_frame_fraction", {})
+    parts.append(f"<h3>Muscles at full activation ({len(sat)} of {len(rs.muscle_names)})</h3>")
+    if sat:
+        parts.append(
+            '<p class="saturated">'
+            + ", ".join(
+                f"{esc(m)} ({100 * frac.get(m, 0):.0f} % of frames)"
+                for m in sorted(sat, key=lambda m: -frac.get(m, 0))
+            )
+            + "</p>"
+        )
+    else:
+        parts.append("<p>none</p>")
+    parts.append("<h3>Strides</h3>")
+    rows = [
+        "<tr><th>cycle</th><th>side</th><th class=n>start (s)</th><th class=n>toe-off (s)</th><th "
+        "class=n>end (s)</th>"
+        "<th class=n>stance</th><th class=n>peak vGRF (BW)</th><th>flags</th></tr>"
+    ]
+    for st in rs.strides:
+        rows.append(
+            f"<tr><td>{st['cycle']}</td><td>{esc(st['side'])}</td><td class=n>{st['start_s']:.3f}</td>"
+            f"<td class=n>{st['toe_off_s']:.3f}</td><td class=n>{st['end_s']:.3f}</td>"
+            f"<td class=n>{100 * st['stance_fraction']:.0f} %</td><td "
+            f"class=n>{_num(st.get('peak_vertical_grf_bw'))}</td>"
+            f"<td>{esc('; '.join(st.get('flags', [])))}</td></tr>"
+        )
+    parts.append('<div class="scroll"><table>' + "".join(rows) + "</table></div>")
+    if q.get("flags"):
+        parts.append(
+            "<h3>Flags</h3><ul class=flags>" + "".join(f"<li>{esc(f)}</li>" for f in q["flags"]) + "</ul>"
+        )
+    if q.get("notes"):
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in q["notes"]) + "</ul>")
+    return "".join(parts)
+
+
+def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
+    tid = f"t{idx}"
+    metric_btns = "".join(
+        f'<button data-metric="{m}" class="{"on" if m == "impulse" else ""}">{esc(label)}</button>'
+        for m, label in METRICS.items()
+    )
+    sents = "".join(f"<li>{esc(x)}</li>" for x in summary_sentences(rs))
+    return f"""
+<div class="trial{" on" if on else ""}" data-trial="{esc(rs.label)}" data-folder="{esc(rs.folder)}">
+<section class="summary" id="{tid}-summary"><h2>In short &mdash; {esc(_speed_text(rs))}</h2>
+<ul>{sents}</ul></section>
+<section id="{tid}-bodymap"><h2>Body map &mdash; which muscle groups worked</h2>
+<p class="note">Colour: each group's value on each side
+(mean over {len(rs.strides)} stride{"s" if len(rs.strides) != 1 else ""}).
+Hover or tap a region for its value.
+Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
+<div class="btns metric-btns" data-target="{tid}-bodymap-svg">{metric_btns}</div>
+<div class="row"><div>{body_map_svg(rs, figure_id=f"{tid}-bodymap-svg")}</div>
+<div class="side"><h3>Muscle groups (both sides)</h3>{_groups_table_html(rs)}
+<h3>Top muscles by force impulse per stride</h3>{_top_muscles_html(rs)}</div></div></section>
+<section id="{tid}-stride"><h2>Stride &mdash; when they work</h2>
+<div class="scroll">{heatmap_svg(rs, figure_id=f"{tid}-heatmap")}</div>
+<div class="scroll">{group_curves_svg(rs, figure_id=f"{tid}-groupcurves")}</div>
+<div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
+<section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
+{quality_html(rs)}</section>
+</div>"""
+
+
+def load_runs(results: str | Path | list[str | Path]) -> list[ResultSet]:
+    """Result sets of one folder, a folder of per-speed folders, or a list of folders."""
+    folders: list[Path] = []
+    for p in results if isinstance(results, list) else [results]:
+        folders += find_result_folders(p)
+    return [load_results(f) for f in folders]
+
+
+def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
+    """The whole report page as one string."""
+    if not runs:
+        raise InputError(None, "no results to report")
+    first = runs[0].summary
+    speeds = [r for r in runs if r.speed_m_s]
+    multi = len(runs) > 1
+    title = title or (
+        f"Running muscles: {first.get('model_name', '')}"
+        + (f", {', '.join(_speed_text(r) for r in runs)}" if multi else f", {_speed_text(runs[0])}")
+    )
+    meta = (
+        f"{first.get('model_name', '')} &middot; {first.get('body_mass_kg', 0):.1f} kg &middot; "
+        f"{len(runs)} {'analyses' if multi else 'analysis'} &middot; runmuscles {esc(__version__)} &middot; "
+        f"built {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    nav = ['<a href="#overview">summary</a>']
+    body = []
+    if multi:
+        sp = speed_svgs(runs)
+        sents = "".join(f"<li>{esc(x)}</li>" for x in speed_sentences(runs))
+        body.append(
+            '<section class="summary" id="overview"><h2>In short &mdash; across '
+            f"speeds</h2><ul>{sents}</ul></section>"
+        )
+        if sp:
+            nav.append('<a href="#speeds">speeds</a>')
+            body.append(
+                '<section id="speeds"><h2>Speed &mdash; how the load changes</h2><div class="row">'
+                + "".join(f"<div>{v}</div>" for v in sp.values())
+                + "</div></section>"
+            )
+        btns = "".join(
+            f'<button data-trial="{esc(r.label)}" '
+            f'class="{"on" if k == len(runs) - 1 else ""}">{esc(_speed_text(r))}</button>'
+            for k, r in enumerate(runs)
+        )
+        nav.append(f'<span class="note">show:</span><span class="btns trial-btns">{btns}</span>')
+    for k, r in enumerate(runs):
+        body.append(_trial_html(r, k, on=(k == len(runs) - 1)))
+    if not multi:
+        body[0] = body[0].replace('id="t0-summary"', 'id="overview"', 1)
+    last = len(runs) - 1
+    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in _SECTIONS]
+    files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
+    metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{esc(title)}</h1><div class=meta>{meta}</div></header>"
+        f"<nav>{''.join(nav)}</nav><main>{''.join(body)}"
+        f'<p class="note">Built only from the result tables ({esc(files)}) of '
+        f"{', '.join(f'<code>{esc(r.folder)}</code>' for r in runs)}; "
+        f"{'speeds' if len(speeds) > 1 else 'speed'} as recorded in each summary.json.</p></main>"
+        f'<div id="tip"></div><script>{_JS.replace("%METRICS%", metric_labels)}</script></body></html>'
+    )
+
+
+def build_report(
+    results: str | Path | list[str | Path],
+    out_path: str | Path | None = None,
+    *,
+    title: str | None = None,
+    open_browser: bool = False,
+) -> Path:
+    """Write ``report.html`` for one results folder or a runner's per-speed folders.
+
+    Parameters
+    ----------
+    results
+        A folder written by :func:`runmuscles.results.write_results`, a folder of such
+        folders (one per speed, as ``runmuscles demo`` writes), or a list of folders.
+    out_path
+        Where to write (default: ``report.html`` in ``results``, or in the first folder's
+        parent for a list).
+    title
+        Page title (default: model and speeds).
+    open_browser
+        Open the report in the default browser afterwards.
+
+    Returns
+    -------
+    Path
+        The report.
+    """
+    runs = load_runs(results)
+    if out_path is None:
+        base = Path(results[0]).parent if isinstance(results, list) else Path(results)
+        out_path = base / "report.html"
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report_html(runs, title=title), encoding="utf-8")
+    if open_browser:
+        webbrowser.open(out.resolve().as_uri())
+    return out
+
+
+def export_figures(
+    results: str | Path | list[str | Path], fig_dir: str | Path, *, png: bool = True
+) -> tuple[dict[str, Path], str | None]:
+    """Write every figure as SVG (and PNG when a headless Chromium is available).
+
+    Returns
+    -------
+    (paths, note)
+        Written files by name, and a sentence when PNGs could not be made (else ``None``).
+    """
+    runs = load_runs(results)
+    d = Path(fig_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    svgs: dict[str, str] = {}
+    multi = len(runs) > 1
+    for r in runs:
+        pre = f"{r.label}_" if multi else ""
+        svgs[pre + "bodymap"] = body_map_svg(r)
+        svgs[pre + "heatmap"] = heatmap_svg(r)
+        svgs[pre + "group_curves"] = group_curves_svg(r)
+        svgs[pre + "phase_shares"] = phase_shares_svg(r)
+    svgs.update(speed_svgs(runs))
+    paths: dict[str, Path] = {}
+    for name, svg in svgs.items():
+        p = d / f"{name}.svg"
+        p.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, encoding="utf-8")
+        paths[name + ".svg"] = p
+    note = None
+    if png:
+        from .browser import BrowserError, HeadlessBrowser, find_chromium  # noqa: PLC0415
+
+        if find_chromium() is None:
+            note = "PNG not written: no Chromium found (install 'chromium'); SVG files are written"
+        else:
+            try:
+                with HeadlessBrowser(width=1400, height=1000) as b:
+                    for name in svgs:
+                        b.open(paths[name + ".svg"])
+                        paths[name + ".png"] = b.screenshot(d / f"{name}.png", selector="svg", scale=2.0)
+            except BrowserError as exc:
+                note = f"PNG not written: {exc}"
+    return paths, note
