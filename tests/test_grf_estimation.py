@@ -169,3 +169,24 @@ def test_all_hamner2013_trials_against_measured_forces():
     # flight, three trials are within 0.01 BW of it)
     better = sum(r["estimated"]["vertical_rmse_bw"] < r["baseline"]["vertical_rmse_bw"] for r in rows)
     assert better >= 24
+
+
+@pytest.mark.slow
+def test_validate_grf_command_prints_the_table_and_fails_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _need_data()
+    env = {**os.environ, "COLUMNS": "160"}
+    run = [sys.executable, "-m", "runmuscles", "validate-grf"]
+    proc = subprocess.run([*run, str(DATA)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if "subject" in ln and "Run_" in ln]
+    assert len(lines) == 28
+    mean_row = next(ln for ln in proc.stdout.splitlines() if "mean" in ln)
+    numbers = [float(x) for x in mean_row.replace("│", " ").split()[1:]]
+    assert numbers[0] < numbers[3]  # vertical RMSE: estimate below the baseline
+    bad = subprocess.run([*run, str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "hamner2013 data folder not found" in bad.stderr
