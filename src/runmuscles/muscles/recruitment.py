@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,37 @@ def build_recruitment_problem(
     exponent: float = 2.0,
     muscle_weights: np.ndarray | None = None,
 ) -> RecruitmentProblem:
-    """The static-optimization problem for all frames (see :func:`recruit_muscles`)."""
+    """The static-optimization problem for all frames.
+
+    Parameters
+    ----------
+    coordinate_names
+        All model coordinates (columns of ``generalized_forces``, last axis of
+        ``moment_arms_m``).
+    generalized_forces
+        ``(F, C_all)`` inverse dynamics (N m or N).
+    muscle_names
+        Muscle names, length ``M``.
+    moment_arms_m
+        ``(F, M, C_all)`` moment arms (m; generalized force per newton of tendon force).
+    strength_n
+        ``(F, M)`` force at full activation with a rigid tendon (N).
+    min_activation, max_activation
+        ``(M,)`` activation bounds.
+    reserves
+        Coordinate actuators (may act on any coordinate, including dependent ones).
+    independent
+        Coordinates whose generalized forces must be matched (unlocked, not dependent on
+        another through a constraint).
+    projection
+        ``(F, C_ind, C_all)`` maps generalized forces on all coordinates to the
+        independent ones (identity rows plus coupling slopes for dependent coordinates).
+        ``None``: plain selection.
+    exponent
+        Activation exponent of the objective.
+    muscle_weights
+        Objective weights per muscle (default 1).
+    """
     coords = list(coordinate_names)
     cidx = {c: i for i, c in enumerate(coords)}
     tau = np.asarray(generalized_forces, dtype=float)
@@ -260,68 +291,14 @@ def build_recruitment_problem(
     )
 
 
-def recruit_muscles(
-    *,
-    coordinate_names: Sequence[str],
-    generalized_forces: np.ndarray,
-    muscle_names: Sequence[str],
-    moment_arms_m: np.ndarray,
-    strength_n: np.ndarray,
-    min_activation: np.ndarray,
-    max_activation: np.ndarray,
-    reserves: Reserves,
-    independent: Sequence[str],
-    projection: np.ndarray | None = None,
-    exponent: float = 2.0,
-    muscle_weights: np.ndarray | None = None,
-) -> RecruitmentResult:
+def recruit_muscles(**problem: Any) -> RecruitmentResult:
     """Solve muscle recruitment for all frames.
 
-    Parameters
-    ----------
-    coordinate_names
-        All model coordinates (columns of ``generalized_forces``, last axis of
-        ``moment_arms_m``).
-    generalized_forces
-        ``(F, C_all)`` inverse dynamics (N m or N).
-    muscle_names
-        Muscle names, length ``M``.
-    moment_arms_m
-        ``(F, M, C_all)`` moment arms (m; metres of tendon force per generalized force).
-    strength_n
-        ``(F, M)`` force at full activation with a rigid tendon (N).
-    min_activation, max_activation
-        ``(M,)`` activation bounds.
-    reserves
-        Coordinate actuators (may act on any coordinate, including dependent ones).
-    independent
-        Coordinates whose generalized forces must be matched (unlocked, not dependent on
-        another through a constraint).
-    projection
-        ``(F, C_ind, C_all)`` maps generalized forces on all coordinates to the
-        independent ones (identity rows plus coupling slopes for dependent coordinates).
-        ``None``: plain selection.
-    exponent
-        Activation exponent of the objective.
-    muscle_weights
-        Objective weights per muscle (default 1).
+    Takes the keyword arguments of :func:`build_recruitment_problem` (generalized forces,
+    moment arms, strengths, activation bounds, reserves, independent coordinates and their
+    projection, exponent) and returns :func:`solve_recruitment` of that problem.
     """
-    return solve_recruitment(
-        build_recruitment_problem(
-            coordinate_names=coordinate_names,
-            generalized_forces=generalized_forces,
-            muscle_names=muscle_names,
-            moment_arms_m=moment_arms_m,
-            strength_n=strength_n,
-            min_activation=min_activation,
-            max_activation=max_activation,
-            reserves=reserves,
-            independent=independent,
-            projection=projection,
-            exponent=exponent,
-            muscle_weights=muscle_weights,
-        )
-    )
+    return solve_recruitment(build_recruitment_problem(**problem))
 
 
 def solve_recruitment(prob: RecruitmentProblem) -> RecruitmentResult:
