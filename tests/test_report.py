@@ -282,3 +282,23 @@ def test_report_command_and_figures(demo_results: Path, tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "results folder not found" in bad.stderr
+
+
+def test_energy_section_equals_summary(demo_results: Path) -> None:
+    from lxml import html as lh
+
+    doc = lh.parse(str(demo_results / "report.html")).getroot()
+    for t in doc.find_class("trial"):
+        energy = json.loads((demo_results / t.get("data-trial") / "summary.json").read_text())["energetics"]
+        rows = [r for r in t.find_class("energy-row")]
+        assert rows, "the energy section lists the groups"
+        for r in rows:
+            g = r.get("data-group")
+            cells = {c.get("data-col"): c.text_content() for c in r.findall("td") if c.get("data-col")}
+            want = energy["groups"][g]
+            assert float(cells["share_of_energy"].rstrip(" %")) == pytest.approx(
+                100 * want["share_of_energy"], abs=0.051
+            )
+            assert float(cells["energy_j_per_kg_per_stride"]) == pytest.approx(
+                want["energy_j_per_kg_per_stride"], abs=5e-4
+            )

@@ -185,6 +185,43 @@ def _groups_table_html(rs: ResultSet) -> str:
     return f'<table class="groups-table">{head}{"".join(rows)}</table>'
 
 
+def energy_html(rs: ResultSet) -> str:
+    """Energy and fibre types, from ``summary.json``'s ``energetics`` block (if present)."""
+    e = rs.summary.get("energetics")
+    if not e:
+        return "<p class=note>No energetics in these results.</p>"
+    head = _kv_table(
+        [
+            ("metabolic power, gross (W/kg)", _num(e.get("metabolic_power_w_per_kg"), 2)),
+            ("cost of transport, gross (J/kg/m)", _num(e.get("metabolic_cost_j_per_kg_m"), 2)),
+            ("energy per kilometre (kcal/km)", _num(e.get("kcal_per_km"), 0)),
+            ("basal rate included (W/kg)", _num(e.get("basal_power_w_per_kg"), 2)),
+            ("muscle mass in the model (kg)", _num(e.get("muscle_mass_kg"), 1)),
+            ("energy model", esc(str(e.get("model", "")))),
+            ("fibre recruitment", esc(str(e.get("fibre_recruitment", "")))),
+        ]
+    )
+    rows = []
+    groups = e.get("groups", {})
+    for g, v in sorted(groups.items(), key=lambda kv: -(kv[1].get("share_of_energy") or 0.0)):
+        if not v.get("muscles"):
+            continue
+        ff = v.get("fast_fibre_share")
+        rows.append(
+            f'<tr class="energy-row" data-group="{g}"><td>{esc(GROUP_LABELS.get(g, g).split(" (")[0])}</td>'
+            f'<td class=n data-col="share_of_energy">{100 * v["share_of_energy"]:.1f} %</td>'
+            f'<td class=n data-col="energy_j_per_kg_per_stride">{v["energy_j_per_kg_per_stride"]:.3f}</td>'
+            f'<td class=n data-col="fast_fibre_share">{"-" if ff is None else f"{100 * ff:.0f} %"}</td></tr>'
+        )
+    table = (
+        '<table class="energy-table"><tr><th>group</th><th class=n>share of muscle energy</th>'
+        "<th class=n>energy / stride (J/kg)</th><th class=n>fast-fibre share of force</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    return f'<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
+
+
 def quality_html(rs: ResultSet) -> str:
     """The quality panel: where the numbers come from and how far to trust them."""
     s = rs.summary
@@ -309,6 +346,8 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="scroll">{heatmap_svg(rs, figure_id=f"{tid}-heatmap")}</div>
 <div class="scroll">{group_curves_svg(rs, figure_id=f"{tid}-groupcurves")}</div>
 <div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
+<section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
+{energy_html(rs)}</section>
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
