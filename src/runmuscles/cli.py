@@ -334,7 +334,9 @@ def validate_grf(
 def main() -> None:
     """Entry point: run the app, turning every error into one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns (not raises) the code of a typer.Exit
+        rv = app(standalone_mode=False)
+        sys.exit(rv if isinstance(rv, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except RunmusclesError as exc:
@@ -346,6 +348,10 @@ def main() -> None:
     except Exception as exc:  # click usage errors and anything unexpected
         import click  # noqa: PLC0415
 
+        no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+        if no_args and isinstance(exc, no_args):  # bare `runmuscles`: show the manual
+            typer.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(0)
         if isinstance(exc, click.ClickException):
             typer.echo(f"runmuscles: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
