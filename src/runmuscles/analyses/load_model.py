@@ -39,7 +39,7 @@ QUANTITIES: tuple[str, ...] = ("impulse_bw_s", "positive_work_j_per_kg", "negati
 UNITS = {
     "impulse_bw_s": "body-weight seconds (time integral of muscle force / body weight)",
     "positive_work_j_per_kg": "J per kg of body mass (muscle shortening work)",
-    "negative_work_j_per_kg": "J per kg of body mass (muscle lengthening work, positive number)",
+    "negative_work_j_per_kg": "J per kg of body mass (muscle lengthening work, a negative number)",
     "stride_frequency_hz": "strides (two steps) per second",
 }
 # Standard gravity, m/s^2 (BIPM SI Brochure, 9th ed., 2019).
@@ -197,7 +197,11 @@ def load_load_model(path: str | Path | None = None) -> dict[str, Any]:
     dict
         The table, with ``speeds_m_s`` as given in the file.
     """
-    src = Path(path) if path is not None else Path(str(resources.files("runmuscles") / "data" / LOAD_MODEL_FILE))
+    src = (
+        Path(path)
+        if path is not None
+        else Path(str(resources.files("runmuscles") / "data" / LOAD_MODEL_FILE))
+    )
     if not src.exists():
         raise InputError(src, "load model not found (build it with build_load_model)")
     try:
