@@ -31,7 +31,14 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["LOAD_MODEL_FILE", "build_load_model", "load_load_model", "run_load", "QUANTITIES"]
+__all__ = [
+    "LOAD_MODEL_FILE",
+    "QUANTITIES",
+    "build_load_model",
+    "load_load_model",
+    "run_load",
+    "summarize_run_file",
+]
 
 LOAD_MODEL_FILE = "load_model.json"
 #: Per-stride quantities of the table (per-km ones are named ``*_per_km``).
@@ -294,4 +301,51 @@ def run_load(clean_run, body_mass_kg: float | None = None, model: dict[str, Any]
         "body_mass_kg": body_mass_kg,
         "load_model": m["provenance"].get("date", ""),
         "warnings": warnings,
+    }
+
+
+def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> dict[str, Any]:
+    """Read, clean and load one watch file: the record ``runmuscles run --json`` prints.
+
+    Parameters
+    ----------
+    path
+        A FIT, GPX or TCX file.
+    body_mass_kg
+        Runner's body mass (adds absolute loads).
+
+    Returns
+    -------
+    dict
+        ``file``, ``sport``, ``start_time`` (ISO, UTC), ``distance_m``, ``duration_s``
+        (elapsed), ``moving_time_s``, ``ascent_m``, ``descent_m`` (``None`` without altitude),
+        ``pace_s_per_km`` (moving), ``groups`` and ``units`` (see :func:`run_load`),
+        ``distance_loaded_m``, ``strides``, ``warnings``. Raises
+        :class:`~runmuscles.errors.InputError` for a file that is not a usable run.
+    """
+    from ..readers.watch import read_activity  # noqa: PLC0415
+    from .runs import clean_activity  # noqa: PLC0415
+
+    run = clean_activity(read_activity(path))
+    load = run_load(run, body_mass_kg=body_mass_kg)
+    tot = run.totals
+
+    def fin(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    return {
+        "file": str(path),
+        "sport": run.sport,
+        "start_time": run.start_time.astimezone(UTC).isoformat(),
+        "distance_m": float(tot.distance_m),
+        "duration_s": float(tot.elapsed_time_s),
+        "moving_time_s": float(tot.moving_time_s),
+        "ascent_m": fin(tot.ascent_m),
+        "descent_m": fin(tot.descent_m),
+        "pace_s_per_km": fin(tot.mean_pace_s_per_km),
+        "groups": load["groups"],
+        "units": load["units"],
+        "distance_loaded_m": load["distance_loaded_m"],
+        "strides": load["strides"],
+        "warnings": list(run.warnings) + load["warnings"],
     }
