@@ -164,3 +164,45 @@ def test_weekly_acwr_flags_a_spike(tmp_path):
     out = export_csv(rows, tmp_path / "w.csv")
     assert out.read_text().splitlines()[0].startswith("week_start,group,runs")
     assert len(out.read_text().splitlines()) == 9
+
+
+def test_no_ratio_without_a_base(tmp_path):
+    """One run after three empty weeks is not a spike: there is no base to compare with."""
+    eng = open_history(tmp_path / "b.sqlite")
+    monday = datetime(2026, 3, 2, 7, 0)
+    _add(eng, monday, 100.0, 80.0)
+    _add(eng, monday + timedelta(weeks=4), 100.0, 80.0)
+    rows = weekly_loads(eng)
+    assert len({r["week_start"] for r in rows}) == 5
+    assert all(r["acwr"] is None and not r["spike"] for r in rows)
+
+
+def test_cli_run_json_and_exit_code():
+    _need_watch()
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runmuscles",
+            "run",
+            "--json",
+            str(WATCH / "test.tcx"),
+            str(WATCH / "garmin-fenix-5-bike.fit"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert p.returncode == 2, p.stderr
+    ok, bad = (json.loads(line) for line in p.stdout.splitlines())
+    for key in ("sport", "distance_m", "duration_s", "ascent_m", "descent_m", "groups", "units", "warnings"):
+        assert key in ok
+    assert ok["distance_m"] == pytest.approx(4686, abs=1)
+    assert set(ok["groups"]["calves"]) >= {"impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"}
+    assert "not a run" in bad["error"] and "Traceback" not in p.stderr

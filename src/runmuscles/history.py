@@ -51,6 +51,8 @@ __all__ = [
 SPIKE_RATIO = 1.3
 #: Weeks in the chronic window (28 days).
 CHRONIC_WEEKS = 4
+#: Weeks with runs, of the 3 before, needed for a ratio (a design choice of this package).
+MIN_BASE_WEEKS = 2
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
 LOAD_COLUMNS = ("impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg")
 
@@ -344,8 +346,9 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
         and group: ``week_start`` (ISO date, Monday), ``group``, ``runs``, ``distance_m``,
         ``load`` (``quantity`` summed; negative work as a positive magnitude),
         ``chronic_load`` (mean weekly load of the 4 weeks ending with this one),
-        ``acwr`` (load / chronic_load, ``None`` before 4 weeks of history or with no
-        chronic load), ``spike`` (acwr > :data:`SPIKE_RATIO`), ``note``.
+        ``acwr`` (load / chronic_load, ``None`` before 4 weeks of history, with runs in
+        fewer than 2 of the 3 weeks before, or with no chronic load), ``spike``
+        (acwr > :data:`SPIKE_RATIO`), ``note``.
     """
     if quantity not in LOAD_COLUMNS:
         raise InputError(quantity, f"unknown load quantity (one of {', '.join(LOAD_COLUMNS)})")
@@ -368,7 +371,10 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
         for g in groups:
             window = load[g][max(0, w - CHRONIC_WEEKS + 1) : w + 1]
             chronic = sum(window) / CHRONIC_WEEKS
-            full = w + 1 >= CHRONIC_WEEKS
+            # A ratio needs an established base: runs in at least MIN_BASE_WEEKS of the 3
+            # weeks before (otherwise one short run after a break reads as a 300 % spike).
+            base = sum(1 for k in range(max(0, w - CHRONIC_WEEKS + 1), w) if runs[k])
+            full = w + 1 >= CHRONIC_WEEKS and base >= MIN_BASE_WEEKS
             acwr = load[g][w] / chronic if full and chronic > 0 else None
             spike = acwr is not None and acwr > SPIKE_RATIO
             note = ""
