@@ -115,3 +115,20 @@ def test_bad_model_file(tmp_path):
     p.write_text("{}")
     with pytest.raises(InputError, match="not a runmuscles load model"):
         load_load_model(p)
+
+
+def test_shipped_table_is_what_the_builder_makes(tmp_path):
+    """Rebuilding one runner at one speed reproduces the shipped trial entry (not stale)."""
+    src = DATA / "hamner2013" / "subject01"
+    if not src.is_dir():
+        pytest.skip("shared hamner2013 data absent")
+    from runmuscles.analyses.load_model import build_load_model
+
+    (tmp_path / "subject01").symlink_to(src.resolve())
+    built = build_load_model(tmp_path, speeds_m_s=(3,), progress=lambda s: None)
+    new = built["trials"][0]
+    old = [t for t in load_load_model()["trials"] if t["subject"] == "subject01" and t["speed_m_s"] == 3][0]
+    assert new["stride_frequency_hz"] == pytest.approx(old["stride_frequency_hz"], rel=1e-6)
+    for g, e in old["groups"].items():
+        for q in QUANTITIES:
+            assert new["groups"][g][q] == pytest.approx(e[q], rel=0.02, abs=1e-3)
