@@ -120,3 +120,28 @@ def test_help_is_instant_and_lists_commands() -> None:
     assert proc.returncode == 0
     for cmd in ("analyze", "so", "demo", "report", "validate-energy"):
         assert cmd in proc.stdout
+
+
+def test_analyze_with_forces_estimated_from_motion(subject01: Path, tmp_path: Path) -> None:
+    measured = run_cli(
+        "analyze", str(subject01), "--trial", "Run_4", "--out", str(tmp_path / "m"), "--json", "--no-report"
+    )
+    est = run_cli(
+        "analyze",
+        str(subject01),
+        "--trial",
+        "Run_4",
+        "--forces",
+        "estimate",
+        "--out",
+        str(tmp_path / "e"),
+        "--json",
+        "--no-report",
+    )
+    assert measured.returncode == 0 and est.returncode == 0, est.stderr
+    sm, se = json.loads(measured.stdout), json.loads(est.stdout)
+    assert se["settings"]["forces_source"] == "estimated from motion alone"
+    assert (tmp_path / "e" / "grf_estimated.mot").exists() and (tmp_path / "e" / "grf_estimated.xml").exists()
+    # the estimate (body mass x centre-of-mass acceleration on the stance foot) is close to the plate
+    assert se["peak_vertical_grf_bw"] == pytest.approx(sm["peak_vertical_grf_bw"], rel=0.1)
+    assert se["stride_time_s"] == pytest.approx(sm["stride_time_s"], abs=0.02)

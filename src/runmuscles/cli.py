@@ -71,7 +71,11 @@ def analyze(
     model: Annotated[Path | None, typer.Option(help="OpenSim .osim model with muscles (scaled).")] = None,
     coordinates: Annotated[Path | None, typer.Option(help="Joint angles (.mot/.sto from IK).")] = None,
     forces: Annotated[
-        Path | None, typer.Option(help="ExternalLoads .xml with ground reaction forces.")
+        Path | None,
+        typer.Option(
+            help="ExternalLoads .xml with ground reaction forces, or 'estimate': from the motion alone "
+            "(written to OUT/grf_estimated.mot and .xml)."
+        ),
     ] = None,
     start: Annotated[float | None, typer.Option(help="Start of the analysis window (s).")] = None,
     end: Annotated[float | None, typer.Option(help="End of the analysis window (s).")] = None,
@@ -93,7 +97,14 @@ def analyze(
     from .pipeline import AnalysisOptions  # noqa: PLC0415
     from .trials import resolve_trial  # noqa: PLC0415
 
-    spec = resolve_trial(trial, trial_name, model=model, coordinates=coordinates, forces=forces)
+    estimate = forces is not None and str(forces) == "estimate"
+    spec = resolve_trial(
+        trial, trial_name, model=model, coordinates=coordinates, forces=None if estimate else forces
+    )
+    if estimate:
+        from .trials import with_estimated_forces  # noqa: PLC0415
+
+        spec = with_estimated_forces(spec, out)
     opts = AnalysisOptions(
         lowpass_hz=lowpass if lowpass > 0 else None,
         activation_exponent=exponent,
@@ -103,6 +114,7 @@ def analyze(
         end_s=end,
         speed_m_s=speed if speed is not None else spec.speed_m_s,
         speed_source="given" if speed is not None else spec.speed_source,
+        forces_source="estimated from motion alone" if estimate else "measured",
     )
     analysis, paths = _run_one(spec, opts, out, show_progress=not (as_json or quiet))
     if as_json:

@@ -108,6 +108,7 @@ class AnalysisOptions:
     speed_source: str = ""
     reserves: Reserves | None = None
     require_gait_events: bool = True
+    forces_source: str = "measured"
     start_at_frame_before: bool = False
     cache_dir: Path | None = None
 

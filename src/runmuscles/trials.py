@@ -92,6 +92,23 @@ def resolve_trial(
     return TrialSpec(Path(coordinates).stem, Path(model), Path(coordinates), Path(forces) if forces else None)
 
 
+def with_estimated_forces(spec: TrialSpec, out_dir: Path) -> TrialSpec:
+    """The trial with ground reaction forces estimated from its motion alone.
+
+    Running has no double support, so the force is body mass x (centre-of-mass acceleration
+    - gravity) on the single stance foot (:mod:`runmuscles.dynamics.grf_estimation`). The
+    estimate is written as ``grf_estimated.mot`` with an ExternalLoads ``grf_estimated.xml``
+    beside it in ``out_dir``, and the returned spec uses it.
+    """
+    from .dynamics.grf_estimation import estimate_grf  # noqa: PLC0415
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    est = estimate_grf(spec.model, spec.coordinates)
+    _, xml = est.write(out_dir / "grf_estimated.mot")
+    return TrialSpec(spec.label, spec.model, spec.coordinates, Path(xml), spec.speed_m_s, spec.speed_source)
+
+
 def demo_folder() -> Path:
     """The bundled demo runner's folder inside the installed package."""
     return Path(str(resources.files("runmuscles") / "data" / "demo" / "hamner2013_subject01"))
