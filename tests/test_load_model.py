@@ -132,3 +132,14 @@ def test_shipped_table_is_what_the_builder_makes(tmp_path):
     for g, e in old["groups"].items():
         for q in QUANTITIES:
             assert new["groups"][g][q] == pytest.approx(e[q], rel=0.02, abs=1e-3)
+
+
+def test_one_hour_is_fast():
+    import time
+
+    m = load_load_model()
+    run = _steady_run(3.3, 3600)
+    t0 = time.perf_counter()
+    out = run_load(run, model=m)
+    assert time.perf_counter() - t0 < 0.2
+    assert out["distance_loaded_m"] == pytest.approx(3.3 * 3600)
