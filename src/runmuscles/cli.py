@@ -331,6 +331,111 @@ def validate_grf(
     Console().print(table)
 
 
+# --- everyday runs and their history (issue 5): thin layer over analyses.load_model and history ---
+
+
+def _fmt_duration(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+@app.command()
+def run(
+    files: Annotated[list[Path], typer.Argument(help="FIT, GPX or TCX files of runs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Also store the runs in this history (URL or SQLite file).")
+    ] = None,
+    mass_kg: Annotated[
+        float | None, typer.Option("--mass", help="Body mass (kg): adds loads in N s and J.")
+    ] = None,
+) -> None:
+    """Per run: distance, time, ascent/descent, pace and the load of each muscle group."""
+    from .analyses.load_model import summarize_run_file  # noqa: PLC0415
+
+    failed = False
+    for f in files:
+        try:
+            rec = summarize_run_file(f, body_mass_kg=mass_kg)
+        except RunmusclesError as exc:
+            failed = True
+            if as_json:
+                typer.echo(json.dumps({"file": str(f), "error": str(exc)}))
+            else:
+                typer.echo(f"runmuscles: error: {exc}", err=True)
+            continue
+        if as_json:
+            typer.echo(json.dumps(rec))
+            continue
+        pace = rec["pace_s_per_km"]
+        asc, desc = rec["ascent_m"], rec["descent_m"]
+        typer.echo(
+            f"{f.name}: {rec['sport']}, {rec['distance_m'] / 1000:.2f} km"
+            + f" in {_fmt_duration(rec['duration_s'])}"
+            + (f", pace {int(pace // 60)}:{int(pace % 60):02d} /km" if pace else "")
+            + (f", +{asc:.0f} m / -{desc:.0f} m" if asc is not None and desc is not None else "")
+        )
+        typer.echo(f"  {'group':<18}{'impulse (BW s)':>16}{'+work (J/kg)':>14}{'-work (J/kg)':>14}")
+        for g, v in sorted(rec["groups"].items(), key=lambda kv: -kv[1]["impulse_bw_s"]):
+            typer.echo(
+                f"  {g:<18}{v['impulse_bw_s']:>16.1f}{v['positive_work_j_per_kg']:>14.1f}"
+                f"{v['negative_work_j_per_kg']:>14.1f}"
+            )
+        for w in rec["warnings"]:
+            typer.echo(f"  warning: {w}")
+    if db is not None:
+        from .history import import_paths, open_history  # noqa: PLC0415
+
+        for r in import_paths(open_history(db), files):
+            if not as_json:
+                typer.echo(f"history: {r.path.name}: {r.status}", err=True)
+    if failed:
+        # sys.exit, not typer.Exit: main() runs click with standalone_mode=False, where a
+        # typer.Exit's code is returned and lost (the process would exit 0).
+        sys.exit(_EXIT_INPUT)
+
+
+@app.command()
+def history(
+    db: Annotated[str | None, typer.Option("--db", help="History database (URL or SQLite file).")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the weekly rows as CSV.")] = None,
+    add: Annotated[
+        list[Path] | None, typer.Option("--import", help="Import these files or folders first.")
+    ] = None,
+    quantity: Annotated[
+        str, typer.Option(help="impulse_bw_s, positive_work_j_per_kg or negative_work_j_per_kg.")
+    ] = "impulse_bw_s",
+    weeks: Annotated[int, typer.Option(help="Show the last N weeks that have runs (the CSV has all).")] = 12,
+) -> None:
+    """Weeks of runs: per-group load, acute:chronic ratio and spikes."""
+    from .history import export_csv, import_paths, open_history, weekly_loads  # noqa: PLC0415
+
+    engine = open_history(db)
+    if add:
+        for r in import_paths(engine, add):
+            typer.echo(f"{r.path}: {r.status}" + (f" ({r.message})" if r.status == "error" else ""))
+    rows = weekly_loads(engine, quantity)
+    if csv_out is not None:
+        export_csv(rows, csv_out)
+        typer.echo(f"wrote {csv_out}")
+    if not rows:
+        typer.echo("no runs in the history yet (runmuscles history --import FOLDER)")
+        return
+    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
+    for w in shown:
+        wr = [r for r in rows if r["week_start"] == w]
+        typer.echo(f"week of {w}: {wr[0]['runs']} runs, {wr[0]['distance_m'] / 1000:.1f} km")
+        for r in sorted(wr, key=lambda r: -r["load"]):
+            ratio = f"{r['acwr']:.2f}" if r["acwr"] is not None else "-"
+            typer.echo(
+                f"  {r['group']:<18}{r['load']:>10.1f}  A:C {ratio}"
+                + (f"  ! {r['note']}" if r["spike"] else "")
+            )
+
+
+# --- end of everyday runs ---
+
+
 def main() -> None:
     """Entry point: run the app, turning every error into one line and an exit code."""
     try:

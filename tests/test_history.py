@@ -1,0 +1,208 @@
+"""The run history: idempotent, concurrent and crash-safe import; weekly load and spikes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import sqlite3
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from runmuscles.history import (
+    activities,
+    export_csv,
+    import_paths,
+    open_history,
+    store_activity,
+    weekly_loads,
+)
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+WATCH = DATA / "watch"
+# Runs of the shared folder that are runs (the bike ride is refused).
+RUN_FILES = (
+    "activity-small-fenix2-run.fit",
+    "activity-unexpected-eof.fit",
+    "cerknicko-jezero.gpx",
+    "garmin-fenix-5-run.fit",
+    "korita-zbevnica.gpx",
+    "test.tcx",
+)
+
+
+def _need_watch():
+    if not WATCH.is_dir():
+        pytest.skip("shared watch data absent")
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    """Activities, distinct hashes, and activities whose group loads are incomplete."""
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        n = con.execute("SELECT COUNT(*) FROM activities").fetchone()[0]
+        distinct = con.execute("SELECT COUNT(DISTINCT content_hash) FROM activities").fetchone()[0]
+        groups = con.execute("SELECT COUNT(DISTINCT muscle_group) FROM group_loads").fetchone()[0]
+        partial = con.execute(
+            "SELECT COUNT(*) FROM activities a WHERE (SELECT COUNT(*) FROM group_loads g "
+            "WHERE g.activity_id = a.id) != ?",
+            (groups,),
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return n, distinct, partial
+
+
+def test_import_twice_stores_each_activity_once(tmp_path):
+    _need_watch()
+    db = tmp_path / "h.sqlite"
+    eng = open_history(db)
+    first = import_paths(eng, [WATCH])
+    by_name = {r.path.name: r for r in first}
+    assert by_name["garmin-fenix-5-bike.fit"].status == "error"
+    assert "not a run" in by_name["garmin-fenix-5-bike.fit"].message
+    assert sorted(n for n, r in by_name.items() if r.status == "added") == sorted(RUN_FILES)
+    # A copy under another name is the same content: stored once.
+    shutil.copy(WATCH / "test.tcx", tmp_path / "copy.tcx")
+    second = import_paths(eng, [WATCH, tmp_path / "copy.tcx"])
+    assert {r.status for r in second if r.path.name != "garmin-fenix-5-bike.fit"} == {"duplicate"}
+    assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
+    # The stored totals are the cleaned run's.
+    tcx = [a for a in activities(eng) if a["source"].endswith("test.tcx")][0]
+    assert tcx["distance_m"] == pytest.approx(4686, abs=1)
+    assert tcx["groups"]["calves"]["impulse_bw_s"] > 0
+    assert any("grade" in w for w in json.loads(tcx["warnings"]))
+
+
+def _import_worker(db: str, paths: list[str], delay_after_first_s: float) -> None:
+    eng = open_history(db)
+    done = []
+
+    def wait(_res):
+        done.append(1)
+        if len(done) == 1 and delay_after_first_s:
+            time.sleep(delay_after_first_s)
+
+    import_paths(eng, paths, on_result=wait)
+
+
+def test_two_processes_importing_at_once(tmp_path):
+    _need_watch()
+    db = tmp_path / "h.sqlite"
+    open_history(db).dispose()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_import_worker, args=(str(db), [str(WATCH)], 0.0)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
+
+
+def test_killed_import_keeps_what_was_committed(tmp_path):
+    _need_watch()
+    db = tmp_path / "h.sqlite"
+    open_history(db).dispose()
+    ctx = mp.get_context("spawn")
+    p = ctx.Process(target=_import_worker, args=(str(db), [str(WATCH / f) for f in RUN_FILES], 60.0))
+    p.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _counts(db)[0] < 1:
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(10)
+    assert p.exitcode == -signal.SIGKILL
+    n, _, partial = _counts(db)
+    assert n == 1 and partial == 0
+    # Importing again completes the rest, without duplicating the first.
+    res = import_paths(open_history(db), [WATCH / f for f in RUN_FILES])
+    assert [r.status for r in res].count("duplicate") == 1
+    assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
+
+
+def _add(eng, start: datetime, calves: float, quads: float) -> None:
+    row = {
+        "content_hash": f"{start.isoformat()}-{calves}",
+        "source": "synthetic",
+        "sport": "running",
+        "start_time": start,
+        "distance_m": 10000.0,
+        "duration_s": 3000.0,
+        "ascent_m": 0.0,
+        "descent_m": 0.0,
+        "warnings": "[]",
+        "imported_at": start,
+    }
+    z = {"positive_work_j_per_kg": 1.0, "negative_work_j_per_kg": -1.0}
+    store_activity(
+        eng, row, {"calves": {"impulse_bw_s": calves, **z}, "quadriceps": {"impulse_bw_s": quads, **z}}
+    )
+
+
+def test_weekly_acwr_flags_a_spike(tmp_path):
+    eng = open_history(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    monday = datetime(2026, 3, 2, 7, 0)
+    for w in range(4):  # three steady weeks, then a hilly week: calf load 2x, quads unchanged
+        for day in (0, 2, 4):
+            _add(eng, monday + timedelta(weeks=w, days=day), 100.0 * (2 if w == 3 else 1), 80.0)
+    rows = weekly_loads(eng)
+    assert len(rows) == 4 * 2
+    last = {r["group"]: r for r in rows if r["week_start"] == "2026-03-23"}
+    # acute 600, chronic (300 + 300 + 300 + 600) / 4 = 375: ratio 1.6
+    assert last["calves"]["load"] == pytest.approx(600.0)
+    assert last["calves"]["acwr"] == pytest.approx(1.6)
+    assert last["calves"]["spike"] and "+60 %" in last["calves"]["note"]
+    assert last["quadriceps"]["acwr"] == pytest.approx(1.0) and not last["quadriceps"]["spike"]
+    assert all(r["acwr"] is None for r in rows if r["week_start"] < "2026-03-23")
+    out = export_csv(rows, tmp_path / "w.csv")
+    assert out.read_text().splitlines()[0].startswith("week_start,group,runs")
+    assert len(out.read_text().splitlines()) == 9
+
+
+def test_no_ratio_without_a_base(tmp_path):
+    """One run after three empty weeks is not a spike: there is no base to compare with."""
+    eng = open_history(tmp_path / "b.sqlite")
+    monday = datetime(2026, 3, 2, 7, 0)
+    _add(eng, monday, 100.0, 80.0)
+    _add(eng, monday + timedelta(weeks=4), 100.0, 80.0)
+    rows = weekly_loads(eng)
+    assert len({r["week_start"] for r in rows}) == 5
+    assert all(r["acwr"] is None and not r["spike"] for r in rows)
+
+
+def test_cli_run_json_and_exit_code():
+    _need_watch()
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runmuscles",
+            "run",
+            "--json",
+            str(WATCH / "test.tcx"),
+            str(WATCH / "garmin-fenix-5-bike.fit"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert p.returncode == 2, p.stderr
+    ok, bad = (json.loads(line) for line in p.stdout.splitlines())
+    for key in ("sport", "distance_m", "duration_s", "ascent_m", "descent_m", "groups", "units", "warnings"):
+        assert key in ok
+    assert ok["distance_m"] == pytest.approx(4686, abs=1)
+    assert set(ok["groups"]["calves"]) >= {"impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"}
+    assert "not a run" in bad["error"] and "Traceback" not in p.stderr
