@@ -390,9 +390,7 @@ def run(
             if not as_json:
                 typer.echo(f"history: {r.path.name}: {r.status}", err=True)
     if failed:
-        # sys.exit, not typer.Exit: main() runs click with standalone_mode=False, where a
-        # typer.Exit's code is returned and lost (the process would exit 0).
-        sys.exit(_EXIT_INPUT)
+        raise typer.Exit(_EXIT_INPUT)
 
 
 @app.command()
