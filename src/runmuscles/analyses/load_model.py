@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..constants import STANDARD_GRAVITY_M_S2 as G_M_S2
 from ..errors import InputError
 
 __all__ = [
@@ -49,8 +50,6 @@ UNITS = {
     "negative_work_j_per_kg": "J per kg of body mass (muscle lengthening work, a negative number)",
     "stride_frequency_hz": "strides (two steps) per second",
 }
-# Standard gravity, m/s^2 (BIPM SI Brochure, 9th ed., 2019).
-G_M_S2 = 9.80665
 
 
 def _gait_window(folder: Path, trial: str) -> tuple[float | None, float | None]:

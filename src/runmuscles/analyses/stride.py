@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import STANDARD_GRAVITY_M_S2
 from ..kinematics.events import PHASES, StrideCycle
 from .groups import group_members, muscle_side
 
@@ -32,8 +33,6 @@ __all__ = [
     "group_rows",
     "time_normalize",
 ]
-
-STANDARD_GRAVITY_M_S2 = 9.80665  # CGPM 1901 conventional value
 
 
 def time_normalize(time_s: np.ndarray, values: np.ndarray, start_s: float, end_s: float, n: int = 101):

@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
 from ..tables import TimeTable
 
@@ -61,7 +62,7 @@ __all__ = [
     "validate_hamner2013",
 ]
 
-STANDARD_GRAVITY_M_S2 = 9.80665
+
 # Shortest stance and longest bridged gap of running contacts (s). Stance lasts about
 # 0.17-0.35 s from sprinting to jogging and flight 0.05-0.15 s (Novacheck TF, 1998, The
 # biomechanics of running, Gait Posture 7:77-95); a contact shorter than 80 ms or a

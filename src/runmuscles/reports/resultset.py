@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analyses.groups import muscle_side
+from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
 
 __all__ = ["PHASES", "ResultSet", "find_result_folders", "load_results"]
@@ -33,7 +34,6 @@ PHASE_LABELS = {
     "early_swing": "early swing",
     "late_swing": "late swing",
 }
-STANDARD_GRAVITY_M_S2 = 9.80665  # CGPM 1901 conventional value (as results.py divides by)
 
 
 def _read_csv(path: Path) -> list[dict]:
