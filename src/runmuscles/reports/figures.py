@@ -35,23 +35,31 @@ def heatmap_order(rs: ResultSet, side: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _phase_bounds(ev: dict) -> tuple[list[float], list[str]]:
+    """Phase borders (% of the cycle, 0 and 100 included) and phase keys between them.
+
+    Stance is one phase (``"stance"``) when the end of braking is unknown; with no toe-off
+    the whole cycle is one unnamed band (``""``).
+    """
+    if ev["toe_off"] is None:
+        return [0.0, 100.0], [""]
+    bounds, names = [0.0], []
+    if ev["braking_end"] is not None:
+        bounds.append(ev["braking_end"])
+        names += ["braking", "propulsion"]
+    else:
+        names.append("stance")
+    bounds += [ev["toe_off"], ev["mid_swing"], 100.0]
+    names += ["early_swing", "late_swing"]
+    return bounds, names
+
+
 def _phase_marks(rs: ResultSet, x0: float, w: float, y0: float, h: float, *, labels: bool) -> list[str]:
     """Phase bands' borders (vertical lines) and names over a 0-100 % axis."""
     ev = rs.event_pct()
     out = []
-    bounds = [0.0]
-    names = []
-    if ev["toe_off"] is not None:
-        if ev["braking_end"] is not None:
-            bounds.append(ev["braking_end"])
-            names += ["braking", "propulsion"]
-        else:
-            names.append("stance")
-        bounds += [ev["toe_off"], ev["mid_swing"], 100.0]
-        names += ["early swing", "late swing"]
-    else:
-        bounds.append(100.0)
-        names.append("")
+    bounds, names = _phase_bounds(ev)
+    names = [n.replace("_", " ") for n in names]
     for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         xa, xb = x0 + w * a / 100, x0 + w * b / 100
         if labels:
@@ -231,20 +239,12 @@ def group_curves_svg(rs: ResultSet, *, figure_id: str = "groupcurves") -> str:
         ymax = max(ticks[-1], top)
         out.append(f'<g class="chart group-curve" data-group="{g}" data-side="{ref}">')
         # phase bands
-        bounds = [0.0]
-        names = []
+        bounds, names = _phase_bounds(ev)
         if ev["toe_off"] is not None:
-            if ev["braking_end"] is not None:
-                bounds.append(ev["braking_end"])
-                names += ["braking", "propulsion"]
-            else:
-                names.append("propulsion")
-            bounds += [ev["toe_off"], ev["mid_swing"], 100.0]
-            names += ["early_swing", "late_swing"]
             for a, b, ph in zip(bounds[:-1], bounds[1:], names, strict=True):
                 out.append(
                     f'<rect x="{fmt(x0 + cw * a / 100)}" y="{fmt(y0)}" width="{fmt(cw * (b - a) / 100)}" '
-                    f'height="{fmt(ch)}" fill="{PHASE_FILL[ph]}"/>'
+                    f'height="{fmt(ch)}" fill="{PHASE_FILL.get(ph, PHASE_FILL["propulsion"])}"/>'
                 )
         _frame(out, x0, y0, cw, ch, ticks, ymax)
 
