@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +107,27 @@ def _first_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith(skip)]
     line = " ".join(lines) or type(exc).__name__
     return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _run_tool(
+    run: Callable[[], bool], setup: Path, label: str, call: str, level: str = "Warn"
+) -> tuple[_Log, float]:
+    """Run one OpenSim tool with its output captured; return the log and the wall time (s).
+
+    An exception or a ``False`` return becomes a one-line :class:`ModelError` naming the
+    setup file: ``OpenSim's <label> failed: <reason>``.
+    """
+    t0 = time.perf_counter()
+    with _captured(level) as log:
+        try:
+            ok = run()
+        except Exception as exc:
+            failure: str | None = _first_line(exc)
+        else:
+            failure = None if ok else f"{call} returned false"
+    if failure is not None:
+        raise ModelError(setup, f"OpenSim's {label} failed: {_why(log, failure)}")
+    return log, time.perf_counter() - t0
 
 
 def _why(log: _Log, failure: str) -> str:
@@ -447,15 +468,12 @@ def run_inverse_dynamics_tool(
     result = out / f"{name}.sto"
     started = time.time()
     osim = opensim()
-    with _captured("Warn") as log:
-        try:
-            ok = osim.InverseDynamicsTool(str(setup)).run()
-        except Exception as exc:
-            failure: str | None = _first_line(exc)
-        else:
-            failure = None if ok else "InverseDynamicsTool.run() returned false"
-    if failure is not None:
-        raise ModelError(setup, f"OpenSim's inverse dynamics failed: {_why(log, failure)}")
+    log, _ = _run_tool(
+        lambda: osim.InverseDynamicsTool(str(setup)).run(),
+        setup,
+        "inverse dynamics",
+        "InverseDynamicsTool.run()",
+    )
     if not result.exists() or result.stat().st_mtime < started - 1.0:
         raise ModelError(
             setup, f"inverse dynamics wrote no {result.name} ({_problem(log, 'no error logged')})"
@@ -590,17 +608,12 @@ def run_inverse_kinematics(
     tool.printToXML(str(setup))
     errors_path = out.parent / f"{name}_ik_marker_errors.sto"
     started = time.time()
-    t_start = time.perf_counter()
-    with _captured("Warn") as log:
-        try:
-            ok = osim.InverseKinematicsTool(str(setup)).run()
-        except Exception as exc:
-            failure: str | None = _first_line(exc)
-        else:
-            failure = None if ok else "InverseKinematicsTool.run() returned false"
-    wall = time.perf_counter() - t_start
-    if failure is not None:
-        raise ModelError(setup, f"OpenSim's inverse kinematics failed: {_why(log, failure)}")
+    log, wall = _run_tool(
+        lambda: osim.InverseKinematicsTool(str(setup)).run(),
+        setup,
+        "inverse kinematics",
+        "InverseKinematicsTool.run()",
+    )
     for p in (out, errors_path):
         if not p.exists() or p.stat().st_mtime < started - 1.0:
             raise ModelError(
@@ -878,17 +891,9 @@ def scale_model(
         _write_uniform_scale_setup(setup_out, generic, factor, weights, values)
     osim = opensim()
     started = time.time()
-    t_start = time.perf_counter()
-    with _captured("Info") as log:
-        try:
-            ok = osim.ScaleTool(str(setup_out)).run()
-        except Exception as exc:
-            failure: str | None = _first_line(exc)
-        else:
-            failure = None if ok else "ScaleTool.run() returned false"
-    wall = time.perf_counter() - t_start
-    if failure is not None:
-        raise ModelError(setup_out, f"OpenSim's ScaleTool failed: {_why(log, failure)}")
+    log, wall = _run_tool(
+        lambda: osim.ScaleTool(str(setup_out)).run(), setup_out, "ScaleTool", "ScaleTool.run()", "Info"
+    )
     for p in (out, pose, scaled_only):
         if not p.exists() or p.stat().st_mtime < started - 1.0:
             raise ModelError(setup_out, f"ScaleTool wrote no {p.name} ({_problem(log, 'no error given')})")
