@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from runmuscles.errors import InputError
+from runmuscles.kinematics.events import contact_intervals
 from runmuscles.model.geometry import default_cache_dir
 from runmuscles.opensim_adapter.tools import model_summary, run_inverse_kinematics, scale_model
 from runmuscles.readers.opensim_files import read_storage
@@ -41,13 +42,8 @@ DATA_DIR = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").reso
 
 #: Coordinate low-pass cutoff used by OpenSim's example Static Optimization setups (Hz).
 SO_CUTOFF_HZ = 12.0
-#: Right-foot strike: the vertical force rises through this threshold (N). Chosen here, not
-#: from a paper: the published force files are exactly zero in swing and rise to about
-#: 1200 N at contact, so any value of a few tens of newtons finds the same strike to within
-#: a sample; on the same trial it lands within 15 ms of Hamner's ``gaitTimes.json``.
-STRIKE_THRESHOLD_N = 20.0
 #: Bump this when a builder changes what it writes into the cache.
-_RECIPE = "rajagopal-case-v3"
+_RECIPE = "rajagopal-case-v4"
 
 
 @dataclass
@@ -218,20 +214,19 @@ def hamner_case(
 def right_foot_cycle(grf_mot: Path, column: str = "R_ground_force_vy", *, start_after_s: float = 0.0):
     """First full gait cycle (strike to strike) of the foot whose vertical force is ``column``.
 
+    Foot strikes come from the project's one contact detector
+    (:func:`runmuscles.kinematics.events.contact_intervals`).
+
     Returns
     -------
     tuple of float
-        ``(t0, t1)``: the first two times after ``start_after_s`` where the force rises
-        through :data:`STRIKE_THRESHOLD_N`, linearly interpolated between samples.
+        ``(t0, t1)``: the first two foot strikes after ``start_after_s`` (s).
     """
     table = read_storage(grf_mot)
-    t, fy = table.time_s, table.column(column)
-    on = fy > STRIKE_THRESHOLD_N
-    rise = np.flatnonzero(~on[:-1] & on[1:])
+    t = table.time_s
+    rate = (t.size - 1) / (t[-1] - t[0])
     strikes = [
-        t[i] + (STRIKE_THRESHOLD_N - fy[i]) / (fy[i + 1] - fy[i]) * (t[i + 1] - t[i])
-        for i in rise
-        if t[i] >= start_after_s
+        t[a] for a, _ in contact_intervals(table.column(column), rate) if a > 0 and t[a] >= start_after_s
     ]
     if len(strikes) < 2:
         raise InputError(grf_mot, f"fewer than two foot strikes in '{column}'")
