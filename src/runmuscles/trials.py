@@ -38,6 +38,31 @@ class TrialSpec:
     speed_source: str = ""
 
 
+def published_gait_window(folder: Path, trial: str) -> tuple[float, float] | None:
+    """First to last published gait cycle of a trial (``gaitTimes.json``, hamner2013
+    layout), in seconds; ``None`` when the folder has no such file or no cycles for it."""
+    import json  # noqa: PLC0415
+
+    f = Path(folder) / "gaitTimes.json"
+    if not f.exists():
+        return None
+    try:
+        cycles = json.loads(f.read_text()).get("cycles", {}).get(trial.lower().replace("_", ""), {})
+    except ValueError:
+        raise InputError(f, "is not valid JSON") from None
+    if not cycles:
+        return None
+    return (
+        float(min(c["initialTime"] for c in cycles.values())),
+        float(max(c["finalTime"] for c in cycles.values())),
+    )
+
+
+def trial_model(folder: Path) -> Path:
+    """The scaled model of a trial folder (``model/*scaled*.osim``)."""
+    return _pick_model(Path(folder))
+
+
 def _pick_model(folder: Path) -> Path:
     mdir = folder / "model"
     cands = sorted(mdir.glob("*.osim")) if mdir.is_dir() else sorted(folder.glob("*.osim"))

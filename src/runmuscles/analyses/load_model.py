@@ -54,15 +54,10 @@ UNITS = {
 
 def _gait_window(folder: Path, trial: str) -> tuple[float | None, float | None]:
     """First to last published gait cycle of a trial (gaitTimes.json), or the whole trial."""
-    f = folder / "gaitTimes.json"
-    if not f.exists():
-        return None, None
-    cyc = json.loads(f.read_text()).get("cycles", {}).get(trial.lower().replace("_", ""), {})
-    if not cyc:
-        return None, None
-    t0 = min(c["initialTime"] for c in cyc.values())
-    t1 = max(c["finalTime"] for c in cyc.values())
-    return float(t0), float(t1)
+    from ..trials import published_gait_window  # noqa: PLC0415
+
+    window = published_gait_window(folder, trial)
+    return window if window is not None else (None, None)
 
 
 def build_load_model(

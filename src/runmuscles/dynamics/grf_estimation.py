@@ -41,7 +41,6 @@ measured forces.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -627,7 +626,7 @@ def validate_hamner2013(
     from ..model.geometry import default_cache_dir  # noqa: PLC0415
     from ..model.multibody import load_osim_cached  # noqa: PLC0415
     from ..readers.opensim_files import read_external_loads, read_storage  # noqa: PLC0415
-    from ..trials import _pick_model  # noqa: PLC0415
+    from ..trials import published_gait_window, trial_model  # noqa: PLC0415
 
     root = Path(data_dir)
     if not root.is_dir():
@@ -636,17 +635,12 @@ def validate_hamner2013(
     rows = []
     for subject, run in trials or _hamner_trials(root):
         folder = root / subject
-        mb = load_osim_cached(_pick_model(folder), cache)
+        mb = load_osim_cached(trial_model(folder), cache)
         table = read_storage(folder / "ik" / f"{run}.mot")
         loads = read_external_loads(folder / f"{run}_grf.xml")
-        key = run.lower().replace("_", "")
-        cycles = json.loads((folder / "gaitTimes.json").read_text())["cycles"].get(key)
-        if not cycles:
+        window = published_gait_window(folder, run)
+        if window is None:
             raise InputError(folder / "gaitTimes.json", f"has no gait cycles for {run}")
-        window = (
-            min(c["initialTime"] for c in cycles.values()),
-            max(c["finalTime"] for c in cycles.values()),
-        )
         d = loads.data
         rate = (d.time_s.size - 1) / (d.time_s[-1] - d.time_s[0])
         measured = np.zeros((d.n_frames, 3))
