@@ -145,3 +145,28 @@ def test_analyze_with_forces_estimated_from_motion(subject01: Path, tmp_path: Pa
     # the estimate (body mass x centre-of-mass acceleration on the stance foot) is close to the plate
     assert se["peak_vertical_grf_bw"] == pytest.approx(sm["peak_vertical_grf_bw"], rel=0.1)
     assert se["stride_time_s"] == pytest.approx(sm["stride_time_s"], abs=0.02)
+
+
+def test_whatif_json_and_errors(tmp_path: Path) -> None:
+    proc = run_cli("whatif", "--grade", "5", "--json", "--out", str(tmp_path / "w"))
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for key in ("baseline", "whatif"):
+        groups = got[key]["groups"]
+        assert {"calves", "gluteals", "quadriceps", "hamstrings"} <= set(groups)
+        assert groups["calves"]["impulse_bw_s_per_stride"] > 0
+    assert got["condition"] == {"grade_pct": 5.0}
+    assert got["whatif"]["groups"]["gluteals"] != got["baseline"]["groups"]["gluteals"]
+    assert (tmp_path / "w" / "whatif.csv").is_file()
+    assert_one_line_error(run_cli("whatif", "--speed", "7"), "7 m/s is outside", "does not extrapolate")
+    assert_one_line_error(run_cli("whatif", "--grade", "35"), "grade_pct")
+
+
+def test_claims_json(tmp_path: Path) -> None:
+    proc = run_cli("claims", "--json", "--out", str(tmp_path / "c"))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert [r["id"] for r in rows] == list("abcdefgh")
+    for r in rows:
+        assert r["verdict"] in ("supported", "partly supported", "not supported")
+        assert r["claim"] and r["evidence"]

@@ -434,6 +434,199 @@ def history(
 # --- end of everyday runs ---
 
 
+# -- what-if and claims: thin layers over runmuscles.whatif and runmuscles.claims ------------
+
+
+_WHATIF_GROUPS = (
+    "gluteals",
+    "quadriceps",
+    "hamstrings",
+    "calves",
+    "hip_flexors",
+    "adductors",
+    "shin",
+    "long_toe_flexors",
+    "core_trunk",
+)
+
+
+@app.command()
+def whatif(
+    trial: Annotated[
+        Path | None,
+        typer.Argument(help="A runner's trial folder (hamner2013 layout); omit for the bundled runner."),
+    ] = None,
+    trial_name: Annotated[
+        list[str] | None, typer.Option("--trial", help="Trials to use (default: every Run_N).")
+    ] = None,
+    at: Annotated[
+        float | None, typer.Option(help="Baseline: the trial at this speed (m/s; default: nearest 3.5).")
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="Running speed (m/s), inside the measured ones.")
+    ] = None,
+    grade: Annotated[float, typer.Option(help="Slope in % (positive uphill), -20 to 20.")] = 0.0,
+    cadence: Annotated[float, typer.Option(help="Step frequency, % of the recorded (100: same).")] = 100.0,
+    lean: Annotated[float, typer.Option(help="Extra forward trunk lean (deg).")] = 0.0,
+    surface: Annotated[
+        str | None, typer.Option(help="'treadmill' or 'overground' (default: as recorded).")
+    ] = None,
+    wind: Annotated[float, typer.Option(help="Head wind (+) or tail wind (-), m/s, overground.")] = 0.0,
+    belt: Annotated[
+        float, typer.Option("--belt-fluctuation", help="Treadmill belt-speed dip in stance (%).")
+    ] = 0.0,
+    overstride: Annotated[
+        float, typer.Option(help="Foot further ahead at contact (m). Not simulated yet: refused.")
+    ] = 0.0,
+    strike: Annotated[
+        str | None, typer.Option(help="'rearfoot' or 'forefoot'. Not simulated yet: refused.")
+    ] = None,
+    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    out: Annotated[Path, typer.Option(help="Folder for whatif.json and whatif.csv.")] = Path(
+        "runmuscles-whatif"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """What if the runner ran faster, uphill, on a treadmill, with a higher cadence or more lean?
+
+    Recomputes dynamics and muscles for the changed condition (see runmuscles.whatif) and
+    prints per-group load per stride against the baseline trial.
+    """
+    from .whatif import Condition, compare_groups, load_runner  # noqa: PLC0415
+
+    if overstride or strike:
+        _fail("--overstride and --strike are not simulated yet (they need re-timed foot contacts)")
+    cond = Condition(
+        speed_m_s=speed,
+        grade_pct=grade,
+        cadence_pct=cadence,
+        lean_deg=lean,
+        surface=surface,
+        belt_fluctuation_pct=belt,
+        wind_m_s=wind,
+    )
+    cond.validate()
+    sm = load_runner(trial, trials=trial_name, strength=strength)
+    ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - 3.5))
+    engine = sm.engine_at(ref)
+    if engine is None:
+        _fail(f"no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
+    base = engine.baseline(energetics=True)
+    if speed is not None and abs(speed - ref) > 1e-9:
+        res = sm.evaluate(cond, energetics=True)
+    else:
+        from dataclasses import replace  # noqa: PLC0415
+
+        res = engine.evaluate(replace(cond, speed_m_s=None), energetics=True)
+    cmp = compare_groups(base, res)
+    payload = {
+        "runner": str(trial) if trial else "bundled demo runner (Hamner & Delp 2013, subject01)",
+        "baseline_speed_m_s": ref,
+        "condition": cond.changes(),
+        "baseline": {"groups": base.groups, "stride": base.stride, "energetics": base.energetics},
+        "whatif": {
+            "groups": res.groups,
+            "stride": res.stride,
+            "energetics": res.energetics,
+            "quality": res.quality,
+            "notes": res.notes,
+        },
+        "change": cmp,
+        "units": {
+            "impulse_bw_s_per_stride": "body-weight seconds per stride (both legs)",
+            "positive_work_j_per_kg_per_stride": "J per kg body mass per stride",
+            "negative_work_j_per_kg_per_stride": "J per kg body mass per stride (negative)",
+            "peak_force_bw": "peak of one side's summed group force, body weights",
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "whatif.json").write_text(json.dumps(payload, indent=2, default=float))
+    import csv  # noqa: PLC0415
+
+    with (out / "whatif.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["group", "quantity", "baseline", "whatif", "change_pct"])
+        for g, row in cmp.items():
+            for k in (
+                "impulse_bw_s_per_stride",
+                "positive_work_j_per_kg_per_stride",
+                "negative_work_j_per_kg_per_stride",
+                "peak_force_bw",
+            ):
+                w.writerow([g, k, row[f"baseline_{k}"], row[k], row[f"change_pct_{k}"]])
+    if as_json:
+        typer.echo(json.dumps(payload, default=float))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    tab = Table(title=f"What if {cond.changes() or 'nothing changes'} (baseline: trial at {ref:g} m/s)")
+    for col in (
+        "group",
+        "impulse BW s/stride",
+        "change",
+        "positive work J/kg",
+        "change",
+        "negative work J/kg",
+        "change",
+    ):
+        tab.add_column(col, justify="right" if col != "group" else "left")
+    for g in _WHATIF_GROUPS:
+        if g not in cmp:
+            continue
+        r = cmp[g]
+        tab.add_row(
+            g,
+            f"{r['impulse_bw_s_per_stride']:.3f}",
+            f"{r['change_pct_impulse_bw_s_per_stride']:+.1f} %",
+            f"{r['positive_work_j_per_kg_per_stride']:.3f}",
+            f"{r['change_pct_positive_work_j_per_kg_per_stride']:+.1f} %",
+            f"{r['negative_work_j_per_kg_per_stride']:.3f}",
+            f"{r['change_pct_negative_work_j_per_kg_per_stride']:+.1f} %",
+        )
+    con = Console()
+    con.print(tab)
+    for n in res.notes:
+        con.print(f"  - {n}")
+    con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}")
+
+
+@app.command()
+def claims(
+    trial: Annotated[
+        Path | None,
+        typer.Argument(help="A runner's trial folder (hamner2013 layout); omit for the bundled runner."),
+    ] = None,
+    trial_name: Annotated[
+        list[str] | None, typer.Option("--trial", help="Trials to use (default: every Run_N).")
+    ] = None,
+    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    out: Annotated[Path, typer.Option(help="Folder for claims.json.")] = Path("runmuscles-claims"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per claim.")] = False,
+) -> None:
+    """Popular claims about running muscles, each with the engine's evidence and a verdict."""
+    from .claims import evaluate_claims  # noqa: PLC0415
+    from .whatif import load_runner  # noqa: PLC0415
+
+    sm = load_runner(trial, trials=trial_name, strength=strength)
+    found = [c.as_dict() for c in evaluate_claims(sm)]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "claims.json").write_text(json.dumps(found, indent=2, default=float))
+    if as_json:
+        for c in found:
+            typer.echo(json.dumps(c, default=float))
+        return
+    from rich.console import Console  # noqa: PLC0415
+
+    con = Console()
+    for c in found:
+        con.print(f"[bold]({c['id']}) {c['claim']}[/bold]  ->  [cyan]{c['verdict']}[/cyan]")
+        for k, v in c["evidence"].items():
+            con.print(f"    {k}: {json.dumps(v, default=float)[:160]}")
+        con.print(f"    rule: {c['rule']}")
+    con.print(f"written: {out / 'claims.json'}")
+
+
 def main() -> None:
     """Entry point: run the app, turning every error into one line and an exit code."""
     try:

@@ -46,7 +46,7 @@ from .muscles.recruitment import (
 )
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 
-__all__ = ["AnalysisOptions", "TrialAnalysis", "analyze_trial", "foot_side"]
+__all__ = ["AnalysisOptions", "TrialAnalysis", "analyze_motion", "analyze_trial", "foot_side"]
 
 # Hicks JL, Uchida TK, Seth A, Rajagopal A, Delp SL (2015) Is my model good enough? Best
 # practices for verification and validation of musculoskeletal models and simulations of
@@ -152,6 +152,8 @@ class TrialAnalysis:
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
+    body_loads: list | None = field(default=None, repr=False)
+    extra_loads: list | None = field(default=None, repr=False)
     _summary: dict | None = field(default=None, repr=False)
 
     @property
@@ -456,7 +458,79 @@ def analyze_trial(
 
     say("dynamics")
     t1 = _time.perf_counter()
-    tau = model.inverse_dynamics(q, qd, qdd, loads, ck.time_s)
+    body_loads = None
+    if loads is not None:
+        from .dynamics.inverse import body_loads_from_external_loads  # noqa: PLC0415
+
+        body_loads = body_loads_from_external_loads(model.multibody, loads, ck.time_s)
+    timings["forces"] = _time.perf_counter() - t1
+    return analyze_motion(
+        model,
+        ck,
+        body_loads,
+        opts,
+        events=events,
+        cycles=cycles,
+        vertical_grf_n=vertical,
+        sources=(Path(model_path), Path(coordinates_path), external_loads_path),
+        external_loads=loads,
+        timings=timings,
+        started=t0,
+        progress=say,
+    )
+
+
+def analyze_motion(
+    model,
+    ck: CoordinateKinematics,
+    body_loads: list | None,
+    options: AnalysisOptions,
+    *,
+    events: GaitEvents,
+    cycles: list[StrideCycle],
+    vertical_grf_n: dict[str, np.ndarray],
+    sources: tuple[Path, Path, str | Path | None],
+    external_loads: ExternalLoads | None = None,
+    extra_loads: list | None = None,
+    timings: dict[str, float] | None = None,
+    started: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrialAnalysis:
+    """The stages after kinematics: inverse dynamics, muscle geometry, recruitment and the
+    per-stride analyses, on prepared coordinates and external loads.
+
+    :func:`analyze_trial` calls it on what it read; :mod:`runmuscles.whatif` calls it on
+    transformed motion and forces (so both follow exactly the same steps).
+
+    Parameters
+    ----------
+    model
+        A :class:`runmuscles.model.RunnerModel`.
+    ck
+        Coordinates with speeds and accelerations (all model coordinates, complete).
+    body_loads
+        Ground reaction forces per foot body, on ``ck.time_s``
+        (:class:`runmuscles.dynamics.inverse.BodyLoad`), or ``None``.
+    options
+        See :class:`AnalysisOptions`.
+    events, cycles, vertical_grf_n
+        Gait events, the stride cycles to analyse and the vertical force per foot.
+    sources
+        Model, coordinates and external-loads paths (for provenance).
+    extra_loads
+        Further external loads that are not ground reaction forces (e.g. air drag, or the
+        weight change of a tilted gravity); they enter the dynamics only.
+    """
+    from .dynamics.inverse import inverse_dynamics  # noqa: PLC0415
+
+    opts = options
+    say = progress or _progress_noop
+    timings = dict(timings or {})
+    t0 = _time.perf_counter() if started is None else started
+    q, qd = ck.q, ck.qdot
+    t1 = _time.perf_counter()
+    ext = list(body_loads or []) + list(extra_loads or [])
+    tau = inverse_dynamics(model.multibody, q, qd, ck.qddot, ext or None)
     timings["dynamics"] = _time.perf_counter() - t1
 
     say("geometry")
@@ -492,14 +566,15 @@ def analyze_trial(
         stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
         for c in cycles
     ]
-    quality = _quality(model, ck, tau, rec, loads, events, geo, vertical)
+    quality = _quality(model, ck, tau, rec, body_loads, events, geo)
     timings["analyses"] = _time.perf_counter() - t1
     timings["total"] = _time.perf_counter() - t0
+    model_path, coordinates_path, loads_path = sources
     return TrialAnalysis(
         model_path=Path(model_path),
         model_name=model.name,
         coordinates_path=Path(coordinates_path),
-        external_loads_path=Path(external_loads_path) if external_loads_path is not None else None,
+        external_loads_path=Path(loads_path) if loads_path is not None else None,
         options=opts,
         body_mass_kg=model.body_mass_kg,
         time_s=ck.time_s,
@@ -511,11 +586,13 @@ def analyze_trial(
         events=events,
         cycles=cycles,
         metrics=metrics,
-        vertical_grf_n=vertical,
+        vertical_grf_n=vertical_grf_n,
         quality=quality,
         timings_s=timings,
         problem=problem,
-        external_loads=loads,
+        external_loads=external_loads,
+        body_loads=body_loads,
+        extra_loads=extra_loads,
     )
 
 
@@ -599,7 +676,7 @@ def _window(
     return start, end, cycles
 
 
-def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertical) -> dict:
+def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo) -> dict:
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     # residuals on the root (pelvis) coordinates
@@ -607,14 +684,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertica
     residual = {}
     if root:
         t = ck.time_s
-        grf = np.zeros(t.size)
-        if loads is not None:
-            d = loads.data
-            total = np.zeros((d.n_frames, 3))
-            for f in loads.forces:
-                total += d.columns(f.force_columns)
-            mag = np.linalg.norm(total, axis=1)
-            peak_ext = float(np.interp(t, d.time_s, mag).max()) if t.size else 0.0
+        if loads:
+            total = sum(ld.force_n for ld in loads)
+            peak_ext = float(np.linalg.norm(total, axis=1).max()) if t.size else 0.0
         else:  # no external loads: judge residuals against body weight
             peak_ext = bw
         grf = peak_ext

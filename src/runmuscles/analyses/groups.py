@@ -16,6 +16,7 @@ rotators, peronei, tibialis posterior) are reported as ``other``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -96,8 +97,14 @@ def _matches(stem: str, key: str) -> bool:
 def group_members(muscles: Iterable[str]) -> dict[str, list[str]]:
     """Muscles of each group (model names, in model order), ``other`` for the rest.
 
-    Every muscle of the model lands in at least one group.
+    Every muscle of the model lands in at least one group. (Memoized per list of names;
+    the lists returned are fresh copies.)
     """
+    return {g: list(m) for g, m in _group_members(tuple(muscles)).items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _group_members(muscles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     muscles = list(muscles)
     out: dict[str, list[str]] = {g: [] for g in GROUPS}
     for m in muscles:
@@ -111,4 +118,4 @@ def group_members(muscles: Iterable[str]) -> dict[str, list[str]]:
                 hit = True
         if not hit:
             out["other"].append(m)
-    return out
+    return {g: tuple(v) for g, v in out.items()}

@@ -29,6 +29,7 @@ __all__ = [
     "STANDARD_GRAVITY_M_S2",
     "StrideMetrics",
     "integrate_between",
+    "interp_rows",
     "stride_metrics",
     "group_rows",
     "time_normalize",
@@ -44,10 +45,20 @@ def time_normalize(time_s: np.ndarray, values: np.ndarray, start_s: float, end_s
     tq = start_s + (end_s - start_s) * pct / 100.0
     v = np.asarray(values, dtype=float)
     flat = v.reshape(v.shape[0], -1)
-    out = np.empty((n, flat.shape[1]))
-    for j in range(flat.shape[1]):
-        out[:, j] = np.interp(tq, time_s, flat[:, j])
+    out = interp_rows(np.asarray(time_s, dtype=float), flat, tq)
     return pct, out.reshape((n, *v.shape[1:]))
+
+
+def interp_rows(time_s: np.ndarray, values: np.ndarray, at_s: np.ndarray) -> np.ndarray:
+    """Linear interpolation of every column of ``values`` (rows = ``time_s``) at ``at_s``,
+    held constant outside the data (as :func:`numpy.interp`), all columns at once."""
+    t = time_s
+    x = np.atleast_1d(np.asarray(at_s, dtype=float))
+    if t.size == 1:
+        return np.repeat(values[:1], x.size, axis=0)
+    i = np.clip(np.searchsorted(t, x, side="right") - 1, 0, t.size - 2)
+    w = np.clip((x - t[i]) / (t[i + 1] - t[i]), 0.0, 1.0)[:, None]
+    return values[i] * (1.0 - w) + values[i + 1] * w
 
 
 def integrate_between(time_s: np.ndarray, values: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -58,24 +69,28 @@ def integrate_between(time_s: np.ndarray, values: np.ndarray, a: float, b: float
         return np.zeros(v.shape[1:])
     inside = (t > a) & (t < b)
     flat = v.reshape(v.shape[0], -1)
-    va = np.array([np.interp(a, t, flat[:, j]) for j in range(flat.shape[1])])
-    vb = np.array([np.interp(b, t, flat[:, j]) for j in range(flat.shape[1])])
+    va, vb = interp_rows(t, flat, np.array([a, b]))
     tt = np.concatenate([[a], t[inside], [b]])
     vv = np.vstack([va, flat[inside], vb])
     dt = np.diff(tt)[:, None]
     return (0.5 * (vv[1:] + vv[:-1]) * dt).sum(axis=0).reshape(v.shape[1:])
 
 
-def _pos_neg_work(
-    time_s: np.ndarray, power_w: np.ndarray, a: float, b: float
-) -> tuple[np.ndarray, np.ndarray]:
-    # refine the grid so that sign changes between frames are not smeared: 8 sub-steps
+def _fine_power(time_s: np.ndarray, power_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Power on a grid 8 times finer than the frames, so that sign changes between frames are
+    not smeared when positive and negative work are separated."""
     t = np.asarray(time_s, dtype=float)
     fine = np.linspace(t[0], t[-1], 8 * (t.size - 1) + 1)
-    p = np.column_stack([np.interp(fine, t, power_w[:, j]) for j in range(power_w.shape[1])])
+    return fine, interp_rows(t, np.asarray(power_w, dtype=float), fine)
+
+
+def _pos_neg_work(
+    time_s: np.ndarray, power_w: np.ndarray, a: float, b: float, *, fine=None
+) -> tuple[np.ndarray, np.ndarray]:
+    tf, p = fine if fine is not None else _fine_power(time_s, power_w)
     return (
-        integrate_between(fine, np.clip(p, 0, None), a, b),
-        integrate_between(fine, np.clip(p, None, 0), a, b),
+        integrate_between(tf, np.clip(p, 0, None), a, b),
+        integrate_between(tf, np.clip(p, None, 0), a, b),
     )
 
 
@@ -120,12 +135,16 @@ def stride_metrics(
     """Impulse, work and peaks per muscle over one stride cycle and its phases."""
     t = np.asarray(time_s, dtype=float)
     inside = (t >= cycle.start_s - 1e-9) & (t <= cycle.end_s + 1e-9)
-    pos, neg = _pos_neg_work(t, power_w, cycle.start_s, cycle.end_s)
+    # only the frames of this cycle (plus one each side) enter the fine power grid
+    lo = max(int(np.searchsorted(t, cycle.start_s, side="right")) - 2, 0)
+    hi = min(int(np.searchsorted(t, cycle.end_s, side="left")) + 2, t.size)
+    fine = _fine_power(t[lo:hi], np.asarray(power_w)[lo:hi])
+    pos, neg = _pos_neg_work(t, power_w, cycle.start_s, cycle.end_s, fine=fine)
     bounds = _phase_bounds(cycle)
     phases: dict[str, dict[str, np.ndarray]] = {}
     for ph in PHASES:
         a, b = bounds[ph]
-        pp, nn = _pos_neg_work(t, power_w, a, b)
+        pp, nn = _pos_neg_work(t, power_w, a, b, fine=fine)
         phases[ph] = {
             "impulse_n_s": integrate_between(t, force_n, a, b),
             "positive_work_j": pp,

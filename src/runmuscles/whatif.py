@@ -1,0 +1,1029 @@
+"""What-if: the same runner under another condition (grade, cadence, trunk lean, overstride,
+foot strike, treadmill or overground, wind), recomputed through the same engine.
+
+A :class:`WhatIfEngine` holds one analysed trial (a :class:`~runmuscles.pipeline.TrialAnalysis`)
+and, for a :class:`Condition`, transforms its motion and ground reaction forces and runs the
+stages after kinematics again (:func:`runmuscles.pipeline.analyze_motion`: inverse dynamics,
+muscle geometry, static optimization, per-stride analyses). Every transformation keeps the
+motion consistent with Newton's laws: where the forces change, the centre of mass follows
+them; where the centre of mass moves, the forces follow it; feet that are on the ground stay
+on it (their new joint angles come from inverse kinematics of the leg). At the baseline
+condition nothing is transformed and the result equals the analysis to the last bit.
+
+Transformations (each is documented at its function, with its sources):
+
+* **grade** (:meth:`WhatIfEngine._grade`): running up or down a slope at constant speed is,
+  in the frame of the slope, level running with gravity tilted by the slope angle
+  ``atan(grade)``. The extra force along and normal to the slope is added to the measured
+  ground reaction force in proportion to each foot's normal force (zero in flight), so that
+  over the trial the net force balances the tilted gravity; the centre of mass follows the
+  changed force; and the body leans so that the mean ground reaction force still passes
+  through the centre of mass (the forward lean of uphill running: di Prampero PE et al.
+  2002, J Exp Biol 205:2855; Vernillo G et al. 2017, Sports Med 47:615-629).
+* **cadence** (:meth:`WhatIfEngine._cadence`): step frequency x ``c`` at the same speed: the
+  stride's time compressed by ``c``, step length / ``c``, centre-of-mass excursions / ``c^2``
+  (same force amplitudes over shorter contacts: vertical impulse per stride still equals
+  body weight x stride time), feet on the ground at the same speed. Effects are those
+  measured by Heiderscheit BC et al. (2011) Med Sci Sports Exerc 43:296-302.
+* **trunk lean** (:meth:`WhatIfEngine._lean`): the trunk (lumbar joint) flexed forward by the
+  angle, the pelvis moved so that the whole-body centre of mass (and hence the ground
+  reaction force) is unchanged, feet where they were. Teng HL, Powers CM (2014) J Orthop
+  Sports Phys Ther 44:785-792 and (2015) Med Sci Sports Exerc 47:625-630 measured the effect.
+* **overstride** (:meth:`WhatIfEngine._overstride`): each foot lands ``d`` metres further
+  ahead of the pelvis (the foot's path in the late swing and stance moved forward, the
+  same timing), with the ground reaction force re-aimed so that it still passes the centre
+  of mass (spring-mass leg: force along the line from the centre of pressure to the centre
+  of mass) and a net fore-aft impulse of zero (constant speed); the centre of mass follows.
+* **foot strike** (:meth:`WhatIfEngine._strike`): the foot angle at contact set to a forefoot
+  (-8 deg) or rearfoot (+16 deg) landing (Altman AR, Davis IS, 2012, Gait Posture
+  35:298-300: rearfoot above 8 deg, forefoot below -1.6 deg), blending back to the measured
+  ankle by mid-stance; the centre of pressure starts under the ball for a forefoot landing
+  (profile of :mod:`runmuscles.dynamics.grf_estimation`).
+* **surface** (:meth:`WhatIfEngine._surface`): a treadmill at constant belt speed is an
+  inertial frame, so muscle demand equals overground at the same speed (van Ingen Schenau
+  GJ, 1980, Med Sci Sports Exerc 12:257-261): nothing changes. What does differ is modelled:
+  air drag overground (``0.5 rho Cd A (v + wind)^2``, Pugh LGCE, 1971, J Physiol
+  213:255-276), balanced by a propulsive ground reaction force, and belt-speed fluctuation
+  during stance on a treadmill (the stance foot moves with the belt; the legs follow it).
+
+Speed is not a transformation: :class:`SpeedModel` interpolates results between the runner's
+own trials at measured speeds and refuses speeds outside them.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .dynamics.inverse import BodyLoad
+from .errors import InputError, ModelError
+from .kinematics.coordinates import CoordinateKinematics
+from .kinematics.events import StrideCycle
+from .kinematics.filters import butterworth3_filtfilt, pad_odd, quintic_spline_derivative
+from .pipeline import TrialAnalysis, analyze_motion
+
+__all__ = [
+    "AIR_DENSITY_KG_M3",
+    "DRAG_AREA_M2",
+    "Condition",
+    "SpeedModel",
+    "WhatIfEngine",
+    "WhatIfResult",
+    "compare_groups",
+]
+
+# Air at 20 degC and sea level (International Standard Atmosphere: 1.204 kg/m^3).
+AIR_DENSITY_KG_M3 = 1.204
+# Drag area Cd x A of a 70 kg runner, m^2 (scaled by (mass / 70 kg)^(2/3) for others).
+# Pugh LGCE (1971, J Physiol 213:255-276) showed that the extra oxygen cost of running against
+# wind rises with the square of the air speed; the force is 0.5 rho Cd A v^2. The value used
+# here, Cd 0.9 x projected frontal area 0.5 m^2 = 0.45 m^2, is an assumption of the order of
+# the areas and coefficients reported for runners (Pugh 1971; Pecchiari M et al. 2023, Proc R
+# Soc B 290:20231763); it is not fitted to any measurement and is reported with the result.
+DRAG_AREA_M2 = 0.45
+# Foot strike angles for the strike transformation (deg, foot relative to the ground at
+# contact, positive toes up): centres of the classes of Altman & Davis (2012).
+STRIKE_ANGLE_DEG = {"rearfoot": 16.0, "forefoot": -8.0}
+_SURFACES = ("treadmill", "overground")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A running condition, relative to the analysed trial.
+
+    Attributes
+    ----------
+    speed_m_s
+        Running speed (``None``: the trial's). Handled by :class:`SpeedModel`.
+    grade_pct
+        Slope in per cent (rise / run x 100), -20 to +20; positive uphill.
+    cadence_pct
+        Step frequency as a percentage of the trial's (100: unchanged), 80-120.
+    lean_deg
+        Extra forward trunk inclination (degrees; negative: more upright), -20 to +20.
+    overstride_m
+        Extra distance of the foot ahead of the pelvis at contact (m), -0.10 to 0.15.
+    strike
+        ``"rearfoot"``, ``"forefoot"`` or ``None`` (as recorded).
+    surface
+        ``"treadmill"``, ``"overground"`` or ``None`` (as recorded).
+    belt_fluctuation_pct
+        Treadmill only: drop of the belt speed during stance, % of the speed (0-20).
+    wind_m_s
+        Overground only: head wind (positive) or tail wind (negative), m/s.
+    """
+
+    speed_m_s: float | None = None
+    grade_pct: float = 0.0
+    cadence_pct: float = 100.0
+    lean_deg: float = 0.0
+    overstride_m: float = 0.0
+    strike: str | None = None
+    surface: str | None = None
+    belt_fluctuation_pct: float = 0.0
+    wind_m_s: float = 0.0
+
+    def validate(self) -> None:
+        checks = [
+            ("grade_pct", self.grade_pct, -20.0, 20.0, "%"),
+            ("cadence_pct", self.cadence_pct, 80.0, 120.0, "% of the recorded step frequency"),
+            ("lean_deg", self.lean_deg, -20.0, 20.0, "deg"),
+            ("overstride_m", self.overstride_m, -0.10, 0.15, "m"),
+            ("belt_fluctuation_pct", self.belt_fluctuation_pct, 0.0, 20.0, "%"),
+            ("wind_m_s", self.wind_m_s, -15.0, 15.0, "m/s"),
+        ]
+        for name, v, lo, hi, unit in checks:
+            if not math.isfinite(v) or v < lo or v > hi:
+                raise InputError(name, f"{v:g} is outside the supported range {lo:g} to {hi:g} {unit}")
+        if self.strike not in (None, "rearfoot", "forefoot"):
+            raise InputError("strike", f"'{self.strike}' is not one of rearfoot, forefoot")
+        if self.surface not in (None, *_SURFACES):
+            raise InputError("surface", f"'{self.surface}' is not one of treadmill, overground")
+        if self.speed_m_s is not None and (not math.isfinite(self.speed_m_s) or self.speed_m_s <= 0):
+            raise InputError("speed_m_s", f"{self.speed_m_s:g} is not a running speed")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that differ from the recorded condition."""
+        base = Condition()
+        return {k: v for k, v in self.__dict__.items() if v != getattr(base, k)}
+
+
+@dataclass
+class WhatIfResult:
+    """Per-group load of one condition.
+
+    Attributes
+    ----------
+    condition
+        The condition.
+    groups
+        Per group: ``impulse_bw_s_per_stride``, ``positive_work_j_per_kg_per_stride``,
+        ``negative_work_j_per_kg_per_stride``, ``peak_force_bw``, ``share_of_impulse``,
+        ``share_of_positive_work`` and, when the speed is known, ``*_per_km``.
+    stride
+        ``stride_time_s``, ``stride_frequency_hz``, ``stride_length_m``, ``stance_fraction``.
+    energetics
+        ``metabolic_cost_j_per_kg_m`` (gross), ``net_metabolic_cost_j_per_kg_m``,
+        ``metabolic_power_w_per_kg`` (None until computed; see ``with_energetics``).
+    analysis
+        The full analysis of the transformed trial (``None`` when interpolated).
+    notes
+        What was assumed.
+    """
+
+    condition: Condition
+    groups: dict[str, dict[str, float]]
+    stride: dict[str, float | None]
+    energetics: dict[str, float | None] = field(default_factory=dict)
+    analysis: TrialAnalysis | None = None
+    notes: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "condition": dict(self.condition.__dict__),
+            "groups": self.groups,
+            "stride": self.stride,
+            "energetics": self.energetics,
+            "quality": self.quality,
+            "notes": self.notes,
+        }
+
+
+_GROUP_KEYS = (
+    "impulse_bw_s_per_stride",
+    "positive_work_j_per_kg_per_stride",
+    "negative_work_j_per_kg_per_stride",
+    "share_of_impulse",
+    "share_of_positive_work",
+)
+
+
+def _result_from_analysis(
+    cond: Condition, a: TrialAnalysis, notes: list[str], *, energetics: bool
+) -> WhatIfResult:
+    gs = a.group_summary()
+    bw = a.body_weight_n
+    force = a.recruitment.muscle_force_n
+    idx = {m: i for i, m in enumerate(a.muscle_names)}
+    speed = a.options.speed_m_s
+    stride_t = float(np.mean([c.duration_s for c in a.cycles])) if a.cycles else None
+    per_km = 1000.0 / (speed * stride_t) if (speed and stride_t) else None
+    groups: dict[str, dict[str, float]] = {}
+    for g, entry in gs.items():
+        row = {k: float(entry[k]) for k in _GROUP_KEYS}
+        # peak of the group's summed force on one side, mean of both sides and all strides
+        peaks = []
+        for c in a.cycles:
+            sel = (a.time_s >= c.start_s - 1e-9) & (a.time_s <= c.end_s + 1e-9)
+            for suffix in ("_r", "_l"):
+                cols = [idx[m] for m in entry["muscles"] if m.endswith(suffix)]
+                if cols:
+                    peaks.append(float(force[sel][:, cols].sum(axis=1).max()))
+        row["peak_force_bw"] = float(np.mean(peaks)) / bw if peaks else 0.0
+        if per_km is not None:
+            for k in ("impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"):
+                row[f"{k}_per_km"] = row[f"{k}_per_stride"] * per_km
+        groups[g] = row
+    stride = {
+        "stride_time_s": stride_t,
+        "stride_frequency_hz": 1.0 / stride_t if stride_t else None,
+        "stride_length_m": speed * stride_t if (speed and stride_t) else None,
+        "stance_fraction": float(np.mean([c.stance_fraction for c in a.cycles])) if a.cycles else None,
+    }
+    res = WhatIfResult(cond, groups, stride, analysis=a, notes=list(notes), timings_s=dict(a.timings_s))
+    q = a.quality
+    res.quality = {
+        "reserve_peak_nm_on_muscle_coordinates": q.get("reserve_peak_nm_on_muscle_coordinates"),
+        "pelvis_residual_force_peak_n": q.get("residuals", {}).get("force_n", {}).get("peak"),
+        "pelvis_residual_moment_peak_nm": q.get("residuals", {}).get("moment_nm", {}).get("peak"),
+        "saturated_muscles": len(q.get("saturated_muscles", [])),
+    }
+    if energetics:
+        res.energetics = _energetics(a)
+    return res
+
+
+def _energetics(a: TrialAnalysis) -> dict[str, float | None]:
+    from .analyses.energetics import energetics_summary  # noqa: PLC0415
+
+    e = energetics_summary(a)
+    return {
+        k: e.get(k)
+        for k in (
+            "metabolic_cost_j_per_kg_m",
+            "net_metabolic_cost_j_per_kg_m",
+            "metabolic_power_w_per_kg",
+            "net_metabolic_power_w_per_kg",
+        )
+    }
+
+
+def compare_groups(baseline: WhatIfResult, whatif: WhatIfResult) -> dict[str, dict[str, float]]:
+    """Per group and quantity: baseline, what-if, and change in per cent."""
+    out: dict[str, dict[str, float]] = {}
+    for g, b in baseline.groups.items():
+        w = whatif.groups.get(g)
+        if w is None:
+            continue
+        row: dict[str, float] = {}
+        for k in (
+            "impulse_bw_s_per_stride",
+            "positive_work_j_per_kg_per_stride",
+            "negative_work_j_per_kg_per_stride",
+            "peak_force_bw",
+        ):
+            row[k] = w[k]
+            row[f"baseline_{k}"] = b[k]
+            row[f"change_pct_{k}"] = 100.0 * (w[k] - b[k]) / abs(b[k]) if abs(b[k]) > 1e-12 else 0.0
+        out[g] = row
+    return out
+
+
+# -- the engine ----------------------------------------------------------------------------
+
+
+def _periodic_double_integral(t: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Position deviation whose second derivative is ``acc`` (rows = samples), with zero mean
+    velocity and zero mean position over the window (no drift: the motion stays periodic)."""
+    dt = np.diff(t)[:, None]
+    v = np.vstack([np.zeros((1, acc.shape[1])), np.cumsum(0.5 * (acc[1:] + acc[:-1]) * dt, axis=0)])
+    v -= v.mean(axis=0)
+    x = np.vstack([np.zeros((1, acc.shape[1])), np.cumsum(0.5 * (v[1:] + v[:-1]) * dt, axis=0)])
+    # remove the linear trend left by a window that is not a whole number of periods
+    tt = t - t.mean()
+    slope = (tt @ (x - x.mean(axis=0))) / (tt @ tt)
+    return x - x.mean(axis=0) - np.outer(tt, slope)
+
+
+def _find(names: list[str], stem: str, side: str) -> int:
+    for i, n in enumerate(names):
+        if n.startswith(stem) and n.endswith(f"_{side}"):
+            return i
+    raise ModelError(f"the model has no coordinate '{stem}_{side}' (needed for this what-if)")
+
+
+@dataclass
+class _State:
+    """Motion and forces being transformed (all on ``t``)."""
+
+    t: np.ndarray
+    q: np.ndarray
+    qd: np.ndarray
+    qdd: np.ndarray
+    loads: list[BodyLoad]
+    extra: list[BodyLoad]
+    cycles: list[StrideCycle]
+    dq: np.ndarray  # accumulated change of q (derivatives are taken of it)
+    notes: list[str]
+
+
+class WhatIfEngine:
+    """One analysed trial, ready to be recomputed under other conditions.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`~runmuscles.pipeline.TrialAnalysis` with ground reaction forces and at
+        least one complete stride cycle.
+    surface
+        How the trial was recorded (``"treadmill"``/``"overground"``); ``None``: detected
+        from the pelvis's progression (a treadmill runner stays in place).
+    """
+
+    def __init__(self, analysis: TrialAnalysis, *, surface: str | None = None) -> None:
+        from .model import RunnerModel  # noqa: PLC0415
+
+        a = analysis
+        if not a.body_loads:
+            raise InputError(
+                a.coordinates_path, "what-if needs ground reaction forces (none in this analysis)"
+            )
+        if not a.cycles:
+            raise InputError(a.coordinates_path, "what-if needs at least one complete stride cycle")
+        self.analysis = a
+        self.model = RunnerModel.load(a.model_path, cache_dir=a.options.cache_dir)
+        mb = self.model.multibody
+        self.mb = mb
+        self.names = list(mb.coordinate_names)
+        g = np.asarray(mb.gravity_m_s2, dtype=float)
+        self.g_m_s2 = g
+        self.up = -g / np.linalg.norm(g)
+        R, p = self.model.body_poses(a.coordinates.q)
+        self._bodies = list(self.model.body_names)
+        pel = self._body("pelvis")
+        fwd = R[:, pel, :, 0].mean(axis=0)
+        fwd -= (fwd @ self.up) * self.up
+        self.fwd = fwd / np.linalg.norm(fwd)
+        self.side_axis = np.cross(self.fwd, self.up)
+        self.mass_kg = float(mb.total_mass_kg)
+        # root translations: unit axis in ground of each translational root coordinate
+        self._root_cols, self._root_axes = self._root_translations()
+        t = a.time_s
+        prog = (p[-1, pel] - p[0, pel]) @ self.fwd
+        self.speed_m_s = a.options.speed_m_s
+        dur = float(t[-1] - t[0])
+        if surface is None:
+            if self.speed_m_s:
+                surface = "treadmill" if abs(prog) < 0.3 * self.speed_m_s * dur else "overground"
+            else:
+                surface = "treadmill" if abs(prog) < 0.5 * dur else "overground"
+        if surface not in _SURFACES:
+            raise InputError("surface", f"'{surface}' is not one of treadmill, overground")
+        self.surface = surface
+        self._baseline: WhatIfResult | None = None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _body(self, stem: str) -> int:
+        for i, n in enumerate(self._bodies):
+            if n == stem or n.startswith(stem):
+                return i
+        raise ModelError(f"the model has no body '{stem}' (needed for what-if)")
+
+    def _root_translations(self) -> tuple[list[int], np.ndarray]:
+        mb = self.mb
+        cols, axes = [], []
+        for j in range(mb.n_joints):
+            if mb.parent[j] != 0:
+                continue
+            for k in range(3, 6):
+                c = int(mb.axis_coordinate[j, k])
+                if c >= 0 and mb.motion_types[c] == "translational":
+                    cols.append(c)
+                    axes.append(mb.parent_R[j] @ mb.axes[j, k])
+        if len(cols) < 2:
+            raise ModelError(f"model '{mb.name}' has no free-floating pelvis (translations)")
+        return cols, np.array(axes)
+
+    def _shift_root(self, st: _State, dp: np.ndarray) -> None:
+        """Move the whole body by ``dp`` (``(F, 3)`` m in ground) through the root translations."""
+        A = self._root_axes.T  # (3, k)
+        dc = np.linalg.lstsq(A, dp.T, rcond=None)[0].T  # (F, k)
+        st.dq[:, self._root_cols] += dc
+
+    def _complete(self, q: np.ndarray) -> np.ndarray:
+        from .model.multibody import fill_dependent_coordinates  # noqa: PLC0415
+
+        return fill_dependent_coordinates(self.mb, q)[0]
+
+    def _poses(self, q: np.ndarray):
+        return self.model.body_poses(self._complete(q))
+
+    def _com(self, q: np.ndarray) -> np.ndarray:
+        from .model.multibody import mass_center  # noqa: PLC0415
+
+        return mass_center(self.mb, self._complete(q))[0]
+
+    def _foot_state(self, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per side: the ball of the foot (``toes`` origin, the metatarsophalangeal joint)
+        position ``(F, 3)`` and the foot's pitch (``calcn`` x axis; rad, toes up positive).
+
+        The ball is what a foot rolls over in late stance, so inverse kinematics that holds it
+        on its ground path lets the ankle plantarflex where the leg cannot reach further."""
+        R, p = self._poses(q)
+        out = {}
+        for s in ("r", "l"):
+            ball, ca = self._body(f"toes_{s}"), self._body(f"calcn_{s}")
+            x = R[:, ca, :, 0]
+            pitch = np.arctan2(x @ self.up, x @ self.fwd)
+            out[s] = (p[:, ball], pitch)
+        return out
+
+    def _leg_ik(
+        self, q: np.ndarray, target: dict[str, tuple[np.ndarray, np.ndarray]], iterations: int = 15
+    ) -> np.ndarray:
+        """Hip flexion, knee angle and ankle angle of both legs such that each ball of the
+        foot reaches its target position (fore-aft and vertical) and each foot its target
+        pitch; other coordinates as given. Levenberg-Marquardt, both legs and all frames at
+        once; the pitch weighs less than the position (a foot that cannot reach keeps its
+        ball on the ground and plantarflexes), joint ranges respected."""
+        cols = {
+            s: [
+                _find(self.names, "hip_flexion", s),
+                _find(self.names, "knee_angle", s),
+                _find(self.names, "ankle_angle", s),
+            ]
+            for s in ("r", "l")
+        }
+        q = q.copy()
+        h = 1e-5
+        rng = np.asarray(self.mb.ranges, dtype=float)
+        lo, hi = rng[:, 0], rng[:, 1]
+        # a knee never hyperextends in running: straight at most
+        for s in ("r", "l"):
+            k = cols[s][1]
+            hi[k] = min(hi[k], 0.0) if lo[k] < 0 else hi[k]
+
+        def resid(qq: np.ndarray) -> dict[str, np.ndarray]:
+            fs = self._foot_state(qq)
+            out = {}
+            for s in ("r", "l"):
+                pos, pitch = fs[s]
+                tp, tpitch = target[s]
+                d = pos - tp
+                out[s] = np.column_stack([d @ self.fwd, d @ self.up, 0.03 * (pitch - tpitch)])
+            return out
+
+        F = q.shape[0]
+        lam = {s: np.full(F, 1e-4) for s in ("r", "l")}
+        r0 = resid(q)
+        J: dict[str, np.ndarray] = {}
+        for it in range(iterations):
+            if max(np.abs(r0[s]).max() for s in r0) < 1e-6:  # 1 micrometre
+                break
+            # the Jacobian is refreshed every third iteration only (the changes are small, and
+            # each refresh costs three forward-kinematics passes)
+            if it % 3 == 0:
+                J = self._ik_jacobian(q, cols, r0, resid, h)
+            trial = q.copy()
+            for s in ("r", "l"):
+                # Levenberg-Marquardt: damped steps, so that a target out of reach (a leg
+                # straight already) gives the closest pose instead of a jump between branches
+                Jt = np.swapaxes(J[s], 1, 2)
+                JtJ = Jt @ J[s]
+                A = JtJ + lam[s][:, None, None] * np.eye(3)
+                step = np.linalg.solve(A, Jt @ r0[s][..., None])[..., 0]
+                trial[:, cols[s]] = np.clip(q[:, cols[s]] - step, lo[cols[s]], hi[cols[s]])
+            r1 = resid(trial)
+            for s in ("r", "l"):
+                better = (r1[s] ** 2).sum(axis=1) < (r0[s] ** 2).sum(axis=1)
+                rows = np.flatnonzero(better)
+                q[np.ix_(rows, cols[s])] = trial[np.ix_(rows, cols[s])]
+                r0[s][rows] = r1[s][rows]
+                lam[s] = np.where(better, lam[s] / 3.0, lam[s] * 4.0)
+        return q
+
+    @staticmethod
+    def _ik_jacobian(q, cols, r0, resid, h) -> dict[str, np.ndarray]:
+        """Forward-difference Jacobian of both legs' residuals (legs perturbed together: they
+        are independent chains)."""
+        J = {s: np.empty((q.shape[0], 3, 3)) for s in ("r", "l")}
+        for k in range(3):
+            qp = q.copy()
+            for s in ("r", "l"):
+                qp[:, cols[s][k]] += h
+            rp = resid(qp)
+            for s in ("r", "l"):
+                J[s][:, :, k] = (rp[s] - r0[s]) / h
+        return J
+
+    def _with_ik(self, st: _State, target: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        q_now = st.q + st.dq
+        q_new = self._leg_ik(q_now, target)
+        st.dq += q_new - q_now
+
+    def _move_loads_with_feet(self, st: _State, q_before: np.ndarray, q_after: np.ndarray) -> None:
+        """Centre of pressure follows the foot it is under (translation of the foot body)."""
+        _, p0 = self._poses(q_before)
+        _, p1 = self._poses(q_after)
+        new = []
+        for ld in st.loads:
+            if ld.point_m is None or ld.point_in_body:
+                new.append(ld)
+                continue
+            b = self._bodies.index(ld.body)
+            shift = p1[:, b] - p0[:, b]
+            shift -= np.outer(shift @ self.up, self.up)  # stays on the floor
+            new.append(replace(ld, point_m=ld.point_m + shift))
+        st.loads = new
+
+    # -- public ----------------------------------------------------------------------------
+    def baseline(self, *, energetics: bool = False) -> WhatIfResult:
+        """The analysed trial as a what-if result (nothing transformed)."""
+        if self._baseline is None or (energetics and not self._baseline.energetics):
+            self._baseline = _result_from_analysis(Condition(), self.analysis, [], energetics=energetics)
+        return self._baseline
+
+    def evaluate(self, condition: Condition, *, energetics: bool = False) -> WhatIfResult:
+        """Transform the trial to ``condition`` and recompute dynamics and muscles.
+
+        ``condition.speed_m_s`` must be ``None`` or the trial's speed (other speeds: use
+        :class:`SpeedModel`)."""
+        cond = condition
+        cond.validate()
+        if cond.speed_m_s is not None and not (
+            self.speed_m_s and abs(cond.speed_m_s - self.speed_m_s) < 1e-6
+        ):
+            raise InputError(
+                "speed_m_s",
+                f"this trial was run at {self.speed_m_s or 'an unknown speed'} m/s; "
+                "other speeds come from the runner's trials at other speeds (SpeedModel)",
+            )
+        t0 = _time.perf_counter()
+        a = self.analysis
+        ck = a.coordinates
+        st = _State(
+            t=ck.time_s,
+            q=ck.q,
+            qd=ck.qdot,
+            qdd=ck.qddot,
+            loads=list(a.body_loads),
+            extra=list(a.extra_loads or []),
+            cycles=list(a.cycles),
+            dq=np.zeros_like(ck.q),
+            notes=[],
+        )
+        if cond.cadence_pct != 100.0:
+            self._cadence(st, cond.cadence_pct / 100.0)
+        if cond.lean_deg != 0.0:
+            self._lean(st, math.radians(cond.lean_deg))
+        if cond.overstride_m != 0.0:
+            self._overstride(st, cond.overstride_m)
+        if cond.strike is not None:
+            self._strike(st, cond.strike)
+        if cond.grade_pct != 0.0:
+            self._grade(st, cond.grade_pct)
+        surface = cond.surface or self.surface
+        if surface != self.surface or cond.wind_m_s or cond.belt_fluctuation_pct:
+            self._surface(st, surface, cond)
+        t_transform = _time.perf_counter() - t0
+        if st.dq.any():
+            dt = float(st.t[1] - st.t[0])
+            # the changes are low-passed like the measured coordinates were (a joint that
+            # reaches its range limit would otherwise put a kink into the accelerations)
+            cutoff = a.options.lowpass_hz or 12.0
+            n_pad = min(st.dq.shape[0] - 1, int(round(0.5 / dt)))
+            st.dq = butterworth3_filtfilt(pad_odd(st.dq, n_pad), dt, cutoff)[n_pad : -n_pad or None]
+            d1 = quintic_spline_derivative(st.dq, dt)
+            d2 = quintic_spline_derivative(d1, dt)
+            q, qd, qdd = self.model.complete_coordinates(st.q + st.dq, st.qd + d1, st.qdd + d2)
+        else:
+            q, qd, qdd = st.q, st.qd, st.qdd
+        new_ck = CoordinateKinematics(st.t, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, list(ck.notes))
+        vertical = {"time_s": st.t}
+        from .pipeline import foot_side  # noqa: PLC0415
+
+        for ld in st.loads:
+            side = foot_side(ld.body)
+            if side:
+                vertical[side] = vertical.get(side, 0.0) + ld.force_n @ self.up
+        opts = replace(a.options)
+        res = analyze_motion(
+            self.model,
+            new_ck,
+            st.loads,
+            opts,
+            events=a.events,
+            cycles=st.cycles,
+            vertical_grf_n=vertical,
+            sources=(a.model_path, a.coordinates_path, a.external_loads_path),
+            external_loads=a.external_loads,
+            extra_loads=st.extra or None,
+        )
+        res.timings_s["transform"] = t_transform
+        res.timings_s["total"] = _time.perf_counter() - t0
+        return _result_from_analysis(cond, res, st.notes, energetics=energetics)
+
+    # -- transformations -------------------------------------------------------------------
+    def _contacts(self, st: _State) -> dict[str, list[tuple[int, int]]]:
+        """Frame intervals ``[i0, i1)`` during which each foot is loaded."""
+        from .kinematics.events import contact_intervals  # noqa: PLC0415
+        from .pipeline import foot_side  # noqa: PLC0415
+
+        rate = 1.0 / float(st.t[1] - st.t[0])
+        normal: dict[str, np.ndarray] = {}
+        for ld in st.loads:
+            s = foot_side(ld.body)
+            if s:
+                normal[s[0]] = normal.get(s[0], 0.0) + ld.force_n @ self.up
+        return {s: contact_intervals(fy, rate) for s, fy in normal.items()}
+
+    def _balance_external(
+        self,
+        st: _State,
+        force_n: np.ndarray,
+        where: str,
+        point_m: np.ndarray | None = None,
+        *,
+        lean: bool = False,
+    ) -> None:
+        """Add a steady external force on the runner (``(F, 3)`` N, e.g. tilted gravity's
+        change or air drag) and keep running steady under it.
+
+        * Ground reaction force: over the window its net change cancels the added force's
+          impulse; it is added to each foot in proportion to that foot's normal force (so
+          it is zero in flight and follows the measured stance shape).
+        * Centre of mass: follows the changed net force (periodic double integral, moved
+          through the pelvis translations).
+        * Angular momentum (``lean=True``): the body shifts forward or back over its feet
+          (pelvis moved, feet kept on the ground by leg inverse kinematics) until the mean
+          moment of all external forces about the centre of mass equals the trial's. Off by
+          default: at 10 % grade it asks for a 10 cm shift that the trailing leg cannot
+          reach at toe-off; the change of moment is reported instead.
+        """
+        t = st.t
+        T = float(t[-1] - t[0])
+        normal = [ld.force_n @ self.up for ld in st.loads]
+        total_normal = float(np.trapezoid(sum(normal), t))
+        if total_normal <= 0:
+            raise InputError(where, "the trial's ground reaction force has no upward impulse")
+        impulse = np.trapezoid(force_n, t, axis=0)  # N s over the window
+        q_now = st.q + st.dq
+        com0 = self._com(q_now)
+        feet0 = self._foot_state(q_now)
+        side = self.side_axis
+
+        def mean_moment(loads: list[BodyLoad], com: np.ndarray) -> float:
+            m = np.zeros(t.size)
+            for ld in loads:
+                if ld.point_m is None or ld.point_in_body:
+                    continue
+                m += np.cross(ld.point_m - com, ld.force_n) @ side
+                if ld.torque_nm is not None:
+                    m += ld.torque_nm @ side
+            return float(np.trapezoid(m, t)) / T
+
+        before = mean_moment(st.loads, com0)
+        new_loads = []
+        for ld, n in zip(st.loads, normal, strict=True):
+            df = -np.outer(n / total_normal, impulse)
+            new_loads.append(replace(ld, force_n=ld.force_n + df))
+        st.loads = new_loads
+        dgrf = -np.outer(sum(normal) / total_normal, impulse)
+        dp = _periodic_double_integral(t, (dgrf + force_n) / self.mass_kg)
+        # moment of the added force about the centre of mass (applied at its own point)
+        extra_moment = 0.0
+        if point_m is not None:
+            extra_moment = float(np.trapezoid(np.cross(point_m - com0, force_n) @ side, t)) / T
+        after = mean_moment(st.loads, com0 + dp) + extra_moment
+        # shifting the body forward by x changes the mean moment by -x (fwd x F) . side
+        lever = float(np.trapezoid(np.cross(self.fwd, sum(ld.force_n for ld in st.loads)) @ side, t)) / T
+        shift = (after - before) / lever if abs(lever) > 1e-9 else 0.0
+        if not lean:
+            shift = 0.0
+        self._shift_root(st, dp + shift * self.fwd)
+        self._with_ik(st, feet0)
+        st.notes.append(
+            f"{where}: ground reaction force changed by {np.round(-impulse / T, 1).tolist()} N on "
+            f"average (fore-aft, vertical, lateral in ground axes); mean moment of external forces "
+            f"about the centre of mass changed by {after - before:+.1f} N m"
+            + (f"; the body moved {100 * shift:+.1f} cm forward over its feet to balance it" if lean else "")
+        )
+
+    def _grade(self, st: _State, grade_pct: float) -> None:
+        """Gravity tilted by ``atan(grade)`` in the slope's frame (see the module notes)."""
+        theta = math.atan(grade_pct / 100.0)
+        gmag = float(np.linalg.norm(self.g_m_s2))
+        g_new = gmag * (-math.sin(theta) * self.fwd - math.cos(theta) * self.up)
+        dg = g_new - self.g_m_s2
+        mb = self.mb
+        F = st.t.size
+        for i in range(1, mb.n_bodies):
+            m = float(mb.mass_kg[i])
+            if m <= 0:
+                continue
+            st.extra.append(
+                BodyLoad(
+                    body=mb.body_names[i],
+                    force_n=np.broadcast_to(m * dg, (F, 3)).copy(),
+                    point_m=np.broadcast_to(mb.com_m[i], (F, 3)).copy(),
+                    point_in_body=True,
+                    name=f"gravity_tilt_{mb.body_names[i]}",
+                )
+            )
+        # a uniform field acts at the centre of mass: no moment about it
+        self._balance_external(
+            st, np.broadcast_to(self.mass_kg * dg, (F, 3)).copy(), f"grade {grade_pct:+g} %"
+        )
+        st.notes.insert(
+            0,
+            f"grade {grade_pct:+g} % ({math.degrees(theta):+.2f} deg): gravity tilted in the slope's frame",
+        )
+
+    def _cadence(self, st: _State, c: float) -> None:
+        """Step frequency x ``c`` at the same speed (see the module notes)."""
+        t = st.t
+        t0 = float(t[0])
+        tn = t0 + (t - t0) / c
+        q_old = st.q
+        feet = self._foot_state(q_old)
+        q = q_old.copy()
+        qd = st.qd * c
+        qdd = st.qdd * c**2
+        # whole-body progression: mean speed kept, excursions about it / c^2
+        tt = t - t0
+        root_pos = q_old[:, self._root_cols] @ self._root_axes  # (F, 3) in ground
+        slope = np.polyfit(tt, root_pos, 1)[0]  # mean velocity, m/s (3,)
+        dev = root_pos - np.outer(tt, slope)
+        dev_mean = dev.mean(axis=0)
+        new_pos = dev_mean + np.outer(tn - t0, slope) + (dev - dev_mean) / c**2
+        A = self._root_axes.T
+        q[:, self._root_cols] = np.linalg.lstsq(A, new_pos.T, rcond=None)[0].T
+        vel = st.qd[:, self._root_cols] @ self._root_axes
+        new_vel = slope + (vel - slope) / c
+        qd[:, self._root_cols] = np.linalg.lstsq(A, new_vel.T, rcond=None)[0].T
+        acc = st.qdd[:, self._root_cols] @ self._root_axes
+        qdd[:, self._root_cols] = np.linalg.lstsq(A, acc.T, rcond=None)[0].T
+        # feet: fore-aft excursion about the progression / c, height and pitch kept
+        target = {}
+        for s, (pos, pitch) in feet.items():
+            f = pos @ self.fwd
+            fdev = f - tt * (slope @ self.fwd)
+            fm = fdev.mean()
+            f_new = fm + (tn - t0) * (slope @ self.fwd) + (fdev - fm) / c
+            target[s] = (pos + np.outer(f_new - f, self.fwd), pitch)
+        st.t, st.q, st.qd, st.qdd = tn, q, qd, qdd
+        self._with_ik(st, target)
+        self._move_loads_with_feet(st, q_old, st.q + st.dq)
+        st.cycles = [
+            replace(
+                cy,
+                start_s=t0 + (cy.start_s - t0) / c,
+                toe_off_s=t0 + (cy.toe_off_s - t0) / c,
+                end_s=t0 + (cy.end_s - t0) / c,
+                braking_end_s=t0 + (cy.braking_end_s - t0) / c,
+            )
+            for cy in st.cycles
+        ]
+        st.notes.append(
+            f"cadence {100 * c:g} %: stride time / {c:g}, step length / {c:g}, centre-of-mass "
+            f"excursions / {c * c:.3g}, same ground reaction force amplitudes (Heiderscheit et al. 2011)"
+        )
+
+    def _lean(self, st: _State, lean_rad: float) -> None:
+        """Trunk flexed forward by ``lean_rad``; centre of mass and feet kept (module notes)."""
+        lum = next((i for i, n in enumerate(self.names) if n.startswith("lumbar_ext")), None)
+        if lum is None:
+            raise ModelError(f"model '{self.mb.name}' has no lumbar_extension coordinate: no trunk lean")
+        q_now = st.q + st.dq
+        com0 = self._com(q_now)
+        feet0 = self._foot_state(q_now)
+        st.dq[:, lum] -= lean_rad
+        com1 = self._com(st.q + st.dq)
+        self._shift_root(st, com0 - com1)
+        self._with_ik(st, feet0)
+        # the legs' new angles move the centre of mass a little (millimetres): reported
+        drift = float(np.abs(self._com(st.q + st.dq) - com0).max())
+        st.notes.append(f"trunk lean: centre of mass kept within {1000 * drift:.1f} mm of the trial's")
+        st.notes.append(
+            f"trunk lean {math.degrees(lean_rad):+g} deg (lumbar flexion), pelvis moved to keep the "
+            "centre of mass, feet kept on their ground paths (Teng & Powers 2014, 2015)"
+        )
+
+    def _surface(self, st: _State, surface: str, cond: Condition) -> None:
+        """Treadmill or overground (see the module notes)."""
+        v = self.speed_m_s
+        if surface == "treadmill":
+            if cond.wind_m_s:
+                st.notes.append("wind has no effect on a treadmill indoors: ignored")
+            if self.surface == "overground":
+                self._drag(st, v, 0.0, remove=True)
+            if cond.belt_fluctuation_pct:
+                self._belt(st, cond.belt_fluctuation_pct / 100.0)
+            if self.surface == "treadmill" and not cond.belt_fluctuation_pct:
+                st.notes.append(
+                    "treadmill at constant belt speed = overground without air: an inertial frame "
+                    "(van Ingen Schenau 1980); nothing changes"
+                )
+            return
+        if cond.belt_fluctuation_pct:
+            raise InputError("belt_fluctuation_pct", "belt-speed fluctuation applies to a treadmill only")
+        if self.surface == "treadmill":
+            self._drag(st, v, cond.wind_m_s)
+        elif cond.wind_m_s:
+            # the recording already carries still-air drag: add only the wind's part
+            self._drag(st, v, cond.wind_m_s, remove=False, minus_calm=True)
+
+    def _drag(
+        self, st: _State, v: float | None, wind_m_s: float, *, remove: bool = False, minus_calm: bool = False
+    ) -> None:
+        """Air drag ``0.5 rho CdA (v + wind)^2`` on the trunk, balanced by the ground reaction
+        force (module notes)."""
+        if not v:
+            raise InputError("speed_m_s", "air drag needs the running speed (unknown for this trial)")
+        area = DRAG_AREA_M2 * (self.mass_kg / 70.0) ** (2.0 / 3.0)
+        air = v + wind_m_s
+        drag = 0.5 * AIR_DENSITY_KG_M3 * area * air * abs(air)
+        if minus_calm:
+            drag -= 0.5 * AIR_DENSITY_KG_M3 * area * v * v
+        if remove:
+            drag = -drag
+        F = st.t.size
+        torso = self._body("torso")
+        force = np.broadcast_to(-drag * self.fwd, (F, 3)).copy()
+        com_local = np.asarray(self.mb.com_m[torso], dtype=float)
+        st.extra.append(
+            BodyLoad(
+                body=self._bodies[torso],
+                force_n=force,
+                point_m=np.broadcast_to(com_local, (F, 3)).copy(),
+                point_in_body=True,
+                name="air_drag",
+            )
+        )
+        R, p = self._poses(st.q + st.dq)
+        point = p[:, torso] + np.einsum("fij,j->fi", R[:, torso], com_local)
+        self._balance_external(st, force, "air drag", point_m=point)
+        st.notes.append(
+            f"air drag {drag:+.1f} N (air speed {air:.1f} m/s, Cd A {area:.2f} m^2, "
+            f"air density {AIR_DENSITY_KG_M3} kg/m^3; Pugh 1971), applied at the trunk's centre of mass"
+        )
+
+    def _belt(self, st: _State, fraction: float) -> None:
+        """Belt slowing by ``fraction`` of its speed during each stance (a half-sine dip, deepest at
+        mid-stance): the stance foot travels back less; the centre of mass (an inertial-frame
+        quantity) and the forces are unchanged; the legs follow the feet (inverse kinematics)."""
+        v = self.speed_m_s
+        if not v:
+            raise InputError("speed_m_s", "belt fluctuation needs the belt speed (unknown for this trial)")
+        t = st.t
+        q_now = st.q + st.dq
+        feet = self._foot_state(q_now)
+        contacts = self._contacts(st)
+        target = {}
+        for s, (pos, pitch) in feet.items():
+            shift = np.zeros(t.size)
+            for i0, i1 in contacts.get(s, []):
+                i1 = min(i1, t.size)
+                tc = float(t[i1 - 1] - t[i0])
+                if tc <= 0:
+                    continue
+                tau = (t[i0:i1] - t[i0]) / tc
+                # the belt slips less far back: integral of v f sin(pi tau) over the stance
+                shift[i0:i1] = v * fraction * tc * (1 - np.cos(np.pi * tau)) / np.pi
+                # after toe-off the swing foot returns to its own path over 0.1 s
+                j1 = min(t.size, i1 + int(round(0.1 / float(t[1] - t[0]))))
+                if j1 > i1:
+                    shift[i1:j1] = shift[i1 - 1] * 0.5 * (1 + np.cos(np.linspace(0, np.pi, j1 - i1)))
+            target[s] = (pos + np.outer(shift, self.fwd), pitch)
+        self._with_ik(st, target)
+        self._move_loads_with_feet(st, q_now, st.q + st.dq)
+        st.notes.append(
+            f"belt speed dips by {100 * fraction:g} % at mid-stance (half-sine): the stance foot moves "
+            "with the belt; forces and centre of mass as measured (the laboratory frame is inertial)"
+        )
+
+
+# -- speed -----------------------------------------------------------------------------------
+
+
+def _lerp_nested(x: Any, y: Any, w: float) -> Any:
+    if isinstance(x, dict):
+        return {k: _lerp_nested(x[k], y[k], w) for k in x if k in y}
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
+        return (1.0 - w) * float(x) + w * float(y)
+    return x if w < 0.5 else y
+
+
+class SpeedModel:
+    """One runner's loads against speed, from trials at measured speeds.
+
+    A speed between two measured ones is answered by linear interpolation of the two
+    trials' results (each recomputed under the same condition); a speed outside the
+    measured range is refused (``InputError``), never extrapolated.
+
+    Parameters
+    ----------
+    engines
+        :class:`WhatIfEngine` per trial, each with a known speed.
+    """
+
+    def __init__(self, engines: list[WhatIfEngine]) -> None:
+        known = [e for e in engines if e.speed_m_s]
+        if not known:
+            raise InputError("speed", "no trial with a known speed")
+        self.engines = sorted(known, key=lambda e: e.speed_m_s)
+        self.speeds_m_s = [float(e.speed_m_s) for e in self.engines]
+
+    def engine_at(self, speed_m_s: float) -> WhatIfEngine | None:
+        for e in self.engines:
+            if abs(e.speed_m_s - speed_m_s) < 1e-6:
+                return e
+        return None
+
+    def evaluate(self, condition: Condition, *, energetics: bool = False) -> WhatIfResult:
+        """The condition at ``condition.speed_m_s`` (required)."""
+        v = condition.speed_m_s
+        if v is None:
+            raise InputError("speed_m_s", "give a speed for the speed model")
+        lo, hi = self.speeds_m_s[0], self.speeds_m_s[-1]
+        if v < lo - 1e-6 or v > hi + 1e-6:
+            raise InputError(
+                "speed_m_s",
+                f"{v:g} m/s is outside this runner's measured speeds ({lo:g}-{hi:g} m/s); "
+                "runmuscles does not extrapolate",
+            )
+        rest = replace(condition, speed_m_s=None)
+        hit = self.engine_at(v)
+        if hit is not None:
+            r = hit.evaluate(rest, energetics=energetics)
+            r.condition = condition
+            return r
+        i = int(np.searchsorted(self.speeds_m_s, v)) - 1
+        e0, e1 = self.engines[i], self.engines[i + 1]
+        w = (v - e0.speed_m_s) / (e1.speed_m_s - e0.speed_m_s)
+        r0 = e0.evaluate(rest, energetics=energetics)
+        r1 = e1.evaluate(rest, energetics=energetics)
+        groups = {g: _lerp_nested(r0.groups[g], r1.groups[g], w) for g in r0.groups if g in r1.groups}
+        stride = _lerp_nested(r0.stride, r1.stride, w)
+        if stride.get("stride_time_s"):
+            stride["stride_length_m"] = v * stride["stride_time_s"]
+            for g in groups.values():
+                per_km = 1000.0 / stride["stride_length_m"]
+                for k in ("impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"):
+                    g[f"{k}_per_km"] = g[f"{k}_per_stride"] * per_km
+        en = _lerp_nested(r0.energetics, r1.energetics, w) if r0.energetics and r1.energetics else {}
+        notes = [
+            f"interpolated between the trials at {e0.speed_m_s:g} and {e1.speed_m_s:g} m/s "
+            f"(weight {w:.2f} on the faster)"
+        ] + r0.notes
+        return WhatIfResult(condition, groups, stride, en, None, notes)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Tidy rows, one per (speed, group): loads per stride and per km, peak force, and
+        the stride's frequency and length."""
+        rows = []
+        for e in self.engines:
+            r = e.baseline()
+            for g, vals in r.groups.items():
+                rows.append({"speed_m_s": e.speed_m_s, "group": g, **vals, **r.stride})
+        return rows
+
+
+def load_runner(
+    folder=None,
+    *,
+    trials: list[str] | None = None,
+    strength: str = "volume",
+    cache_dir=None,
+    progress=None,
+) -> SpeedModel:
+    """Analyse a runner's trials (default: the bundled demo runner at 2-5 m/s) and return
+    their :class:`SpeedModel` (each trial's :class:`WhatIfEngine`).
+
+    Parameters
+    ----------
+    folder
+        A trial folder in the hamner2013 layout (``None``: the bundled runner).
+    trials
+        Trial names in the folder (default: every ``Run_N`` with a known speed).
+    strength
+        Muscle strength model (see :class:`~runmuscles.pipeline.AnalysisOptions`).
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from .pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from .trials import demo_trials, resolve_trial  # noqa: PLC0415
+
+    if folder is None:
+        specs = demo_trials()
+    else:
+        folder = Path(folder)
+        names = trials or sorted(p.name.removesuffix("_grf.xml") for p in folder.glob("Run_*_grf.xml"))
+        if not names:
+            raise InputError(folder, "no trials (Run_N_grf.xml) in this folder; name them with --trial")
+        specs = [resolve_trial(folder, n) for n in names]
+    engines = []
+    for spec in specs:
+        if progress is not None:
+            progress(spec.label)
+        opts = AnalysisOptions(
+            speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength, cache_dir=cache_dir
+        )
+        engines.append(WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts)))
+    return SpeedModel(engines)

@@ -1,0 +1,189 @@
+"""What-if engine and claims on the bundled runner (Hamner & Delp 2013, subject01).
+
+Directions are checked against published measurements:
+
+* grade: hip extensors and calves work more uphill; knee extensors absorb more downhill
+  (Roberts TJ, Belliveau RA, 2005, J Exp Biol 208:1963-1970; Vernillo G et al. 2017, Sports
+  Med 47:615-629); metabolic cost at +10 % relative to level (Minetti AE et al. 2002,
+  J Appl Physiol 93:1039-1046, their running polynomial);
+* cadence +10 %: less knee energy absorption (Heiderscheit BC et al. 2011, Med Sci Sports
+  Exerc 43:296-302: -34 % at +10 % step rate);
+* trunk lean: more hip extensor, less knee extensor demand (Teng HL, Powers CM, 2014, J
+  Orthop Sports Phys Ther 44:785-792; 2015, Med Sci Sports Exerc 47:625-630).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from runmuscles.errors import InputError
+from runmuscles.pipeline import AnalysisOptions, analyze_trial
+from runmuscles.trials import demo_trials
+from runmuscles.whatif import Condition, SpeedModel, WhatIfEngine, compare_groups
+
+G = 9.80665
+
+
+def _analysis(speed: int):
+    spec = next(s for s in demo_trials() if s.speed_m_s == speed)
+    opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength="volume")
+    return analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return {v: WhatIfEngine(_analysis(v)) for v in (3, 4)}
+
+
+@pytest.fixture(scope="module")
+def engine(engines):
+    return engines[4]
+
+
+@pytest.fixture(scope="module")
+def base(engine):
+    return engine.baseline(energetics=True)
+
+
+def test_baseline_condition_reproduces_the_analysis_exactly(engine):
+    a = engine.analysis
+    for cond in (Condition(), Condition(surface="treadmill"), Condition(speed_m_s=4.0)):
+        r = engine.evaluate(cond).analysis
+        assert np.array_equal(r.recruitment.activation, a.recruitment.activation)
+        assert np.array_equal(r.recruitment.muscle_force_n, a.recruitment.muscle_force_n)
+        assert np.array_equal(r.generalized_forces, a.generalized_forces)
+    assert engine.surface == "treadmill"  # Hamner's runners ran on a treadmill
+
+
+def test_grade_directions(engine, base):
+    up = engine.evaluate(Condition(grade_pct=10.0))
+    down = engine.evaluate(Condition(grade_pct=-10.0))
+    cu = compare_groups(base, up)
+    cd = compare_groups(base, down)
+    for g in ("calves", "gluteals"):
+        assert up.groups[g]["impulse_bw_s_per_stride"] > base.groups[g]["impulse_bw_s_per_stride"], g
+    # knee extensors absorb more downhill: their negative work grows in magnitude
+    assert (
+        down.groups["quadriceps"]["negative_work_j_per_kg_per_stride"]
+        < base.groups["quadriceps"]["negative_work_j_per_kg_per_stride"]
+    )
+    assert cd["quadriceps"]["change_pct_negative_work_j_per_kg_per_stride"] < -10.0
+    assert cu["gluteals"]["change_pct_positive_work_j_per_kg_per_stride"] > 10.0
+
+
+def test_grade_forces_balance_the_tilted_gravity(engine):
+    r = engine.evaluate(Condition(grade_pct=10.0)).analysis
+    a = engine.analysis
+    t = r.time_s
+    grf = sum(ld.force_n for ld in r.body_loads)
+    grf0 = sum(ld.force_n for ld in a.body_loads)
+    theta = math.atan(0.10)
+    mass = engine.mass_kg
+    dur = t[-1] - t[0]
+    mean_fwd = np.trapezoid(grf @ engine.fwd - grf0 @ engine.fwd, t) / dur
+    assert mean_fwd == pytest.approx(mass * G * math.sin(theta), rel=1e-6)
+    # zero in flight: where the measured force was zero the new one is too
+    flight = np.linalg.norm(grf0, axis=1) == 0
+    assert np.all(grf[flight] == 0)
+
+
+def test_grade_cost_rises_uphill(engine, base):
+    up = engine.evaluate(Condition(grade_pct=10.0), energetics=True)
+    ratio = up.energetics["net_metabolic_cost_j_per_kg_m"] / base.energetics["net_metabolic_cost_j_per_kg_m"]
+    # Minetti et al. 2002 running cost C(i) = 155.4i^5 - 30.4i^4 - 43.3i^3 + 46.3i^2 + 19.5i + 3.6
+    i = 0.10
+    minetti = (155.4 * i**5 - 30.4 * i**4 - 43.3 * i**3 + 46.3 * i**2 + 19.5 * i + 3.6) / 3.6
+    assert minetti == pytest.approx(1.658, abs=0.01)
+    # the engine's rise is real but smaller than measured (see the issue note): at least a
+    # third of Minetti's increase
+    assert 1.0 + (minetti - 1.0) / 3.0 < ratio < minetti * 1.2
+
+
+def test_cadence_lowers_knee_extensor_negative_work(engine, base):
+    r = engine.evaluate(Condition(cadence_pct=110.0))
+    assert abs(r.groups["quadriceps"]["negative_work_j_per_kg_per_stride"]) < abs(
+        base.groups["quadriceps"]["negative_work_j_per_kg_per_stride"]
+    )
+    assert r.stride["stride_time_s"] == pytest.approx(base.stride["stride_time_s"] / 1.1, rel=1e-9)
+
+
+def test_trunk_lean_shifts_load_from_knee_to_hip_extensors(engine, base):
+    r = engine.evaluate(Condition(lean_deg=10.0))
+
+    def hip(res):
+        return res.groups["gluteals"]["share_of_impulse"] + res.groups["hamstrings"]["share_of_impulse"]
+
+    assert hip(r) > hip(base)
+    assert r.groups["quadriceps"]["share_of_impulse"] < base.groups["quadriceps"]["share_of_impulse"]
+    # the feet stay where they were and the centre of mass too (forces unchanged)
+    assert all(
+        np.array_equal(x.force_n, y.force_n)
+        for x, y in zip(r.analysis.body_loads, engine.analysis.body_loads, strict=True)
+    )
+
+
+def test_overground_adds_drag_and_propulsion(engine, base):
+    r = engine.evaluate(Condition(surface="overground"))
+    windy = engine.evaluate(Condition(surface="overground", wind_m_s=5.0))
+    drag = next(ld for ld in r.analysis.extra_loads if ld.name == "air_drag")
+    d = -float(drag.force_n[0] @ engine.fwd)
+    assert 2.0 < d < 10.0  # a few newtons at 4 m/s in still air (Pugh 1971)
+    assert (
+        windy.groups["gluteals"]["impulse_bw_s_per_stride"]
+        > r.groups["gluteals"]["impulse_bw_s_per_stride"]
+        > base.groups["gluteals"]["impulse_bw_s_per_stride"] * 0.99
+    )
+    with pytest.raises(InputError, match="treadmill only"):
+        engine.evaluate(Condition(surface="overground", belt_fluctuation_pct=5))
+
+
+def test_condition_ranges_are_refused(engine):
+    for bad in (Condition(grade_pct=30), Condition(cadence_pct=50), Condition(strike="toe")):
+        with pytest.raises(InputError):
+            engine.evaluate(bad)
+    with pytest.raises(InputError, match="SpeedModel"):
+        engine.evaluate(Condition(speed_m_s=3.3))
+
+
+def test_speed_model_interpolates_and_refuses_outside(engines):
+    sm = SpeedModel(list(engines.values()))
+    r3, r4 = engines[3].baseline(), engines[4].baseline()
+    mid = sm.evaluate(Condition(speed_m_s=3.5))
+    for g in ("calves", "quadriceps"):
+        v = mid.groups[g]["impulse_bw_s_per_stride"]
+        a, b = r3.groups[g]["impulse_bw_s_per_stride"], r4.groups[g]["impulse_bw_s_per_stride"]
+        assert min(a, b) <= v <= max(a, b)
+        assert v == pytest.approx(0.5 * (a + b))
+    assert mid.stride["stride_length_m"] == pytest.approx(3.5 * mid.stride["stride_time_s"])
+    with pytest.raises(InputError, match="does not extrapolate"):
+        sm.evaluate(Condition(speed_m_s=5.0))
+    rows = sm.table()
+    assert {r["speed_m_s"] for r in rows} == {3.0, 4.0}
+
+
+def test_claims_follow_the_evidence(engines):
+    from runmuscles.claims import evaluate_claims
+
+    sm = SpeedModel(list(engines.values()))
+    got = {c.id: c for c in evaluate_claims(sm)}
+    assert sorted(got) == list("abcdefgh")
+    for c in got.values():
+        assert c.verdict in ("supported", "partly supported", "not supported")
+        assert c.evidence and c.rule
+        json.dumps(c.as_dict(), default=float)
+    # another trial as the reference changes the evidence numbers (computed, not written)
+    other = {c.id: c for c in evaluate_claims(sm, reference_speed_m_s=4.0, ids="ab")}
+    assert (
+        other["a"].evidence["core_trunk_share_of_muscle_impulse"]
+        != got["a"].evidence["core_trunk_share_of_muscle_impulse"]
+    )
+    # claim c's verdict follows its numbers
+    c = got["c"].evidence
+    if c["calves_impulse_change_pct"] > 2 and c["calves_positive_work_change_pct"] > 2:
+        assert got["c"].verdict in ("supported", "partly supported")
+    elif c["calves_impulse_change_pct"] <= 2 and c["calves_positive_work_change_pct"] <= 2:
+        assert got["c"].verdict == "not supported"
