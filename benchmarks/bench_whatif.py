@@ -85,7 +85,8 @@ def main() -> None:
             print(f"(OpenSim reference skipped: {type(exc).__name__}: {exc})")
 
     print(
-        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+        f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}"
     )
     print(
         f"case:    bundled runner, Run_4, one stride, {analysis.time_s.size} frames, "
