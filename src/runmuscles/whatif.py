@@ -106,7 +106,7 @@ class Condition:
     lean_deg
         Extra forward trunk inclination (degrees; negative: more upright), -20 to +20.
     overstride_m
-        Extra distance of the foot ahead of the pelvis at contact (m), -0.10 to 0.15.
+        Extra distance of the foot ahead at contact (m), 0 to 0.15 (a longer stance).
     strike
         ``"rearfoot"``, ``"forefoot"`` or ``None`` (as recorded).
     surface
@@ -132,7 +132,7 @@ class Condition:
             ("grade_pct", self.grade_pct, -20.0, 20.0, "%"),
             ("cadence_pct", self.cadence_pct, 80.0, 120.0, "% of the recorded step frequency"),
             ("lean_deg", self.lean_deg, -20.0, 20.0, "deg"),
-            ("overstride_m", self.overstride_m, -0.10, 0.15, "m"),
+            ("overstride_m", self.overstride_m, 0.0, 0.15, "m"),
             ("belt_fluctuation_pct", self.belt_fluctuation_pct, 0.0, 20.0, "%"),
             ("wind_m_s", self.wind_m_s, -15.0, 15.0, "m/s"),
         ]
@@ -283,6 +283,16 @@ def compare_groups(baseline: WhatIfResult, whatif: WhatIfResult) -> dict[str, di
             row[f"change_pct_{k}"] = 100.0 * (w[k] - b[k]) / abs(b[k]) if abs(b[k]) > 1e-12 else 0.0
         out[g] = row
     return out
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _heel_ball(engine, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    _, p = engine._poses(q)
+    return {s: (p[:, engine._body(f"calcn_{s}")], p[:, engine._body(f"toes_{s}")]) for s in ("r", "l")}
 
 
 # -- the engine ----------------------------------------------------------------------------
@@ -896,6 +906,209 @@ class WhatIfEngine:
         st.notes.append(
             f"belt speed dips by {100 * fraction:g} % at mid-stance (half-sine): the stance foot moves "
             "with the belt; forces and centre of mass as measured (the laboratory frame is inertial)"
+        )
+
+    def _strike(self, st: _State, kind: str) -> None:
+        """Foot angle at contact set to ``STRIKE_ANGLE_DEG[kind]`` (module notes).
+
+        Per contact: the change of foot pitch is full at foot strike and blends out by 40 % of
+        stance (the foot is flat by then in either pattern) and in over the 0.1 s of late swing
+        before it. The ball of the foot is lowered (forefoot) or raised (rearfoot) so that the
+        lowest of heel and ball touches the floor at contact; the centre of pressure along the
+        heel-ball line is shifted by the difference of the median forefoot and rearfoot profiles
+        measured on the hamner2013 trials (:mod:`runmuscles.dynamics.grf_estimation`). The
+        measured ground reaction force is kept (a forefoot landing has no impact peak: caveat).
+        """
+        from .dynamics.grf_estimation import _COP_FOREFOOT, _COP_REARFOOT, _COP_STANCE  # noqa: PLC0415
+
+        target_deg = STRIKE_ANGLE_DEG[kind]
+        rear, fore = STRIKE_ANGLE_DEG["rearfoot"], STRIKE_ANGLE_DEG["forefoot"]
+
+        def _blend(angle_deg: float) -> float:  # 0: rearfoot profile, 1: forefoot profile
+            return float(np.clip((rear - angle_deg) / (rear - fore), 0.0, 1.0))
+
+        t = st.t
+        dt = float(t[1] - t[0])
+        q_now = st.q + st.dq
+        feet = self._foot_state(q_now)
+        hb = _heel_ball(self, q_now)
+        contacts = self._contacts(st)
+        target, cop_shift = {}, {}
+        changed = []
+        for s, (ball, pitch) in feet.items():
+            heel = hb[s][0]
+            hb_vec = ball - heel
+            length = float(
+                np.median(np.linalg.norm(hb_vec - np.outer(hb_vec @ self.side_axis, self.side_axis), axis=1))
+            )
+            # pitch of the heel-ball line minus the calcn axis pitch: a constant of the foot
+            hb_pitch = np.arctan2(hb_vec @ self.up, hb_vec @ self.fwd)
+            offset = float(np.median(hb_pitch - pitch))
+            d_pitch = np.zeros(t.size)
+            d_y = np.zeros(t.size)
+            frac = np.zeros(t.size)
+            for i0, i1 in contacts.get(s, []):
+                if i0 == 0:
+                    continue  # a contact cut by the window's start: its landing is not in the data
+                i1 = min(i1, t.size)
+                tc = float(t[i1 - 1] - t[i0])
+                dphi = math.radians(target_deg) - float(pitch[i0])
+                new_hb = float(pitch[i0]) + dphi + offset
+                old_hb = float(pitch[i0]) + offset
+                # the ball rises with the toes (heel on the floor) or is the point on the floor
+                dy = length * (max(0.0, math.sin(new_hb)) - max(0.0, math.sin(old_hb)))
+                tau = (t[i0:i1] - t[i0]) / max(tc, dt)
+                w_st = 1.0 - _smoothstep(tau / 0.4)
+                d_pitch[i0:i1] += dphi * w_st
+                d_y[i0:i1] += dy * w_st
+                j0 = max(0, i0 - int(round(0.1 / dt)))
+                w_sw = _smoothstep((t[j0:i0] - t[j0]) / max(t[i0] - t[j0], dt))
+                d_pitch[j0:i0] += dphi * w_sw
+                d_y[j0:i0] += dy * w_sw
+                # centre-of-pressure profile: rearfoot at or above +16 deg, forefoot at or below
+                # -8 deg, blended linearly between; shift = profile at the new angle - at the old
+                frac[i0:i1] += (_blend(target_deg) - _blend(math.degrees(float(pitch[i0])))) * np.interp(
+                    tau, _COP_STANCE, _COP_FOREFOOT - _COP_REARFOOT
+                )
+                changed.append(math.degrees(dphi))
+            target[s] = (ball + np.outer(d_y, self.up), pitch + d_pitch)
+            cop_shift[s] = (frac, length)
+        if not changed:
+            raise InputError("strike", "no complete foot contact in the analysed window")
+        com0 = self._com(q_now)
+        self._with_ik(st, target)
+        # the measured force is kept, so the centre of mass must be too: undo the drift that
+        # the legs' new motion gives it, and let the legs follow once more
+        self._shift_root(st, com0 - self._com(st.q + st.dq))
+        self._with_ik(st, target)
+        q_new = st.q + st.dq
+        self._move_loads_with_feet(st, q_now, q_new)
+        hb_new = _heel_ball(self, q_new)
+        from .pipeline import foot_side  # noqa: PLC0415
+
+        new = []
+        for ld in st.loads:
+            s = (foot_side(ld.body) or " ")[0]
+            if ld.point_m is None or ld.point_in_body or s not in cop_shift:
+                new.append(ld)
+                continue
+            frac, _ = cop_shift[s]
+            axis = hb_new[s][1] - hb_new[s][0]
+            axis -= np.outer(axis @ self.up, self.up)
+            new.append(replace(ld, point_m=ld.point_m + frac[:, None] * axis))
+        st.loads = new
+        st.notes.append(
+            f"{kind} landing: foot angle at contact {target_deg:+g} deg (Altman & Davis 2012 classes), "
+            f"changed by {np.mean(changed):+.1f} deg on average over {len(changed)} contacts; centre of "
+            "pressure moved along the foot; measured force magnitudes kept (impact peak not removed)"
+        )
+
+    def _overstride(self, st: _State, d_m: float) -> None:
+        """Each foot lands ``d_m`` further ahead on the same ground path: the contact starts
+        ``d_m / v`` earlier (the foot's ground speed in early stance: the belt speed on a
+        treadmill), toe-off unchanged, so stance lengthens and flight shortens. Each contact's
+        force is stretched over the longer stance with its impulse kept (vertical: body weight x
+        step time; fore-aft: the measured net), the centre of mass follows the changed force, the
+        ball of the foot is held on its extended ground path (late swing blends into it over
+        0.1 s) and the legs follow by inverse kinematics. Stride cycles keep their bounds (a
+        period is a period); the extra early stance falls at the end of the previous cycle's late
+        swing in the phase split (noted).
+        """
+        if d_m < 0:
+            raise InputError("overstride_m", "only a longer reach (positive) is simulated")
+        v = self.speed_m_s
+        if not v:
+            raise InputError("speed_m_s", "overstriding needs the running speed (unknown for this trial)")
+        from .pipeline import foot_side  # noqa: PLC0415
+
+        t = st.t
+        q_now = st.q + st.dq
+        feet = self._foot_state(q_now)
+        contacts = self._contacts(st)
+        all_c = sorted((i0, min(i1, t.size), s) for s, cs in contacts.items() for i0, i1 in cs)
+        old_total = sum(ld.force_n for ld in st.loads)
+        new_force = {id(ld): np.zeros_like(ld.force_n) for ld in st.loads}
+        new_point = {id(ld): None if ld.point_m is None else ld.point_m.copy() for ld in st.loads}
+        target = {s: (feet[s][0].copy(), feet[s][1].copy()) for s in feet}
+        lead_times = []
+        kept = np.ones(t.size, dtype=bool)
+        for i0, i1, s in all_c:
+            mine = [ld for ld in st.loads if (foot_side(ld.body) or " ")[0] == s]
+            if i0 == 0:
+                for ld in mine:
+                    new_force[id(ld)][i0:i1] = ld.force_n[i0:i1]
+                continue
+            ball, pitch = feet[s]
+            # the ball's ground speed in early stance (treadmill: the belt)
+            k = max(i0 + 2, i0 + (i1 - i0) // 3)
+            u = (ball[k] - ball[i0]) / (t[k] - t[i0])
+            u_f = float(u @ self.fwd)
+            speed = abs(u_f) if abs(u_f) > 0.3 * v else v
+            lead = d_m / speed
+            ts, te = float(t[i0]), float(t[i1 - 1])
+            ts_new = ts - lead
+            prev = [c for c in all_c if c[2] != s and c[0] < i0]
+            if prev and t[min(prev[-1][1], t.size) - 1] > ts_new - 0.01:
+                raise InputError(
+                    "overstride_m",
+                    f"{d_m:g} m needs contacts {1000 * lead:.0f} ms earlier; the flight before "
+                    f"this one lasts only {1000 * (ts - t[min(prev[-1][1], t.size) - 1]):.0f} ms",
+                )
+            if ts_new < t[0]:
+                continue
+            lead_times.append(lead)
+            j = (t >= ts_new) & (t <= te)
+            src = ts + (t[j] - ts_new) * (te - ts) / (te - ts_new)
+            scale = (te - ts) / (te - ts_new)
+            for ld in mine:
+                f = np.column_stack([np.interp(src, t, ld.force_n[:, c]) for c in range(3)])
+                new_force[id(ld)][j] = f * scale
+                if ld.point_m is not None and not ld.point_in_body:
+                    rel = np.column_stack(
+                        [np.interp(src, t, ld.point_m[:, c] - ball[:, c]) for c in range(3)]
+                    )
+                    new_point[id(ld)][j] = rel  # relative to the ball; made absolute after IK
+            # ball on its ground path, extended back in time
+            jj = (t >= ts_new) & (t < ts)
+            tgt_ball, tgt_pitch = target[s]
+            tgt_ball[jj] = ball[i0] + np.outer(t[jj] - ts, u)
+            tgt_pitch[jj] = pitch[i0]
+            j0 = t >= ts_new - 0.1
+            sw = j0 & (t < ts_new)
+            if sw.any():
+                b = _smoothstep((t[sw] - (ts_new - 0.1)) / 0.1)[:, None]
+                land = ball[i0] + (ts_new - ts) * u
+                tgt_ball[sw] = (1 - b) * ball[sw] + b * land
+                tgt_pitch[sw] = (1 - b[:, 0]) * pitch[sw] + b[:, 0] * pitch[i0]
+            kept[j] = False
+        if not lead_times:
+            raise InputError("overstride_m", "no complete foot contact in the analysed window")
+        # loads outside the moved contacts keep their values
+        loads = []
+        for ld in st.loads:
+            f = new_force[id(ld)]
+            loads.append((ld, f))
+        total_new = sum(f for _, f in loads)
+        dp = _periodic_double_integral(t, (total_new - old_total) / self.mass_kg)
+        self._shift_root(st, dp)
+        self._with_ik(st, target)
+        q_new = st.q + st.dq
+        feet_new = self._foot_state(q_new)
+        out = []
+        for ld, f in loads:
+            s = (foot_side(ld.body) or " ")[0]
+            pt = new_point[id(ld)]
+            if pt is not None and not ld.point_in_body and s in feet_new:
+                absolute = np.where(kept[:, None], ld.point_m, pt + feet_new[s][0])
+                absolute -= np.outer(absolute @ self.up - ld.point_m @ self.up, self.up)
+                out.append(replace(ld, force_n=f, point_m=absolute))
+            else:
+                out.append(replace(ld, force_n=f))
+        st.loads = out
+        st.notes.append(
+            f"overstride {100 * d_m:g} cm: contacts start {1000 * np.mean(lead_times):.0f} ms earlier "
+            f"(stance longer, same toe-off), force impulses kept, centre of mass follows; "
+            "the early stance counts in the previous cycle's late swing in the phase split"
         )
 
 
