@@ -193,9 +193,17 @@ def _settings_text(settings: object) -> str:
     """The energy model's settings as one line (older summaries have none)."""
     if not isinstance(settings, dict):
         return "-"
+    units = {"_w_per_kg": " (W/kg)", "_kg_m3": " (kg/m^3)", "_pa": " (Pa)"}
+
+    def label(key: str) -> str:
+        for suffix, unit in units.items():
+            if key.endswith(suffix):
+                return key.removesuffix(suffix).replace("_", " ") + unit
+        return key.replace("_", " ")
+
     return esc(
         ", ".join(
-            f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k}: {v}"
+            f"{label(k)} {v:g}" if isinstance(v, (int, float)) else f"{label(k)}: {v}"
             for k, v in settings.items()
         )
     )
