@@ -137,7 +137,8 @@ def demo_volume():
 
 def test_running_cost_within_measured_range(demo_volume):
     """Issue 6: gross cost 3.4-4.6 J/kg/m at 3 and 4 m/s, varying < 20 % over 2-5 m/s
-    (measured: Margaria et al. 1963 about 3.9-4.2; Minetti et al. 2002 3.40 +- 0.24 net)."""
+    (measured, net: Margaria et al. 1963 1 kcal/kg/km = 4.18 J/kg/m; Minetti et al. 2002
+    3.40 +- 0.24 J/kg/m)."""
     cost = {v: energetics_summary(a)["metabolic_cost_j_per_kg_m"] for v, a in demo_volume.items()}
     for v in (3.0, 4.0):
         assert 3.4 <= cost[v] <= 4.6, cost
@@ -272,3 +273,57 @@ def test_muscle_rows_shares_and_soleus_mass(demo_volume):
     assert kcal_for_distance(s["metabolic_cost_j_per_kg_m"], a.body_mass_kg, 1000.0) == pytest.approx(
         s["kcal_per_km"]
     )
+
+
+def test_validation_summary_per_runner_and_mean():
+    from runmuscles.analyses.energetics import energy_validation_summary  # noqa: PLC0415
+
+    def row(subject, v, gross):
+        return {
+            "subject": subject,
+            "speed_m_s": v,
+            "gross_j_per_kg_m": gross,
+            "net_j_per_kg_m": None if gross is None else gross - 1.2 / v,
+        }
+
+    rows = [
+        row("a", 2.0, 4.0),
+        row("a", 3.0, 5.0),
+        row("b", 2.0, 4.4),
+        row("b", 3.0, 4.4),
+        row("c", 2.0, None),
+    ]
+    s = energy_validation_summary(rows)
+    assert s["runners"]["a"]["gross_variation"] == pytest.approx(0.25)
+    assert s["runners"]["b"]["gross_variation"] == pytest.approx(0.0)
+    assert "c" not in s["runners"]  # no cost without a stride
+    assert s["mean"][2.0] == pytest.approx({"gross_j_per_kg_m": 4.2, "net_j_per_kg_m": 3.6, "n_runners": 2})
+    assert s["mean_gross_variation"] == pytest.approx(4.7 / 4.2 - 1.0)
+    # 1 kcal/kg/km (Margaria et al. 1963) and 3.40 +- 0.24 J/kg/m (Minetti et al. 2002)
+    assert s["references"]["margaria_1963_net_j_per_kg_m"] == pytest.approx(4.184)
+    assert s["references"]["minetti_2002_net_j_per_kg_m"] == {"mean": 3.40, "sd": 0.24}
+
+
+def test_reserve_share_of_positive_work(demo_volume):
+    """Shares of positive joint work: 0 when the reserves do nothing, 1 when only they act."""
+    import copy  # noqa: PLC0415
+
+    from runmuscles.analyses.energetics import positive_work_shares  # noqa: PLC0415
+
+    a = demo_volume[4.0]
+    shares = positive_work_shares(a)
+    for v in shares.values():
+        assert 0.0 <= v <= 1.0
+    assert (
+        energetics_summary(a)["reserve_share_of_ankle_positive_work"]
+        == shares["reserve_share_of_ankle_positive_work"]
+    )
+    quiet = copy.copy(a)
+    quiet.recruitment = copy.copy(a.recruitment)
+    quiet.recruitment.reserve_moment = np.zeros_like(a.recruitment.reserve_moment)
+    assert positive_work_shares(quiet)["reserve_share_of_positive_work"] == 0.0
+    only = copy.copy(a)
+    only.recruitment = copy.copy(a.recruitment)
+    only.recruitment.reserve_moment = a.recruitment.muscle_moment
+    only.recruitment.muscle_moment = a.recruitment.muscle_moment * 1e-12
+    assert positive_work_shares(only)["reserve_share_of_positive_work"] == pytest.approx(1.0)

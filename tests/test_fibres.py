@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from runmuscles.analyses.fibres import (
+    DEFAULT_SLOW_TWITCH_PERCENT,
     SLOW_TWITCH_PERCENT,
+    SLOW_TWITCH_SAMPLES_PERCENT,
     anatomical_muscle,
     fibre_shares,
     recruited_slow_fraction,
@@ -23,6 +25,45 @@ def test_composition_follows_johnson_1973_ranking():
     assert prov["soleus_r"]["source"].startswith("Johnson")
     for pct, src in SLOW_TWITCH_PERCENT.values():
         assert 20.0 < pct < 95.0 and src
+
+
+# Type I fibre percentages as printed in the sources that were read (fibres module docstring):
+# H. P. Clamann's muscle list quoting Johnson et al. (1973), physiologie.unibe.ch/~clamann/
+# muscdata.html: "ADDUCTOR MAGNUS: MAN  Surface: 53.5% type I (43-74) ... Deep: 63.3% type I
+# (45-78)"; the transcription of Johnson et al. (1973) in github.com/Beca-Filip/force_distribution
+# Test_Patient4.m: soleus (0.864 + 0.890)/2, tibant (0.734 + 0.727)/2, vaslat (0.378 + 0.469)/2,
+# vasmed (0.437 + 0.615)/2, recfem (0.295 + 0.420 + 0.428)/3, bflh 0.669, glmax 0.524; and the
+# abstract of Edgerton et al. (1975) Histochem J 7:259-266: vastus intermedius 47 %.
+PRINTED_PERCENT = {
+    "adductor_magnus": ((53.5, 63.3), "clamann"),
+    "soleus": ((86.4, 89.0), "force_distribution"),
+    "tibialis_anterior": ((73.4, 72.7), "force_distribution"),
+    "vastus_lateralis": ((37.8, 46.9), "force_distribution"),
+    "vastus_medialis": ((43.7, 61.5), "force_distribution"),
+    "rectus_femoris": ((29.5, 42.0, 42.8), "force_distribution"),
+    "biceps_femoris_long": ((66.9,), "force_distribution"),
+    "gluteus_maximus": ((52.4,), "force_distribution"),
+    "vastus_intermedius": ((47.0,), "Edgerton"),
+}
+
+
+@pytest.mark.parametrize("muscle", sorted(PRINTED_PERCENT))
+def test_slow_twitch_table_matches_the_sources_read(muscle):
+    printed, where = PRINTED_PERCENT[muscle]
+    samples, source = SLOW_TWITCH_SAMPLES_PERCENT[muscle]
+    assert samples == printed
+    assert where in source
+    assert SLOW_TWITCH_PERCENT[muscle][0] == pytest.approx(sum(printed) / len(printed))
+
+
+def test_provenance_keeps_samples_and_flags_assumed_values():
+    r, prov = slow_twitch_fraction(["add_mag2_r", "semiten_l", "vasint_r"])
+    assert prov["add_mag2_r"]["samples_percent"] == [53.5, 63.3]
+    assert r[0] == pytest.approx((53.5 + 63.3) / 200.0)
+    # no value was found for semitendinosus: an even split, flagged
+    assert prov["semiten_l"]["source"] == "assumed" and prov["semiten_l"]["samples_percent"] == []
+    assert r[1] == DEFAULT_SLOW_TWITCH_PERCENT / 100.0
+    assert prov["vasint_r"]["source"].startswith("Edgerton")
 
 
 def _muscle_names(path) -> list[str]:

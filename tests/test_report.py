@@ -302,3 +302,18 @@ def test_energy_section_equals_summary(demo_results: Path) -> None:
             assert float(cells["energy_j_per_kg_per_stride"]) == pytest.approx(
                 want["energy_j_per_kg_per_stride"], abs=5e-4
             )
+
+
+def test_energy_section_names_the_models_and_tables(demo_results: Path) -> None:
+    """Issue 6: the report and summary.json say which energy model, settings and fibre table were used."""
+    from lxml import html as lh
+
+    doc = lh.parse(str(demo_results / "report.html")).getroot()
+    for t in doc.find_class("trial"):
+        energy = json.loads((demo_results / t.get("data-trial") / "summary.json").read_text())["energetics"]
+        assert "Umberger" in energy["model"] and "Uchida" in energy["model"]
+        assert energy["settings"]["aerobic_factor"] == 1.5 and energy["settings"]["tendon"] == "rigid"
+        assert "Johnson" in energy["fibre_composition"]["source"]
+        section = next(s for s in t.iter("section") if s.get("id", "").endswith("-energy")).text_content()
+        for text in ("Umberger", "Uchida", "Bhargava", "Johnson", "aerobic factor 1.5", "reserves"):
+            assert text in section, text

@@ -53,6 +53,25 @@ Inputs from the analysis
 * Basal rate, added only for gross (whole-body) cost: ``1.2 W/kg`` of body mass (Uchida
   et al. 2016, after Umberger 2010).
 
+Known limitation: the rigid tendon
+----------------------------------
+Static optimization here (as OpenSim's) treats tendons as rigid, so the calf fibres take the
+whole musculotendon stretch and recoil of stance. In the hamner2013 runners (volume
+strength) two things follow. (1) In push-off at 5 m/s the soleus fibres would have to
+shorten at 10.5-11.8 optimal lengths/s, beyond the models' maximum of 10, so the calves
+cannot make the push-off moment and the ankle reserve, which costs no energy, does 40-65 %
+of the positive ankle work at 5 m/s (0-2 % at 2 m/s; :func:`positive_work_shares`, shown by
+``runmuscles validate-energy``): the cost at high speed is too low. (2) Runners who land on
+the forefoot (hamner2013 subject08 and subject19: ankle plantarflexed about 15-19 deg at
+foot strike at every speed) do 1.2-1.3 J/kg/m of positive ankle work at 2 m/s against
+0.8-1.0 for the heel strikers, all of it done here by calf fibres, where with a compliant
+tendon the soleus fibres work nearly isometrically in stance at 2 m/s (Uchida et al. 2016,
+abstract): their cost at 2 m/s is too high. Together these make those two runners' gross
+cost change by 23-24 % between 2 and 5 m/s (the others 4-13 %, the mean of seven 11 %). A
+compliant tendon (fibre length from tendon force equilibrium, as in the muscle redundancy
+solver of De Groote F, Kinney AL, Rao AV, Fregly BJ (2016) Ann Biomed Eng,
+doi:10.1007/s10439-016-1591-9) is the fix; it is not in this module.
+
 Whole-body results per stride: mean metabolic power (W/kg), cost of transport (J/kg/m,
 power / speed) and kcal per km (1 kcal = 4184 J, the thermochemical calorie), each
 muscle's and group's share of the stride's energy and of each phase's energy. Phases are
@@ -76,7 +95,12 @@ from ..model.muscle_curves import (
     table_curve,
     thelen_active_force_length,
 )
-from .fibres import _frame_weights, recruited_slow_fraction, slow_twitch_fraction
+from .fibres import (
+    DEFAULT_SLOW_TWITCH_PERCENT,
+    _frame_weights,
+    recruited_slow_fraction,
+    slow_twitch_fraction,
+)
 from .groups import group_members
 
 __all__ = [
@@ -84,11 +108,13 @@ __all__ = [
     "MUSCLE_DENSITY_KG_M3",
     "UMBERGER_SPECIFIC_TENSION_PA",
     "MuscleEnergetics",
-    "MARGARIA_1963_J_PER_KG_M",
-    "MINETTI_2002_J_PER_KG_M",
+    "MARGARIA_1963_NET_J_PER_KG_M",
+    "MINETTI_2002_NET_J_PER_KG_M",
     "energetics_summary",
     "energy_muscle_rows",
     "energy_validation_rows",
+    "energy_validation_summary",
+    "positive_work_shares",
     "kcal_for_distance",
     "fibre_kinematics",
     "muscle_energetics",
@@ -124,7 +150,7 @@ _SLOW_SHORTENING_CAP_W_KG = 100.0
 _ALPHA_L = {"uchida2016": 4.0, "umberger2010": 0.3}
 #: Minimum heat rate of a muscle, Umberger et al. (2003) p. 104 (W/kg).
 _MIN_HEAT_W_KG = 1.0
-#: Thermochemical calorie (J).
+#: Thermochemical calorie (J), exact by definition (NIST Special Publication 811).
 _J_PER_KCAL = 4184.0
 
 _VARIANTS = ("uchida2016", "umberger2010")
@@ -429,6 +455,18 @@ def _shares(values: np.ndarray, total: float) -> np.ndarray:
     return values / total if total > 0 else np.full(values.shape, np.nan)
 
 
+def _composition_note(provenance: dict[str, dict]) -> dict:
+    """Which slow-twitch table was used, and which muscles got the assumed value."""
+    assumed = sorted({p["anatomical"] or m for m, p in provenance.items() if p["source"] == "assumed"})
+    return {
+        "source": "Johnson et al. (1973) J Neurol Sci 18:111-129 (mean of their samples), vastus "
+        "intermedius from Edgerton et al. (1975); see runmuscles.analyses.fibres for how each value "
+        "was checked",
+        "assumed_percent": DEFAULT_SLOW_TWITCH_PERCENT,
+        "assumed_for": assumed,
+    }
+
+
 def energetics_summary(
     analysis, *, variant: str = "uchida2016", energetics: MuscleEnergetics | None = None
 ) -> dict:
@@ -451,7 +489,10 @@ def energetics_summary(
         the speed is unknown), ``net_metabolic_cost_j_per_kg_m``, ``kcal_per_km``,
         ``phase_share_of_energy``, ``groups`` (per group ``share_of_energy``,
         ``phase_share_of_energy``, ``fast_fibre_share``, ``phase_fast_fibre_share``),
-        ``top_muscles_by_energy``, ``fast_fibre_share`` (per group), ``model`` and settings.
+        ``top_muscles_by_energy``, ``fast_fibre_share`` (per group), ``model``, ``variant``,
+        ``settings``, ``fibre_recruitment``, ``fibre_composition`` (the table used and which
+        muscles got the assumed value), and the reserves' shares of positive joint work
+        (:func:`positive_work_shares`: work the muscle energy does not include).
         Power values are None when the analysis has no complete stride.
     """
     from .fibres import fibre_shares  # noqa: PLC0415
@@ -491,6 +532,17 @@ def energetics_summary(
         "top_muscles_by_energy": [],
         "fast_fibre_share": {g: v for g, v in fib.group_fast_force_share.items()},
         "fibre_recruitment": "Bhargava et al. (2004) J Biomech 37:81-88 (slow units first)",
+        "fibre_composition": _composition_note(fib.provenance),
+        "settings": {
+            "aerobic_factor": AEROBIC_FACTOR,
+            "basal_rate_w_per_kg": en.basal_w / bm,
+            "lengthening_heat_over_alpha_st": _ALPHA_L[en.variant],
+            "muscle_density_kg_m3": MUSCLE_DENSITY_KG_M3,
+            "specific_tension_pa": en.specific_tension_pa,
+            "excitation": "activation (static optimization has no excitation dynamics)",
+            "tendon": "rigid",
+        },
+        **positive_work_shares(analysis),
     }
     if duration <= 0 or total_j <= 0:
         return out
@@ -538,14 +590,62 @@ def energetics_summary(
 
 
 # -- validation against measured running cost ---------------------------------------------
-#: Gross cost of level running, Margaria R, Cerretelli P, Aghemo P, Sassi G (1963) Energy
-#: cost of running. J Appl Physiol 18:367-370: about 1 kcal/kg/km, independent of speed
-#: (J/kg/m, range over their runners as commonly quoted).
-MARGARIA_1963_J_PER_KG_M = (3.9, 4.2)
+#: Level running, Margaria R, Cerretelli P, Aghemo P, Sassi G (1963) Energy cost of running.
+#: J Appl Physiol 18:367-370, abstract: "The energy cost per kilometer in horizontal run
+#: (1 kcal/kg)", the net (above resting) cost, independent of speed: 1 kcal/kg/km in J/kg/m.
+MARGARIA_1963_NET_J_PER_KG_M = 1.0 * _J_PER_KCAL / 1000.0
 #: Level running, Minetti AE, Moia C, Roi GS, Susta D, Ferretti G (2002) Energy cost of
-#: walking and running at extreme uphill and downhill slopes. J Appl Physiol
-#: 93:1039-1046: 3.40 +- 0.24 J/kg/m (mean +- SD) at 0 % grade.
-MINETTI_2002_J_PER_KG_M = (3.40, 0.24)
+#: walking and running at extreme uphill and downhill slopes. J Appl Physiol 93:1039-1046,
+#: abstract: Cr = 3.40 +- 0.24 J/kg/m (mean +- SD, 10 runners) on the level, independent of
+#: speed. The abstract does not say net or gross; it is compared with the net cost here, as
+#: costs of locomotion in that literature are taken above the resting rate.
+MINETTI_2002_NET_J_PER_KG_M = (3.40, 0.24)
+
+
+def positive_work_shares(analysis) -> dict[str, float | None]:
+    """Who does the positive work at the joints the muscles cross: muscles or reserves.
+
+    Reserve actuators (and residual forces) cost no metabolic energy, so positive work that
+    they do instead of the muscles is missing from the muscle energy. Positive work of each
+    source is the time integral of ``max(moment x coordinate speed, 0)`` over the strides, on
+    every coordinate where the muscles make a moment.
+
+    Parameters
+    ----------
+    analysis
+        A :class:`runmuscles.pipeline.TrialAnalysis` with stride cycles.
+
+    Returns
+    -------
+    dict
+        ``reserve_share_of_positive_work`` (all those coordinates) and
+        ``reserve_share_of_ankle_positive_work`` (``ankle_angle_*``), each reserve positive
+        work over muscle plus reserve positive work; None without strides or work.
+    """
+    rec = analysis.recruitment
+    coords = analysis.coordinates
+    w, _ = _frame_weights(analysis.time_s, analysis.cycles)
+    totals = {"all": [0.0, 0.0], "ankle": [0.0, 0.0]}
+    for ci, name in enumerate(rec.coordinate_names):
+        muscle_m = np.asarray(rec.muscle_moment[:, ci])
+        if not np.any(muscle_m != 0.0):
+            continue
+        qdot = coords.qdot[:, coords.index(name)]
+        pos_m = float(w @ np.maximum(muscle_m * qdot, 0.0))
+        pos_r = float(w @ np.maximum(np.asarray(rec.reserve_moment[:, ci]) * qdot, 0.0))
+        keys = ("all", "ankle") if name.startswith("ankle_angle") else ("all",)
+        for k in keys:
+            totals[k][0] += pos_m
+            totals[k][1] += pos_r
+
+    def share(k: str) -> float | None:
+        m, r = totals[k]
+        return r / (m + r) if m + r > 0 else None
+
+    return {
+        "reserve_share_of_positive_work": share("all"),
+        "reserve_share_of_ankle_positive_work": share("ankle"),
+    }
 
 
 def energy_validation_rows(
@@ -574,7 +674,8 @@ def energy_validation_rows(
     -------
     list of dict
         ``subject``, ``speed_m_s``, ``gross_j_per_kg_m``, ``net_j_per_kg_m``,
-        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``.
+        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``, and the
+        reserves' shares of positive work (:func:`positive_work_shares`).
     """
     from pathlib import Path  # noqa: PLC0415
 
@@ -613,9 +714,58 @@ def energy_validation_rows(
                     "kcal_per_km": s["kcal_per_km"],
                     "muscle_mass_kg": s["muscle_mass_kg"],
                     "n_strides": len(a.cycles),
+                    **positive_work_shares(a),
                 }
             )
     return rows
+
+
+def energy_validation_summary(rows: list[dict]) -> dict:
+    """Per-runner change over speed and the mean over runners, from :func:`energy_validation_rows`.
+
+    Parameters
+    ----------
+    rows
+        One row per runner and speed.
+
+    Returns
+    -------
+    dict
+        ``runners``: per runner ``gross_variation`` (largest over smallest gross cost minus
+        one, over the speeds it ran; None with fewer than two); ``mean``: per speed the mean
+        over runners of ``gross_j_per_kg_m`` and ``net_j_per_kg_m`` with ``n_runners``;
+        ``mean_gross_variation`` (the same measure for the mean over runners);
+        ``references``: Margaria et al. (1963) and Minetti et al. (2002) in J/kg/m (net).
+    """
+    by_runner: dict[str, list[float]] = {}
+    by_speed: dict[float, list[dict]] = {}
+    for r in rows:
+        if r["gross_j_per_kg_m"] is None:
+            continue
+        by_runner.setdefault(r["subject"], []).append(r["gross_j_per_kg_m"])
+        by_speed.setdefault(r["speed_m_s"], []).append(r)
+
+    def variation(values: list[float]) -> float | None:
+        return max(values) / min(values) - 1.0 if len(values) > 1 else None
+
+    mean = {
+        v: {
+            "gross_j_per_kg_m": float(np.mean([r["gross_j_per_kg_m"] for r in rs])),
+            "net_j_per_kg_m": float(np.mean([r["net_j_per_kg_m"] for r in rs])),
+            "n_runners": len(rs),
+        }
+        for v, rs in sorted(by_speed.items())
+    }
+    mean_sd = MINETTI_2002_NET_J_PER_KG_M
+    return {
+        "runners": {k: {"gross_variation": variation(g)} for k, g in by_runner.items()},
+        "mean": mean,
+        "mean_gross_variation": variation([m["gross_j_per_kg_m"] for m in mean.values()]),
+        "references": {
+            "margaria_1963_net_j_per_kg_m": MARGARIA_1963_NET_J_PER_KG_M,
+            "minetti_2002_net_j_per_kg_m": {"mean": mean_sd[0], "sd": mean_sd[1]},
+        },
+    }
 
 
 def energy_muscle_rows(analysis, *, energetics: MuscleEnergetics | None = None) -> list[dict]:

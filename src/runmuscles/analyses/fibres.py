@@ -4,13 +4,36 @@ Composition
 -----------
 The slow-twitch (type I) fraction of each muscle comes from the autopsy survey of Johnson
 MA, Polgar J, Weightman D, Appleton D (1973) Data on the distribution of fibre types in
-thirty-six human muscles. J Neurol Sci 18:111-129, as the mean of their surface and deep
-samples (:data:`SLOW_TWITCH_PERCENT`, one citation per muscle). Muscles they did not
-sample get a value from another cited study or, failing that, 50 % (flagged as
-``assumed`` in the provenance). Model muscles are mapped to anatomical muscles by name for
-the Hamner 2010 / Gait2392 family (``soleus_r``, ``glut_max2_r``), the Rajagopal 2016 /
-Lai-Arnold 2017 / Uhlrich 2022 family (``glmax2_r``, ``vaslat140_r``) and gait10dof18musc
-(``vasti_r``, ``hamstrings_r``).
+thirty-six human muscles: an autopsy study. J Neurol Sci 18:111-129. Where they give
+several samples of a muscle (surface and deep, or three sites), the fraction used is the
+plain mean of the samples (:data:`SLOW_TWITCH_SAMPLES_PERCENT`, one source per muscle).
+
+What was verified, and against what (the primary table itself could not be read: the stored
+copy of the paper, scribd document 611760433 "fibras musculares en el cuerpo", showed only
+its first page):
+
+* adductor magnus (surface 53.5 %, deep 63.3 %): checked against Prof. H. P. Clamann's
+  muscle data list, which quotes Johnson et al. (1973) per muscle
+  (physiologie.unibe.ch/~clamann/muscdata.html). Only the start of that list could be read.
+* soleus, gastrocnemius, tibialis anterior, vastus lateralis and medialis, rectus femoris,
+  biceps femoris, gluteus maximus, iliopsoas, peroneus longus, extensor and flexor
+  digitorum longus: the samples as transcribed from Johnson et al. (1973) in the public
+  MATLAB code github.com/Beca-Filip/force_distribution (Test_Patient4.m, vector ``r``,
+  "Ratio of slow-twitch fibers (Johnson et al. 1973)"). That is a second-hand copy,
+  consistent with Clamann's list where both could be read (adductor magnus); it gives one
+  value for gluteus maximus, biceps femoris, peroneus longus, iliopsoas and the long toe
+  muscles, three for gastrocnemius (not split by head) and rectus femoris, and two for the
+  others (which sample is surface and which deep is not said there).
+* vastus intermedius: not sampled by Johnson et al.; 47 % from the abstract of Edgerton VR,
+  Smith JL, Simpson DR (1975) Muscle fibre type populations of human leg muscles.
+  Histochem J 7:259-266.
+
+Muscles with no value found (semimembranosus, semitendinosus, biceps femoris short head,
+gluteus medius and minimus, adductor longus and brevis, tibialis posterior, ...) get 50 %,
+flagged ``assumed`` in the provenance. Model muscles are mapped to anatomical muscles by
+name for the Hamner 2010 / Gait2392 family (``soleus_r``, ``glut_max2_r``), the Rajagopal
+2016 / Lai-Arnold 2017 / Uhlrich 2022 family (``glmax2_r``, ``vaslat140_r``) and
+gait10dof18musc (``vasti_r``, ``hamstrings_r``).
 
 Recruitment (Henneman's size principle)
 ---------------------------------------
@@ -50,6 +73,7 @@ from .groups import group_members, muscle_stem
 __all__ = [
     "DEFAULT_SLOW_TWITCH_PERCENT",
     "SLOW_TWITCH_PERCENT",
+    "SLOW_TWITCH_SAMPLES_PERCENT",
     "FibreShares",
     "anatomical_muscle",
     "fibre_shares",
@@ -57,42 +81,49 @@ __all__ = [
     "slow_twitch_fraction",
 ]
 
-_J73 = "Johnson et al. (1973) J Neurol Sci 18:111-129"
-_E75 = "Edgerton VR, Smith JL, Simpson DR (1975) Histochem J 7:259-266"
+_J73 = "Johnson MA, Polgar J, Weightman D, Appleton D (1973) J Neurol Sci 18:111-129"
+#: Where each value was read (see the module docstring).
+_VIA_CLAMANN = f"{_J73}, as listed by H. P. Clamann, physiologie.unibe.ch/~clamann/muscdata.html"
+_VIA_CODE = (
+    f"{_J73}, as transcribed in github.com/Beca-Filip/force_distribution Test_Patient4.m "
+    "(second-hand; primary table not read)"
+)
+_E75 = "Edgerton VR, Smith JL, Simpson DR (1975) Histochem J 7:259-266 (abstract)"
 
-#: Type I fibres (% of fibres) per anatomical muscle: (value, source). Johnson et al. 1973
-#: values are the mean of their surface and deep samples.
-SLOW_TWITCH_PERCENT: dict[str, tuple[float, str]] = {
-    # Johnson 1973: surface 86.4 %, deep 89.0 %
-    "soleus": (87.7, _J73),
-    # Johnson 1973: medial head surface 50.8 %, deep 50.3 %
-    "gastrocnemius_medial": (50.6, _J73),
-    # Johnson 1973: lateral head surface 43.5 %, deep 50.3 %
-    "gastrocnemius_lateral": (46.9, _J73),
-    # Johnson 1973: surface 73.4 %, deep 72.7 %
-    "tibialis_anterior": (73.1, _J73),
-    # Johnson 1973: surface 37.8 %, deep 46.9 %
-    "vastus_lateralis": (42.3, _J73),
-    # Johnson 1973: surface 43.7 %, deep 61.5 %
-    "vastus_medialis": (52.6, _J73),
-    # Johnson 1973: surface 29.5 %, deep 42.0 %
-    "rectus_femoris": (35.8, _J73),
-    # Johnson 1973: surface 66.9 %, deep 50.5 % (biceps femoris, long head sampled)
-    "biceps_femoris_long": (58.7, _J73),
-    # Johnson 1973: surface 52.4 %, deep 47.6 %
-    "gluteus_maximus": (50.0, _J73),
-    # Johnson 1973: surface 53.5 %, deep 63.3 %
-    "adductor_magnus": (58.4, _J73),
-    # Johnson 1973: peroneus longus surface 62.5 %, deep 57.7 % (used for all peronei)
-    "peroneals": (60.1, _J73),
-    # Johnson 1973: extensor digitorum longus 47.3 % (used for EDL and EHL together)
-    "edl_ehl": (47.3, _J73),
-    # Not sampled by Johnson 1973: vastus intermedius 47 % in Edgerton et al. 1975 (abstract)
-    "vastus_intermedius": (47.0, _E75),
+#: Type I fibres (% of fibres) per anatomical muscle: (samples as printed in the source,
+#: source). The fraction used is the mean of the samples.
+SLOW_TWITCH_SAMPLES_PERCENT: dict[str, tuple[tuple[float, ...], str]] = {
+    # two samples each; for adductor magnus Clamann's list names them surface and deep
+    "adductor_magnus": ((53.5, 63.3), _VIA_CLAMANN),
+    "soleus": ((86.4, 89.0), _VIA_CODE),
+    "tibialis_anterior": ((73.4, 72.7), _VIA_CODE),
+    "vastus_lateralis": ((37.8, 46.9), _VIA_CODE),
+    "vastus_medialis": ((43.7, 61.5), _VIA_CODE),
+    # three samples each; the copy does not say which head of gastrocnemius each is from,
+    # so both heads get their mean
+    "rectus_femoris": ((29.5, 42.0, 42.8), _VIA_CODE),
+    "gastrocnemius_medial": ((43.5, 50.3, 50.8), _VIA_CODE),
+    "gastrocnemius_lateral": ((43.5, 50.3, 50.8), _VIA_CODE),
+    # one value each
+    "biceps_femoris_long": ((66.9,), _VIA_CODE),
+    "gluteus_maximus": ((52.4,), _VIA_CODE),
+    "psoas": ((49.2,), _VIA_CODE),  # iliopsoas
+    "iliacus": ((49.2,), _VIA_CODE),  # iliopsoas
+    "peroneals": ((62.5,), _VIA_CODE),  # peroneus longus, used for all peronei
+    "edl_ehl": ((45.3,), _VIA_CODE),  # extensor digitorum longus, used for EDL and EHL
+    "flexor_digitorum_longus": ((44.5,), _VIA_CODE),
+    # not sampled by Johnson et al. (1973)
+    "vastus_intermedius": ((47.0,), _E75),
 }
 
-#: Used for muscles with no cited value (flagged ``assumed``): human lower-limb muscles are
-#: on average about half type I fibres (Johnson et al. 1973, range 30-90 % over muscles).
+#: Type I fibres (% of fibres) per anatomical muscle: (mean of the samples, source).
+SLOW_TWITCH_PERCENT: dict[str, tuple[float, str]] = {
+    k: (float(np.mean(v)), src) for k, (v, src) in SLOW_TWITCH_SAMPLES_PERCENT.items()
+}
+
+#: Used for muscles with no value found (flagged ``assumed``): an even split, the default
+#: ``ratio_slow_twitch_fibers`` of OpenSim's muscle metabolics probes, and the fallback of
+#: getSlowTwitchRatios.m (A. Falisse, github.com/KULeuvenNeuromechanics/MuscleRedundancySolver).
 DEFAULT_SLOW_TWITCH_PERCENT = 50.0
 
 # Model stems that the volume table (runmuscles.model.strength) does not name.
@@ -126,16 +157,17 @@ def slow_twitch_fraction(muscle_names: list[str]) -> tuple[np.ndarray, dict[str,
     fraction
         Shape ``(M,)``.
     provenance
-        Per muscle: ``anatomical`` (or None), ``percent``, ``source`` (``"assumed"`` when no
-        cited value exists).
+        Per muscle: ``anatomical`` (or None), ``percent``, ``samples_percent`` (the samples
+        averaged; empty when assumed), ``source`` (``"assumed"`` when no value was found).
     """
     out = np.empty(len(muscle_names))
     prov: dict[str, dict] = {}
     for i, n in enumerate(muscle_names):
         anat = anatomical_muscle(n)
-        pct, src = SLOW_TWITCH_PERCENT.get(anat or "", (DEFAULT_SLOW_TWITCH_PERCENT, "assumed"))
+        samples, src = SLOW_TWITCH_SAMPLES_PERCENT.get(anat or "", ((), "assumed"))
+        pct = float(np.mean(samples)) if samples else DEFAULT_SLOW_TWITCH_PERCENT
         out[i] = pct / 100.0
-        prov[n] = {"anatomical": anat, "percent": pct, "source": src}
+        prov[n] = {"anatomical": anat, "percent": pct, "samples_percent": list(samples), "source": src}
     return out, prov
 
 

@@ -185,6 +185,41 @@ def _groups_table_html(rs: ResultSet) -> str:
     return f'<table class="groups-table">{head}{"".join(rows)}</table>'
 
 
+def _pct(v: object) -> str:
+    return "-" if not isinstance(v, (int, float)) else f"{100 * v:.0f} %"
+
+
+def _settings_text(settings: object) -> str:
+    """The energy model's settings as one line (older summaries have none)."""
+    if not isinstance(settings, dict):
+        return "-"
+    units = {"_w_per_kg": " (W/kg)", "_kg_m3": " (kg/m^3)", "_pa": " (Pa)"}
+
+    def label(key: str) -> str:
+        for suffix, unit in units.items():
+            if key.endswith(suffix):
+                return key.removesuffix(suffix).replace("_", " ") + unit
+        return key.replace("_", " ")
+
+    return esc(
+        ", ".join(
+            f"{label(k)} {v:g}" if isinstance(v, (int, float)) else f"{label(k)}: {v}"
+            for k, v in settings.items()
+        )
+    )
+
+
+def _composition_text(comp: object) -> str:
+    """The slow-twitch table used and the muscles that got the assumed value."""
+    if not isinstance(comp, dict):
+        return "-"
+    assumed = comp.get("assumed_for") or []
+    text = str(comp.get("source", ""))
+    if assumed:
+        text += f"; {comp.get('assumed_percent', 50):g} % assumed for {', '.join(map(str, assumed))}"
+    return esc(text)
+
+
 def energy_html(rs: ResultSet) -> str:
     """Energy and fibre types, from ``summary.json``'s ``energetics`` block (if present)."""
     e = rs.summary.get("energetics")
@@ -198,7 +233,13 @@ def energy_html(rs: ResultSet) -> str:
             ("basal rate included (W/kg)", _num(e.get("basal_power_w_per_kg"), 2)),
             ("muscle mass in the model (kg)", _num(e.get("muscle_mass_kg"), 1)),
             ("energy model", esc(str(e.get("model", "")))),
+            ("energy model settings", _settings_text(e.get("settings"))),
             ("fibre recruitment", esc(str(e.get("fibre_recruitment", "")))),
+            ("fibre composition", _composition_text(e.get("fibre_composition"))),
+            (
+                "positive ankle work done by reserves (not in the energy)",
+                _pct(e.get("reserve_share_of_ankle_positive_work")),
+            ),
         ]
     )
     rows = []
