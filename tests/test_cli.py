@@ -158,6 +158,9 @@ def test_whatif_json_and_errors(tmp_path: Path) -> None:
     assert got["condition"] == {"grade_pct": 5.0}
     assert got["whatif"]["groups"]["gluteals"] != got["baseline"]["groups"]["gluteals"]
     assert (tmp_path / "w" / "whatif.csv").is_file()
+    page = (tmp_path / "w" / "whatif.html").read_text()
+    # the report shows the JSON's numbers
+    assert f"{got['change']['calves']['impulse_bw_s_per_stride']:.3f}" in page
     assert_one_line_error(run_cli("whatif", "--speed", "7"), "7 m/s is outside", "does not extrapolate")
     assert_one_line_error(run_cli("whatif", "--grade", "35"), "grade_pct")
 
@@ -170,3 +173,6 @@ def test_claims_json(tmp_path: Path) -> None:
     for r in rows:
         assert r["verdict"] in ("supported", "partly supported", "not supported")
         assert r["claim"] and r["evidence"]
+    page = (tmp_path / "c" / "claims.html").read_text()
+    for r in rows:
+        assert r["verdict"] in page and f'id="claim-{r["id"]}"' in page

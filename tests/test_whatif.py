@@ -187,3 +187,38 @@ def test_claims_follow_the_evidence(engines):
         assert got["c"].verdict in ("supported", "partly supported")
     elif c["calves_impulse_change_pct"] <= 2 and c["calves_positive_work_change_pct"] <= 2:
         assert got["c"].verdict == "not supported"
+
+
+def test_forefoot_landing_loads_calves_and_unloads_quadriceps(engine, base):
+    """Forefoot landing: more plantarflexor and less knee extensor demand (Kulmala JP et al.
+    2013, Med Sci Sports Exerc 45:2306-2313; Stearne SM et al. 2014, Med Sci Sports Exerc
+    46:1578-1587)."""
+    ff = engine.evaluate(Condition(strike="forefoot"))
+    assert (
+        ff.groups["calves"]["impulse_bw_s_per_stride"]
+        > 1.1 * base.groups["calves"]["impulse_bw_s_per_stride"]
+    )
+    assert (
+        ff.groups["quadriceps"]["impulse_bw_s_per_stride"]
+        < base.groups["quadriceps"]["impulse_bw_s_per_stride"]
+    )
+    # asking for the pattern the runner already uses changes little (the transform is not noise)
+    same = engine.evaluate(Condition(strike="rearfoot"))
+    for g in ("calves", "quadriceps", "gluteals"):
+        assert same.groups[g]["impulse_bw_s_per_stride"] == pytest.approx(
+            base.groups[g]["impulse_bw_s_per_stride"], rel=0.05
+        )
+
+
+def test_overstride_lengthens_stance_and_keeps_impulse(engine, base):
+    r = engine.evaluate(Condition(overstride_m=0.10))
+    a = engine.analysis
+    t = a.time_s
+    up = engine.up
+    for new, old in zip(r.analysis.body_loads, a.body_loads, strict=True):
+        fy_new, fy_old = new.force_n @ up, old.force_n @ up
+        # vertical impulse kept, spread over more loaded frames
+        assert np.trapezoid(fy_new, t) == pytest.approx(np.trapezoid(fy_old, t), rel=0.02)
+        assert (fy_new > 20).sum() > (fy_old > 20).sum()
+    with pytest.raises(InputError):
+        engine.evaluate(Condition(overstride_m=-0.05))

@@ -521,11 +521,9 @@ def whatif(
         float, typer.Option("--belt-fluctuation", help="Treadmill belt-speed dip in stance (%).")
     ] = 0.0,
     overstride: Annotated[
-        float, typer.Option(help="Foot further ahead at contact (m). Not simulated yet: refused.")
+        float, typer.Option(help="Foot lands this much further ahead (m, 0-0.15): a longer stance.")
     ] = 0.0,
-    strike: Annotated[
-        str | None, typer.Option(help="'rearfoot' or 'forefoot'. Not simulated yet: refused.")
-    ] = None,
+    strike: Annotated[str | None, typer.Option(help="Landing: 'rearfoot' or 'forefoot'.")] = None,
     strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for whatif.json and whatif.csv.")] = Path(
         "runmuscles-whatif"
@@ -539,8 +537,6 @@ def whatif(
     """
     from .whatif import Condition, compare_groups, load_runner  # noqa: PLC0415
 
-    if overstride or strike:
-        _fail("--overstride and --strike are not simulated yet (they need re-timed foot contacts)")
     cond = Condition(
         speed_m_s=speed,
         grade_pct=grade,
@@ -599,6 +595,9 @@ def whatif(
                 "peak_force_bw",
             ):
                 w.writerow([g, k, row[f"baseline_{k}"], row[k], row[f"change_pct_{k}"]])
+    from .reports.whatif_html import write_whatif_report  # noqa: PLC0415
+
+    html_path = write_whatif_report(out, json.loads(json.dumps(payload, default=float)))
     if as_json:
         typer.echo(json.dumps(payload, default=float))
         return
@@ -633,7 +632,7 @@ def whatif(
     con.print(tab)
     for n in res.notes:
         con.print(f"  - {n}")
-    con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}")
+    con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}, {html_path}")
 
 
 @app.command()
@@ -657,6 +656,9 @@ def claims(
     found = [c.as_dict() for c in evaluate_claims(sm)]
     out.mkdir(parents=True, exist_ok=True)
     (out / "claims.json").write_text(json.dumps(found, indent=2, default=float))
+    from .reports.whatif_html import write_claims_report  # noqa: PLC0415
+
+    html_path = write_claims_report(out, json.loads(json.dumps(found, default=float)))
     if as_json:
         for c in found:
             typer.echo(json.dumps(c, default=float))
@@ -669,7 +671,7 @@ def claims(
         for k, v in c["evidence"].items():
             con.print(f"    {k}: {json.dumps(v, default=float)[:160]}")
         con.print(f"    rule: {c['rule']}")
-    con.print(f"written: {out / 'claims.json'}")
+    con.print(f"written: {out / 'claims.json'}, {html_path}")
 
 
 def main() -> None:
