@@ -163,6 +163,12 @@ def test_speed_model_interpolates_and_refuses_outside(engines):
         sm.evaluate(Condition(speed_m_s=5.0))
     rows = sm.table()
     assert {r["speed_m_s"] for r in rows} == {3.0, 4.0}
+    muscles = sm.table(level="muscle")
+    soleus = {r["speed_m_s"]: r for r in muscles if r["muscle"] == "soleus_r"}
+    assert set(soleus) == {3.0, 4.0}
+    assert soleus[4.0]["impulse_bw_s_per_km"] == pytest.approx(
+        soleus[4.0]["impulse_bw_s_per_stride"] * 1000.0 / soleus[4.0]["stride_length_m"]
+    )
 
 
 def test_claims_follow_the_evidence(engines):

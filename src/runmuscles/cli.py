@@ -595,6 +595,12 @@ def whatif(
                 "peak_force_bw",
             ):
                 w.writerow([g, k, row[f"baseline_{k}"], row[k], row[f"change_pct_{k}"]])
+    for level in ("group", "muscle"):
+        rows = sm.table(level=level)
+        with (out / f"speed_table_{level}s.csv").open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
     from .reports.whatif_html import write_whatif_report  # noqa: PLC0415
 
     html_path = write_whatif_report(out, json.loads(json.dumps(payload, default=float)))

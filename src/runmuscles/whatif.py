@@ -1187,14 +1187,46 @@ class SpeedModel:
         ] + r0.notes
         return WhatIfResult(condition, groups, stride, en, None, notes)
 
-    def table(self) -> list[dict[str, Any]]:
-        """Tidy rows, one per (speed, group): loads per stride and per km, peak force, and
-        the stride's frequency and length."""
+    def table(self, *, level: str = "group") -> list[dict[str, Any]]:
+        """Tidy rows against speed: one per (speed, group) or, with ``level="muscle"``, per
+        (speed, muscle): loads per stride and per km, peak force, and the stride's frequency
+        and length (means over the trial's strides)."""
+        if level not in ("group", "muscle"):
+            raise InputError("level", f"'{level}' is not one of group, muscle")
         rows = []
         for e in self.engines:
             r = e.baseline()
-            for g, vals in r.groups.items():
-                rows.append({"speed_m_s": e.speed_m_s, "group": g, **vals, **r.stride})
+            if level == "group":
+                for g, vals in r.groups.items():
+                    rows.append({"speed_m_s": e.speed_m_s, "group": g, **vals, **r.stride})
+                continue
+            a = e.analysis
+            per_km = 1000.0 / r.stride["stride_length_m"] if r.stride.get("stride_length_m") else None
+            by: dict[str, list[dict]] = {}
+            for row in a.muscle_rows():
+                by.setdefault(row["muscle"], []).append(row)
+            for m, rs in by.items():
+                keys = (
+                    "impulse_bw_s",
+                    "positive_work_j",
+                    "negative_work_j",
+                    "peak_force_bw",
+                    "peak_activation",
+                )
+                mean = {k: float(np.mean([x[k] for x in rs])) for k in keys}
+                entry = {
+                    "speed_m_s": e.speed_m_s,
+                    "muscle": m,
+                    "impulse_bw_s_per_stride": mean["impulse_bw_s"],
+                    "positive_work_j_per_kg_per_stride": mean["positive_work_j"] / a.body_mass_kg,
+                    "negative_work_j_per_kg_per_stride": mean["negative_work_j"] / a.body_mass_kg,
+                    "peak_force_bw": mean["peak_force_bw"],
+                    "peak_activation": mean["peak_activation"],
+                    **r.stride,
+                }
+                if per_km is not None:
+                    entry["impulse_bw_s_per_km"] = entry["impulse_bw_s_per_stride"] * per_km
+                rows.append(entry)
         return rows
 
 
