@@ -340,7 +340,9 @@ def _fmt_duration(s: float) -> str:
 
 
 def _pct(part: float, base: float) -> str:
-    return f"{100 * part / base:+.0f} %" if base > 0 else "-"
+    if base <= 0:
+        return "-"
+    return f"{round(100 * part / base):+d} %"  # an int: no "-0 %" for a small negative part
 
 
 @app.command()
