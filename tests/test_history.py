@@ -206,3 +206,100 @@ def test_cli_run_json_and_exit_code():
     assert ok["distance_m"] == pytest.approx(4686, abs=1)
     assert set(ok["groups"]["calves"]) >= {"impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"}
     assert "not a run" in bad["error"] and "Traceback" not in p.stderr
+
+
+def _add_parts(eng, start: datetime, parts: dict[str, tuple[float, float, float]], tag: str = "") -> None:
+    """A run whose per-group impulse is split into (pace, hills, cadence)."""
+    row = {
+        "content_hash": f"{start.isoformat()}-{tag}",
+        "source": "synthetic",
+        "sport": "running",
+        "start_time": start,
+        "distance_m": 10000.0,
+        "duration_s": 3000.0,
+        "ascent_m": 0.0,
+        "descent_m": 0.0,
+        "warnings": "[]",
+        "imported_at": start,
+        "drivers": json.dumps(
+            {
+                g: {k: {"impulse_bw_s": x} for k, x in zip(("pace", "hills", "cadence"), p, strict=True)}
+                for g, p in parts.items()
+            }
+        ),
+    }
+    z = {"positive_work_j_per_kg": 1.0, "negative_work_j_per_kg": -1.0}
+    store_activity(eng, row, {g: {"impulse_bw_s": sum(p), **z} for g, p in parts.items()})
+
+
+@pytest.mark.parametrize(
+    ("last_week", "driver", "text"),
+    [
+        ({"calves": (100.0, 80.0, 0.0), "quadriceps": (80.0, -2.0, 0.0)}, "hills", "mostly the hilly runs"),
+        (
+            {"calves": (180.0, 0.0, 0.0), "quadriceps": (80.0, 0.0, 0.0)},
+            "pace",
+            "mostly more or faster running",
+        ),
+        (
+            {"calves": (100.0, 0.0, 80.0), "quadriceps": (80.0, 0.0, 0.0)},
+            "cadence",
+            "mostly the change of cadence",
+        ),
+    ],
+    ids=["hills", "pace", "cadence"],
+)
+def test_spike_note_names_what_drove_it(tmp_path, last_week, driver, text):
+    eng = open_history(tmp_path / "d.sqlite")
+    monday = datetime(2026, 3, 2, 7, 0)
+    steady = {"calves": (100.0, 0.0, 0.0), "quadriceps": (80.0, 0.0, 0.0)}
+    for w in range(4):
+        for day in (0, 2, 4):
+            _add_parts(
+                eng, monday + timedelta(weeks=w, days=day), last_week if w == 3 else steady, f"{w}{day}"
+            )
+    last = {r["group"]: r for r in weekly_loads(eng) if r["week_start"] == "2026-03-23"}
+    calves = last["calves"]
+    # acute 540, chronic (300 * 3 + 540) / 4 = 360: ratio 1.5
+    assert calves["acwr"] == pytest.approx(1.5) and calves["spike"]
+    assert calves["driver"] == driver
+    assert calves["note"] == f"calves load +50 % vs your 4-week average: {text}"
+    assert sum(calves[f"{k}_load"] for k in ("pace", "hills", "cadence")) == pytest.approx(calves["load"])
+    assert not last["quadriceps"]["spike"] and last["quadriceps"]["driver"] is None
+
+
+def test_old_database_gains_the_drivers_column(tmp_path):
+    """A history written before drivers were stored opens, keeps its runs, and their spikes
+    are flagged without a driver (unknown), while new runs store theirs."""
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(
+        """
+        CREATE TABLE activities (id INTEGER PRIMARY KEY AUTOINCREMENT,
+          content_hash VARCHAR(64) NOT NULL UNIQUE, source TEXT NOT NULL,
+          sport VARCHAR(40) NOT NULL, start_time DATETIME NOT NULL,
+          distance_m FLOAT NOT NULL, duration_s FLOAT NOT NULL, ascent_m FLOAT, descent_m FLOAT,
+          warnings TEXT NOT NULL, imported_at DATETIME NOT NULL);
+        CREATE TABLE group_loads (
+          activity_id INTEGER NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
+          muscle_group VARCHAR(40) NOT NULL, impulse_bw_s FLOAT NOT NULL,
+          positive_work_j_per_kg FLOAT NOT NULL, negative_work_j_per_kg FLOAT NOT NULL,
+          PRIMARY KEY (activity_id, muscle_group));
+        INSERT INTO activities VALUES (1, 'abc', 'old.fit', 'running', '2026-03-02 07:00:00.000000',
+          5000, 1500, NULL, NULL, '[]', '2026-03-02 08:00:00.000000');
+        INSERT INTO group_loads VALUES (1, 'calves', 50, 1, -1);
+        """
+    )
+    con.commit()
+    con.close()
+    eng = open_history(db)
+    monday = datetime(2026, 3, 2, 7, 0)
+    for w in range(4):
+        for day in (1, 3):
+            calves = (150.0, 0.0, 0.0) if w == 3 else (50.0, 0.0, 0.0)
+            _add_parts(eng, monday + timedelta(weeks=w, days=day), {"calves": calves}, f"{w}{day}")
+    acts = activities(eng)
+    assert acts[0]["source"] == "old.fit" and acts[0]["drivers"] is None
+    assert json.loads(acts[1]["drivers"])["calves"]["pace"]["impulse_bw_s"] == 50.0
+    last = [r for r in weekly_loads(eng) if r["week_start"] == "2026-03-23"][0]
+    assert last["spike"] and last["driver"] is None and last["note"].endswith("4-week average")

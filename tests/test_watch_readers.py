@@ -440,13 +440,21 @@ def test_gpx_without_time_is_refused(tmp_path):
         read_activity(p)
 
 
-def test_one_hour_is_read_and_cleaned_in_under_a_second(tmp_path):
+def test_one_hour_is_read_cleaned_and_loaded_in_under_a_second(tmp_path):
+    """The benchmark of issue 5: one hour at 1 Hz read, cleaned and integrated over the
+    speed x grade x cadence load table (with the pace/hills/cadence split) in under 1 s."""
+    from runmuscles.analyses.load_model import load_load_model, run_load
+
     p = tmp_path / "hour.fit"
     write_fit(p, n=3600)
+    model = load_load_model()
     best = np.inf
     for _ in range(2):
         t = time.perf_counter()
         run = clean_activity(read_activity(p))
+        load = run_load(run, model=model)
         best = min(best, time.perf_counter() - t)
     assert run.table.n_frames == 3600
-    assert best < 1.0, f"read + clean of 1 h at 1 Hz took {best:.2f} s"
+    assert load["distance_loaded_m"] == pytest.approx(run.totals.distance_m, rel=0.01)
+    assert load["conditions"]["cadence_source"] == "file"
+    assert best < 1.0, f"read + clean + load of 1 h at 1 Hz took {best:.2f} s"

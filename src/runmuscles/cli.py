@@ -384,6 +384,12 @@ def _fmt_duration(s: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+def _pct(part: float, base: float) -> str:
+    if base <= 0:
+        return "-"
+    return f"{round(100 * part / base):+d} %"  # an int: no "-0 %" for a small negative part
+
+
 @app.command()
 def run(
     files: Annotated[list[Path], typer.Argument(help="FIT, GPX or TCX files of runs.")],
@@ -394,11 +400,17 @@ def run(
     mass_kg: Annotated[
         float | None, typer.Option("--mass", help="Body mass (kg): adds loads in N s and J.")
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for runs.html (a section and body map per run) and runs.json."),
+    ] = None,
 ) -> None:
-    """Per run: distance, time, ascent/descent, pace and the load of each muscle group."""
+    """Per run: distance, time, ascent/descent, pace, the load of each muscle group and what
+    drove it (pace, hills, cadence)."""
     from .analyses.load_model import summarize_run_file  # noqa: PLC0415
 
     failed = False
+    records = []
     for f in files:
         try:
             rec = summarize_run_file(f, body_mass_kg=mass_kg)
@@ -409,6 +421,7 @@ def run(
             else:
                 typer.echo(f"runmuscles: error: {exc}", err=True)
             continue
+        records.append(rec)
         if as_json:
             typer.echo(json.dumps(rec))
             continue
@@ -420,14 +433,30 @@ def run(
             + (f", pace {int(pace // 60)}:{int(pace % 60):02d} /km" if pace else "")
             + (f", +{asc:.0f} m / -{desc:.0f} m" if asc is not None and desc is not None else "")
         )
-        typer.echo(f"  {'group':<18}{'impulse (BW s)':>16}{'+work (J/kg)':>14}{'-work (J/kg)':>14}")
+        typer.echo(
+            f"  {'group':<18}{'impulse (BW s)':>16}{'+work (J/kg)':>14}{'-work (J/kg)':>14}"
+            f"{'pace (BW s)':>13}{'hills':>8}{'cadence':>9}"
+        )
         for g, v in sorted(rec["groups"].items(), key=lambda kv: -kv[1]["impulse_bw_s"]):
+            d = {k: x["impulse_bw_s"] for k, x in rec["drivers"][g].items()}
             typer.echo(
                 f"  {g:<18}{v['impulse_bw_s']:>16.1f}{v['positive_work_j_per_kg']:>14.1f}"
-                f"{v['negative_work_j_per_kg']:>14.1f}"
+                f"{v['negative_work_j_per_kg']:>14.1f}{d['pace']:>13.1f}"
+                f"{_pct(d['hills'], d['pace']):>8}{_pct(d['cadence'], d['pace']):>9}"
             )
+        typer.echo(
+            "  pace: the same distance and speeds flat at the runners' typical cadence; hills, cadence: "
+            "what they added (% of pace)"
+        )
         for w in rec["warnings"]:
             typer.echo(f"  warning: {w}")
+    if out is not None and records:
+        from .reports.runs_html import write_run_report  # noqa: PLC0415
+
+        page = write_run_report(records, out)
+        (out / "runs.json").write_text(json.dumps(records, indent=1))
+        if not as_json:
+            typer.echo(f"written: {page}, {out / 'runs.json'}")
     if db is not None:
         from .history import import_paths, open_history  # noqa: PLC0415
 
@@ -474,6 +503,64 @@ def history(
                 f"  {r['group']:<18}{r['load']:>10.1f}  A:C {ratio}"
                 + (f"  ! {r['note']}" if r["spike"] else "")
             )
+
+
+load_model_app = typer.Typer(
+    no_args_is_help=True,
+    help="The per-group load table (speed x grade x cadence) that `runmuscles run` integrates.",
+)
+app.add_typer(load_model_app, name="load-model")
+
+
+def _numbers(text: str, name: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"--{name}: '{text}' is not a comma-separated list of numbers")
+        raise  # unreachable: _fail exits
+
+
+@load_model_app.command("build")
+def load_model_build(
+    data: Annotated[Path, typer.Argument(help="The hamner2013 folder (subjectNN/ with model/, ik/).")],
+    out: Annotated[Path, typer.Option(help="Where to write the table (JSON).")] = Path("load_model.json"),
+    speeds: Annotated[str, typer.Option(help="Trials Run_N to use, m/s, comma-separated.")] = "2,3,4,5",
+    grades: Annotated[
+        str, typer.Option(help="Grades of the table, %, comma-separated (-20 to 20, with 0).")
+    ] = "-15,-10,-5,0,5,10,15",
+    cadences: Annotated[
+        str, typer.Option(help="Cadences, % of each runner's own, comma-separated (80-120, with 100).")
+    ] = "90,95,100,105,110",
+    subject: Annotated[
+        list[str] | None, typer.Option("--subject", help="Only these subject folders (repeat).")
+    ] = None,
+    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+) -> None:
+    """Rebuild the load table: analyse each runner's trials once, then every grade x cadence
+    with the what-if engine (minutes: about 15 s per trial with the default axes)."""
+    import time  # noqa: PLC0415
+
+    from .analyses.load_model import build_load_model  # noqa: PLC0415
+
+    speed_list = _numbers(speeds, "speeds")
+    t0 = time.perf_counter()
+    m = build_load_model(
+        data,
+        out,
+        speeds_m_s=speed_list,  # type: ignore[arg-type]
+        grades_pct=_numbers(grades, "grades"),
+        cadences_pct=_numbers(cadences, "cadences"),
+        subjects=subject,
+        strength=strength,
+        progress=lambda line: typer.echo(line, err=True),
+    )
+    n_s, n_g, n_c = (len(m[k]) for k in ("speeds_m_s", "grades_pct", "cadences_pct"))
+    prov = m["provenance"]
+    typer.echo(
+        f"wrote {out}: {len(m['groups'])} groups x {n_s} speeds x {n_g} grades x {n_c} cadences, "
+        f"{len(prov['runners'])} runners, {prov['conditions_failed']} conditions failed, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
 
 
 # --- end of everyday runs ---

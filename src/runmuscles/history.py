@@ -17,7 +17,10 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
   gives the acute:chronic workload ratio, this week's load over the mean weekly load of
   the four weeks ending with it (the "coupled" 7-day : 28-day ratio of Gabbett TJ (2016)
   The training-injury prevention paradox, Br J Sports Med 50:273-280), with a flag when it
-  exceeds :data:`SPIKE_RATIO`.
+  exceeds :data:`SPIKE_RATIO`. Each activity also stores what drove its load (pace, hills,
+  cadence: see :func:`runmuscles.analyses.load_model.run_load`); a spike's note names the
+  part that rose most against its own 4-week average, e.g. "calves load +45 % vs your 4-week
+  average: mostly the hilly runs".
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ def _schema():
         sa.Column("descent_m", sa.Float),
         sa.Column("warnings", sa.Text, nullable=False),
         sa.Column("imported_at", sa.DateTime, nullable=False),
+        # JSON: per group, the pace / hills / cadence parts of each load (NULL: not known)
+        sa.Column("drivers", sa.Text),
     )
     loads = sa.Table(
         "group_loads",
@@ -145,9 +150,20 @@ def open_history(db: str | Path | None = None):
 
     try:
         _schema()["metadata"].create_all(engine)
+        _add_missing_columns(engine)
     except sa.exc.OperationalError as exc:
         raise InputError(url, f"cannot open the history database ({exc.orig})") from None
     return engine
+
+
+def _add_missing_columns(engine) -> None:
+    """Bring a database written by an older runmuscles up to the current columns."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    have = {c["name"] for c in sa.inspect(engine).get_columns("activities")}
+    if "drivers" not in have:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE activities ADD COLUMN drivers TEXT"))
 
 
 @dataclass(frozen=True)
@@ -255,6 +271,7 @@ def import_paths(
                     "descent_m": _finite(run.totals.descent_m),
                     "warnings": json.dumps(warnings),
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
+                    "drivers": json.dumps(load["drivers"]),
                 }
                 try:
                     new_id = store_activity(engine, row, load["groups"])
@@ -279,7 +296,8 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
     row
         Columns of ``activities`` (``content_hash``, ``source``, ``sport``, ``start_time``
         as naive UTC, ``distance_m``, ``duration_s``, ``ascent_m``, ``descent_m``,
-        ``warnings`` as JSON text, ``imported_at``).
+        ``warnings`` as JSON text, ``imported_at``; optionally ``drivers``: JSON text of
+        the run's ``drivers`` from :func:`~runmuscles.analyses.load_model.run_load`).
     groups
         Per group: ``impulse_bw_s``, ``positive_work_j_per_kg``, ``negative_work_j_per_kg``.
 
@@ -329,8 +347,15 @@ def _monday(d: datetime) -> date:
     return d.date() - timedelta(days=d.weekday())
 
 
+_DRIVER_TEXT = {
+    "pace": "mostly more or faster running",
+    "hills": "mostly the hilly runs",
+    "cadence": "mostly the change of cadence",
+}
+
+
 def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]:
-    """Per ISO week and group: load, acute:chronic ratio and spike flag.
+    """Per ISO week and group: load, acute:chronic ratio, spike flag and what drove it.
 
     Parameters
     ----------
@@ -348,8 +373,13 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
         ``chronic_load`` (mean weekly load of the 4 weeks ending with this one),
         ``acwr`` (load / chronic_load, ``None`` before 4 weeks of history, with runs in
         fewer than 2 of the 3 weeks before, or with no chronic load), ``spike``
-        (acwr > :data:`SPIKE_RATIO`), ``note``.
+        (acwr > :data:`SPIKE_RATIO`), ``note``, ``pace_load``, ``hills_load``,
+        ``cadence_load`` (the week's load split by what drove it; ``None`` when a run of
+        the week has no drivers stored) and ``driver`` (for a spike: the part that rose
+        most against its 4-week average, when every run of those weeks has drivers).
     """
+    from .analyses.load_model import DRIVERS, main_driver  # noqa: PLC0415
+
     if quantity not in LOAD_COLUMNS:
         raise InputError(quantity, f"unknown load quantity (one of {', '.join(LOAD_COLUMNS)})")
     acts = activities(engine)
@@ -359,27 +389,45 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
     first, last = _monday(acts[0]["start_time"]), _monday(acts[-1]["start_time"])
     n_weeks = (last - first).days // 7 + 1
     load = {g: [0.0] * n_weeks for g in groups}
+    parts = {g: {k: [0.0] * n_weeks for k in DRIVERS} for g in groups}
+    known = [True] * n_weeks  # every run of the week has drivers
     runs, dist = [0] * n_weeks, [0.0] * n_weeks
+    sign = -1.0 if quantity.startswith("negative") else 1.0
     for a in acts:
         w = (_monday(a["start_time"]) - first).days // 7
         runs[w] += 1
         dist[w] += a["distance_m"]
         for g, v in a["groups"].items():
             load[g][w] += abs(v[quantity])
+        drv = _drivers(a.get("drivers"))
+        if drv is None:
+            known[w] = False
+            continue
+        for g in groups:
+            for k in DRIVERS:
+                parts[g][k][w] += sign * float(drv.get(g, {}).get(k, {}).get(quantity, 0.0))
     out: list[dict[str, Any]] = []
     for w in range(n_weeks):
+        w0 = max(0, w - CHRONIC_WEEKS + 1)
         for g in groups:
-            window = load[g][max(0, w - CHRONIC_WEEKS + 1) : w + 1]
+            window = load[g][w0 : w + 1]
             chronic = sum(window) / CHRONIC_WEEKS
             # A ratio needs an established base: runs in at least MIN_BASE_WEEKS of the 3
             # weeks before (otherwise one short run after a break reads as a 300 % spike).
-            base = sum(1 for k in range(max(0, w - CHRONIC_WEEKS + 1), w) if runs[k])
+            base = sum(1 for k in range(w0, w) if runs[k])
             full = w + 1 >= CHRONIC_WEEKS and base >= MIN_BASE_WEEKS
             acwr = load[g][w] / chronic if full and chronic > 0 else None
             spike = acwr is not None and acwr > SPIKE_RATIO
+            driver = None
+            if spike and all(known[w0 : w + 1]):
+                driver = main_driver(
+                    {k: parts[g][k][w] - sum(parts[g][k][w0 : w + 1]) / CHRONIC_WEEKS for k in DRIVERS}
+                )
             note = ""
             if spike:
                 note = f"{g} load {100 * (load[g][w] / chronic - 1):+.0f} % vs your 4-week average"
+                if driver is not None:
+                    note += f": {_DRIVER_TEXT[driver]}"
             out.append(
                 {
                     "week_start": (first + timedelta(weeks=w)).isoformat(),
@@ -392,9 +440,21 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
                     "acwr": acwr,
                     "spike": spike,
                     "note": note,
+                    **{f"{k}_load": (parts[g][k][w] if known[w] else None) for k in DRIVERS},
+                    "driver": driver,
                 }
             )
     return out
+
+
+def _drivers(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) else None
 
 
 def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:

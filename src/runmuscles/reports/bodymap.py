@@ -16,7 +16,7 @@ from __future__ import annotations
 from .resultset import ResultSet
 from .svg import esc, fmt, ramp, ramp_stops, svg_open
 
-__all__ = ["BODY_MAP_GROUPS", "METRICS", "body_map_svg"]
+__all__ = ["BODY_MAP_GROUPS", "METRICS", "body_map_svg", "group_load_map_svg"]
 
 BODY_MAP_GROUPS = (
     "gluteals",
@@ -202,8 +202,72 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
     for m, vals in values.items():
         finite = [v for v in vals.values() if v == v]
         top[m] = 1.0 if m == "peak" else (max(finite) if finite and max(finite) > 0 else 1.0)
+    return _render(
+        values,
+        top,
+        METRICS,
+        _fmt_value,
+        metric=metric,
+        figure_id=figure_id,
+        title="Body map: load per muscle group and side",
+        region_label=lambda g, side: f"{g.replace('_', ' ')} ({side})",
+    )
+
+
+def group_load_map_svg(
+    loads: dict[str, float],
+    *,
+    label: str,
+    unit: str,
+    figure_id: str = "loadmap",
+    title: str = "Body map: load per muscle group",
+    digits: int = 1,
+) -> str:
+    """Front and back views coloured by one value per muscle group (both legs together).
+
+    Parameters
+    ----------
+    loads
+        Value per group (e.g. a run's force impulse in body-weight seconds); groups not in
+        :data:`BODY_MAP_GROUPS` are not drawn, missing ones are grey.
+    label, unit
+        What the value is (legend and tool tips), e.g. ``"force impulse"``, ``"BW s"``.
+    figure_id, title
+        The SVG's id and accessible title.
+    digits
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        The SVG element; both sides of a group have the group's colour (the value is the
+        sum over both legs), scaled from 0 to the largest group.
+    """
+    vals = {
+        (g, side): float(loads.get(g, float("nan"))) for g in BODY_MAP_GROUPS for side in ("right", "left")
+    }
+    finite = [v for v in vals.values() if v == v]
+    top = max(finite) if finite and max(finite) > 0 else 1.0
+
+    def fmt_value(_metric: str, v: float) -> str:
+        return "not computed" if v != v else f"{v:.{digits}f} {unit}"
+
+    return _render(
+        {"load": vals},
+        {"load": top},
+        {"load": label},
+        fmt_value,
+        metric="load",
+        figure_id=figure_id,
+        title=title,
+        region_label=lambda g, _side: f"{g.replace('_', ' ')} (both legs)",
+    )
+
+
+def _render(values, top, labels, fmt_value, *, metric, figure_id, title, region_label) -> str:
+    """The figure: ``values[metric][(group, side)]`` coloured on the ramp from 0 to ``top[metric]``."""
     w, h = 500, 512
-    out = [svg_open(w, h, figure_id=figure_id, title="Body map: load per muscle group and side")]
+    out = [svg_open(w, h, figure_id=figure_id, title=title)]
     out.append("<defs>")
     out.append('<linearGradient id="' + figure_id + '-ramp" x1="0" y1="1" x2="0" y2="0">')
     out += [f'<stop offset="{u}" stop-color="{c}"/>' for u, c in ramp_stops()]
@@ -228,13 +292,13 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
                 for pts in polys:
                     p = _mirror(pts) if mirror else pts
                     attrs = []
-                    for m in METRICS:
+                    for m in labels:
                         v = values[m][(g, side)]
                         attrs.append(f'data-v-{m}="{"" if v != v else f"{v:.6g}"}"')
                         attrs.append(f'data-c-{m}="{ramp(v / top[m])}"')
                     v0 = values[metric][(g, side)]
-                    label = f"{g.replace('_', ' ')} ({side})"
-                    tip = f"{label}: {METRICS[metric]} {_fmt_value(metric, v0)}"
+                    label = region_label(g, side)
+                    tip = f"{label}: {labels[metric]} {fmt_value(metric, v0)}"
                     out.append(
                         f'<path class="region" d="{_path(p, dx)}" data-group="{g}" data-side="{side}" '
                         f'data-view="{view}" data-label="{esc(label)}" {" ".join(attrs)} '
@@ -247,17 +311,17 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
     out.append(
         f'<rect x="{lx}" y="{ly}" width="14" height="{lh}" fill="url(#{figure_id}-ramp)" stroke="#999"/>'
     )
-    for m in METRICS:
+    for m in labels:
         vis = "" if m == metric else ' style="display:none"'
         out.append(f'<g class="legend" data-metric="{m}"{vis}>')
         out.append(
             f'<text x="{lx + 7}" y="{ly - 28}" text-anchor="middle" font-size="11">'
-            f"{esc(METRICS[m].split(' of ')[0])}</text>"
+            f"{esc(labels[m].split(' of ')[0])}</text>"
         )
-        if " of " in METRICS[m]:
+        if " of " in labels[m]:
             out.append(
                 f'<text x="{lx + 7}" y="{ly - 14}" text-anchor="middle" font-size="11">'
-                f"of {esc(METRICS[m].split(' of ')[1])}</text>"
+                f"of {esc(labels[m].split(' of ')[1])}</text>"
             )
         for k in range(5):
             v = top[m] * k / 4
@@ -265,7 +329,7 @@ def body_map_svg(rs: ResultSet, *, metric: str = "impulse", figure_id: str = "bo
             out.append(
                 f'<line x1="{lx - 4}" x2="{lx}" y1="{fmt(y)}" y2="{fmt(y)}" stroke="#555"/>'
                 f'<text x="{lx - 6}" y="{fmt(y + 4)}" text-anchor="end" font-size="10">'
-                f"{esc(_fmt_value(m, v))}</text>"
+                f"{esc(fmt_value(m, v))}</text>"
             )
         out.append("</g>")
     out.append("</svg>")

@@ -29,7 +29,7 @@ from .narrative import speed_sentences, summary_sentences
 from .resultset import ResultSet, find_result_folders, load_results
 from .svg import esc
 
-__all__ = ["build_report", "export_figures", "load_runs", "report_html"]
+__all__ = ["PAGE_CSS", "build_report", "export_figures", "load_runs", "report_html"]
 
 _CSS = """
 :root{--ink:#222;--muted:#666;--line:#ddd;--accent:#b8336a;--bad:#b3261e;--ok:#2e7d32}
@@ -67,6 +67,8 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 svg .region{cursor:pointer}svg .region:hover{stroke-width:2;stroke:#000}
 code{font-size:12px;word-break:break-all}
 """
+#: The report's style sheet (the run report uses it too).
+PAGE_CSS = _CSS
 
 _JS = """
 (function(){
