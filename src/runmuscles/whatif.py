@@ -74,6 +74,8 @@ __all__ = [
     "WhatIfEngine",
     "WhatIfResult",
     "compare_groups",
+    "export_opensim",
+    "load_runner",
 ]
 
 # Air at 20 degC and sea level (International Standard Atmosphere: 1.204 kg/m^3).
@@ -85,6 +87,10 @@ AIR_DENSITY_KG_M3 = 1.204
 # the areas and coefficients reported for runners (Pugh 1971; Pecchiari M et al. 2023, Proc R
 # Soc B 290:20231763); it is not fitted to any measurement and is reported with the result.
 DRAG_AREA_M2 = 0.45
+# Leg inverse kinematics weights (metres of foot position per radian): the foot's pitch is
+# a soft target and each joint is held towards its measured angle (see ``_leg_ik``).
+_W_PITCH = 0.01
+_W_JOINT = 0.005
 # Foot strike angles for the strike transformation (deg, foot relative to the ground at
 # contact, positive toes up): centres of the classes of Altman & Davis (2012).
 STRIKE_ANGLE_DEG = {"rearfoot": 16.0, "forefoot": -8.0}
@@ -450,8 +456,10 @@ class WhatIfEngine:
         """Hip flexion, knee angle and ankle angle of both legs such that each ball of the
         foot reaches its target position (fore-aft and vertical) and each foot its target
         pitch; other coordinates as given. Levenberg-Marquardt, both legs and all frames at
-        once; the pitch weighs less than the position (a foot that cannot reach keeps its
-        ball on the ground and plantarflexes), joint ranges respected."""
+        once. The ball's position is the hard target; the foot's pitch is a soft one (0.01 m
+        per rad), and each joint is held towards its measured angle (0.005 m per rad): near a
+        straight leg, where a centimetre at the foot would cost the knee ten degrees, the
+        ankle gives instead, as a runner's does. Joint ranges respected."""
         cols = {
             s: [
                 _find(self.names, "hip_flexion", s),
@@ -463,11 +471,15 @@ class WhatIfEngine:
         q = q.copy()
         h = 1e-5
         rng = np.asarray(self.mb.ranges, dtype=float)
-        lo, hi = rng[:, 0], rng[:, 1]
+        lo, hi = rng[:, 0].copy(), rng[:, 1].copy()
         # a knee never hyperextends in running: straight at most
         for s in ("r", "l"):
             k = cols[s][1]
             hi[k] = min(hi[k], 0.0) if lo[k] < 0 else hi[k]
+        # per frame, the bounds also admit the measured pose itself (a recorded motion may go
+        # past a model's nominal range; clipping it there would change the pose for nothing)
+        lo = np.minimum(lo[None, :], q)
+        hi = np.maximum(hi[None, :], q)
 
         def resid(qq: np.ndarray) -> dict[str, np.ndarray]:
             fs = self._foot_state(qq)
@@ -476,16 +488,20 @@ class WhatIfEngine:
                 pos, pitch = fs[s]
                 tp, tpitch = target[s]
                 d = pos - tp
-                out[s] = np.column_stack([d @ self.fwd, d @ self.up, 0.03 * (pitch - tpitch)])
+                out[s] = np.column_stack([d @ self.fwd, d @ self.up, _W_PITCH * (pitch - tpitch)])
             return out
 
         F = q.shape[0]
+        q_ref = q.copy()
+        w2 = _W_JOINT**2
         lam = {s: np.full(F, 1e-4) for s in ("r", "l")}
         r0 = resid(q)
+
+        def cost(res: np.ndarray, qq: np.ndarray, s: str) -> np.ndarray:
+            return (res**2).sum(axis=1) + w2 * ((qq[:, cols[s]] - q_ref[:, cols[s]]) ** 2).sum(axis=1)
+
         J: dict[str, np.ndarray] = {}
         for it in range(iterations):
-            if max(np.abs(r0[s]).max() for s in r0) < 1e-6:  # 1 micrometre
-                break
             # the Jacobian is refreshed every third iteration only (the changes are small, and
             # each refresh costs three forward-kinematics passes)
             if it % 3 == 0:
@@ -496,16 +512,24 @@ class WhatIfEngine:
                 # straight already) gives the closest pose instead of a jump between branches
                 Jt = np.swapaxes(J[s], 1, 2)
                 JtJ = Jt @ J[s]
-                A = JtJ + lam[s][:, None, None] * np.eye(3)
-                step = np.linalg.solve(A, Jt @ r0[s][..., None])[..., 0]
-                trial[:, cols[s]] = np.clip(q[:, cols[s]] - step, lo[cols[s]], hi[cols[s]])
+                A = JtJ + (w2 + lam[s])[:, None, None] * np.eye(3)
+                g = Jt @ r0[s][..., None] + w2 * (q[:, cols[s]] - q_ref[:, cols[s]])[..., None]
+                step = np.linalg.solve(A, g)[..., 0]
+                trial[:, cols[s]] = np.clip(q[:, cols[s]] - step, lo[:, cols[s]], hi[:, cols[s]])
             r1 = resid(trial)
+            largest = 0.0
             for s in ("r", "l"):
-                better = (r1[s] ** 2).sum(axis=1) < (r0[s] ** 2).sum(axis=1)
+                better = cost(r1[s], trial, s) < cost(r0[s], q, s)
                 rows = np.flatnonzero(better)
+                if rows.size:
+                    largest = max(
+                        largest, float(np.abs(trial[np.ix_(rows, cols[s])] - q[np.ix_(rows, cols[s])]).max())
+                    )
                 q[np.ix_(rows, cols[s])] = trial[np.ix_(rows, cols[s])]
                 r0[s][rows] = r1[s][rows]
                 lam[s] = np.where(better, lam[s] / 3.0, lam[s] * 4.0)
+            if largest < 1e-6:  # no joint moved by more than a microradian: converged
+                break
         return q
 
     @staticmethod
@@ -779,7 +803,27 @@ class WhatIfEngine:
             target[s] = (pos + np.outer(f_new - f, self.fwd), pitch)
         st.t, st.q, st.qd, st.qdd = tn, q, qd, qdd
         self._with_ik(st, target)
+        # The force is the measured one, time-compressed; so the whole-body centre of mass
+        # (not only the pelvis) must follow the scaled excursions. The legs' and arms' new
+        # motion moves it a little: the pelvis takes the difference, the legs follow.
+        com_old = self._com(q_old)
+        c_slope = np.polyfit(tt, com_old, 1)[0]
+        c_dev = com_old - np.outer(tt, c_slope)
+        c_mean = c_dev.mean(axis=0)
+        # fore-aft: the force is re-aimed along the leg (below), so its fore-aft part scales
+        # by 1/c like the foot's lever; the excursion then scales by 1/c^3
+        per_axis = np.outer(self.fwd, self.fwd) / c**3 + (np.eye(3) - np.outer(self.fwd, self.fwd)) / c**2
+        com_target = c_mean + np.outer(tn - t0, c_slope) + (c_dev - c_mean) @ per_axis
+        self._shift_root(st, com_target - self._com(st.q + st.dq))
+        self._with_ik(st, target)
         self._move_loads_with_feet(st, q_old, st.q + st.dq)
+        # Spring-mass consistency: the foot's fore-aft distance from the centre of mass scales
+        # by 1/c, so the fore-aft force does too (the force keeps pointing near the centre of
+        # mass: the body's angular momentum stays balanced as it was in the trial)
+        st.loads = [
+            replace(ld, force_n=ld.force_n - np.outer(ld.force_n @ self.fwd, self.fwd) * (1.0 - 1.0 / c))
+            for ld in st.loads
+        ]
         st.cycles = [
             replace(
                 cy,
@@ -791,8 +835,9 @@ class WhatIfEngine:
             for cy in st.cycles
         ]
         st.notes.append(
-            f"cadence {100 * c:g} %: stride time / {c:g}, step length / {c:g}, centre-of-mass "
-            f"excursions / {c * c:.3g}, same ground reaction force amplitudes (Heiderscheit et al. 2011)"
+            f"cadence {100 * c:g} %: stride time / {c:g}, step length / {c:g}, vertical and lateral "
+            f"centre-of-mass excursions / {c * c:.3g} (same force amplitudes), fore-aft force / {c:g} "
+            f"(along the leg) and excursion / {c**3:.3g}"
         )
 
     def _lean(self, st: _State, lean_rad: float) -> None:
@@ -1272,3 +1317,74 @@ def load_runner(
         )
         engines.append(WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts)))
     return SpeedModel(engines)
+
+
+def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
+    """Write a what-if's motion and forces in OpenSim's formats, for OpenSim's own tools.
+
+    Files: ``coordinates.mot`` (radians and metres, ``inDegrees=no``), ``grf.mot`` with its
+    ExternalLoads ``grf.xml`` (one force per foot body, the feet's loads summed, the point of
+    application their force-weighted mean), and ``condition.json`` with the gravity vector to
+    set on the model (tilted for a grade) and any other external loads (e.g. air drag) that
+    these files do not carry.
+
+    Returns
+    -------
+    dict
+        Paths (``coordinates``, ``grf_mot``, ``grf_xml``, ``condition``) and ``gravity_m_s2``.
+    """
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from .kinematics.forceplates import FeetGRF, write_grf  # noqa: PLC0415
+    from .pipeline import foot_side  # noqa: PLC0415
+    from .readers.opensim_files import write_storage  # noqa: PLC0415
+    from .tables import TimeTable  # noqa: PLC0415
+
+    a = result.analysis
+    if a is None:
+        raise InputError("export", "an interpolated result has no single motion to export")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    ck = a.coordinates
+    coords = write_storage(
+        out / "coordinates.mot",
+        TimeTable(ck.time_s, ck.q, list(ck.names), False, {}),
+        name="coordinates",
+        in_degrees=False,
+    )
+    force, cop, torque = {}, {}, {}
+    for s in ("r", "l"):
+        mine = [ld for ld in (a.body_loads or []) if (foot_side(ld.body) or " ")[0] == s]
+        f = sum((ld.force_n for ld in mine), np.zeros((ck.time_s.size, 3)))
+        fy = [np.abs(ld.force_n).sum(axis=1) for ld in mine]
+        tot = np.maximum(sum(fy, np.zeros(ck.time_s.size)), 1e-12)
+        pts = [ld.point_m for ld in mine if ld.point_m is not None and not ld.point_in_body]
+        p = sum((w[:, None] * pt for w, pt in zip(fy, pts, strict=False)), np.zeros((ck.time_s.size, 3)))
+        force[s], cop[s] = f, p / tot[:, None]
+        torque[s] = sum(
+            (ld.torque_nm for ld in mine if ld.torque_nm is not None), np.zeros((ck.time_s.size, 3))
+        )
+    mot, xml = write_grf(out / "grf.mot", FeetGRF(ck.time_s, force, cop, torque, []), prefix="ground_force")
+    tilt = [ld for ld in (a.extra_loads or []) if ld.name.startswith("gravity_tilt_")]
+    from .model import RunnerModel  # noqa: PLC0415
+
+    mb = RunnerModel.load(a.model_path, cache_dir=a.options.cache_dir).multibody
+    g = np.asarray(mb.gravity_m_s2, dtype=float)
+    if tilt:
+        body = tilt[0].body
+        g = g + tilt[0].force_n[0] / float(mb.mass_kg[mb.body_names.index(body)])
+    other = [ld.name for ld in (a.extra_loads or []) if not ld.name.startswith("gravity_tilt_")]
+    cond = out / "condition.json"
+    cond.write_text(
+        json.dumps(
+            {
+                "condition": dict(result.condition.__dict__),
+                "gravity_m_s2": g.tolist(),
+                "other_external_loads": other,
+                "notes": result.notes,
+            },
+            indent=2,
+        )
+    )
+    return {"coordinates": coords, "grf_mot": mot, "grf_xml": xml, "condition": cond, "gravity_m_s2": g}

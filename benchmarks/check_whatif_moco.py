@@ -1,0 +1,171 @@
+"""Check the fast what-if muscle recomputation against OpenSim Moco's MocoInverse.
+
+Usage (from the repository root; several minutes)::
+
+    .venv/bin/python benchmarks/check_whatif_moco.py [--grades 0 10] [--mesh 0.02] [--json FILE]
+
+For each grade, the what-if engine transforms the bundled runner's stride (Hamner & Delp
+2013, subject01, Run_4, cycle 1, volume-scaled strength) and exports its motion and ground
+reaction forces in OpenSim's formats (:func:`runmuscles.whatif.export_opensim`). MocoInverse
+(OpenSim 4.6) then solves the muscle redundancy on exactly that input, with the model's
+gravity set to the tilted vector and the muscles given the same maximum isometric forces,
+using Moco's standard inverse set-up: DeGroote-Fregly 2016 muscles, rigid tendons, passive
+fibre force ignored, active force-length curve widened 1.5x, reserves of 1 N m per
+coordinate, activation dynamics, minimum squared excitations.
+
+Printed: per muscle group, the mean activation over the stride from runmuscles (static
+optimization) and from MocoInverse, and each one's change from level to the slope. The two
+muscle models and objectives differ (activation dynamics, curve shapes), so levels differ
+somewhat; the check is whether the engine's *change* with grade agrees with Moco's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+GROUPS = ("gluteals", "quadriceps", "hamstrings", "calves", "hip_flexors", "adductors")
+
+
+def _ours(result) -> dict[str, float]:
+    from runmuscles.analyses.groups import group_members  # noqa: PLC0415
+
+    a = result.analysis
+    c0, c1 = a.cycles[0].start_s, a.cycles[-1].end_s
+    sel = (a.time_s >= c0) & (a.time_s <= c1)
+    members = group_members(a.muscle_names)
+    act = a.recruitment.activation[sel]
+    return {g: float(act[:, [a.muscle_names.index(m) for m in members[g]]].mean()) for g in GROUPS}
+
+
+def _moco(model_path: Path, files: dict, f0: dict[str, float], t0: float, t1: float, mesh: float):
+    import opensim as osim  # noqa: PLC0415
+
+    from runmuscles.analyses.groups import group_members  # noqa: PLC0415
+
+    osim.Logger.setLevelString("Error")
+    model = osim.Model(str(model_path))
+    g = files["gravity_m_s2"]
+    model.set_gravity(osim.Vec3(float(g[0]), float(g[1]), float(g[2])))
+    muscles = model.getMuscles()
+    for i in range(muscles.getSize()):
+        m = muscles.get(i)
+        if m.getName() in f0:
+            m.setMaxIsometricForce(f0[m.getName()])
+    # Prescribed kinematics already satisfy the model's coordinate couplers (the exported
+    # coordinates include the dependent ones), and Simbody cannot factor the constraint
+    # matrix when every mobility is prescribed: remove the constraints and the locks.
+    model.updConstraintSet().clearAndDestroy()
+    coords = model.updCoordinateSet()
+    for i in range(coords.getSize()):  # locks are constraints too; the motion holds them
+        coords.get(i).set_locked(False)
+    model.finalizeConnections()
+    proc = osim.ModelProcessor(model)
+    proc.append(osim.ModOpAddExternalLoads(str(files["grf_xml"])))
+    proc.append(osim.ModOpIgnoreTendonCompliance())
+    proc.append(osim.ModOpReplaceMusclesWithDeGrooteFregly2016())
+    proc.append(osim.ModOpIgnorePassiveFiberForcesDGF())
+    proc.append(osim.ModOpScaleActiveFiberForceCurveWidthDGF(1.5))
+    proc.append(osim.ModOpAddReserves(1.0))
+    inverse = osim.MocoInverse()
+    inverse.setModel(proc)
+    inverse.setKinematics(osim.TableProcessor(str(files["coordinates"])))
+    inverse.set_initial_time(t0)
+    inverse.set_final_time(t1)
+    inverse.set_mesh_interval(mesh)
+    inverse.set_kinematics_allow_extra_columns(True)
+    start = time.perf_counter()
+    sol = inverse.solve().getMocoSolution()
+    wall = time.perf_counter() - start
+    names = list(sol.getStateNames())
+    states = sol.getStatesTrajectoryMat() if hasattr(sol, "getStatesTrajectoryMat") else None
+    if states is None:
+        states = np.array(sol.getStatesTrajectory().to_numpy())
+    acts = {}
+    for k, n in enumerate(names):
+        if n.endswith("/activation") and "/forceset/" in n:
+            acts[n.split("/")[-2]] = np.asarray(states)[:, k]
+    members = group_members(list(acts))
+    out = {g: float(np.mean([acts[m].mean() for m in members[g]])) for g in GROUPS if members[g]}
+    return out, wall, bool(sol.success())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--grades", type=float, nargs="+", default=[0.0, 10.0])
+    ap.add_argument("--mesh", type=float, default=0.02, help="Moco mesh interval (s)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+    from runmuscles.model.strength import volume_scaled_max_isometric_force  # noqa: PLC0415
+    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from runmuscles.trials import demo_trials  # noqa: PLC0415
+    from runmuscles.whatif import Condition, WhatIfEngine, export_opensim  # noqa: PLC0415
+
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    analysis = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
+    )
+    engine = WhatIfEngine(analysis)
+    rm = RunnerModel.load(spec.model)
+    geom = rm.geometry
+    f0, _ = volume_scaled_max_isometric_force(
+        list(geom.muscle_names),
+        geom.max_isometric_force_n,
+        geom.params,
+        rm.body_mass_kg,
+        rm.estimated_height_m(),
+    )
+    f0 = {n: float(v) for n, v in zip(geom.muscle_names, f0, strict=True)}
+    c = analysis.cycles[0]
+    work = Path(tempfile.mkdtemp(prefix="runmuscles-moco-"))
+    rows = {}
+    for grade in args.grades:
+        res = engine.evaluate(Condition(grade_pct=grade))
+        files = export_opensim(res, work / f"grade_{grade:+g}")
+        t = time.perf_counter()
+        ours = _ours(res)
+        ours_s = time.perf_counter() - t + res.timings_s.get("total", 0.0)
+        t_first, t_last = float(res.analysis.time_s[0]), float(res.analysis.time_s[-1])
+        moco, moco_s, ok = _moco(
+            Path(spec.model), files, f0, max(c.start_s, t_first), min(c.end_s, t_last), args.mesh
+        )
+        rows[grade] = {"runmuscles": ours, "moco": moco, "moco_s": moco_s, "runmuscles_s": ours_s, "ok": ok}
+        print(
+            f"grade {grade:+g} %: MocoInverse {moco_s:.0f} s (success={ok}), runmuscles {ours_s:.2f} s",
+            flush=True,
+        )
+    base = args.grades[0]
+    print(f"\nmean activation over the stride, and change from grade {base:+g} %")
+    print(f"{'group':12s} " + " ".join(f"{'ours ' + format(g, '+g'):>10s} {'moco':>7s}" for g in args.grades))
+    for g in GROUPS:
+        line = f"{g:12s} "
+        for grade in args.grades:
+            line += f"{rows[grade]['runmuscles'][g]:10.3f} {rows[grade]['moco'].get(g, float('nan')):7.3f}"
+        print(line)
+    for grade in args.grades[1:]:
+        print(f"\nchange {base:+g} -> {grade:+g} % (per cent of the level value): group, runmuscles, Moco")
+        for g in GROUPS:
+            o0, o1 = rows[base]["runmuscles"][g], rows[grade]["runmuscles"][g]
+            m0, m1 = rows[base]["moco"].get(g), rows[grade]["moco"].get(g)
+            if m0 is None or m1 is None:
+                continue
+            print(f"  {g:12s} {100 * (o1 - o0) / o0:+7.1f} %  {100 * (m1 - m0) / m0:+7.1f} %")
+    if args.json:
+        args.json.write_text(json.dumps({str(k): v for k, v in rows.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
