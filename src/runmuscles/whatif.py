@@ -21,24 +21,31 @@ Transformations (each is documented at its function, with its sources):
   through the centre of mass (the forward lean of uphill running: di Prampero PE et al.
   2002, J Exp Biol 205:2855; Vernillo G et al. 2017, Sports Med 47:615-629).
 * **cadence** (:meth:`WhatIfEngine._cadence`): step frequency x ``c`` at the same speed: the
-  stride's time compressed by ``c``, step length / ``c``, centre-of-mass excursions / ``c^2``
-  (same force amplitudes over shorter contacts: vertical impulse per stride still equals
-  body weight x stride time), feet on the ground at the same speed. Effects are those
-  measured by Heiderscheit BC et al. (2011) Med Sci Sports Exerc 43:296-302.
+  stride's time compressed by ``c``, step length / ``c``; vertical and lateral centre-of-mass
+  excursions / ``c^2`` (same force amplitudes over shorter contacts: vertical impulse per
+  stride still equals body weight x stride time); the feet's fore-aft reach / ``c``, so the
+  fore-aft force, which points along the leg, / ``c`` too and its excursion / ``c^3``; feet on
+  the ground at the same speed. The measured effects to compare with are those of
+  Heiderscheit BC et al. (2011) Med Sci Sports Exerc 43:296-302.
 * **trunk lean** (:meth:`WhatIfEngine._lean`): the trunk (lumbar joint) flexed forward by the
   angle, the pelvis moved so that the whole-body centre of mass (and hence the ground
   reaction force) is unchanged, feet where they were. Teng HL, Powers CM (2014) J Orthop
   Sports Phys Ther 44:785-792 and (2015) Med Sci Sports Exerc 47:625-630 measured the effect.
 * **overstride** (:meth:`WhatIfEngine._overstride`): each foot lands ``d`` metres further
-  ahead of the pelvis (the foot's path in the late swing and stance moved forward, the
-  same timing), with the ground reaction force re-aimed so that it still passes the centre
-  of mass (spring-mass leg: force along the line from the centre of pressure to the centre
-  of mass) and a net fore-aft impulse of zero (constant speed); the centre of mass follows.
+  ahead on its own ground path, i.e. ``d / v`` earlier, with toe-off unchanged: a longer
+  stance and a shorter flight at the same cadence. Each contact's measured force is
+  stretched over the longer stance with its impulses kept; the centre of mass follows.
 * **foot strike** (:meth:`WhatIfEngine._strike`): the foot angle at contact set to a forefoot
   (-8 deg) or rearfoot (+16 deg) landing (Altman AR, Davis IS, 2012, Gait Posture
   35:298-300: rearfoot above 8 deg, forefoot below -1.6 deg), blending back to the measured
-  ankle by mid-stance; the centre of pressure starts under the ball for a forefoot landing
-  (profile of :mod:`runmuscles.dynamics.grf_estimation`).
+  foot angle by 40 % of stance; the centre of pressure starts under the ball for a forefoot
+  landing (profiles of :mod:`runmuscles.dynamics.grf_estimation`); the centre of mass and
+  the measured force are kept.
+
+Legs follow their feet by inverse kinematics (:meth:`WhatIfEngine._leg_ik`): the ball of the
+foot is held on its target path, the foot's pitch is a soft target, and joints are held
+towards their measured angles. Every result reports the pelvis residuals and reserves, so a
+transformation that leaves the motion less consistent shows it.
 * **surface** (:meth:`WhatIfEngine._surface`): a treadmill at constant belt speed is an
   inertial frame, so muscle demand equals overground at the same speed (van Ingen Schenau
   GJ, 1980, Med Sci Sports Exerc 12:257-261): nothing changes. What does differ is modelled:
