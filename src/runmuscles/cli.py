@@ -622,7 +622,7 @@ def whatif(
     Recomputes dynamics and muscles for the changed condition (see runmuscles.whatif) and
     prints per-group load per stride against the baseline trial.
     """
-    from .whatif import Condition, compare_groups, load_runner  # noqa: PLC0415
+    from .whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
 
     cond = Condition(
         speed_m_s=speed,
@@ -660,6 +660,7 @@ def whatif(
             "notes": res.notes,
         },
         "change": cmp,
+        "shifts": load_shifts(base, res),
         "units": {
             "impulse_bw_s_per_stride": "body-weight seconds per stride (both legs)",
             "positive_work_j_per_kg_per_stride": "J per kg body mass per stride",
@@ -723,6 +724,11 @@ def whatif(
         )
     con = Console()
     con.print(tab)
+    for name, v in payload["shifts"].items():
+        con.print(
+            f"  {name.replace('_', ' ')}: {100 * v['baseline_share']:.1f} % -> "
+            f"{100 * v['whatif_share']:.1f} % of all muscle impulse ({v['change_pp']:+.1f} points)"
+        )
     for n in res.notes:
         con.print(f"  - {n}")
     con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}, {html_path}")

@@ -82,6 +82,7 @@ __all__ = [
     "WhatIfResult",
     "compare_groups",
     "export_opensim",
+    "load_shifts",
     "load_runner",
 ]
 
@@ -306,6 +307,26 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 def _heel_ball(engine, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     _, p = engine._poses(q)
     return {s: (p[:, engine._body(f"calcn_{s}")], p[:, engine._body(f"toes_{s}")]) for s in ("r", "l")}
+
+
+#: Functional sets for "where did the load go" (model groups; gluteals and hamstrings as hip
+#: extensors, quadriceps as knee extensors, calves as ankle plantarflexors).
+EXTENSOR_SETS: dict[str, tuple[str, ...]] = {
+    "hip_extensors": ("gluteals", "hamstrings"),
+    "knee_extensors": ("quadriceps",),
+    "ankle_plantarflexors": ("calves",),
+}
+
+
+def load_shifts(baseline: WhatIfResult, whatif: WhatIfResult) -> dict[str, dict[str, float]]:
+    """Shares of the summed muscle impulse carried by the hip, knee and ankle extensors, in
+    both conditions, and the change in percentage points."""
+    out: dict[str, dict[str, float]] = {}
+    for name, groups in EXTENSOR_SETS.items():
+        b = sum(baseline.groups[g]["share_of_impulse"] for g in groups if g in baseline.groups)
+        w = sum(whatif.groups[g]["share_of_impulse"] for g in groups if g in whatif.groups)
+        out[name] = {"baseline_share": b, "whatif_share": w, "change_pp": 100.0 * (w - b)}
+    return out
 
 
 # -- the engine ----------------------------------------------------------------------------
