@@ -327,3 +327,63 @@ def test_reserve_share_of_positive_work(demo_volume):
     only.recruitment.reserve_moment = a.recruitment.muscle_moment
     only.recruitment.muscle_moment = a.recruitment.muscle_moment * 1e-12
     assert positive_work_shares(only)["reserve_share_of_positive_work"] == pytest.approx(1.0)
+
+
+# -- compliant tendon ------------------------------------------------------------------------
+def test_tendon_force_strain_curves_equal_opensim():
+    """Thelen 2003, Millard 2013 and De Groote 2016 tendon curves as OpenSim 4 evaluates them,
+    and their inverses."""
+    osim = pytest.importorskip("opensim")
+    from runmuscles.model.muscle_curves import (  # noqa: PLC0415
+        degroote_tendon_force_strain,
+        degroote_tendon_strain,
+        millard_tendon_force_strain,
+        millard_tendon_strain,
+        thelen_tendon_force_strain,
+        thelen_tendon_strain,
+    )
+
+    strain = np.linspace(-0.01, 0.12, 261)
+    for args in ((), (0.1, 20.0, 0.5, 0.8)):
+        curve = osim.TendonForceLengthCurve(*args) if args else osim.TendonForceLengthCurve()
+        ref = np.array([curve.calcValue(1.0 + float(e)) for e in strain])
+        assert np.allclose(millard_tendon_force_strain(strain, *args), ref, rtol=0, atol=1e-10), args
+    dg = osim.DeGrooteFregly2016Muscle()
+    for e0 in (0.049, 0.033):
+        dg.set_tendon_strain_at_one_norm_force(e0)
+        ref = np.array([dg.calcTendonForceMultiplier(1.0 + float(e)) for e in strain])
+        assert np.allclose(degroote_tendon_force_strain(strain, e0), ref, rtol=0, atol=1e-12)
+    # Thelen2003Muscle: tendon force over F0 at the tendon strain of its force equilibrium
+    m = osim.Model()
+    m.setGravity(osim.Vec3(0))
+    b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
+    m.addBody(b)
+    m.addJoint(
+        osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
+    )
+    mus = osim.Thelen2003Muscle("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+    mus.set_FmaxTendonStrain(0.033)
+    mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
+    mus.addNewPathPoint("i", b, osim.Vec3(0))
+    m.addForce(mus)
+    s = m.initSystem()
+    got, ref = [], []
+    for length in np.linspace(0.27, 0.33, 7):
+        for a in (0.05, 0.3, 1.0):
+            m.getCoordinateSet().get(0).setValue(s, float(length))
+            mus.setActivation(s, a)
+            m.equilibrateMuscles(s)
+            m.realizeDynamics(s)
+            got.append(thelen_tendon_force_strain(mus.getTendonStrain(s), 0.033))
+            ref.append(mus.getTendonForce(s) / F0_N)
+    assert np.allclose(got, ref, rtol=0, atol=1e-9)
+    assert min(ref) < 0.33 < max(ref)  # toe and linear regions both checked
+    force = np.linspace(0.0, 1.5, 151)
+    for fwd, inv in (
+        (thelen_tendon_force_strain, thelen_tendon_strain),
+        (degroote_tendon_force_strain, degroote_tendon_strain),
+    ):
+        assert np.allclose(fwd(inv(force, 0.04), 0.04), force, rtol=0, atol=1e-12)
+    assert np.allclose(millard_tendon_force_strain(millard_tendon_strain(force)), force, rtol=0, atol=1e-12)
+    assert thelen_tendon_strain(1.0, 0.033) == pytest.approx(0.033, rel=1e-12)
+    assert millard_tendon_strain(1.0) == pytest.approx(0.049, rel=1e-9)
