@@ -202,15 +202,30 @@ def hamner_runners(hamner):
 
 
 def test_hamner_runners_cost_and_fast_fibres(hamner_runners):
-    """All seven hamner2013 runners (volume strength): mean gross cost 3.4-4.6 J/kg/m at 3 and
-    4 m/s and within 20 % over 2-5 m/s; fast fibres' share of force higher at 5 than at 2 m/s."""
+    """All seven hamner2013 runners (volume strength, compliant tendons): gross cost 3.4-4.6
+    J/kg/m at 3 and 4 m/s, each runner's and the mean within 20 % over 2-5 m/s; compliant
+    tendons narrow the forefoot strikers' (subject08, subject19) change over speed; fast
+    fibres' share of force higher at 5 than at 2 m/s."""
     from runmuscles.analyses.fibres import fibre_shares  # noqa: PLC0415
 
     subjects = sorted({s for s, _ in hamner_runners})
-    cost = {
-        v: np.mean([energetics_summary(hamner_runners[s, v])["metabolic_cost_j_per_kg_m"] for s in subjects])
+    per = {
+        (s, v, t): energetics_summary(hamner_runners[s, v], tendon=t)["metabolic_cost_j_per_kg_m"]
+        for s in subjects
         for v in (2.0, 3.0, 4.0, 5.0)
+        for t in ("compliant", "rigid")
     }
+
+    def variation(s, t):
+        vals = [per[s, v, t] for v in (2.0, 3.0, 4.0, 5.0)]
+        return max(vals) / min(vals) - 1.0
+
+    for s in subjects:
+        assert 3.4 <= per[s, 3.0, "compliant"] <= 4.6 and 3.4 <= per[s, 4.0, "compliant"] <= 4.6, s
+        assert variation(s, "compliant") < 0.20, (s, variation(s, "compliant"))
+    for s in ("subject08", "subject19"):
+        assert variation(s, "compliant") < variation(s, "rigid") - 0.03, s
+    cost = {v: np.mean([per[s, v, "compliant"] for s in subjects]) for v in (2.0, 3.0, 4.0, 5.0)}
     assert 3.4 <= cost[3.0] <= 4.6 and 3.4 <= cost[4.0] <= 4.6, cost
     assert max(cost.values()) / min(cost.values()) - 1.0 < 0.20, cost
     for s in subjects:
@@ -327,3 +342,246 @@ def test_reserve_share_of_positive_work(demo_volume):
     only.recruitment.reserve_moment = a.recruitment.muscle_moment
     only.recruitment.muscle_moment = a.recruitment.muscle_moment * 1e-12
     assert positive_work_shares(only)["reserve_share_of_positive_work"] == pytest.approx(1.0)
+
+
+# -- compliant tendon ------------------------------------------------------------------------
+def test_tendon_force_strain_curves_equal_opensim():
+    """Thelen 2003, Millard 2013 and De Groote 2016 tendon curves as OpenSim 4 evaluates them,
+    and their inverses."""
+    osim = pytest.importorskip("opensim")
+    from runmuscles.model.muscle_curves import (  # noqa: PLC0415
+        degroote_tendon_force_strain,
+        degroote_tendon_strain,
+        millard_tendon_force_strain,
+        millard_tendon_strain,
+        thelen_tendon_force_strain,
+        thelen_tendon_strain,
+    )
+
+    strain = np.linspace(-0.01, 0.12, 261)
+    for args in ((), (0.1, 20.0, 0.5, 0.8)):
+        curve = osim.TendonForceLengthCurve(*args) if args else osim.TendonForceLengthCurve()
+        ref = np.array([curve.calcValue(1.0 + float(e)) for e in strain])
+        assert np.allclose(millard_tendon_force_strain(strain, *args), ref, rtol=0, atol=1e-10), args
+    dg = osim.DeGrooteFregly2016Muscle()
+    for e0 in (0.049, 0.033):
+        dg.set_tendon_strain_at_one_norm_force(e0)
+        ref = np.array([dg.calcTendonForceMultiplier(1.0 + float(e)) for e in strain])
+        assert np.allclose(degroote_tendon_force_strain(strain, e0), ref, rtol=0, atol=1e-12)
+    # Thelen2003Muscle: tendon force over F0 at the tendon strain of its force equilibrium
+    m = osim.Model()
+    m.setGravity(osim.Vec3(0))
+    b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
+    m.addBody(b)
+    m.addJoint(
+        osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
+    )
+    mus = osim.Thelen2003Muscle("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+    mus.set_FmaxTendonStrain(0.033)
+    mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
+    mus.addNewPathPoint("i", b, osim.Vec3(0))
+    m.addForce(mus)
+    s = m.initSystem()
+    got, ref = [], []
+    for length in np.linspace(0.27, 0.33, 7):
+        for a in (0.05, 0.3, 1.0):
+            m.getCoordinateSet().get(0).setValue(s, float(length))
+            mus.setActivation(s, a)
+            m.equilibrateMuscles(s)
+            m.realizeDynamics(s)
+            got.append(thelen_tendon_force_strain(mus.getTendonStrain(s), 0.033))
+            ref.append(mus.getTendonForce(s) / F0_N)
+    assert np.allclose(got, ref, rtol=0, atol=1e-9)
+    assert min(ref) < 0.33 < max(ref)  # toe and linear regions both checked
+    force = np.linspace(0.0, 1.5, 151)
+    for fwd, inv in (
+        (thelen_tendon_force_strain, thelen_tendon_strain),
+        (degroote_tendon_force_strain, degroote_tendon_strain),
+    ):
+        assert np.allclose(fwd(inv(force, 0.04), 0.04), force, rtol=0, atol=1e-12)
+    assert np.allclose(millard_tendon_force_strain(millard_tendon_strain(force)), force, rtol=0, atol=1e-12)
+    assert thelen_tendon_strain(1.0, 0.033) == pytest.approx(0.033, rel=1e-12)
+    assert millard_tendon_strain(1.0) == pytest.approx(0.049, rel=1e-9)
+
+
+def test_compliant_fibre_length_equals_opensim_equilibrium():
+    """From the tendon force of OpenSim's equilibrium, the compliant tendon state gives back
+    OpenSim's tendon and fibre lengths (Thelen2003 and Millard2012 muscles)."""
+    osim = pytest.importorskip("opensim")
+    from runmuscles.analyses.energetics import compliant_tendon_state  # noqa: PLC0415
+
+    for cls in ("Thelen2003Muscle", "Millard2012EquilibriumMuscle"):
+        m = osim.Model()
+        m.setGravity(osim.Vec3(0))
+        b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
+        m.addBody(b)
+        m.addJoint(
+            osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
+        )
+        mus = getattr(osim, cls)("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+        if cls == "Thelen2003Muscle":
+            mus.set_FmaxTendonStrain(0.033)
+        else:
+            mus.set_ignore_tendon_compliance(False)
+            mus.set_fiber_damping(0.0)
+        mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
+        mus.addNewPathPoint("i", b, osim.Vec3(0))
+        m.addForce(mus)
+        s = m.initSystem()
+        code = np.array([CLASS_CODES[cls]])
+        params = {
+            "max_isometric_force_n": np.array([F0_N]),
+            "optimal_fiber_length_m": np.array([LOPT_M]),
+            "tendon_slack_length_m": np.array([LTS_M]),
+            "pennation_at_optimal_rad": np.array([ALPHA_RAD]),
+            "curve_table": np.array([0.0]),
+        }
+        if cls == "Thelen2003Muscle":
+            params["max_pennation_rad"] = np.array([mus.get_maximum_pennation_angle()])
+            params["thelen_kshape_active"] = np.array([mus.get_KshapeActive()])
+            props = {"tendon_strain_at_one_norm_force": np.array([0.033])}
+            tables = None
+        else:
+            params["max_pennation_rad"] = np.array([mus.get_maximum_pennation_angle()])
+            fl = mus.getActiveForceLengthCurve()
+            grid = np.linspace(0.0, 3.0, 6001)
+            fl_args = (
+                fl.getMinActiveFiberLength(),
+                fl.getTransitionFiberLength(),
+                fl.getMaxActiveFiberLength(),
+                fl.getShallowAscendingSlope(),
+                fl.getMinValue(),
+            )
+            tables = {"fl_x": grid, "fl": millard_active_force_length(grid, *fl_args)[None, :]}
+            props = {
+                "tendon_strain_at_one_norm_force": np.array([0.049]),
+                "millard_tendon_stiffness_at_one_norm_force": np.array([np.nan]),
+                "millard_tendon_norm_force_at_toe_end": np.array([2.0 / 3.0]),
+                "millard_tendon_curviness": np.array([0.5]),
+            }
+        for length in (0.28, 0.30, 0.32):
+            for a in (0.2, 0.7, 1.0):
+                m.getCoordinateSet().get(0).setValue(s, length)
+                mus.setActivation(s, a)
+                m.equilibrateMuscles(s)
+                m.realizeDynamics(s)
+                force = np.array([[mus.getTendonForce(s)]])
+                lt, vt = compliant_tendon_state(np.array([0.0]), force, code, params, props)
+                assert lt[0, 0] == pytest.approx(mus.getTendonLength(s), abs=1e-9), (cls, length, a)
+                assert vt[0, 0] == 0.0
+                lce, _, _ = fibre_kinematics(
+                    np.array([[length]]),
+                    np.array([[0.0]]),
+                    code,
+                    params,
+                    tables,
+                    tendon_length_m=lt,
+                    tendon_speed_m_s=vt,
+                )
+                assert lce[0, 0] == pytest.approx(mus.getNormalizedFiberLength(s), abs=1e-8), (cls, length, a)
+
+
+def test_compliant_tendon_speed_is_the_time_derivative_of_its_length():
+    """A smoothly varying force: tendon speed = l_slack d(strain)/dF dF/dt (chain rule), and a
+    constant force leaves the fibre velocity that of a rigid tendon."""
+    from runmuscles.analyses.energetics import compliant_tendon_state  # noqa: PLC0415
+    from runmuscles.model.muscle_curves import thelen_tendon_force_strain  # noqa: PLC0415
+
+    t = np.arange(0.0, 1.0 + 1e-9, 0.01)
+    e0 = 0.033
+    code = np.array([CLASS_CODES["Thelen2003Muscle"]])
+    params = {
+        "max_isometric_force_n": np.array([F0_N]),
+        "tendon_slack_length_m": np.array([LTS_M]),
+        "optimal_fiber_length_m": np.array([LOPT_M]),
+        "pennation_at_optimal_rad": np.array([ALPHA_RAD]),
+        "max_pennation_rad": np.array([np.arccos(0.1)]),
+        "thelen_kshape_active": np.array([0.45]),
+    }
+    props = {"tendon_strain_at_one_norm_force": np.array([e0])}
+    omega = 2.0 * np.pi * 1.5
+    force = F0_N * (0.5 + 0.4 * np.sin(omega * t))[:, None]  # through toe and linear regions
+    lt, vt = compliant_tendon_state(t, force, code, params, props)
+    strain = lt[:, 0] / LTS_M - 1.0
+    h = 1e-7
+    dforce_dstrain = (
+        thelen_tendon_force_strain(strain + h, e0) - thelen_tendon_force_strain(strain - h, e0)
+    ) / (2 * h)
+    ref = LTS_M * 0.4 * omega * np.cos(omega * t) / dforce_dstrain
+    assert np.abs(vt[:, 0] - ref).max() < 0.02 * np.abs(ref).max()
+    # constant force: stretched tendon, same fibre velocity as with a rigid tendon at that length
+    length = 0.30 + 0.02 * np.sin(omega * t)[:, None]
+    speed = 0.02 * omega * np.cos(omega * t)[:, None]
+    lt, vt = compliant_tendon_state(t, np.full(length.shape, 0.8 * F0_N), code, params, props)
+    assert np.all(lt > LTS_M) and np.abs(vt).max() < 1e-12
+    stretched = {**params, "tendon_slack_length_m": lt[0]}
+    _, v_rigid, _ = fibre_kinematics(length, speed, code, stretched)
+    _, v_comp, _ = fibre_kinematics(length, speed, code, params, tendon_length_m=lt, tendon_speed_m_s=vt)
+    assert np.allclose(v_comp, v_rigid, rtol=1e-12, atol=1e-12)
+
+
+def test_tendon_properties_read_from_the_model(demo_volume, shared_data):
+    """The hamner2013 models declare 3.3 % tendon strain at F0; Rajagopal et al. (2016)
+    leaves its Millard tendon curves at their defaults (4.9 %)."""
+    from runmuscles.analyses.energetics import tendon_properties  # noqa: PLC0415
+
+    a = demo_volume[3.0]
+    names = list(a.muscle_names)
+    props = tendon_properties(a.model_path, names, ["Thelen2003Muscle"] * len(names))
+    assert np.all(props["tendon_strain_at_one_norm_force"] == pytest.approx(0.033))
+    with pytest.raises(Exception, match="not found"):
+        tendon_properties(a.model_path, names, ["Millard2012EquilibriumMuscle"] * len(names))
+    raj = shared_data / "models" / "Rajagopal2016.osim"
+    props = tendon_properties(raj, ["soleus_r", "vasint_r"], ["Millard2012EquilibriumMuscle"] * 2)
+    assert np.all(props["tendon_strain_at_one_norm_force"] == 0.049)
+    assert np.all(np.isnan(props["millard_tendon_stiffness_at_one_norm_force"]))
+    assert np.all(props["millard_tendon_norm_force_at_toe_end"] == pytest.approx(2.0 / 3.0))
+
+
+def test_compliant_tendon_stores_and_returns_fibre_work(demo_volume):
+    """Over whole strides the tendons return what they store, so the fibres' net work is that
+    of a rigid tendon, while their positive and negative work both shrink (Roberts 1997;
+    Uchida et al. 2016); the calves' fibres change length less in stance."""
+    from runmuscles.analyses.energetics import (  # noqa: PLC0415
+        _geometry_params,
+        compliant_tendon_state,
+        tendon_properties,
+    )
+    from runmuscles.analyses.fibres import _frame_weights  # noqa: PLC0415
+
+    a = demo_volume[4.0]
+    rigid = energetics_summary(a, tendon="rigid")["fibre_work_j_per_stride"]
+    comp = energetics_summary(a, tendon="compliant")["fibre_work_j_per_stride"]
+    assert comp["positive"] < rigid["positive"] and comp["negative"] > rigid["negative"]
+    net_r, net_c = rigid["positive"] + rigid["negative"], comp["positive"] + comp["negative"]
+    # equal but for the tendons' energy at the strides' ends (about 1 J per stride here) and the
+    # error of sampling force and tendon length at 100 Hz (about 6 J per stride here)
+    assert abs(net_c - net_r) < 0.02 * rigid["positive"], (rigid, comp)
+    en_r, en_c = muscle_energetics(a, tendon="rigid"), muscle_energetics(a, tendon="compliant")
+    assert en_c.tendon == "compliant" and en_r.tendon == "rigid"
+    _, inside = _frame_weights(a.time_s, a.cycles)
+    assert en_c.total_w[inside].sum() < en_r.total_w[inside].sum()
+    code, params, tables, _, classes = _geometry_params(a)
+    props = tendon_properties(a.model_path, list(a.muscle_names), classes)
+    force = a.recruitment.muscle_force_n
+    lt, vt = compliant_tendon_state(a.time_s, force, code, params, props)
+    kin = {
+        "rigid": fibre_kinematics(a.muscle_length_m, a.muscle_speed_m_s, code, params, tables),
+        "compliant": fibre_kinematics(
+            a.muscle_length_m,
+            a.muscle_speed_m_s,
+            code,
+            params,
+            tables,
+            tendon_length_m=lt,
+            tendon_speed_m_s=vt,
+        ),
+    }
+    stance = inside & np.isin(a.phase_per_frame(), ["braking", "propulsion"])
+    for m in ("soleus_r", "med_gas_r", "lat_gas_r"):
+        j = a.muscle_names.index(m)
+        excursion = {k: np.ptp(v[0][stance, j]) for k, v in kin.items()}
+        assert excursion["compliant"] < 0.95 * excursion["rigid"], (m, excursion)
+    assert energetics_summary(a)["settings"]["tendon"] == "compliant"  # the default
+    with pytest.raises(Exception, match="unknown tendon model"):
+        muscle_energetics(a, tendon="springy")

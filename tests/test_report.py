@@ -312,7 +312,7 @@ def test_energy_section_names_the_models_and_tables(demo_results: Path) -> None:
     for t in doc.find_class("trial"):
         energy = json.loads((demo_results / t.get("data-trial") / "summary.json").read_text())["energetics"]
         assert "Umberger" in energy["model"] and "Uchida" in energy["model"]
-        assert energy["settings"]["aerobic_factor"] == 1.5 and energy["settings"]["tendon"] == "rigid"
+        assert energy["settings"]["aerobic_factor"] == 1.5 and energy["settings"]["tendon"] == "compliant"
         assert "Johnson" in energy["fibre_composition"]["source"]
         section = next(s for s in t.iter("section") if s.get("id", "").endswith("-energy")).text_content()
         for text in ("Umberger", "Uchida", "Bhargava", "Johnson", "aerobic factor 1.5", "reserves"):

@@ -251,6 +251,10 @@ def validate_energy(
     strength: Annotated[
         str, typer.Option(help="'volume' (Handsfield 2014) or 'model' (the model's F0).")
     ] = "volume",
+    tendon: Annotated[
+        str,
+        typer.Option(help="'compliant' (tendon stretch from the muscle forces, post hoc) or 'rigid'."),
+    ] = "compliant",
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """Metabolic cost of running (2-5 m/s) against Margaria et al. 1963 and Minetti et al. 2002."""
@@ -261,7 +265,9 @@ def validate_energy(
     )
     from .trials import demo_folder  # noqa: PLC0415
 
-    rows = energy_validation_rows(data if data is not None else demo_folder(), strength=strength)
+    rows = energy_validation_rows(
+        data if data is not None else demo_folder(), strength=strength, tendon=tendon
+    )
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -272,7 +278,8 @@ def validate_energy(
     margaria = summary["references"]["margaria_1963_net_j_per_kg_m"]
     minetti = summary["references"]["minetti_2002_net_j_per_kg_m"]
     table = Table(
-        title=f"Cost of level running, strength={strength}: Umberger et al. (2003) muscle energy model "
+        title=f"Cost of level running, strength={strength}, {tendon} tendon: Umberger et al. (2003) "
+        "muscle energy model "
         f"with the settings of Uchida et al. (2016); gross = net + basal {BASAL_RATE_W_PER_KG:g} W/kg",
         caption=(
             f"Measured (net): Margaria et al. (1963) J Appl Physiol 18:367-370, {margaria:.2f} J/kg/m "

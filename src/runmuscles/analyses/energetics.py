@@ -40,11 +40,12 @@ Inputs from the analysis
 * Excitation: static optimization has no excitation dynamics, so activation is used as
   excitation; the model's ``A`` (excitation when it exceeds activation, else their mean)
   is then the activation.
-* Fibre length and velocity: rigid tendon and constant-thickness pennation, from the
-  musculotendon length and lengthening speed (the helpers of
-  :mod:`runmuscles.model.muscle_curves`); fibre velocity ``= speed x cos(pennation)``.
-* Contractile element power: with a rigid tendon ``F_CE v_CE`` equals the musculotendon
-  force times its speed, so the work rate is ``-force x speed`` of the analysis.
+* Fibre length and velocity: constant-thickness pennation (the helpers of
+  :mod:`runmuscles.model.muscle_curves`), with a compliant (default) or a rigid tendon (see
+  "Tendon" below); fibre velocity ``= (v_MT - v_T) cos(pennation)``.
+* Contractile element power: ``F_CE v_CE = F_T (v_MT - v_T)`` (``F_CE = F_T / cos(pennation)``,
+  ``F_T`` the tendon force of static optimization); with a rigid tendon it is the
+  musculotendon force times its speed.
 * Muscle mass ``m = rho F0 l_opt / sigma`` from the maximum isometric force and optimal fibre
   length actually used: density ``rho = 1059.7 kg/m^3`` (Mendez J, Keys A (1960)
   Metabolism 9:184-188); ``sigma = 0.25 MPa`` with the model's own forces (Umberger et al.
@@ -53,24 +54,52 @@ Inputs from the analysis
 * Basal rate, added only for gross (whole-body) cost: ``1.2 W/kg`` of body mass (Uchida
   et al. 2016, after Umberger 2010).
 
-Known limitation: the rigid tendon
-----------------------------------
-Static optimization here (as OpenSim's) treats tendons as rigid, so the calf fibres take the
-whole musculotendon stretch and recoil of stance. In the hamner2013 runners (volume
-strength) two things follow. (1) In push-off at 5 m/s the soleus fibres would have to
-shorten at 10.5-11.8 optimal lengths/s, beyond the models' maximum of 10, so the calves
-cannot make the push-off moment and the ankle reserve, which costs no energy, does 40-65 %
-of the positive ankle work at 5 m/s (0-2 % at 2 m/s; :func:`positive_work_shares`, shown by
-``runmuscles validate-energy``): the cost at high speed is too low. (2) Runners who land on
-the forefoot (hamner2013 subject08 and subject19: ankle plantarflexed about 15-19 deg at
-foot strike at every speed) do 1.2-1.3 J/kg/m of positive ankle work at 2 m/s against
-0.8-1.0 for the heel strikers, all of it done here by calf fibres, where with a compliant
-tendon the soleus fibres work nearly isometrically in stance at 2 m/s (Uchida et al. 2016,
-abstract): their cost at 2 m/s is too high. Together these make those two runners' gross
-cost change by 23-24 % between 2 and 5 m/s (the others 4-13 %, the mean of seven 11 %). A
-compliant tendon (fibre length from tendon force equilibrium, as in the muscle redundancy
-solver of De Groote F, Kinney AL, Rao AV, Fregly BJ (2016) Ann Biomed Eng,
-doi:10.1007/s10439-016-1591-9) is the fix; it is not in this module.
+Tendon: compliant (default) or rigid
+-------------------------------------
+Static optimization here (as OpenSim's) treats tendons as rigid, so with ``tendon="rigid"``
+the fibres take the whole musculotendon stretch and recoil. ``tendon="compliant"`` (the
+default) gives the tendons back their stretch *post hoc*, from the forces that static
+optimization found: the classic series-elastic Hill model (Zajac FE (1989) Muscle and tendon:
+properties, models, scaling, and application to biomechanics and motor control. Crit Rev
+Biomed Eng 17:359-411) with each muscle class's tendon force-strain curve (Thelen 2003;
+Millard et al. 2013, J Biomech Eng 135:021005; De Groote et al. 2016) and the tendon strain
+at ``F0`` that the muscle declares in its ``.osim`` file (the hamner2013 models: 0.033 for every
+muscle; OpenSim's defaults where a file leaves it out). Per frame, the tendon strain that
+carries ``force / F0`` gives the tendon length ``l_T = l_slack (1 + strain)``, the fibre
+length follows from ``l_MT - l_T`` with
+constant-thickness pennation, and the tendon's lengthening speed is the time derivative of
+``l_T`` from the natural quintic spline (the derivative used for the coordinates), so the fibre
+velocity is ``(v_MT - v_T) cos(pennation)`` and reduces exactly to the rigid one when the
+force is constant. Activation stays that of static optimization; the muscles' forces are not
+re-solved with the compliant fibre states, which the muscle redundancy solver of De Groote F,
+Kinney AL, Rao AV, Fregly BJ (2016) Evaluation of direct collocation optimal control problem
+formulations for solving the muscle redundancy problem. Ann Biomed Eng 44:2922-2936 does
+(tendon force as a state, fibre length from force equilibrium); this is a first-order
+correction of the fibre kinematics, not that solution.
+
+What it changes (hamner2013 runners, volume strength): the tendons take about a sixth to a
+third of the calves' stance-phase musculotendon excursion (0.6-1.2 cm of 3-5 cm), and the
+fibres' positive and negative work per stride fall by a few percent (bundled runner at 4 m/s:
++496/-478 J rigid, +480/-455 J compliant). Gross cost falls by about 6 % at 2 m/s for every
+runner, 1-5 % at 3 m/s, 1-3 % at 4 m/s and -1 to +1 % at 5 m/s, so the runners whose cost
+fell with speed vary less (the forefoot strikers subject08 and subject19: 18 and 16 % between
+2 and 5 m/s, against 23 and 24 % rigid) and those whose cost rose with speed vary more
+(subject02 and subject11: 8 and 10 %, against 4 and 5 %); see ``runmuscles validate-energy
+--tendon rigid|compliant``. Uchida et al. (2016), with tendons in the simulation itself, found
+whole-body cost lowest with 2-3 % tendon strain at ``F0``, and the soleus fibres nearly
+isometric in stance at 2 m/s only with more compliant tendons; with 3.3 % the bundled runner's
+soleus fibres still change length by 0.45 optimal lengths in stance at 2 m/s (0.55 rigid).
+
+What it does not change: static optimization is unchanged, so where the calves cannot make
+the push-off moment at high speed (their fibres would have to shorten faster than their
+maximum velocity) the ankle reserve, which costs no energy, still does part of the positive
+ankle work (:func:`positive_work_shares`, shown by ``runmuscles validate-energy``). And the
+rise of cost uphill is still smaller than measured (+10 % grade, bundled runner: net cost
+x1.29 at 3 m/s and x1.24 at 4 m/s, rigid x1.28 and x1.24, against x1.66 from the running
+polynomial of Minetti et al. 2002): at 3 m/s the fibres' positive work rises by 112 J per
+stride but their heat (activation-maintenance plus shortening and lengthening) by only 19 J,
+as less lengthening heat (``alpha_L = 4 alpha_ST``) offsets the extra activation and
+shortening heat; tendon compliance hardly changes that balance.
 
 Whole-body results per stride: mean metabolic power (W/kg), cost of transport (J/kg/m,
 power / speed) and kcal per km (1 kcal = 4184 J, the thermochemical calorie), each
@@ -89,11 +118,17 @@ from ..errors import InputError
 from ..kinematics.events import PHASES
 from ..model.muscle_curves import (
     CLASS_CODES,
+    MILLARD_TENDON_CURVINESS,
+    MILLARD_TENDON_NORM_FORCE_AT_TOE_END,
+    MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
     degroote_active_force_length,
+    degroote_tendon_strain,
     fixed_width_fiber_length,
     fixed_width_pennation_angle,
+    millard_tendon_strain,
     table_curve,
     thelen_active_force_length,
+    thelen_tendon_strain,
 )
 from .fibres import (
     DEFAULT_SLOW_TWITCH_PERCENT,
@@ -105,9 +140,12 @@ from .groups import group_members
 
 __all__ = [
     "BASAL_RATE_W_PER_KG",
+    "DEFAULT_TENDON",
     "MUSCLE_DENSITY_KG_M3",
     "UMBERGER_SPECIFIC_TENSION_PA",
     "MuscleEnergetics",
+    "OPENSIM_DEFAULT_TENDON_STRAIN",
+    "TENDON_MODELS",
     "MARGARIA_1963_NET_J_PER_KG_M",
     "MINETTI_2002_NET_J_PER_KG_M",
     "energetics_summary",
@@ -116,9 +154,11 @@ __all__ = [
     "energy_validation_summary",
     "positive_work_shares",
     "kcal_for_distance",
+    "compliant_tendon_state",
     "fibre_kinematics",
     "muscle_energetics",
     "muscle_mass_kg",
+    "tendon_properties",
     "umberger_rates",
 ]
 
@@ -155,6 +195,18 @@ _J_PER_KCAL = 4184.0
 
 _VARIANTS = ("uchida2016", "umberger2010")
 
+#: Tendon models of the fibre kinematics (see the module docstring).
+TENDON_MODELS = ("rigid", "compliant")
+DEFAULT_TENDON = "compliant"
+#: OpenSim 4's defaults of the tendon strain at F0 when a muscle's file leaves it out
+#: (Thelen2003Muscle ``FmaxTendonStrain`` 0.04; Millard2012EquilibriumMuscle's
+#: TendonForceLengthCurve and DeGrooteFregly2016Muscle 0.049, Millard et al. 2013).
+OPENSIM_DEFAULT_TENDON_STRAIN = {
+    "Thelen2003Muscle": 0.04,
+    "Millard2012EquilibriumMuscle": MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
+    "DeGrooteFregly2016Muscle": 0.049,
+}
+
 
 def muscle_mass_kg(
     max_isometric_force_n: np.ndarray,
@@ -180,12 +232,17 @@ def fibre_kinematics(
     class_code: np.ndarray,
     params: dict[str, np.ndarray],
     tables: dict[str, np.ndarray] | None = None,
+    *,
+    tendon_length_m: np.ndarray | None = None,
+    tendon_speed_m_s: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalized fibre length, fibre velocity (l_opt/s) and active force-length multiplier.
 
-    Rigid tendon, constant-thickness pennation (OpenSim's fixed-width model, the same
-    helpers as the strength evaluation uses); DeGrooteFregly2016 muscles have no maximum
-    pennation, as in OpenSim.
+    Constant-thickness pennation (OpenSim's fixed-width model, the same helpers as the
+    strength evaluation uses); DeGrooteFregly2016 muscles have no maximum pennation, as in
+    OpenSim. The fibre's length along the tendon is ``L - l_T`` and its lengthening speed
+    ``(v_MT - v_T) cos(pennation)`` (the time derivative of ``sqrt(h^2 + (L - l_T)^2)``).
+    Without ``tendon_length_m`` the tendon is rigid (``l_T`` = slack length, ``v_T = 0``).
 
     Parameters
     ----------
@@ -193,6 +250,9 @@ def fibre_kinematics(
         Musculotendon length and lengthening speed, ``(F, M)``.
     class_code, params, tables
         As in :func:`runmuscles.model.muscle_curves.rigid_tendon_active_force`.
+    tendon_length_m, tendon_speed_m_s
+        Tendon length and lengthening speed, ``(F, M)`` (compliant tendon; see
+        :func:`compliant_tendon_state`).
 
     Returns
     -------
@@ -201,6 +261,15 @@ def fibre_kinematics(
     """
     length_m = np.atleast_2d(np.asarray(length_m, dtype=float))
     speed_m_s = np.atleast_2d(np.asarray(speed_m_s, dtype=float))
+    if tendon_length_m is None:
+        tendon_length_m = np.broadcast_to(
+            np.asarray(params["tendon_slack_length_m"], dtype=float), length_m.shape
+        )
+        tendon_speed_m_s = np.zeros(length_m.shape)
+    elif tendon_speed_m_s is None:
+        raise InputError("tendon_speed_m_s", "is needed with tendon_length_m")
+    tendon_length_m = np.atleast_2d(np.asarray(tendon_length_m, dtype=float))
+    along_speed_m_s = speed_m_s - np.atleast_2d(np.asarray(tendon_speed_m_s, dtype=float))
     lce = np.empty(length_m.shape)
     vel = np.empty(length_m.shape)
     fl = np.empty(length_m.shape)
@@ -209,19 +278,18 @@ def fibre_kinematics(
         cols = np.nonzero(code == c)[0]
         p = {k: np.asarray(v)[cols] for k, v in params.items()}
         lopt = p["optimal_fiber_length_m"]
-        lts = p["tendon_slack_length_m"]
         alpha = p["pennation_at_optimal_rad"]
-        L, v = length_m[:, cols], speed_m_s[:, cols]
+        L, lt, v = length_m[:, cols], tendon_length_m[:, cols], along_speed_m_s[:, cols]
         if c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
             w = lopt * np.sin(alpha)
-            along = L - lts
+            along = L - lt
             lf = np.sqrt(along * along + w * w)
             cos_phi = along / lf
             lce[:, cols] = lf / lopt
             fl[:, cols] = degroote_active_force_length(lf / lopt, p["degroote_active_force_width_scale"])
         else:
             max_pen = p["max_pennation_rad"]
-            lf = fixed_width_fiber_length(L, lts, lopt, alpha, max_pen)
+            lf = fixed_width_fiber_length(L, lt, lopt, alpha, max_pen)
             cos_phi = np.cos(fixed_width_pennation_angle(lf, lopt, alpha, max_pen))
             lce[:, cols] = lf / lopt
             if c == CLASS_CODES["Thelen2003Muscle"]:
@@ -235,6 +303,133 @@ def fibre_kinematics(
                 raise InputError("muscles", f"unknown muscle class code {c}")
         vel[:, cols] = v * cos_phi / lopt
     return lce, vel, fl
+
+
+def tendon_properties(model_path, muscle_names: list[str], muscle_class: list[str]) -> dict[str, np.ndarray]:
+    """Each muscle's tendon force-strain curve parameters, as its ``.osim`` declares them.
+
+    ``tendon_strain_at_one_norm_force`` (Thelen2003Muscle ``FmaxTendonStrain``;
+    Millard2012EquilibriumMuscle ``TendonForceLengthCurve/strain_at_one_norm_force``;
+    DeGrooteFregly2016Muscle ``tendon_strain_at_one_norm_force``), and for Millard muscles
+    ``millard_tendon_stiffness_at_one_norm_force`` (NaN: the default ``1.375 / strain``),
+    ``millard_tendon_norm_force_at_toe_end`` and ``millard_tendon_curviness``. Properties the
+    file leaves out take OpenSim 4's defaults (:data:`OPENSIM_DEFAULT_TENDON_STRAIN`).
+    """
+    from ..model.osim_xml import read_osim_root  # noqa: PLC0415
+
+    model, _ = read_osim_root(model_path)
+    found: dict[str, tuple[str, object]] = {}
+    for tag in set(muscle_class):
+        for el in model.findall(f".//ForceSet/objects/{tag}"):
+            found[el.get("name", "")] = (tag, el)
+    n = len(muscle_names)
+    out = {
+        "tendon_strain_at_one_norm_force": np.full(n, np.nan),
+        "millard_tendon_stiffness_at_one_norm_force": np.full(n, np.nan),
+        "millard_tendon_norm_force_at_toe_end": np.full(n, np.nan),
+        "millard_tendon_curviness": np.full(n, np.nan),
+    }
+
+    def number(el, tag: str, default: float) -> float:
+        text = None if el is None else el.findtext(tag)
+        if text is None or not text.strip():
+            return default
+        try:
+            return float(text)
+        except ValueError:
+            raise InputError(
+                model_path, f"<{tag}> of a muscle is not a number: '{text.strip()[:40]}'"
+            ) from None
+
+    for j, (name, cls) in enumerate(zip(muscle_names, muscle_class, strict=True)):
+        if name not in found or found[name][0] != cls:
+            raise InputError(model_path, f"muscle '{name}' ({cls}) not found in the model file")
+        el = found[name][1]
+        if cls == "Thelen2003Muscle":
+            strain = number(el, "FmaxTendonStrain", OPENSIM_DEFAULT_TENDON_STRAIN[cls])
+        elif cls == "Millard2012EquilibriumMuscle":
+            curve = el.find("TendonForceLengthCurve")
+            strain = number(curve, "strain_at_one_norm_force", OPENSIM_DEFAULT_TENDON_STRAIN[cls])
+            out["millard_tendon_stiffness_at_one_norm_force"][j] = number(
+                curve, "stiffness_at_one_norm_force", np.nan
+            )
+            out["millard_tendon_norm_force_at_toe_end"][j] = number(
+                curve, "norm_force_at_toe_end", MILLARD_TENDON_NORM_FORCE_AT_TOE_END
+            )
+            out["millard_tendon_curviness"][j] = number(curve, "curviness", MILLARD_TENDON_CURVINESS)
+        else:
+            strain = number(el, "tendon_strain_at_one_norm_force", OPENSIM_DEFAULT_TENDON_STRAIN[cls])
+        if not (np.isfinite(strain) and strain > 0):
+            raise InputError(model_path, f"muscle '{name}' has a tendon strain at F0 of {strain}")
+        out["tendon_strain_at_one_norm_force"][j] = strain
+    return out
+
+
+def compliant_tendon_state(
+    time_s: np.ndarray,
+    force_n: np.ndarray,
+    class_code: np.ndarray,
+    params: dict[str, np.ndarray],
+    tendon: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tendon length and lengthening speed that carry the muscles' forces.
+
+    The strain comes from inverting the tendon force-strain curve of each muscle's class at
+    ``force / F0`` (Zajac 1989; curves of Thelen 2003, Millard et al. 2013, De Groote et al.
+    2016, with the strain at ``F0`` the muscle declares); the speed is the time derivative of
+    the length, from the natural quintic spline through the samples
+    (:func:`runmuscles.kinematics.filters.quintic_spline_derivative`, as for the coordinates).
+
+    Parameters
+    ----------
+    time_s
+        Frame times ``(F,)``; uniformly spaced for the spline (else finite differences).
+    force_n
+        Tendon force ``(F, M)``.
+    class_code, params
+        As for :func:`fibre_kinematics`; ``params`` needs ``max_isometric_force_n`` and
+        ``tendon_slack_length_m``.
+    tendon
+        :func:`tendon_properties`.
+
+    Returns
+    -------
+    tendon_length_m, tendon_speed_m_s
+        Each ``(F, M)``.
+    """
+    from ..kinematics.filters import quintic_spline_derivative  # noqa: PLC0415
+
+    force = np.atleast_2d(np.asarray(force_n, dtype=float))
+    norm_force = force / np.asarray(params["max_isometric_force_n"], dtype=float)
+    strain = np.empty(force.shape)
+    code = np.asarray(class_code)
+    e0 = np.asarray(tendon["tendon_strain_at_one_norm_force"], dtype=float)
+    for c in np.unique(code):
+        cols = np.nonzero(code == c)[0]
+        if c == CLASS_CODES["Thelen2003Muscle"]:
+            strain[:, cols] = thelen_tendon_strain(norm_force[:, cols], e0[cols])
+        elif c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
+            strain[:, cols] = degroote_tendon_strain(norm_force[:, cols], e0[cols])
+        else:  # Millard2012: one Bezier curve per distinct parameter set
+            for j in cols:
+                k = float(tendon["millard_tendon_stiffness_at_one_norm_force"][j])
+                strain[:, j] = millard_tendon_strain(
+                    norm_force[:, j],
+                    float(e0[j]),
+                    None if np.isnan(k) else k,
+                    float(tendon["millard_tendon_norm_force_at_toe_end"][j]),
+                    float(tendon["millard_tendon_curviness"][j]),
+                )
+    length = np.asarray(params["tendon_slack_length_m"], dtype=float) * (1.0 + strain)
+    t = np.asarray(time_s, dtype=float)
+    dt = np.diff(t)
+    if t.size >= 3 and np.all(np.abs(dt - dt.mean()) <= 1e-6 * dt.mean()):
+        speed = quintic_spline_derivative(length, float(dt.mean()))
+    elif t.size >= 2:
+        speed = np.gradient(length, t, axis=0)
+    else:
+        speed = np.zeros(length.shape)
+    return length, speed
 
 
 def umberger_rates(
@@ -346,8 +541,11 @@ class MuscleEnergetics:
         Basal rate of the whole body (W), added for gross results.
     speed_m_s
         Running speed, if known.
-    variant, specific_tension_pa
+    variant, specific_tension_pa, tendon
         Model settings used.
+    fibre_power_w
+        ``(F, M)`` contractile element power ``F_CE x (-v_CE)`` (positive when shortening),
+        before any variant's treatment of negative work.
     """
 
     time_s: np.ndarray
@@ -363,10 +561,13 @@ class MuscleEnergetics:
     speed_m_s: float | None
     variant: str
     specific_tension_pa: float
+    tendon: str = "rigid"
+    fibre_power_w: np.ndarray | None = None
 
 
 def _geometry_params(analysis):
-    """Class codes, parameters (with the forces the analysis used) and curve tables."""
+    """Class codes, parameters (with the forces the analysis used), curve tables, specific
+    tension, and the muscles' class names."""
     from ..model import RunnerModel  # noqa: PLC0415 - heavy, and only needed here
 
     opts = analysis.options
@@ -386,13 +587,14 @@ def _geometry_params(analysis):
     code = np.array([CLASS_CODES[c] for c in geom.muscle_class])
     if list(geom.muscle_names) != list(analysis.muscle_names):
         raise InputError(analysis.model_path, "the model's muscles differ from the analysis's")
-    return code, params, geom.curve_tables, sigma
+    return code, params, geom.curve_tables, sigma, list(geom.muscle_class)
 
 
 def muscle_energetics(
     analysis,
     *,
     variant: str = "uchida2016",
+    tendon: str = DEFAULT_TENDON,
     specific_tension_pa: float | None = None,
     basal_rate_w_per_kg: float = BASAL_RATE_W_PER_KG,
 ) -> MuscleEnergetics:
@@ -404,6 +606,8 @@ def muscle_energetics(
         A :class:`runmuscles.pipeline.TrialAnalysis`.
     variant
         ``"uchida2016"`` (default) or ``"umberger2010"``.
+    tendon
+        ``"rigid"`` or ``"compliant"`` fibre kinematics (see the module docstring).
     specific_tension_pa
         For muscle mass; ``None``: 0.25 MPa with the model's strength (Umberger et al. 2003),
         0.6 MPa with volume-scaled strength (see the module docstring).
@@ -414,15 +618,28 @@ def muscle_energetics(
     -------
     MuscleEnergetics
     """
-    code, params, tables, sigma = _geometry_params(analysis)
+    if tendon not in TENDON_MODELS:
+        raise InputError("tendon", f"unknown tendon model '{tendon}' ({', '.join(TENDON_MODELS)})")
+    code, params, tables, sigma, classes = _geometry_params(analysis)
     if specific_tension_pa is not None:
         sigma = specific_tension_pa
     mass = muscle_mass_kg(
         params["max_isometric_force_n"], params["optimal_fiber_length_m"], specific_tension_pa=sigma
     )
-    lce, vel, fl = fibre_kinematics(analysis.muscle_length_m, analysis.muscle_speed_m_s, code, params, tables)
+    force = np.asarray(analysis.recruitment.muscle_force_n, dtype=float)
+    speed = np.asarray(analysis.muscle_speed_m_s, dtype=float)
+    if tendon == "rigid":
+        lce, vel, fl = fibre_kinematics(analysis.muscle_length_m, speed, code, params, tables)
+        power = -force * speed  # F_CE v_CE = tendon force x musculotendon speed
+    else:
+        props = tendon_properties(analysis.model_path, list(analysis.muscle_names), classes)
+        lt, vt = compliant_tendon_state(analysis.time_s, force, code, params, props)
+        lce, vel, fl = fibre_kinematics(
+            analysis.muscle_length_m, speed, code, params, tables, tendon_length_m=lt, tendon_speed_m_s=vt
+        )
+        # F_CE = F_T / cos(pennation) and v_CE = (v_MT - v_T) cos(pennation)
+        power = -force * (speed - vt)
     r, _ = slow_twitch_fraction(list(analysis.muscle_names))
-    power = -np.asarray(analysis.recruitment.muscle_force_n) * np.asarray(analysis.muscle_speed_m_s)
     rates = umberger_rates(
         analysis.recruitment.activation,
         lce,
@@ -448,6 +665,8 @@ def muscle_energetics(
         speed_m_s=analysis.options.speed_m_s,
         variant=variant,
         specific_tension_pa=float(sigma),
+        tendon=tendon,
+        fibre_power_w=power,
     )
 
 
@@ -468,7 +687,11 @@ def _composition_note(provenance: dict[str, dict]) -> dict:
 
 
 def energetics_summary(
-    analysis, *, variant: str = "uchida2016", energetics: MuscleEnergetics | None = None
+    analysis,
+    *,
+    variant: str = "uchida2016",
+    tendon: str = DEFAULT_TENDON,
+    energetics: MuscleEnergetics | None = None,
 ) -> dict:
     """Whole-body metabolic power, cost of transport, energy shares and fibre shares.
 
@@ -478,8 +701,11 @@ def energetics_summary(
         A :class:`runmuscles.pipeline.TrialAnalysis`.
     variant
         Energy model variant (see :func:`umberger_rates`).
+    tendon
+        ``"compliant"`` or ``"rigid"`` fibre kinematics (see the module docstring).
     energetics
-        Precomputed :func:`muscle_energetics` result (computed when omitted).
+        Precomputed :func:`muscle_energetics` result (computed when omitted; its variant
+        and tendon then override the arguments).
 
     Returns
     -------
@@ -491,13 +717,15 @@ def energetics_summary(
         ``phase_share_of_energy``, ``fast_fibre_share``, ``phase_fast_fibre_share``),
         ``top_muscles_by_energy``, ``fast_fibre_share`` (per group), ``model``, ``variant``,
         ``settings``, ``fibre_recruitment``, ``fibre_composition`` (the table used and which
-        muscles got the assumed value), and the reserves' shares of positive joint work
-        (:func:`positive_work_shares`: work the muscle energy does not include).
+        muscles got the assumed value), ``fibre_work_j_per_stride`` (``positive`` and
+        ``negative`` work of all contractile elements, mean per stride), and the reserves'
+        shares of positive joint work (:func:`positive_work_shares`: work the muscle energy
+        does not include).
         Power values are None when the analysis has no complete stride.
     """
     from .fibres import fibre_shares  # noqa: PLC0415
 
-    en = energetics or muscle_energetics(analysis, variant=variant)
+    en = energetics or muscle_energetics(analysis, variant=variant, tendon=tendon)
     fib = fibre_shares(analysis)
     names = en.muscle_names
     bm = en.body_mass_kg
@@ -515,7 +743,12 @@ def energetics_summary(
                 if en.variant == "uchida2016"
                 else "as published by Umberger (2010)"
             )
-            + "; activation used as excitation; rigid tendon"
+            + "; activation used as excitation; "
+            + (
+                "compliant tendon (post hoc: fibre lengths from the tendon forces of static optimization)"
+                if en.tendon == "compliant"
+                else "rigid tendon"
+            )
         ),
         "variant": en.variant,
         "basal_power_w_per_kg": en.basal_w / bm,
@@ -540,12 +773,19 @@ def energetics_summary(
             "muscle_density_kg_m3": MUSCLE_DENSITY_KG_M3,
             "specific_tension_pa": en.specific_tension_pa,
             "excitation": "activation (static optimization has no excitation dynamics)",
-            "tendon": "rigid",
+            "tendon": en.tendon,
         },
+        "fibre_work_j_per_stride": {"positive": None, "negative": None},
         **positive_work_shares(analysis),
     }
     if duration <= 0 or total_j <= 0:
         return out
+    if en.fibre_power_w is not None:
+        n_strides = len(analysis.cycles)
+        out["fibre_work_j_per_stride"] = {
+            "positive": float((w @ np.maximum(en.fibre_power_w, 0.0)).sum() / n_strides),
+            "negative": float((w @ np.minimum(en.fibre_power_w, 0.0)).sum() / n_strides),
+        }
     net = total_j / duration / bm
     gross = net + en.basal_w / bm
     out["net_metabolic_power_w_per_kg"] = net
@@ -655,6 +895,7 @@ def energy_validation_rows(
     speeds_m_s: tuple[float, ...] = (2, 3, 4, 5),
     strength: str = "volume",
     variant: str = "uchida2016",
+    tendon: str = DEFAULT_TENDON,
 ) -> list[dict]:
     """Cost of transport of hamner2013 runners, one row per runner and speed.
 
@@ -667,21 +908,23 @@ def energy_validation_rows(
         Runner folder names to use (default: every ``subject*`` folder, or the folder itself).
     speeds_m_s
         Trials ``Run_<speed>``.
-    strength, variant
-        Analysis strength model and energy model variant.
+    strength, variant, tendon
+        Analysis strength model, energy model variant and tendon model.
 
     Returns
     -------
     list of dict
         ``subject``, ``speed_m_s``, ``gross_j_per_kg_m``, ``net_j_per_kg_m``,
-        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``, and the
-        reserves' shares of positive work (:func:`positive_work_shares`).
+        ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``,
+        ``tendon``, and the reserves' shares of positive work (:func:`positive_work_shares`).
     """
     from pathlib import Path  # noqa: PLC0415
 
     from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from ..trials import resolve_trial  # noqa: PLC0415
 
+    if tendon not in TENDON_MODELS:
+        raise InputError("tendon", f"unknown tendon model '{tendon}' ({', '.join(TENDON_MODELS)})")
     root = Path(hamner_dir)
     if not root.is_dir():
         raise InputError(root, "folder of hamner2013 runners not found")
@@ -703,7 +946,7 @@ def energy_validation_rows(
                 speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
             )
             a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
-            s = energetics_summary(a, variant=variant)
+            s = energetics_summary(a, variant=variant, tendon=tendon)
             rows.append(
                 {
                     "subject": folder.name,
@@ -714,6 +957,7 @@ def energy_validation_rows(
                     "kcal_per_km": s["kcal_per_km"],
                     "muscle_mass_kg": s["muscle_mass_kg"],
                     "n_strides": len(a.cycles),
+                    "tendon": tendon,
                     **positive_work_shares(a),
                 }
             )
@@ -768,13 +1012,17 @@ def energy_validation_summary(rows: list[dict]) -> dict:
     }
 
 
-def energy_muscle_rows(analysis, *, energetics: MuscleEnergetics | None = None) -> list[dict]:
+def energy_muscle_rows(
+    analysis, *, tendon: str = DEFAULT_TENDON, energetics: MuscleEnergetics | None = None
+) -> list[dict]:
     """One row per muscle: mass, mean power and share of the energy, over strides and per phase.
 
     Parameters
     ----------
     analysis
         A :class:`runmuscles.pipeline.TrialAnalysis` with stride cycles.
+    tendon
+        ``"compliant"`` or ``"rigid"`` (when ``energetics`` is computed here).
     energetics
         Precomputed :func:`muscle_energetics` result (computed when omitted).
 
@@ -787,7 +1035,7 @@ def energy_muscle_rows(analysis, *, energetics: MuscleEnergetics | None = None) 
     """
     from .fibres import fibre_shares  # noqa: PLC0415
 
-    en = energetics or muscle_energetics(analysis)
+    en = energetics or muscle_energetics(analysis, tendon=tendon)
     fib = fibre_shares(analysis)
     w, _ = _frame_weights(en.time_s, analysis.cycles)
     duration = float(sum(c.duration_s for c in analysis.cycles))

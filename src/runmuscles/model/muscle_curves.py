@@ -29,6 +29,13 @@ this is what OpenSim's StaticOptimization uses:
   with ``h`` in metres: practically no pennation loss.
 * DeGrooteFregly2016 returns the active *fibre* force ``F0 a fl fv`` with no
   ``cos(pennation)`` factor.
+
+Tendon force-strain curves (force normalised by ``F0``, strain ``l_T / l_T,slack - 1``) and
+their inverses, for post hoc compliant-tendon fibre kinematics: Thelen (2003) exponential toe
+and linear region (:func:`thelen_tendon_force_strain`), Millard et al. (2013) two Bezier
+corners (:func:`millard_tendon_force_strain`), De Groote et al. (2016) exponential
+(:func:`degroote_tendon_force_strain`); each with the strain at ``F0`` that the muscle
+declares.
 """
 
 from __future__ import annotations
@@ -41,16 +48,22 @@ __all__ = [
     "degroote_active_force_length",
     "degroote_force_velocity",
     "degroote_passive_force_length",
+    "degroote_tendon_force_strain",
+    "degroote_tendon_strain",
     "fixed_width_fiber_length",
     "millard_active_force_length",
     "millard_force_velocity",
     "millard_passive_force_length",
+    "millard_tendon_force_strain",
+    "millard_tendon_strain",
     "fixed_width_pennation_angle",
     "rigid_tendon_active_force",
     "table_curve",
     "thelen_active_force_length",
     "thelen_force_velocity",
     "thelen_passive_force_length",
+    "thelen_tendon_force_strain",
+    "thelen_tendon_strain",
 ]
 
 #: Integer codes of the supported muscle classes (stored in caches).
@@ -165,6 +178,61 @@ def thelen_force_velocity(
     return np.where(w <= -1.0, 0.0, np.maximum(fv, 0.0))
 
 
+#: Thelen (2003) tendon force-strain relation: force at the end of the exponential toe region
+#: (normalised by F0) and the toe's exponential shape factor. Thelen DG (2003) Adjustment of
+#: muscle mechanics model parameters to simulate dynamic contractions in older adults. J Biomech
+#: Eng 125:70-77. The toe's end strain and the linear region's stiffness follow from the
+#: relation's two conditions (slope continuous at the toe's end; force F0 at the strain ``e0``):
+#: ``e_toe = 0.99 e^3 e0 / (1.66 e^3 - 0.67)`` and ``k_lin = 0.67 / (e0 - e_toe)``, which Thelen
+#: rounds to ``0.609 e0`` and ``1.712 / e0`` (OpenSim's Thelen2003Muscle uses the unrounded
+#: values).
+_THELEN_TOE_NORM_FORCE = 0.33
+_THELEN_TOE_SHAPE = 3.0
+
+
+def _thelen_tendon_toe(strain_at_one_norm_force):
+    """Toe-end strain and linear stiffness (per unit strain) from the two conditions above."""
+    e0 = np.asarray(strain_at_one_norm_force, dtype=float)
+    ek = np.exp(_THELEN_TOE_SHAPE)
+    f_toe = _THELEN_TOE_NORM_FORCE
+    # slope at the toe's end, f_toe k e^k / ((e^k - 1) e_toe), equals (1 - f_toe) / (e0 - e_toe)
+    e_toe = (
+        f_toe * _THELEN_TOE_SHAPE * ek * e0 / (f_toe * _THELEN_TOE_SHAPE * ek + (1.0 - f_toe) * (ek - 1.0))
+    )
+    return e_toe, (1.0 - f_toe) / (e0 - e_toe)
+
+
+def thelen_tendon_force_strain(tendon_strain: np.ndarray, strain_at_one_norm_force: np.ndarray) -> np.ndarray:
+    """Tendon force over ``F0`` at a tendon strain (Thelen 2003): 0 when slack, an exponential
+    toe ``F_toe (exp(k_toe e / e_toe) - 1) / (exp(k_toe) - 1)``, then linear, reaching 1 at
+    ``e0`` (OpenSim's ``FmaxTendonStrain``)."""
+    e = np.asarray(tendon_strain, dtype=float)
+    e_toe, k_lin = _thelen_tendon_toe(strain_at_one_norm_force)
+    toe = (
+        _THELEN_TOE_NORM_FORCE
+        / (np.exp(_THELEN_TOE_SHAPE) - 1.0)
+        * np.expm1(_THELEN_TOE_SHAPE * np.clip(e, 0.0, e_toe) / e_toe)
+    )
+    linear = _THELEN_TOE_NORM_FORCE + k_lin * (e - e_toe)
+    return np.where(e <= e_toe, toe, linear)
+
+
+def thelen_tendon_strain(norm_force: np.ndarray, strain_at_one_norm_force: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`thelen_tendon_force_strain`: tendon strain at a force over ``F0``
+    (closed form; 0 for no force)."""
+    f = np.maximum(np.asarray(norm_force, dtype=float), 0.0)
+    e_toe, k_lin = _thelen_tendon_toe(strain_at_one_norm_force)
+    toe = (
+        e_toe
+        / _THELEN_TOE_SHAPE
+        * np.log1p(
+            np.minimum(f, _THELEN_TOE_NORM_FORCE) * (np.exp(_THELEN_TOE_SHAPE) - 1.0) / _THELEN_TOE_NORM_FORCE
+        )
+    )
+    linear = e_toe + (f - _THELEN_TOE_NORM_FORCE) / k_lin
+    return np.where(f <= _THELEN_TOE_NORM_FORCE, toe, linear)
+
+
 # -- DeGroote-Fregly 2016 -------------------------------------------------------------
 def degroote_active_force_length(
     norm_fiber_length: np.ndarray, width_scale: np.ndarray | float = 1.0
@@ -193,6 +261,37 @@ def degroote_passive_force_length(
     offset = np.exp(_DG_KPE * (_DG_MIN_NORM_FIBER_LENGTH - 1.0) / e0)
     x = np.asarray(norm_fiber_length, dtype=float)
     return (np.exp(_DG_KPE * (x - 1.0) / e0) - offset) / (np.exp(_DG_KPE) - offset)
+
+
+#: Tendon force-length curve of DeGrooteFregly2016Muscle as OpenSim parameterises it from
+#: De Groote et al. (2016): ``c1 exp(kT (l~T - c2)) - c3`` with ``c1 = 0.2``, ``c2 = 1``,
+#: ``c3 = 0.2`` and ``kT = ln((1 + c3) / c1) / e0``, so that the force is 0 at slack length and
+#: ``F0`` at strain ``e0`` (the muscle's ``tendon_strain_at_one_norm_force``). (The paper's
+#: own constants, c2 = 0.995, c3 = 0.25, kT = 35, give a small force at slack length.)
+_DG_TENDON_C1, _DG_TENDON_C2, _DG_TENDON_C3 = 0.2, 1.0, 0.2
+
+
+def _degroote_tendon_kt(strain_at_one_norm_force):
+    return np.log((1.0 + _DG_TENDON_C3) / _DG_TENDON_C1) / (
+        1.0 + np.asarray(strain_at_one_norm_force, dtype=float) - _DG_TENDON_C2
+    )
+
+
+def degroote_tendon_force_strain(
+    tendon_strain: np.ndarray, strain_at_one_norm_force: np.ndarray
+) -> np.ndarray:
+    """Tendon force over ``F0`` at a tendon strain (DeGrooteFregly2016Muscle; negative below
+    slack length, as the curve is)."""
+    kt = _degroote_tendon_kt(strain_at_one_norm_force)
+    norm_length = 1.0 + np.asarray(tendon_strain, dtype=float)
+    return _DG_TENDON_C1 * np.exp(kt * (norm_length - _DG_TENDON_C2)) - _DG_TENDON_C3
+
+
+def degroote_tendon_strain(norm_force: np.ndarray, strain_at_one_norm_force: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`degroote_tendon_force_strain` for forces of at least 0 (closed form)."""
+    f = np.maximum(np.asarray(norm_force, dtype=float), 0.0)
+    kt = _degroote_tendon_kt(strain_at_one_norm_force)
+    return _DG_TENDON_C2 + np.log((f + _DG_TENDON_C3) / _DG_TENDON_C1) / kt - 1.0
 
 
 # -- Millard 2012 curves from their parameters (quintic Bezier corners) ----------------------
@@ -326,6 +425,76 @@ def millard_passive_force_length(
         _corner(x_low, y_low, k_low, x_iso, 1.0, k_iso, curviness),
     ]
     return _segmented(norm_fiber_length, segs, 0.0, k_iso)
+
+
+#: Millard et al. (2013) tendon curve defaults (OpenSim's TendonForceLengthCurve): strain at
+#: F0 0.049, force at the end of the toe region 2/3 of F0, curviness 0.5; the stiffness at F0
+#: defaults to 1.375 / strain at F0.
+MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE = 0.049
+MILLARD_TENDON_NORM_FORCE_AT_TOE_END = 2.0 / 3.0
+MILLARD_TENDON_CURVINESS = 0.5
+_MILLARD_TENDON_STIFFNESS_X_STRAIN = 1.375
+
+
+def _millard_tendon_segments(
+    strain_at_one_norm_force, stiffness_at_one_norm_force, norm_force_at_toe_end, curviness
+):
+    """Two corners from (1, 0) with slope 0 through the toe to the linear region, which reaches
+    ``F0`` at ``1 + e0`` with slope ``k``; the toe's middle corner sits on the line from a foot
+    point on the length axis to the point of half the toe force on the linear region."""
+    e0 = float(strain_at_one_norm_force)
+    k = float(stiffness_at_one_norm_force)
+    f_toe = float(norm_force_at_toe_end)
+    x_iso = 1.0 + e0
+    x_toe = (f_toe - 1.0) / k + x_iso
+    x_foot = 1.0 + (x_toe - 1.0) / 10.0
+    y_mid = 0.5 * f_toe
+    x_mid = (y_mid - 1.0) / k + x_iso
+    slope_mid = y_mid / (x_mid - x_foot)
+    x_ctrl = x_foot + 0.5 * (x_mid - x_foot)
+    y_ctrl = slope_mid * (x_ctrl - x_foot)
+    return [
+        _corner(1.0, 0.0, 0.0, x_ctrl, y_ctrl, slope_mid, curviness),
+        _corner(x_ctrl, y_ctrl, slope_mid, x_toe, f_toe, k, curviness),
+    ], k
+
+
+def millard_tendon_force_strain(
+    tendon_strain: np.ndarray,
+    strain_at_one_norm_force: float = MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
+    stiffness_at_one_norm_force: float | None = None,
+    norm_force_at_toe_end: float = MILLARD_TENDON_NORM_FORCE_AT_TOE_END,
+    curviness: float = MILLARD_TENDON_CURVINESS,
+) -> np.ndarray:
+    """Millard2012's TendonForceLengthCurve: tendon force over ``F0`` at a tendon strain (0 when
+    slack, linear with the stiffness at ``F0`` beyond the toe)."""
+    k = (
+        _MILLARD_TENDON_STIFFNESS_X_STRAIN / strain_at_one_norm_force
+        if stiffness_at_one_norm_force is None
+        else stiffness_at_one_norm_force
+    )
+    segs, k = _millard_tendon_segments(strain_at_one_norm_force, k, norm_force_at_toe_end, curviness)
+    return _segmented(1.0 + np.asarray(tendon_strain, dtype=float), segs, 0.0, k)
+
+
+def millard_tendon_strain(
+    norm_force: np.ndarray,
+    strain_at_one_norm_force: float = MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
+    stiffness_at_one_norm_force: float | None = None,
+    norm_force_at_toe_end: float = MILLARD_TENDON_NORM_FORCE_AT_TOE_END,
+    curviness: float = MILLARD_TENDON_CURVINESS,
+) -> np.ndarray:
+    """Inverse of :func:`millard_tendon_force_strain` for forces of at least 0 (the same
+    Bezier corners with the axes swapped: force rises monotonically along each corner)."""
+    k = (
+        _MILLARD_TENDON_STIFFNESS_X_STRAIN / strain_at_one_norm_force
+        if stiffness_at_one_norm_force is None
+        else stiffness_at_one_norm_force
+    )
+    segs, k = _millard_tendon_segments(strain_at_one_norm_force, k, norm_force_at_toe_end, curviness)
+    swapped = [(sy, sx) for sx, sy in segs]
+    f = np.maximum(np.asarray(norm_force, dtype=float), 0.0)
+    return _segmented(f, swapped, 0.0, 1.0 / k) - 1.0
 
 
 # -- tabulated curves (Millard 2012) ------------------------------------------------------
