@@ -512,9 +512,12 @@ class WhatIfEngine:
         def resid(qq: np.ndarray) -> dict[str, np.ndarray]:
             fs = self._foot_state(qq)
             out = {}
+            reps = qq.shape[0] // q.shape[0]  # stacked poses (the Jacobian's) share the targets
             for s in ("r", "l"):
                 pos, pitch = fs[s]
                 tp, tpitch = target[s]
+                if reps > 1:
+                    tp, tpitch = np.tile(tp, (reps, 1)), np.tile(tpitch, reps)
                 d = pos - tp
                 out[s] = np.column_stack([d @ self.fwd, d @ self.up, _W_PITCH * (pitch - tpitch)])
             return out
@@ -564,14 +567,17 @@ class WhatIfEngine:
     def _ik_jacobian(q, cols, r0, resid, h) -> dict[str, np.ndarray]:
         """Forward-difference Jacobian of both legs' residuals (legs perturbed together: they
         are independent chains)."""
-        J = {s: np.empty((q.shape[0], 3, 3)) for s in ("r", "l")}
+        F = q.shape[0]
+        J = {s: np.empty((F, 3, 3)) for s in ("r", "l")}
+        # the three perturbed poses in one forward-kinematics pass (frames stacked)
+        qp = np.concatenate([q] * 3, axis=0)
         for k in range(3):
-            qp = q.copy()
             for s in ("r", "l"):
-                qp[:, cols[s][k]] += h
-            rp = resid(qp)
+                qp[k * F : (k + 1) * F, cols[s][k]] += h
+        rp = resid(qp)
+        for k in range(3):
             for s in ("r", "l"):
-                J[s][:, :, k] = (rp[s] - r0[s]) / h
+                J[s][:, :, k] = (rp[s][k * F : (k + 1) * F] - r0[s]) / h
         return J
 
     def _with_ik(self, st: _State, target: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
