@@ -16,23 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from .analyses.groups import group_members, muscle_stem
+from .analyses.groups import MAIN_GROUPS, group_members, muscle_stem
 from .kinematics.events import PHASES
 from .whatif import Condition, SpeedModel, WhatIfEngine, WhatIfResult, compare_groups
 
 __all__ = ["CLAIMS", "Claim", "ClaimEvidence", "evaluate_claims"]
 
 SUPPORTED, PARTLY, NOT = "supported", "partly supported", "not supported"
-LEG_GROUPS = (
-    "gluteals",
-    "quadriceps",
-    "hamstrings",
-    "calves",
-    "hip_flexors",
-    "adductors",
-    "shin",
-    "long_toe_flexors",
-)
+LEG_GROUPS = tuple(g for g in MAIN_GROUPS if g != "core_trunk")
+
+
+def _both_one_none(first: bool, second: bool) -> str:
+    """Supported when both parts of the evidence hold, partly when one does, else not."""
+    return SUPPORTED if first and second else PARTLY if first or second else NOT
 
 
 @dataclass
@@ -175,12 +171,7 @@ def _claim_c(ctx: _Context) -> ClaimEvidence:
         g: compare_groups(ctx.base, up)[g]["change_pct_positive_work_j_per_kg_per_stride"]
         for g in ("gluteals", "hamstrings", "quadriceps")
     }
-    if imp > 2.0 and pos > 2.0:
-        verdict = SUPPORTED
-    elif imp > 2.0 or pos > 2.0:
-        verdict = PARTLY
-    else:
-        verdict = NOT
+    verdict = _both_one_none(imp > 2.0, pos > 2.0)
     if verdict == SUPPORTED and max(others.values()) > 2 * max(pos, imp):
         verdict = PARTLY
     return ClaimEvidence(
@@ -335,12 +326,7 @@ def _claim_g(ctx: _Context) -> ClaimEvidence:
     }
     drop = base.groups["gluteals"]["share_of_impulse"] - both.groups["gluteals"]["share_of_impulse"]
     rise_quad = both.groups["quadriceps"]["share_of_impulse"] - base.groups["quadriceps"]["share_of_impulse"]
-    if drop > 0.005 and rise_quad > 0.005:
-        verdict = SUPPORTED
-    elif drop > 0.005 or rise_quad > 0.005:
-        verdict = PARTLY
-    else:
-        verdict = NOT
+    verdict = _both_one_none(drop > 0.005, rise_quad > 0.005)
     return ClaimEvidence(
         "g",
         '"Thigh-dominant" runners overstride, lean forward and under-use their glutes.',

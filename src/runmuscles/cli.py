@@ -576,28 +576,19 @@ def load_model_build(
 # -- what-if and claims: thin layers over runmuscles.whatif and runmuscles.claims ------------
 
 
-_WHATIF_GROUPS = (
-    "gluteals",
-    "quadriceps",
-    "hamstrings",
-    "calves",
-    "hip_flexors",
-    "adductors",
-    "shin",
-    "long_toe_flexors",
-    "core_trunk",
-)
+_RunnerFolder = Annotated[
+    Path | None,
+    typer.Argument(help="A runner's trial folder (hamner2013 layout); omit for the bundled runner."),
+]
+_RunnerTrials = Annotated[
+    list[str] | None, typer.Option("--trial", help="Trials to use (default: every Run_N).")
+]
 
 
 @app.command()
 def whatif(
-    trial: Annotated[
-        Path | None,
-        typer.Argument(help="A runner's trial folder (hamner2013 layout); omit for the bundled runner."),
-    ] = None,
-    trial_name: Annotated[
-        list[str] | None, typer.Option("--trial", help="Trials to use (default: every Run_N).")
-    ] = None,
+    trial: _RunnerFolder = None,
+    trial_name: _RunnerTrials = None,
     at: Annotated[
         float | None, typer.Option(help="Baseline: the trial at this speed (m/s; default: nearest 3.5).")
     ] = None,
@@ -629,6 +620,7 @@ def whatif(
     Recomputes dynamics and muscles for the changed condition (see runmuscles.whatif) and
     prints per-group load per stride against the baseline trial.
     """
+    from .analyses.groups import MAIN_GROUPS  # noqa: PLC0415
     from .whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
 
     cond = Condition(
@@ -716,7 +708,7 @@ def whatif(
         "change",
     ):
         tab.add_column(col, justify="right" if col != "group" else "left")
-    for g in _WHATIF_GROUPS:
+    for g in MAIN_GROUPS:
         if g not in cmp:
             continue
         r = cmp[g]
@@ -743,13 +735,8 @@ def whatif(
 
 @app.command()
 def claims(
-    trial: Annotated[
-        Path | None,
-        typer.Argument(help="A runner's trial folder (hamner2013 layout); omit for the bundled runner."),
-    ] = None,
-    trial_name: Annotated[
-        list[str] | None, typer.Option("--trial", help="Trials to use (default: every Run_N).")
-    ] = None,
+    trial: _RunnerFolder = None,
+    trial_name: _RunnerTrials = None,
     strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for claims.json.")] = Path("runmuscles-claims"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per claim.")] = False,

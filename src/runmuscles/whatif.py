@@ -423,6 +423,11 @@ class WhatIfEngine:
         self._baseline: WhatIfResult | None = None
 
     # -- helpers ---------------------------------------------------------------------------
+    def _speed(self, what: str) -> float:
+        if not self.speed_m_s:
+            raise InputError("speed_m_s", f"{what} needs the running speed (unknown for this trial)")
+        return float(self.speed_m_s)
+
     def _body(self, stem: str) -> int:
         for i, n in enumerate(self._bodies):
             if n == stem or n.startswith(stem):
@@ -923,8 +928,7 @@ class WhatIfEngine:
     ) -> None:
         """Air drag ``0.5 rho CdA (v + wind)^2`` on the trunk, balanced by the ground reaction
         force (module notes)."""
-        if not v:
-            raise InputError("speed_m_s", "air drag needs the running speed (unknown for this trial)")
+        v = v or self._speed("air drag")
         area = DRAG_AREA_M2 * (self.mass_kg / 70.0) ** (2.0 / 3.0)
         air = v + wind_m_s
         drag = 0.5 * AIR_DENSITY_KG_M3 * area * air * abs(air)
@@ -957,9 +961,7 @@ class WhatIfEngine:
         """Belt slowing by ``fraction`` of its speed during each stance (a half-sine dip, deepest at
         mid-stance): the stance foot travels back less; the centre of mass (an inertial-frame
         quantity) and the forces are unchanged; the legs follow the feet (inverse kinematics)."""
-        v = self.speed_m_s
-        if not v:
-            raise InputError("speed_m_s", "belt fluctuation needs the belt speed (unknown for this trial)")
+        v = self._speed("belt fluctuation")
         t = st.t
         q_now = st.q + st.dq
         feet = self._foot_state(q_now)
@@ -1095,9 +1097,7 @@ class WhatIfEngine:
         """
         if d_m < 0:
             raise InputError("overstride_m", "only a longer reach (positive) is simulated")
-        v = self.speed_m_s
-        if not v:
-            raise InputError("speed_m_s", "overstriding needs the running speed (unknown for this trial)")
+        v = self._speed("overstriding")
         from .pipeline import foot_side  # noqa: PLC0415
 
         t = st.t

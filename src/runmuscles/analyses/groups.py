@@ -20,7 +20,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-__all__ = ["GROUPS", "GROUP_LABELS", "group_members", "muscle_side", "muscle_stem"]
+__all__ = ["MAIN_GROUPS", "GROUPS", "GROUP_LABELS", "group_members", "muscle_side", "muscle_stem"]
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "gluteals": ("glut_max", "glut_med", "glut_min", "glmax", "glmed", "glmin"),
@@ -55,6 +55,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "perlong",
     ),
 }
+
+#: The named groups, in the order reports show them (``other`` left out).
+MAIN_GROUPS: tuple[str, ...] = tuple(g for g in GROUPS if g != "other")
 
 GROUP_LABELS: dict[str, str] = {
     "gluteals": "Gluteals",

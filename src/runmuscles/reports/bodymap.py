@@ -13,22 +13,13 @@ posterior) is not drawn.
 
 from __future__ import annotations
 
+from ..analyses.groups import MAIN_GROUPS
 from .resultset import ResultSet
 from .svg import esc, fmt, ramp, ramp_stops, svg_open
 
 __all__ = ["BODY_MAP_GROUPS", "METRICS", "body_map_svg", "group_load_map_svg"]
 
-BODY_MAP_GROUPS = (
-    "gluteals",
-    "quadriceps",
-    "hamstrings",
-    "calves",
-    "hip_flexors",
-    "adductors",
-    "shin",
-    "long_toe_flexors",
-    "core_trunk",
-)
+BODY_MAP_GROUPS = MAIN_GROUPS
 
 METRICS = {
     "impulse": "share of force impulse",
