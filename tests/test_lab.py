@@ -344,7 +344,7 @@ def test_fukuchi_c3d_end_to_end(runner: str, speed: str, tmp_path: Path) -> None
     )
     assert s["body_mass_kg"] == pytest.approx(mass)
     assert s["speed_m_s"] == pytest.approx(int(speed) / 10, rel=0.05)
-    assert s["n_strides"] >= 2 and 1.8 < s["peak_vertical_grf_bw"] < 3.5
+    assert s["n_strides"] >= 1 and 1.8 < s["peak_vertical_grf_bw"] < 3.5  # RBDS002 3.5 m/s: 1 in 2 s
     ik = q["input"]["inverse_kinematics"]
     assert ik["marker_rms_m_mean"] < 0.025, ik  # 1.2-2.0 cm on these trials
     assert abs(q["input"]["scaling"]["stature_estimate_m"] - height) < 0.07 * height
