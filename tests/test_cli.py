@@ -145,6 +145,14 @@ def test_analyze_with_forces_estimated_from_motion(subject01: Path, tmp_path: Pa
     # the estimate (body mass x centre-of-mass acceleration on the stance foot) is close to the plate
     assert se["peak_vertical_grf_bw"] == pytest.approx(sm["peak_vertical_grf_bw"], rel=0.1)
     assert se["stride_time_s"] == pytest.approx(sm["stride_time_s"], abs=0.02)
+    # foot strike: from the centre of pressure with measured forces, from the foot's angle
+    # with estimated ones; subject01 lands on the heel either way, on every stride
+    fm, fe = sm["foot_strike"], se["foot_strike"]
+    assert "strike index" in fm["method"] and "angle" in fe["method"]
+    assert (fm["right"], fm["left"]) == (fe["right"], fe["left"]) == ("rearfoot", "rearfoot")
+    assert len(fm["strides"]) >= 6 and {r["pattern"] for r in fm["strides"]} == {"rearfoot"}
+    assert all(r["strike_index"] < 1 / 3 for r in fm["strides"])
+    assert all(r["strike_index"] is None for r in fe["strides"])
 
 
 def test_whatif_json_and_errors(tmp_path: Path) -> None:

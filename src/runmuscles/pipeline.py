@@ -93,6 +93,14 @@ class AnalysisOptions:
         False the analysis runs without stride cycles (OpenSim's SO does not need them).
     cache_dir
         Where model caches live (default: the user cache folder).
+    input_path
+        How the inputs were made from the lab's files (e.g. by :mod:`runmuscles.lab`), one line.
+    input_notes, input_flags, input_quality
+        What making them assumed and found (notes and flags lead the quality section's;
+        ``input_quality`` goes to ``quality["input"]``).
+    standing_foot_angle_rad
+        ``{"r": ..., "l": ...}``: each foot's heel-to-ball angle standing (the static pose),
+        the zero of the foot-strike angle; ``None``: the model's default pose.
     """
 
     lowpass_hz: float | None = 12.0
@@ -111,9 +119,22 @@ class AnalysisOptions:
     forces_source: str = "measured"
     start_at_frame_before: bool = False
     cache_dir: Path | None = None
+    input_path: str = ""
+    input_notes: list[str] = field(default_factory=list)
+    input_flags: list[str] = field(default_factory=list)
+    input_quality: dict = field(default_factory=dict)
+    standing_foot_angle_rad: dict[str, float] | None = None
 
     def as_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("reserves", "cache_dir")}
+        skip = (
+            "reserves",
+            "cache_dir",
+            "input_notes",
+            "input_flags",
+            "input_quality",
+            "standing_foot_angle_rad",
+        )
+        d = {k: v for k, v in self.__dict__.items() if k not in skip}
         d["reserves"] = "custom" if self.reserves is not None else "one per independent coordinate"
         return d
 
@@ -152,8 +173,12 @@ class TrialAnalysis:
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
+<<<<<<< HEAD
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
+=======
+    foot_strike: dict | None = None
+>>>>>>> lab
     _summary: dict | None = field(default=None, repr=False)
 
     @property
@@ -356,6 +381,7 @@ class TrialAnalysis:
             "stride_frequency_hz": float(1.0 / np.mean([c.duration_s for c in strides])) if strides else None,
             "stance_fraction": float(np.mean([c.stance_fraction for c in strides])) if strides else None,
             "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
+            "foot_strike": self.foot_strike,
             "metabolic_cost_j_per_kg_m": energy["metabolic_cost_j_per_kg_m"],
             "metabolic_power_w_per_kg": energy["metabolic_power_w_per_kg"],
             "groups": groups,
@@ -566,7 +592,23 @@ def analyze_motion(
         stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
         for c in cycles
     ]
+<<<<<<< HEAD
     quality = _quality(model, ck, tau, rec, body_loads, events, geo)
+=======
+    quality = _quality(model, ck, tau, rec, loads, events, geo, vertical, opts)
+    from .analyses.strike_pattern import foot_strike_summary  # noqa: PLC0415
+
+    strikes = foot_strike_summary(
+        model.multibody,
+        ck.time_s,
+        q,
+        events,
+        loads,
+        measured=opts.forces_source == "measured",
+        foot_side=foot_side,
+        standing_rad=opts.standing_foot_angle_rad,
+    )
+>>>>>>> lab
     timings["analyses"] = _time.perf_counter() - t1
     timings["total"] = _time.perf_counter() - t0
     model_path, coordinates_path, loads_path = sources
@@ -590,9 +632,14 @@ def analyze_motion(
         quality=quality,
         timings_s=timings,
         problem=problem,
+<<<<<<< HEAD
         external_loads=external_loads,
         body_loads=body_loads,
         extra_loads=extra_loads,
+=======
+        external_loads=loads,
+        foot_strike=strikes,
+>>>>>>> lab
     )
 
 
@@ -676,7 +723,11 @@ def _window(
     return start, end, cycles
 
 
+<<<<<<< HEAD
 def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo) -> dict:
+=======
+def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertical, opts) -> dict:
+>>>>>>> lab
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     # residuals on the root (pelvis) coordinates
@@ -750,8 +801,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo) -> dict
         )
     notes = list(ck.notes) + list(events.notes) + list(rec.notes) + list(getattr(geo, "notes", []))
     return {
-        "flags": flags,
-        "notes": notes,
+        "input": {"path": opts.input_path or "files as given", **opts.input_quality},
+        "flags": list(opts.input_flags) + flags,
+        "notes": list(opts.input_notes) + notes,
         "residuals": residual,
         "reserves": res_rows,
         "reserve_peak_nm_on_muscle_coordinates": max([res_rows[n]["peak"] for n in on_muscled] or [0.0]),

@@ -40,12 +40,16 @@ __all__ = [
 _SPLINE_HALF_WIDTH = 60
 
 
-def is_uniform(time_s: np.ndarray, rtol: float = 1e-6) -> bool:
-    """Whether samples are equally spaced (to ``rtol`` of the mean step)."""
+def is_uniform(time_s: np.ndarray, rtol: float = 1e-6, atol_s: float = 2e-8) -> bool:
+    """Whether samples are equally spaced (to ``rtol`` of the mean step, or ``atol_s``).
+
+    ``atol_s`` absorbs times printed with 8 decimals (OpenSim's files: 150 Hz is
+    0.00666667 s, so steps differ by 1e-8 s).
+    """
     if time_s.size < 3:
         return True
     dt = np.diff(time_s)
-    return bool(np.max(np.abs(dt - dt.mean())) <= rtol * dt.mean() + 1e-12)
+    return bool(np.max(np.abs(dt - dt.mean())) <= rtol * dt.mean() + atol_s)
 
 
 def resample_uniform(time_s: np.ndarray, values: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ __all__ = [
     "IKResult",
     "ModelSummary",
     "SORunResult",
+    "ScaleMeasurement",
     "ScaleResult",
     "marker_errors_at",
     "model_summary",
@@ -50,6 +51,7 @@ __all__ = [
     "run_static_optimization",
     "run_static_optimization_subprocess",
     "scale_model",
+    "scale_model_by_factor",
 ]
 
 
@@ -504,6 +506,9 @@ class IKResult:
         Per frame: time, RMS and maximum marker error over the weighted markers.
     missing_markers
         Markers the model has, with a nonzero weight, that the trial does not.
+    marker_mean_error_m
+        Per tracked marker, its mean distance from the model's marker over the frames
+        (from OpenSim's ``<name>_ik_model_marker_locations.sto``).
     """
 
     coordinates_path: Path
@@ -514,6 +519,7 @@ class IKResult:
     missing_markers: list[str]
     wall_s: float
     log: str = field(default="", repr=False)
+    marker_mean_error_m: dict[str, float] = field(default_factory=dict)
 
 
 def run_inverse_kinematics(
@@ -523,6 +529,7 @@ def run_inverse_kinematics(
     *,
     setup_xml: str | Path | None = None,
     marker_weights: Mapping[str, float] | None = None,
+    coordinate_weights: Mapping[str, float] | None = None,
     t0: float | None = None,
     t1: float | None = None,
     accuracy: float = 1e-5,
@@ -544,6 +551,10 @@ def run_inverse_kinematics(
     marker_weights
         Marker weights to use instead (a marker left out is not tracked). With neither a
         setup nor weights, every marker in both model and trial gets weight 1.
+    coordinate_weights
+        Coordinates held near their default value (an ``IKCoordinateTask`` with this weight
+        each, added to the marker tasks): for coordinates no marker observes (a trunk or arms
+        without markers), which IK would otherwise leave wherever the solver drifts.
     t0, t1
         Time window (default: the whole trial).
     accuracy
@@ -594,6 +605,15 @@ def run_inverse_kinematics(
             task = tasks.get(i)
             if osim.IKMarkerTask.safeDownCast(task) is not None:
                 weights[task.getName()] = task.getWeight() if task.getApply() else 0.0
+    for c, w in (coordinate_weights or {}).items():
+        if c not in summary.coordinates:
+            raise InputError(model, f"has no coordinate '{c}' to hold at its default value")
+        ctask = osim.IKCoordinateTask()
+        ctask.setName(c)
+        ctask.setApply(w > 0)
+        ctask.setWeight(float(w))
+        ctask.setValueType(osim.IKCoordinateTask.DefaultValue)
+        tasks.cloneAndAppend(ctask)
     missing = [m for m in summary.markers if weights.get(m, 0.0) > 0 and m not in markers.names]
     tool.setName(name)
     tool.set_model_file(str(Path(model).resolve()))
@@ -603,6 +623,7 @@ def run_inverse_kinematics(
     tool.setResultsDir(str(out.parent))
     tool.setOutputMotionFileName(str(out))
     tool.set_report_errors(True)
+    tool.set_report_marker_locations(True)
     tool.set_accuracy(float(accuracy))
     setup = out.parent / f"{name}_setup.xml"
     tool.printToXML(str(setup))
@@ -629,7 +650,26 @@ def run_inverse_kinematics(
         missing,
         wall,
         log.text,
+        _per_marker_errors(out.parent / f"{name}_ik_model_marker_locations.sto", markers, weights),
     )
+
+
+def _per_marker_errors(locations: Path, trial: Any, weights: Mapping[str, float]) -> dict[str, float]:
+    """Mean distance per tracked marker between the model's and the trial's marker."""
+    if not locations.exists():
+        return {}
+    loc = read_storage(locations)
+    out = {}
+    for m, w in weights.items():
+        cols = [f"{m}_t{a}" for a in "xyz"]
+        if w <= 0 or m not in trial.names or not all(c in loc for c in cols):
+            continue
+        model_xyz = loc.columns(cols)
+        k = np.clip(np.searchsorted(trial.time_s, loc.time_s - 1e-7), 0, trial.time_s.size - 1)
+        d = np.linalg.norm(model_xyz - trial.positions_m[k, trial.names.index(m), :], axis=1)
+        if np.isfinite(d).any():
+            out[m] = float(np.nanmean(d))
+    return out
 
 
 def _coordinate_columns(table: Any, rotational: set[str]) -> tuple[list[str], np.ndarray]:
@@ -756,7 +796,7 @@ def _model_markers(model_path: Path, marker_set: Path | None) -> tuple[list[str]
     model, _ = load_model(model_path, init=False)
     if marker_set is not None:
         try:
-            model.updateMarkers(osim.MarkerSet(str(marker_set)))
+            model.updateMarkerSet(osim.MarkerSet(str(marker_set)))
         except Exception as exc:
             raise InputError(marker_set, f"OpenSim cannot read this marker set: {_first_line(exc)}") from None
     mk = model.getMarkerSet()
@@ -787,15 +827,22 @@ def scale_model(
     height_m: float | None = None,
     marker_set_xml: str | Path | None = None,
     time_range_s: tuple[float, float] | None = None,
+    measurements: Sequence[ScaleMeasurement] | None = None,
+    uniform_factor: float | None = None,
+    marker_weights: Mapping[str, float] | None = None,
 ) -> ScaleResult:
     """Scale a generic model to a subject with OpenSim's ScaleTool.
 
     Either give a ScaleTool ``setup_xml`` (its measurements, scale set and marker weights
     are used; any other argument given here overrides the setup), or a ``generic_model``,
-    ``static_trc`` and ``mass_kg``: the model is then scaled uniformly by the ratio of the
-    trial's vertical marker extent to the model's (the trial must be a standing pose), its
-    mass is set with the mass distribution kept, and every marker the model and trial share
-    is placed with weight 1.
+    ``static_trc`` and ``mass_kg``. Without a setup the segments are scaled by
+    ``measurements`` when given (OpenSim's measurement-based scaling: each factor is the
+    mean ratio of the trial's to the model's marker-pair distances), else by
+    ``uniform_factor`` for every body, else uniformly by the ratio of the trial's vertical
+    marker extent to the model's (the trial must be a standing pose). The mass is set with
+    the mass distribution kept, and the markers are placed with ``marker_weights`` (default:
+    weight 1 for every marker the model and trial share; a marker with weight 0 does not
+    pose the model but is still moved onto the trial).
 
     Parameters
     ----------
@@ -813,6 +860,12 @@ def scale_model(
         A marker set that replaces the generic model's markers.
     time_range_s
         Part of the static trial to average (default: all of it).
+    measurements
+        Segment scale measurements (see :class:`ScaleMeasurement`).
+    uniform_factor
+        One scale factor for every body (e.g. from the runner's height).
+    marker_weights
+        Marker placer weights (marker name -> weight).
 
     Returns
     -------
@@ -839,7 +892,7 @@ def scale_model(
             )
         model_file, trc = Path(generic_model).resolve(), Path(static_trc).resolve()
         marker_set = Path(marker_set_xml).resolve() if marker_set_xml else None
-        weights = None
+        weights = dict(marker_weights) if marker_weights is not None else None
         t_range = time_range_s
     if model_file is None or not model_file.exists():
         raise InputError(setup_xml or generic_model, f"generic model not found ({model_file})")
@@ -886,9 +939,15 @@ def scale_model(
         values["height"] = repr(1000.0 * float(height_m))  # OpenSim records height in mm
     if setup_xml is not None:
         write_adapted_setup(setup_xml, setup_out, "ScaleTool", values)
+    elif measurements:
+        _write_scale_setup(setup_out, weights, values, measurements=measurements)
     else:
-        factor = _uniform_scale_factor(generic, exp_mean, trc)
-        _write_uniform_scale_setup(setup_out, generic, factor, weights, values)
+        factor = (
+            uniform_factor if uniform_factor is not None else _uniform_scale_factor(generic, exp_mean, trc)
+        )
+        bodies = generic.getBodySet()
+        scales = {bodies.get(i).getName(): factor for i in range(bodies.getSize())}
+        _write_scale_setup(setup_out, weights, values, scales=scales)
     osim = opensim()
     started = time.time()
     log, wall = _run_tool(
@@ -918,6 +977,65 @@ def scale_model(
     )
 
 
+def scale_model_by_factor(
+    out_path: str | Path,
+    generic_model: str | Path,
+    factor: float,
+    mass_kg: float,
+    *,
+    height_m: float | None = None,
+) -> Path:
+    """Scale every body of a model by one factor and set its mass, with OpenSim's ScaleTool.
+
+    For a model scaled without markers (from the runner's height); the model's own markers
+    are scaled with their bodies. The setup that ran is written beside the model
+    (``<stem>_setup.xml``).
+
+    Returns
+    -------
+    Path
+        The scaled model.
+    """
+    out = Path(out_path).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model_file = Path(generic_model).resolve()
+    if not model_file.exists():
+        raise InputError(generic_model, "generic model not found")
+    if not factor > 0 or not mass_kg > 0:
+        raise InputError(generic_model, f"cannot scale by {factor:g} to {mass_kg:g} kg")
+    setup_out = out.parent / f"{out.stem}_setup.xml"
+    _, generic = _model_markers(model_file, None)
+    bodies = generic.getBodySet()
+    values: dict[str, str | None] = {
+        "GenericModelMaker/model_file": os.path.relpath(model_file, setup_out.parent),
+        "GenericModelMaker/marker_set_file": None,
+        "ModelScaler/marker_file": None,
+        "ModelScaler/output_model_file": os.path.relpath(out, setup_out.parent),
+        "ModelScaler/output_scale_file": os.path.relpath(
+            out.parent / f"{out.stem}_scale_set.xml", setup_out.parent
+        ),
+        "mass": repr(float(mass_kg)),
+    }
+    if height_m is not None:
+        values["height"] = repr(1000.0 * float(height_m))
+    scales = {bodies.get(i).getName(): float(factor) for i in range(bodies.getSize())}
+    _write_scale_setup(setup_out, {}, values, scales=scales, place_markers=False)
+    osim = opensim()
+    started = time.time()
+    # ScaleTool.run() returns false when the marker placer is off, even after writing the
+    # scaled model: success is judged by the file instead.
+    log, _ = _run_tool(
+        lambda: osim.ScaleTool(str(setup_out)).run() or True,
+        setup_out,
+        "ScaleTool",
+        "ScaleTool.run()",
+        "Info",
+    )
+    if not out.exists() or out.stat().st_mtime < started - 1.0:
+        raise ModelError(setup_out, f"ScaleTool wrote no {out.name} ({_problem(log, 'no error given')})")
+    return out
+
+
 def _logged_marker_error(text: str) -> tuple[float, float, str] | None:
     """``(rms, max, marker)`` from the marker placer's 'marker error: RMS = ..' log line."""
     m = re.search(r"marker error: RMS = ([-+.\deE]+), max = ([-+.\deE]+) \((.*?)\)", text)
@@ -933,11 +1051,36 @@ def _warnings_off() -> Iterator[None]:
         yield
 
 
-def _write_uniform_scale_setup(
-    path: Path, generic: Any, factor: float, weights: Mapping[str, float], values: Mapping[str, str | None]
+@dataclass
+class ScaleMeasurement:
+    """One measurement of OpenSim's measurement-based scaling.
+
+    Attributes
+    ----------
+    name
+        Its name in the setup.
+    marker_pairs
+        Marker pairs whose trial-to-model distance ratios are averaged into one factor.
+    bodies
+        Body -> axes (``"X Y Z"``, ``"X"``...) the factor scales.
+    """
+
+    name: str
+    marker_pairs: list[tuple[str, str]]
+    bodies: dict[str, str]
+
+
+def _write_scale_setup(
+    path: Path,
+    weights: Mapping[str, float],
+    values: Mapping[str, str | None],
+    *,
+    scales: Mapping[str, float] | None = None,
+    measurements: Sequence[ScaleMeasurement] | None = None,
+    place_markers: bool = True,
 ) -> None:
-    """A ScaleTool setup: one uniform factor for every body, then marker placement."""
-    tool = ET.Element("ScaleTool", name=path.stem)
+    """A ScaleTool setup: manual factors per body or measurements, then marker placement."""
+    tool = ET.Element("ScaleTool", name=path.stem.removesuffix("_setup"))
     ET.SubElement(tool, "mass").text = values.get("mass") or "-1"
     ET.SubElement(tool, "height").text = values.get("height") or "-1"
     gm = ET.SubElement(tool, "GenericModelMaker")
@@ -945,21 +1088,32 @@ def _write_uniform_scale_setup(
     ET.SubElement(gm, "marker_set_file")
     ms = ET.SubElement(tool, "ModelScaler")
     ET.SubElement(ms, "apply").text = "true"
-    ET.SubElement(ms, "scaling_order").text = "manualScale"
-    scales = ET.SubElement(ET.SubElement(ms, "ScaleSet"), "objects")
-    bodies = generic.getBodySet()
-    for i in range(bodies.getSize()):
-        sc = ET.SubElement(scales, "Scale")
-        ET.SubElement(sc, "scales").text = f"{factor!r} {factor!r} {factor!r}"
-        ET.SubElement(sc, "segment").text = bodies.get(i).getName()
-        ET.SubElement(sc, "apply").text = "true"
+    ET.SubElement(ms, "scaling_order").text = "measurements" if measurements else "manualScale"
+    if measurements:
+        objs = ET.SubElement(ET.SubElement(ms, "MeasurementSet"), "objects")
+        for m in measurements:
+            me = ET.SubElement(objs, "Measurement", name=m.name)
+            ET.SubElement(me, "apply").text = "true"
+            pairs = ET.SubElement(ET.SubElement(me, "MarkerPairSet"), "objects")
+            for a, b in m.marker_pairs:
+                ET.SubElement(ET.SubElement(pairs, "MarkerPair"), "markers").text = f"{a} {b}"
+            bodies = ET.SubElement(ET.SubElement(me, "BodyScaleSet"), "objects")
+            for body, axes in m.bodies.items():
+                ET.SubElement(ET.SubElement(bodies, "BodyScale", name=body), "axes").text = axes
+    else:
+        objs = ET.SubElement(ET.SubElement(ms, "ScaleSet"), "objects")
+        for body, factor in (scales or {}).items():
+            sc = ET.SubElement(objs, "Scale")
+            ET.SubElement(sc, "scales").text = f"{factor!r} {factor!r} {factor!r}"
+            ET.SubElement(sc, "segment").text = body
+            ET.SubElement(sc, "apply").text = "true"
     for tag in ("marker_file", "time_range"):
         ET.SubElement(ms, tag)
     ET.SubElement(ms, "preserve_mass_distribution").text = "true"
     for tag in ("output_model_file", "output_scale_file"):
         ET.SubElement(ms, tag)
     mp = ET.SubElement(tool, "MarkerPlacer")
-    ET.SubElement(mp, "apply").text = "true"
+    ET.SubElement(mp, "apply").text = "true" if place_markers else "false"
     tasks = ET.SubElement(ET.SubElement(mp, "IKTaskSet"), "objects")
     for m, w in weights.items():
         t = ET.SubElement(tasks, "IKMarkerTask", name=m)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..tables import TimeTable
-from .opensim_files import MarkerTable
+from .opensim_files import MarkerTable, check_marker_units
 
 __all__ = ["C3DEvent", "C3DTrial", "ForcePlate", "read_c3d"]
 
@@ -319,35 +319,9 @@ def _read_markers(c: dict, params: dict, p: Path, notes: list[str]) -> MarkerTab
             f"marker gaps: {100 * gap.mean():.1f}% of samples set to NaN (worst '{names[worst]}' "
             f"{100 * frac[worst]:.0f}%)"
         )
-    _check_marker_units(xyz, units, p)
+    check_marker_units(xyz, units, p)
     notes.append(f"markers: {n_markers} at {rate:g} Hz, POINT:UNITS '{units}' converted to metres")
     return MarkerTable(time, xyz, names, rate, units, {"source": str(p)})
-
-
-def _check_marker_units(xyz_m: np.ndarray, units: str, p: Path) -> None:
-    """Refuse a marker cloud whose size cannot be a human body in the declared unit."""
-    if xyz_m.shape[1] < 3:
-        return
-    with np.errstate(invalid="ignore"):
-        ext = np.nanmax(xyz_m, axis=1) - np.nanmin(xyz_m, axis=1)  # (n_frames, 3)
-    size = np.nanmax(ext, axis=1)
-    if not np.isfinite(size).any():
-        return
-    size_m = float(np.nanmedian(size))
-    if size_m < 0.1:
-        raise InputError(
-            p,
-            f"markers span only {size_m / _LENGTH_TO_M[units]:.3g} {units} although POINT:UNITS "
-            f"says '{units}': a body this small is impossible; the file's unit is wrong (values are "
-            f"probably in metres)",
-        )
-    if size_m > 5.0:
-        raise InputError(
-            p,
-            f"markers span {size_m / _LENGTH_TO_M[units]:.3g} {units} ({size_m:.3g} m) although "
-            f"POINT:UNITS says '{units}': a body this large is impossible; the file's unit is wrong "
-            f"(values are probably in millimetres)",
-        )
 
 
 def _read_analogs(c: dict, params: dict, p: Path, t0: float) -> tuple[TimeTable | None, dict[str, str]]:

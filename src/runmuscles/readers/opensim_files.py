@@ -13,6 +13,7 @@ Every problem (missing file, truncated row, NaN, missing column) raises
 from __future__ import annotations
 
 import math
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,10 @@ __all__ = [
     "MarkerTable",
     "read_external_loads",
     "read_storage",
+    "check_marker_units",
     "read_trc",
     "write_storage",
+    "write_trc",
 ]
 
 _LENGTH_TO_M = {"m": 1.0, "mm": 1e-3, "cm": 1e-2, "dm": 0.1, "meters": 1.0, "millimeters": 1e-3}
@@ -281,7 +284,85 @@ def read_trc(path: str | Path) -> MarkerTable:
     if np.any(~np.isfinite(time)):
         raise InputError(p, "the Time column has missing or non-numeric values")
     pos = arr[:, 2:].reshape(arr.shape[0], len(names), 3) * _LENGTH_TO_M[units]
+    check_marker_units(pos, units, p)
     return MarkerTable(time, pos, names, rate, units, {"source": str(p), "header": hdr})
+
+
+def check_marker_units(xyz_m: np.ndarray, units: str, path: str | Path) -> None:
+    """Refuse a marker cloud whose size cannot be a human body in the declared unit.
+
+    Parameters
+    ----------
+    xyz_m
+        Positions in metres as converted from the declared unit, ``(frames, markers, 3)``.
+    units
+        The unit the file declared (``mm``, ``m``...).
+    path
+        The file, for the message.
+
+    Raises
+    ------
+    InputError
+        The median extent of the markers over the frames is below 0.1 m or above 5 m.
+    """
+    if xyz_m.ndim != 3 or xyz_m.shape[1] < 3:
+        return
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+        ext = np.nanmax(xyz_m, axis=1) - np.nanmin(xyz_m, axis=1)  # (n_frames, 3)
+        size = np.nanmax(ext, axis=1)
+    if not np.isfinite(size).any():
+        return
+    size_m = float(np.nanmedian(size))
+    per_unit = _LENGTH_TO_M.get(units.lower(), 1.0)
+    if size_m < 0.1:
+        raise InputError(
+            path,
+            f"markers span only {size_m / per_unit:.3g} {units} although the file says '{units}': "
+            f"a body this small is impossible; the file's unit is wrong (values are probably in metres)",
+        )
+    if size_m > 5.0:
+        raise InputError(
+            path,
+            f"markers span {size_m / per_unit:.3g} {units} ({size_m:.3g} m) although the file says "
+            f"'{units}': a body this large is impossible; the file's unit is wrong (values are "
+            f"probably in millimetres)",
+        )
+
+
+def write_trc(path: str | Path, markers: MarkerTable, *, names: list[str] | None = None) -> Path:
+    """Write markers as an OpenSim ``.trc`` file (metres, tab-separated, gaps left empty).
+
+    Parameters
+    ----------
+    path
+        Destination file.
+    markers
+        The trajectories (metres).
+    names
+        Marker names to write in the header instead of ``markers.names`` (same order).
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    names = list(markers.names if names is None else names)
+    if len(names) != markers.positions_m.shape[1]:
+        raise InputError(p, f"{len(names)} names for {markers.positions_m.shape[1]} markers")
+    n = markers.time_s.size
+    rate = markers.rate_hz if markers.rate_hz > 0 else (n - 1) / float(markers.time_s[-1] - markers.time_s[0])
+    head = [
+        f"PathFileType\t4\t(X/Y/Z)\t{p.name}",
+        "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+        f"{rate:g}\t{rate:g}\t{n}\t{len(names)}\tm\t{rate:g}\t1\t{n}",
+        "Frame#\tTime\t" + "\t".join(f"{nm}\t\t" for nm in names),
+        "\t\t" + "\t".join(f"X{k + 1}\tY{k + 1}\tZ{k + 1}" for k in range(len(names))),
+    ]
+    xyz = markers.positions_m.reshape(n, -1)
+    with p.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\n".join(head) + "\n")
+        for i in range(n):
+            vals = "\t".join(f"{v:.6f}" if math.isfinite(v) else "" for v in xyz[i])
+            fh.write(f"{i + 1}\t{markers.time_s[i]:.10g}\t{vals}\n")
+    return p
 
 
 @dataclass

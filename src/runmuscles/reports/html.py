@@ -265,6 +265,16 @@ def energy_html(rs: ResultSet) -> str:
     return f'<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
 
 
+def _foot_strike_text(fs: dict | None) -> str:
+    if not fs or not (fs.get("right") or fs.get("left")):
+        return "not determined"
+    n = len(fs.get("strides", []))
+    return (
+        f"right {esc(fs.get('right') or '-')}, left {esc(fs.get('left') or '-')} "
+        f"(majority of {n} strikes; {esc(fs.get('method', ''))})"
+    )
+
+
 def quality_html(rs: ResultSet) -> str:
     """The quality panel: where the numbers come from and how far to trust them."""
     s = rs.summary
@@ -278,7 +288,9 @@ def quality_html(rs: ResultSet) -> str:
                 ("body mass", _num(s.get("body_mass_kg"), 4, "kg")),
                 ("coordinates", f"<code>{esc(prov.get('coordinates', ''))}</code>"),
                 ("external loads", f"<code>{esc(prov.get('external_loads') or 'none')}</code>"),
+                ("inputs", esc(q.get("input", {}).get("path", "files as given"))),
                 ("method", esc(prov.get("method", ""))),
+                ("foot strike", _foot_strike_text(s.get("foot_strike"))),
                 ("speed", f"{_num(s.get('speed_m_s'))} m/s ({esc(s.get('speed_source', ''))})"),
                 (
                     "frames",

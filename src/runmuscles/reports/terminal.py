@@ -73,6 +73,13 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
             f"{r['peak_activation']:.2f}",
         )
     c.print(top)
+    fs = s.get("foot_strike") or {}
+    if fs.get("right") or fs.get("left"):
+        n = len(fs["strides"])
+        c.print(f"foot strike: right {fs.get('right') or '-'}, left {fs.get('left') or '-'} ({n} strikes)")
+    path = s["quality"].get("input", {}).get("path")
+    if path and path != "files as given":
+        c.print(f"inputs: {path}")
     for flag in s["quality"]["flags"]:
         c.print(f"[yellow]quality:[/yellow] {flag}")
     c.print(f"results written to [bold]{out}[/bold]")

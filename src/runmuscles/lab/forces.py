@@ -1,0 +1,185 @@
+"""Ground reaction forces of a lab trial as an OpenSim ExternalLoads pair (``.mot`` + ``.xml``).
+
+* A C3D file's plates: one plate under both feet (a single-belt treadmill) or several plates
+  are split into right and left foot by :func:`runmuscles.kinematics.forceplates.split_feet`.
+* A force ``.mot`` without its ExternalLoads file: :func:`external_loads_for_mot` finds the
+  force, point and torque column triplets and which foot each belongs to, and writes the
+  ``.xml``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..readers.opensim_files import read_storage
+
+__all__ = ["PLATE_LOWPASS_HZ", "external_loads_for_mot", "split_plates"]
+
+#: Low-pass cut-off for force and moment of a treadmill plate before splitting (Hz): it
+#: removes the belt's vibration, which divided by the small forces of early contact throws
+#: the centre of pressure by decimetres; the foot-strike index is read from this signal,
+#: as :func:`runmuscles.analyses.footstrike.foot_strikes_from_plate` reads it.
+PLATE_LOWPASS_HZ = 40.0
+
+_KIND_WORDS = re.compile(r"(?i)ground|force|torque|moment|grf|cop|reaction")
+
+
+def split_plates(trial, out_dir: Path, stem: str) -> tuple[Path, list[str], object]:
+    """Split a C3D trial's loaded plates into feet and write ``<stem>.mot`` and ``.xml``.
+
+    Parameters
+    ----------
+    trial
+        A :class:`~runmuscles.readers.c3d.C3DTrial` with at least one loaded plate.
+    out_dir
+        Folder for the files.
+    stem
+        File stem (``grf``).
+
+    Returns
+    -------
+    (Path, list of str, FeetGRF)
+        The ExternalLoads ``.xml``, notes, and the split loads.
+    """
+    from ..kinematics.forceplates import split_feet, write_grf  # noqa: PLC0415
+
+    loaded = [p for p in trial.plates if p.loaded.any()]
+    feet = split_feet(loaded, trial.markers, lowpass_hz=PLATE_LOWPASS_HZ)
+    _, xml = write_grf(Path(out_dir) / f"{stem}.mot", feet)
+    how = (
+        "one plate under both feet: each contact goes whole to one foot" if len(loaded) == 1 else "per plate"
+    )
+    notes = [
+        f"forces: {len(loaded)} force plate(s) split into right and left foot ({how}), "
+        f"force and moment low-passed at {PLATE_LOWPASS_HZ:g} Hz",
+        *feet.notes,
+    ]
+    return xml, notes, feet
+
+
+def _unit_key(stem: str) -> str:
+    """What tells a force's columns from another force's: the stem without its kind words
+    (``R_ground_force_v``, ``R_ground_torque_`` -> ``r``; ``1_ground_force_p`` -> ``1``)."""
+    key = _KIND_WORDS.sub("", stem.lower())
+    key = re.sub(r"[._ -][vpm]$", "", key)
+    return re.sub(r"[._ -]+", "", key)
+
+
+def _kind(stem: str) -> str | None:
+    low = stem.lower()
+    if "torque" in low or "moment" in low or re.search(r"(^|[._ -])m$", low):
+        return "torque"
+    if re.search(r"(^|[._ -]|force_?)p$", low) or "cop" in low:
+        return "point"
+    if re.search(r"(^|[._ -]|force_?)v$", low) or low.endswith("force") or low.endswith("force_"):
+        return "force"
+    return None
+
+
+def _side_of(key: str) -> str | None:
+    if key in ("r", "right") or key.startswith("right") or key.endswith("right"):
+        return "r"
+    if key in ("l", "left") or key.startswith("left") or key.endswith("left"):
+        return "l"
+    return None
+
+
+def external_loads_for_mot(
+    mot: str | Path, out_xml: str | Path, *, bodies: tuple[str, str] = ("calcn_r", "calcn_l")
+) -> tuple[Path, list[str]]:
+    """Write an ExternalLoads ``.xml`` for a force ``.mot`` that came without one.
+
+    Columns ``<stem>x/y/z`` are grouped into triplets; a triplet is a force (``..._v``,
+    ``..._force``), a point (``..._p``, ``cop``) or a torque (``torque``, ``moment``,
+    ``..._m``). Triplets whose stems differ only by these words belong to one force. Each
+    of the two forces goes to the foot its name says (``R_``/``_r``/``right``...); when
+    the names do not say, to the foot on whose side its centre of pressure lies (OpenSim's
+    Z points to the runner's right).
+
+    Parameters
+    ----------
+    mot
+        The force table.
+    out_xml
+        The ExternalLoads file to write (its ``datafile`` is the absolute path of ``mot``).
+    bodies
+        Right and left foot bodies.
+
+    Returns
+    -------
+    (Path, list of str)
+        The ``.xml`` and notes.
+
+    Raises
+    ------
+    InputError
+        Not exactly two forces with their points (one force: both feet on one plate, which
+        needs the markers of the C3D file to split).
+    """
+    import xml.etree.ElementTree as ET  # noqa: PLC0415
+
+    mot = Path(mot)
+    table = read_storage(mot)
+    stems: dict[str, list[str]] = {}
+    for lab in table.labels:
+        if len(lab) > 1 and lab[-1].lower() in "xyz":
+            stems.setdefault(lab[:-1], []).append(lab[-1].lower())
+    units: dict[str, dict[str, str]] = {}
+    for stem, axes in stems.items():
+        kind = _kind(stem)
+        if kind is None or sorted(axes) != ["x", "y", "z"]:
+            continue
+        units.setdefault(_unit_key(stem), {})[kind] = stem
+    forces = {k: u for k, u in units.items() if "force" in u and "point" in u}
+    if len(forces) != 2:
+        found = ", ".join(u["force"] for u in forces.values()) or "none"
+        raise InputError(
+            mot,
+            f"expected two forces (right and left foot) with their centres of pressure; found {len(forces)} "
+            f"({found}). One force under both feet needs the C3D file, whose markers split it into feet",
+        )
+    sides = {k: _side_of(k) for k in forces}
+    notes = []
+    if sorted(s for s in sides.values() if s) != ["l", "r"]:
+        # by where the centre of pressure is while loaded: the right foot has the larger Z
+        z = {}
+        for k, u in forces.items():
+            fy = table.column(u["force"] + "y")
+            pz = table.column(u["point"] + "z")
+            load = fy > 0.5 * np.nanmax(fy)
+            z[k] = float(np.nanmedian(pz[load])) if load.any() else np.nan
+        if not np.isfinite(list(z.values())).all():
+            raise InputError(mot, "cannot tell which force is the right foot's (no names, no loading)")
+        right = max(z, key=z.get)
+        sides = {k: ("r" if k == right else "l") for k in forces}
+        notes.append(
+            f"forces in {mot.name}: no side in the column names; '{forces[right]['force']}' is the right "
+            "foot's (its centre of pressure is further to the right)"
+        )
+    root = ET.Element("OpenSimDocument", Version="40600")
+    el = ET.SubElement(root, "ExternalLoads", name=mot.stem)
+    objs = ET.SubElement(el, "objects")
+    for k, u in forces.items():
+        s = sides[k]
+        ef = ET.SubElement(objs, "ExternalForce", name=f"{'Right' if s == 'r' else 'Left'}GRF")
+        ET.SubElement(ef, "applied_to_body").text = bodies[0] if s == "r" else bodies[1]
+        ET.SubElement(ef, "force_expressed_in_body").text = "ground"
+        ET.SubElement(ef, "point_expressed_in_body").text = "ground"
+        ET.SubElement(ef, "force_identifier").text = u["force"]
+        ET.SubElement(ef, "point_identifier").text = u["point"]
+        if "torque" in u:
+            ET.SubElement(ef, "torque_identifier").text = u["torque"]
+    ET.SubElement(el, "groups")
+    ET.SubElement(el, "datafile").text = str(mot.resolve())
+    out = Path(out_xml)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="\t")
+    tree.write(out, encoding="UTF-8", xml_declaration=True)
+    names = ", ".join(u["force"] for u in forces.values())
+    notes.append(f"forces: ExternalLoads file written for {mot.name} ({names})")
+    return out, notes
