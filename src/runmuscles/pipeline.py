@@ -173,12 +173,9 @@ class TrialAnalysis:
     timings_s: dict[str, float] = field(default_factory=dict)
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
-<<<<<<< HEAD
+    foot_strike: dict | None = None
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
-=======
-    foot_strike: dict | None = None
->>>>>>> lab
     _summary: dict | None = field(default=None, repr=False)
 
     @property
@@ -500,6 +497,7 @@ def analyze_trial(
         vertical_grf_n=vertical,
         sources=(Path(model_path), Path(coordinates_path), external_loads_path),
         external_loads=loads,
+        foot_strike_from_file=True,
         timings=timings,
         started=t0,
         progress=say,
@@ -518,6 +516,7 @@ def analyze_motion(
     sources: tuple[Path, Path, str | Path | None],
     external_loads: ExternalLoads | None = None,
     extra_loads: list | None = None,
+    foot_strike_from_file: bool = False,
     timings: dict[str, float] | None = None,
     started: float | None = None,
     progress: Callable[[str], None] | None = None,
@@ -546,6 +545,9 @@ def analyze_motion(
     extra_loads
         Further external loads that are not ground reaction forces (e.g. air drag, or the
         weight change of a tilted gravity); they enter the dynamics only.
+    foot_strike_from_file
+        Take the foot-strike index from ``external_loads`` at their own sample rate (as read)
+        rather than from ``body_loads`` at the frames (a transformed motion's forces).
     """
     from .dynamics.inverse import inverse_dynamics  # noqa: PLC0415
 
@@ -592,10 +594,7 @@ def analyze_motion(
         stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
         for c in cycles
     ]
-<<<<<<< HEAD
-    quality = _quality(model, ck, tau, rec, body_loads, events, geo)
-=======
-    quality = _quality(model, ck, tau, rec, loads, events, geo, vertical, opts)
+    quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
     from .analyses.strike_pattern import foot_strike_summary  # noqa: PLC0415
 
     strikes = foot_strike_summary(
@@ -603,12 +602,11 @@ def analyze_motion(
         ck.time_s,
         q,
         events,
-        loads,
+        external_loads if foot_strike_from_file else body_loads,
         measured=opts.forces_source == "measured",
         foot_side=foot_side,
         standing_rad=opts.standing_foot_angle_rad,
     )
->>>>>>> lab
     timings["analyses"] = _time.perf_counter() - t1
     timings["total"] = _time.perf_counter() - t0
     model_path, coordinates_path, loads_path = sources
@@ -632,14 +630,10 @@ def analyze_motion(
         quality=quality,
         timings_s=timings,
         problem=problem,
-<<<<<<< HEAD
         external_loads=external_loads,
+        foot_strike=strikes,
         body_loads=body_loads,
         extra_loads=extra_loads,
-=======
-        external_loads=loads,
-        foot_strike=strikes,
->>>>>>> lab
     )
 
 
@@ -723,11 +717,7 @@ def _window(
     return start, end, cycles
 
 
-<<<<<<< HEAD
-def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo) -> dict:
-=======
-def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, vertical, opts) -> dict:
->>>>>>> lab
+def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -> dict:
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     # residuals on the root (pelvis) coordinates

@@ -61,6 +61,25 @@ def standing_foot_angles(multibody, q: np.ndarray | None = None) -> dict[str, fl
     return {s: float(foot_angle(feet[s][0][0], feet[s][1][0])) for s in "rl"}
 
 
+def _body_loads_cop(loads: list, time_s: np.ndarray, foot_side) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_cop_by_side` for per-frame body loads (:class:`runmuscles.dynamics.inverse.BodyLoad`,
+    points in ground), e.g. a what-if's transformed forces."""
+    out: dict[str, list] = {}
+    for ld in loads:
+        side = foot_side(ld.body)
+        if side is None or ld.point_m is None or ld.point_in_body:
+            continue
+        fy = ld.force_n[:, 1]
+        acc = out.setdefault(side, [np.zeros(time_s.size), np.zeros((time_s.size, 3))])
+        acc[0] = acc[0] + fy
+        acc[1] = acc[1] + fy[:, None] * ld.point_m
+    res = {}
+    for side, (fy, m) in out.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res[side] = (fy, m / fy[:, None])
+    return res
+
+
 def _cop_by_side(loads, foot_side) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per side: vertical force and force-weighted centre of pressure over the force samples."""
     d = loads.data
@@ -116,7 +135,8 @@ def foot_strike_summary(
         Gait events (:class:`runmuscles.kinematics.events.GaitEvents`); the foot strikes
         inside ``time_s`` are used.
     loads
-        External loads (``None`` without forces).
+        External loads: an ExternalLoads file's (at its own sample rate) or a list of
+        per-frame body loads; ``None`` without forces.
     measured
         Whether the forces were measured (strike index) or estimated (angle only).
     foot_side
@@ -151,7 +171,13 @@ def foot_strike_summary(
         "left": float(np.degrees(standing["l"])),
         "from": "the static pose" if standing_rad else "the model's default pose",
     }
-    cop = _cop_by_side(loads, foot_side) if use_index else {}
+    per_frame = isinstance(loads, list)  # body loads on the frames, or an ExternalLoads file
+    if not use_index:
+        cop = {}
+    elif per_frame:
+        cop = _body_loads_cop(loads, time_s, foot_side)
+    else:
+        cop = _cop_by_side(loads, foot_side)
     # a strike up to one frame outside the frames still belongs to them (a cycle's first and
     # last strikes fall between frames)
     dt = float(np.median(np.diff(time_s))) if time_s.size > 1 else 0.0
@@ -168,7 +194,7 @@ def foot_strike_summary(
             si = None
             if use_index and side in cop:
                 fy, p = cop[side]
-                tl = loads.data.time_s
+                tl = time_s if per_frame else loads.data.time_s
                 after = np.flatnonzero((tl >= t - 1e-9) & (fy > COP_AT_FORCE_N))
                 if after.size and tl[after[0]] - t < 0.05 and np.isfinite(p[after[0]]).all():
                     j = after[0]
