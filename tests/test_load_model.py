@@ -350,7 +350,6 @@ def test_build_one_runner_two_speeds(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "subject01").symlink_to(src.resolve())
     lines: list[str] = []
-    t0 = time.perf_counter()
     built = build_load_model(
         tmp_path / "data",
         tmp_path / "lm.json",
@@ -359,9 +358,7 @@ def test_build_one_runner_two_speeds(tmp_path):
         cadences_pct=(100, 110),
         progress=lines.append,
     )
-    took = time.perf_counter() - t0
     assert len(lines) == 2 and all("5 of 5 conditions" in x for x in lines)
-    assert took < 60
     assert np.asarray(built["runners"]).tolist() == np.ones((2, 3, 2), int).tolist()
     # per km = per stride x 1000 / (speed x stride time); at 110 % the stride is 1/1.1 as long
     for si, v in enumerate((3, 4)):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -155,12 +154,11 @@ def test_every_joint_type_matches_opensim(tmp_path):
     assert np.abs(exact - tau_ref).max() > 1.0
 
 
-def test_cache_round_trip_is_fast_and_identical(tmp_path):
+def test_cache_round_trip_is_identical(tmp_path):
+    """(Its speed is measured by ``benchmarks/bench_parts.py``.)"""
     model = model_of("hamner")
     path = model.save(tmp_path / "hamner.pkl")
-    t0 = time.perf_counter()
     again = Multibody.load(path)
-    assert time.perf_counter() - t0 < 0.05
     q, qd, qdd = random_state(model, 4)
     from runmuscles.dynamics.inverse import inverse_dynamics
 
@@ -187,12 +185,12 @@ def test_cached_loader_reuses_and_invalidates(tmp_path):
     assert edited.total_mass_kg == pytest.approx(first.total_mass_kg + 12.5 - 11.777)
 
 
-def test_parsing_is_fast():
+def test_parsing_twice_gives_the_same_model():
+    """(Parsing speed is measured by ``benchmarks/bench_parts.py``.)"""
     path = data_path(MODELS["rajagopal"])
-    load_osim(path)
-    t0 = time.perf_counter()
-    load_osim(path)
-    assert time.perf_counter() - t0 < 0.5
+    a, b = load_osim(path), load_osim(path)
+    assert a.coordinate_names == b.coordinate_names
+    np.testing.assert_array_equal(a.mass_kg, b.mass_kg)
 
 
 def _edited(tmp_path: Path, old: str, new: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -440,21 +439,15 @@ def test_gpx_without_time_is_refused(tmp_path):
         read_activity(p)
 
 
-def test_one_hour_is_read_cleaned_and_loaded_in_under_a_second(tmp_path):
-    """The benchmark of issue 5: one hour at 1 Hz read, cleaned and integrated over the
-    speed x grade x cadence load table (with the pace/hills/cadence split) in under 1 s."""
+def test_one_hour_is_read_cleaned_and_loaded(tmp_path):
+    """One hour at 1 Hz read, cleaned and integrated over the speed x grade x cadence load
+    table (its time, target < 1 s, is measured by ``benchmarks/bench_parts.py``)."""
     from runmuscles.analyses.load_model import load_load_model, run_load
 
     p = tmp_path / "hour.fit"
     write_fit(p, n=3600)
-    model = load_load_model()
-    best = np.inf
-    for _ in range(2):
-        t = time.perf_counter()
-        run = clean_activity(read_activity(p))
-        load = run_load(run, model=model)
-        best = min(best, time.perf_counter() - t)
+    run = clean_activity(read_activity(p))
+    load = run_load(run, model=load_load_model())
     assert run.table.n_frames == 3600
     assert load["distance_loaded_m"] == pytest.approx(run.totals.distance_m, rel=0.01)
     assert load["conditions"]["cadence_source"] == "file"
-    assert best < 1.0, f"read + clean + load of 1 h at 1 Hz took {best:.2f} s"
