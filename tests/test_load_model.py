@@ -4,7 +4,6 @@ over a run, including what drove the load."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -405,9 +404,9 @@ def test_real_run_accounts_for_every_metre():
     assert out["groups"]["calves"]["impulse_bw_s"] > 0
 
 
-def test_one_hour_is_fast():
-    """One hour of 1 Hz running (varying speed, grade and cadence) in well under a second,
-    drivers included (the benchmark of issue 5: a whole hour read, cleaned and loaded < 1 s)."""
+def test_one_hour_of_varying_running_is_integrated():
+    """One hour of 1 Hz running (varying speed, grade and cadence), drivers included (its time
+    is measured by ``benchmarks/bench_parts.py``: a whole hour read, cleaned and loaded < 1 s)."""
     m = load_load_model()
     n = 3600
     speed = 3.3 + 0.8 * np.sin(np.linspace(0, 20, n + 1))
@@ -419,10 +418,5 @@ def test_one_hour_is_fast():
         np.column_stack([np.cumsum(speed) - speed[0], speed, grade, np.ones(n + 1), cad]),
         ["distance_m", "speed_m_s", "grade_pct", "moving", "cadence_spm"],
     )
-    best = np.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        out = run_load(run, model=m)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 0.2, f"run_load of one hour took {best:.3f} s"
+    out = run_load(run, model=m)
     assert out["distance_loaded_m"] == pytest.approx(float(np.sum(speed[1:])), rel=0.01)
