@@ -49,7 +49,16 @@ def _ours(result) -> dict[str, float]:
     return {g: float(act[:, [a.muscle_names.index(m) for m in members[g]]].mean()) for g in GROUPS}
 
 
-def _moco(model_path: Path, files: dict, f0: dict[str, float], t0: float, t1: float, mesh: float):
+def _moco(
+    model_path: Path,
+    files: dict,
+    f0: dict[str, float],
+    t0: float,
+    t1: float,
+    mesh: float,
+    tolerance: float,
+    max_iterations: int,
+):
     import opensim as osim  # noqa: PLC0415
 
     from runmuscles.analyses.groups import group_members  # noqa: PLC0415
@@ -85,6 +94,8 @@ def _moco(model_path: Path, files: dict, f0: dict[str, float], t0: float, t1: fl
     inverse.set_final_time(t1)
     inverse.set_mesh_interval(mesh)
     inverse.set_kinematics_allow_extra_columns(True)
+    inverse.set_convergence_tolerance(tolerance)
+    inverse.set_max_iterations(max_iterations)
     start = time.perf_counter()
     sol = inverse.solve().getMocoSolution()
     wall = time.perf_counter() - start
@@ -105,6 +116,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grades", type=float, nargs="+", default=[0.0, 10.0])
     ap.add_argument("--mesh", type=float, default=0.02, help="Moco mesh interval (s)")
+    ap.add_argument("--tolerance", type=float, default=1e-3, help="IPOPT convergence tolerance")
+    ap.add_argument("--max-iterations", type=int, default=500)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -140,7 +153,14 @@ def main() -> None:
         ours_s = time.perf_counter() - t + res.timings_s.get("total", 0.0)
         t_first, t_last = float(res.analysis.time_s[0]), float(res.analysis.time_s[-1])
         moco, moco_s, ok = _moco(
-            Path(spec.model), files, f0, max(c.start_s, t_first), min(c.end_s, t_last), args.mesh
+            Path(spec.model),
+            files,
+            f0,
+            max(c.start_s, t_first),
+            min(c.end_s, t_last),
+            args.mesh,
+            args.tolerance,
+            args.max_iterations,
         )
         rows[grade] = {"runmuscles": ours, "moco": moco, "moco_s": moco_s, "runmuscles_s": ours_s, "ok": ok}
         print(

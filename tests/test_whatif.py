@@ -56,6 +56,7 @@ def test_baseline_condition_reproduces_the_analysis_exactly(engine):
         assert np.array_equal(r.recruitment.activation, a.recruitment.activation)
         assert np.array_equal(r.recruitment.muscle_force_n, a.recruitment.muscle_force_n)
         assert np.array_equal(r.generalized_forces, a.generalized_forces)
+        assert r.foot_strike == a.foot_strike
     assert engine.surface == "treadmill"  # Hamner's runners ran on a treadmill
 
 
@@ -208,6 +209,11 @@ def test_forefoot_landing_loads_calves_and_unloads_quadriceps(engine, base):
         ff.groups["quadriceps"]["impulse_bw_s_per_stride"]
         < base.groups["quadriceps"]["impulse_bw_s_per_stride"]
     )
+    # the foot angle at contact the summary reports follows the transformation
+    moved = [
+        x for x in ff.analysis.foot_strike["strides"] if x["foot_strike_s"] > ff.analysis.time_s[0] + 0.01
+    ]
+    assert len(inside) >= 8 and all(x["strike_angle_deg"] < 0 for x in inside)
     # asking for the pattern the runner already uses changes little (the transform is not noise)
     same = engine.evaluate(Condition(strike="rearfoot"))
     for g in ("calves", "quadriceps", "gluteals"):

@@ -304,6 +304,28 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
+def _map_event_times(events, fn):
+    """Gait events with every time passed through ``fn`` (a what-if that re-times the stride)."""
+    from .kinematics.events import FootEvents, GaitEvents  # noqa: PLC0415
+
+    feet = {
+        side: FootEvents(fe.side, fn(np.asarray(fe.foot_strikes_s)), fn(np.asarray(fe.toe_offs_s)))
+        for side, fe in events.feet.items()
+    }
+    cycles = {side: [_map_cycle(c, fn) for c in cs] for side, cs in events.cycles.items()}
+    return GaitEvents(feet, cycles, events.source, list(events.notes))
+
+
+def _map_cycle(c: StrideCycle, fn) -> StrideCycle:
+    return replace(
+        c,
+        start_s=fn(c.start_s),
+        toe_off_s=fn(c.toe_off_s),
+        end_s=fn(c.end_s),
+        braking_end_s=fn(c.braking_end_s),
+    )
+
+
 def _heel_ball(engine, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     _, p = engine._poses(q)
     return {s: (p[:, engine._body(f"calcn_{s}")], p[:, engine._body(f"toes_{s}")]) for s in ("r", "l")}
@@ -363,6 +385,7 @@ class _State:
     loads: list[BodyLoad]
     extra: list[BodyLoad]
     cycles: list[StrideCycle]
+    events: Any
     dq: np.ndarray  # accumulated change of q (derivatives are taken of it)
     notes: list[str]
 
@@ -638,6 +661,7 @@ class WhatIfEngine:
             loads=list(a.body_loads),
             extra=list(a.extra_loads or []),
             cycles=list(a.cycles),
+            events=a.events,
             dq=np.zeros_like(ck.q),
             notes=[],
         )
@@ -681,12 +705,14 @@ class WhatIfEngine:
             new_ck,
             st.loads,
             opts,
-            events=a.events,
+            events=st.events,
             cycles=st.cycles,
             vertical_grf_n=vertical,
             sources=(a.model_path, a.coordinates_path, a.external_loads_path),
             external_loads=a.external_loads,
             extra_loads=st.extra or None,
+            foot_strike_from_file=all(x is y for x, y in zip(st.loads, a.body_loads, strict=True))
+            and st.t is ck.time_s,
         )
         res.timings_s["transform"] = t_transform
         res.timings_s["total"] = _time.perf_counter() - t0
@@ -863,16 +889,8 @@ class WhatIfEngine:
             replace(ld, force_n=ld.force_n - np.outer(ld.force_n @ self.fwd, self.fwd) * (1.0 - 1.0 / c))
             for ld in st.loads
         ]
-        st.cycles = [
-            replace(
-                cy,
-                start_s=t0 + (cy.start_s - t0) / c,
-                toe_off_s=t0 + (cy.toe_off_s - t0) / c,
-                end_s=t0 + (cy.end_s - t0) / c,
-                braking_end_s=t0 + (cy.braking_end_s - t0) / c,
-            )
-            for cy in st.cycles
-        ]
+        st.events = _map_event_times(st.events, lambda x: t0 + (x - t0) / c)
+        st.cycles = [_map_cycle(cy, lambda x: t0 + (x - t0) / c) for cy in st.cycles]
         st.notes.append(
             f"cadence {100 * c:g} %: stride time / {c:g}, step length / {c:g}, vertical and lateral "
             f"centre-of-mass excursions / {c * c:.3g} (same force amplitudes), fore-aft force / {c:g} "
@@ -1110,6 +1128,7 @@ class WhatIfEngine:
         new_point = {id(ld): None if ld.point_m is None else ld.point_m.copy() for ld in st.loads}
         target = {s: (feet[s][0].copy(), feet[s][1].copy()) for s in feet}
         lead_times = []
+        moved: list[tuple[float, float]] = []
         kept = np.ones(t.size, dtype=bool)
         for i0, i1, s in all_c:
             mine = [ld for ld in st.loads if (foot_side(ld.body) or " ")[0] == s]
@@ -1136,6 +1155,7 @@ class WhatIfEngine:
             if ts_new < t[0]:
                 continue
             lead_times.append(lead)
+            moved.append((ts, lead))
             j = (t >= ts_new) & (t <= te)
             src = ts + (t[j] - ts_new) * (te - ts) / (te - ts_new)
             scale = (te - ts) / (te - ts_new)
@@ -1162,6 +1182,30 @@ class WhatIfEngine:
             kept[j] = False
         if not lead_times:
             raise InputError("overstride_m", "no complete foot contact in the analysed window")
+        # the moved foot strikes (a strike within 15 ms of a moved contact's start)
+        starts = np.array([x[0] for x in moved]) if moved else np.zeros(0)
+        leads = np.array([x[1] for x in moved]) if moved else np.zeros(0)
+
+        def earlier(times: np.ndarray) -> np.ndarray:
+            out = np.asarray(times, dtype=float).copy()
+            for k, tv in enumerate(out):
+                hit = np.flatnonzero(np.abs(starts - tv) < 0.015)
+                if hit.size:
+                    out[k] = tv - leads[hit[0]]
+            return out
+
+        from .kinematics.events import FootEvents, GaitEvents  # noqa: PLC0415
+
+        ev = st.events
+        st.events = GaitEvents(
+            {
+                sd: FootEvents(fe.side, earlier(fe.foot_strikes_s), fe.toe_offs_s)
+                for sd, fe in ev.feet.items()
+            },
+            ev.cycles,
+            ev.source,
+            list(ev.notes),
+        )
         # loads outside the moved contacts keep their values
         loads = []
         for ld in st.loads:
