@@ -99,17 +99,27 @@ def _moco(
     start = time.perf_counter()
     sol = inverse.solve().getMocoSolution()
     wall = time.perf_counter() - start
-    names = list(sol.getStateNames())
-    states = sol.getStatesTrajectoryMat() if hasattr(sol, "getStatesTrajectoryMat") else None
-    if states is None:
-        states = np.array(sol.getStatesTrajectory().to_numpy())
+    ok = bool(sol.success())
+    # the trajectory goes through a file (read with the project's own reader)
+    out = Path(files["coordinates"]).parent / "moco_solution.sto"
+    sol.write(str(out))
+    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
+
+    try:
+        table = read_storage(out)
+        labels, data = list(table.labels), table.data
+    except Exception:  # noqa: BLE001 - a header variant the reader does not know: plain parse
+        lines = out.read_text().splitlines()
+        i = next(k for k, x in enumerate(lines) if x.strip().lower() == "endheader")
+        labels = lines[i + 1].split("\t")[1:]
+        data = np.loadtxt(lines[i + 2 :], delimiter="\t", ndmin=2)[:, 1:]
     acts = {}
-    for k, n in enumerate(names):
+    for k, n in enumerate(labels):
         if n.endswith("/activation") and "/forceset/" in n:
-            acts[n.split("/")[-2]] = np.asarray(states)[:, k]
+            acts[n.split("/")[-2]] = data[:, k]
     members = group_members(list(acts))
-    out = {g: float(np.mean([acts[m].mean() for m in members[g]])) for g in GROUPS if members[g]}
-    return out, wall, bool(sol.success())
+    res = {g: float(np.mean([acts[m].mean() for m in members[g]])) for g in GROUPS if members[g]}
+    return res, wall, ok
 
 
 def main() -> None:
