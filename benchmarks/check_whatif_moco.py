@@ -97,7 +97,10 @@ def _moco(
     inverse.set_convergence_tolerance(tolerance)
     inverse.set_max_iterations(max_iterations)
     start = time.perf_counter()
-    sol = inverse.solve().getMocoSolution()
+    # keep the MocoInverseSolution alive: getMocoSolution() returns a reference into it, and a
+    # temporary would be freed at once by Python (SWIG), leaving a dangling solution
+    inverse_solution = inverse.solve()
+    sol = inverse_solution.getMocoSolution()
     wall = time.perf_counter() - start
     ok = bool(sol.success())
     # the trajectory goes through a file (read with the project's own reader)
