@@ -103,6 +103,8 @@ def _moco(
     sol = inverse_solution.getMocoSolution()
     wall = time.perf_counter() - start
     ok = bool(sol.success())
+    if not ok:  # not converged (e.g. the iteration limit): keep the trajectory, say so
+        sol.unseal()
     # the trajectory goes through a file (read with the project's own reader)
     out = Path(files["coordinates"]).parent / "moco_solution.sto"
     sol.write(str(out))
