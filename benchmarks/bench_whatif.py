@@ -57,6 +57,8 @@ def main() -> None:
         "grade -10 %": Condition(grade_pct=-10.0),
         "cadence 110 %": Condition(cadence_pct=110.0),
         "trunk lean +10 deg": Condition(lean_deg=10.0),
+        "overstride 5 cm": Condition(overstride_m=0.05),
+        "forefoot strike": Condition(strike="forefoot"),
         "overground, still air": Condition(surface="overground"),
         "belt dip 5 %": Condition(belt_fluctuation_pct=5.0),
         "treadmill (baseline)": Condition(surface="treadmill"),
