@@ -449,14 +449,12 @@ def _forward_axis(time_s, com_m, ball_m, contacts, up) -> np.ndarray:
     """Direction of running: the centre of mass's horizontal velocity relative to the stance
     foot, averaged over the middle halves of the contacts (treadmill: the foot moves
     backwards; overground: the body moves forwards)."""
+    rel = {s: np.gradient(com_m - ball_m[s], time_s, axis=0) for s in "rl"}
     v = np.zeros(3)
     for c in contacts:
         sel = (time_s >= c.start_s + 0.25 * c.duration_s) & (time_s <= c.end_s - 0.25 * c.duration_s)
-        if sel.sum() < 2:
-            continue
-        ball = ball_m[c.side]
-        rel = np.gradient(com_m[:, :] - ball, time_s, axis=0)[sel].mean(axis=0)
-        v += rel
+        if sel.any():
+            v += rel[c.side][sel].mean(axis=0)
     v -= (v @ up) * up
     if np.linalg.norm(v) < 1e-6:  # no usable contact: the model's ground x axis
         v = np.array([1.0, 0.0, 0.0]) - up[0] * up
@@ -548,7 +546,7 @@ def _features(sig: _Signals, contacts: list[FootContact]) -> tuple[np.ndarray, n
                     *[at(_TAU_JOINT, sig.joints_rad[c.side][:, j]) for j in range(len(_JOINTS))],
                     at(_TAU_FOOT, sig.heel_height_m[c.side]),
                     at(_TAU_FOOT, sig.ball_height_m[c.side]),
-                    [sig.body_weight_n * c.duration_s / f, c.duration_s, float(c.rearfoot)],
+                    [sig.body_weight_n / f, c.duration_s, float(c.rearfoot)],  # duty factor, ...
                 ]
             )
         )
