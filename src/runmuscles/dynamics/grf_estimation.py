@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -668,6 +669,11 @@ class GRFModel:
             raise InputError(src, f"is not a ground reaction force model ({exc})") from None
 
 
+@lru_cache(maxsize=1)
+def _shipped_model() -> GRFModel:
+    return GRFModel.load()
+
+
 @dataclass
 class _TrainingTrial:
     """A trial with measured forces: its signals, the measured total force (ground axes)
@@ -878,7 +884,7 @@ def _estimate(
             "ground reaction force map cannot be used; fell back to method='projection'"
         )
     if method == "learned":
-        grf_model = model if model is not None else GRFModel.load()
+        grf_model = model if model is not None else _shipped_model()
         force, contacts = _learned_force(sig, grf_model, tq)
         if not contacts:
             raise InputError(source, "no foot contact left after refining the contact times")
