@@ -1,7 +1,9 @@
 """Ground reaction forces from motion alone against the forces measured on the treadmill.
 
 Reference: Hamner & Delp (2013) treadmill trials (``../shared/data/hamner2013``), whose
-``Run_N_grf.mot`` hold the forces measured under each foot.
+``Run_N_grf.mot`` hold the forces measured under each foot. The shipped maps were fitted on
+all seven runners, so single-trial checks with them are in-sample; the accuracy targets are
+asserted on held-out estimates (each runner with maps fitted on the six others).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import numpy as np
 import pytest
 
 from runmuscles.dynamics.grf_estimation import (
+    GRFModel,
     baseline_grf,
     estimate_grf,
     estimate_grf_from_coordinates,
+    fit_grf_model,
     grf_errors,
     validate_hamner2013,
 )
@@ -87,8 +91,9 @@ def test_contact_timing_and_impulse_match_the_plate(subject01_run4):
         d_on.append(c.start_s - a)
         d_off.append(c.end_s - b)
     assert len(d_on) >= 12
-    assert np.mean(np.abs(d_on)) < 0.025 and np.mean(np.abs(d_off)) < 0.025
-    assert np.max(np.abs(d_on)) < 0.05 and np.max(np.abs(d_off)) < 0.05
+    # refined timing (the coarse height threshold alone is 10 ms late / 15 ms early here)
+    assert np.mean(np.abs(d_on)) < 0.008 and np.mean(np.abs(d_off)) < 0.008
+    assert np.max(np.abs(d_on)) < 0.02 and np.max(np.abs(d_off)) < 0.02
     # over whole steps, the vertical impulse carries body weight (steady running)
     t0, t1 = est.contacts[1].start_s, est.contacts[-2].start_s
     sel = (est.time_s >= t0) & (est.time_s < t1)
@@ -107,10 +112,51 @@ def test_single_trial_beats_the_plain_baseline(subject01_run4):
     tb, fb = baseline_grf(mb, table)
     b = grf_errors(tb, fb, tm, fm, window, bw, contacts)
     assert e["n_contacts"] >= 6
-    assert e["vertical_rmse_bw"] < 0.75 * b["vertical_rmse_bw"]
-    assert e["vertical_rmse_bw"] < 0.11
+    assert e["vertical_rmse_bw"] < 0.5 * b["vertical_rmse_bw"]
+    assert e["vertical_rmse_bw"] < 0.07
     assert e["peak_vertical_error_pct"] < 5.0
-    assert e["fore_aft_rmse_bw"] < b["fore_aft_rmse_bw"]
+    assert e["fore_aft_rmse_bw"] < 0.5 * b["fore_aft_rmse_bw"]
+
+
+def test_fore_aft_force_brakes_then_propels(subject01_run4):
+    """Along the direction of running (found from the feet's motion, here the model's +x):
+    braking in the first third of every contact, propulsion in the last third."""
+    _, _, est, _ = subject01_run4
+    t, fx = est.time_s, est.total_force_n[:, 0]
+    for c in est.contacts:
+        early = (t >= c.start_s) & (t <= c.start_s + c.duration_s / 3)
+        late = (t >= c.end_s - c.duration_s / 3) & (t <= c.end_s)
+        assert fx[early].mean() < -0.05 * est.body_mass_kg * G
+        assert fx[late].mean() > 0.05 * est.body_mass_kg * G
+
+
+def test_projection_method_is_zero_in_flight_too(subject01_run4):
+    mb, table, learned, (tm, fm, meas) = subject01_run4
+    est = estimate_grf_from_coordinates(mb, table, method="projection")
+    inside = np.zeros(est.time_s.size, dtype=bool)
+    for c in est.contacts:
+        inside |= (est.time_s >= c.start_s) & (est.time_s <= c.end_s)
+    assert np.all(est.total_force_n[~inside] == 0.0)
+    assert any("sine functions" in n for n in est.notes)
+    window, bw = (0.862, 2.91), mb.total_mass_kg * G
+    contacts = [(a, b) for a, b, _ in meas]
+    e_proj = grf_errors(est.time_s, est.total_force_n, tm, fm, window, bw, contacts)
+    e_learned = grf_errors(learned.time_s, learned.total_force_n, tm, fm, window, bw, contacts)
+    assert e_learned["vertical_rmse_bw"] < e_proj["vertical_rmse_bw"]
+    with pytest.raises(InputError, match="method"):
+        estimate_grf_from_coordinates(mb, table, method="magic")
+
+
+def test_grf_model_round_trips_through_json(subject01_run4, tmp_path):
+    mb, table, est, _ = subject01_run4
+    shipped = GRFModel.load()
+    assert "Hamner" in shipped.provenance["data"]
+    back = GRFModel.load(shipped.save(tmp_path / "m.json"))
+    again = estimate_grf_from_coordinates(mb, table, model=back)
+    np.testing.assert_allclose(again.total_force_n, est.total_force_n, rtol=0, atol=1e-6)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(InputError, match="not a ground reaction force model"):
+        GRFModel.load(tmp_path / "bad.json")
 
 
 def test_written_files_drive_the_pipeline_like_measured_forces(tmp_path):
@@ -148,10 +194,11 @@ def test_motion_without_contacts_is_an_input_error(subject01_run4):
 
 @pytest.mark.slow
 def test_all_hamner2013_trials_against_measured_forces():
-    """Means over the 28 trials (7 runners, 2-5 m/s), over their gait cycles."""
+    """Means over the 28 trials (7 runners, 2-5 m/s), over their gait cycles, each runner
+    estimated with maps fitted on the six other runners (held out)."""
     _need_data()
     rows = validate_hamner2013(DATA)
-    assert len(rows) == 28
+    assert len(rows) == 28 and all(r["held_out"] for r in rows)
 
     def mean(who: str, key: str) -> float:
         return float(np.mean([r[who][key] for r in rows]))
@@ -159,16 +206,43 @@ def test_all_hamner2013_trials_against_measured_forces():
     est_v, base_v = mean("estimated", "vertical_rmse_bw"), mean("baseline", "vertical_rmse_bw")
     est_p = mean("estimated", "peak_vertical_error_pct")
     est_x, base_x = mean("estimated", "fore_aft_rmse_bw"), mean("baseline", "fore_aft_rmse_bw")
-    # measured here (1 kHz force samples): estimate 0.089 / 2.4 % / 0.064, baseline 0.139 / 2.7 % / 0.079
-    assert est_v < 0.095
-    assert est_v < 0.7 * base_v
-    assert est_p < 5.0
-    assert est_x < 0.068
-    assert est_x < 0.85 * base_x
-    # better than the baseline in the vertical on nearly every trial (at 2 m/s, with barely any
-    # flight, three trials are within 0.01 BW of it)
+    # measured here (1 kHz force samples), held out: estimate 0.056 / 1.5 % / 0.030 BW,
+    # baseline 0.139 / 2.7 % / 0.079 (issue 7's targets: 0.07 / 5 % / 0.05)
+    assert est_v <= 0.07
+    assert est_p <= 5.0
+    assert est_x <= 0.05
+    assert est_v < 0.5 * base_v
+    assert est_x < 0.5 * base_x
+    # better than the baseline in the vertical on nearly every trial (one 3 m/s trial of
+    # subject11 is not: 0.090 against 0.084 BW)
     better = sum(r["estimated"]["vertical_rmse_bw"] < r["baseline"]["vertical_rmse_bw"] for r in rows)
-    assert better >= 24
+    assert better >= 26
+    # contact timing against the plate (the coarse height threshold alone: 15 / 19 ms)
+    assert mean("timing", "foot_strike_abs_error_ms") < 11.0
+    assert mean("timing", "toe_off_abs_error_ms") < 15.0
+
+
+@pytest.mark.slow
+def test_shipped_maps_are_the_fit_on_all_seven_runners():
+    _need_data()
+    fitted = fit_grf_model(DATA)
+    shipped = GRFModel.load()
+    assert fitted.provenance["trials"] == shipped.provenance["trials"]
+    assert len(shipped.provenance["trials"]) == 28
+    for part in ("timing", "shape"):
+        a, b = getattr(fitted, part), getattr(shipped, part)
+        for k in ("mean", "scale", "weights", "intercept"):
+            np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=1e-5, atol=1e-9)
+
+
+def test_validation_and_fitting_refuse_bad_input(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        fit_grf_model(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="no hamner2013 trials"):
+        fit_grf_model(tmp_path)
+    _need_data()
+    with pytest.raises(InputError, match="unknown options"):
+        validate_hamner2013(DATA, trials=[("subject01", "Run_4")], held_out=False, cutoff=3.0)
 
 
 @pytest.mark.slow

@@ -11,6 +11,21 @@ Two measures, both in OpenSim axes (Y up):
   Rearfoot above 8.0 deg, forefoot below -1.6 deg, midfoot between (Altman AR, Davis IS
   (2012) A kinematic method for footstrike pattern detection in barefoot and shod runners.
   Gait Posture 35:298-300).
+
+Against the patterns observed in Fukuchi et al. (2017, PeerJ 5:e3298; 4 runners x 3 speeds x
+2 feet) the strike index agrees on 21 of 24 and the angle on 10 of 24. The strike index's
+misses are RBDS010's 'midfoot' labels, whose COP lands 152-169 mm from the heel marker
+(0.76-0.83 of the heel-to-metatarsal length), where RBDS001's and RBDS010's own 'forefoot'
+labels land (155-180 mm, 0.74-0.84). No variant of the definition separates them: the COP
+at the first sample above 20-200 N with the plate filtered at 20-100 Hz, its mean over the
+first 10-50 ms, the heel-to-second-metatarsal length of the static trial as the foot length,
+or the COP at toe-off as the foot's end all give at most 21. One isolated setting (60 Hz,
+50 N) gives 23: it puts two of RBDS010's right-foot medians at 0.63 and 0.66, just under 2/3;
+its neighbours (50 or 80 Hz, 20 or 100 N) give 21 or fewer. A length to the toes (Cavanagh &
+Lafortune used the shoe's; from stature, 0.152 x height after Drillis & Contini 1966, as
+tabulated by Winter 2009) puts all of RBDS001's forefoot labels below 2/3 (0.57-0.65). The angle puts
+RBDS010 ahead of RBDS001 (lands more toe-first), against the labels, and calls RBDS002's
+heel-first 'midfoot' landings at 2.5 m/s rearfoot.
 """
 
 from __future__ import annotations
