@@ -459,6 +459,11 @@ def _millard_tendon_segments(
     ], k
 
 
+def _millard_tendon_stiffness(strain_at_one_norm_force: float, stiffness: float | None) -> float:
+    """The tendon's normalised stiffness at ``F0``: given, or Millard2012's default for the strain."""
+    return _MILLARD_TENDON_STIFFNESS_X_STRAIN / strain_at_one_norm_force if stiffness is None else stiffness
+
+
 def millard_tendon_force_strain(
     tendon_strain: np.ndarray,
     strain_at_one_norm_force: float = MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
@@ -468,11 +473,7 @@ def millard_tendon_force_strain(
 ) -> np.ndarray:
     """Millard2012's TendonForceLengthCurve: tendon force over ``F0`` at a tendon strain (0 when
     slack, linear with the stiffness at ``F0`` beyond the toe)."""
-    k = (
-        _MILLARD_TENDON_STIFFNESS_X_STRAIN / strain_at_one_norm_force
-        if stiffness_at_one_norm_force is None
-        else stiffness_at_one_norm_force
-    )
+    k = _millard_tendon_stiffness(strain_at_one_norm_force, stiffness_at_one_norm_force)
     segs, k = _millard_tendon_segments(strain_at_one_norm_force, k, norm_force_at_toe_end, curviness)
     return _segmented(1.0 + np.asarray(tendon_strain, dtype=float), segs, 0.0, k)
 
@@ -486,11 +487,7 @@ def millard_tendon_strain(
 ) -> np.ndarray:
     """Inverse of :func:`millard_tendon_force_strain` for forces of at least 0 (the same
     Bezier corners with the axes swapped: force rises monotonically along each corner)."""
-    k = (
-        _MILLARD_TENDON_STIFFNESS_X_STRAIN / strain_at_one_norm_force
-        if stiffness_at_one_norm_force is None
-        else stiffness_at_one_norm_force
-    )
+    k = _millard_tendon_stiffness(strain_at_one_norm_force, stiffness_at_one_norm_force)
     segs, k = _millard_tendon_segments(strain_at_one_norm_force, k, norm_force_at_toe_end, curviness)
     swapped = [(sy, sx) for sx, sy in segs]
     f = np.maximum(np.asarray(norm_force, dtype=float), 0.0)
