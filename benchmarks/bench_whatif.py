@@ -53,8 +53,9 @@ def main() -> None:
     first_s = time.perf_counter() - t0
     engine = WhatIfEngine(analysis)
     conditions = {
-        "grade +10 %": Condition(grade_pct=10.0),
-        "grade -10 %": Condition(grade_pct=-10.0),
+        "grade +10 % (slope adaptation)": Condition(grade_pct=10.0),
+        "grade -10 % (slope adaptation)": Condition(grade_pct=-10.0),
+        "grade +10 % (recorded form)": Condition(grade_pct=10.0, slope_adaptation=False),
         "cadence 110 %": Condition(cadence_pct=110.0),
         "trunk lean +10 deg": Condition(lean_deg=10.0),
         "overstride 5 cm": Condition(overstride_m=0.05),

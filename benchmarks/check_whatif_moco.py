@@ -134,6 +134,11 @@ def main() -> None:
     ap.add_argument("--tolerance", type=float, default=1e-3, help="IPOPT convergence tolerance")
     ap.add_argument("--max-iterations", type=int, default=500)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--no-slope-adaptation",
+        action="store_true",
+        help="the recorded form on the slope (gravity tilted only; see runmuscles.whatif)",
+    )
     args = ap.parse_args()
 
     from runmuscles.model import RunnerModel  # noqa: PLC0415
@@ -161,7 +166,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="runmuscles-moco-"))
     rows = {}
     for grade in args.grades:
-        res = engine.evaluate(Condition(grade_pct=grade))
+        res = engine.evaluate(Condition(grade_pct=grade, slope_adaptation=not args.no_slope_adaptation))
         files = export_opensim(res, work / f"grade_{grade:+g}")
         t = time.perf_counter()
         ours = _ours(res)

@@ -173,6 +173,34 @@ def test_whatif_json_and_errors(tmp_path: Path) -> None:
     assert_one_line_error(run_cli("whatif", "--grade", "35"), "grade_pct")
 
 
+def test_whatif_passes_every_form_option(tmp_path: Path) -> None:
+    """--strike and --overstride reach the engine (they once did not), --no-slope-adaptation too."""
+    fore = json.loads(
+        run_cli("whatif", "--strike", "forefoot", "--json", "--out", str(tmp_path / "f")).stdout
+    )
+    assert fore["condition"] == {"strike": "forefoot"}
+    assert fore["change"]["calves"]["impulse_bw_s_per_stride"] > 0
+    over = json.loads(run_cli("whatif", "--overstride", "0.1", "--json", "--out", str(tmp_path / "o")).stdout)
+    assert over["condition"] == {"overstride_m": 0.1}
+    plain = json.loads(
+        run_cli(
+            "whatif", "--grade", "10", "--no-slope-adaptation", "--json", "--out", str(tmp_path / "p")
+        ).stdout
+    )
+    assert plain["condition"] == {"grade_pct": 10.0, "slope_adaptation": False}
+    assert plain["whatif"]["stride"]["stride_time_s"] == pytest.approx(
+        plain["baseline"]["stride"]["stride_time_s"]
+    )
+
+
+def test_validate_grade_json() -> None:
+    proc = run_cli("validate-grade", "--speed", "3", "--grade", "10", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)
+    assert row["grade_pct"] == 10.0 and row["ratio_to_level"] > 1.0
+    assert row["minetti_2002_ratio"] == pytest.approx(1.658, abs=0.001)
+
+
 def test_claims_json(tmp_path: Path) -> None:
     proc = run_cli("claims", "--json", "--out", str(tmp_path / "c"))
     assert proc.returncode == 0, proc.stderr

@@ -77,7 +77,8 @@ def test_grade_directions(engine, base):
 
 
 def test_grade_forces_balance_the_tilted_gravity(engine):
-    r = engine.evaluate(Condition(grade_pct=10.0)).analysis
+    # the recorded form on the slope (the adaptation's cadence re-aims the fore-aft force)
+    r = engine.evaluate(Condition(grade_pct=10.0, slope_adaptation=False)).analysis
     a = engine.analysis
     t = r.time_s
     grf = sum(ld.force_n for ld in r.body_loads)
@@ -99,9 +100,47 @@ def test_grade_cost_rises_uphill(engine, base):
     i = 0.10
     minetti = (155.4 * i**5 - 30.4 * i**4 - 43.3 * i**3 + 46.3 * i**2 + 19.5 * i + 3.6) / 3.6
     assert minetti == pytest.approx(1.658, abs=0.01)
-    # the engine's rise is real but smaller than measured (see the issue note): at least a
-    # third of Minetti's increase
+    # The engine's rise is real but smaller than measured (1.26 here, against 1.66: see the
+    # module notes of runmuscles.analyses.energetics and `runmuscles validate-grade`): at least
+    # a third of Minetti's increase. The slope adaptation adds to it.
     assert 1.0 + (minetti - 1.0) / 3.0 < ratio < minetti * 1.2
+    plain = engine.evaluate(Condition(grade_pct=10.0, slope_adaptation=False), energetics=True)
+    assert plain.energetics["net_metabolic_cost_j_per_kg_m"] < up.energetics["net_metabolic_cost_j_per_kg_m"]
+
+
+def _strike_angles(result) -> np.ndarray:
+    return np.array([x["strike_angle_deg"] for x in result.analysis.foot_strike["strides"]])
+
+
+def test_slope_adaptation(engine, base):
+    """Uphill: step frequency +4/7 % per % of grade (Padulo et al. 2013), trunk and foot keep
+    their orientation to gravity (foot lands flatter on the slope by atan(grade)); downhill:
+    cadence kept, foot lands more heel-first. An explicit cadence is used as given."""
+    theta_deg = math.degrees(math.atan(0.10))
+    plain = engine.evaluate(Condition(grade_pct=10.0, slope_adaptation=False))
+    up = engine.evaluate(Condition(grade_pct=10.0))
+    down = engine.evaluate(Condition(grade_pct=-10.0))
+    fixed = engine.evaluate(Condition(grade_pct=10.0, cadence_pct=100.0))
+    t0 = base.stride["stride_time_s"]
+    assert plain.stride["stride_time_s"] == pytest.approx(t0, rel=1e-9)
+    assert up.stride["stride_time_s"] == pytest.approx(t0 / (1.0 + 4.0 / 7.0 * 10.0 / 100.0), rel=1e-9)
+    assert down.stride["stride_time_s"] == pytest.approx(t0, rel=1e-9)
+    assert fixed.stride["stride_time_s"] == pytest.approx(t0, rel=1e-9)
+    # the foot lands flatter uphill and more heel-first downhill, by about the slope angle (the
+    # leg's inverse kinematics holds the foot's pitch softly: within half the angle)
+    a_plain, a_up, a_down = (np.median(_strike_angles(r)) for r in (plain, up, down))
+    assert 0.5 * theta_deg < a_plain - a_up < 1.5 * theta_deg
+    assert 0.5 * theta_deg < a_down - a_plain < 1.5 * theta_deg
+    # the trunk leans into the slope (lumbar flexion is negative lumbar_extension)
+    lum = up.analysis.coordinates.names.index("lumbar_extension")
+    d_up = up.analysis.coordinates.q[:, lum].mean() - fixed.analysis.coordinates.q[:, lum].mean()
+    assert d_up == pytest.approx(0.0, abs=1e-9)  # same lean with or without the cadence
+    d_plain = plain.analysis.coordinates.q[:, lum].mean() - engine.analysis.coordinates.q[:, lum].mean()
+    d_fixed = fixed.analysis.coordinates.q[:, lum].mean() - engine.analysis.coordinates.q[:, lum].mean()
+    assert d_plain == pytest.approx(0.0, abs=1e-3)
+    assert d_fixed == pytest.approx(-math.radians(theta_deg), abs=0.01)
+    assert any("slope adaptation" in n for n in up.notes)
+    assert not any("slope adaptation" in n for n in plain.notes)
 
 
 def test_cadence_lowers_knee_extensor_negative_work(engine, base):
@@ -260,3 +299,27 @@ def test_exported_whatif_reanalyses_to_the_same_dynamics(engine, tmp_path):
     sl = slice(5, n - 5)
     scale = np.abs(a.generalized_forces[sl]).max()
     assert np.abs(again.generalized_forces[sl] - a.generalized_forces[sl]).max() < 0.01 * scale
+
+
+def test_minetti_polynomial_and_grade_cost_rows():
+    """The reference (Minetti et al. 2002 polynomial, written out here independently) and the
+    per-runner table of ``runmuscles validate-grade``."""
+    from runmuscles.analyses.energetics import minetti_2002_cost_j_per_kg_m
+    from runmuscles.whatif import grade_cost_rows
+
+    for i in (-0.2, -0.1, 0.0, 0.1, 0.3):
+        assert minetti_2002_cost_j_per_kg_m(100 * i) == pytest.approx(
+            155.4 * i**5 - 30.4 * i**4 - 43.3 * i**3 + 46.3 * i**2 + 19.5 * i + 3.6, rel=1e-12
+        )
+    with pytest.raises(InputError, match="45"):
+        minetti_2002_cost_j_per_kg_m(50.0)
+    rows = grade_cost_rows(speeds_m_s=(3.0,), grades_pct=(-10.0, 10.0))
+    assert [(r["speed_m_s"], r["grade_pct"]) for r in rows] == [(3.0, -10.0), (3.0, 10.0)]
+    down, up = rows
+    assert down["ratio_to_level"] < 1.0 < up["ratio_to_level"]
+    assert up["minetti_2002_ratio"] == pytest.approx(1.658, abs=0.001)
+    for r in rows:
+        assert r["ratio_to_level"] == pytest.approx(r["net_j_per_kg_m"] / r["level_net_j_per_kg_m"])
+        assert r["ratio_error"] == pytest.approx(r["ratio_to_level"] / r["minetti_2002_ratio"] - 1.0)
+    with pytest.raises(InputError, match="grade_pct"):
+        grade_cost_rows(speeds_m_s=(3.0,), grades_pct=(30.0,))

@@ -436,6 +436,75 @@ def validate_energy(
     Console(width=200).print(table)
 
 
+@app.command("validate-grade")
+def validate_grade(
+    data: Annotated[
+        Path | None,
+        typer.Argument(help="hamner2013 runners' folder, or one runner's (default: the bundled runner)."),
+    ] = None,
+    speeds: Annotated[list[float] | None, typer.Option("--speed", help="Trial speeds (m/s).")] = None,
+    grades: Annotated[list[float] | None, typer.Option("--grade", help="Grades (%, -20..20).")] = None,
+    adapt: Annotated[
+        bool,
+        typer.Option("--slope-adaptation/--no-slope-adaptation", help="Runners' slope adaptations."),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Metabolic cost on slopes relative to level (what-if engine) against Minetti et al. 2002."""
+    from .whatif import grade_cost_rows  # noqa: PLC0415
+
+    rows = grade_cost_rows(
+        data,
+        speeds_m_s=tuple(speeds or (3.0, 4.0)),
+        grades_pct=tuple(grades or (-10.0, 10.0)),
+        slope_adaptation=adapt,
+    )
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    table = Table(
+        title="Net metabolic cost on a slope / level: the what-if engine (tilted gravity"
+        + (", slope adaptation" if adapt else ", recorded form")
+        + ") with the default energy model, against the polynomial of Minetti et al. (2002)",
+        caption="Minetti AE et al. (2002) J Appl Physiol 93:1039-1046: measured cost of running on "
+        "gradients of -45 to +45 %, fitted by a fifth-order polynomial; ratio error = ratio / "
+        "Minetti's - 1.",
+    )
+    for col in ("runner", "speed m/s", "grade %", "net J/kg/m", "level J/kg/m", "ratio", "Minetti", "error"):
+        table.add_column(col, justify="right")
+
+    def fmt(v, spec=".2f"):
+        return "-" if v is None else format(v, spec)
+
+    for r in rows:
+        table.add_row(
+            r["subject"],
+            f"{r['speed_m_s']:g}",
+            f"{r['grade_pct']:+g}",
+            fmt(r["net_j_per_kg_m"]),
+            fmt(r["level_net_j_per_kg_m"]),
+            fmt(r["ratio_to_level"], ".3f"),
+            fmt(r["minetti_2002_ratio"], ".3f"),
+            fmt(r["ratio_error"], "+.0%"),
+        )
+    by_grade: dict[float, list[float]] = {}
+    for r in rows:
+        if r["ratio_to_level"] is not None:
+            by_grade.setdefault(r["grade_pct"], []).append(r["ratio_to_level"])
+    if len({r["subject"] for r in rows}) > 1 or len({r["speed_m_s"] for r in rows}) > 1:
+        table.add_section()
+        for g, vals in sorted(by_grade.items()):
+            ref = next(r["minetti_2002_ratio"] for r in rows if r["grade_pct"] == g)
+            m = float(sum(vals) / len(vals))
+            table.add_row(
+                f"mean of {len(vals)}", "", f"{g:+g}", "", "", f"{m:.3f}", f"{ref:.3f}", f"{m / ref - 1:+.0%}"
+            )
+    Console(width=160).print(table)
+
+
 # -- validate-grf: ground reaction forces from motion alone vs measured (grf_estimation) -----------
 
 
@@ -695,7 +764,12 @@ def whatif(
         float | None, typer.Option(help="Running speed (m/s), inside the measured ones.")
     ] = None,
     grade: Annotated[float, typer.Option(help="Slope in % (positive uphill), -20 to 20.")] = 0.0,
-    cadence: Annotated[float, typer.Option(help="Step frequency, % of the recorded (100: same).")] = 100.0,
+    cadence: Annotated[
+        float | None,
+        typer.Option(
+            help="Step frequency, % of the recorded (default: as recorded, plus the slope's adaptation)."
+        ),
+    ] = None,
     lean: Annotated[float, typer.Option(help="Extra forward trunk lean (deg).")] = 0.0,
     surface: Annotated[
         str | None, typer.Option(help="'treadmill' or 'overground' (default: as recorded).")
@@ -708,6 +782,13 @@ def whatif(
         float, typer.Option(help="Foot lands this much further ahead (m, 0-0.15): a longer stance.")
     ] = 0.0,
     strike: Annotated[str | None, typer.Option(help="Landing: 'rearfoot' or 'forefoot'.")] = None,
+    adapt: Annotated[
+        bool,
+        typer.Option(
+            "--slope-adaptation/--no-slope-adaptation",
+            help="On a slope, add runners' adaptations (step frequency, trunk and foot angles).",
+        ),
+    ] = True,
     strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for whatif.json and whatif.csv.")] = Path(
         "runmuscles-whatif"
@@ -730,6 +811,9 @@ def whatif(
         surface=surface,
         belt_fluctuation_pct=belt,
         wind_m_s=wind,
+        overstride_m=overstride,
+        strike=strike,
+        slope_adaptation=adapt,
     )
     cond.validate()
     sm = load_runner(trial, trials=trial_name, strength=strength)

@@ -17,9 +17,13 @@ Transformations (each is documented at its function, with its sources):
   ``atan(grade)``. The extra force along and normal to the slope is added to the measured
   ground reaction force in proportion to each foot's normal force (zero in flight), so that
   over the trial the net force balances the tilted gravity; the centre of mass follows the
-  changed force; and the body leans so that the mean ground reaction force still passes
-  through the centre of mass (the forward lean of uphill running: di Prampero PE et al.
-  2002, J Exp Biol 205:2855; Vernillo G et al. 2017, Sports Med 47:615-629).
+  changed force. With ``Condition.slope_adaptation`` (the default) the runner also adapts as
+  runners on slopes do (:meth:`WhatIfEngine._slope_adaptation`): a higher step frequency
+  uphill (+4 % from level to 7 %: Padulo J et al. 2013, PLoS One 8:e69006), and trunk and
+  feet that keep their orientation to gravity rather than to the slope, so the foot lands
+  flatter on an uphill slope (towards a mid- or forefoot strike) and more heel-first on a
+  downhill one, and the trunk leans into the slope (the directions reviewed by Vernillo G
+  et al. 2017, Sports Med 47:615-629).
 * **cadence** (:meth:`WhatIfEngine._cadence`): step frequency x ``c`` at the same speed: the
   stride's time compressed by ``c``, step length / ``c``; vertical and lateral centre-of-mass
   excursions / ``c^2`` (same force amplitudes over shorter contacts: vertical impulse per
@@ -82,6 +86,7 @@ __all__ = [
     "WhatIfResult",
     "compare_groups",
     "export_opensim",
+    "grade_cost_rows",
     "load_shifts",
     "load_runner",
 ]
@@ -103,6 +108,11 @@ _W_JOINT = 0.005
 # contact, positive toes up): centres of the classes of Altman & Davis (2012).
 STRIKE_ANGLE_DEG = {"rearfoot": 16.0, "forefoot": -8.0}
 _SURFACES = ("treadmill", "overground")
+# Step frequency uphill: +4 % from level to a 7 % slope at 70 % of VO2max (Padulo J, Powell
+# D, Milia R, Ardigo LP (2013) A paradigm of uphill running. PLoS One 8:e69006), taken as
+# linear in the grade: per cent of the level step frequency per per cent of grade. Downhill
+# running lowers step frequency (Vernillo et al. 2017) but no per-grade figure is used here.
+UPHILL_STEP_FREQUENCY_PCT_PER_PCT = 4.0 / 7.0
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,8 @@ class Condition:
     grade_pct
         Slope in per cent (rise / run x 100), -20 to +20; positive uphill.
     cadence_pct
-        Step frequency as a percentage of the trial's (100: unchanged), 80-120.
+        Step frequency as a percentage of the trial's, 80-120 (``None``: as recorded, raised
+        on an uphill slope by the slope adaptation; a number is used as given).
     lean_deg
         Extra forward trunk inclination (degrees; negative: more upright), -20 to +20.
     overstride_m
@@ -129,22 +140,32 @@ class Condition:
         Treadmill only: drop of the belt speed during stance, % of the speed (0-20).
     wind_m_s
         Overground only: head wind (positive) or tail wind (negative), m/s.
+    slope_adaptation
+        On a slope, add the runner's published adaptations to the tilted gravity (see
+        :meth:`WhatIfEngine._slope_adaptation`); ``False``: the recorded form on the slope.
     """
 
     speed_m_s: float | None = None
     grade_pct: float = 0.0
-    cadence_pct: float = 100.0
+    cadence_pct: float | None = None
     lean_deg: float = 0.0
     overstride_m: float = 0.0
     strike: str | None = None
     surface: str | None = None
     belt_fluctuation_pct: float = 0.0
     wind_m_s: float = 0.0
+    slope_adaptation: bool = True
 
     def validate(self) -> None:
         checks = [
             ("grade_pct", self.grade_pct, -20.0, 20.0, "%"),
-            ("cadence_pct", self.cadence_pct, 80.0, 120.0, "% of the recorded step frequency"),
+            (
+                "cadence_pct",
+                100.0 if self.cadence_pct is None else self.cadence_pct,
+                80.0,
+                120.0,
+                "% of the recorded step frequency",
+            ),
             ("lean_deg", self.lean_deg, -20.0, 20.0, "deg"),
             ("overstride_m", self.overstride_m, 0.0, 0.15, "m"),
             ("belt_fluctuation_pct", self.belt_fluctuation_pct, 0.0, 20.0, "%"),
@@ -665,14 +686,21 @@ class WhatIfEngine:
             dq=np.zeros_like(ck.q),
             notes=[],
         )
-        if cond.cadence_pct != 100.0:
-            self._cadence(st, cond.cadence_pct / 100.0)
-        if cond.lean_deg != 0.0:
-            self._lean(st, math.radians(cond.lean_deg))
+        adapt = cond.slope_adaptation and cond.grade_pct != 0.0
+        cadence, lean_rad, foot_rad = self._slope_adaptation(cond, st) if adapt else (1.0, 0.0, 0.0)
+        if cond.cadence_pct is not None:  # asked for: used as given
+            cadence = cond.cadence_pct / 100.0
+        if cadence != 1.0:
+            self._cadence(st, cadence)
+        lean_rad += math.radians(cond.lean_deg)
+        if lean_rad != 0.0:
+            self._lean(st, lean_rad)
         if cond.overstride_m != 0.0:
             self._overstride(st, cond.overstride_m)
         if cond.strike is not None:
             self._strike(st, cond.strike)
+        elif foot_rad != 0.0:
+            self._strike(st, None, delta_rad=foot_rad)
         if cond.grade_pct != 0.0:
             self._grade(st, cond.grade_pct)
         surface = cond.surface or self.surface
@@ -804,6 +832,39 @@ class WhatIfEngine:
             + (f"; the body moved {100 * shift:+.1f} cm forward over its feet to balance it" if lean else "")
         )
 
+    def _slope_adaptation(self, cond: Condition, st: _State) -> tuple[float, float, float]:
+        """How the runner adapts to the slope: ``(step-frequency factor, extra trunk lean rad,
+        change of the foot's angle at contact rad)``, each noted in the result.
+
+        * **Step frequency** uphill x ``(1 + 4/7 % per % of grade)`` (Padulo et al. 2013:
+          +4 % from level to 7 % at the same relative intensity; linear in the grade is an
+          assumption; at most 120 %) unless ``cadence_pct`` is given, which is used as given.
+          Downhill: unchanged (lower step frequency is reported, Vernillo et al. 2017, but no
+          per-grade figure is used).
+        * **Trunk and feet keep their orientation to gravity**: in the slope's frame (the frame
+          of the transformed trial) the trunk leans forward by the slope angle ``atan(grade)``
+          uphill (back downhill), and the foot meets the slope at its recorded angle minus the
+          slope angle: flatter uphill, towards the mid- and forefoot strikes that runners adopt
+          there, more heel-first downhill (Vernillo et al. 2017 review both directions; the
+          size, exactly the slope angle, is this model's assumption, not a measured figure).
+          A ``strike`` asked for explicitly replaces the foot's change.
+        """
+        theta = math.atan(cond.grade_pct / 100.0)
+        factor = 1.0
+        if cond.grade_pct > 0:
+            factor = min(1.0 + UPHILL_STEP_FREQUENCY_PCT_PER_PCT * cond.grade_pct / 100.0, 1.2)
+        if cond.cadence_pct is not None:
+            step = f"step frequency {cond.cadence_pct:g} % as asked"
+        else:
+            step = f"step frequency x {factor:.3f}"
+        st.notes.append(
+            f"slope adaptation (Padulo et al. 2013; Vernillo et al. 2017): {step}, trunk "
+            f"{math.degrees(theta):+.1f} deg forward and foot angle at contact {-math.degrees(theta):+.1f} "
+            "deg relative to the slope (trunk and feet keep their orientation to gravity)"
+            + ("; foot strike as asked instead" if cond.strike is not None else "")
+        )
+        return factor, theta, -theta
+
     def _grade(self, st: _State, grade_pct: float) -> None:
         """Gravity tilted by ``atan(grade)`` in the slope's frame (see the module notes)."""
         theta = math.atan(grade_pct / 100.0)
@@ -892,8 +953,8 @@ class WhatIfEngine:
         st.events = _map_event_times(st.events, lambda x: t0 + (x - t0) / c)
         st.cycles = [_map_cycle(cy, lambda x: t0 + (x - t0) / c) for cy in st.cycles]
         st.notes.append(
-            f"cadence {100 * c:g} %: stride time / {c:g}, step length / {c:g}, vertical and lateral "
-            f"centre-of-mass excursions / {c * c:.3g} (same force amplitudes), fore-aft force / {c:g} "
+            f"cadence {100 * c:.4g} %: stride time / {c:.4g}, step length / {c:.4g}, vertical and lateral "
+            f"centre-of-mass excursions / {c * c:.3g} (same force amplitudes), fore-aft force / {c:.4g} "
             f"(along the leg) and excursion / {c**3:.3g}"
         )
 
@@ -913,7 +974,7 @@ class WhatIfEngine:
         drift = float(np.abs(self._com(st.q + st.dq) - com0).max())
         st.notes.append(f"trunk lean: centre of mass kept within {1000 * drift:.1f} mm of the trial's")
         st.notes.append(
-            f"trunk lean {math.degrees(lean_rad):+g} deg (lumbar flexion), pelvis moved to keep the "
+            f"trunk lean {math.degrees(lean_rad):+.1f} deg (lumbar flexion), pelvis moved to keep the "
             "centre of mass, feet kept on their ground paths (Teng & Powers 2014, 2015)"
         )
 
@@ -1007,8 +1068,9 @@ class WhatIfEngine:
             "with the belt; forces and centre of mass as measured (the laboratory frame is inertial)"
         )
 
-    def _strike(self, st: _State, kind: str) -> None:
-        """Foot angle at contact set to ``STRIKE_ANGLE_DEG[kind]`` (module notes).
+    def _strike(self, st: _State, kind: str | None, *, delta_rad: float = 0.0) -> None:
+        """Foot angle at contact set to ``STRIKE_ANGLE_DEG[kind]`` (module notes), or, with
+        ``kind=None``, changed by ``delta_rad`` at every contact (a slope adaptation).
 
         Per contact: the change of foot pitch is full at foot strike and blends out by 40 % of
         stance (the foot is flat by then in either pattern) and in over the 0.1 s of late swing
@@ -1020,7 +1082,7 @@ class WhatIfEngine:
         """
         from .dynamics.grf_estimation import _COP_FOREFOOT, _COP_REARFOOT, _COP_STANCE  # noqa: PLC0415
 
-        target_deg = STRIKE_ANGLE_DEG[kind]
+        target_deg = STRIKE_ANGLE_DEG[kind] if kind is not None else None
         rear, fore = STRIKE_ANGLE_DEG["rearfoot"], STRIKE_ANGLE_DEG["forefoot"]
 
         def _blend(angle_deg: float) -> float:  # 0: rearfoot profile, 1: forefoot profile
@@ -1051,7 +1113,8 @@ class WhatIfEngine:
                     continue  # a contact cut by the window's start: its landing is not in the data
                 i1 = min(i1, t.size)
                 tc = float(t[i1 - 1] - t[i0])
-                dphi = math.radians(target_deg) - float(pitch[i0])
+                dphi = math.radians(target_deg) - float(pitch[i0]) if target_deg is not None else delta_rad
+                new_deg = math.degrees(float(pitch[i0]) + dphi)
                 new_hb = float(pitch[i0]) + dphi + offset
                 old_hb = float(pitch[i0]) + offset
                 # the ball rises with the toes (heel on the floor) or is the point on the floor
@@ -1066,13 +1129,16 @@ class WhatIfEngine:
                 d_y[j0:i0] += dy * w_sw
                 # centre-of-pressure profile: rearfoot at or above +16 deg, forefoot at or below
                 # -8 deg, blended linearly between; shift = profile at the new angle - at the old
-                frac[i0:i1] += (_blend(target_deg) - _blend(math.degrees(float(pitch[i0])))) * np.interp(
+                frac[i0:i1] += (_blend(new_deg) - _blend(math.degrees(float(pitch[i0])))) * np.interp(
                     tau, _COP_STANCE, _COP_FOREFOOT - _COP_REARFOOT
                 )
                 changed.append(math.degrees(dphi))
             target[s] = (ball + np.outer(d_y, self.up), pitch + d_pitch)
             cop_shift[s] = (frac, length)
         if not changed:
+            if kind is None:  # a slope adaptation: nothing to adapt, the rest goes on
+                st.notes.append("slope adaptation: no complete foot contact in the window, landing unchanged")
+                return
             raise InputError("strike", "no complete foot contact in the analysed window")
         com0 = self._com(q_now)
         self._with_ik(st, target)
@@ -1096,10 +1162,14 @@ class WhatIfEngine:
             axis -= np.outer(axis @ self.up, self.up)
             new.append(replace(ld, point_m=ld.point_m + frac[:, None] * axis))
         st.loads = new
+        what = (
+            f"{kind} landing: foot angle at contact {target_deg:+g} deg (Altman & Davis 2012 classes)"
+            if kind is not None
+            else "landing"
+        )
         st.notes.append(
-            f"{kind} landing: foot angle at contact {target_deg:+g} deg (Altman & Davis 2012 classes), "
-            f"changed by {np.mean(changed):+.1f} deg on average over {len(changed)} contacts; centre of "
-            "pressure moved along the foot; measured force magnitudes kept (impact peak not removed)"
+            f"{what}, changed by {np.mean(changed):+.1f} deg on average over {len(changed)} contacts; centre "
+            "of pressure moved along the foot; measured force magnitudes kept (impact peak not removed)"
         )
 
     def _overstride(self, st: _State, d_m: float) -> None:
@@ -1395,6 +1465,91 @@ def load_runner(
         )
         engines.append(WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts)))
     return SpeedModel(engines)
+
+
+def grade_cost_rows(
+    hamner_dir=None,
+    *,
+    subjects: list[str] | None = None,
+    speeds_m_s: tuple[float, ...] = (3.0, 4.0),
+    grades_pct: tuple[float, ...] = (-10.0, 10.0),
+    slope_adaptation: bool = True,
+    strength: str = "volume",
+) -> list[dict[str, Any]]:
+    """Metabolic cost on slopes against level, per runner and speed, next to Minetti et al. (2002).
+
+    Each trial is analysed once (its published gait cycles) and recomputed at each grade by
+    :class:`WhatIfEngine` with the default energy model (:mod:`runmuscles.analyses.energetics`).
+
+    Parameters
+    ----------
+    hamner_dir
+        A folder of runners in the hamner2013 layout, or one runner's folder (``None``: the
+        bundled runner).
+    subjects, speeds_m_s, grades_pct
+        Runner folders (default: all), trial speeds (``Run_<speed>``) and grades (%).
+    slope_adaptation
+        See :class:`Condition`.
+
+    Returns
+    -------
+    list of dict
+        ``subject``, ``speed_m_s``, ``grade_pct``, ``net_j_per_kg_m`` (the grade's),
+        ``level_net_j_per_kg_m``, ``ratio_to_level``, ``minetti_2002_ratio`` (``Cr(i) / Cr(0)``
+        of the polynomial) and ``ratio_error`` (``ratio_to_level / minetti_2002_ratio - 1``).
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from .analyses.energetics import minetti_2002_cost_j_per_kg_m  # noqa: PLC0415
+    from .pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from .trials import demo_folder, resolve_trial  # noqa: PLC0415
+
+    root = Path(hamner_dir) if hamner_dir is not None else demo_folder()
+    if not root.is_dir():
+        raise InputError(root, "folder of hamner2013 runners not found")
+    if (root / "ik").is_dir():
+        folders = [root]
+    else:
+        names = subjects or sorted(p.name for p in root.glob("subject*") if p.is_dir())
+        folders = [root / n for n in names]
+    if not folders:
+        raise InputError(root, "has no runner folders (subjectNN/ with model/, ik/)")
+    for g in grades_pct:
+        Condition(grade_pct=g).validate()
+    c0 = minetti_2002_cost_j_per_kg_m(0.0)
+    rows: list[dict[str, Any]] = []
+    for folder in folders:
+        for v in speeds_m_s:
+            trial = f"Run_{v:g}"
+            if not (folder / "ik" / f"{trial}.mot").exists():
+                continue
+            spec = resolve_trial(folder, trial)
+            opts = AnalysisOptions(
+                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
+            )
+            engine = WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts))
+            level = engine.baseline(energetics=True).energetics.get("net_metabolic_cost_j_per_kg_m")
+            for g in grades_pct:
+                r = engine.evaluate(
+                    Condition(grade_pct=g, slope_adaptation=slope_adaptation), energetics=True
+                )
+                net = r.energetics.get("net_metabolic_cost_j_per_kg_m")
+                ratio = net / level if net is not None and level else None
+                ref = minetti_2002_cost_j_per_kg_m(g) / c0
+                rows.append(
+                    {
+                        "subject": folder.name,
+                        "speed_m_s": float(v),
+                        "grade_pct": float(g),
+                        "slope_adaptation": slope_adaptation,
+                        "net_j_per_kg_m": net,
+                        "level_net_j_per_kg_m": level,
+                        "ratio_to_level": ratio,
+                        "minetti_2002_ratio": ref,
+                        "ratio_error": None if ratio is None else ratio / ref - 1.0,
+                    }
+                )
+    return rows
 
 
 def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:

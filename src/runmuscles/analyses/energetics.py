@@ -147,11 +147,13 @@ __all__ = [
     "OPENSIM_DEFAULT_TENDON_STRAIN",
     "TENDON_MODELS",
     "MARGARIA_1963_NET_J_PER_KG_M",
+    "MINETTI_2002_GRADE_POLYNOMIAL",
     "MINETTI_2002_NET_J_PER_KG_M",
     "energetics_summary",
     "energy_muscle_rows",
     "energy_validation_rows",
     "energy_validation_summary",
+    "minetti_2002_cost_j_per_kg_m",
     "positive_work_shares",
     "kcal_for_distance",
     "compliant_tendon_state",
@@ -840,6 +842,20 @@ MARGARIA_1963_NET_J_PER_KG_M = 1.0 * _J_PER_KCAL / 1000.0
 #: speed. The abstract does not say net or gross; it is compared with the net cost here, as
 #: costs of locomotion in that literature are taken above the resting rate.
 MINETTI_2002_NET_J_PER_KG_M = (3.40, 0.24)
+#: Running on slopes, Minetti et al. (2002), their polynomial fit of the measured cost of
+#: running against the gradient ``i`` (rise / run, -0.45 to +0.45), J/kg/m:
+#: ``Cr(i) = 155.4 i^5 - 30.4 i^4 - 43.3 i^3 + 46.3 i^2 + 19.5 i + 3.6`` (coefficients from
+#: the highest power down).
+MINETTI_2002_GRADE_POLYNOMIAL = (155.4, -30.4, -43.3, 46.3, 19.5, 3.6)
+
+
+def minetti_2002_cost_j_per_kg_m(grade_pct: float) -> float:
+    """Cost of running on a gradient by the polynomial of Minetti et al. (2002), J/kg/m.
+
+    Valid for grades of -45 to +45 % (their measurements); outside, :class:`InputError`."""
+    if not np.isfinite(grade_pct) or abs(grade_pct) > 45.0:
+        raise InputError("grade_pct", f"{grade_pct:g} % is outside the -45..45 % of Minetti et al. (2002)")
+    return float(np.polyval(MINETTI_2002_GRADE_POLYNOMIAL, grade_pct / 100.0))
 
 
 def positive_work_shares(analysis) -> dict[str, float | None]:

@@ -26,6 +26,15 @@ Lafortune used the shoe's; from stature, 0.152 x height after Drillis & Contini 
 tabulated by Winter 2009) puts all of RBDS001's forefoot labels below 2/3 (0.57-0.65). The angle puts
 RBDS010 ahead of RBDS001 (lands more toe-first), against the labels, and calls RBDS002's
 heel-first 'midfoot' landings at 2.5 m/s rearfoot.
+
+The labels are not a function of any of these measures: RBDS010's right foot at 3.5 and
+4.5 m/s (index 0.80 and 0.77, angle -1.2 and -0.8 deg, heel landing 7 ms after the ball in
+both) is 'midfoot' and then 'forefoot', and so is its left foot at 2.5 and 3.5 m/s (0.84 and
+0.83, -4.3 and -4.7 deg, 23 and 22 ms). A rule that labels equal measures alike misses one of
+each pair, and RBDS010's right foot at 2.5 m/s ('midfoot': 0.76, -2.3 deg) lands further forward
+and more toe-first than RBDS001's right foot at 4.5 m/s ('forefoot': 0.75, +1.8 deg), so no
+rule monotone in either measure gets all three others right: 21 of 24 is the ceiling
+(``tests/test_footstrike.py``).
 """
 
 from __future__ import annotations

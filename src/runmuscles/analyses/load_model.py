@@ -101,9 +101,12 @@ _TRANSFORMS = {
         "with gravity tilted by atan(grade) in the slope's frame; the change of gravity is added to each "
         "foot's ground reaction force in proportion to its normal force (zero in flight), the centre of "
         "mass follows the changed net force, the feet stay on their ground paths (leg inverse kinematics). "
-        "Assumes the runner keeps the level trial's stride timing and foot placement on the slope; no "
-        "change of posture beyond what the forces require (di Prampero et al. 2002, J Exp Biol "
-        "205:2855; Vernillo et al. 2017, Sports Med 47:615-629)."
+        "Slope adaptation (runmuscles.whatif.WhatIfEngine._slope_adaptation): trunk and feet keep their "
+        "orientation to gravity, so the trunk leans into the slope by atan(grade) and the foot lands "
+        "flatter uphill and more heel-first downhill by the same angle (directions: Vernillo et al. "
+        "2017, Sports Med 47:615-629; the size is an assumption). The step-frequency part of the "
+        "adaptation (Padulo et al. 2013) is not in the table: its cadence axis is the step frequency "
+        "itself, read from the run's file."
     ),
     "cadence": (
         "runmuscles.whatif.WhatIfEngine._cadence: step frequency x c at the same speed: stride time / c, "
