@@ -329,8 +329,11 @@ def test_bad_model_file(tmp_path):
 
 
 def test_build_refuses_a_wrong_folder_and_bad_axes(tmp_path):
-    with pytest.raises(InputError, match="is not a folder"):
+    with pytest.raises(InputError, match="absent: not found"):
         build_load_model(tmp_path / "absent", progress=None)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(InputError, match="is not a folder"):
+        build_load_model(tmp_path / "a_file", progress=None)
     (tmp_path / "notes").mkdir()
     with pytest.raises(InputError, match="no subject folders with ik/"):
         build_load_model(tmp_path, progress=None)

@@ -120,7 +120,7 @@ def test_cli_load_model_build_wrong_folder(tmp_path):
     p = _cli("load-model", "build", str(tmp_path / "nowhere"), "--out", str(tmp_path / "lm.json"))
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "Traceback" not in p.stderr
-    assert "nowhere: is not a folder" in p.stderr
+    assert "nowhere: not found" in p.stderr
     (tmp_path / "empty").mkdir()
     p = _cli("load-model", "build", str(tmp_path / "empty"))
     assert p.returncode == 2 and "no subject folders with ik/" in p.stderr

@@ -19,7 +19,7 @@ Assumptions, all recorded in the result's ``settings`` and ``quality`` sections:
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,14 @@ from .muscles.recruitment import (
 )
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 
-__all__ = ["AnalysisOptions", "TrialAnalysis", "analyze_motion", "analyze_trial", "foot_side"]
+__all__ = [
+    "AnalysisOptions",
+    "TrialAnalysis",
+    "analyze_motion",
+    "analyze_runner_trials",
+    "analyze_trial",
+    "foot_side",
+]
 
 # Hicks JL, Uchida TK, Seth A, Rajagopal A, Delp SL (2015) Is my model good enough? Best
 # practices for verification and validation of musculoskeletal models and simulations of
@@ -400,6 +407,30 @@ class TrialAnalysis:
 
 def _progress_noop(stage: str) -> None:  # pragma: no cover - trivial
     return None
+
+
+def analyze_runner_trials(
+    data_dir: str | Path,
+    *,
+    subjects: list[str] | None = None,
+    speeds_m_s: tuple[float, ...] = (2, 3, 4, 5),
+    strength: str = "volume",
+) -> Iterator[tuple[Path, float, TrialAnalysis]]:
+    """Each runner's trial ``Run_<speed>`` at each speed, analysed (hamner2013 layout: a folder
+    of runners or one runner's folder, :func:`runmuscles.trials.runner_folders`); speeds a
+    runner did not run are skipped. Yields ``(runner folder, speed m/s, analysis)``."""
+    from .trials import resolve_trial, runner_folders  # noqa: PLC0415
+
+    for folder in runner_folders(data_dir, subjects):
+        for v in speeds_m_s:
+            trial = f"Run_{v:g}"
+            if not (folder / "ik" / f"{trial}.mot").exists():
+                continue
+            spec = resolve_trial(folder, trial)
+            opts = AnalysisOptions(
+                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
+            )
+            yield folder, float(v), analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
 
 
 def analyze_trial(

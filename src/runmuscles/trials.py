@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["TrialSpec", "demo_trials", "resolve_trial", "DEMO_SPEEDS_M_S"]
+__all__ = ["TrialSpec", "demo_trials", "resolve_trial", "runner_folders", "DEMO_SPEEDS_M_S"]
 
 DEMO_SPEEDS_M_S = (2, 3, 4, 5)
 _RUN = re.compile(r"^Run_(\d+(?:\.\d+)?)$")
@@ -143,3 +143,29 @@ def demo_trials() -> list[TrialSpec]:
     """The bundled runner's trials at 2, 3, 4 and 5 m/s (first published gait cycle window)."""
     folder = demo_folder()
     return [resolve_trial(folder, f"Run_{v}") for v in DEMO_SPEEDS_M_S]
+
+
+def runner_folders(data_dir: str | Path, subjects: list[str] | tuple[str, ...] | None = None) -> list[Path]:
+    """Runner folders in the hamner2013 layout (``model/``, ``ik/``, ``Run_N_grf.xml``).
+
+    ``data_dir`` itself when it is one (it has ``ik/``), else its sub-folders that have ``ik/``,
+    sorted by name; with ``subjects``, only those (each must exist)."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "not found"
+        raise InputError(root, f"{what} (give the hamner2013 folder with subjectNN/ in it)")
+    if (root / "ik").is_dir():
+        found = [root]
+    else:
+        found = sorted(p for p in root.iterdir() if p.is_dir() and (p / "ik").is_dir())
+    if not found:
+        raise InputError(
+            root, "has no subject folders with ik/ in it (expected the hamner2013 layout: subjectNN/ik/)"
+        )
+    if subjects:
+        names = {p.name: p for p in found}
+        missing = [s for s in subjects if s not in names]
+        if missing:
+            raise InputError(root, f"has no subject folder {', '.join(missing)}")
+        found = [names[s] for s in subjects]
+    return found

@@ -1498,57 +1498,38 @@ def grade_cost_rows(
         ``level_net_j_per_kg_m``, ``ratio_to_level``, ``minetti_2002_ratio`` (``Cr(i) / Cr(0)``
         of the polynomial) and ``ratio_error`` (``ratio_to_level / minetti_2002_ratio - 1``).
     """
-    from pathlib import Path  # noqa: PLC0415
-
     from .analyses.energetics import minetti_2002_cost_j_per_kg_m  # noqa: PLC0415
-    from .pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from .trials import demo_folder, resolve_trial  # noqa: PLC0415
+    from .pipeline import analyze_runner_trials  # noqa: PLC0415
+    from .trials import demo_folder  # noqa: PLC0415
 
-    root = Path(hamner_dir) if hamner_dir is not None else demo_folder()
-    if not root.is_dir():
-        raise InputError(root, "folder of hamner2013 runners not found")
-    if (root / "ik").is_dir():
-        folders = [root]
-    else:
-        names = subjects or sorted(p.name for p in root.glob("subject*") if p.is_dir())
-        folders = [root / n for n in names]
-    if not folders:
-        raise InputError(root, "has no runner folders (subjectNN/ with model/, ik/)")
     for g in grades_pct:
         Condition(grade_pct=g).validate()
     c0 = minetti_2002_cost_j_per_kg_m(0.0)
     rows: list[dict[str, Any]] = []
-    for folder in folders:
-        for v in speeds_m_s:
-            trial = f"Run_{v:g}"
-            if not (folder / "ik" / f"{trial}.mot").exists():
-                continue
-            spec = resolve_trial(folder, trial)
-            opts = AnalysisOptions(
-                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
+    data = hamner_dir if hamner_dir is not None else demo_folder()
+    for folder, v, analysis in analyze_runner_trials(
+        data, subjects=subjects, speeds_m_s=speeds_m_s, strength=strength
+    ):
+        engine = WhatIfEngine(analysis)
+        level = engine.baseline(energetics=True).energetics.get("net_metabolic_cost_j_per_kg_m")
+        for g in grades_pct:
+            r = engine.evaluate(Condition(grade_pct=g, slope_adaptation=slope_adaptation), energetics=True)
+            net = r.energetics.get("net_metabolic_cost_j_per_kg_m")
+            ratio = net / level if net is not None and level else None
+            ref = minetti_2002_cost_j_per_kg_m(g) / c0
+            rows.append(
+                {
+                    "subject": folder.name,
+                    "speed_m_s": float(v),
+                    "grade_pct": float(g),
+                    "slope_adaptation": slope_adaptation,
+                    "net_j_per_kg_m": net,
+                    "level_net_j_per_kg_m": level,
+                    "ratio_to_level": ratio,
+                    "minetti_2002_ratio": ref,
+                    "ratio_error": None if ratio is None else ratio / ref - 1.0,
+                }
             )
-            engine = WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts))
-            level = engine.baseline(energetics=True).energetics.get("net_metabolic_cost_j_per_kg_m")
-            for g in grades_pct:
-                r = engine.evaluate(
-                    Condition(grade_pct=g, slope_adaptation=slope_adaptation), energetics=True
-                )
-                net = r.energetics.get("net_metabolic_cost_j_per_kg_m")
-                ratio = net / level if net is not None and level else None
-                ref = minetti_2002_cost_j_per_kg_m(g) / c0
-                rows.append(
-                    {
-                        "subject": folder.name,
-                        "speed_m_s": float(v),
-                        "grade_pct": float(g),
-                        "slope_adaptation": slope_adaptation,
-                        "net_j_per_kg_m": net,
-                        "level_net_j_per_kg_m": level,
-                        "ratio_to_level": ratio,
-                        "minetti_2002_ratio": ref,
-                        "ratio_error": None if ratio is None else ratio / ref - 1.0,
-                    }
-                )
     return rows
 
 

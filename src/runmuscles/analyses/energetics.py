@@ -934,49 +934,29 @@ def energy_validation_rows(
         ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``,
         ``tendon``, and the reserves' shares of positive work (:func:`positive_work_shares`).
     """
-    from pathlib import Path  # noqa: PLC0415
-
-    from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from ..trials import resolve_trial  # noqa: PLC0415
+    from ..pipeline import analyze_runner_trials  # noqa: PLC0415
 
     if tendon not in TENDON_MODELS:
         raise InputError("tendon", f"unknown tendon model '{tendon}' ({', '.join(TENDON_MODELS)})")
-    root = Path(hamner_dir)
-    if not root.is_dir():
-        raise InputError(root, "folder of hamner2013 runners not found")
-    if (root / "ik").is_dir():
-        folders = [root]
-    else:
-        names = subjects or sorted(p.name for p in root.glob("subject*") if p.is_dir())
-        folders = [root / n for n in names]
-    if not folders:
-        raise InputError(root, "has no runner folders (subjectNN/ with model/, ik/)")
     rows = []
-    for folder in folders:
-        for v in speeds_m_s:
-            trial = f"Run_{v:g}"
-            if not (folder / "ik" / f"{trial}.mot").exists():
-                continue
-            spec = resolve_trial(folder, trial)
-            opts = AnalysisOptions(
-                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
-            )
-            a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
-            s = energetics_summary(a, variant=variant, tendon=tendon)
-            rows.append(
-                {
-                    "subject": folder.name,
-                    "speed_m_s": float(v),
-                    "gross_j_per_kg_m": s["metabolic_cost_j_per_kg_m"],
-                    "net_j_per_kg_m": s["net_metabolic_cost_j_per_kg_m"],
-                    "gross_power_w_per_kg": s["metabolic_power_w_per_kg"],
-                    "kcal_per_km": s["kcal_per_km"],
-                    "muscle_mass_kg": s["muscle_mass_kg"],
-                    "n_strides": len(a.cycles),
-                    "tendon": tendon,
-                    **positive_work_shares(a),
-                }
-            )
+    for folder, v, a in analyze_runner_trials(
+        hamner_dir, subjects=subjects, speeds_m_s=speeds_m_s, strength=strength
+    ):
+        s = energetics_summary(a, variant=variant, tendon=tendon)
+        rows.append(
+            {
+                "subject": folder.name,
+                "speed_m_s": float(v),
+                "gross_j_per_kg_m": s["metabolic_cost_j_per_kg_m"],
+                "net_j_per_kg_m": s["net_metabolic_cost_j_per_kg_m"],
+                "gross_power_w_per_kg": s["metabolic_power_w_per_kg"],
+                "kcal_per_km": s["kcal_per_km"],
+                "muscle_mass_kg": s["muscle_mass_kg"],
+                "n_strides": len(a.cycles),
+                "tendon": tendon,
+                **positive_work_shares(a),
+            }
+        )
     return rows
 
 

@@ -61,6 +61,7 @@ import numpy as np
 
 from ..constants import STANDARD_GRAVITY_M_S2 as G_M_S2
 from ..errors import InputError
+from ..trials import runner_folders
 
 __all__ = [
     "DEFAULT_CADENCES_PCT",
@@ -149,23 +150,6 @@ def _speed_axis(values: Sequence[int | float]) -> list[int]:
     return sorted(set(out))
 
 
-def _subject_folders(data_dir: Path, subjects: Sequence[str] | None) -> list[Path]:
-    if not data_dir.is_dir():
-        raise InputError(data_dir, "is not a folder (give the hamner2013 folder with subjectNN/ in it)")
-    found = sorted(p for p in data_dir.iterdir() if p.is_dir() and (p / "ik").is_dir())
-    if not found:
-        raise InputError(
-            data_dir, "has no subject folders with ik/ in it (expected the hamner2013 layout: subjectNN/ik/)"
-        )
-    if subjects:
-        names = {p.name: p for p in found}
-        missing = [s for s in subjects if s not in names]
-        if missing:
-            raise InputError(data_dir, f"has no subject folder {', '.join(missing)}")
-        found = [names[s] for s in subjects]
-    return found
-
-
 def build_load_model(
     data_dir: str | Path,
     out_path: str | Path | None = None,
@@ -223,7 +207,7 @@ def build_load_model(
     if strength not in ("volume", "model"):
         raise InputError("strength", f"'{strength}' is not one of volume, model")
     data_dir = Path(data_dir)
-    folders = _subject_folders(data_dir, subjects)
+    folders = runner_folders(data_dir, subjects)
     n_s, n_g, n_c = len(speeds), len(grades), len(cads)
     n_q = len(QUANTITIES) + 1  # + peak force
     trials: list[dict[str, Any]] = []
