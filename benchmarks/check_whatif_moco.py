@@ -204,7 +204,14 @@ def main() -> None:
                 continue
             print(f"  {g:12s} {100 * (o1 - o0) / o0:+7.1f} %  {100 * (m1 - m0) / m0:+7.1f} %")
     if args.json:
-        args.json.write_text(json.dumps({str(k): v for k, v in rows.items()}, indent=2))
+        import platform  # noqa: PLC0415
+
+        record = {
+            "command": " ".join(["benchmarks/check_whatif_moco.py", *sys.argv[1:]]),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "rows": {str(k): v for k, v in rows.items()},
+        }
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,11 @@ DRAG_AREA_M2 = 0.45
 # Leg inverse kinematics weights (metres of foot position per radian): the foot's pitch is
 # a soft target and each joint is held towards its measured angle (see ``_leg_ik``).
 _W_PITCH = 0.01
+# Leg inverse kinematics stops when no joint moves by more than this in an iteration (rad):
+# 1e-5 rad is 0.01 mm at the end of a 1 m leg.
+_IK_STEP_TOL_RAD = 1e-5
+# Centre-of-mass drift (m) that a transformation leaves uncorrected.
+_COM_DRIFT_TOL_M = 1e-4
 _W_JOINT = 0.005
 # Foot strike angles for the strike transformation (deg, foot relative to the ground at
 # contact, positive toes up): centres of the classes of Altman & Davis (2012).
@@ -608,7 +613,7 @@ class WhatIfEngine:
                 q[np.ix_(rows, cols[s])] = trial[np.ix_(rows, cols[s])]
                 r0[s][rows] = r1[s][rows]
                 lam[s] = np.where(better, lam[s] / 3.0, lam[s] * 4.0)
-            if largest < 1e-6:  # no joint moved by more than a microradian: converged
+            if largest < _IK_STEP_TOL_RAD:  # no joint moved by more than this: converged
                 break
         return q
 
@@ -692,9 +697,10 @@ class WhatIfEngine:
             cadence = cond.cadence_pct / 100.0
         if cadence != 1.0:
             self._cadence(st, cadence)
-        lean_rad += math.radians(cond.lean_deg)
-        if lean_rad != 0.0:
-            self._lean(st, lean_rad)
+        if lean_rad != 0.0:  # the slope's: trunk to gravity, centre of mass with it
+            self._lean(st, lean_rad, keep_com=False)
+        if cond.lean_deg != 0.0:
+            self._lean(st, math.radians(cond.lean_deg))
         if cond.overstride_m != 0.0:
             self._overstride(st, cond.overstride_m)
         if cond.strike is not None:
@@ -843,7 +849,8 @@ class WhatIfEngine:
           per-grade figure is used).
         * **Trunk and feet keep their orientation to gravity**: in the slope's frame (the frame
           of the transformed trial) the trunk leans forward by the slope angle ``atan(grade)``
-          uphill (back downhill), and the foot meets the slope at its recorded angle minus the
+          uphill (back downhill; pelvis and feet kept, so the centre of mass moves with the
+          trunk, about 1 cm at 10 %), and the foot meets the slope at its recorded angle minus the
           slope angle: flatter uphill, towards the mid- and forefoot strikes that runners adopt
           there, more heel-first downhill (Vernillo et al. 2017 review both directions; the
           size, exactly the slope angle, is this model's assumption, not a measured figure).
@@ -958,13 +965,24 @@ class WhatIfEngine:
             f"(along the leg) and excursion / {c**3:.3g}"
         )
 
-    def _lean(self, st: _State, lean_rad: float) -> None:
-        """Trunk flexed forward by ``lean_rad``; centre of mass and feet kept (module notes)."""
+    def _lean(self, st: _State, lean_rad: float, *, keep_com: bool = True) -> None:
+        """Trunk flexed forward by ``lean_rad``; feet kept (module notes). With ``keep_com``
+        the pelvis moves so that the centre of mass stays where it was; without, the centre of
+        mass moves with the trunk by a constant offset (the same accelerations, so the same
+        forces: the slope adaptation's lean, which so also shifts the body over its feet)."""
         lum = next((i for i, n in enumerate(self.names) if n.startswith("lumbar_ext")), None)
         if lum is None:
             raise ModelError(f"model '{self.mb.name}' has no lumbar_extension coordinate: no trunk lean")
         q_now = st.q + st.dq
         com0 = self._com(q_now)
+        if not keep_com:
+            st.dq[:, lum] -= lean_rad
+            shift = self._com(st.q + st.dq) - com0
+            st.notes.append(
+                f"trunk lean {math.degrees(lean_rad):+.1f} deg (lumbar flexion), pelvis and feet kept: the "
+                f"centre of mass moves {1000 * float(np.mean(shift @ self.fwd)):+.0f} mm forward"
+            )
+            return
         feet0 = self._foot_state(q_now)
         st.dq[:, lum] -= lean_rad
         com1 = self._com(st.q + st.dq)
@@ -1143,9 +1161,12 @@ class WhatIfEngine:
         com0 = self._com(q_now)
         self._with_ik(st, target)
         # the measured force is kept, so the centre of mass must be too: undo the drift that
-        # the legs' new motion gives it, and let the legs follow once more
-        self._shift_root(st, com0 - self._com(st.q + st.dq))
-        self._with_ik(st, target)
+        # the legs' new motion gives it, and let the legs follow once more (a drift under
+        # _COM_DRIFT_TOL_M is left: a tenth of a millimetre changes no force)
+        drift = com0 - self._com(st.q + st.dq)
+        if float(np.abs(drift).max()) > _COM_DRIFT_TOL_M:
+            self._shift_root(st, drift)
+            self._with_ik(st, target)
         q_new = st.q + st.dq
         self._move_loads_with_feet(st, q_now, q_new)
         hb_new = _heel_ball(self, q_new)
