@@ -126,11 +126,13 @@ def test_slope_adaptation(engine, base):
     assert up.stride["stride_time_s"] == pytest.approx(t0 / (1.0 + 4.0 / 7.0 * 10.0 / 100.0), rel=1e-9)
     assert down.stride["stride_time_s"] == pytest.approx(t0, rel=1e-9)
     assert fixed.stride["stride_time_s"] == pytest.approx(t0, rel=1e-9)
-    # the foot lands flatter uphill and more heel-first downhill, by about the slope angle (the
-    # leg's inverse kinematics holds the foot's pitch softly: within half the angle)
+    # the foot lands flatter uphill and more heel-first downhill, by up to about the slope
+    # angle: the coordinate filter rounds the change's peak at contact (here about half of it
+    # is realized uphill), and each result says how much was (its notes)
     a_plain, a_up, a_down = (np.median(_strike_angles(r)) for r in (plain, up, down))
-    assert 0.5 * theta_deg < a_plain - a_up < 1.5 * theta_deg
-    assert 0.5 * theta_deg < a_down - a_plain < 1.5 * theta_deg
+    assert 0.3 * theta_deg < a_plain - a_up < 1.5 * theta_deg
+    assert 0.3 * theta_deg < a_down - a_plain < 1.5 * theta_deg
+    assert any(n.startswith("landing as realized") for n in up.notes)
     # the trunk leans into the slope (lumbar flexion is negative lumbar_extension)
     lum = up.analysis.coordinates.names.index("lumbar_extension")
     d_up = up.analysis.coordinates.q[:, lum].mean() - fixed.analysis.coordinates.q[:, lum].mean()

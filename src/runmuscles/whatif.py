@@ -106,8 +106,6 @@ _W_PITCH = 0.01
 # Leg inverse kinematics stops when no joint moves by more than this in an iteration (rad):
 # 1e-5 rad is 0.01 mm at the end of a 1 m leg.
 _IK_STEP_TOL_RAD = 1e-5
-# Centre-of-mass drift (m) that a transformation leaves uncorrected.
-_COM_DRIFT_TOL_M = 1e-4
 _W_JOINT = 0.005
 # Foot strike angles for the strike transformation (deg, foot relative to the ground at
 # contact, positive toes up): centres of the classes of Altman & Davis (2012).
@@ -352,6 +350,24 @@ def _map_cycle(c: StrideCycle, fn) -> StrideCycle:
     )
 
 
+def _realized_landing(before: dict | None, after: dict | None) -> str:
+    """The foot angle at contact that a landing change gave, after the legs' inverse
+    kinematics and the coordinate filter (which round its peak): median change per foot."""
+
+    def median(fs: dict | None, side: str) -> float | None:
+        vals = [x["strike_angle_deg"] for x in (fs or {}).get("strides", []) if x["side"] == side]
+        return float(np.median(vals)) if vals else None
+
+    parts = []
+    for side in ("right", "left"):
+        b, a = median(before, side), median(after, side)
+        if b is not None and a is not None:
+            parts.append(f"{side} {a - b:+.1f} deg")
+    if not parts:
+        return "landing: the realized foot angle at contact could not be measured"
+    return "landing as realized (median foot angle at contact, change): " + ", ".join(parts)
+
+
 def _heel_ball(engine, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     _, p = engine._poses(q)
     return {s: (p[:, engine._body(f"calcn_{s}")], p[:, engine._body(f"toes_{s}")]) for s in ("r", "l")}
@@ -414,6 +430,11 @@ class _State:
     events: Any
     dq: np.ndarray  # accumulated change of q (derivatives are taken of it)
     notes: list[str]
+    # the legs' inverse-kinematics Jacobian of the last solve, the next one's first estimate
+    ik_jacobian: dict[str, np.ndarray] | None = None
+    # a centre-of-mass correction (m, (F, 3)) that the next transformation applies with its
+    # own pelvis shift, the feet being on their targets already (one leg solve saved)
+    pending_shift: np.ndarray | None = None
 
 
 class WhatIfEngine:
@@ -533,15 +554,23 @@ class WhatIfEngine:
         return out
 
     def _leg_ik(
-        self, q: np.ndarray, target: dict[str, tuple[np.ndarray, np.ndarray]], iterations: int = 15
-    ) -> np.ndarray:
+        self,
+        q: np.ndarray,
+        target: dict[str, tuple[np.ndarray, np.ndarray]],
+        iterations: int = 15,
+        jacobian: dict[str, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Hip flexion, knee angle and ankle angle of both legs such that each ball of the
         foot reaches its target position (fore-aft and vertical) and each foot its target
         pitch; other coordinates as given. Levenberg-Marquardt, both legs and all frames at
         once. The ball's position is the hard target; the foot's pitch is a soft one (0.01 m
         per rad), and each joint is held towards its measured angle (0.005 m per rad): near a
         straight leg, where a centimetre at the foot would cost the knee ten degrees, the
-        ankle gives instead, as a runner's does. Joint ranges respected."""
+        ankle gives instead, as a runner's does. Joint ranges respected.
+
+        ``jacobian``: a previous solve's Jacobian (same frames) to start from, as a
+        transformation's poses change little between its solves; it is refreshed every third
+        iteration either way. Returns the coordinates and the last Jacobian."""
         cols = {
             s: [
                 _find(self.names, "hip_flexion", s),
@@ -586,10 +615,13 @@ class WhatIfEngine:
             return (res**2).sum(axis=1) + w2 * ((qq[:, cols[s]] - q_ref[:, cols[s]]) ** 2).sum(axis=1)
 
         J: dict[str, np.ndarray] = {}
+        reuse = jacobian is not None and all(jacobian[s].shape == (F, 3, 3) for s in ("r", "l"))
         for it in range(iterations):
             # the Jacobian is refreshed every third iteration only (the changes are small, and
             # each refresh costs three forward-kinematics passes)
-            if it % 3 == 0:
+            if it == 0 and reuse:
+                J = jacobian  # type: ignore[assignment]
+            elif it % 3 == 0:
                 J = self._ik_jacobian(q, cols, r0, resid, h)
             trial = q.copy()
             for s in ("r", "l"):
@@ -615,7 +647,7 @@ class WhatIfEngine:
                 lam[s] = np.where(better, lam[s] / 3.0, lam[s] * 4.0)
             if largest < _IK_STEP_TOL_RAD:  # no joint moved by more than this: converged
                 break
-        return q
+        return q, J
 
     @staticmethod
     def _ik_jacobian(q, cols, r0, resid, h) -> dict[str, np.ndarray]:
@@ -634,9 +666,25 @@ class WhatIfEngine:
                 J[s][:, :, k] = (rp[s][k * F : (k + 1) * F] - r0[s]) / h
         return J
 
+    def _defer_shift(self, st: _State, dp: np.ndarray) -> None:
+        """A pelvis shift (m, ``(F, 3)``) that moves the centre of mass where the forces want
+        it, with the feet on their targets already: the next pelvis shift and leg solve
+        (:meth:`_balance_external`) or :meth:`_settle` apply it, so that one leg solve serves
+        several transformations."""
+        st.pending_shift = dp if st.pending_shift is None else st.pending_shift + dp
+
+    def _settle(self, st: _State) -> None:
+        """Apply a deferred pelvis shift, the feet kept where they are."""
+        if st.pending_shift is None:
+            return
+        target = self._foot_state(st.q + st.dq)
+        self._shift_root(st, st.pending_shift)
+        st.pending_shift = None
+        self._with_ik(st, target)
+
     def _with_ik(self, st: _State, target: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         q_now = st.q + st.dq
-        q_new = self._leg_ik(q_now, target)
+        q_new, st.ik_jacobian = self._leg_ik(q_now, target, jacobian=st.ik_jacobian)
         st.dq += q_new - q_now
 
     def _move_loads_with_feet(self, st: _State, q_before: np.ndarray, q_after: np.ndarray) -> None:
@@ -700,8 +748,10 @@ class WhatIfEngine:
         if lean_rad != 0.0:  # the slope's: trunk to gravity, centre of mass with it
             self._lean(st, lean_rad, keep_com=False)
         if cond.lean_deg != 0.0:
+            self._settle(st)
             self._lean(st, math.radians(cond.lean_deg))
         if cond.overstride_m != 0.0:
+            self._settle(st)
             self._overstride(st, cond.overstride_m)
         if cond.strike is not None:
             self._strike(st, cond.strike)
@@ -711,7 +761,9 @@ class WhatIfEngine:
             self._grade(st, cond.grade_pct)
         surface = cond.surface or self.surface
         if surface != self.surface or cond.wind_m_s or cond.belt_fluctuation_pct:
+            self._settle(st)
             self._surface(st, surface, cond)
+        self._settle(st)
         t_transform = _time.perf_counter() - t0
         if st.dq.any():
             dt = float(st.t[1] - st.t[0])
@@ -748,6 +800,8 @@ class WhatIfEngine:
             foot_strike_from_file=all(x is y for x, y in zip(st.loads, a.body_loads, strict=True))
             and st.t is ck.time_s,
         )
+        if cond.strike is not None or foot_rad != 0.0:
+            st.notes.append(_realized_landing(self.analysis.foot_strike, res.foot_strike))
         res.timings_s["transform"] = t_transform
         res.timings_s["total"] = _time.perf_counter() - t0
         return _result_from_analysis(cond, res, st.notes, energetics=energetics)
@@ -797,7 +851,9 @@ class WhatIfEngine:
             raise InputError(where, "the trial's ground reaction force has no upward impulse")
         impulse = np.trapezoid(force_n, t, axis=0)  # N s over the window
         q_now = st.q + st.dq
-        com0 = self._com(q_now)
+        pending = st.pending_shift if st.pending_shift is not None else np.zeros((t.size, 3))
+        st.pending_shift = None
+        com0 = self._com(q_now) + pending  # where the centre of mass is meant to be
         feet0 = self._foot_state(q_now)
         side = self.side_axis
 
@@ -829,7 +885,7 @@ class WhatIfEngine:
         shift = (after - before) / lever if abs(lever) > 1e-9 else 0.0
         if not lean:
             shift = 0.0
-        self._shift_root(st, dp + shift * self.fwd)
+        self._shift_root(st, pending + dp + shift * self.fwd)
         self._with_ik(st, feet0)
         st.notes.append(
             f"{where}: ground reaction force changed by {np.round(-impulse / T, 1).tolist()} N on "
@@ -867,7 +923,7 @@ class WhatIfEngine:
         st.notes.append(
             f"slope adaptation (Padulo et al. 2013; Vernillo et al. 2017): {step}, trunk "
             f"{math.degrees(theta):+.1f} deg forward and foot angle at contact {-math.degrees(theta):+.1f} "
-            "deg relative to the slope (trunk and feet keep their orientation to gravity)"
+            "deg relative to the slope, as intended (trunk and feet keep their orientation to gravity)"
             + ("; foot strike as asked instead" if cond.strike is not None else "")
         )
         return factor, theta, -theta
@@ -947,9 +1003,8 @@ class WhatIfEngine:
         # by 1/c like the foot's lever; the excursion then scales by 1/c^3
         per_axis = np.outer(self.fwd, self.fwd) / c**3 + (np.eye(3) - np.outer(self.fwd, self.fwd)) / c**2
         com_target = c_mean + np.outer(tn - t0, c_slope) + (c_dev - c_mean) @ per_axis
-        self._shift_root(st, com_target - self._com(st.q + st.dq))
-        self._with_ik(st, target)
         self._move_loads_with_feet(st, q_old, st.q + st.dq)
+        self._defer_shift(st, com_target - self._com(st.q + st.dq))
         # Spring-mass consistency: the foot's fore-aft distance from the centre of mass scales
         # by 1/c, so the fore-aft force does too (the force keeps pointing near the centre of
         # mass: the body's angular momentum stays balanced as it was in the trial)
@@ -1160,14 +1215,10 @@ class WhatIfEngine:
             raise InputError("strike", "no complete foot contact in the analysed window")
         com0 = self._com(q_now)
         self._with_ik(st, target)
-        # the measured force is kept, so the centre of mass must be too: undo the drift that
-        # the legs' new motion gives it, and let the legs follow once more (a drift under
-        # _COM_DRIFT_TOL_M is left: a tenth of a millimetre changes no force)
-        drift = com0 - self._com(st.q + st.dq)
-        if float(np.abs(drift).max()) > _COM_DRIFT_TOL_M:
-            self._shift_root(st, drift)
-            self._with_ik(st, target)
+        # the measured force is kept, so the centre of mass must be too: the drift that the
+        # legs' new motion gives it is undone by a pelvis shift (deferred: see _defer_shift)
         q_new = st.q + st.dq
+        self._defer_shift(st, com0 - self._com(q_new))
         self._move_loads_with_feet(st, q_now, q_new)
         hb_new = _heel_ball(self, q_new)
         from .pipeline import foot_side  # noqa: PLC0415
