@@ -93,13 +93,26 @@ soleus fibres still change length by 0.45 optimal lengths in stance at 2 m/s (0.
 What it does not change: static optimization is unchanged, so where the calves cannot make
 the push-off moment at high speed (their fibres would have to shorten faster than their
 maximum velocity) the ankle reserve, which costs no energy, still does part of the positive
-ankle work (:func:`positive_work_shares`, shown by ``runmuscles validate-energy``). And the
-rise of cost uphill is still smaller than measured (+10 % grade, bundled runner: net cost
-x1.29 at 3 m/s and x1.24 at 4 m/s, rigid x1.28 and x1.24, against x1.66 from the running
-polynomial of Minetti et al. 2002): at 3 m/s the fibres' positive work rises by 112 J per
-stride but their heat (activation-maintenance plus shortening and lengthening) by only 19 J,
-as less lengthening heat (``alpha_L = 4 alpha_ST``) offsets the extra activation and
-shortening heat; tendon compliance hardly changes that balance.
+ankle work (:func:`positive_work_shares`, shown by ``runmuscles validate-energy``).
+
+Slopes: the cost's change with grade is about a quarter smaller than measured. ``runmuscles
+validate-grade`` (the what-if engine with its slope adaptation) gives, over the 28 hamner2013
+trials, net cost x1.28 at +10 % (1.15-1.40) and x0.90 at -10 % (0.82-0.98), where the running
+polynomial of Minetti et al. 2002 gives x1.66 and x0.60. Uphill, the extra cost is close to the
+muscles' extra net work: bundled runner at 4 m/s on the slope in its recorded form, the
+fibres' net work over the trial rises by 922 J but their heat by only 125 J, because the level
+trial's large stretch-shorten fibre work (+2910/-2761 J), which the negative-work term of
+this model nearly cancels, is charged little more when net work is added; Minetti's data
+imply about 2.4 J of energy per J of extra work.
+Downhill, lengthening heat (``alpha_L = 4 alpha_ST``) keeps the cost high. Muscle-mass
+tension 0.25-0.6 MPa, the Umberger 2010 settings, the model's own strength, tendon strains at
+``F0`` of 3.3-10 % and costing the reserves' work leave the +10 % ratio between 1.12 and
+1.37. Koelewijn AD, Heinrich D, van den Bogert AJ (2019) Metabolic cost calculations of gait
+using musculoskeletal energy models, a comparison study. PLoS One 14:e0222037 found, for
+walking at -8/0/+8 %, that muscle-level models track measured cost (r >= 0.9) while
+Margaria's work-efficiency model predicts the size of a change best. The likely remedy is a
+muscle solution with compliant tendons inside the optimization (De Groote et al. 2016, above),
+so that level running's stretch-shorten work goes to the tendons rather than the fibres.
 
 Whole-body results per stride: mean metabolic power (W/kg), cost of transport (J/kg/m,
 power / speed) and kcal per km (1 kcal = 4184 J, the thermochemical calorie), each
