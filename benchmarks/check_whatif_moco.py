@@ -3,6 +3,7 @@
 Usage (from the repository root; several minutes)::
 
     .venv/bin/python benchmarks/check_whatif_moco.py [--grades 0 10] [--mesh 0.02] [--json FILE]
+        [--no-slope-adaptation] [--solutions DIR]
 
 For each grade, the what-if engine transforms the bundled runner's stride (Hamner & Delp
 2013, subject01, Run_4, cycle 1, volume-scaled strength) and exports its motion and ground
@@ -17,6 +18,15 @@ Printed: per muscle group, the mean activation over the stride from runmuscles (
 optimization) and from MocoInverse, and each one's change from level to the slope. The two
 muscle models and objectives differ (activation dynamics, curve shapes), so levels differ
 somewhat; the check is whether the engine's *change* with grade agrees with Moco's.
+
+Also printed: the net metabolic cost of each grade and its ratio to the first, from
+runmuscles (its default energy model on its own solution) and from OpenSim's
+``Bhargava2004SmoothedMuscleMetabolics`` (Bhargava LJ, Pandy MG, Anderson FC (2004) J Biomech
+37:81-88; Moco's smoothed implementation with its default muscle parameters, basal rate left
+out) on the Moco solution, next to the ratio of Minetti et al. (2002): an independent check of
+how much an inverse, rigid-tendon muscle solution lets a muscle energy model rise uphill.
+``--solutions DIR`` analyses an earlier run's solves (``DIR/grade_+0/moco_solution.sto``, ...)
+instead of solving again.
 """
 
 from __future__ import annotations
@@ -49,19 +59,9 @@ def _ours(result) -> dict[str, float]:
     return {g: float(act[:, [a.muscle_names.index(m) for m in members[g]]].mean()) for g in GROUPS}
 
 
-def _moco(
-    model_path: Path,
-    files: dict,
-    f0: dict[str, float],
-    t0: float,
-    t1: float,
-    mesh: float,
-    tolerance: float,
-    max_iterations: int,
-):
+def _model(model_path: Path, files: dict, f0: dict[str, float]):
+    """The model as MocoInverse solves it (processor applied), and the processor."""
     import opensim as osim  # noqa: PLC0415
-
-    from runmuscles.analyses.groups import group_members  # noqa: PLC0415
 
     osim.Logger.setLevelString("Error")
     model = osim.Model(str(model_path))
@@ -87,6 +87,91 @@ def _moco(
     proc.append(osim.ModOpIgnorePassiveFiberForcesDGF())
     proc.append(osim.ModOpScaleActiveFiberForceCurveWidthDGF(1.5))
     proc.append(osim.ModOpAddReserves(1.0))
+    return proc
+
+
+def _moco(
+    model_path: Path,
+    files: dict,
+    f0: dict[str, float],
+    t0: float,
+    t1: float,
+    mesh: float,
+    tolerance: float,
+    max_iterations: int,
+    solution: Path | None = None,
+):
+    """Solve MocoInverse (or, with ``solution``, read an earlier solve's trajectory)."""
+    from runmuscles.analyses.groups import group_members  # noqa: PLC0415
+
+    out = Path(files["coordinates"]).parent / "moco_solution.sto"
+    if solution is not None:
+        out, wall, ok = solution, float("nan"), True
+    else:
+        out, wall, ok = _solve(
+            _model(model_path, files, f0), files, t0, t1, mesh, tolerance, max_iterations, out
+        )
+    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
+
+    try:
+        table = read_storage(out)
+        labels, data = list(table.labels), table.data
+    except Exception:  # noqa: BLE001 - a header variant the reader does not know: plain parse
+        lines = out.read_text().splitlines()
+        i = next(k for k, x in enumerate(lines) if x.strip().lower() == "endheader")
+        labels = lines[i + 1].split("\t")[1:]
+        data = np.loadtxt(lines[i + 2 :], delimiter="\t", ndmin=2)[:, 1:]
+    acts = {}
+    for k, n in enumerate(labels):
+        if n.endswith("/activation") and "/forceset/" in n:
+            acts[n.split("/")[-2]] = data[:, k]
+    members = group_members(list(acts))
+    res = {g: float(np.mean([acts[m].mean() for m in members[g]])) for g in GROUPS if members[g]}
+    return res, wall, ok, out
+
+
+def _metabolic_cost(proc, solution: Path, mass_kg: float, speed_m_s: float) -> dict[str, float]:
+    """Net metabolic cost (J/kg/m, basal rate excluded) of a MocoInverse solution by OpenSim's
+    Bhargava et al. (2004) muscle energy model (Moco's smoothed implementation, its default
+    muscle parameters), with negative mechanical work counted and not."""
+    import opensim as osim  # noqa: PLC0415
+
+    out = {}
+    for negative in (True, False):
+        model = proc.process()
+        model.initSystem()
+        metab = osim.Bhargava2004SmoothedMuscleMetabolics()
+        metab.setName("metabolics")
+        metab.set_use_smoothing(True)
+        metab.set_include_negative_mechanical_work(negative)
+        muscles = model.getMuscles()
+        for i in range(muscles.getSize()):
+            metab.addMuscle(muscles.get(i).getName(), muscles.get(i))
+        model.addComponent(metab)
+        model.finalizeConnections()
+        model.initSystem()
+        traj = osim.MocoTrajectory(str(solution))
+        names = [
+            "total_activation_rate",
+            "total_maintenance_rate",
+            "total_shortening_rate",
+            "total_mechanical_work_rate",
+        ]
+        table = osim.analyzeMocoTrajectory(
+            model, traj, osim.StdVectorString([f"/metabolics\\|{n}" for n in names])
+        )
+        t = np.asarray(table.getIndependentColumn())
+        rate = sum(table.getDependentColumn(f"/metabolics|{n}").to_numpy() for n in names)
+        energy = float(np.trapezoid(rate, t))
+        out["with_negative_work" if negative else "positive_work_only"] = energy / (
+            mass_kg * speed_m_s * (t[-1] - t[0])
+        )
+    return out
+
+
+def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path):
+    import opensim as osim  # noqa: PLC0415
+
     inverse = osim.MocoInverse()
     inverse.setModel(proc)
     inverse.setKinematics(osim.TableProcessor(str(files["coordinates"])))
@@ -106,25 +191,8 @@ def _moco(
     if not ok:  # not converged (e.g. the iteration limit): keep the trajectory, say so
         sol.unseal()
     # the trajectory goes through a file (read with the project's own reader)
-    out = Path(files["coordinates"]).parent / "moco_solution.sto"
     sol.write(str(out))
-    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
-
-    try:
-        table = read_storage(out)
-        labels, data = list(table.labels), table.data
-    except Exception:  # noqa: BLE001 - a header variant the reader does not know: plain parse
-        lines = out.read_text().splitlines()
-        i = next(k for k, x in enumerate(lines) if x.strip().lower() == "endheader")
-        labels = lines[i + 1].split("\t")[1:]
-        data = np.loadtxt(lines[i + 2 :], delimiter="\t", ndmin=2)[:, 1:]
-    acts = {}
-    for k, n in enumerate(labels):
-        if n.endswith("/activation") and "/forceset/" in n:
-            acts[n.split("/")[-2]] = data[:, k]
-    members = group_members(list(acts))
-    res = {g: float(np.mean([acts[m].mean() for m in members[g]])) for g in GROUPS if members[g]}
-    return res, wall, ok
+    return out, wall, ok
 
 
 def main() -> None:
@@ -138,6 +206,12 @@ def main() -> None:
         "--no-slope-adaptation",
         action="store_true",
         help="the recorded form on the slope (gravity tilted only; see runmuscles.whatif)",
+    )
+    ap.add_argument(
+        "--solutions",
+        type=Path,
+        default=None,
+        help="a folder of earlier solves (grade_+0/moco_solution.sto, ...): analyse them, do not solve",
     )
     args = ap.parse_args()
 
@@ -166,13 +240,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="runmuscles-moco-"))
     rows = {}
     for grade in args.grades:
-        res = engine.evaluate(Condition(grade_pct=grade, slope_adaptation=not args.no_slope_adaptation))
+        res = engine.evaluate(
+            Condition(grade_pct=grade, slope_adaptation=not args.no_slope_adaptation), energetics=True
+        )
         files = export_opensim(res, work / f"grade_{grade:+g}")
+        earlier = None
+        if args.solutions is not None:
+            earlier = args.solutions / f"grade_{grade:+g}" / "moco_solution.sto"
         t = time.perf_counter()
         ours = _ours(res)
         ours_s = time.perf_counter() - t + res.timings_s.get("total", 0.0)
         t_first, t_last = float(res.analysis.time_s[0]), float(res.analysis.time_s[-1])
-        moco, moco_s, ok = _moco(
+        moco, moco_s, ok, solution = _moco(
             Path(spec.model),
             files,
             f0,
@@ -181,8 +260,18 @@ def main() -> None:
             args.mesh,
             args.tolerance,
             args.max_iterations,
+            solution=earlier,
         )
-        rows[grade] = {"runmuscles": ours, "moco": moco, "moco_s": moco_s, "runmuscles_s": ours_s, "ok": ok}
+        cost = _metabolic_cost(_model(Path(spec.model), files, f0), solution, rm.body_mass_kg, 4.0)
+        rows[grade] = {
+            "runmuscles": ours,
+            "moco": moco,
+            "moco_s": moco_s,
+            "runmuscles_s": ours_s,
+            "ok": ok,
+            "runmuscles_net_cost_j_per_kg_m": res.energetics.get("net_metabolic_cost_j_per_kg_m"),
+            "moco_bhargava_net_cost_j_per_kg_m": cost,
+        }
         print(
             f"grade {grade:+g} %: MocoInverse {moco_s:.0f} s (success={ok}), runmuscles {ours_s:.2f} s",
             flush=True,
@@ -203,6 +292,18 @@ def main() -> None:
             if m0 is None or m1 is None:
                 continue
             print(f"  {g:12s} {100 * (o1 - o0) / o0:+7.1f} %  {100 * (m1 - m0) / m0:+7.1f} %")
+    from runmuscles.analyses.energetics import minetti_2002_cost_j_per_kg_m  # noqa: PLC0415
+
+    print("\nnet metabolic cost (J/kg/m) and its ratio to the first grade; Minetti et al. 2002 polynomial")
+    for grade in args.grades:
+        r, r0 = rows[grade], rows[base]
+        ours, ours0 = r["runmuscles_net_cost_j_per_kg_m"], r0["runmuscles_net_cost_j_per_kg_m"]
+        line = f"  {grade:+5g} %  runmuscles (Umberger/Uchida) {ours:.2f} (x{ours / ours0:.3f})"
+        for k, v in r["moco_bhargava_net_cost_j_per_kg_m"].items():
+            v0 = r0["moco_bhargava_net_cost_j_per_kg_m"][k]
+            line += f"  Moco + Bhargava ({k.replace('_', ' ')}) {v:.2f} (x{v / v0:.3f})"
+        ref = minetti_2002_cost_j_per_kg_m(grade) / minetti_2002_cost_j_per_kg_m(base)
+        print(line + f"  Minetti x{ref:.3f}")
     if args.json:
         import platform  # noqa: PLC0415
 
