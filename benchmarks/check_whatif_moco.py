@@ -59,8 +59,15 @@ def _ours(result) -> dict[str, float]:
     return {g: float(act[:, [a.muscle_names.index(m) for m in members[g]]].mean()) for g in GROUPS}
 
 
-def _model(model_path: Path, files: dict, f0: dict[str, float]):
-    """The model as MocoInverse solves it (processor applied), and the processor."""
+#: Muscles given compliant tendons with ``--compliant-triceps`` (as Moco's own examples do for
+#: the ankle plantarflexors, whose long tendons store and return most energy in running).
+TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
+
+
+def _model(model_path: Path, files: dict, f0: dict[str, float], compliant_triceps: bool = False):
+    """The model processor as MocoInverse solves it. With ``compliant_triceps`` the triceps
+    surae keep compliant tendons (implicit tendon dynamics, the tendon strain at F0 that the
+    model declares), every other muscle a rigid one."""
     import opensim as osim  # noqa: PLC0415
 
     osim.Logger.setLevelString("Error")
@@ -87,7 +94,25 @@ def _model(model_path: Path, files: dict, f0: dict[str, float]):
     proc.append(osim.ModOpIgnorePassiveFiberForcesDGF())
     proc.append(osim.ModOpScaleActiveFiberForceCurveWidthDGF(1.5))
     proc.append(osim.ModOpAddReserves(1.0))
-    return proc
+    if not compliant_triceps:
+        return proc
+    strain = {}
+    for i in range(muscles.getSize()):
+        thelen = osim.Thelen2003Muscle.safeDownCast(muscles.get(i))
+        if thelen is not None:  # the hamner2013 models; other classes keep DGF's default
+            strain[thelen.getName()] = float(thelen.get_FmaxTendonStrain())
+    processed = proc.process()
+    dgf = processed.updMuscles()
+    for i in range(dgf.getSize()):
+        m = osim.DeGrooteFregly2016Muscle.safeDownCast(dgf.get(i))
+        if m is None or not m.getName().startswith(TRICEPS_SURAE):
+            continue
+        m.set_ignore_tendon_compliance(False)
+        m.set_tendon_compliance_dynamics_mode("implicit")
+        if m.getName() in strain:
+            m.set_tendon_strain_at_one_norm_force(strain[m.getName()])
+    processed.finalizeConnections()
+    return osim.ModelProcessor(processed)
 
 
 def _moco(
@@ -100,6 +125,7 @@ def _moco(
     tolerance: float,
     max_iterations: int,
     solution: Path | None = None,
+    compliant: bool = False,
 ):
     """Solve MocoInverse (or, with ``solution``, read an earlier solve's trajectory)."""
     from runmuscles.analyses.groups import group_members  # noqa: PLC0415
@@ -109,7 +135,7 @@ def _moco(
         out, wall, ok = solution, float("nan"), True
     else:
         out, wall, ok = _solve(
-            _model(model_path, files, f0), files, t0, t1, mesh, tolerance, max_iterations, out
+            _model(model_path, files, f0, compliant), files, t0, t1, mesh, tolerance, max_iterations, out
         )
     from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
 
@@ -208,6 +234,11 @@ def main() -> None:
         help="the recorded form on the slope (gravity tilted only; see runmuscles.whatif)",
     )
     ap.add_argument(
+        "--compliant-triceps",
+        action="store_true",
+        help="soleus and gastrocnemii with compliant tendons in the Moco solve (the rest rigid)",
+    )
+    ap.add_argument(
         "--solutions",
         type=Path,
         default=None,
@@ -261,8 +292,10 @@ def main() -> None:
             args.tolerance,
             args.max_iterations,
             solution=earlier,
+            compliant=args.compliant_triceps,
         )
-        cost = _metabolic_cost(_model(Path(spec.model), files, f0), solution, rm.body_mass_kg, 4.0)
+        proc = _model(Path(spec.model), files, f0, args.compliant_triceps)
+        cost = _metabolic_cost(proc, solution, rm.body_mass_kg, 4.0)
         rows[grade] = {
             "runmuscles": ours,
             "moco": moco,
