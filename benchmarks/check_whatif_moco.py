@@ -25,8 +25,8 @@ runmuscles (its default energy model on its own solution) and from OpenSim's
 37:81-88; Moco's smoothed implementation with its default muscle parameters, basal rate left
 out) on the Moco solution, next to the ratio of Minetti et al. (2002): an independent check of
 how much an inverse, rigid-tendon muscle solution lets a muscle energy model rise uphill.
-``--solutions DIR`` analyses an earlier run's solves (``DIR/grade_+0/moco_solution.sto``, ...)
-instead of solving again.
+``--solutions DIR`` reuses an earlier run's solves (``DIR/grade_+0/moco_solution.sto``, ...)
+and solves only the grades it lacks.
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main() -> None:
         "--solutions",
         type=Path,
         default=None,
-        help="a folder of earlier solves (grade_+0/moco_solution.sto, ...): analyse them, do not solve",
+        help="a folder of earlier solves (grade_+0/moco_solution.sto, ...): reuse those, solve the rest",
     )
     args = ap.parse_args()
 
@@ -275,9 +275,10 @@ def main() -> None:
             Condition(grade_pct=grade, slope_adaptation=not args.no_slope_adaptation), energetics=True
         )
         files = export_opensim(res, work / f"grade_{grade:+g}")
-        earlier = None
-        if args.solutions is not None:
-            earlier = args.solutions / f"grade_{grade:+g}" / "moco_solution.sto"
+        name = f"grade_{grade:+g}"
+        earlier = None if args.solutions is None else args.solutions / name / "moco_solution.sto"
+        if earlier is not None and not earlier.is_file():
+            earlier = None  # not solved before: solve it now
         t = time.perf_counter()
         ours = _ours(res)
         ours_s = time.perf_counter() - t + res.timings_s.get("total", 0.0)
