@@ -109,9 +109,10 @@ tension 0.25-0.6 MPa, the Umberger 2010 settings, the model's own strength, tend
 ``F0`` of 3.3-10 % and costing the reserves' work leave the +10 % ratio between 1.12 and
 1.37. OpenSim's own tools give the same: on the bundled runner's 4 m/s stride at +10 % in its
 recorded form, MocoInverse with OpenSim's Bhargava et al. (2004) energy model gives x1.23
-(x1.21 with negative work not counted) where runmuscles gives x1.24
-(``benchmarks/check_whatif_moco.py``, ``benchmarks/moco_latest.json``): the shortfall belongs
-to inverse, rigid-tendon muscle solutions with these energy models, not to this implementation.
+(x1.21 with negative work not counted) where runmuscles gives x1.24, and at -10 % x0.84 where
+runmuscles gives x0.84 (``benchmarks/check_whatif_moco.py``, ``benchmarks/moco_latest.json``):
+the shortfall belongs to inverse, rigid-tendon muscle solutions with these energy models, not
+to this implementation.
 Koelewijn AD, Heinrich D, van den Bogert AJ (2019) Metabolic cost calculations of gait
 using musculoskeletal energy models, a comparison study. PLoS One 14:e0222037 found, for
 walking at -8/0/+8 %, that muscle-level models track measured cost (r >= 0.9) while
