@@ -241,7 +241,7 @@ def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, gues
     inverse.set_max_iterations(max_iterations)
     start = time.perf_counter()
     if guess_from is not None:
-        study = inverse.initialize()[0]
+        study = inverse.initialize()
         _guess(study, guess_from)
         sol = study.solve()
     else:
