@@ -126,7 +126,6 @@ def _moco(
     max_iterations: int,
     solution: Path | None = None,
     compliant: bool = False,
-    guess_from: Path | None = None,
 ):
     """Solve MocoInverse (or, with ``solution``, read an earlier solve's trajectory)."""
     from runmuscles.analyses.groups import group_members  # noqa: PLC0415
@@ -136,15 +135,7 @@ def _moco(
         out, wall, ok = solution, float("nan"), True
     else:
         out, wall, ok = _solve(
-            _model(model_path, files, f0, compliant),
-            files,
-            t0,
-            t1,
-            mesh,
-            tolerance,
-            max_iterations,
-            out,
-            guess_from,
+            _model(model_path, files, f0, compliant), files, t0, t1, mesh, tolerance, max_iterations, out
         )
     from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
 
@@ -204,30 +195,7 @@ def _metabolic_cost(proc, solution: Path, mass_kg: float, speed_m_s: float) -> d
     return out
 
 
-def _guess(study, rigid: Path):
-    """An initial guess from a rigid-tendon solve of the same stride: its states and controls
-    where the names match, and each compliant tendon's normalized force started at the rigid
-    solve's activation of that muscle (force ~ activation at optimal length and rest)."""
-    import opensim as osim  # noqa: PLC0415
-
-    solver = osim.MocoCasADiSolver.safeDownCast(study.updSolver())
-    guess = solver.createGuess()
-    prior = osim.MocoTrajectory(str(rigid))
-    prior.resampleWithNumTimes(guess.getNumTimes())
-    have_states, have_controls = set(prior.getStateNames()), set(prior.getControlNames())
-    for name in guess.getStateNames():
-        source = name.replace("normalized_tendon_force", "activation")
-        if name in have_states:
-            guess.setState(name, prior.getState(name))
-        elif source in have_states:
-            guess.setState(name, prior.getState(source))
-    for name in guess.getControlNames():
-        if name in have_controls:
-            guess.setControl(name, prior.getControl(name))
-    solver.setGuess(guess)
-
-
-def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, guess_from: Path | None = None):
+def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path):
     import opensim as osim  # noqa: PLC0415
 
     inverse = osim.MocoInverse()
@@ -240,15 +208,10 @@ def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, gues
     inverse.set_convergence_tolerance(tolerance)
     inverse.set_max_iterations(max_iterations)
     start = time.perf_counter()
-    if guess_from is not None:
-        study = inverse.initialize()
-        _guess(study, guess_from)
-        sol = study.solve()
-    else:
-        # keep the MocoInverseSolution alive: getMocoSolution() returns a reference into it,
-        # and a temporary would be freed at once by Python (SWIG), leaving a dangling solution
-        inverse_solution = inverse.solve()
-        sol = inverse_solution.getMocoSolution()
+    # keep the MocoInverseSolution alive: getMocoSolution() returns a reference into it, and a
+    # temporary would be freed at once by Python (SWIG), leaving a dangling solution
+    inverse_solution = inverse.solve()
+    sol = inverse_solution.getMocoSolution()
     wall = time.perf_counter() - start
     ok = bool(sol.success())
     if not ok:  # not converged (e.g. the iteration limit): keep the trajectory, say so
@@ -274,12 +237,6 @@ def main() -> None:
         "--compliant-triceps",
         action="store_true",
         help="soleus and gastrocnemii with compliant tendons in the Moco solve (the rest rigid)",
-    )
-    ap.add_argument(
-        "--guess",
-        type=Path,
-        default=None,
-        help="a folder of earlier (rigid-tendon) solves to start each solve from",
     )
     ap.add_argument(
         "--solutions",
@@ -337,7 +294,6 @@ def main() -> None:
             args.max_iterations,
             solution=earlier,
             compliant=args.compliant_triceps,
-            guess_from=None if args.guess is None else args.guess / name / "moco_solution.sto",
         )
         proc = _model(Path(spec.model), files, f0, args.compliant_triceps)
         cost = _metabolic_cost(proc, solution, rm.body_mass_kg, 4.0)
