@@ -325,3 +325,18 @@ def test_minetti_polynomial_and_grade_cost_rows():
         assert r["ratio_error"] == pytest.approx(r["ratio_to_level"] / r["minetti_2002_ratio"] - 1.0)
     with pytest.raises(InputError, match="grade_pct"):
         grade_cost_rows(speeds_m_s=(3.0,), grades_pct=(30.0,))
+
+
+def test_strike_changes_a_landing_at_the_window_start():
+    """A window that starts at a foot strike (one published gait cycle) has that landing in the
+    data: the strike transform changes it; the note counts the edge strikes it could not change."""
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    opts = AnalysisOptions(speed_m_s=4.0, speed_source=spec.speed_source, strength="volume", cycle=1)
+    a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    r = WhatIfEngine(a).evaluate(Condition(strike="forefoot"))
+    before = [x for x in a.foot_strike["strides"] if x["side"] == "right"]
+    after = [x for x in r.analysis.foot_strike["strides"] if x["side"] == "right"]
+    assert before[0]["foot_strike_s"] - a.time_s[0] < 0.02  # the window starts at a landing
+    assert after[0]["strike_angle_deg"] < before[0]["strike_angle_deg"] - 3.0
+    note = next(n for n in r.notes if n.startswith("landing as realized"))
+    assert "right -" in note and "left -" in note

@@ -350,22 +350,34 @@ def _map_cycle(c: StrideCycle, fn) -> StrideCycle:
     )
 
 
-def _realized_landing(before: dict | None, after: dict | None) -> str:
+def _realized_landing(
+    before: dict | None, after: dict | None, changed: list[tuple[str, float]], dt: float
+) -> str:
     """The foot angle at contact that a landing change gave, after the legs' inverse
-    kinematics and the coordinate filter (which round its peak): median change per foot."""
-
-    def median(fs: dict | None, side: str) -> float | None:
-        vals = [x["strike_angle_deg"] for x in (fs or {}).get("strides", []) if x["side"] == side]
-        return float(np.median(vals)) if vals else None
-
+    kinematics and the coordinate filter (which round its peak): per foot, the median change
+    over the strikes the transformation changed (strikes matched in order; a transformation
+    neither adds nor removes contacts). Strikes at the window's edges that it could not change
+    are left out and counted."""
     parts = []
     for side in ("right", "left"):
-        b, a = median(before, side), median(after, side)
-        if b is not None and a is not None:
-            parts.append(f"{side} {a - b:+.1f} deg")
+        b = [x for x in (before or {}).get("strides", []) if x["side"] == side]
+        a = [x for x in (after or {}).get("strides", []) if x["side"] == side]
+        times = [tt for s, tt in changed if s == side[0]]
+        if not b or len(a) != len(b):
+            continue
+        idx = [k for k, x in enumerate(a) if any(abs(x["foot_strike_s"] - tt) <= 1.5 * dt for tt in times)]
+        if not idx:
+            parts.append(f"{side}: none of {len(a)} strikes could be changed (window edges)")
+            continue
+        d = np.median([a[k]["strike_angle_deg"] - b[k]["strike_angle_deg"] for k in idx])
+        rest = len(a) - len(idx)
+        parts.append(
+            f"{side} {d:+.1f} deg"
+            + (f" ({rest} edge strike{'s' if rest > 1 else ''} unchanged)" if rest else "")
+        )
     if not parts:
         return "landing: the realized foot angle at contact could not be measured"
-    return "landing as realized (median foot angle at contact, change): " + ", ".join(parts)
+    return "landing as realized (median change of the foot angle at contact): " + ", ".join(parts)
 
 
 def _heel_ball(engine, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -435,6 +447,8 @@ class _State:
     # a centre-of-mass correction (m, (F, 3)) that the next transformation applies with its
     # own pelvis shift, the feet being on their targets already (one leg solve saved)
     pending_shift: np.ndarray | None = None
+    # the foot strikes whose landing a transformation changed: (side "r"/"l", time s)
+    changed_strikes: list[tuple[str, float]] = field(default_factory=list)
 
 
 class WhatIfEngine:
@@ -801,7 +815,10 @@ class WhatIfEngine:
             and st.t is ck.time_s,
         )
         if cond.strike is not None or foot_rad != 0.0:
-            st.notes.append(_realized_landing(self.analysis.foot_strike, res.foot_strike))
+            dt = float(st.t[1] - st.t[0])
+            st.notes.append(
+                _realized_landing(self.analysis.foot_strike, res.foot_strike, st.changed_strikes, dt)
+            )
         res.timings_s["transform"] = t_transform
         res.timings_s["total"] = _time.perf_counter() - t0
         return _result_from_analysis(cond, res, st.notes, energetics=energetics)
@@ -1154,6 +1171,7 @@ class WhatIfEngine:
         measured ground reaction force is kept (a forefoot landing has no impact peak: caveat).
         """
         from .dynamics.grf_estimation import _COP_FOREFOOT, _COP_REARFOOT, _COP_STANCE  # noqa: PLC0415
+        from .pipeline import foot_side  # noqa: PLC0415
 
         target_deg = STRIKE_ANGLE_DEG[kind] if kind is not None else None
         rear, fore = STRIKE_ANGLE_DEG["rearfoot"], STRIKE_ANGLE_DEG["forefoot"]
@@ -1181,10 +1199,11 @@ class WhatIfEngine:
             d_pitch = np.zeros(t.size)
             d_y = np.zeros(t.size)
             frac = np.zeros(t.size)
+            normal = sum(ld.force_n @ self.up for ld in st.loads if (foot_side(ld.body) or " ")[0] == s)
             for i0, i1 in contacts.get(s, []):
-                if i0 == 0:
-                    continue  # a contact cut by the window's start: its landing is not in the data
                 i1 = min(i1, t.size)
+                if i0 == 0 and float(normal[0]) > 0.25 * float(np.max(normal[i0:i1])):
+                    continue  # a contact cut by the window's start: its landing is not in the data
                 tc = float(t[i1 - 1] - t[i0])
                 dphi = math.radians(target_deg) - float(pitch[i0]) if target_deg is not None else delta_rad
                 new_deg = math.degrees(float(pitch[i0]) + dphi)
@@ -1206,6 +1225,7 @@ class WhatIfEngine:
                     tau, _COP_STANCE, _COP_FOREFOOT - _COP_REARFOOT
                 )
                 changed.append(math.degrees(dphi))
+                st.changed_strikes.append((s, float(t[i0])))
             target[s] = (ball + np.outer(d_y, self.up), pitch + d_pitch)
             cop_shift[s] = (frac, length)
         if not changed:
