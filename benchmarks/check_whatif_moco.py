@@ -126,6 +126,7 @@ def _moco(
     max_iterations: int,
     solution: Path | None = None,
     compliant: bool = False,
+    guess_from: Path | None = None,
 ):
     """Solve MocoInverse (or, with ``solution``, read an earlier solve's trajectory)."""
     from runmuscles.analyses.groups import group_members  # noqa: PLC0415
@@ -135,7 +136,15 @@ def _moco(
         out, wall, ok = solution, float("nan"), True
     else:
         out, wall, ok = _solve(
-            _model(model_path, files, f0, compliant), files, t0, t1, mesh, tolerance, max_iterations, out
+            _model(model_path, files, f0, compliant),
+            files,
+            t0,
+            t1,
+            mesh,
+            tolerance,
+            max_iterations,
+            out,
+            guess_from,
         )
     from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
 
@@ -195,7 +204,56 @@ def _metabolic_cost(proc, solution: Path, mass_kg: float, speed_m_s: float) -> d
     return out
 
 
-def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path):
+def _seeded_study(
+    inverse, t0: float, t1: float, mesh: float, tolerance: float, max_iterations: int, rigid: Path
+):
+    """MocoInverse's study with an initial guess from a rigid-tendon solve of the same stride:
+    states and controls where the names match, and each compliant tendon's normalized force
+    started at that muscle's rigid-solve activation. ``MocoInverse.initialize`` returns a copy
+    of its study whose solver must be initialised again, so MocoInverse's solver settings
+    (OpenSim 4.6, ``MocoInverse::initializeInternal``) are set here once more."""
+    import math  # noqa: PLC0415
+
+    import opensim as osim  # noqa: PLC0415
+
+    study = inverse.initialize()
+    solver = study.initCasADiSolver()
+    solver.set_multibody_dynamics_mode("implicit")
+    # (OpenSim 4.6 names this setting interpolate_control_mesh_interior_points)
+    for setting in ("set_interpolate_control_midpoints", "set_interpolate_control_mesh_interior_points"):
+        if hasattr(solver, setting):
+            getattr(solver, setting)(False)
+            break
+    solver.set_minimize_implicit_auxiliary_derivatives(True)
+    solver.set_implicit_auxiliary_derivatives_weight(0.01)
+    solver.set_optim_convergence_tolerance(tolerance)
+    solver.set_optim_constraint_tolerance(1e-3)
+    solver.set_optim_sparsity_detection("random")
+    solver.set_optim_finite_difference_scheme("forward")
+    solver.set_num_mesh_intervals(int(math.ceil((t1 - t0) / mesh - 1e-9)))
+    solver.set_optim_max_iterations(max_iterations)
+    guess = solver.createGuess()
+    prior = osim.MocoTrajectory(str(rigid))
+    prior.resampleWithNumTimes(guess.getNumTimes())
+    have_states, have_controls = set(prior.getStateNames()), set(prior.getControlNames())
+
+    def vec(v):
+        return osim.Vector(v.to_numpy().tolist())
+
+    for name in guess.getStateNames():
+        source = name.replace("normalized_tendon_force", "activation")
+        if name in have_states:
+            guess.setState(name, vec(prior.getState(name)))
+        elif source in have_states:
+            guess.setState(name, vec(prior.getState(source)))
+    for name in guess.getControlNames():
+        if name in have_controls:
+            guess.setControl(name, vec(prior.getControl(name)))
+    solver.setGuess(guess)
+    return study
+
+
+def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, guess_from: Path | None = None):
     import opensim as osim  # noqa: PLC0415
 
     inverse = osim.MocoInverse()
@@ -208,10 +266,17 @@ def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path):
     inverse.set_convergence_tolerance(tolerance)
     inverse.set_max_iterations(max_iterations)
     start = time.perf_counter()
-    # keep the MocoInverseSolution alive: getMocoSolution() returns a reference into it, and a
-    # temporary would be freed at once by Python (SWIG), leaving a dangling solution
-    inverse_solution = inverse.solve()
-    sol = inverse_solution.getMocoSolution()
+    if guess_from is not None:
+        study = _seeded_study(inverse, t0, t1, mesh, tolerance, max_iterations, guess_from)
+        sol = study.solve()
+        # as MocoInverse.solve does: the prescribed coordinates go into the solution's states
+        sol.unseal()
+        sol.insertStatesTrajectory(osim.MocoTrajectory(str(guess_from)).exportToStatesTable(), False)
+    else:
+        # keep the MocoInverseSolution alive: getMocoSolution() returns a reference into it,
+        # and a temporary would be freed at once by Python (SWIG), leaving a dangling solution
+        inverse_solution = inverse.solve()
+        sol = inverse_solution.getMocoSolution()
     wall = time.perf_counter() - start
     ok = bool(sol.success())
     if not ok:  # not converged (e.g. the iteration limit): keep the trajectory, say so
@@ -237,6 +302,12 @@ def main() -> None:
         "--compliant-triceps",
         action="store_true",
         help="soleus and gastrocnemii with compliant tendons in the Moco solve (the rest rigid)",
+    )
+    ap.add_argument(
+        "--guess",
+        type=Path,
+        default=None,
+        help="a folder of earlier (rigid-tendon) solves to start each solve from",
     )
     ap.add_argument(
         "--solutions",
@@ -294,6 +365,7 @@ def main() -> None:
             args.max_iterations,
             solution=earlier,
             compliant=args.compliant_triceps,
+            guess_from=None if args.guess is None else args.guess / name / "moco_solution.sto",
         )
         proc = _model(Path(spec.model), files, f0, args.compliant_triceps)
         cost = _metabolic_cost(proc, solution, rm.body_mass_kg, 4.0)

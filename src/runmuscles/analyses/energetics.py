@@ -112,7 +112,9 @@ recorded form, MocoInverse with OpenSim's Bhargava et al. (2004) energy model gi
 (x1.21 with negative work not counted) where runmuscles gives x1.24, and at -10 % x0.84 where
 runmuscles gives x0.84 (``benchmarks/check_whatif_moco.py``, ``benchmarks/moco_latest.json``):
 the shortfall belongs to inverse, rigid-tendon muscle solutions with these energy models, not
-to this implementation.
+to this implementation. It also depends on the model: the same runner's stride on the
+Rajagopal et al. (2016) model gives x1.32 (x1.36 with the slope adaptation) where the Hamner
+et al. (2010) model gives x1.24 (x1.27).
 Koelewijn AD, Heinrich D, van den Bogert AJ (2019) Metabolic cost calculations of gait
 using musculoskeletal energy models, a comparison study. PLoS One 14:e0222037 found, for
 walking at -8/0/+8 %, that muscle-level models track measured cost (r >= 0.9) while
