@@ -97,7 +97,7 @@ ankle work (:func:`positive_work_shares`, shown by ``runmuscles validate-energy`
 
 Slopes: the cost's change with grade is about a quarter smaller than measured. ``runmuscles
 validate-grade`` (the what-if engine with its slope adaptation) gives, over the 28 hamner2013
-trials, net cost x1.28 at +10 % (1.15-1.40) and x0.90 at -10 % (0.82-0.98), where the running
+trials, net cost x1.28 at +10 % (1.15-1.41) and x0.90 at -10 % (0.82-0.98), where the running
 polynomial of Minetti et al. 2002 gives x1.66 and x0.60. Uphill, the extra cost is close to the
 muscles' extra net work: bundled runner at 4 m/s on the slope in its recorded form, the
 fibres' net work over the trial rises by 922 J but their heat by only 125 J, because the level
