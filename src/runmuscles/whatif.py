@@ -106,6 +106,8 @@ _W_PITCH = 0.01
 # Leg inverse kinematics stops when no joint moves by more than this in an iteration (rad):
 # 1e-5 rad is 0.01 mm at the end of a 1 m leg.
 _IK_STEP_TOL_RAD = 1e-5
+# ... and refreshes its Jacobian every this many iterations.
+_IK_JACOBIAN_EVERY = 3
 _W_JOINT = 0.005
 # Foot strike angles for the strike transformation (deg, foot relative to the ground at
 # contact, positive toes up): centres of the classes of Altman & Davis (2012).
@@ -635,7 +637,7 @@ class WhatIfEngine:
             # each refresh costs three forward-kinematics passes)
             if it == 0 and reuse:
                 J = jacobian  # type: ignore[assignment]
-            elif it % 3 == 0:
+            elif it % _IK_JACOBIAN_EVERY == 0:
                 J = self._ik_jacobian(q, cols, r0, resid, h)
             trial = q.copy()
             for s in ("r", "l"):
