@@ -451,7 +451,7 @@ def validate_grade(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """Metabolic cost on slopes relative to level (what-if engine) against Minetti et al. 2002."""
-    from .whatif import grade_cost_rows  # noqa: PLC0415
+    from .whatif import grade_cost_rows, grade_cost_summary  # noqa: PLC0415
 
     rows = grade_cost_rows(
         data,
@@ -490,17 +490,18 @@ def validate_grade(
             fmt(r["minetti_2002_ratio"], ".3f"),
             fmt(r["ratio_error"], "+.0%"),
         )
-    by_grade: dict[float, list[float]] = {}
-    for r in rows:
-        if r["ratio_to_level"] is not None:
-            by_grade.setdefault(r["grade_pct"], []).append(r["ratio_to_level"])
     if len({r["subject"] for r in rows}) > 1 or len({r["speed_m_s"] for r in rows}) > 1:
         table.add_section()
-        for g, vals in sorted(by_grade.items()):
-            ref = next(r["minetti_2002_ratio"] for r in rows if r["grade_pct"] == g)
-            m = float(sum(vals) / len(vals))
+        for g, m in grade_cost_summary(rows).items():
             table.add_row(
-                f"mean of {len(vals)}", "", f"{g:+g}", "", "", f"{m:.3f}", f"{ref:.3f}", f"{m / ref - 1:+.0%}"
+                f"mean of {m['n_trials']}",
+                "",
+                f"{g:+g}",
+                "",
+                "",
+                f"{m['mean_ratio_to_level']:.3f}",
+                f"{m['minetti_2002_ratio']:.3f}",
+                f"{m['ratio_error']:+.0%}",
             )
     Console(width=160).print(table)
 

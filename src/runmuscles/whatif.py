@@ -87,6 +87,7 @@ __all__ = [
     "compare_groups",
     "export_opensim",
     "grade_cost_rows",
+    "grade_cost_summary",
     "load_shifts",
     "load_runner",
 ]
@@ -826,17 +827,25 @@ class WhatIfEngine:
         return _result_from_analysis(cond, res, st.notes, energetics=energetics)
 
     # -- transformations -------------------------------------------------------------------
-    def _contacts(self, st: _State) -> dict[str, list[tuple[int, int]]]:
-        """Frame intervals ``[i0, i1)`` during which each foot is loaded."""
-        from .kinematics.events import contact_intervals  # noqa: PLC0415
+    def _normal_forces(self, st: _State) -> dict[str, np.ndarray]:
+        """Each foot's (``"r"``/``"l"``) ground reaction force along the vertical, N."""
         from .pipeline import foot_side  # noqa: PLC0415
 
-        rate = 1.0 / float(st.t[1] - st.t[0])
         normal: dict[str, np.ndarray] = {}
         for ld in st.loads:
             s = foot_side(ld.body)
             if s:
                 normal[s[0]] = normal.get(s[0], 0.0) + ld.force_n @ self.up
+        return normal
+
+    def _contacts(
+        self, st: _State, normal: dict[str, np.ndarray] | None = None
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Frame intervals ``[i0, i1)`` during which each foot is loaded."""
+        from .kinematics.events import contact_intervals  # noqa: PLC0415
+
+        rate = 1.0 / float(st.t[1] - st.t[0])
+        normal = self._normal_forces(st) if normal is None else normal
         return {s: contact_intervals(fy, rate) for s, fy in normal.items()}
 
     def _balance_external(
@@ -1186,7 +1195,8 @@ class WhatIfEngine:
         q_now = st.q + st.dq
         feet = self._foot_state(q_now)
         hb = _heel_ball(self, q_now)
-        contacts = self._contacts(st)
+        normals = self._normal_forces(st)
+        contacts = self._contacts(st, normals)
         target, cop_shift = {}, {}
         changed = []
         for s, (ball, pitch) in feet.items():
@@ -1201,7 +1211,7 @@ class WhatIfEngine:
             d_pitch = np.zeros(t.size)
             d_y = np.zeros(t.size)
             frac = np.zeros(t.size)
-            normal = sum(ld.force_n @ self.up for ld in st.loads if (foot_side(ld.body) or " ")[0] == s)
+            normal = normals.get(s, np.zeros(t.size))
             for i0, i1 in contacts.get(s, []):
                 i1 = min(i1, t.size)
                 if i0 == 0 and float(normal[0]) > 0.25 * float(np.max(normal[i0:i1])):
@@ -1243,7 +1253,6 @@ class WhatIfEngine:
         self._defer_shift(st, com0 - self._com(q_new))
         self._move_loads_with_feet(st, q_now, q_new)
         hb_new = _heel_ball(self, q_new)
-        from .pipeline import foot_side  # noqa: PLC0415
 
         new = []
         for ld in st.loads:
@@ -1625,6 +1634,27 @@ def grade_cost_rows(
                 }
             )
     return rows
+
+
+def grade_cost_summary(rows: list[dict[str, Any]]) -> dict[float, dict[str, float]]:
+    """Per grade, the mean over trials of :func:`grade_cost_rows`' ratios: ``n_trials``,
+    ``mean_ratio_to_level``, ``minetti_2002_ratio`` and ``ratio_error`` (mean / Minetti - 1),
+    grades in ascending order."""
+    by_grade: dict[float, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["ratio_to_level"] is not None:
+            by_grade.setdefault(r["grade_pct"], []).append(r)
+    out = {}
+    for g, rs in sorted(by_grade.items()):
+        mean = float(np.mean([r["ratio_to_level"] for r in rs]))
+        ref = float(rs[0]["minetti_2002_ratio"])
+        out[g] = {
+            "n_trials": len(rs),
+            "mean_ratio_to_level": mean,
+            "minetti_2002_ratio": ref,
+            "ratio_error": mean / ref - 1.0,
+        }
+    return out
 
 
 def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
