@@ -63,6 +63,29 @@ def test_mass_center_and_body_poses_match_opensim(key):
         np.testing.assert_allclose(kin.p_m[:, b], p_ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("key", list(MODELS))
+def test_branch_gives_the_same_poses_as_the_whole_tree_against_opensim(key):
+    """A branch (the feet and their ancestors) moves its bodies exactly as the whole model
+    does, and OpenSim agrees; bodies off the branch are gone, coordinates all kept."""
+    model, ref = model_of(key), reference_of(key)
+    feet = [b for b in model.body_names if b.startswith(("calcn", "toes"))]
+    branch = model.branch(feet)
+    assert branch.coordinate_names == model.coordinate_names
+    assert "torso" not in branch.body_names and "pelvis" in branch.body_names
+    assert len(branch.body_names) < len(model.body_names)
+    q, _, _ = random_state(model, 8, seed=3)
+    kin, kb = forward_kinematics(model, q), forward_kinematics(branch, q)
+    for body in branch.body_names[1:]:
+        b, bb = model.body_index(body), branch.body_index(body)
+        np.testing.assert_array_equal(kb.p_m[:, bb], kin.p_m[:, b])
+        np.testing.assert_array_equal(kb.R[:, bb], kin.R[:, b])
+    R_ref, p_ref = ref.body_poses(q, "calcn_r")
+    np.testing.assert_allclose(kb.R[:, branch.body_index("calcn_r")], R_ref, atol=1e-12)
+    np.testing.assert_allclose(kb.p_m[:, branch.body_index("calcn_r")], p_ref, atol=1e-12)
+    with pytest.raises(InputError, match="no body"):
+        model.branch(["no_such_body"])
+
+
 def test_mass_center_velocity_and_acceleration_are_derivatives_of_position():
     """COM velocity/acceleration equal central differences of the position along a smooth path."""
     model = model_of("rajagopal")

@@ -495,6 +495,11 @@ class WhatIfEngine:
         self.mass_kg = float(mb.total_mass_kg)
         # root translations: unit axis in ground of each translational root coordinate
         self._root_cols, self._root_axes = self._root_translations()
+        self._feet = {
+            f"{b}_{s}": self._bodies[self._body(f"{b}_{s}")] for b in ("toes", "calcn") for s in "rl"
+        }
+        self._feet_branch = mb.branch(list(self._feet.values()))
+        self._kin_cache: dict[bytes, Any] = {}
         t = a.time_s
         prog = (p[-1, pel] - p[0, pel]) @ self.fwd
         self.speed_m_s = a.options.speed_m_s
@@ -547,13 +552,28 @@ class WhatIfEngine:
 
         return fill_dependent_coordinates(self.mb, q)[0]
 
+    def _kinematics(self, q: np.ndarray):
+        """Forward kinematics of the whole body at ``q``; the last few poses are kept, as a
+        transformation asks for the same pose's feet, centre of mass and body origins."""
+        from .model.multibody import forward_kinematics  # noqa: PLC0415
+
+        key = q.tobytes()
+        kin = self._kin_cache.pop(key, None)
+        if kin is None:
+            kin = forward_kinematics(self.mb, self._complete(q))
+        self._kin_cache[key] = kin  # most recent last
+        while len(self._kin_cache) > 4:
+            self._kin_cache.pop(next(iter(self._kin_cache)))
+        return kin
+
     def _poses(self, q: np.ndarray):
-        return self.model.body_poses(self._complete(q))
+        kin = self._kinematics(q)
+        return np.transpose(kin.R_t, (3, 2, 0, 1)), np.transpose(kin.p_t, (2, 1, 0))
 
     def _com(self, q: np.ndarray) -> np.ndarray:
         from .model.multibody import mass_center  # noqa: PLC0415
 
-        return mass_center(self.mb, self._complete(q))[0]
+        return mass_center(self.mb, q, kinematics=self._kinematics(q))[0]
 
     def _foot_state(self, q: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per side: the ball of the foot (``toes`` origin, the metatarsophalangeal joint)
@@ -561,13 +581,21 @@ class WhatIfEngine:
 
         The ball is what a foot rolls over in late stance, so inverse kinematics that holds it
         on its ground path lets the ankle plantarflex where the leg cannot reach further."""
-        R, p = self._poses(q)
+        from .model.multibody import forward_kinematics  # noqa: PLC0415
+
+        kin = self._kin_cache.get(q.tobytes())
+        if kin is None:  # the feet alone (inverse kinematics' trial poses): the legs' branch
+            kin = forward_kinematics(self._feet_branch, self._complete(q))
+            index = self._feet_branch.body_index
+        else:
+            index = self.mb.body_index
         out = {}
         for s in ("r", "l"):
-            ball, ca = self._body(f"toes_{s}"), self._body(f"calcn_{s}")
-            x = R[:, ca, :, 0]
+            ball, ca = index(self._feet[f"toes_{s}"]), index(self._feet[f"calcn_{s}"])
+            p = kin.p_t[:, ball].T
+            x = kin.R_t[:, 0, ca].T  # calcn x axis in ground, (F, 3)
             pitch = np.arctan2(x @ self.up, x @ self.fwd)
-            out[s] = (p[:, ball], pitch)
+            out[s] = (p, pitch)
         return out
 
     def _leg_ik(

@@ -43,7 +43,7 @@ from __future__ import annotations
 import pickle
 import warnings
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +233,57 @@ class Multibody:
         """Coordinates that are neither coupler-dependent nor locked."""
         dep = {c.dependent for c in self.couplers}
         return [n for i, n in enumerate(self.coordinate_names) if i not in dep and not self.locked[i]]
+
+    def branch(self, bodies: list[str]) -> Multibody:
+        """The part of the tree that carries ``bodies``: those bodies, their ancestors and the
+        joints that move them, with every coordinate kept (the same ``q`` arrays apply, and a
+        coordinate of a left-out joint has no effect; its ``coordinate_joint`` is ``-1``).
+
+        Forward kinematics of the branch gives the same poses for its bodies as the whole
+        tree's, at the cost of the branch alone (e.g. the feet for a leg's inverse
+        kinematics, without the trunk and arms). Mass properties are the kept bodies' only."""
+        keep = {0}
+        for name in bodies:
+            b = self.body_index(name)
+            while b > 0 and b not in keep:
+                keep.add(b)
+                b = int(self.parent[b - 1])
+        kb = sorted(keep)  # tree order kept: parents before children
+        new_of = {b: i for i, b in enumerate(kb)}
+        kj = np.array([b - 1 for b in kb[1:]], dtype=int)
+        joint_new = {int(j): i for i, j in enumerate(kj)}
+        levels = [
+            np.array([joint_new[int(j)] for j in js if int(j) in joint_new], dtype=int) for js in self.levels
+        ]
+        return replace(
+            self,
+            name=f"{self.name} (branch: {', '.join(bodies)})",
+            body_names=[self.body_names[b] for b in kb],
+            mass_kg=self.mass_kg[kb],
+            com_m=self.com_m[kb],
+            inertia_kg_m2=self.inertia_kg_m2[kb],
+            joint_names=[self.joint_names[j] for j in kj],
+            joint_types=[self.joint_types[j] for j in kj],
+            parent=np.array([new_of[int(self.parent[j])] for j in kj], dtype=int),
+            parent_R=self.parent_R[kj],
+            parent_p_m=self.parent_p_m[kj],
+            child_R=self.child_R[kj],
+            child_p_m=self.child_p_m[kj],
+            axes=self.axes[kj],
+            axis_coordinate=self.axis_coordinate[kj],
+            axis_slope=self.axis_slope[kj],
+            axis_intercept=self.axis_intercept[kj],
+            nonlinear_axes=[
+                (joint_new[j], i, c, fn) for j, i, c, fn in self.nonlinear_axes if j in joint_new
+            ],
+            angular_velocity_joints=np.array(
+                [joint_new[int(j)] for j in self.angular_velocity_joints if int(j) in joint_new], dtype=int
+            ),
+            levels=[js for js in levels if js.size],
+            subtree=self.subtree[np.ix_(kj, kb)],
+            coordinate_joint=np.array([joint_new.get(int(j), -1) for j in self.coordinate_joint], dtype=int),
+            hdot_masks=self.hdot_masks[kj] if self.hdot_masks.shape[0] == self.n_joints else self.hdot_masks,
+        )
 
     # -- cache -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
