@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+from .constants import STANDARD_GRAVITY_M_S2
 from .dynamics.inverse import BodyLoad
 from .errors import InputError, ModelError
 from .kinematics.coordinates import CoordinateKinematics
@@ -1627,7 +1628,13 @@ def grade_cost_rows(
     list of dict
         ``subject``, ``speed_m_s``, ``grade_pct``, ``net_j_per_kg_m`` (the grade's),
         ``level_net_j_per_kg_m``, ``ratio_to_level``, ``minetti_2002_ratio`` (``Cr(i) / Cr(0)``
-        of the polynomial) and ``ratio_error`` (``ratio_to_level / minetti_2002_ratio - 1``).
+        of the polynomial), ``ratio_error`` (``ratio_to_level / minetti_2002_ratio - 1``), and
+        the delta efficiency of the slope, ``delta_efficiency`` and
+        ``minetti_2002_delta_efficiency``: the work against gravity per metre,
+        ``g sin(atan(grade))`` J/kg/m, over the change of net cost from level (Minetti's:
+        ``Cr(i) - Cr(0)``). It says where a ratio falls short: a muscle energy model that
+        charges lifting the body little more than the work itself has a delta efficiency near
+        1, where the measured one uphill is about 0.4 (Margaria 1968; Minetti et al. 2002).
     """
     from .analyses.energetics import minetti_2002_cost_j_per_kg_m  # noqa: PLC0415
     from .pipeline import analyze_runner_trials  # noqa: PLC0415
@@ -1648,6 +1655,8 @@ def grade_cost_rows(
             net = r.energetics.get("net_metabolic_cost_j_per_kg_m")
             ratio = net / level if net is not None and level else None
             ref = minetti_2002_cost_j_per_kg_m(g) / c0
+            lift = STANDARD_GRAVITY_M_S2 * math.sin(math.atan(g / 100.0))  # J/kg/m
+            change = net - level if net is not None and level is not None else None
             rows.append(
                 {
                     "subject": folder.name,
@@ -1659,6 +1668,8 @@ def grade_cost_rows(
                     "ratio_to_level": ratio,
                     "minetti_2002_ratio": ref,
                     "ratio_error": None if ratio is None else ratio / ref - 1.0,
+                    "delta_efficiency": lift / change if change else None,
+                    "minetti_2002_delta_efficiency": lift / (minetti_2002_cost_j_per_kg_m(g) - c0),
                 }
             )
     return rows
@@ -1666,8 +1677,8 @@ def grade_cost_rows(
 
 def grade_cost_summary(rows: list[dict[str, Any]]) -> dict[float, dict[str, float]]:
     """Per grade, the mean over trials of :func:`grade_cost_rows`' ratios: ``n_trials``,
-    ``mean_ratio_to_level``, ``minetti_2002_ratio`` and ``ratio_error`` (mean / Minetti - 1),
-    grades in ascending order."""
+    ``mean_ratio_to_level``, ``minetti_2002_ratio``, ``ratio_error`` (mean / Minetti - 1),
+    ``mean_delta_efficiency`` and ``minetti_2002_delta_efficiency``; grades in ascending order."""
     by_grade: dict[float, list[dict[str, Any]]] = {}
     for r in rows:
         if r["ratio_to_level"] is not None:
@@ -1681,6 +1692,10 @@ def grade_cost_summary(rows: list[dict[str, Any]]) -> dict[float, dict[str, floa
             "mean_ratio_to_level": mean,
             "minetti_2002_ratio": ref,
             "ratio_error": mean / ref - 1.0,
+            "mean_delta_efficiency": float(np.mean([r["delta_efficiency"] for r in rs]))
+            if all(r.get("delta_efficiency") is not None for r in rs)
+            else None,
+            "minetti_2002_delta_efficiency": rs[0].get("minetti_2002_delta_efficiency"),
         }
     return out
 
