@@ -27,6 +27,10 @@ out) on the Moco solution, next to the ratio of Minetti et al. (2002): an indepe
 how much an inverse, rigid-tendon muscle solution lets a muscle energy model rise uphill.
 ``--solutions DIR`` reuses an earlier run's solves (``DIR/grade_+0/moco_solution.sto``, ...)
 and solves only the grades it lacks.
+
+Records: ``benchmarks/moco_latest.json`` (the recorded form on the slope, 0, +10 and -10 %)
+and ``benchmarks/moco_adapted_latest.json`` (the engine's default slope adaptation, 0 and
++10 %).
 """
 
 from __future__ import annotations

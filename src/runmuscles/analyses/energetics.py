@@ -118,7 +118,9 @@ tension 0.25-0.6 MPa, the Umberger 2010 settings, the model's own strength, tend
 1.37. OpenSim's own tools give the same: on the bundled runner's 4 m/s stride at +10 % in its
 recorded form, MocoInverse with OpenSim's Bhargava et al. (2004) energy model gives x1.23
 (x1.21 with negative work not counted) where runmuscles gives x1.24, and at -10 % x0.84 where
-runmuscles gives x0.84 (``benchmarks/check_whatif_moco.py``, ``benchmarks/moco_latest.json``):
+runmuscles gives x0.84 (``benchmarks/check_whatif_moco.py``, ``benchmarks/moco_latest.json``);
+with the slope adaptation (the engine's default) MocoInverse converged in 344 s and gives x1.28
+where runmuscles gives x1.27 (``benchmarks/moco_adapted_latest.json``):
 the shortfall belongs to inverse, rigid-tendon muscle solutions with these energy models, not
 to this implementation. It also depends on the model: the same runner's stride on the
 Rajagopal et al. (2016) model gives x1.32 (x1.36 with the slope adaptation) where the Hamner
