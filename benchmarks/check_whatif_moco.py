@@ -68,10 +68,17 @@ def _ours(result) -> dict[str, float]:
 TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
 
 
-def _model(model_path: Path, files: dict, f0: dict[str, float], compliant_triceps: bool = False):
+def _model(
+    model_path: Path,
+    files: dict,
+    f0: dict[str, float],
+    compliant_triceps: bool = False,
+    tendon_strain: float | None = None,
+    tendon_dynamics: str = "implicit",
+):
     """The model processor as MocoInverse solves it. With ``compliant_triceps`` the triceps
-    surae keep compliant tendons (implicit tendon dynamics, the tendon strain at F0 that the
-    model declares), every other muscle a rigid one."""
+    surae keep compliant tendons (``tendon_dynamics`` implicit or explicit; the tendon strain
+    at F0 that the model declares, or ``tendon_strain``), every other muscle a rigid one."""
     import opensim as osim  # noqa: PLC0415
 
     osim.Logger.setLevelString("Error")
@@ -112,8 +119,10 @@ def _model(model_path: Path, files: dict, f0: dict[str, float], compliant_tricep
         if m is None or not m.getName().startswith(TRICEPS_SURAE):
             continue
         m.set_ignore_tendon_compliance(False)
-        m.set_tendon_compliance_dynamics_mode("implicit")
-        if m.getName() in strain:
+        m.set_tendon_compliance_dynamics_mode(tendon_dynamics)
+        if tendon_strain is not None:
+            m.set_tendon_strain_at_one_norm_force(tendon_strain)
+        elif m.getName() in strain:
             m.set_tendon_strain_at_one_norm_force(strain[m.getName()])
     processed.finalizeConnections()
     return osim.ModelProcessor(processed)
@@ -131,6 +140,7 @@ def _moco(
     solution: Path | None = None,
     compliant: bool = False,
     guess_from: Path | None = None,
+    tendon: tuple[float | None, str] = (None, "implicit"),
 ):
     """Solve MocoInverse (or, with ``solution``, read an earlier solve's trajectory)."""
     from runmuscles.analyses.groups import group_members  # noqa: PLC0415
@@ -140,7 +150,7 @@ def _moco(
         out, wall, ok = solution, float("nan"), True
     else:
         out, wall, ok = _solve(
-            _model(model_path, files, f0, compliant),
+            _model(model_path, files, f0, compliant, *tendon),
             files,
             t0,
             t1,
@@ -308,6 +318,18 @@ def main() -> None:
         help="soleus and gastrocnemii with compliant tendons in the Moco solve (the rest rigid)",
     )
     ap.add_argument(
+        "--tendon-strain",
+        type=float,
+        default=None,
+        help="with --compliant-triceps: tendon strain at F0 (default: the model's own)",
+    )
+    ap.add_argument(
+        "--tendon-dynamics",
+        choices=("implicit", "explicit"),
+        default="implicit",
+        help="with --compliant-triceps: Moco's tendon compliance dynamics mode",
+    )
+    ap.add_argument(
         "--guess",
         type=Path,
         default=None,
@@ -369,9 +391,12 @@ def main() -> None:
             args.max_iterations,
             solution=earlier,
             compliant=args.compliant_triceps,
+            tendon=(args.tendon_strain, args.tendon_dynamics),
             guess_from=None if args.guess is None else args.guess / name / "moco_solution.sto",
         )
-        proc = _model(Path(spec.model), files, f0, args.compliant_triceps)
+        proc = _model(
+            Path(spec.model), files, f0, args.compliant_triceps, args.tendon_strain, args.tendon_dynamics
+        )
         cost = _metabolic_cost(proc, solution, rm.body_mass_kg, 4.0)
         rows[grade] = {
             "runmuscles": ours,
