@@ -369,6 +369,9 @@ def test_minetti_polynomial_and_grade_cost_rows():
     # about 0.41; the engine's is far higher, which is where its ratio falls short
     assert up["minetti_2002_delta_efficiency"] == pytest.approx(0.412, abs=0.005)
     assert up["delta_efficiency"] > 0.6
+    level = grade_cost_rows(speeds_m_s=(3.0,), grades_pct=(0.0,))[0]
+    assert level["ratio_to_level"] == 1.0 and level["delta_efficiency"] is None
+    assert level["minetti_2002_delta_efficiency"] is None
     with pytest.raises(InputError, match="grade_pct"):
         grade_cost_rows(speeds_m_s=(3.0,), grades_pct=(30.0,))
 

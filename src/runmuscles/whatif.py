@@ -1669,7 +1669,9 @@ def grade_cost_rows(
                     "minetti_2002_ratio": ref,
                     "ratio_error": None if ratio is None else ratio / ref - 1.0,
                     "delta_efficiency": lift / change if change else None,
-                    "minetti_2002_delta_efficiency": lift / (minetti_2002_cost_j_per_kg_m(g) - c0),
+                    "minetti_2002_delta_efficiency": lift / (minetti_2002_cost_j_per_kg_m(g) - c0)
+                    if g
+                    else None,
                 }
             )
     return rows
