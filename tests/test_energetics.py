@@ -30,8 +30,9 @@ F0_N, LOPT_M, LTS_M, ALPHA_RAD = 1500.0, 0.10, 0.20, 0.2
 SLOW, MASS_KG = 0.4, 0.5
 
 
-def _opensim_edot(a: float, length_m: float, speed_m_s: float) -> dict:
-    osim = pytest.importorskip("opensim")
+def _one_muscle_slider(osim, muscle_class: str):
+    """An OpenSim model of one muscle (``F0_N``, ``LOPT_M``, ``LTS_M``, ``ALPHA_RAD``) from the
+    ground to a body on a slider, so that the slider's coordinate is the muscle's length."""
     m = osim.Model()
     m.setGravity(osim.Vec3(0))
     b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
@@ -39,9 +40,15 @@ def _opensim_edot(a: float, length_m: float, speed_m_s: float) -> dict:
     m.addJoint(
         osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
     )
-    mus = osim.Millard2012EquilibriumMuscle("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+    mus = getattr(osim, muscle_class)("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
     mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
     mus.addNewPathPoint("i", b, osim.Vec3(0))
+    return m, mus
+
+
+def _opensim_edot(a: float, length_m: float, speed_m_s: float) -> dict:
+    osim = pytest.importorskip("opensim")
+    m, mus = _one_muscle_slider(osim, "Millard2012EquilibriumMuscle")
     mus.set_ignore_tendon_compliance(True)
     mus.set_ignore_activation_dynamics(True)
     m.addForce(mus)
@@ -369,17 +376,8 @@ def test_tendon_force_strain_curves_equal_opensim():
         ref = np.array([dg.calcTendonForceMultiplier(1.0 + float(e)) for e in strain])
         assert np.allclose(degroote_tendon_force_strain(strain, e0), ref, rtol=0, atol=1e-12)
     # Thelen2003Muscle: tendon force over F0 at the tendon strain of its force equilibrium
-    m = osim.Model()
-    m.setGravity(osim.Vec3(0))
-    b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
-    m.addBody(b)
-    m.addJoint(
-        osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
-    )
-    mus = osim.Thelen2003Muscle("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+    m, mus = _one_muscle_slider(osim, "Thelen2003Muscle")
     mus.set_FmaxTendonStrain(0.033)
-    mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
-    mus.addNewPathPoint("i", b, osim.Vec3(0))
     m.addForce(mus)
     s = m.initSystem()
     got, ref = [], []
@@ -411,21 +409,12 @@ def test_compliant_fibre_length_equals_opensim_equilibrium():
     from runmuscles.analyses.energetics import compliant_tendon_state  # noqa: PLC0415
 
     for cls in ("Thelen2003Muscle", "Millard2012EquilibriumMuscle"):
-        m = osim.Model()
-        m.setGravity(osim.Vec3(0))
-        b = osim.Body("b", 1.0, osim.Vec3(0), osim.Inertia(0.1))
-        m.addBody(b)
-        m.addJoint(
-            osim.SliderJoint("s", m.getGround(), osim.Vec3(0), osim.Vec3(0), b, osim.Vec3(0), osim.Vec3(0))
-        )
-        mus = getattr(osim, cls)("mus", F0_N, LOPT_M, LTS_M, ALPHA_RAD)
+        m, mus = _one_muscle_slider(osim, cls)
         if cls == "Thelen2003Muscle":
             mus.set_FmaxTendonStrain(0.033)
         else:
             mus.set_ignore_tendon_compliance(False)
             mus.set_fiber_damping(0.0)
-        mus.addNewPathPoint("o", m.getGround(), osim.Vec3(0))
-        mus.addNewPathPoint("i", b, osim.Vec3(0))
         m.addForce(mus)
         s = m.initSystem()
         code = np.array([CLASS_CODES[cls]])
