@@ -127,9 +127,14 @@ def test_killed_import_keeps_what_was_committed(tmp_path):
     assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
 
 
-def _add(eng, start: datetime, calves: float, quads: float) -> None:
-    row = {
-        "content_hash": f"{start.isoformat()}-{calves}",
+#: work per group of the synthetic runs (the tests look at impulse only)
+_WORK = {"positive_work_j_per_kg": 1.0, "negative_work_j_per_kg": -1.0}
+
+
+def _run_row(start: datetime, tag: str) -> dict:
+    """The activity row of a synthetic 10 km flat run starting at ``start``."""
+    return {
+        "content_hash": f"{start.isoformat()}-{tag}",
         "source": "synthetic",
         "sport": "running",
         "start_time": start,
@@ -140,10 +145,11 @@ def _add(eng, start: datetime, calves: float, quads: float) -> None:
         "warnings": "[]",
         "imported_at": start,
     }
-    z = {"positive_work_j_per_kg": 1.0, "negative_work_j_per_kg": -1.0}
-    store_activity(
-        eng, row, {"calves": {"impulse_bw_s": calves, **z}, "quadriceps": {"impulse_bw_s": quads, **z}}
-    )
+
+
+def _add(eng, start: datetime, calves: float, quads: float) -> None:
+    groups = {"calves": {"impulse_bw_s": calves, **_WORK}, "quadriceps": {"impulse_bw_s": quads, **_WORK}}
+    store_activity(eng, _run_row(start, f"{calves}"), groups)
 
 
 def test_weekly_acwr_flags_a_spike(tmp_path):
@@ -210,26 +216,14 @@ def test_cli_run_json_and_exit_code():
 
 def _add_parts(eng, start: datetime, parts: dict[str, tuple[float, float, float]], tag: str = "") -> None:
     """A run whose per-group impulse is split into (pace, hills, cadence)."""
-    row = {
-        "content_hash": f"{start.isoformat()}-{tag}",
-        "source": "synthetic",
-        "sport": "running",
-        "start_time": start,
-        "distance_m": 10000.0,
-        "duration_s": 3000.0,
-        "ascent_m": 0.0,
-        "descent_m": 0.0,
-        "warnings": "[]",
-        "imported_at": start,
-        "drivers": json.dumps(
-            {
-                g: {k: {"impulse_bw_s": x} for k, x in zip(("pace", "hills", "cadence"), p, strict=True)}
-                for g, p in parts.items()
-            }
-        ),
-    }
-    z = {"positive_work_j_per_kg": 1.0, "negative_work_j_per_kg": -1.0}
-    store_activity(eng, row, {g: {"impulse_bw_s": sum(p), **z} for g, p in parts.items()})
+    row = _run_row(start, tag)
+    row["drivers"] = json.dumps(
+        {
+            g: {k: {"impulse_bw_s": x} for k, x in zip(("pace", "hills", "cadence"), p, strict=True)}
+            for g, p in parts.items()
+        }
+    )
+    store_activity(eng, row, {g: {"impulse_bw_s": sum(p), **_WORK} for g, p in parts.items()})
 
 
 @pytest.mark.parametrize(
