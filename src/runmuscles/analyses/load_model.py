@@ -511,6 +511,19 @@ class _Grid:
         return weights @ self.values.reshape(-1, len(self.keys))
 
 
+def _nearest_on_axis(
+    x: np.ndarray, axis, distance_m: np.ndarray, warnings: list[str], beyond: str, name: str
+) -> np.ndarray:
+    """``x`` held to the table's ``axis`` range (no extrapolation), with a warning that says
+    how many metres were ``beyond`` it."""
+    out = (x < axis[0]) | (x > axis[-1])
+    if out.any():
+        warnings.append(
+            f"{distance_m[out].sum():.0f} m {beyond} counted at its nearest {name}: no extrapolation"
+        )
+    return np.clip(x, axis[0], axis[-1])
+
+
 def run_load(
     clean_run, body_mass_kg: float | None = None, model: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -584,13 +597,14 @@ def run_load(
     if no_grade.any() and d_total > 0:
         warnings.append(f"{d_ok[no_grade].sum():.0f} m without altitude counted as level running")
     gr = np.where(no_grade, 0.0, gr)
-    steep = (gr < grades[0]) | (gr > grades[-1])
-    if steep.any():
-        warnings.append(
-            f"{d_ok[steep].sum():.0f} m steeper than the load model's {grades[0]:+g} to {grades[-1]:+g} % "
-            "counted at its nearest grade: no extrapolation"
-        )
-    gr = np.clip(gr, grades[0], grades[-1])
+    gr = _nearest_on_axis(
+        gr,
+        grades,
+        d_ok,
+        warnings,
+        f"steeper than the load model's {grades[0]:+g} to {grades[-1]:+g} %",
+        "grade",
+    )
     # cadence: the file's steps/min relative to the table's stride frequency at that speed
     f_typ = np.interp(v, speeds, grid.freq)
     c_spm = cad_spm[ok]
@@ -602,13 +616,14 @@ def run_load(
         warnings.append(
             f"{d_ok[~has_cad].sum():.0f} m without cadence counted at the typical cadence (100 %)"
         )
-    odd = (cp < cads[0]) | (cp > cads[-1])
-    if odd.any():
-        warnings.append(
-            f"{d_ok[odd].sum():.0f} m at a cadence outside the load model's {cads[0]:g}-{cads[-1]:g} % of "
-            "the typical one counted at its nearest cadence: no extrapolation"
-        )
-    cp = np.clip(cp, cads[0], cads[-1])
+    cp = _nearest_on_axis(
+        cp,
+        cads,
+        d_ok,
+        warnings,
+        f"at a cadence outside the load model's {cads[0]:g}-{cads[-1]:g} % of the typical one",
+        "cadence",
+    )
     strides = float(np.sum(f_typ * cp / 100.0 * t_ok))
     # the run, and the run re-integrated without hills and/or at the typical cadence
     zero, hundred = np.zeros_like(gr), np.full_like(cp, 100.0)
