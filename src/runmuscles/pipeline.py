@@ -44,7 +44,9 @@ from .muscles.recruitment import (
     build_recruitment_problem,
     solve_recruitment,
 )
+from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
+from .validation import check
 
 __all__ = [
     "AnalysisOptions",
@@ -131,6 +133,23 @@ class AnalysisOptions:
     input_flags: list[str] = field(default_factory=list)
     input_quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    input_warnings: list[QualityWarning] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # the declared limits (runmuscles.validation): the same rules from every shell
+        check("lowpass_hz", self.lowpass_hz, "lowpass_hz")
+        check("activation_exponent", self.activation_exponent, "activation_exponent")
+        check("height_m", self.height_m, "height_m")
+        check("speed_m_s", self.speed_m_s, "speed_m_s")
+        check("start_s", self.start_s, "start_s")
+        check("end_s", self.end_s, "end_s")
+        check("cycle", self.cycle, "cycle")
+        if self.strength not in ("model", "volume"):
+            raise InputError("strength", f"'{self.strength}' is not one of model, volume")
+        if self.side not in ("right", "left"):
+            raise InputError("side", f"'{self.side}' is not one of right, left")
+        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
+            raise InputError(None, f"the time window {self.start_s:g}-{self.end_s:g} s is empty")
 
     def as_dict(self) -> dict:
         skip = (
@@ -139,6 +158,7 @@ class AnalysisOptions:
             "input_notes",
             "input_flags",
             "input_quality",
+            "input_warnings",
             "standing_foot_angle_rad",
         )
         d = {k: v for k, v in self.__dict__.items() if k not in skip}
@@ -373,6 +393,7 @@ class TrialAnalysis:
         for g, entry in groups.items():
             entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)
         return {
+            "schema_version": SCHEMA_VERSION,
             "runmuscles_version": __version__,
             "model_name": self.model_name,
             "body_mass_kg": self.body_mass_kg,
@@ -751,6 +772,7 @@ def _window(
 def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -> dict:
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
+    warnings: list[QualityWarning] = []
     # residuals on the root (pelvis) coordinates
     root = model.root_coordinates
     residual = {}
@@ -786,6 +808,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                     f"pelvis residual {kind.split('_')[0]}s peak {peak:.0f} exceed the Hicks et al. 2015 "
                     f"threshold {limit:.0f} (no residual reduction was applied)"
                 )
+                warnings.append(
+                    QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
+                )
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):
@@ -808,12 +833,14 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 else " (muscles too weak for these moments)"
             )
         )
+        warnings.append(QualityWarning("reserves_large", flags[-1], affects=("muscles", "energy")))
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]
     if saturated:
         flags.append(
             f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames"
         )
+        warnings.append(QualityWarning("muscles_saturated", flags[-1], affects=("muscles", "energy")))
     eq = np.abs(rec.moment_residual)
     outside = int(np.asarray(geo.outside_domain).sum())
     if outside:
@@ -821,7 +848,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             f"{outside} frames outside the fitted geometry domain: exact OpenSim geometry used there"
         )
     notes = list(ck.notes) + list(events.notes) + list(rec.notes) + list(getattr(geo, "notes", []))
+    input_warnings = list(opts.input_warnings) + [QualityWarning("input", f) for f in opts.input_flags]
     return {
+        **quality_mark([*input_warnings, *warnings]),
         "input": {"path": opts.input_path or "files as given", **opts.input_quality},
         "flags": list(opts.input_flags) + flags,
         "notes": list(opts.input_notes) + notes,

@@ -77,6 +77,7 @@ from .kinematics.coordinates import CoordinateKinematics
 from .kinematics.events import StrideCycle
 from .kinematics.filters import butterworth3_filtfilt, pad_odd, quintic_spline_derivative
 from .pipeline import TrialAnalysis, analyze_motion
+from .validation import check
 
 __all__ = [
     "AIR_DENSITY_KG_M3",
@@ -164,29 +165,14 @@ class Condition:
     slope_adaptation: bool = True
 
     def validate(self) -> None:
-        checks = [
-            ("grade_pct", self.grade_pct, -20.0, 20.0, "%"),
-            (
-                "cadence_pct",
-                100.0 if self.cadence_pct is None else self.cadence_pct,
-                80.0,
-                120.0,
-                "% of the recorded step frequency",
-            ),
-            ("lean_deg", self.lean_deg, -20.0, 20.0, "deg"),
-            ("overstride_m", self.overstride_m, 0.0, 0.15, "m"),
-            ("belt_fluctuation_pct", self.belt_fluctuation_pct, 0.0, 20.0, "%"),
-            ("wind_m_s", self.wind_m_s, -15.0, 15.0, "m/s"),
-        ]
-        for name, v, lo, hi, unit in checks:
-            if not math.isfinite(v) or v < lo or v > hi:
-                raise InputError(name, f"{v:g} is outside the supported range {lo:g} to {hi:g} {unit}")
+        for key in ("grade_pct", "lean_deg", "overstride_m", "belt_fluctuation_pct", "wind_m_s"):
+            check(key, getattr(self, key))
+        check("cadence_pct", self.cadence_pct)
         if self.strike not in (None, "rearfoot", "forefoot"):
             raise InputError("strike", f"'{self.strike}' is not one of rearfoot, forefoot")
         if self.surface not in (None, *_SURFACES):
             raise InputError("surface", f"'{self.surface}' is not one of treadmill, overground")
-        if self.speed_m_s is not None and (not math.isfinite(self.speed_m_s) or self.speed_m_s <= 0):
-            raise InputError("speed_m_s", f"{self.speed_m_s:g} is not a running speed")
+        check("speed_m_s", self.speed_m_s)
 
     def changes(self) -> dict[str, Any]:
         """The fields that differ from the recorded condition."""

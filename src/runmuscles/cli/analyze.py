@@ -1,0 +1,203 @@
+"""`runmuscles analyze`: one trial, from a trial folder or a lab's files (runmuscles.pipeline, .lab)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..validation import option_check
+from ._app import app, fail, progress_factory, report_after_run, run_one
+
+
+@app.command()
+def analyze(
+    trial: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A trial: C3D or TRC markers, joint angles (.mot/.sto), or a folder in the hamner2013 "
+            "layout (model/, ik/, Run_N_grf.xml) with --trial."
+        ),
+    ] = None,
+    trial_name: Annotated[
+        str | None, typer.Option("--trial", help="Trial in the folder, e.g. Run_4.")
+    ] = None,
+    static: Annotated[
+        Path | None, typer.Option(help="Static trial (.c3d/.trc) to scale the model from.")
+    ] = None,
+    mass_kg: Annotated[
+        float | None,
+        typer.Option(
+            "--mass", help="Runner's body mass (kg).", callback=option_check("body_mass_kg", "--mass")
+        ),
+    ] = None,
+    height_m: Annotated[
+        float | None,
+        typer.Option("--height", help="Runner's height (m).", callback=option_check("height_m", "--height")),
+    ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="OpenSim .osim model with muscles: taken as scaled, unless --static or --height is given. "
+            "Default for lab files: RajagopalLaiUhlrich2023 (full body, 80 muscles), scaled to the runner."
+        ),
+    ] = None,
+    coordinates: Annotated[Path | None, typer.Option(help="Joint angles (.mot/.sto from IK).")] = None,
+    forces: Annotated[
+        Path | None,
+        typer.Option(
+            help="ExternalLoads .xml or force .mot with ground reaction forces, or 'estimate': from the "
+            "motion alone (written to OUT/grf_estimated.mot and .xml). Without it: a C3D file's force "
+            "plates, else the motion alone."
+        ),
+    ] = None,
+    marker_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--markers",
+            help="Marker mapping file: lines 'lab_name, model_marker_or_body' (known sets are mapped "
+            "without it: Fukuchi 2017, Plug-in Gait, the model's own names).",
+        ),
+    ] = None,
+    start: Annotated[
+        float | None,
+        typer.Option(help="Start of the analysis window (s).", callback=option_check("start_s", "--start")),
+    ] = None,
+    end: Annotated[
+        float | None,
+        typer.Option(help="End of the analysis window (s).", callback=option_check("end_s", "--end")),
+    ] = None,
+    cycle: Annotated[
+        int | None,
+        typer.Option(
+            help="Analyse only this stride cycle (1-based, right foot).",
+            callback=option_check("cycle", "--cycle"),
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("runmuscles-results"),
+    lowpass: Annotated[
+        float,
+        typer.Option(
+            help="Low-pass cutoff for coordinates (Hz); 0: none.",
+            callback=option_check("lowpass_hz", "--lowpass"),
+        ),
+    ] = 12.0,
+    exponent: Annotated[
+        float,
+        typer.Option(
+            help="Activation exponent of the objective.",
+            callback=option_check("activation_exponent", "--exponent"),
+        ),
+    ] = 2.0,
+    strength: Annotated[
+        str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")
+    ] = "model",
+    speed: Annotated[
+        float | None,
+        typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
+) -> None:
+    """Analyse one trial: per-muscle activation, force and work per stride and phase.
+
+    From lab files (C3D, TRC or joint angles; with or without forces) the model is scaled
+    (static trial, or --height/--mass), joint angles come from OpenSim's inverse kinematics
+    and forces from the file, the C3D's plates or the motion alone; the chosen path and its
+    assumptions are in the quality panel.
+    """
+    from ..pipeline import AnalysisOptions  # noqa: PLC0415
+
+    lab_file = trial if trial is not None and not trial.is_dir() else None
+    if trial is None and coordinates is not None:
+        lab_file, coordinates = coordinates, None
+    show = not (as_json or quiet)
+    inputs: dict = {}
+    if lab_file is not None:
+        if coordinates is not None or trial_name is not None:
+            fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
+        spec, inputs = _prepare_lab(
+            lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show
+        )
+    else:
+        from ..trials import resolve_trial  # noqa: PLC0415
+
+        for given, flag in (
+            (static, "--static"),
+            (mass_kg, "--mass"),
+            (height_m, "--height"),
+            (marker_map, "--markers"),
+        ):
+            if given is not None:
+                fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
+        estimate = forces is not None and str(forces) == "estimate"
+        spec = resolve_trial(
+            trial, trial_name, model=model, coordinates=coordinates, forces=None if estimate else forces
+        )
+        if estimate:
+            from ..trials import with_estimated_forces  # noqa: PLC0415
+
+            spec = with_estimated_forces(spec, out)
+        inputs["forces_source"] = "estimated from motion alone" if estimate else "measured"
+    opts = AnalysisOptions(
+        lowpass_hz=lowpass if lowpass > 0 else None,
+        activation_exponent=exponent,
+        strength=strength,
+        cycle=cycle,
+        start_s=start,
+        end_s=end,
+        speed_m_s=speed if speed is not None else spec.speed_m_s,
+        speed_source="given" if speed is not None else spec.speed_source,
+        **inputs,
+    )
+    analysis, paths = run_one(spec, opts, out, show_progress=show)
+    if as_json:
+        typer.echo(paths["summary"].read_text())
+    elif not quiet:
+        from ..reports.terminal import print_analysis  # noqa: PLC0415
+
+        print_analysis(analysis, out)
+    if not no_report:
+        report_after_run(out, announce=show)
+
+
+def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show):
+    """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
+    from ..lab import prepare_lab_trial  # noqa: PLC0415
+
+    progress, _ = progress_factory(show and sys.stderr.isatty())
+
+    def run(say):
+        return prepare_lab_trial(
+            trial,
+            out,
+            static=static,
+            model=model,
+            forces=forces,
+            mass_kg=mass_kg,
+            height_m=height_m,
+            marker_map=marker_map,
+            start_s=start,
+            end_s=end,
+            progress=say,
+        )
+
+    if progress is None:
+        lab = run(None)
+    else:
+        with progress:
+            task = progress.add_task("preparing", total=None)
+            lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
+    for n in lab.notices:
+        typer.echo(f"runmuscles: notice: {n}", err=True)
+    return lab.spec, {
+        "forces_source": lab.forces_source,
+        "input_path": lab.path,
+        "input_notes": lab.notices + lab.notes,
+        "input_flags": lab.flags,
+        "input_quality": lab.quality,
+        "standing_foot_angle_rad": lab.standing_foot_angle_rad,
+    }

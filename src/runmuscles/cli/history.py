@@ -1,0 +1,55 @@
+"""`runmuscles history`: weeks of runs (thin layer over runmuscles.history)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..validation import option_check
+from ._app import app
+
+
+@app.command()
+def history(
+    db: Annotated[str | None, typer.Option("--db", help="History database (URL or SQLite file).")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the weekly rows as CSV.")] = None,
+    add: Annotated[
+        list[Path] | None, typer.Option("--import", help="Import these files or folders first.")
+    ] = None,
+    quantity: Annotated[
+        str, typer.Option(help="impulse_bw_s, positive_work_j_per_kg or negative_work_j_per_kg.")
+    ] = "impulse_bw_s",
+    weeks: Annotated[
+        int,
+        typer.Option(
+            help="Show the last N weeks that have runs (the CSV has all).",
+            callback=option_check("weeks", "--weeks"),
+        ),
+    ] = 12,
+) -> None:
+    """Weeks of runs: per-group load, acute:chronic ratio and spikes."""
+    from ..history import export_csv, import_paths, open_history, weekly_loads  # noqa: PLC0415
+
+    engine = open_history(db)
+    if add:
+        for r in import_paths(engine, add):
+            typer.echo(f"{r.path}: {r.status}" + (f" ({r.message})" if r.status == "error" else ""))
+    rows = weekly_loads(engine, quantity)
+    if csv_out is not None:
+        export_csv(rows, csv_out)
+        typer.echo(f"wrote {csv_out}")
+    if not rows:
+        typer.echo("no runs in the history yet (runmuscles history --import FOLDER)")
+        return
+    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
+    for w in shown:
+        wr = [r for r in rows if r["week_start"] == w]
+        typer.echo(f"week of {w}: {wr[0]['runs']} runs, {wr[0]['distance_m'] / 1000:.1f} km")
+        for r in sorted(wr, key=lambda r: -r["load"]):
+            ratio = f"{r['acwr']:.2f}" if r["acwr"] is not None else "-"
+            typer.echo(
+                f"  {r['group']:<18}{r['load']:>10.1f}  A:C {ratio}"
+                + (f"  ! {r['note']}" if r["spike"] else "")
+            )
