@@ -791,6 +791,8 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             )
             peak = float(np.abs(vals).max()) if vals.size else 0.0
             rms = float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0
+            # a robust peak: single-frame spikes (a marker dropout) do not decide consistency
+            p95 = float(np.percentile(np.abs(vals).max(axis=1), 95)) if vals.size else 0.0
             if kind == "force_n":
                 limit = HICKS_RESIDUAL_FORCE_FRACTION * grf
             else:
@@ -800,6 +802,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 "coordinates": names,
                 "peak": peak,
                 "rms": rms,
+                "p95": p95,
                 "threshold_hicks_2015": limit,
                 "within_threshold": ok,
             }
@@ -811,6 +814,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
                 )
+    consistency = _consistency(model, ck, loads, residual, bw, warnings)
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):
@@ -855,6 +859,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
         "flags": list(opts.input_flags) + flags,
         "notes": list(opts.input_notes) + notes,
         "residuals": residual,
+        "consistency": consistency,
         "reserves": res_rows,
         "reserve_peak_nm_on_muscle_coordinates": max([res_rows[n]["peak"] for n in on_muscled] or [0.0]),
         "muscle_coordinate_reserves": on_muscled,
@@ -868,3 +873,18 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
         "geometry_frames_outside_domain": outside,
         "body_weight_n": bw,
     }
+
+
+def _consistency(model, ck, loads, residual: dict, bw: float, warnings: list[QualityWarning]) -> dict | None:
+    """Whether angles and forces agree (:mod:`runmuscles.analyses.consistency`); adds its warning."""
+    if not loads:
+        return None  # without forces the residuals say nothing about their agreement
+    from .analyses.consistency import cop_outside_foot, kinematics_forces_consistency  # noqa: PLC0415
+
+    ratios = {
+        k: r["p95"] / r["threshold_hicks_2015"] for k, r in residual.items() if r["threshold_hicks_2015"] > 0
+    }
+    cop = cop_outside_foot(model.multibody, ck.q, loads, bw)
+    numbers, found = kinematics_forces_consistency(cop, ratios)
+    warnings.extend(found)
+    return numbers

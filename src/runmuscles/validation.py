@@ -174,6 +174,32 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    # -- agreement of joint angles and forces (runmuscles.analyses.consistency) ----------------
+    Limit(
+        "cop_outside_foot_m", 0.0, 0.10, "m", "centre of pressure outside the model's stance foot",
+        "the issue's starting point: 10 cm (about a third of a foot length) beyond the foot's outline. "
+        "On the 28 hamner2013 trials the median is 0 and at most 5 % of stance frames (subject03 Run_2) "
+        "are beyond it; with the forces of another runner's trial, 16-100 %",
+    ),
+    Limit(
+        "cop_outside_foot_stance_fraction", 0.0, 0.5, "of stance frames",
+        "share of stance with the centre of pressure beyond cop_outside_foot_m",
+        "'most of stance': noise at foot strike and toe-off, or a brief slip, stays far below half",
+    ),
+    Limit(
+        "residual_force_hicks_ratio", 0.0, 5.0, "x the Hicks et al. 2015 threshold",
+        "pelvis residual force (95th percentile of frames) over its threshold",
+        "Hicks JL et al. 2015, J Biomech Eng 137:020905: peak below 5 % of the peak external force. The "
+        "28 hamner2013 trials (no residual reduction) reach 1.3-4.1 x (peaks 1.8-5.3 x: hence the 95th "
+        "percentile, so single-frame spikes do not decide); another runner's joint angles 16-23 x",
+    ),
+    Limit(
+        "residual_moment_hicks_ratio", 0.0, 10.0, "x the Hicks et al. 2015 threshold",
+        "pelvis residual moment (95th percentile of frames) over its threshold",
+        "Hicks et al. 2015: peak below 1 % of centre-of-mass height x peak external force. The 28 "
+        "hamner2013 trials reach 3.0-8.1 x (peaks 4.2-71 x); the same trials with the centre of pressure "
+        "moved 0.3 m reach 25-32 x, another runner's joint angles 6.7-33 x",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip

@@ -1,0 +1,115 @@
+"""Joint angles and forces that disagree are not presented as valid (runmuscles.analyses.consistency).
+
+A shared trial as published is consistent (valid); the same trial with its centre of
+pressure moved 0.3 m forwards (residual moments) or sideways (centre of pressure beside the
+feet) is not: ``quality.valid`` is false with the warning ``kinematics_forces_inconsistent``,
+which names the likely fix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runmuscles.analyses.consistency import cop_outside_foot, kinematics_forces_consistency
+from runmuscles.readers import read_storage, write_storage
+from runmuscles.tables import TimeTable
+
+CODE = "kinematics_forces_inconsistent"
+
+
+def _shifted_forces(subject: Path, trial: str, tmp: Path, shift_m: float) -> Path:
+    """The trial's ExternalLoads with every centre of pressure moved ``shift_m`` along x."""
+    grf = read_storage(subject / f"{trial}_grf.mot")
+    data = grf.data.copy()
+    for k, label in enumerate(grf.labels):
+        if label.endswith("_px"):
+            loaded = np.abs(data[:, grf.labels.index(label[:-3] + "_vy")]) > 0
+            data[loaded, k] += shift_m
+    write_storage(tmp / f"{trial}_grf.mot", TimeTable(grf.time_s, data, grf.labels, False, grf.meta))
+    shutil.copy(subject / f"{trial}_grf.xml", tmp / f"{trial}_grf.xml")
+    return tmp / f"{trial}_grf.xml"
+
+
+def _analyze(*args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runmuscles", "analyze", *args, "--json", "--no-report"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_shared_trial_valid_and_shifted_forces_not(hamner: Path, tmp_path: Path) -> None:
+    subject = hamner / "subject01"
+    same = _analyze(str(subject), "--trial", "Run_4", "--cycle", "1", "--out", str(tmp_path / "a"))
+    q = same["quality"]
+    assert q["valid"] is True and CODE not in [w["code"] for w in q["warnings"]]
+    assert q["consistency"]["consistent"] is True
+    assert q["consistency"]["cop_outside_foot_stance_fraction"] < 0.1
+
+    xml = _shifted_forces(subject, "Run_4", tmp_path, 0.3)
+    moved = _analyze(
+        str(subject), "--trial", "Run_4", "--forces", str(xml), "--cycle", "1", "--out", str(tmp_path / "b")
+    )
+    q = moved["quality"]
+    assert q["valid"] is False
+    (w,) = [w for w in q["warnings"] if w["code"] == CODE]
+    assert w["invalidates"] is True
+    assert "pelvis residual moments" in w["message"] and "--model" in w["message"]
+    assert q["consistency"]["residual_hicks_ratio_p95"]["moment_nm"] > 10.0
+
+
+def _inverse_dynamics_inputs(subject: Path, trial: str):
+    """Model, coordinates and body loads of a trial over its published gait cycles (no muscles)."""
+    from runmuscles.dynamics.inverse import body_loads_from_external_loads
+    from runmuscles.kinematics.coordinates import prepare_coordinates
+    from runmuscles.model import RunnerModel
+    from runmuscles.readers.opensim_files import read_external_loads
+    from runmuscles.trials import resolve_trial
+
+    spec = resolve_trial(subject, trial)
+    model = RunnerModel.load(spec.model)
+    table = read_storage(spec.coordinates)
+    loads = read_external_loads(spec.forces)
+    lo = max(table.time_s[0], loads.data.time_s[0]) + 0.1
+    hi = min(table.time_s[-1], loads.data.time_s[-1]) - 0.1
+    ck = prepare_coordinates(
+        table, model.coordinate_names, model.rotational, lowpass_hz=12.0, start_s=lo, end_s=hi,
+        fill=model.fill_values(table),
+    )  # fmt: skip
+    q, _, _ = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
+    return model, q, body_loads_from_external_loads(model.multibody, loads, ck.time_s)
+
+
+def test_cop_against_the_stance_foot(hamner: Path) -> None:
+    model, q, loads = _inverse_dynamics_inputs(hamner / "subject01", "Run_4")
+    bw = model.body_mass_kg * 9.80665
+    cop = cop_outside_foot(model.multibody, q, loads, bw)
+    assert min(cop.stance_frames.values()) > 50
+    assert cop.median_m() == 0.0 and cop.fraction_beyond(0.10) < 0.05
+    numbers, warnings = kinematics_forces_consistency(cop, {"force_n": 1.5, "moment_nm": 3.0})
+    assert numbers["consistent"] and not warnings
+    # the same forces 0.3 m to the side (a plate origin entered wrongly): beside the feet all stance
+    for ld in loads:
+        ld.point_m = ld.point_m + np.array([0.0, 0.0, 0.3])
+    cop = cop_outside_foot(model.multibody, q, loads, bw)
+    assert cop.fraction_beyond(0.10) > 0.9
+    numbers, warnings = kinematics_forces_consistency(cop, {"force_n": 1.5, "moment_nm": 3.0})
+    assert not numbers["consistent"]
+    assert [w.code for w in warnings] == [CODE] and warnings[0].invalidates
+    assert "centre of pressure" in warnings[0].message
+
+
+@pytest.mark.parametrize(("force", "moment", "ok"), [(4.9, 9.9, True), (5.1, 1.0, False), (1.0, 10.5, False)])
+def test_residual_limits(force: float, moment: float, ok: bool) -> None:
+    numbers, warnings = kinematics_forces_consistency(None, {"force_n": force, "moment_nm": moment})
+    assert numbers["consistent"] is ok and (not warnings) is ok
