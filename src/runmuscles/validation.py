@@ -200,6 +200,20 @@ LIMITS: dict[str, Limit] = _limits(
         "hamner2013 trials reach 3.0-8.1 x (peaks 4.2-71 x); the same trials with the centre of pressure "
         "moved 0.3 m reach 25-32 x, another runner's joint angles 6.7-33 x",
     ),
+    # -- running, for forces from motion alone (runmuscles.dynamics.support) -------------------
+    Limit(
+        "double_support_fraction", 0.0, 0.15, "of the time", "both feet on the ground at once",
+        "running has no double support (Novacheck TF 1998, Gait Posture 7:77-95), walking about 20 % "
+        "of the stride (Perry J, Burnfield JM 2010, Gait Analysis); measured from foot kinematics: "
+        "0-8 % in the 28 hamner2013 running trials (slow runs, where the landing foot nears the floor "
+        "as the other leaves it), 11 % in OpenCap's walking, 97 % in its squats",
+    ),
+    Limit(
+        "flight_fraction", 0.10, 1.0, "of the time", "the body airborne (centre-of-mass force)",
+        "running has a flight phase in every step (Novacheck 1998); walking, standing and squats have "
+        "none. Measured: 21-41 % in the 28 hamner2013 running trials at 2-5 m/s, 0 % in OpenCap's "
+        "walking and squats and Pose2Sim's balancing trial",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip
