@@ -298,6 +298,25 @@ def _standing_foot_angles(model_path: Path, pose_path: Path) -> dict[str, float]
     return standing_foot_angles(mb, q) or None
 
 
+def _lumbar_from_spine(trial: Path, out: Path, notes: list[str]) -> Path:
+    """The joint angles file, or a copy with a segmented spine as one lumbar joint
+    (:func:`runmuscles.lab.markerless.spine_as_lumbar_joint`)."""
+    from ..readers.opensim_files import read_storage, write_storage  # noqa: PLC0415
+    from .markerless import spine_as_lumbar_joint  # noqa: PLC0415
+
+    table = read_storage(trial)
+    joined = spine_as_lumbar_joint(table)
+    if joined is None:
+        return trial
+    notes.append(
+        f"{trial.name}: a spine of six joints (Pose2Sim's model), summed into the lumbar joint's "
+        "extension, bending and rotation"
+    )
+    return write_storage(
+        out / f"{trial.stem}_lumbar.mot", joined, name=trial.stem, in_degrees=table.in_degrees is not False
+    )
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -381,6 +400,10 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
+    from .markerless import check_model_has_muscles, check_not_keypoints, describe_markerless  # noqa: PLC0415
+
+    if model is not None:
+        check_model_has_muscles(model)
     out.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     flags: list[str] = []
@@ -391,11 +414,17 @@ def prepare_lab_trial(
     # -- read ----------------------------------------------------------------------------------
     say("reading")
     markers, c3d = (None, None) if kind == "coordinates" else _read_markers(trial)
+    if markers is not None:
+        check_not_keypoints(markers.names, trial)
+    if model is not None and (video := describe_markerless(model, trial if kind == "coordinates" else None)):
+        notes.append(f"markerless input: model and joint angles from {video} (runmuscles.lab.markerless)")
+        quality["markerless"] = video
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
+        check_not_keypoints(static_markers.names, static)
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -556,7 +585,7 @@ def prepare_lab_trial(
 
     # -- joint angles --------------------------------------------------------------------------
     if kind == "coordinates":
-        coordinates = trial
+        coordinates = _lumbar_from_spine(trial, out, notes)
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
