@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from runmuscles.dynamics.grf_estimation import running_support
+from runmuscles.errors import InputError
 from runmuscles.lab.markerless import (
     check_not_keypoints,
     describe_markerless,
+    find_session,
     keypoint_markers,
     muscle_count,
     spine_as_lumbar_joint,
@@ -104,7 +106,7 @@ def test_opencap_through_analyze_refuses_forces_from_motion(tmp_path: Path) -> N
 def test_pose2sim_keypoints_are_not_landmarks(tmp_path: Path) -> None:
     names = read_trc(P2S_TRC).names
     assert len(keypoint_markers(names)) == len(names) == 21
-    with pytest.raises(Exception, match="pose-estimation keypoints"):
+    with pytest.raises(InputError, match="pose-estimation keypoints"):
         check_not_keypoints(names, P2S_TRC)
     # anatomical landmark sets are not keypoints (Plug-in Gait, the OpenCap model's own markers)
     pig = ["LASI", "RASI", "LPSI", "RPSI", "LKNE", "RKNE", "LANK", "RANK", "LHEE", "RTOE"]
@@ -121,6 +123,7 @@ def test_pose2sim_angles_need_a_muscle_model_and_are_not_running(tmp_path: Path)
     # on the default model scaled by height: the spine read as one lumbar joint, then refused
     proc = run_cli("analyze", str(P2S_MOT), "--height", "1.7", "--mass", "70", "--out", str(tmp_path / "d"))
     assert_one_line_error(proc, "assume running", "airborne only 0 %")
+    assert (tmp_path / "d" / f"{P2S_MOT.stem}_lumbar.mot").exists()
 
 
 def test_spine_summed_into_the_lumbar_joint() -> None:
@@ -132,3 +135,30 @@ def test_spine_summed_into_the_lumbar_joint() -> None:
         want = sum(table.data[:, table.labels.index(f"{j}_{suffix}")] for j in joints)
         np.testing.assert_allclose(joined.data[:, joined.labels.index(lumbar)], want)
     assert spine_as_lumbar_joint(read_storage(OPENCAP_WALK)) is None
+
+
+def test_output_folders_run_through_analyze(hamner: Path, tmp_path: Path) -> None:
+    """``analyze FOLDER``: OpenCap's and Pose2Sim's outputs found in their folder, then the same paths."""
+    session = find_session(DATA / "opencap", "walking1")
+    assert (session.source, session.model, session.coordinates) == ("OpenCap", OPENCAP_MODEL, OPENCAP_WALK)
+    assert find_session(DATA / "pose2sim").model_has_muscles is False
+    assert find_session(hamner / "subject01") is None  # the hamner2013 layout is not markerless
+    with pytest.raises(InputError, match="walking1_videoAndMocap"):
+        find_session(DATA / "opencap")  # two trials: name one
+    proc = run_cli("analyze", str(DATA / "opencap"), "--trial", "walking1", "--quiet", "--out", str(tmp_path))
+    assert_one_line_error(proc, OPENCAP_WALK.name, "airborne only 0 %", "--forces")
+    proc = run_cli("analyze", str(DATA / "pose2sim"), "--quiet", "--out", str(tmp_path))
+    assert_one_line_error(proc, "Pose2Sim model has no muscles", "--height and --mass")
+    proc = run_cli(
+        "analyze",
+        str(DATA / "pose2sim"),
+        "--height",
+        "1.7",
+        "--mass",
+        "70",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    )
+    assert_one_line_error(proc, "assume running", "airborne only 0 %")
+    assert not (tmp_path / "summary.json").exists()

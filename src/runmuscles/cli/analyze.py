@@ -17,8 +17,9 @@ def analyze(
     trial: Annotated[
         Path | None,
         typer.Argument(
-            help="A trial: C3D or TRC markers, joint angles (.mot/.sto), or a folder in the hamner2013 "
-            "layout (model/, ik/, Run_N_grf.xml) with --trial."
+            help="A trial: C3D or TRC markers, joint angles (.mot/.sto), a folder in the hamner2013 "
+            "layout (model/, ik/, Run_N_grf.xml) with --trial, or an OpenCap or Pose2Sim output folder "
+            "(scaled .osim and IK .mot; --trial picks the .mot)."
         ),
     ] = None,
     trial_name: Annotated[
@@ -116,6 +117,15 @@ def analyze(
         lab_file, coordinates = coordinates, None
     show = not (as_json or quiet)
     inputs: dict = {}
+    if lab_file is None and trial is not None and trial.is_dir() and coordinates is None:
+        from ..lab.markerless import find_session  # noqa: PLC0415
+
+        session = find_session(trial, trial_name)  # an OpenCap or Pose2Sim output folder
+        if session is not None:
+            lab_file, model, note = session.lab_inputs(model, height_m, mass_kg)
+            trial_name = None
+            if show:
+                typer.echo(f"runmuscles: notice: {note}", err=True)
     if lab_file is not None:
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")

@@ -28,6 +28,7 @@ balancing, and are refused for that with the reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -35,8 +36,10 @@ from ..errors import InputError
 __all__ = [
     "KEYPOINT_NAMES",
     "check_model_has_muscles",
+    "MarkerlessSession",
     "check_not_keypoints",
     "describe_markerless",
+    "find_session",
     "keypoint_markers",
     "muscle_count",
     "spine_as_lumbar_joint",
@@ -172,4 +175,108 @@ def spine_as_lumbar_joint(table):
         labels + list(cols),
         table.in_degrees,
         dict(table.meta),
+    )
+
+
+@dataclass
+class MarkerlessSession:
+    """One trial of an OpenCap or Pose2Sim output folder.
+
+    Attributes
+    ----------
+    source
+        ``"OpenCap"``, ``"Pose2Sim"`` or ``"OpenSim"`` (a model and joint angles of unknown origin).
+    model
+        The scaled model the angles were computed on.
+    coordinates
+        The trial's joint angles (``.mot``).
+    model_has_muscles
+        Whether the model can be analysed as it is (Pose2Sim's cannot: use the default model).
+    """
+
+    source: str
+    model: Path
+    coordinates: Path
+    model_has_muscles: bool
+
+    def lab_inputs(
+        self, model: str | Path | None, height_m: float | None, mass_kg: float | None
+    ) -> tuple[Path, Path | None, str]:
+        """``(joint angles, model or None, note)`` for :func:`runmuscles.lab.prepare_lab_trial`.
+
+        The session's own model when it has muscles (and no other ``model`` is given); else
+        the default model scaled by ``height_m`` and ``mass_kg``, which must then be given.
+        """
+        if model is not None:
+            return self.coordinates, Path(model), f"{self.source} joint angles {self.coordinates.name}"
+        if self.model_has_muscles:
+            note = (
+                f"{self.source} session: joint angles {self.coordinates.name} on its model {self.model.name}"
+            )
+            return self.coordinates, self.model, note
+        if height_m is None or mass_kg is None:
+            raise InputError(
+                self.model,
+                f"the {self.source} model has no muscles: give --height and --mass to analyse the joint "
+                f"angles {self.coordinates.name} on the default muscle model scaled to the runner",
+            )
+        note = (
+            f"{self.source} session: its model {self.model.name} has no muscles; joint angles "
+            f"{self.coordinates.name} on the default model scaled by height"
+        )
+        return self.coordinates, None, note
+
+
+def _is_coordinates(path: Path) -> bool:
+    head = path.read_text(errors="replace")[:20000]
+    return "pelvis_tilt" in head or "pelvis_tx" in head
+
+
+def find_session(folder: str | Path, trial: str | None = None) -> MarkerlessSession | None:
+    """The model and joint angles of a markerless output folder, or ``None`` if it is not one.
+
+    Recognised: OpenCap's session download (``OpenSimData/Model/*.osim`` and
+    ``OpenSimData/Kinematics/*.mot``), Pose2Sim's trial or session folders (``kinematics/``,
+    ``opensim/`` or ``*_OpenSim/`` with the scaled ``.osim`` and the ``.mot``), and any folder
+    holding one ``.osim`` model beside joint angles ``.mot`` files (up to three levels down).
+    ``trial`` picks the ``.mot`` by its name (the file name without ``.mot``, or its start).
+    The hamner2013 layout (``ik/``) is not a markerless folder.
+
+    Raises
+    ------
+    InputError
+        When the folder is one but the trial is not named (and there are several) or not
+        found, or the model cannot be told.
+    """
+    root = Path(folder)
+    if not root.is_dir() or (root / "ik").is_dir():
+        return None
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and len(p.relative_to(root).parts) <= 4]
+    motions = [p for p in files if p.suffix.lower() == ".mot" and _is_coordinates(p)]
+    models = [p for p in files if p.suffix.lower() == ".osim"]
+    if not motions or not models:
+        return None
+    if len(models) > 1:
+        scaled = [p for p in models if "scaled" in p.name.lower()]
+        models = scaled if len(scaled) == 1 else models
+    if len(models) > 1:
+        raise InputError(
+            root,
+            f"holds {len(models)} models ({', '.join(p.name for p in models[:4])}): give the one the joint "
+            "angles were computed on with --model",
+        )
+    names = [p.stem for p in motions]
+    if trial is None:
+        if len(motions) > 1:
+            raise InputError(root, f"name the trial with --trial (one of {', '.join(names)})")
+        pick = motions[0]
+    else:
+        hits = [p for p in motions if p.stem == trial] or [p for p in motions if p.stem.startswith(trial)]
+        if len(hits) != 1:
+            what = "no" if not hits else f"{len(hits)}"
+            raise InputError(root, f"has {what} joint angles named '{trial}' (trials: {', '.join(names)})")
+        pick = hits[0]
+    model = models[0]
+    return MarkerlessSession(
+        describe_markerless(model, pick) or "OpenSim", model, pick, muscle_count(model) > 0
     )
