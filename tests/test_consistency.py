@@ -113,3 +113,33 @@ def test_cop_against_the_stance_foot(hamner: Path) -> None:
 def test_residual_limits(force: float, moment: float, ok: bool) -> None:
     numbers, warnings = kinematics_forces_consistency(None, {"force_n": force, "moment_nm": moment})
     assert numbers["consistent"] is ok and (not warnings) is ok
+
+
+def test_lab_angles_of_the_other_knee_convention_are_negated(hamner: Path, tmp_path: Path) -> None:
+    """Hamner's own IK (gait2392 family: knee flexion negative) on the default model (Rajagopal
+    family: positive) scaled by height: the knees are negated, and angles and forces then agree."""
+    from runmuscles.lab import default_model
+    from runmuscles.lab.conventions import match_sign_conventions
+    from runmuscles.model.multibody import load_osim
+    from runmuscles.trials import resolve_trial
+
+    subject = hamner / "subject01"
+    table = read_storage(subject / "ik" / "Run_4.mot")
+    fixed, flipped = match_sign_conventions(table, load_osim(default_model()))
+    assert flipped == ["knee_angle_r", "knee_angle_l"]
+    k = table.labels.index("knee_angle_r")
+    np.testing.assert_allclose(fixed.data[:, k], -table.data[:, k])
+    # on the model they were computed on, and OpenCap's angles on OpenCap's model: nothing changes
+    assert match_sign_conventions(table, load_osim(resolve_trial(subject, "Run_4").model))[1] == []
+    data = Path(__file__).resolve().parent / "data" / "opencap"
+    walk = read_storage(data / "walking1_videoAndMocap.mot")
+    assert match_sign_conventions(walk, load_osim(data / "LaiArnoldModified2017_contacts.osim"))[1] == []
+
+    s = _analyze(
+        str(subject / "ik" / "Run_4.mot"), "--forces", str(subject / "Run_4_grf.xml"), "--height", "1.80",
+        "--cycle", "1", "--out", str(tmp_path / "lab"),
+    )  # fmt: skip
+    q = s["quality"]
+    assert q["valid"] is True and q["consistency"]["consistent"] is True
+    assert q["consistency"]["cop_outside_foot_stance_fraction"] < 0.1
+    assert any("knee_angle_r, knee_angle_l" in f and "negated" in f for f in q["flags"])

@@ -123,7 +123,7 @@ def test_pose2sim_angles_need_a_muscle_model_and_are_not_running(tmp_path: Path)
     # on the default model scaled by height: the spine read as one lumbar joint, then refused
     proc = run_cli("analyze", str(P2S_MOT), "--height", "1.7", "--mass", "70", "--out", str(tmp_path / "d"))
     assert_one_line_error(proc, "assume running", "airborne only 0 %")
-    assert (tmp_path / "d" / f"{P2S_MOT.stem}_lumbar.mot").exists()
+    assert (tmp_path / "d" / f"{P2S_MOT.stem}_for_model.mot").exists()
 
 
 def test_spine_summed_into_the_lumbar_joint() -> None:

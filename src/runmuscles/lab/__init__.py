@@ -298,22 +298,36 @@ def _standing_foot_angles(model_path: Path, pose_path: Path) -> dict[str, float]
     return standing_foot_angles(mb, q) or None
 
 
-def _lumbar_from_spine(trial: Path, out: Path, notes: list[str]) -> Path:
-    """The joint angles file, or a copy with a segmented spine as one lumbar joint
-    (:func:`runmuscles.lab.markerless.spine_as_lumbar_joint`)."""
+def _coordinates_for_model(
+    trial: Path, model_path: Path, out: Path, notes: list[str], flags: list[str]
+) -> Path:
+    """The joint angles file, or a copy made to fit the model: a segmented spine as one lumbar
+    joint (:func:`runmuscles.lab.markerless.spine_as_lumbar_joint`) and coordinates of the
+    other sign convention negated (:func:`runmuscles.lab.conventions.match_sign_conventions`)."""
+    from ..model.multibody import load_osim  # noqa: PLC0415
     from ..readers.opensim_files import read_storage, write_storage  # noqa: PLC0415
+    from .conventions import match_sign_conventions  # noqa: PLC0415
     from .markerless import spine_as_lumbar_joint  # noqa: PLC0415
 
     table = read_storage(trial)
     joined = spine_as_lumbar_joint(table)
-    if joined is None:
+    if joined is not None:
+        table = joined
+        notes.append(
+            f"{trial.name}: a spine of six joints (Pose2Sim's model), summed into the lumbar joint's "
+            "extension, bending and rotation"
+        )
+    table, flipped = match_sign_conventions(table, load_osim(model_path))
+    if flipped:
+        flags.append(
+            f"{trial.name}: {', '.join(flipped)} lie outside the model's ranges and their negatives inside: "
+            "angles of a model with the other sign convention (gait2392-family models count knee flexion "
+            "negative, Rajagopal 2016 and later positive), negated"
+        )
+    if joined is None and not flipped:
         return trial
-    notes.append(
-        f"{trial.name}: a spine of six joints (Pose2Sim's model), summed into the lumbar joint's "
-        "extension, bending and rotation"
-    )
     return write_storage(
-        out / f"{trial.stem}_lumbar.mot", joined, name=trial.stem, in_degrees=table.in_degrees is not False
+        out / f"{trial.stem}_for_model.mot", table, name=trial.stem, in_degrees=table.in_degrees is not False
     )
 
 
@@ -585,7 +599,7 @@ def prepare_lab_trial(
 
     # -- joint angles --------------------------------------------------------------------------
     if kind == "coordinates":
-        coordinates = _lumbar_from_spine(trial, out, notes)
+        coordinates = _coordinates_for_model(trial, Path(scaled), out, notes, flags)
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
