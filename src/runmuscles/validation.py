@@ -56,6 +56,10 @@ class Limit:
         Whether the value must be a whole number.
     special
         Values accepted besides the range, with their meaning (e.g. ``{0: "no filter"}``).
+    slips
+        Likely unit slips, ``(factor to this unit, other unit)``: a refused value that
+        falls in range once multiplied by the factor is answered with a suggestion
+        ("181 m ... (in cm? that is 1.81 m)").
     """
 
     key: str
@@ -68,6 +72,7 @@ class Limit:
     high_open: bool = False
     integer: bool = False
     special: tuple[tuple[float, str], ...] = ()
+    slips: tuple[tuple[float, str], ...] = ()
 
     def describe(self) -> str:
         lo = "" if self.low is None else f"{'above' if self.low_open else 'from'} {self.low:g}"
@@ -93,7 +98,12 @@ class Limit:
         bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
         bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
         if bad_low or bad_high:
-            return f"{v:g} {self.unit} is outside the accepted range {self.describe()} ({self.basis})"
+            hint = ""
+            for factor, other in self.slips:
+                if self.problem(v * factor) is None:
+                    hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
+                    break
+            return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
         return None
 
 
@@ -107,11 +117,12 @@ LIMITS: dict[str, Limit] = _limits(
     Limit(
         "body_mass_kg", 20.0, 250.0, "kg", "body mass",
         "a child of about 6 years to the heaviest adults measured in gait labs; outside it a unit "
-        "slip (g, lb) is far more likely than a runner",
+        "slip (g, lb) is far more likely than a runner", slips=((0.001, "g"), (0.45359237, "lb")),
     ),
     Limit(
         "height_m", 1.0, 2.5, "m", "standing height",
         "a child of about 5 years to the tallest adults; a value in cm or inches is refused, not guessed",
+        slips=((0.01, "cm"), (0.0254, "in"), (0.001, "mm")),
     ),
     # -- the motion --------------------------------------------------------------------------
     Limit(
