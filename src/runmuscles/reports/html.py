@@ -403,9 +403,22 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
 <section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
 {energy_html(rs)}</section>
+{_emg_section(rs, tid)}
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
+
+
+def _emg_section(rs: ResultSet, tid: str) -> str:
+    """EMG beside the activations, when the analysis had EMG (:mod:`runmuscles.reports.emg_figures`)."""
+    if not rs.summary.get("emg"):
+        return ""
+    from .emg_figures import emg_html  # noqa: PLC0415
+
+    return (
+        f'<section id="{tid}-emg"><h2>EMG &mdash; measured activity beside the model&#39;s</h2>'
+        f"{emg_html(rs.summary, prefix=tid)}</section>\n"
+    )
 
 
 def load_runs(results: str | Path | list[str | Path]) -> list[ResultSet]:
