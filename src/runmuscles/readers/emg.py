@@ -102,8 +102,11 @@ def _read_csv(p: Path) -> tuple[np.ndarray | None, np.ndarray, list[str], dict[s
         body.append(line)
     if not body:
         raise InputError(p, "is empty: no column names and no data")
-    dialect = csv.Sniffer().sniff(body[0], delimiters=",;\t ") if len(body[0]) else csv.excel
-    rows = list(csv.reader(body, dialect))
+    # the delimiter is the most frequent of tab, comma, semicolon on the header line (channel
+    # names may hold spaces: "R TA"); none of them: one column
+    counts = {d: body[0].count(d) for d in ("\t", ",", ";")}
+    delim = max(counts, key=counts.get) if max(counts.values()) else ","
+    rows = list(csv.reader(body, delimiter=delim))
     labels = [c.strip() for c in rows[0]]
     while labels and not labels[-1]:
         labels.pop()
