@@ -305,3 +305,35 @@ def test_rajagopal_runner_emg_against_activation(shared_data: Path, tmp_path: Pa
     assert len(read_emg(fixed, rate_hz=1000.0).labels) == 11
     assert medians["processed"] >= 0.6, medians
     assert medians["raw"] >= 0.6, medians
+
+
+def test_c3d_emg_channels_are_read_mapped_and_enveloped(tmp_path: Path) -> None:
+    ezc3d = pytest.importorskip("ezc3d")
+    rate, ratio = 100.0, 10
+    t, raw, true_env = _synthetic_raw(rate * ratio, 3.0)
+    n = t.size // ratio
+    c = ezc3d.c3d()
+    c["parameters"]["POINT"]["RATE"]["value"] = [rate]
+    c["parameters"]["POINT"]["LABELS"]["value"] = ["RASI", "LASI"]
+    c["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
+    pts = np.ones((4, 2, n))
+    pts[:3] = np.array([[0.0, 0.0], [120.0, -120.0], [1000.0, 1000.0]])[:, :, None]
+    c["data"]["points"] = pts
+    labels = ["Voltage.R TA", "Voltage.L SOL", "Aux 3"]
+    c["parameters"]["ANALOG"]["RATE"]["value"] = [rate * ratio]
+    c["parameters"]["ANALOG"]["LABELS"]["value"] = labels
+    c["parameters"]["ANALOG"]["UNITS"]["value"] = ["V", "V", "V"]
+    c["parameters"]["ANALOG"]["SCALE"]["value"] = [1.0] * 3
+    c["parameters"]["ANALOG"]["OFFSET"]["value"] = [0] * 3
+    c["data"]["analogs"] = np.vstack([raw, 0.5 * raw, 0 * raw])[None]
+    path = tmp_path / "emg.c3d"
+    c.write(str(path))
+    tab = read_emg(path)
+    assert tab.labels == labels[:2] and tab.meta["rate_hz"] == 1000.0  # "Aux 3" is not EMG
+    with pytest.raises(InputError, match="ANALOG:RATE is 1000 Hz but --emg-rate says 1200 Hz"):
+        read_emg(path, rate_hz=1200.0)
+    rec = prepare_emg(EmgOptions(path), ["tibant_r", "soleus_l", "soleus_r"])
+    assert rec.kind == "raw"
+    assert [m.muscles for m in rec.mappings] == [["tibant_r"], ["soleus_l"]]
+    inner = slice(500, -500)
+    assert np.corrcoef(rec.envelopes.data[inner, 0], true_env[inner])[0, 1] > 0.95

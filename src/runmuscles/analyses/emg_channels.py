@@ -115,7 +115,21 @@ ROLE_PATTERNS: dict[str, str] = {
 }
 
 _SIDE_WORDS = {"r": "right", "right": "right", "rt": "right", "l": "left", "left": "left", "lt": "left"}
-_NOISE = {"emg", "raw", "env", "envelope", "ch", "channel", "muscle", "mv", "v", "uv"}
+_NOISE = {
+    "emg",
+    "raw",
+    "env",
+    "envelope",
+    "ch",
+    "channel",
+    "muscle",
+    "mv",
+    "v",
+    "uv",
+    "voltage",
+    "analog",
+    "sensor",
+}
 
 
 @dataclass
@@ -167,17 +181,21 @@ def parse_label(label: str) -> tuple[tuple[str, ...] | None, str | None]:
             w = re.sub(r"^emg\d*|\d+$", "", w)
             if w:
                 kept.append(w)
-    joined = "".join(kept)
-    candidates = [(joined, side)]
-    if side is None and len(joined) > 2:
-        if joined[0] in "rl":
-            candidates.append((joined[1:], _SIDE_WORDS[joined[0]]))
-        if joined[-1] in "rl":
-            candidates.append((joined[:-1], _SIDE_WORDS[joined[-1]]))
-    for text, s in candidates:
-        for t in (text, text.rstrip("0123456789")):
-            if t in ABBREVIATIONS:
-                return ABBREVIATIONS[t], s
+    # all remaining words joined, then shorter runs of consecutive words (longest first), so
+    # that a device prefix ("Delsys 3 TA") does not hide the muscle
+    runs = [kept[i:j] for n in range(len(kept), 0, -1) for i in range(len(kept) - n + 1) for j in [i + n]]
+    for words_run in runs:
+        joined = "".join(words_run)
+        candidates = [(joined, side)]
+        if side is None and len(joined) > 2:
+            if joined[0] in "rl":
+                candidates.append((joined[1:], _SIDE_WORDS[joined[0]]))
+            if joined[-1] in "rl":
+                candidates.append((joined[:-1], _SIDE_WORDS[joined[-1]]))
+        for text, s in candidates:
+            for t in (text, text.rstrip("0123456789")):
+                if t in ABBREVIATIONS:
+                    return ABBREVIATIONS[t], s
     return None, side
 
 

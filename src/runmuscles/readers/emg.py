@@ -59,15 +59,22 @@ def time_column_rate_hz(time_s: np.ndarray, where: str | Path) -> float:
     return float((t.size - 1) / (t[-1] - t[0]))
 
 
-def check_emg_rate(time_rate_hz: float, stated_hz: float, stated_source: str, where: str | Path) -> None:
-    """Refuse a time column whose rate differs from the stated one by more than 1 %."""
+def check_emg_rate(
+    time_rate_hz: float,
+    stated_hz: float,
+    stated_source: str,
+    where: str | Path,
+    *,
+    measured: str = "the time column runs at",
+    remedy: str = "correct the time column, or remove it (times are then sample / rate from 0 s)",
+) -> None:
+    """Refuse a time column (or a file's own rate) that differs from the stated one by more than 1 %."""
     diff = abs(time_rate_hz - stated_hz) / stated_hz
     if diff > EMG_RATE_TOLERANCE:
         raise InputError(
             where,
-            f"the time column runs at {time_rate_hz:.6g} Hz but {stated_source} says {stated_hz:.6g} Hz "
-            f"({100 * diff:.1f} % apart, more than {100 * EMG_RATE_TOLERANCE:g} %): correct the time "
-            "column, or remove it (times are then sample / rate from 0 s)",
+            f"{measured} {time_rate_hz:.6g} Hz but {stated_source} says {stated_hz:.6g} Hz "
+            f"({100 * diff:.1f} % apart, more than {100 * EMG_RATE_TOLERANCE:g} %): {remedy}",
         )
 
 
@@ -164,7 +171,14 @@ def read_emg(path: str | Path, *, rate_hz: float | None = None) -> TimeTable:
             raise InputError(p, f"has no EMG analog channels (analog channels: {names})")
         file_rate = float(trial.emg.meta["rate_hz"])
         if rate_hz is not None:
-            check_emg_rate(file_rate, rate_hz, "--emg-rate", p)
+            check_emg_rate(
+                file_rate,
+                rate_hz,
+                "--emg-rate",
+                p,
+                measured="the file's ANALOG:RATE is",
+                remedy="the C3D file's rate is used for its samples; correct or drop --emg-rate",
+            )
         return TimeTable(
             trial.emg.time_s,
             trial.emg.data,
