@@ -14,6 +14,7 @@ time column removed; given as it is with ``--emg-rate 1000`` it is refused (the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -337,3 +338,36 @@ def test_c3d_emg_channels_are_read_mapped_and_enveloped(tmp_path: Path) -> None:
     assert [m.muscles for m in rec.mappings] == [["tibant_r"], ["soleus_l"]]
     inner = slice(500, -500)
     assert np.corrcoef(rec.envelopes.data[inner, 0], true_env[inner])[0, 1] > 0.95
+
+
+def test_cli_emg_on_the_hamner_model(hamner: Path, shared_data: Path, tmp_path: Path) -> None:
+    """The same runner and trial on the Hamner 2010 model with its published IK (six right
+    strides): the processed envelopes map to Hamner's names and the report shows them."""
+    proc_file = read_emg(shared_data / RAJ / "emg_run_processed.csv")
+    fixed = _write_csv(tmp_path / "env.csv", list(proc_file.labels), proc_file.data)  # 1000 Hz, see above
+    out = tmp_path / "res"
+    args = [
+        "analyze",
+        str(hamner / "subject01"),
+        "--trial",
+        "Run_4",
+        "--strength",
+        "volume",
+        "--out",
+        str(out),
+    ]
+    proc = _cli(*args, "--emg", str(fixed), "--emg-rate", "1000", "--emg-normalise", "trial_peak", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    emg = json.loads(proc.stdout)["emg"]
+    got = {c["channel"]: c for c in emg["channels"]}
+    assert got["GASMED"]["muscles"] == ["med_gas_r"] and got["BFLH"]["muscles"] == ["bifemlh_r"]
+    assert got["GMAX"]["muscles"] == ["glut_max1_r", "glut_max2_r", "glut_max3_r"]
+    assert all(c["n_strides"] == 6 for c in got.values())
+    assert (
+        emg["normalisation"].startswith("trial_peak")
+        and max(max(c["emg_curve"]) for c in got.values()) <= 1.0
+    )
+    print(f"\nHamner model, 6 strides: median r {emg['median_r']:.3f}")
+    assert emg["median_r"] >= 0.6
+    html = (out / "report.html").read_text()
+    assert html.count('class="fig emg-fig"') == 11

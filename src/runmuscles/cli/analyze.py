@@ -135,6 +135,13 @@ def analyze(
             callback=option_check("emg_delay_s", "--emg-delay"),
         ),
     ] = 0.05,
+    emg_normalise: Annotated[
+        str,
+        typer.Option(
+            help="EMG envelope normalisation: 'stride_peaks' (mean of its per-stride peaks) or "
+            "'trial_peak' (its peak over the recording)."
+        ),
+    ] = "stride_peaks",
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -153,7 +160,13 @@ def analyze(
         from ..analyses.emg import EmgOptions  # noqa: PLC0415  (no SciPy import until EMG is processed)
 
         emg_options = EmgOptions(
-            emg, map_path=emg_map, rate_hz=emg_rate, kind=emg_kind, default_side=emg_side, delay_s=emg_delay
+            emg,
+            map_path=emg_map,
+            rate_hz=emg_rate,
+            kind=emg_kind,
+            default_side=emg_side,
+            delay_s=emg_delay,
+            normalisation=emg_normalise,
         )
     elif emg_map is not None or emg_rate is not None:
         fail("--emg-map and --emg-rate go with --emg")
