@@ -371,3 +371,26 @@ def test_cli_emg_on_the_hamner_model(hamner: Path, shared_data: Path, tmp_path: 
     assert emg["median_r"] >= 0.6
     html = (out / "report.html").read_text()
     assert html.count('class="fig emg-fig"') == 11
+
+
+def test_map_file(tmp_path: Path) -> None:
+    t = np.arange(0, 2, 0.01)
+    x = np.abs(np.sin(2 * np.pi * t))[:, None].repeat(3, 1)
+    p = _write_csv(tmp_path / "e.csv", ["ch1", "ch2", "ch3"], x, t)
+    mp = tmp_path / "map.txt"
+    mp.write_text("# lab channel, model muscle\nch1, soleus_r\nch2, L TA   # by abbreviation\nch3, ignore\n")
+    rec = prepare_emg(EmgOptions(p, map_path=mp), ["soleus_r", "tibant_l", "tibant_r"])
+    assert [(m.channel, m.muscles, m.how) for m in rec.mappings] == [
+        ("ch1", ["soleus_r"], "map file"),
+        ("ch2", ["tibant_l"], "map file"),
+    ]
+    assert rec.ignored == ["ch3"] and rec.kind == "envelope"
+    mp.write_text("ch1, soleus_r\nch9, tibant_r\n")
+    with pytest.raises(InputError, match="lacks: ch9"):
+        prepare_emg(EmgOptions(p, map_path=mp), ["soleus_r", "tibant_r"])
+    mp.write_text("ch1 soleus_r\n")
+    with pytest.raises(InputError, match="line 1: expected 'channel, muscle'"):
+        prepare_emg(EmgOptions(p, map_path=mp), ["soleus_r"])
+    mp.write_text("ch1, quadratus\n")
+    with pytest.raises(InputError, match="neither a model muscle nor a known abbreviation"):
+        prepare_emg(EmgOptions(p, map_path=mp, ignore=("ch2", "ch3")), ["soleus_r"])
