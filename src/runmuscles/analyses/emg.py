@@ -236,7 +236,7 @@ def emg_envelope(data: np.ndarray, rate_hz: float) -> tuple[np.ndarray, str]:
         raise InputError(
             "EMG", f"raw EMG sampled at {rate_hz:g} Hz cannot be band-passed from {lo:g} Hz (SENIAM: 1000 Hz)"
         )
-    hi_used = min(hi, 0.9 * nyq)
+    hi_used = hi if hi < 0.95 * nyq else 0.9 * nyq  # a corner at the Nyquist frequency is no filter
     band = butter(FILTER_ORDER, [lo, hi_used], btype="bandpass", fs=rate_hz, output="sos")
     low = butter(FILTER_ORDER, ENVELOPE_LOWPASS_HZ, btype="lowpass", fs=rate_hz, output="sos")
     x = data - data.mean(axis=0)
