@@ -338,6 +338,11 @@ def test_c3d_emg_channels_are_read_mapped_and_enveloped(tmp_path: Path) -> None:
     assert [m.muscles for m in rec.mappings] == [["tibant_r"], ["soleus_l"]]
     inner = slice(500, -500)
     assert np.corrcoef(rec.envelopes.data[inner, 0], true_env[inner])[0, 1] > 0.95
+    # a channel whose label does not say EMG is read when the map file names it
+    mp = tmp_path / "map.csv"
+    mp.write_text("Aux 3, ignore\nVoltage.R TA, tibant_r\n")
+    rec = prepare_emg(EmgOptions(path, map_path=mp), ["tibant_r", "soleus_l"])
+    assert rec.ignored == ["Aux 3"] and [m.channel for m in rec.mappings] == ["Voltage.R TA", "Voltage.L SOL"]
 
 
 def test_cli_emg_on_the_hamner_model(hamner: Path, shared_data: Path, tmp_path: Path) -> None:

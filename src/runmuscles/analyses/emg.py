@@ -254,8 +254,8 @@ def prepare_emg(options: EmgOptions, muscle_names: list[str], *, default_side: s
     """Read, map and (for raw EMG) envelope a recording; refuses unmatched channels early."""
     from ..readers.emg import read_emg  # noqa: PLC0415
 
-    table = read_emg(options.path, rate_hz=options.rate_hz)
     mapping = read_emg_map(options.map_path) if options.map_path is not None else None
+    table = read_emg(options.path, rate_hz=options.rate_hz, analog_channels=list(mapping or {}))
     if mapping:
         unknown = [c for c in mapping if c not in table.labels]
         if unknown:

@@ -136,7 +136,9 @@ def _read_csv(p: Path) -> tuple[np.ndarray | None, np.ndarray, list[str], dict[s
     return None, data, labels, header
 
 
-def read_emg(path: str | Path, *, rate_hz: float | None = None) -> TimeTable:
+def read_emg(
+    path: str | Path, *, rate_hz: float | None = None, analog_channels: list[str] | None = None
+) -> TimeTable:
     """Read the EMG channels of a recording.
 
     Parameters
@@ -150,6 +152,9 @@ def read_emg(path: str | Path, *, rate_hz: float | None = None) -> TimeTable:
         The sample rate as the user knows it. A file without a time column needs it (its
         times are then sample / rate from 0 s); a file with one is checked against it and
         against its own header's rate (:func:`check_emg_rate`).
+    analog_channels
+        C3D only: analog channels to read as EMG besides those whose labels name EMG or a
+        muscle (e.g. the channels of a map file).
 
     Returns
     -------
@@ -166,10 +171,21 @@ def read_emg(path: str | Path, *, rate_hz: float | None = None) -> TimeTable:
         from .c3d import read_c3d  # noqa: PLC0415
 
         trial = read_c3d(p)
-        if trial.emg is None:
+        emg = trial.emg
+        extra = [c for c in (analog_channels or ()) if emg is None or c not in emg.labels]
+        if extra and trial.analogs is not None:
+            # channels the user names (in the map file) are EMG even if their labels do not say so
+            absent = [c for c in extra if c not in trial.analogs.labels]
+            if absent:
+                raise InputError(p, f"has no analog channel(s) {', '.join(absent)}")
+            names = (list(emg.labels) if emg is not None else []) + extra
+            emg = trial.analogs.select(names)
+        if emg is None:
             names = ", ".join(trial.analogs.labels[:12]) if trial.analogs is not None else "none"
-            raise InputError(p, f"has no EMG analog channels (analog channels: {names})")
-        file_rate = float(trial.emg.meta["rate_hz"])
+            raise InputError(
+                p, f"has no EMG analog channels (analog channels: {names}; name them in --emg-map)"
+            )
+        file_rate = float(emg.meta["rate_hz"])
         if rate_hz is not None:
             check_emg_rate(
                 file_rate,
@@ -180,9 +196,9 @@ def read_emg(path: str | Path, *, rate_hz: float | None = None) -> TimeTable:
                 remedy="the C3D file's rate is used for its samples; correct or drop --emg-rate",
             )
         return TimeTable(
-            trial.emg.time_s,
-            trial.emg.data,
-            list(trial.emg.labels),
+            emg.time_s,
+            emg.data,
+            list(emg.labels),
             None,
             {"source": str(p), "rate_hz": file_rate, "rate_source": "ANALOG:RATE of the C3D file"},
         )
