@@ -260,7 +260,7 @@ def test_cli_refuses_unmatched_channels_and_a_wrong_rate(
 def test_rajagopal_runner_emg_against_activation(shared_data: Path, tmp_path: Path) -> None:
     reference_cases = pytest.importorskip("reference_cases")
     from runmuscles.pipeline import AnalysisOptions, analyze_trial
-    from runmuscles.reports.html import build_report
+    from runmuscles.reports.html import build_report, export_figures
     from runmuscles.results import write_results
 
     d = shared_data / RAJ
@@ -299,7 +299,9 @@ def test_rajagopal_runner_emg_against_activation(shared_data: Path, tmp_path: Pa
         assert all(c["n_strides"] >= 1 and c["r"] is not None for c in chans)
         medians[name] = block["median_r"]
         html = build_report(out).read_text()
-        assert html.count('class="fig emg-fig"') == len(chans)
+        assert html.count('class="fig emg-fig"') == len(chans) and 'href="#t0-emg"' in html
+        figs, _ = export_figures(out, tmp_path / f"{name}_figs", png=False)
+        assert len([f for f in figs if f.startswith("emg_")]) == len(chans)
         for c in chans:
             assert f"{c['channel']} ({c['side']}): r = {c['r']:.2f}" in html
             assert "onset" in html and c["onset_difference_pct"] is not None

@@ -16,6 +16,7 @@ thresholds, reserves, saturated muscles, strides, notes).
 
 from __future__ import annotations
 
+import re
 import time
 import webbrowser
 from pathlib import Path
@@ -472,7 +473,8 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
     if not multi:
         body[0] = body[0].replace('id="t0-summary"', 'id="overview"', 1)
     last = len(runs) - 1
-    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in _SECTIONS]
+    sections = _SECTIONS + ((("emg", "EMG"),) if any(r.summary.get("emg") for r in runs) else ())
+    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in sections]
     files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
     metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
     return (
@@ -548,6 +550,11 @@ def export_figures(
         svgs[pre + "heatmap"] = heatmap_svg(r)
         svgs[pre + "group_curves"] = group_curves_svg(r)
         svgs[pre + "phase_shares"] = phase_shares_svg(r)
+        for k, entry in enumerate((r.summary.get("emg") or {}).get("channels", [])):
+            from .emg_figures import emg_channel_svg  # noqa: PLC0415
+
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", entry["channel"])
+            svgs[f"{pre}emg_{k + 1:02d}_{name}"] = emg_channel_svg(entry, figure_id=f"emg-{k}")
     svgs.update(speed_svgs(runs))
     paths: dict[str, Path] = {}
     for name, svg in svgs.items():
