@@ -72,6 +72,11 @@ def test_envelope_recovers_the_modulation_and_kinds_are_detected() -> None:
     assert "20-450 Hz" in desc and "6 Hz" in desc
     assert detect_kind(raw[:, None], 1000.0, ["x"], "f")[0] == "raw"
     assert detect_kind(env, 1000.0, ["x"], "f")[0] == "envelope"
+    assert detect_kind(raw[:, None] + 5.0, 1000.0, ["x"], "f")[0] == "raw"  # a DC offset: still raw
+    rect = np.abs(raw - 0.3 - 0.2 * np.sin(2 * np.pi * 2.0 * t))[:, None]  # |envelope x noise|
+    assert detect_kind(rect, 1000.0, ["x"], "f")[0] == "rectified"
+    env_r, desc_r = emg_envelope(rect, 1000.0, rectified=True)
+    assert "low-passed" in desc_r and np.corrcoef(env_r[inner, 0], true_env[inner])[0, 1] > 0.9
     # smooth but signed: neither raw nor an envelope, the user must say
     with pytest.raises(InputError, match="--emg-kind"):
         detect_kind(np.sin(2 * np.pi * 1.0 * t)[:, None], 1000.0, ["odd"], "f")

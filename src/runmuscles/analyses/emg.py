@@ -86,8 +86,11 @@ ELECTROMECHANICAL_DELAY_S = 0.05
 #: (Hodges & Bui 1996 compare those on EMG); 25 % sits above envelope noise and below the
 #: bursts' plateaus.
 ONSET_THRESHOLD_FRACTION = 0.25
-#: Power fraction above 20 Hz (of the signal about its mean) above which a channel is raw.
+#: Power fraction above 20 Hz (of the signal about its mean) above which a channel is raw or
+#: rectified EMG (an envelope low-passed at 6 Hz has almost none; raw EMG nearly all).
 RAW_HF_FRACTION = 0.3
+#: :func:`_symmetry` above which a high-frequency signal is raw (both signs), below rectified.
+SYMMETRY_RAW = 0.3
 #: Normalisations of an envelope, by name.
 NORMALISATIONS = {
     "stride_peaks": "the mean of its per-stride peaks over the compared strides",
@@ -111,7 +114,7 @@ class EmgOptions:
     rate_hz
         Sample rate as the user knows it (checked against the file's time column).
     kind
-        ``auto`` (detected), ``raw`` or ``envelope``.
+        ``auto`` (detected), ``raw``, ``rectified`` (low-pass only) or ``envelope``.
     default_side
         Side of channels whose names do not say it (``None``: the analysis' reference side).
     delay_s
@@ -136,8 +139,8 @@ class EmgOptions:
         self.map_path = Path(self.map_path) if self.map_path is not None else None
         check("emg_rate_hz", self.rate_hz, "--emg-rate")
         check("emg_delay_s", self.delay_s, "emg delay")
-        if self.kind not in ("auto", "raw", "envelope"):
-            raise InputError("--emg-kind", f"'{self.kind}' is not one of auto, raw, envelope")
+        if self.kind not in ("auto", "raw", "rectified", "envelope"):
+            raise InputError("--emg-kind", f"'{self.kind}' is not one of auto, raw, rectified, envelope")
         if self.default_side not in (None, "right", "left"):
             raise InputError("--emg-side", f"'{self.default_side}' is not one of right, left")
         if self.normalisation not in NORMALISATIONS:
@@ -196,39 +199,77 @@ def _hf_fraction(x: np.ndarray, rate_hz: float) -> float:
     return float(p[f > BAND_PASS_HZ[0]].sum() / total) if total > 0 else 0.0
 
 
+def _symmetry(x: np.ndarray) -> float:
+    """Where the median lies between the 1st and 99th percentiles (0..1).
+
+    About 0.5 for a signal with both signs about its baseline (raw EMG, even with a DC offset);
+    near 0 for a rectified one, whose baseline is its floor (measured on the shared Rajagopal
+    runner's 16 raw channels: 0.46-0.57 raw, 0.01-0.08 rectified).
+    """
+    q01, q50, q99 = np.quantile(x, [0.01, 0.5, 0.99])
+    return float((q50 - q01) / (q99 - q01)) if q99 > q01 else 0.0
+
+
 def detect_kind(data: np.ndarray, rate_hz: float, labels: list[str], where: str | Path) -> tuple[str, str]:
-    """``('raw' | 'envelope', why)`` for a recording's channels (all must be of one kind)."""
-    hf = np.array([_hf_fraction(data[:, j], rate_hz) for j in range(data.shape[1])])
+    """``('raw' | 'rectified' | 'envelope', why)`` for a recording (all channels of one kind).
+
+    Raw: most power above 20 Hz and both signs about its baseline (:func:`_symmetry` above
+    :data:`SYMMETRY_RAW`); rectified: most power above 20 Hz, non-negative, its baseline its
+    floor; envelope: smooth (little power above 20 Hz) and non-negative.
+    """
+    n = data.shape[1]
+    hf = np.array([_hf_fraction(data[:, j], rate_hz) for j in range(n)])
+    sym = np.array([_symmetry(data[:, j]) for j in range(n)])
     span = np.abs(data).max(axis=0)
-    neg = np.array([(-data[:, j].min()) / span[j] if span[j] > 0 else 0.0 for j in range(data.shape[1])])
-    raw = hf > RAW_HF_FRACTION
-    if raw.all():
-        return "raw", (
-            f"detected raw: {100 * float(np.median(hf)):.0f} % of the power (median over channels) is above "
-            f"{BAND_PASS_HZ[0]:g} Hz"
-        )
-    smooth_nonneg = (~raw) & (neg <= 0.05)
-    if smooth_nonneg.all():
-        return "envelope", (
-            f"detected envelopes: non-negative and smooth ({100 * float(np.max(hf)):.1f} % of the power "
-            f"above {BAND_PASS_HZ[0]:g} Hz at most)"
-        )
-    odd = [lab for lab, r, s in zip(labels, raw, smooth_nonneg, strict=True) if not (r or s)]
-    mixed = [lab for lab, r in zip(labels, raw, strict=True) if r]
+    neg = np.array([(-data[:, j].min()) / span[j] if span[j] > 0 else 0.0 for j in range(n)])
+    busy = hf > RAW_HF_FRACTION
+    kinds = np.where(
+        busy & (sym > SYMMETRY_RAW),
+        "raw",
+        np.where(busy & (neg <= 0.05), "rectified", np.where(~busy & (neg <= 0.05), "envelope", "")),
+    )
+    found = set(kinds.tolist())
+    if len(found) == 1 and "" not in found:
+        kind = kinds[0]
+        what = {
+            "raw": f"{100 * float(np.median(hf)):.0f} % of the power above {BAND_PASS_HZ[0]:g} Hz and both "
+            "signs about the baseline",
+            "rectified": f"{100 * float(np.median(hf)):.0f} % of the power above {BAND_PASS_HZ[0]:g} Hz, "
+            "non-negative from its baseline",
+            "envelope": f"non-negative and smooth ({100 * float(np.max(hf)):.1f} % of the power above "
+            f"{BAND_PASS_HZ[0]:g} Hz at most)",
+        }[kind]
+        return str(kind), f"detected {kind}: {what} (median over channels)"
+    odd = [lab for lab, k in zip(labels, kinds, strict=True) if not k]
     why = (
         f"channel(s) {', '.join(odd)} are neither raw EMG nor envelopes (smooth but negative)"
         if odd
-        else f"channels are of mixed kinds (raw: {', '.join(mixed)})"
+        else "channels are of mixed kinds ("
+        + "; ".join(
+            f"{k}: {', '.join(lab for lab, x in zip(labels, kinds, strict=True) if x == k)}"
+            for k in sorted(found)
+        )
+        + ")"
     )
-    raise InputError(where, f"{why}: say which with --emg-kind raw|envelope")
+    raise InputError(where, f"{why}: say which with --emg-kind raw|rectified|envelope")
 
 
-def emg_envelope(data: np.ndarray, rate_hz: float) -> tuple[np.ndarray, str]:
+def emg_envelope(data: np.ndarray, rate_hz: float, *, rectified: bool = False) -> tuple[np.ndarray, str]:
     """Linear envelope of raw EMG (channels in columns): band-pass, rectify, low-pass.
 
-    Returns the envelopes and a one-line description of the processing.
+    ``rectified``: the signal is already band-passed and rectified; only the low-pass is
+    applied. Returns the envelopes and a one-line description of the processing.
     """
     from scipy.signal import butter, sosfiltfilt  # noqa: PLC0415
+
+    if rectified:
+        low = butter(FILTER_ORDER, ENVELOPE_LOWPASS_HZ, btype="lowpass", fs=rate_hz, output="sos")
+        env = sosfiltfilt(low, data, axis=0)
+        desc = (
+            f"rectified EMG low-passed at {ENVELOPE_LOWPASS_HZ:g} Hz (Butterworth order {FILTER_ORDER}, "
+            "zero phase; Winter 2009)"
+        )
+        return np.maximum(env, 0.0), desc
 
     nyq = rate_hz / 2.0
     lo, hi = BAND_PASS_HZ
@@ -276,8 +317,8 @@ def prepare_emg(options: EmgOptions, muscle_names: list[str], *, default_side: s
         kind, basis = detect_kind(data, rate, keep, options.path)
     else:
         kind, basis = options.kind, "as given (--emg-kind)"
-    if kind == "raw":
-        env, processing = emg_envelope(data, rate)
+    if kind in ("raw", "rectified"):
+        env, processing = emg_envelope(data, rate, rectified=kind == "rectified")
     else:
         env, processing = data, "used as given (envelopes)"
     envelopes = TimeTable(sub.time_s, env, keep, None, dict(table.meta))

@@ -122,7 +122,11 @@ def analyze(
         ),
     ] = None,
     emg_kind: Annotated[
-        str, typer.Option(help="'auto' (detected), 'raw' (band-pass, rectify, low-pass) or 'envelope'.")
+        str,
+        typer.Option(
+            help="'auto' (detected), 'raw' (band-pass, rectify, low-pass), 'rectified' (low-pass) or "
+            "'envelope'."
+        ),
     ] = "auto",
     emg_side: Annotated[
         str | None,
