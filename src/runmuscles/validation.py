@@ -149,6 +149,17 @@ LIMITS: dict[str, Limit] = _limits(
         "1981, J Biomech 14:793-801); above 10 the objective is numerically a min-max",
         low_open=True,
     ),
+    Limit(
+        "emg_rate_hz", 20.0, 100000.0, "Hz", "EMG sample rate",
+        "envelopes are stored at motion-capture rates (50-200 Hz), raw surface EMG at 1000 Hz or more "
+        "(SENIAM: Hermens HJ et al. 2000, J Electromyogr Kinesiol 10:361-374); below 20 Hz a stride's "
+        "timing is lost",
+    ),
+    Limit(
+        "emg_delay_s", 0.0, 0.2, "s", "electromechanical delay between EMG and force",
+        "30-100 ms measured (Cavanagh PR, Komi PV 1979, Eur J Appl Physiol 42:159-163); 0.2 s is most "
+        "of a running stance",
+    ),
     # -- what-if conditions ------------------------------------------------------------------
     Limit("grade_pct", -20.0, 20.0, "%", "slope", "the what-if's tested range (Minetti et al. 2002 "
           "measured -45 to +45 %, the engine's transformation is checked to +/-20 %)"),
