@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "option_check", "limit"]
+__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "limit", "limits_markdown", "option_check"]
 
 #: Longest gap (s) in markers, joint angles or forces that is bridged by interpolation.
 #: Longer gaps split the analysis instead of being bridged. 0.1 s is about a third of a
@@ -234,3 +234,15 @@ def option_check(key: str, flag: str | None = None):
         return value
 
     return callback
+
+
+def limits_markdown() -> str:
+    """The declared limits as the README's Markdown table (``python -m runmuscles.validation``)."""
+    rows = ["| quantity | accepted | why |", "|---|---|---|"]
+    for lim in LIMITS.values():
+        rows.append(f"| `{lim.key}` ({lim.meaning}) | {lim.describe() or 'any finite value'} | {lim.basis} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(limits_markdown(), end="")
