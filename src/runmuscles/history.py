@@ -240,7 +240,7 @@ def import_paths(
     import sqlalchemy as sa  # noqa: PLC0415
 
     from .analyses.load_model import load_load_model, run_load  # noqa: PLC0415
-    from .analyses.runs import clean_activity  # noqa: PLC0415
+    from .analyses.runs import clean_activity, reported_distance  # noqa: PLC0415
     from .readers.watch import read_activity  # noqa: PLC0415
 
     model = load_load_model()
@@ -253,7 +253,8 @@ def import_paths(
             res = ImportResult(f, "duplicate", found)
         else:
             try:
-                run = clean_activity(read_activity(f))
+                activity = read_activity(f)
+                run = clean_activity(activity)
                 load = run_load(run, model=model)
             except InputError as exc:
                 res = ImportResult(f, "error", None, str(exc))
@@ -265,7 +266,7 @@ def import_paths(
                     "source": str(f),
                     "sport": run.sport,
                     "start_time": start,
-                    "distance_m": run.totals.distance_m,
+                    "distance_m": reported_distance(activity, run)["distance_m"],
                     "duration_s": run.totals.elapsed_time_s,
                     "ascent_m": _finite(run.totals.ascent_m),
                     "descent_m": _finite(run.totals.descent_m),
