@@ -3,6 +3,7 @@ indoor runs, implausible GPS (refused or dropped with a named warning) and the v
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -31,6 +32,7 @@ def _shared(name: str) -> Path:
     return p
 
 
+@functools.lru_cache(maxsize=8)
 def _recorded_running_totals(path: Path) -> list[float]:
     """The distances the file itself records for its running part, read independently of the
     reader under test: FIT running sessions' ``total_distance``, TCX running laps'
@@ -41,9 +43,12 @@ def _recorded_running_totals(path: Path) -> list[float]:
         out = []
         with fitdecode.FitReader(str(path)) as reader:
             for frame in reader:
-                if frame.frame_type == fitdecode.FIT_FRAME_DATA and frame.name == "session":
-                    if frame.get_value("sport", fallback=None) == "running":
-                        out.append(float(frame.get_value("total_distance")))
+                if (
+                    frame.frame_type == fitdecode.FIT_FRAME_DATA
+                    and frame.name == "session"
+                    and frame.get_value("sport", fallback=None) == "running"
+                ):
+                    out.append(float(frame.get_value("total_distance")))
         return out
     from lxml import etree
 
@@ -111,7 +116,8 @@ def test_multisport_keeps_both_running_sessions():
 def test_recorded_distance_far_off_the_track_is_not_reported(tmp_path):
     src = _shared("test.tcx").read_text()
     # the first lap's stated distance tripled: the laps now total about 7.9 km for a 4.7 km track
-    first = re.search(r"(<Lap [^>]*>\s*<TotalTimeSeconds>[^<]*</TotalTimeSeconds>\s*<DistanceMeters>)([^<]+)", src)
+    lap_head = r"(<Lap [^>]*>\s*<TotalTimeSeconds>[^<]*</TotalTimeSeconds>\s*<DistanceMeters>)([^<]+)"
+    first = re.search(lap_head, src)
     assert first is not None
     bad = src[: first.start(2)] + f"{3 * float(first.group(2)):.3f}" + src[first.end(2) :]
     p = tmp_path / "lap_total.tcx"
@@ -128,9 +134,8 @@ def test_load_counts_running_in_range_and_says_what_it_left_out():
     rec = summarize_run_file(_shared("test.tcx"))
     left = rec["load_left_out"]
     assert left["walking_m"] > 500  # the file's slow stretches are walking
-    assert rec["distance_loaded_m"] + left["walking_m"] + left["slower_m"] + left["faster_m"] == pytest.approx(
-        rec["distance"]["track_m"], rel=0.01
-    )
+    counted = rec["distance_loaded_m"] + left["walking_m"] + left["slower_m"] + left["faster_m"]
+    assert counted == pytest.approx(rec["distance"]["track_m"], rel=0.01)
     assert 0 < rec["time_loaded_s"] < rec["moving_time_s"]
     w = [w for w in rec["quality"]["warnings"] if w["code"] == "load_left_out"]
     assert len(w) == 1 and "walking" in w[0]["message"]
@@ -185,12 +190,15 @@ def _mutate_trkpts(text: str, fn) -> str:
     return _TRKPT.sub(lambda m: fn(next(counter), m.group(0)), text)
 
 
+def _lat123(block: str) -> str:
+    return re.sub(r'lat="[^"]*"', 'lat="123.0"', block)
+
+
 def test_positions_off_the_earth_are_dropped_with_a_warning(tmp_path):
     src = _shared("cerknicko-jezero.gpx")
     text = src.read_text()
-    bad = _mutate_trkpts(text, lambda i, b: re.sub(r'lat="[^"]*"', 'lat="123.0"', b) if i in (50, 51, 52) else b)
     p = tmp_path / "lat123.gpx"
-    p.write_text(bad)
+    p.write_text(_mutate_trkpts(text, lambda i, b: _lat123(b) if i in (50, 51, 52) else b))
     clean = clean_activity(read_activity(src))
     run = clean_activity(read_activity(p))
     assert "gps_positions_off_earth" in [w.code for w in run.quality]
@@ -202,7 +210,7 @@ def test_positions_off_the_earth_are_dropped_with_a_warning(tmp_path):
 def test_a_file_with_no_position_on_the_earth_is_refused(tmp_path):
     text = _shared("cerknicko-jezero.gpx").read_text()
     p = tmp_path / "all123.gpx"
-    p.write_text(_mutate_trkpts(text, lambda i, b: re.sub(r'lat="[^"]*"', 'lat="123.0"', b)))
+    p.write_text(_mutate_trkpts(text, lambda i, b: _lat123(b)))
     with pytest.raises(InputError, match="not on the Earth"):
         read_activity(p)
     r = _cli("run", str(p))
@@ -216,7 +224,11 @@ def test_times_reversed_against_positions_are_refused(tmp_path):
     times = [re.search(r"<time>([^<]+)</time>", b).group(1) for b in _TRKPT.findall(text)]
     rev = times[::-1]
     p = tmp_path / "reversed.gpx"
-    p.write_text(_mutate_trkpts(text, lambda i, b: re.sub(r"<time>[^<]+</time>", f"<time>{rev[i]}</time>", b)))
+
+    def swap(i: int, block: str) -> str:
+        return re.sub(r"<time>[^<]+</time>", f"<time>{rev[i]}</time>", block)
+
+    p.write_text(_mutate_trkpts(text, swap))
     with pytest.raises(InputError, match="run against the positions"):
         read_activity(p)
     r = _cli("run", str(p))
@@ -290,7 +302,7 @@ def test_body_mass_is_checked_by_the_library_too():
 def test_quality_mark_in_cli_output_runs_json_and_html(tmp_path):
     text = _shared("cerknicko-jezero.gpx").read_text()
     p = tmp_path / "lat123.gpx"
-    p.write_text(_mutate_trkpts(text, lambda i, b: re.sub(r'lat="[^"]*"', 'lat="123.0"', b) if i == 40 else b))
+    p.write_text(_mutate_trkpts(text, lambda i, b: _lat123(b) if i == 40 else b))
     out = tmp_path / "out"
     r = _cli("run", str(p), str(_shared("test.tcx")), "--out", str(out))
     assert r.returncode == 0, r.stderr

@@ -11,14 +11,19 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    the last accepted fix is dropped instead when it was never checked (first of a segment)
    or when the fix before it reaches the new positions directly (a lone bad fix after a
    signal gap). Times of dropped fixes: ``CleanRun.rejected_fix_times_s``.
-2. **Distance**: the device's own distance field when the file has one (made monotonic:
-   ``distance_backsteps``), otherwise the haversine sum over accepted positions (not across
-   recording gaps), otherwise the time integral of speed. Increments faster than
-   ``max_speed_m_s`` are replaced by the neighbouring plausible rate (``distance_jumps``).
+2. **Distance**: the device's own distance field when the file has one, otherwise the
+   haversine sum over accepted positions (not across recording gaps), otherwise the time
+   integral of speed. A device distance that restarts from zero at a segment change (each
+   session of a FIT multisport file) is continued (``distance_resets_joined``); samples far
+   off their neighbours (one absurd value) are replaced by interpolation
+   (``distance_spikes``); the rest is made monotonic (``distance_backsteps``). Increments
+   faster than ``max_speed_m_s`` are replaced by the neighbouring plausible rate
+   (``distance_jumps``).
 3. **Resampling** to a uniform grid (``sample_rate_hz``, default 1 Hz) by linear
    interpolation of the cumulative distance and of the other channels.
 4. **Speed**: the device's speed when present, else the time derivative of distance;
-   samples above ``max_speed_m_s`` are outliers (``speed_outliers``), then a running median
+   samples above ``max_speed_m_s``, or off both neighbours by more than
+   ``max_acceleration_m_s2`` allows, are outliers (``speed_outliers``), then a running median
    over ``speed_median_s`` removes spikes (``speed_spikes``: samples more than
    ``speed_spike_m_s`` from the median), then a zero-phase 2nd-order Butterworth low-pass at
    ``speed_cutoff_hz`` smooths what is left. The median keeps real steps (a start, a stop)
@@ -33,11 +38,19 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    barometric altitude, 100 m for GPS altitude, which is several times noisier), and the
    grade is its slope in percent, clipped to +-``max_grade_pct`` (``grade_clipped``).
    Ascent and descent count altitude changes larger than a hysteresis of 2 m (barometric)
-   or 5 m (GPS).
+   or 5 m (GPS). A treadmill or indoor run, or one without GPS positions (distance and speed
+   from a foot pod or the watch), has no grade in the file: it is taken as level (0 %), its
+   ascent and descent are unknown, and a ``grade_unknown_level_assumed`` warning says so.
 7. **Gait**: moving samples are "run" when the cadence is at least ``run_cadence_spm``
    (or, without cadence, when the speed is at least ``walk_run_speed_m_s``), else "walk";
    labels are then smoothed by a majority vote over ``min_gait_s``
    (``gait_samples_relabelled``).
+
+The limits of speed and acceleration are the declared ``gps_speed_m_s`` and
+``gps_acceleration_m_s2`` (:data:`runmuscles.validation.LIMITS`). What was dropped or
+assumed is also named in ``CleanRun.quality`` (:class:`~runmuscles.quality.QualityWarning`).
+:func:`reported_distance` chooses the distance to report: the file's recorded total unless it
+disagrees with the track.
 
 One hour of 1 Hz data is read and cleaned in well under a second.
 """

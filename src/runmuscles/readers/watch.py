@@ -26,13 +26,21 @@ Columns of ``Activity.records`` (always all present, NaN where the file has no v
 ``step_length_m``          FIT ``step_length`` (mm in the file)
 ``temperature_c``          device temperature
 ``segment``                0, 1, 2...: GPX track segments / TCX tracks / FIT stretches
-                           between timer pauses. Consecutive
+                           between timer pauses and FIT running sessions. Consecutive
                            samples of different segments are separated by a recording
                            gap, across which no distance is counted from positions.
 ========================== ==========================================================
 
 FIT developer fields are kept by name as extra columns ``dev_<name>`` (their units in
 ``records.meta["units"]``).
+
+Implausible samples are screened in the file's own order before anything else
+(:func:`_screen`): positions off the Earth (the declared ``latitude_deg`` /
+``longitude_deg`` limits of :data:`runmuscles.validation.LIMITS`) are cleared, samples
+whose time stamps run against the order of the samples (a point an hour out of place) are
+dropped, each with a named warning in ``Activity.quality``; a file with no position on the
+Earth (and no distance or speed) or whose times mostly run backwards is refused with one
+line (:class:`~runmuscles.errors.InputError`).
 """
 
 from __future__ import annotations
@@ -134,8 +142,9 @@ class Pause:
     start_s, end_s
         Seconds from the activity's first sample.
     kind
-        ``"timer"`` (FIT timer stop/start events) or ``"gap"`` (between GPX track
-        segments / TCX tracks).
+        ``"timer"`` (FIT timer stop/start events), ``"gap"`` (between GPX track
+        segments / TCX tracks) or ``"session"`` (between two running sessions of a FIT
+        multisport file, where another sport or a transition was left out).
     """
 
     start_s: float
@@ -467,7 +476,10 @@ def read_fit(path: str | Path) -> Activity:
     """Read a FIT activity file with :mod:`fitdecode`.
 
     Only the running sessions are kept (sport ``running``, any sub-sport: treadmill, trail,
-    street...); records outside them are dropped. A truncated file yields the records read
+    street...); records outside them are dropped. A session spans from its start to its end
+    stamp (:func:`_fit_session_of`); each running session is its own segment, with a
+    ``"session"`` pause between two of them, and ``session_totals`` sum the running
+    sessions' stated totals. A truncated file yields the records read
     before the break, with a warning; a CRC mismatch is a warning, the data are kept.
 
     Parameters
