@@ -315,3 +315,29 @@ def test_quality_mark_in_cli_output_runs_json_and_html(tmp_path):
     html = (out / "runs.html").read_text()
     assert 'data-code="gps_positions_off_earth"' in html
     assert html.count('data-valid="true"') == 2
+
+
+def test_tcx_with_two_running_activities_and_a_ride(tmp_path):
+    """A TCX file holding the shared run, a ride and the run again an hour later: each running
+    activity's DistanceMeters restart from zero and both are counted."""
+    src = _shared("test.tcx")
+    text = src.read_text()
+    act = re.search(r'<Activity Sport="Running">.*?</Activity>', text, re.S)
+    assert act is not None
+
+    def shifted(block: str, hours: int) -> str:
+        def one(m: re.Match) -> str:
+            t = datetime.fromisoformat(m.group(0).replace("Z", "+00:00")) + timedelta(hours=hours)
+            return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", one, block)
+
+    ride = shifted(act.group(0), 1).replace('Sport="Running"', 'Sport="Biking"')
+    second = shifted(act.group(0), 2)
+    p = tmp_path / "two_runs.tcx"
+    p.write_text(text[: act.end()] + ride + second + text[act.end() :])
+    one = summarize_run_file(src)
+    rec = summarize_run_file(p)
+    assert rec["distance_m"] == pytest.approx(2 * sum(_recorded_running_totals(src)), rel=0.01)
+    assert rec["distance"]["track_m"] == pytest.approx(2 * one["distance"]["track_m"], rel=0.01)
+    assert "other_sports_left_out" in [w["code"] for w in rec["quality"]["warnings"]]

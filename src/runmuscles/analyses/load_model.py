@@ -555,6 +555,7 @@ def run_load(
         ``faster_m`` than the table's speeds, ``stopped_s``); ``strides`` (from the
         cadence used); ``warnings``.
     """
+    check("body_mass_kg", body_mass_kg, "body_mass_kg")
     m = model if model is not None else load_load_model()
     grid = _Grid(m)
     speeds, grades, cads = grid.speeds, grid.grades, grid.cads

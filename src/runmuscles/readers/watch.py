@@ -1068,6 +1068,8 @@ def read_tcx(path: str | Path) -> Activity:
         return _f(found.text) if found is not None and found.text else math.nan
 
     for act in run_acts:
+        if si >= 0:
+            si += 1  # each activity is its own segment: its DistanceMeters start from zero
         for lap in act.findall("{*}Lap"):
             si = max(si, 0)
             lap_raw.append(
