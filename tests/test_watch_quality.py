@@ -341,3 +341,31 @@ def test_tcx_with_two_running_activities_and_a_ride(tmp_path):
     assert rec["distance_m"] == pytest.approx(2 * sum(_recorded_running_totals(src)), rel=0.01)
     assert rec["distance"]["track_m"] == pytest.approx(2 * one["distance"]["track_m"], rel=0.01)
     assert "other_sports_left_out" in [w["code"] for w in rec["quality"]["warnings"]]
+
+
+@pytest.mark.parametrize("name", ["test.tcx", "cerknicko-jezero.gpx"])
+def test_a_cut_xml_file_keeps_the_part_before_the_cut(tmp_path, name):
+    src = _shared(name)
+    raw = src.read_bytes()
+    p = tmp_path / f"cut{src.suffix}"
+    p.write_bytes(raw[: len(raw) // 2])
+    whole = read_activity(src)
+    act = read_activity(p)
+    assert [w.code for w in act.quality] == ["file_truncated"]
+    # the first half of the points, in full: the same times and positions as the whole file's
+    n = act.records.n_frames
+    assert 0.3 * whole.records.n_frames < n < 0.7 * whole.records.n_frames
+    assert np.array_equal(act.records.column("lat_deg"), whole.records.column("lat_deg")[:n], equal_nan=True)
+    rec = summarize_run_file(p)
+    # a cut file's recorded totals are not the run's: the track's distance is reported
+    assert rec["distance"]["source"] == "track"
+    assert rec["distance_m"] < 0.7 * summarize_run_file(src)["distance_m"]
+    assert "file_truncated" in [w["code"] for w in rec["quality"]["warnings"]]
+
+
+def test_a_damaged_but_complete_xml_file_is_still_refused(tmp_path):
+    text = _shared("test.tcx").read_text()
+    p = tmp_path / "broken.tcx"
+    p.write_text(text.replace("</Trackpoint>", "</Trackpointt>", 1))
+    with pytest.raises(InputError, match="is not valid XML"):
+        read_activity(p)

@@ -569,6 +569,8 @@ def reported_distance(activity: Activity, run: CleanRun) -> dict[str, Any]:
     samples' (:attr:`CleanRun.totals`). The recorded total is reported unless the two
     differ by more than the declared ``recorded_vs_track_distance_pct`` limit
     (:data:`runmuscles.validation.LIMITS`); then the track's is reported, with a warning.
+    A truncated file's recorded totals are not used (they cover the laps written before the
+    cut, or the whole run when the cut falls inside a lap's track).
 
     Parameters
     ----------
@@ -600,6 +602,12 @@ def reported_distance(activity: Activity, run: CleanRun) -> dict[str, Any]:
         "warnings": [],
     }
     if out["recorded_m"] is None:
+        return out
+    if activity.corrections.get("truncated"):
+        out["reason"] = (
+            "the track's distance: the file is truncated, so its recorded totals do not cover the run "
+            f"(recorded {recorded / 1000:.2f} km)"
+        )
         return out
     lim = LIMITS["recorded_vs_track_distance_pct"]
     diff = 100.0 * (recorded - track) / track if track > 0 else float("inf")

@@ -867,13 +867,22 @@ def read_gpx(path: str | Path) -> Activity:
     import gpxpy.gpx
 
     p = _check_path(path)
-    try:
-        gpx = gpxpy.parse(p.read_text(encoding="utf-8", errors="replace"))
-    except gpxpy.gpx.GPXException as exc:
-        raise InputError(p, f"is not a valid GPX file ({exc})") from None
     notes: list[str] = []
     quality: list[QualityWarning] = []
     corrections: dict[str, int] = {}
+    try:
+        gpx = gpxpy.parse(p.read_text(encoding="utf-8", errors="replace"))
+    except gpxpy.gpx.GPXException as exc:
+        root = _recover_truncated_xml(p, "trkpt", ("lat", "lon"))
+        if root is None:
+            raise InputError(p, f"is not a valid GPX file ({exc})") from None
+        from lxml import etree
+
+        try:
+            gpx = gpxpy.parse(etree.tostring(root, encoding="unicode"))
+        except gpxpy.gpx.GPXException:
+            raise InputError(p, f"is not a valid GPX file ({exc})") from None
+        _note_truncated_xml(p, exc, notes, quality, corrections)
     types = [t.type for t in gpx.tracks if t.type]
     run, other = _classify_sport(types)
     if not run and other and other in _NOT_RUN_HINT:
@@ -955,6 +964,49 @@ def read_gpx(path: str | Path) -> Activity:
     )
 
 
+def _recover_truncated_xml(path: Path, point_tag: str, required: tuple[str, ...]) -> Any:
+    """The part of a cut XML file before the cut (lxml's recovering parser), or ``None``.
+
+    Only a file that is well-formed up to a point and then ends is recovered: one whose
+    text does not close its root element. The last point element (where the cut fell) and
+    any missing one of the ``required`` attributes or its time are removed.
+    """
+    from lxml import etree
+
+    raw = path.read_bytes()
+    tail = raw.rstrip()[-64:].decode("utf-8", errors="replace")
+    if re.search(r"</\s*[\w:]*(gpx|TrainingCenterDatabase)\s*>$", tail):
+        return None  # the file is complete: its damage is not a cut
+    try:
+        root = etree.fromstring(raw, etree.XMLParser(recover=True, resolve_entities=False, huge_tree=True))
+    except etree.XMLSyntaxError:
+        return None
+    if root is None:
+        return None
+    points = list(root.iter(f"{{*}}{point_tag}"))
+    for k, el in enumerate(points):
+        has_time = any(_local(c.tag) == "time" and (c.text or "").strip() for c in el)
+        # the last point is where the cut fell: whatever it holds may be cut short
+        if k == len(points) - 1 or any(el.get(a) is None for a in required) or not has_time:
+            el.getparent().remove(el)
+    return root
+
+
+def _note_truncated_xml(
+    path: Path, exc: Exception, notes: list[str], quality: list[QualityWarning], corrections: dict[str, int]
+) -> None:
+    msg = " ".join(str(exc).split())
+    notes.append(f"file is cut short ({msg}); kept the points before the cut")
+    corrections["truncated"] = 1
+    quality.append(
+        QualityWarning(
+            "file_truncated",
+            f"{path}: the file is cut short ({msg}); the points before the cut are the run",
+            affects=("distance", "time", "load"),
+        )
+    )
+
+
 def _cadence_to_spm(cad: np.ndarray, notes: list[str], corrections: dict[str, int]) -> np.ndarray:
     """Double per-foot running cadence (median of non-zero values below 130/min) to steps/min.
 
@@ -1022,17 +1074,20 @@ def read_tcx(path: str | Path) -> Activity:
     from lxml import etree
 
     p = _check_path(path)
-    try:
-        tree = etree.parse(str(p), etree.XMLParser(resolve_entities=False, huge_tree=True))
-    except (etree.XMLSyntaxError, OSError) as exc:
-        raise InputError(p, f"is not valid XML ({exc})") from None
-    root = tree.getroot()
-    acts = root.findall(".//{*}Activities/{*}Activity")
-    if not acts:
-        raise InputError(p, "has no <Activity> (a course or workout file, not a recorded activity)")
     notes: list[str] = []
     quality: list[QualityWarning] = []
     corrections: dict[str, int] = {}
+    try:
+        root = etree.parse(str(p), etree.XMLParser(resolve_entities=False, huge_tree=True)).getroot()
+    except (etree.XMLSyntaxError, OSError) as exc:
+        recovered = _recover_truncated_xml(p, "Trackpoint", ())
+        if recovered is None or not recovered.findall(".//{*}Trackpoint"):
+            raise InputError(p, f"is not valid XML ({exc})") from None
+        root = recovered
+        _note_truncated_xml(p, exc, notes, quality, corrections)
+    acts = root.findall(".//{*}Activities/{*}Activity")
+    if not acts:
+        raise InputError(p, "has no <Activity> (a course or workout file, not a recorded activity)")
     sports = [str(a.get("Sport", "")) for a in acts]
     run_acts = [a for a, s in zip(acts, sports, strict=True) if s.lower().startswith("run")]
     if not run_acts:
