@@ -336,6 +336,7 @@ def clean_activity(
                     "gps_jumps_dropped",
                     f"{src}: {int(dropped.sum())} of {n_pos} GPS position(s) imply a speed above "
                     f"{max_speed_m_s:g} m/s from the track and were dropped",
+                    invalidates=bool(dropped.sum() > 0.5 * n_pos),  # most of the track is not a run
                     affects=("distance", "speed", "grade"),
                 )
             )
