@@ -369,3 +369,16 @@ def test_a_damaged_but_complete_xml_file_is_still_refused(tmp_path):
     p.write_text(text.replace("</Trackpoint>", "</Trackpointt>", 1))
     with pytest.raises(InputError, match="is not valid XML"):
         read_activity(p)
+
+
+def test_a_run_mostly_off_the_earth_is_marked_not_valid(tmp_path):
+    text = _shared("cerknicko-jezero.gpx").read_text()
+    p = tmp_path / "mostly_off.gpx"
+    p.write_text(_mutate_trkpts(text, lambda i, b: _lat123(b) if i % 3 else b))  # 2 of 3 points
+    out = tmp_path / "out"
+    r = _cli("run", str(p), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "quality: NOT VALID" in r.stdout and "invalid [gps_positions_off_earth]" in r.stdout
+    rec = json.loads((out / "runs.json").read_text())[0]
+    assert rec["quality"]["valid"] is False
+    assert 'data-valid="false"' in (out / "runs.html").read_text()
