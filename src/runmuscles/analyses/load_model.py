@@ -733,8 +733,12 @@ def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> d
     return rec
 
 
-def summarize_activity(activity, body_mass_kg: float | None = None) -> dict[str, Any]:
+def summarize_activity(
+    activity, body_mass_kg: float | None = None, model: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Clean and load one activity (:class:`~runmuscles.readers.watch.Activity`).
+
+    ``model`` is a load table from :func:`load_load_model` (default: the shipped one).
 
     Returns
     -------
@@ -755,7 +759,7 @@ def summarize_activity(activity, body_mass_kg: float | None = None) -> dict[str,
 
     check("body_mass_kg", body_mass_kg, "body_mass_kg")
     run = clean_activity(activity)
-    load = run_load(run, body_mass_kg=body_mass_kg)
+    load = run_load(run, body_mass_kg=body_mass_kg, model=model)
     dist = reported_distance(activity, run)
     tot = run.totals
 
