@@ -207,6 +207,13 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    Limit(
+        "recorded_vs_track_distance_pct", 0.0, 5.0, "%",
+        "difference between a watch file's recorded distance and its track's",
+        "GPS watches' recorded distances are off measured courses by a few percent (Gilgen-Ammann R, "
+        "Schweizer T, Wyss T 2020, J Sports Sci Med 19:632-638); a larger difference means the file's "
+        "totals or its track are damaged",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip
