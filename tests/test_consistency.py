@@ -66,6 +66,9 @@ def test_shared_trial_valid_and_shifted_forces_not(hamner: Path, tmp_path: Path)
     assert w["invalidates"] is True
     assert "pelvis residual moments" in w["message"] and "--model" in w["message"]
     assert q["consistency"]["residual_hicks_ratio_p95"]["moment_nm"] > 10.0
+    assert any(
+        f.startswith("NOT VALID: joint angles and ground reaction forces disagree") for f in q["flags"]
+    )
 
 
 def _inverse_dynamics_inputs(subject: Path, trial: str):

@@ -840,7 +840,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
                 )
-    consistency = _consistency(model, ck, loads, residual, bw, warnings)
+    consistency = _consistency(model, ck, loads, residual, bw, warnings, flags)
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):
@@ -901,8 +901,11 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
     }
 
 
-def _consistency(model, ck, loads, residual: dict, bw: float, warnings: list[QualityWarning]) -> dict | None:
-    """Whether angles and forces agree (:mod:`runmuscles.analyses.consistency`); adds its warning."""
+def _consistency(
+    model, ck, loads, residual: dict, bw: float, warnings: list[QualityWarning], flags: list[str]
+) -> dict | None:
+    """Whether angles and forces agree (:mod:`runmuscles.analyses.consistency`); adds its warning
+    (and its message to the flags, which every shell shows)."""
     if not loads:
         return None  # without forces the residuals say nothing about their agreement
     from .analyses.consistency import cop_outside_foot, kinematics_forces_consistency  # noqa: PLC0415
@@ -913,4 +916,5 @@ def _consistency(model, ck, loads, residual: dict, bw: float, warnings: list[Qua
     cop = cop_outside_foot(model.multibody, ck.q, loads, bw)
     numbers, found = kinematics_forces_consistency(cop, ratios)
     warnings.extend(found)
+    flags.extend(f"NOT VALID: {w.message}" for w in found)
     return numbers
