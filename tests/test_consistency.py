@@ -2,12 +2,13 @@
 
 A shared trial as published is consistent (valid); the same trial with its centre of
 pressure moved 0.3 m forwards (residual moments) or sideways (centre of pressure beside the
-feet) is not: ``quality.valid`` is false with the warning ``kinematics_forces_inconsistent``,
+feet), or its forces 0.1 s late (feet elsewhere or in the air), is not: ``quality.valid`` is false with the warning ``kinematics_forces_inconsistent``,
 which names the likely fix.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -72,7 +73,7 @@ def test_shared_trial_valid_and_shifted_forces_not(hamner: Path, tmp_path: Path)
 
 
 def _inverse_dynamics_inputs(subject: Path, trial: str):
-    """Model, coordinates and body loads of a trial over its published gait cycles (no muscles)."""
+    """Model, coordinates, body loads and frame times of a trial (inverse dynamics inputs)."""
     from runmuscles.dynamics.inverse import body_loads_from_external_loads
     from runmuscles.kinematics.coordinates import prepare_coordinates
     from runmuscles.model import RunnerModel
@@ -90,17 +91,23 @@ def _inverse_dynamics_inputs(subject: Path, trial: str):
         fill=model.fill_values(table),
     )  # fmt: skip
     q, _, _ = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
-    return model, q, body_loads_from_external_loads(model.multibody, loads, ck.time_s)
+    return model, q, body_loads_from_external_loads(model.multibody, loads, ck.time_s), ck.time_s
 
 
 def test_cop_against_the_stance_foot(hamner: Path) -> None:
-    model, q, loads = _inverse_dynamics_inputs(hamner / "subject01", "Run_4")
+    model, q, loads, time_s = _inverse_dynamics_inputs(hamner / "subject01", "Run_4")
     bw = model.body_mass_kg * 9.80665
     cop = cop_outside_foot(model.multibody, q, loads, bw)
     assert min(cop.stance_frames.values()) > 50
     assert cop.median_m() == 0.0 and cop.fraction_beyond(0.10) < 0.05
     numbers, warnings = kinematics_forces_consistency(cop, {"force_n": 1.5, "moment_nm": 3.0})
     assert numbers["consistent"] and not warnings
+    # the forces 0.1 s late (out of step with the motion): the feet are elsewhere or in the air
+    frames = int(round(0.1 / np.median(np.diff(time_s))))
+    late = [copy.deepcopy(ld) for ld in loads]
+    for ld in late:
+        ld.force_n, ld.point_m = np.roll(ld.force_n, frames, axis=0), np.roll(ld.point_m, frames, axis=0)
+    assert cop_outside_foot(model.multibody, q, late, bw).fraction_beyond(0.10) > 0.5
     # the same forces 0.3 m to the side (a plate origin entered wrongly): beside the feet all stance
     for ld in loads:
         ld.point_m = ld.point_m + np.array([0.0, 0.0, 0.3])
