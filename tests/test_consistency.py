@@ -2,8 +2,8 @@
 
 A shared trial as published is consistent (valid); the same trial with its centre of
 pressure moved 0.3 m forwards (residual moments) or sideways (centre of pressure beside the
-feet), or its forces 0.1 s late (feet elsewhere or in the air), is not: ``quality.valid`` is false with the warning ``kinematics_forces_inconsistent``,
-which names the likely fix.
+feet), or its forces 0.1 s late (feet elsewhere or in the air), is not: ``quality.valid``
+is false with the warning ``kinematics_forces_inconsistent``, which names the likely fix.
 """
 
 from __future__ import annotations
