@@ -264,7 +264,8 @@ def test_spike_note_names_what_drove_it(tmp_path, last_week, driver, text):
     assert calves["ratio"] == pytest.approx(1.8) and calves["rise"]
     assert calves["driver"] == driver
     assert calves["note"] == (
-        f"calves load +80 % vs the mean of the previous 3 weeks: {text} (descriptive; not validated for injury)"
+        f"calves load +80 % vs the mean of the previous 3 weeks: {text} "
+        "(descriptive; not validated for injury)"
     )
     assert sum(calves[f"{k}_load"] for k in ("pace", "hills", "cadence")) == pytest.approx(calves["load"])
     assert not last["quadriceps"]["rise"] and last["quadriceps"]["driver"] is None

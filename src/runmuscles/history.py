@@ -75,7 +75,11 @@ BASE_WEEKS = 3
 SINGLE_RUN_RISE = 0.10
 SINGLE_RUN_WINDOW_DAYS = 30
 #: Frandsen 2025's categories of a single-run spike (upper bounds of the increase).
-SINGLE_RUN_CATEGORIES = ((0.30, "small spike (10-30 %)"), (1.00, "moderate spike (30-100 %)"), (math.inf, "large spike (over 100 %)"))
+SINGLE_RUN_CATEGORIES = (
+    (0.30, "small spike (10-30 %)"),
+    (1.00, "moderate spike (30-100 %)"),
+    (math.inf, "large spike (over 100 %)"),
+)
 #: Weeks with runs, of the 3 before, needed for a ratio (a design choice of this package).
 MIN_BASE_WEEKS = 2
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
@@ -561,8 +565,9 @@ def single_run_spikes(
                 "longer_pct": 100.0 * frac,
                 "category": category,
                 "validated": "distance",
-                "note": f"{r['t'].date().isoformat()}: {r['d'] / 1000:.1f} km, {100 * frac:.0f} % longer than "
-                f"the longest run of the previous {window_days:g} days ({longest / 1000:.1f} km): a {category}. "
+                "note": f"{r['t'].date().isoformat()}: {r['d'] / 1000:.1f} km, {100 * frac:.0f} % longer "
+                f"than the longest run of the previous {window_days:g} days ({longest / 1000:.1f} km): "
+                f"a {category}. "
                 "In 5,205 runners, runs more than 10 % longer than that were followed by more running "
                 "injuries (Frandsen JSB et al. 2025, Br J Sports Med 59:1203-1210).",
                 "groups_over": over,

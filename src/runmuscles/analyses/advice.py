@@ -120,7 +120,9 @@ def load_exercises(path: str | Path | None = None) -> dict[str, Any]:
     InputError
         A file that is not such a table, or a row that breaks those rules.
     """
-    src = Path(path) if path is not None else Path(str(resources.files("runmuscles") / "data" / EXERCISES_FILE))
+    src = (
+        Path(path) if path is not None else Path(str(resources.files("runmuscles") / "data" / EXERCISES_FILE))
+    )
     try:
         d = json.loads(src.read_text())
     except (OSError, ValueError) as exc:
@@ -222,6 +224,7 @@ def group_demand(
         out[g] = {
             "peak_force_over_capacity": max(peaks),
             "near_limit_fraction": None if saturation_flagged else float(np.mean(near)),
+            "saturation_flagged": saturation_flagged,
             "muscles_without_capacity": [m for m in members if not known[names.index(m)]],
         }
     return out
@@ -270,6 +273,7 @@ def build_advice(
     demand: dict[str, dict[str, Any]] | None = None,
     demand_note: str = "",
     spikes: list[dict[str, Any]] | None = None,
+    spike_check: str = "not checked",
     changes: list[dict[str, Any]] | None = None,
     warnings: Iterable[str] = (),
     model: dict[str, Any] | None = None,
@@ -393,6 +397,7 @@ def build_advice(
         "suggestions": suggestions,
         "notes": notes,
         "spikes": list(spikes or []),
+        "spike_check": spike_check,
         "weekly_changes": list(changes or []),
         "evidence": statements,
         "pain": PAIN_NOTE,
@@ -425,22 +430,31 @@ def _why(row: dict[str, Any], kind: str, *, stressed: bool) -> str:
             f"{_pct(row['share_of_impulse_on_hill'])} on a {r['grade_hill_pct']:g} % climb"
         )
         d = row.get("demand")
-        if d:
+        if d and d.get("saturation_flagged") and d["peak_force_over_capacity"] >= 0.99:
+            s += "; their peak force reaches the model's limit (the analysis flags saturated muscles there)"
+        elif d:
             s += f"; their peak force reaches {_pct(d['peak_force_over_capacity'])} of what they could give"
             if d.get("near_limit_fraction") is not None:
                 s += f", {_pct(d['near_limit_fraction'])} of the stride near that limit"
         return s + "."
-    parts = []
-    for key, cond in (("faster", f"at {r['speed_faster_m_s']:.1f} m/s"), ("hill", f"on a {r['grade_hill_pct']:g} % climb")):
+    parts, last = [], None
+    for key, cond in (
+        ("faster", f"at {r['speed_faster_m_s']:.1f} m/s"),
+        ("hill", f"on a {r['grade_hill_pct']:g} % climb"),
+    ):
         imp, pos = r[f"impulse_ratio_{key}"], r[f"positive_work_ratio_{key}"]
         best = max((x for x in (imp, pos) if x is not None), default=None)
         if best is None:
             continue
         what = "muscle impulse" if best == imp else "positive muscle work"
-        parts.append(f"{what} per km {100 * (best - 1):+.0f} % {cond}")
+        parts.append(("" if what == last else f"{what} per km ") + f"{100 * (best - 1):+.0f} % {cond}")
+        last = what
+    subject = {"trial": "This trial's running", "run": "This run", "week": "This week's running"}.get(
+        kind, "This running"
+    )
     return (
-        f"Your running {where} asks less of your {name} than faster or hillier running would: the model "
-        f"estimates their " + " and ".join(parts) + f" compared with {r['speed_now_m_s']:.1f} m/s on the flat."
+        f"{subject} asks less of your {name} than faster or hillier running would: the model estimates "
+        f"their " + " and ".join(parts) + f", compared with {r['speed_now_m_s']:.1f} m/s on the flat."
     )
 
 
@@ -452,7 +466,10 @@ def _per_km_from_summary(summary: dict[str, Any]) -> tuple[dict[str, dict[str, f
     speed = summary.get("speed_m_s")
     f_stride = summary.get("stride_frequency_hz")
     if not speed or not f_stride:
-        raise InputError("summary.json", "no speed or stride frequency: cannot give load per km")
+        raise InputError(
+            "summary.json",
+            "no running speed or stride frequency: cannot give load per km (analyze with --speed)",
+        )
     strides_per_km = 1000.0 * float(f_stride) / float(speed)
     out = {}
     for g, e in groups.items():
@@ -501,7 +518,12 @@ def advice_for_results(folder: str | Path, **kw: Any) -> dict[str, Any]:
         if muscles and act.time_s.size == frc.time_s.size:
             windows = [(s["start_s"], s["end_s"]) for s in summary.get("strides", []) if "start_s" in s]
             demand = group_demand(
-                act.time_s, act.columns(muscles), frc.columns(muscles), muscles, windows, saturation_flagged=bool(flags)
+                act.time_s,
+                act.columns(muscles),
+                frc.columns(muscles),
+                muscles,
+                windows,
+                saturation_flagged=bool(flags),
             )
     return _trial(summary, str(folder), demand, flags, **kw)
 
@@ -509,14 +531,18 @@ def advice_for_results(folder: str | Path, **kw: Any) -> dict[str, Any]:
 def _trial(summary: dict, label: str, demand, flags: list[str], **kw: Any) -> dict[str, Any]:
     per_km, warn = _per_km_from_summary(summary)
     if summary.get("quality", {}).get("valid") is False:
-        warn.append("the analysis is marked not valid (quality.valid is false): treat these numbers with care")
+        warn.append(
+            "the analysis is marked not valid (quality.valid is false): treat these numbers with care"
+        )
     return build_advice(
         kind="trial",
         label=label,
         speed_m_s=float(summary["speed_m_s"]),
         per_km=per_km,
         demand=demand,
-        demand_note=_demand_note(flags) if demand is not None else "not available (no activation.sto/force.sto)",
+        demand_note=_demand_note(flags)
+        if demand is not None
+        else "not available (no activation.sto/force.sto)",
         warnings=warn,
         **kw,
     )
@@ -536,9 +562,10 @@ def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | No
     per_km = {g: {q: v[q] / km for q in QUANTITY_WORDS} for g, v in record["groups"].items() if g != "other"}
     moving = float(record.get("moving_time_s") or 0.0)
     speed = float(record["distance_m"]) / moving if moving > 0 else float("nan")
-    spikes = []
+    spikes, check = [], "not checked: no earlier runs given (runmuscles advice FILE --db HISTORY)"
     if history is not None:
         spikes = [s for s in single_run_spikes([*history, record]) if s.get("source") == record.get("file")]
+        check = "checked against the history"
     return build_advice(
         kind="run",
         label=str(record.get("file", "run")),
@@ -547,6 +574,7 @@ def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | No
         totals={g: v for g, v in record["groups"].items() if g != "other"},
         totals_name="per_run",
         spikes=spikes,
+        spike_check=check,
         warnings=record.get("warnings", []),
         **kw,
     )
@@ -610,6 +638,7 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
         totals=totals,
         totals_name="per_week",
         spikes=spikes,
+        spike_check="checked: the week's runs against the 30 days before each",
         changes=changes,
         warnings=["the week's pace is its distance over elapsed time (stops included)"],
         **kw,
@@ -649,11 +678,15 @@ def advice_lines(advice: dict[str, Any]) -> list[str]:
             if d.get("near_limit_fraction") is not None:
                 dem += f", {_pct(d['near_limit_fraction'])} of the stride near it"
         resp = r["response"]
+
+        def x(v: float | None) -> str:
+            return f"x{v:.2f}" if v is not None else "-"
+
         out.append(
             f"  {r['rank']}. {r['label']:<28} {_pct(r['share_of_impulse']):>5}  "
-            f"{r['per_km']['impulse_bw_s']:7.0f} BW s/km{dem}; at {resp['speed_faster_m_s']:.1f} m/s x"
-            f"{resp['impulse_ratio_faster'] or float('nan'):.2f} impulse, x{resp['positive_work_ratio_faster'] or float('nan'):.2f}"
-            f" work; on +{resp['grade_hill_pct']:g} % x{resp['impulse_ratio_hill'] or float('nan'):.2f} impulse"
+            f"{r['per_km']['impulse_bw_s']:7.0f} BW s/km{dem}; at {resp['speed_faster_m_s']:.1f} m/s "
+            f"{x(resp['impulse_ratio_faster'])} impulse, {x(resp['positive_work_ratio_faster'])} work; "
+            f"on +{resp['grade_hill_pct']:g} % {x(resp['impulse_ratio_hill'])} impulse"
         )
     out += ["", "Suggestions:"]
     for s in advice["suggestions"]:
@@ -667,19 +700,24 @@ def advice_lines(advice: dict[str, Any]) -> list[str]:
         ]
     for n in advice["notes"]:
         out.append(f"  {n['group']}: {n['text']}")
-    if advice["spikes"] or src["kind"] != "trial":
-        out += ["", "Single-run check (validated for distance):"]
-        if not advice["spikes"]:
+    if src["kind"] != "trial":
+        out += ["", f"Single-run check (validated for distance; {advice['spike_check']}):"]
+        if not advice["spikes"] and advice["spike_check"].startswith("checked"):
             out.append("  no run more than 10 % longer than the longest run of the previous 30 days")
         for s in advice["spikes"]:
             out.append(f"  {s['note']}")
             for g in s.get("groups_over", []):
                 out.append(f"    {g['note']}")
     if advice.get("weekly_changes"):
-        out += ["", "This week against the mean of the previous three (descriptive, not validated for injury):"]
+        out += [
+            "",
+            "This week against the mean of the previous three (descriptive, not validated for injury):",
+        ]
         for c in advice["weekly_changes"]:
             ratio = f"x{c['ratio']:.2f}" if c["ratio"] is not None else "-"
-            out.append(f"  {c['group']:<18}{c['load']:>10.1f}  {ratio}" + (f"  {c['note']}" if c["note"] else ""))
+            out.append(
+                f"  {c['group']:<18}{c['load']:>10.1f}  {ratio}" + (f"  {c['note']}" if c["note"] else "")
+            )
     out += ["", "What strength training does for runners:"]
     for s in advice["evidence"]:
         cite = f" ({s['source']})" if s.get("source") else ""
