@@ -486,3 +486,31 @@ def test_cli_advice_refuses_bad_input(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     p = _cli("advice", str(tmp_path / "x.txt"))
     assert p.returncode == 2 and "not a results folder" in p.stderr and "Traceback" not in p.stderr
+
+
+def _text_of(html_text: str) -> list[str]:
+    import html as html_mod
+    import re
+
+    text = html_mod.unescape(re.sub(r"<[^>]+>", "\n", html_text))
+    return [t.strip() for t in text.splitlines() if t.strip()]
+
+
+def test_report_sections_follow_the_wording_rules(tmp_path, watch_records, demo_results):
+    """The runs report has a training section per run, the analysis report one per trial;
+    their text passes the wording rules and shows the sources and the pain note."""
+    from runmuscles.reports.html import build_report
+    from runmuscles.reports.runs_html import write_run_report
+
+    page = write_run_report(watch_records[1:3], tmp_path / "runs").read_text()
+    assert page.count('class="advice"') == 2
+    texts = _text_of(page)
+    assert wording_problems(texts) == []
+    assert any("Krause Neto" in t or "Beyer R" in t for t in texts)
+    assert any("see a clinician" in t for t in texts)
+    report = build_report(demo_results[4]).read_text()
+    i = report.index('class="advice"')
+    section = report[i : report.index("</section>", i)]
+    texts = _text_of(section)
+    assert any(t.startswith("The model estimates") for t in texts)
+    assert wording_problems(texts) == []

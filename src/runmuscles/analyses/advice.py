@@ -405,7 +405,7 @@ def build_advice(
             "model": MODEL_NOTE,
             "stress": "share of the summed group impulse per km (groups overlap), averaged with the demand "
             "relative to capacity where the analysis gives it",
-            "least_loaded": f"largest ratio of per-km impulse or positive work at {v_fast:g} m/s (pace + "
+            "least_loaded": f"largest ratio of per-km impulse or positive work at {v_fast:.1f} m/s (pace + "
             f"{FASTER_BY_M_S:g}, at most {MAX_SPEED_M_S:g}) or at +{HILL_GRADE_PCT:g} % grade to the "
             "load now, from the run-load table",
             "demand": demand_note,
