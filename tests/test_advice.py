@@ -514,3 +514,26 @@ def test_report_sections_follow_the_wording_rules(tmp_path, watch_records, demo_
     texts = _text_of(section)
     assert any(t.startswith("The model estimates") for t in texts)
     assert wording_problems(texts) == []
+
+
+def test_advice_in_memory_matches_the_results_folder(tmp_path):
+    """advice_for_analysis (a TrialAnalysis) and advice_for_results (its written folder) agree."""
+    from runmuscles.analyses.advice import advice_for_analysis
+    from runmuscles.pipeline import AnalysisOptions, analyze_trial
+    from runmuscles.results import write_results
+    from runmuscles.trials import demo_trials
+
+    spec = next(s for s in demo_trials() if s.label.endswith("Run_3"))
+    opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength="volume")
+    an = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    write_results(an, tmp_path / "r", parquet=False)
+    mem = {r["group"]: r for r in advice_for_analysis(an)["groups"]}
+    disk = {r["group"]: r for r in advice_for_results(tmp_path / "r")["groups"]}
+    assert set(mem) == set(disk)
+    for g in mem:
+        assert mem[g]["per_km"]["impulse_bw_s"] == pytest.approx(disk[g]["per_km"]["impulse_bw_s"], rel=1e-5)
+        # force.sto / activation.sto are written with limited precision
+        assert mem[g]["demand"]["peak_force_over_capacity"] == pytest.approx(
+            disk[g]["demand"]["peak_force_over_capacity"], abs=0.01
+        )
+        assert mem[g]["stress_score"] == pytest.approx(disk[g]["stress_score"], abs=0.01)
