@@ -448,7 +448,7 @@ def test_wording_rules_over_every_generated_sentence(tmp_path, watch_records, de
         assert "model estimates" in " ".join(s["why"] for s in adv["suggestions"])
         assert "see a clinician" in adv["pain"]
         ev = " ".join(s["text"] for s in adv["evidence"])
-        assert "economy" in ev and "consistently" in ev and "mixed" in ev
+        assert "economy" in ev and "consistent" in ev and "mixed" in ev
     # CLI: text and JSON, on a watch file with the history, the history's week, a results folder
     db = str(tmp_path / "w.sqlite")
     (tmp_path / "c").mkdir()
