@@ -14,13 +14,22 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
   file it was working on. SQLite runs in WAL mode with a busy timeout, so concurrent
   importers wait for each other instead of failing.
 * **Weeks**: :func:`weekly_loads` sums each group's load per ISO week (Monday, UTC) and
-  gives the acute:chronic workload ratio, this week's load over the mean weekly load of
-  the four weeks ending with it (the "coupled" 7-day : 28-day ratio of Gabbett TJ (2016)
-  The training-injury prevention paradox, Br J Sports Med 50:273-280), with a flag when it
-  exceeds :data:`SPIKE_RATIO`. Each activity also stores what drove its load (pace, hills,
-  cadence: see :func:`runmuscles.analyses.load_model.run_load`); a spike's note names the
-  part that rose most against its own 4-week average, e.g. "calves load +45 % vs your 4-week
-  average: mostly the hilly runs".
+  compares it, descriptively, with the mean weekly load of the three weeks before
+  (uncoupled: this week is not part of its own baseline). The coupled acute:chronic
+  "sweet spot" of Gabbett TJ (2016) Br J Sports Med 50:273-280 is not used: the coupled
+  ratio is biased (Lolli L et al. 2019, Br J Sports Med 53:921-922), its problems
+  "should discourage its use" (Wang C et al. 2020, Sports Med 50:1243-1254), and in
+  5,205 runners it did not predict running injury (Frandsen JSB et al. 2025, Br J Sports
+  Med 59:1203-1210). A week more than :data:`RISE_RATIO` times its baseline is marked as a
+  rise, shown as descriptive and "not validated for injury". Each activity also stores
+  what drove its load (pace, hills, cadence: see
+  :func:`runmuscles.analyses.load_model.run_load`); a rise's note names the part that rose
+  most against its own baseline, e.g. "calves load +45 % vs the mean of the previous 3
+  weeks: mostly the hilly runs".
+* **Single runs**: :func:`single_run_spikes` finds each run more than 10 % longer than the
+  longest run of the previous 30 days, the exposure that did predict injury in those
+  5,205 runners (hazard rate ratio 1.64 for 10-30 % longer; Frandsen 2025). It was
+  validated for distance only; the per-group comparisons given with it are descriptive.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,21 +49,37 @@ from .errors import InputError
 
 __all__ = [
     "ImportResult",
-    "SPIKE_RATIO",
+    "RISE_RATIO",
+    "SINGLE_RUN_RISE",
+    "SINGLE_RUN_WINDOW_DAYS",
     "default_db_url",
     "export_csv",
     "import_paths",
     "open_history",
     "store_activity",
     "activities",
+    "single_run_spikes",
     "weekly_loads",
 ]
 
-#: Acute:chronic ratios above 1.3 leave the 0.8-1.3 "sweet spot" of Gabbett (2016), Br J
-#: Sports Med 50:273-280, where injury risk rises.
-SPIKE_RATIO = 1.3
-#: Weeks in the chronic window (28 days).
-CHRONIC_WEEKS = 4
+#: A week's load above 1.3 times the mean of the 3 weeks before is marked as a rise: a display
+#: threshold of this package (30 % echoes the weekly progression studied by Nielsen RO et al.
+#: 2014, J Orthop Sports Phys Ther 44:739-747, where it was not significant), descriptive and
+#: not validated for injury.
+RISE_RATIO = 1.3
+#: Weeks before this one that form its baseline (uncoupled).
+BASE_WEEKS = 3
+#: A run more than 10 % longer than the longest run of the previous 30 days (Frandsen JSB et
+#: al. 2025, Br J Sports Med 59:1203-1210: hazard rate ratio 1.64 (1.31-2.05) for 10-30 %,
+#: 1.52 for 30-100 %, 2.28 (1.50-3.48) for more than 100 % longer, in 5,205 runners).
+SINGLE_RUN_RISE = 0.10
+SINGLE_RUN_WINDOW_DAYS = 30
+#: Frandsen 2025's categories of a single-run spike (upper bounds of the increase).
+SINGLE_RUN_CATEGORIES = (
+    (0.30, "small spike (10-30 %)"),
+    (1.00, "moderate spike (30-100 %)"),
+    (math.inf, "large spike (over 100 %)"),
+)
 #: Weeks with runs, of the 3 before, needed for a ratio (a design choice of this package).
 MIN_BASE_WEEKS = 2
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
@@ -349,7 +375,7 @@ _DRIVER_TEXT = {
 
 
 def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]:
-    """Per ISO week and group: load, acute:chronic ratio, spike flag and what drove it.
+    """Per ISO week and group: load, compared descriptively with the three weeks before.
 
     Parameters
     ----------
@@ -364,13 +390,14 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
         One row per week (every week from the first to the last run, empty ones included)
         and group: ``week_start`` (ISO date, Monday), ``group``, ``runs``, ``distance_m``,
         ``load`` (``quantity`` summed; negative work as a positive magnitude),
-        ``chronic_load`` (mean weekly load of the 4 weeks ending with this one),
-        ``acwr`` (load / chronic_load, ``None`` before 4 weeks of history, with runs in
-        fewer than 2 of the 3 weeks before, or with no chronic load), ``spike``
-        (acwr > :data:`SPIKE_RATIO`), ``note``, ``pace_load``, ``hills_load``,
-        ``cadence_load`` (the week's load split by what drove it; ``None`` when a run of
-        the week has no drivers stored) and ``driver`` (for a spike: the part that rose
-        most against its 4-week average, when every run of those weeks has drivers).
+        ``previous_load`` (mean weekly load of the 3 weeks before; ``None`` in the first 3
+        weeks), ``ratio`` (load / previous_load: uncoupled; ``None`` in the first 3 weeks,
+        with runs in fewer than 2 of the 3 weeks before, or with no previous load),
+        ``rise`` (ratio > :data:`RISE_RATIO`: descriptive, not validated for injury),
+        ``note``, ``pace_load``, ``hills_load``, ``cadence_load`` (the week's load split by
+        what drove it; ``None`` when a run of the week has no drivers stored) and
+        ``driver`` (for a rise: the part that rose most against its own baseline, when
+        every run of those weeks has drivers).
     """
     from .analyses.load_model import DRIVERS, main_driver  # noqa: PLC0415
 
@@ -402,26 +429,29 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
                 parts[g][k][w] += sign * float(drv.get(g, {}).get(k, {}).get(quantity, 0.0))
     out: list[dict[str, Any]] = []
     for w in range(n_weeks):
-        w0 = max(0, w - CHRONIC_WEEKS + 1)
+        w0 = w - BASE_WEEKS
         for g in groups:
-            window = load[g][w0 : w + 1]
-            chronic = sum(window) / CHRONIC_WEEKS
-            # A ratio needs an established base: runs in at least MIN_BASE_WEEKS of the 3
-            # weeks before (otherwise one short run after a break reads as a 300 % spike).
-            base = sum(1 for k in range(w0, w) if runs[k])
-            full = w + 1 >= CHRONIC_WEEKS and base >= MIN_BASE_WEEKS
-            acwr = load[g][w] / chronic if full and chronic > 0 else None
-            spike = acwr is not None and acwr > SPIKE_RATIO
+            previous = sum(load[g][w0:w]) / BASE_WEEKS if w0 >= 0 else None
+            # A comparison needs an established base: runs in at least MIN_BASE_WEEKS of the 3
+            # weeks before (otherwise one short run after a break reads as a 300 % rise).
+            base = sum(1 for k in range(max(w0, 0), w) if runs[k])
+            ratio = (
+                load[g][w] / previous
+                if previous is not None and previous > 0 and base >= MIN_BASE_WEEKS
+                else None
+            )
+            rise = ratio is not None and ratio > RISE_RATIO
             driver = None
-            if spike and all(known[w0 : w + 1]):
+            if rise and all(known[w0 : w + 1]):
                 driver = main_driver(
-                    {k: parts[g][k][w] - sum(parts[g][k][w0 : w + 1]) / CHRONIC_WEEKS for k in DRIVERS}
+                    {k: parts[g][k][w] - sum(parts[g][k][w0:w]) / BASE_WEEKS for k in DRIVERS}
                 )
             note = ""
-            if spike:
-                note = f"{g} load {100 * (load[g][w] / chronic - 1):+.0f} % vs your 4-week average"
+            if rise:
+                note = f"{g} load {100 * (ratio - 1):+.0f} % vs the mean of the previous 3 weeks"
                 if driver is not None:
                     note += f": {_DRIVER_TEXT[driver]}"
+                note += " (descriptive; not validated for injury)"
             out.append(
                 {
                     "week_start": (first + timedelta(weeks=w)).isoformat(),
@@ -430,14 +460,113 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
                     "distance_m": dist[w],
                     "quantity": quantity,
                     "load": load[g][w],
-                    "chronic_load": chronic,
-                    "acwr": acwr,
-                    "spike": spike,
+                    "previous_load": previous,
+                    "ratio": ratio,
+                    "rise": rise,
                     "note": note,
                     **{f"{k}_load": (parts[g][k][w] if known[w] else None) for k in DRIVERS},
                     "driver": driver,
                 }
             )
+    return out
+
+
+def _as_utc_naive(t: datetime | str) -> datetime:
+    if isinstance(t, str):
+        t = datetime.fromisoformat(t)
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+def single_run_spikes(
+    runs: Iterable[dict[str, Any]],
+    *,
+    rise: float = SINGLE_RUN_RISE,
+    window_days: float = SINGLE_RUN_WINDOW_DAYS,
+    quantity: str = "impulse_bw_s",
+) -> list[dict[str, Any]]:
+    """Runs more than ``rise`` longer than the longest run of the previous ``window_days``.
+
+    The check that predicted running injury in 5,205 runners (Frandsen JSB et al. 2025, Br J
+    Sports Med 59:1203-1210): validated for distance. Per group, the run's load against the
+    largest single-run load of the same window is given too, as descriptive only.
+
+    Parameters
+    ----------
+    runs
+        Dicts with ``start_time`` (datetime or ISO text; naive means UTC), ``distance_m`` and
+        optionally ``groups`` (per group ``quantity``) and ``source`` / ``file`` (e.g.
+        :func:`activities` or records of
+        :func:`~runmuscles.analyses.load_model.summarize_run_file`), in any order.
+    rise, window_days
+        The threshold (0.10: 10 % longer) and the window (30 days before the run's start).
+    quantity
+        The per-group load compared descriptively.
+
+    Returns
+    -------
+    list of dict
+        Per spike, oldest first: ``source``, ``start_time`` (ISO), ``distance_m``,
+        ``longest_previous_m``, ``longer_pct``, ``category`` (Frandsen 2025's small /
+        moderate / large spike), ``validated`` (``"distance"``), ``note`` and
+        ``groups_over`` (per group whose load also exceeds ``1 + rise`` times its largest
+        single-run load of the window: ``group``, ``longer_pct``, ``note``, marked "not
+        validated for injury"). A run with no run in the window before it is not checked.
+    """
+    rows = sorted(
+        (
+            {
+                "t": _as_utc_naive(r["start_time"]),
+                "d": float(r["distance_m"]),
+                "src": str(r.get("source") or r.get("file") or ""),
+                "groups": r.get("groups") or {},
+            }
+            for r in runs
+        ),
+        key=lambda r: r["t"],
+    )
+    window = timedelta(days=window_days)
+    out: list[dict[str, Any]] = []
+    for i, r in enumerate(rows):
+        prev = [p for p in rows[:i] if r["t"] - window <= p["t"] < r["t"]]
+        if not prev:
+            continue
+        longest = max(p["d"] for p in prev)
+        if longest <= 0 or r["d"] <= (1.0 + rise) * longest:
+            continue
+        frac = r["d"] / longest - 1.0
+        category = next(name for upper, name in SINGLE_RUN_CATEGORIES if frac <= upper)
+        over = []
+        for g, v in sorted(r["groups"].items()):
+            if g == "other" or quantity not in v:
+                continue
+            best = max((abs(p["groups"].get(g, {}).get(quantity, 0.0)) for p in prev), default=0.0)
+            x = abs(v[quantity])
+            if best > 0 and x > (1.0 + rise) * best:
+                over.append(
+                    {
+                        "group": g,
+                        "longer_pct": 100.0 * (x / best - 1.0),
+                        "note": f"{g} load {100 * (x / best - 1):+.0f} % vs its largest single run of the "
+                        f"previous {window_days:g} days (descriptive; not validated for injury)",
+                    }
+                )
+        out.append(
+            {
+                "source": r["src"],
+                "start_time": r["t"].isoformat(),
+                "distance_m": r["d"],
+                "longest_previous_m": longest,
+                "longer_pct": 100.0 * frac,
+                "category": category,
+                "validated": "distance",
+                "note": f"{r['t'].date().isoformat()}: {r['d'] / 1000:.1f} km, {100 * frac:.0f} % longer "
+                f"than the longest run of the previous {window_days:g} days ({longest / 1000:.1f} km): "
+                f"a {category}. "
+                "In 5,205 runners, runs more than 10 % longer than that were followed by more running "
+                "injuries (Frandsen JSB et al. 2025, Br J Sports Med 59:1203-1210).",
+                "groups_over": over,
+            }
+        )
     return out
 
 

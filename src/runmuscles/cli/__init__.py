@@ -14,6 +14,7 @@ from ..errors import RunmusclesError
 
 # Registration order is the order of ``runmuscles --help``.
 from . import (  # noqa: F401, E402  (each module registers its command on ``app``)
+    advice,
     analyze,
     claims,
     demo,

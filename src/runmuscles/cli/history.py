@@ -29,8 +29,16 @@ def history(
         ),
     ] = 12,
 ) -> None:
-    """Weeks of runs: per-group load, acute:chronic ratio and spikes."""
-    from ..history import export_csv, import_paths, open_history, weekly_loads  # noqa: PLC0415
+    """Weeks of runs: per-group load against the mean of the previous three weeks (descriptive),
+    and single runs more than 10 % longer than the longest of the previous 30 days."""
+    from ..history import (  # noqa: PLC0415
+        activities,
+        export_csv,
+        import_paths,
+        open_history,
+        single_run_spikes,
+        weekly_loads,
+    )
 
     engine = open_history(db)
     if add:
@@ -48,8 +56,15 @@ def history(
         wr = [r for r in rows if r["week_start"] == w]
         typer.echo(f"week of {w}: {wr[0]['runs']} runs, {wr[0]['distance_m'] / 1000:.1f} km")
         for r in sorted(wr, key=lambda r: -r["load"]):
-            ratio = f"{r['acwr']:.2f}" if r["acwr"] is not None else "-"
+            ratio = f"x{r['ratio']:.2f}" if r["ratio"] is not None else "-"
             typer.echo(
-                f"  {r['group']:<18}{r['load']:>10.1f}  A:C {ratio}"
-                + (f"  ! {r['note']}" if r["spike"] else "")
+                f"  {r['group']:<18}{r['load']:>10.1f}  vs previous 3 weeks {ratio}"
+                + (f"  {r['note']}" if r["rise"] else "")
             )
+    typer.echo("(weekly comparisons are descriptive: not validated for injury)")
+    spikes = [s for s in single_run_spikes(activities(engine)) if s["start_time"][:10] >= shown[0]]
+    typer.echo("single runs more than 10 % longer than the longest of the previous 30 days:")
+    for s in spikes:
+        typer.echo(f"  {s['note']}")
+    if not spikes:
+        typer.echo("  none in the weeks shown")

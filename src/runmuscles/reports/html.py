@@ -405,9 +405,17 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
 {energy_html(rs)}</section>
 {_emg_section(rs, tid)}
+{results_advice_section(rs.folder, f"{tid}-advice")}
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
+
+
+def results_advice_section(folder: Path, section_id: str) -> str:
+    """The training section (:mod:`runmuscles.reports.advice_html`)."""
+    from .advice_html import results_advice_section as section  # noqa: PLC0415
+
+    return section(folder, section_id)
 
 
 def _emg_section(rs: ResultSet, tid: str) -> str:
