@@ -854,9 +854,9 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
             + (" ..." if len(big) > 6 else "")
             + (
-                " (muscles too weak for these moments; try --strength volume)"
+                " (the model's muscles lack the strength for these moments; try --strength volume)"
                 if getattr(geo, "strength_model", "model") == "model"
-                else " (muscles too weak for these moments)"
+                else " (the model's muscles lack the strength for these moments)"
             )
         )
         warnings.append(QualityWarning("reserves_large", flags[-1], affects=("muscles", "energy")))

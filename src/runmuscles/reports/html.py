@@ -333,10 +333,11 @@ def quality_html(rs: ResultSet) -> str:
     rows = ["<tr><th>reserve</th><th>coordinate</th><th class=n>peak</th><th class=n>RMS</th><th></th></tr>"]
     for name, r in q.get("reserves", {}).items():
         flag = name in muscled and r["peak"] > 10.0
+        kind = "muscle-actuated" if name in muscled else "residual"
         rows.append(
             f"<tr><td>{esc(name)}</td><td>{esc(r.get('coordinate', ''))}</td><td class=n>{r['peak']:.1f}</td>"
             f'<td class=n>{r["rms"]:.1f}</td><td class="{"bad" if flag else "note"}">'
-            f"{'muscles too weak here' if flag else ('muscle-actuated' if name in muscled else 'residual')}"
+            f"{'beyond the modelled muscle strength here' if flag else kind}"
             "</td></tr>"
         )
     parts.append('<div class="scroll"><table>' + "".join(rows) + "</table></div>")

@@ -107,8 +107,8 @@ def summary_sentences(rs: ResultSet) -> list[str]:
     if sat:
         out.append(
             f"Unusual: {len(sat)} of {len(rs.muscle_names)} muscles reach full activation on some frames, "
-            "so the model's "
-            "muscles are too weak for these moments there; their forces are lower bounds and reserve "
+            "so the model's muscles lack the strength for these moments there; their forces are lower "
+            "bounds and reserve "
             "actuators made up "
             f"the rest (up to {q.get('reserve_peak_nm_on_muscle_coordinates', 0):.0f} N m at the joints)."
         )
