@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -514,6 +515,9 @@ def test_report_sections_follow_the_wording_rules(tmp_path, watch_records, demo_
     texts = _text_of(section)
     assert any(t.startswith("The model estimates") for t in texts)
     assert wording_problems(texts) == []
+    # and the whole report, quality panel and narrative included
+    visible = re.sub(r"<(script|style)\b.*?</\1>", "", report, flags=re.S)
+    assert wording_problems(_text_of(visible)) == []
 
 
 def test_advice_in_memory_matches_the_results_folder(tmp_path):
