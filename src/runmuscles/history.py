@@ -615,7 +615,10 @@ def _drivers(text: str | None) -> dict[str, Any] | None:
 
 def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows (e.g. from :func:`weekly_loads`) as CSV; returns the path."""
-    path = Path(path)
+    from .outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
+
+    first_column = next(iter(rows[0])) if rows else "week_start"
+    path = check_output_file(path, csv_written_by_runmuscles(first_column), "--csv")
     if not rows:
         path.write_text("")
         return path

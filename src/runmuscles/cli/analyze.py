@@ -109,8 +109,10 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..outputs import check_output_dir  # noqa: PLC0415
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
+    check_output_dir(out)
     lab_file = trial if trial is not None and not trial.is_dir() else None
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None

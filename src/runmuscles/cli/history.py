@@ -31,7 +31,10 @@ def history(
 ) -> None:
     """Weeks of runs: per-group load, acute:chronic ratio and spikes."""
     from ..history import export_csv, import_paths, open_history, weekly_loads  # noqa: PLC0415
+    from ..outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
 
+    if csv_out is not None:
+        check_output_file(csv_out, csv_written_by_runmuscles("week_start"), "--csv")
     engine = open_history(db)
     if add:
         for r in import_paths(engine, add):

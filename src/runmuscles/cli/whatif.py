@@ -89,8 +89,10 @@ def whatif(
     prints per-group load per stride against the baseline trial.
     """
     from ..analyses.groups import MAIN_GROUPS  # noqa: PLC0415
+    from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
 
+    check_output_dir(out)
     cond = Condition(
         speed_m_s=speed,
         grade_pct=grade,
@@ -138,7 +140,7 @@ def whatif(
             "peak_force_bw": "peak of one side's summed group force, body weights",
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     (out / "whatif.json").write_text(json.dumps(payload, indent=2, default=float))
     import csv  # noqa: PLC0415
 
