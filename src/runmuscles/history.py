@@ -13,6 +13,12 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
   committed before the next file is read, so an import that is killed loses at most the
   file it was working on. SQLite runs in WAL mode with a busy timeout, so concurrent
   importers wait for each other instead of failing.
+* **Safe first use**: the schema is created in one transaction that holds the database's
+  write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so processes that
+  open a new history at the same moment create it once; none fails.
+* **Nothing else overwritten**: an existing file that is not a runmuscles history (a text
+  file, a one-byte file, another program's SQLite database) is refused, never rewritten;
+  error messages show a database URL without its password.
 * **Weeks**: :func:`weekly_loads` sums each group's load per ISO week (Monday, UTC) and
   gives the acute:chronic workload ratio, this week's load over the mean weekly load of
   the four weeks ending with it (the "coupled" 7-day : 28-day ratio of Gabbett TJ (2016)
