@@ -104,6 +104,7 @@ def _check(url: str, outs: list[dict]) -> None:
     assert groups > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [4, 8])
 def test_concurrent_first_imports_sqlite(tmp_path: Path, n: int) -> None:
     db = tmp_path / "new" / "history.sqlite"
@@ -119,6 +120,7 @@ def test_concurrent_first_imports_sqlite(tmp_path: Path, n: int) -> None:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [4, 8])
 def test_concurrent_first_imports_postgresql(new_postgres_db: str, tmp_path: Path, n: int) -> None:
     outs = _run_concurrently(new_postgres_db, n, tmp_path)
@@ -127,7 +129,7 @@ def test_concurrent_first_imports_postgresql(new_postgres_db: str, tmp_path: Pat
 
 def test_postgresql_schema_is_created_once_by_many_openers(new_postgres_db: str, tmp_path: Path) -> None:
     """Only the schema race, without imports: eight processes open a new database at once."""
-    outs = _run_concurrently_open_only(new_postgres_db, 8, tmp_path)
+    outs = _run_concurrently_open_only([new_postgres_db], 8, tmp_path)
     assert outs == ["ok"] * 8
     import sqlalchemy as sa
 
@@ -139,23 +141,25 @@ def test_postgresql_schema_is_created_once_by_many_openers(new_postgres_db: str,
     assert {"activities", "group_loads"} <= tables
 
 
-def _open_worker(url: str, barrier, report: str) -> None:
+def _open_worker(urls: list[str], barrier, report: str) -> None:
+    """For each URL in turn: wait for every process, then open that new history at once."""
     try:
         from runmuscles.history import open_history
 
-        barrier.wait(timeout=120)
-        open_history(url).dispose()
+        for url in urls:
+            barrier.wait(timeout=120)
+            open_history(url).dispose()
         out = "ok"
     except BaseException:  # noqa: BLE001 - reported to the test, which fails on it
         out = traceback.format_exc()
     Path(report).write_text(out)
 
 
-def _run_concurrently_open_only(url: str, n: int, tmp_path: Path) -> list[str]:
+def _run_concurrently_open_only(urls: list[str], n: int, tmp_path: Path) -> list[str]:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(n)
     reports = [tmp_path / f"open{k}.txt" for k in range(n)]
-    procs = [ctx.Process(target=_open_worker, args=(url, barrier, str(r))) for r in reports]
+    procs = [ctx.Process(target=_open_worker, args=(urls, barrier, str(r))) for r in reports]
     for p in procs:
         p.start()
     for p in procs:
@@ -167,6 +171,6 @@ def _run_concurrently_open_only(url: str, n: int, tmp_path: Path) -> list[str]:
 
 
 def test_sqlite_schema_is_created_once_by_many_openers(tmp_path: Path) -> None:
-    for round_ in range(3):
-        db = tmp_path / f"round{round_}" / "history.sqlite"
-        assert _run_concurrently_open_only(str(db), 8, tmp_path) == ["ok"] * 8
+    """Three new histories in a row, each opened by eight processes at the same moment."""
+    urls = [str(tmp_path / f"round{k}" / "history.sqlite") for k in range(3)]
+    assert _run_concurrently_open_only(urls, 8, tmp_path) == ["ok"] * 8
