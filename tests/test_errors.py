@@ -266,6 +266,7 @@ def test_cli_other_commands_on_empty_or_wrong_input(tmp_path: Path) -> None:
     _one_line_error(
         _cli("load-model", "build", str(empty), "--out", str(tmp_path / "lm.json")), str(empty), "no subject"
     )
+    _one_line_error(_cli("whatif", "--at", "9", "--out", str(tmp_path / "w")), "--at: no trial at 9 m/s")
     setup = tmp_path / "setup.xml"
     setup.write_text("<OpenSimDocument><Model/></OpenSimDocument>")
     _one_line_error(_cli("so", str(setup)), str(setup))

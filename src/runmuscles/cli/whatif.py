@@ -110,7 +110,7 @@ def whatif(
     ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - 3.5))
     engine = sm.engine_at(ref)
     if engine is None:
-        fail(f"no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
+        fail(f"--at: no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
     base = engine.baseline(energetics=True)
     if speed is not None and abs(speed - ref) > 1e-9:
         res = sm.evaluate(cond, energetics=True)
