@@ -250,6 +250,17 @@ def test_cli_out_folder_is_marked_and_rewritable(tmp_path: Path) -> None:
     assert json.loads((out / "runs.json").read_text())[0]["file"].endswith("cerknicko-jezero.gpx")
 
 
+def test_history_import_of_a_bad_file_is_exit_2_and_keeps_the_good_ones(tmp_path: Path, user_files) -> None:
+    if not WATCH.is_dir():
+        pytest.skip("shared watch data absent")
+    gpx, text = WATCH / "cerknicko-jezero.gpx", user_files["text"]
+    proc = _cli("history", "--db", str(tmp_path / "h.sqlite"), "--import", str(gpx), "--import", str(text))
+    _one_line_error(proc, str(text), "not a FIT, GPX or TCX")
+    assert f"{gpx}: added" in proc.stdout and "week of" in proc.stdout
+    again = _cli("history", "--db", str(tmp_path / "h.sqlite"), "--import", str(gpx))
+    assert again.returncode == 0 and f"{gpx}: duplicate" in again.stdout, again.stderr
+
+
 def test_validate_grf_without_trials_or_with_one_runner(tmp_path: Path) -> None:
     _one_line_error(_cli("validate-grf", str(tmp_path)), str(tmp_path), "has no trials to validate")
     subject = tmp_path / "subject01"
