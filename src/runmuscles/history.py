@@ -13,6 +13,12 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
   committed before the next file is read, so an import that is killed loses at most the
   file it was working on. SQLite runs in WAL mode with a busy timeout, so concurrent
   importers wait for each other instead of failing.
+* **Safe first use**: the schema is created in one transaction that holds the database's
+  write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so processes that
+  open a new history at the same moment create it once; none fails.
+* **Nothing else overwritten**: an existing file that is not a runmuscles history (a text
+  file, a one-byte file, another program's SQLite database) is refused, never rewritten;
+  error messages show a database URL without its password.
 * **Weeks**: :func:`weekly_loads` sums each group's load per ISO week (Monday, UTC) and
   compares it, descriptively, with the mean weekly load of the three weeks before
   (uncoupled: this week is not part of its own baseline). The coupled acute:chronic
@@ -58,6 +64,7 @@ __all__ = [
     "open_history",
     "store_activity",
     "activities",
+    "check_history_file",
     "single_run_spikes",
     "weekly_loads",
 ]
@@ -142,8 +149,105 @@ def _schema():
     return _TABLES
 
 
+#: Columns of ``activities`` that every runmuscles history has had (older ones lack ``drivers``):
+#: a database whose ``activities`` table lacks them belongs to another program.
+_CORE_COLUMNS = frozenset(
+    {"id", "content_hash", "source", "sport", "start_time", "distance_m", "duration_s", "warnings"}
+)
+#: Key of the PostgreSQL advisory lock held while the schema is created ("runm" in ASCII).
+_SCHEMA_LOCK_KEY = 0x72756E6D
+#: Tries of schema creation on a database without a lock that serialises it (other dialects).
+_SCHEMA_TRIES = 5
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _shown(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return url
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (``None``: in memory, or not SQLite)."""
+    if not url.startswith("sqlite") or "://" not in url:
+        return None
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/") or rest in ("/", "/:memory:"):
+        return None
+    return Path(rest[1:].split("?", 1)[0])
+
+
+def _foreign_tables_problem(tables: set[str], activity_columns: set[str]) -> str | None:
+    """Why a database with these tables is not a runmuscles history (``None``: it is, or is empty)."""
+    if "activities" in tables and not activity_columns >= _CORE_COLUMNS:
+        return (
+            "has an 'activities' table that is not runmuscles' (it lacks "
+            + ", ".join(sorted(_CORE_COLUMNS - activity_columns))
+            + "); refusing to use it"
+        )
+    return None
+
+
+def check_history_file(path: str | Path) -> None:
+    """Refuse an existing file that is not a runmuscles history (it is never overwritten).
+
+    A new path, or an empty file, may become a history. An existing file must be an SQLite
+    database that is empty or holds runmuscles' tables: a text file, a one-byte file or
+    another program's SQLite database raises :class:`~runmuscles.errors.InputError`.
+    """
+    import sqlite3  # noqa: PLC0415
+    from urllib.parse import quote  # noqa: PLC0415
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(p, "--db is a folder; give a history database file (or a database URL)")
+    if not p.exists() or p.stat().st_size == 0:
+        return
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise InputError(p, f"--db cannot be read ({exc.strerror or exc})") from None
+    if head != _SQLITE_HEADER:
+        raise InputError(
+            p, "is not a runmuscles history (not an SQLite database); refusing to use or overwrite it"
+        )
+    try:
+        con = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, timeout=60)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            cols = (
+                {r[1] for r in con.execute("PRAGMA table_info(activities)")}
+                if "activities" in tables
+                else set()
+            )
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            p, f"is a damaged or unreadable SQLite database ({exc}); refusing to use it"
+        ) from None
+    problem = _foreign_tables_problem(tables, cols)
+    if problem is None and tables and not {"activities", "group_loads"} <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        problem = (
+            f"is an SQLite database of another program (tables: {shown}); refusing to write a runmuscles "
+            "history into it"
+        )
+    if problem is not None:
+        raise InputError(p, problem)
+
+
 def open_history(db: str | Path | None = None):
     """Open (and create if needed) the history database.
+
+    A path that holds something other than a runmuscles history is refused (see
+    :func:`check_history_file`); the schema is created once even when several processes
+    open a new history at the same moment (see :func:`_ensure_schema`).
 
     Parameters
     ----------
@@ -157,13 +261,19 @@ def open_history(db: str | Path | None = None):
     import sqlalchemy as sa  # noqa: PLC0415
 
     url = _url(db)
+    shown = _shown(url)
     is_sqlite = url.startswith("sqlite")
-    if is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(url) if is_sqlite else None
+    if path is not None:
+        check_history_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(path, f"cannot create the history's folder ({exc.strerror or exc})") from None
     try:
         engine = sa.create_engine(url, connect_args={"timeout": 60} if is_sqlite else {})
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise InputError(url, f"cannot open the history database ({exc})") from None
+        raise InputError(shown, f"cannot open the history database ({exc})") from None
     if is_sqlite:
 
         @sa.event.listens_for(engine, "connect")
@@ -175,21 +285,73 @@ def open_history(db: str | Path | None = None):
             cur.close()
 
     try:
-        _schema()["metadata"].create_all(engine)
-        _add_missing_columns(engine)
-    except sa.exc.OperationalError as exc:
-        raise InputError(url, f"cannot open the history database ({exc.orig})") from None
+        _ensure_schema(engine, shown)
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise InputError(shown, f"cannot open the history database ({exc.orig})") from None
     return engine
 
 
-def _add_missing_columns(engine) -> None:
+def _schema_state(conn) -> tuple[bool, str | None]:
+    """(every table and column is there, why the database is not a runmuscles history)."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    insp = sa.inspect(conn)
+    tables = set(insp.get_table_names())
+    cols = {c["name"] for c in insp.get_columns("activities")} if "activities" in tables else set()
+    want = {c.name for c in _schema()["activities"].columns}
+    ready = {"activities", "group_loads"} <= tables and want <= cols
+    return ready, _foreign_tables_problem(tables, cols)
+
+
+def _ensure_schema(engine, shown: str) -> None:
+    """Create the tables and columns that are missing, once, even under concurrent first use.
+
+    The creation runs in one transaction that holds the database's write lock from its
+    start (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock), so a
+    second process waits, then finds the tables made. Other databases retry when a
+    concurrent creation makes theirs fail. A complete schema is seen without any lock.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    with engine.connect() as conn:
+        ready, problem = _schema_state(conn)
+    if problem is not None:
+        raise InputError(shown, problem)
+    if ready:
+        return
+    dialect = engine.dialect.name
+    for attempt in range(_SCHEMA_TRIES):
+        try:
+            with engine.connect() as conn:
+                if dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                _, problem = _schema_state(conn)
+                if problem is not None:
+                    raise InputError(shown, problem)
+                _schema()["metadata"].create_all(conn)
+                _add_missing_columns(conn)
+                conn.commit()
+            return
+        except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+            # Another process created a table between our check and our CREATE (dialects
+            # without a lock above); the next try sees it. A lasting error is raised.
+            if attempt == _SCHEMA_TRIES - 1 or dialect in ("sqlite", "postgresql"):
+                raise
+            import time  # noqa: PLC0415
+
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _add_missing_columns(conn) -> None:
     """Bring a database written by an older runmuscles up to the current columns."""
     import sqlalchemy as sa  # noqa: PLC0415
 
-    have = {c["name"] for c in sa.inspect(engine).get_columns("activities")}
+    have = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
     if "drivers" not in have:
-        with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE activities ADD COLUMN drivers TEXT"))
+        conn.execute(sa.text("ALTER TABLE activities ADD COLUMN drivers TEXT"))
 
 
 @dataclass(frozen=True)
@@ -582,7 +744,10 @@ def _drivers(text: str | None) -> dict[str, Any] | None:
 
 def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows (e.g. from :func:`weekly_loads`) as CSV; returns the path."""
-    path = Path(path)
+    from .outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
+
+    first_column = next(iter(rows[0])) if rows else "week_start"
+    path = check_output_file(path, csv_written_by_runmuscles(first_column), "--csv")
     if not rows:
         path.write_text("")
         return path

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .outputs import prepare_output_dir
 from .readers.opensim_files import write_storage
 from .tables import TimeTable
 
@@ -80,8 +81,7 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
 
 def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
     """Write every result file of ``analysis`` into ``out_dir``; return their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out_dir)
     rec = analysis.recruitment
     t = analysis.time_s
     provenance = {

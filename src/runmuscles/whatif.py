@@ -1703,7 +1703,6 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
         Paths (``coordinates``, ``grf_mot``, ``grf_xml``, ``condition``) and ``gravity_m_s2``.
     """
     import json  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     from .kinematics.forceplates import FeetGRF, write_grf  # noqa: PLC0415
     from .pipeline import foot_side  # noqa: PLC0415
@@ -1713,8 +1712,9 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
     a = result.analysis
     if a is None:
         raise InputError("export", "an interpolated result has no single motion to export")
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    from .outputs import prepare_output_dir  # noqa: PLC0415
+
+    out = prepare_output_dir(folder, "folder")
     ck = a.coordinates
     coords = write_storage(
         out / "coordinates.mot",

@@ -210,6 +210,10 @@ def build_load_model(
     cads = _axis("cadences_pct", cadences_pct, 80.0, 120.0, 100.0, "% of the recorded cadence")
     if strength not in ("volume", "model"):
         raise InputError("strength", f"'{strength}' is not one of volume, model")
+    if out_path is not None:
+        from ..outputs import check_output_file, json_written_by_runmuscles  # noqa: PLC0415
+
+        check_output_file(out_path, json_written_by_runmuscles)
     data_dir = Path(data_dir)
     folders = runner_folders(data_dir, subjects)
     n_s, n_g, n_c = len(speeds), len(grades), len(cads)

@@ -157,6 +157,7 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..outputs import check_output_dir  # noqa: PLC0415
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
     emg_options = None
@@ -174,6 +175,7 @@ def analyze(
         )
     elif emg_map is not None or emg_rate is not None:
         fail("--emg-map and --emg-rate go with --emg")
+    check_output_dir(out)
     lab_file = trial if trial is not None and not trial.is_dir() else None
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None

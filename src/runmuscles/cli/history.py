@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..validation import option_check
-from ._app import app
+from ._app import EXIT_INPUT, app
 
 
 @app.command()
@@ -39,18 +39,33 @@ def history(
         single_run_spikes,
         weekly_loads,
     )
+    from ..outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
 
+    if csv_out is not None:
+        check_output_file(csv_out, csv_written_by_runmuscles("week_start"), "--csv")
     engine = open_history(db)
+    failed = False
     if add:
         for r in import_paths(engine, add):
-            typer.echo(f"{r.path}: {r.status}" + (f" ({r.message})" if r.status == "error" else ""))
+            if r.status == "error":  # one line on stderr; the other files are still imported
+                failed = True
+                said = r.message if str(r.path) in r.message else f"{r.path}: {r.message}"
+                typer.echo(f"runmuscles: error: {said}", err=True)
+            else:
+                typer.echo(f"{r.path}: {r.status}")
     rows = weekly_loads(engine, quantity)
     if csv_out is not None:
         export_csv(rows, csv_out)
         typer.echo(f"wrote {csv_out}")
     if not rows:
         typer.echo("no runs in the history yet (runmuscles history --import FOLDER)")
-        return
+    else:
+        _print_weeks(rows, weeks)
+    if failed:  # like `runmuscles run`: a file that could not be imported is exit 2
+        raise typer.Exit(EXIT_INPUT)
+
+
+def _print_weeks(rows: list[dict], weeks: int) -> None:
     shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
     for w in shown:
         wr = [r for r in rows if r["week_start"] == w]

@@ -99,8 +99,10 @@ def whatif(
     prints per-group load per stride against the baseline trial.
     """
     from ..analyses.groups import MAIN_GROUPS  # noqa: PLC0415
+    from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
 
+    check_output_dir(out)
     cond = Condition(
         speed_m_s=speed,
         grade_pct=grade,
@@ -118,7 +120,7 @@ def whatif(
     ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - 3.5))
     engine = sm.engine_at(ref)
     if engine is None:
-        fail(f"no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
+        fail(f"--at: no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
     base = engine.baseline(energetics=True)
     if speed is not None and abs(speed - ref) > 1e-9:
         res = sm.evaluate(cond, energetics=True)
@@ -148,7 +150,7 @@ def whatif(
             "peak_force_bw": "peak of one side's summed group force, body weights",
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     (out / "whatif.json").write_text(json.dumps(payload, indent=2, default=float))
     import csv  # noqa: PLC0415
 

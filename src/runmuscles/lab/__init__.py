@@ -381,7 +381,9 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    prepare_output_dir(out)
     notes: list[str] = []
     flags: list[str] = []
     notices: list[str] = []

@@ -530,7 +530,9 @@ def build_report(
     if out_path is None:
         base = Path(results[0]).parent if isinstance(results, list) else Path(results)
         out_path = base / "report.html"
-    out = Path(out_path)
+    from ..outputs import check_output_file, html_written_by_runmuscles  # noqa: PLC0415
+
+    out = check_output_file(out_path, html_written_by_runmuscles)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report_html(runs, title=title), encoding="utf-8")
     if open_browser:
@@ -549,8 +551,9 @@ def export_figures(
         Written files by name, and a sentence when PNGs could not be made (else ``None``).
     """
     runs = load_runs(results)
-    d = Path(fig_dir)
-    d.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    d = prepare_output_dir(fig_dir, "--figures")
     svgs: dict[str, str] = {}
     multi = len(runs) > 1
     for r in runs:

@@ -178,8 +178,9 @@ def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) 
 
 def write_run_report(records: list[dict[str, Any]], out_dir: str | Path) -> Path:
     """Write :data:`RUN_REPORT_FILE` for the runs into ``out_dir``; returns its path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    out = prepare_output_dir(out_dir)
     path = out / RUN_REPORT_FILE
     path.write_text(run_report_html(records), encoding="utf-8")
     return path
