@@ -32,11 +32,9 @@ def history(
     """Weeks of runs: per-group load against the mean of the previous three weeks (descriptive),
     and single runs more than 10 % longer than the longest of the previous 30 days."""
     from ..history import (  # noqa: PLC0415
-        activities,
         export_csv,
         import_paths,
         open_history,
-        single_run_spikes,
         weekly_loads,
     )
     from ..outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
@@ -60,12 +58,14 @@ def history(
     if not rows:
         typer.echo("no runs in the history yet (runmuscles history --import FOLDER)")
     else:
-        _print_weeks(rows, weeks)
+        _print_weeks(engine, rows, weeks)
     if failed:  # like `runmuscles run`: a file that could not be imported is exit 2
         raise typer.Exit(EXIT_INPUT)
 
 
-def _print_weeks(rows: list[dict], weeks: int) -> None:
+def _print_weeks(engine, rows: list[dict], weeks: int) -> None:
+    from ..history import activities, single_run_spikes  # noqa: PLC0415
+
     shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
     for w in shown:
         wr = [r for r in rows if r["week_start"] == w]
