@@ -92,6 +92,12 @@ class Limit:
         extra = "".join(f"; {v:g} means {what}" for v, what in self.special)
         return f"{rng} {self.unit}{extra}".strip()
 
+    def in_range(self, v: float) -> bool:
+        """Whether ``v`` lies within the bounds (not counting ``special`` values)."""
+        bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
+        bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
+        return not (bad_low or bad_high)
+
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is refused, or ``None`` when it is accepted."""
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -106,12 +112,10 @@ class Limit:
             return f"{value} is not a finite number ({self.meaning}: {self.describe()})"
         if self.integer and v != int(v):
             return f"{value:g} is not a whole number ({self.meaning})"
-        bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
-        bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
-        if bad_low or bad_high:
+        if not self.in_range(v):
             hint = ""
             for factor, other in self.slips:
-                if self.problem(v * factor) is None:
+                if self.in_range(v * factor):
                     hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
                     break
             return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
