@@ -389,7 +389,10 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in ACTIVITY_SUFFIXES))
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in ACTIVITY_SUFFIXES)
+            if not found:
+                raise InputError(p, f"holds no activity files ({', '.join(sorted(ACTIVITY_SUFFIXES))})")
+            files.extend(found)
         elif p.exists():
             files.append(p)
         else:

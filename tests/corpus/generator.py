@@ -1290,7 +1290,9 @@ def _watch(b: Builder) -> None:
     watch_case("fit-header-only", "the first 14 bytes of a FIT file", "fit", lambda: fit[:14], "error")
     watch_case("fit-random", "random bytes named .fit", "fit", lambda: _noise(5000), "error")
     watch_case("fit-empty", "an empty FIT file", "fit", lambda: b"", "error")
-    watch_case("fit-is-gpx", "a GPX file named .fit", "fit", lambda: gpx, "error")
+    watch_case(
+        "fit-is-gpx", "a GPX file named .fit", "fit", lambda: gpx, "marked", about=["extension", "named"]
+    )
     b.add(
         Case(
             "fit-bike",
@@ -1313,7 +1315,14 @@ def _watch(b: Builder) -> None:
             about=["truncat", "incomplete", "ends", "early", "short"],
         )
     )
-    watch_case("unknown-extension", "a watch file with an unknown extension", "kml", lambda: gpx, "error")
+    watch_case(
+        "unknown-extension",
+        "a GPX file with another extension (.kml)",
+        "kml",
+        lambda: gpx,
+        "marked",
+        about=["extension", "named"],
+    )
 
 
 def _shift_iso(stamp: str, seconds: int) -> str:

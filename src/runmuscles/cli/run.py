@@ -63,10 +63,9 @@ def run(
             rec = summarize_run_file(f, body_mass_kg=mass_kg)
         except RunmusclesError as exc:
             failed = True
-            if as_json:
+            if as_json:  # the JSON stream says which file failed; stderr has the one line as always
                 typer.echo(json.dumps({"file": str(f), "error": str(exc)}))
-            else:
-                typer.echo(f"runmuscles: error: {exc}", err=True)
+            typer.echo(f"runmuscles: error: {exc}", err=True)
             continue
         records.append(rec)
         if as_json:
