@@ -299,7 +299,9 @@ class RunnerModel:
                 list(geom.muscle_names), geom.max_isometric_force_n, geom.params, self.body_mass_kg, h
             )
             geom = geom.with_max_isometric_force(f0)
-            notes.append(f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m ({how})")
+            notes.append(
+                f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m ({how})"
+            )
         elif strength not in ("model", "max_isometric"):
             raise InputError(
                 "strength", f"unknown strength model '{strength}' (model, volume, max_isometric)"
