@@ -411,6 +411,7 @@ class TrialAnalysis:
             "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
             "foot_strike": self.foot_strike,
             "metabolic_cost_j_per_kg_m": energy["metabolic_cost_j_per_kg_m"],
+            "metabolic_cost_flagged": self.quality.get("figures_flagged", {}).get("energy", False),
             "metabolic_power_w_per_kg": energy["metabolic_power_w_per_kg"],
             "groups": groups,
             "energetics": energy,
@@ -665,7 +666,7 @@ def analyze_motion(
     timings["analyses"] = _time.perf_counter() - t1
     timings["total"] = _time.perf_counter() - t0
     model_path, coordinates_path, loads_path = sources
-    return TrialAnalysis(
+    result = TrialAnalysis(
         model_path=Path(model_path),
         model_name=model.name,
         coordinates_path=Path(coordinates_path),
@@ -690,6 +691,11 @@ def analyze_motion(
         body_loads=body_loads,
         extra_loads=extra_loads,
     )
+    # saturated muscles and reserve work: one rule flags the figures resting on them
+    from .analyses.validity import mark_validity  # noqa: PLC0415
+
+    mark_validity(result)
+    return result
 
 
 def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarray]]:
@@ -836,14 +842,12 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 else " (muscles too weak for these moments)"
             )
         )
-        warnings.append(QualityWarning("reserves_large", flags[-1], affects=("muscles", "energy")))
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]
     if saturated:
         flags.append(
             f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames"
         )
-        warnings.append(QualityWarning("muscles_saturated", flags[-1], affects=("muscles", "energy")))
     eq = np.abs(rec.moment_residual)
     outside = int(np.asarray(geo.outside_domain).sum())
     if outside:
