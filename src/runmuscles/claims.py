@@ -241,9 +241,7 @@ def _claim_d(ctx: _Context) -> ClaimEvidence:
             "largest_share_change": {"group": biggest, "change_pp": share[biggest]},
             "fast_fibre_share_change_pp": fast,
             # the fibre shares come from the energy model: flagged as its figures are
-            "energy_flagged": {
-                f"{r.analysis.options.speed_m_s:g}": bool(f) for r, f in zip((r_lo, r_hi), flags)
-            },
+            "energy_flagged": {f"{e.speed_m_s:g}": bool(f) for e, f in zip((lo, hi), flags, strict=True)},
         },
         "not supported if some group's share of muscle impulse moves by 6 percentage points or more "
         "between the slowest and fastest trial; partly if by 3-6 points while fast-fibre shares rise; "
