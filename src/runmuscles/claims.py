@@ -307,7 +307,7 @@ def _claim_f(ctx: _Context) -> ClaimEvidence:
         "30 % of it; supported if all four hold, partly if two or three",
         [
             "phases: braking and propulsion split stance at the fore-aft force's sign change; swing is "
-            "halved into early and late"
+            "halved into early and late; each leg's muscles are in that leg's own phases"
         ],
     )
 

@@ -36,7 +36,7 @@ from .analyses.stride import (
 )
 from .errors import InputError
 from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
-from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, phase_labels
+from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, side_phase_labels
 from .muscles.recruitment import (
     RecruitmentProblem,
     RecruitmentResult,
@@ -222,12 +222,27 @@ class TrialAnalysis:
         return self.body_mass_kg * STANDARD_GRAVITY_M_S2
 
     # -- tables --------------------------------------------------------------------------
-    def phase_per_frame(self) -> np.ndarray:
+    def phase_per_frame(self, side: str | None = None) -> np.ndarray:
+        """Phase name per frame of one leg (``right``/``left``; default: the reference foot's),
+        each leg in its own phases inside the analysed strides; '' outside them."""
         lab = np.full(self.time_s.shape, "", dtype=object)
         for c in self.cycles:
-            got = phase_labels(self.time_s, c)
+            own = self.events.cycles.get(side or c.side) or [] if side not in (None, c.side) else [c]
+            got = side_phase_labels(self.time_s, own or [c], c.start_s, c.end_s)
             lab[got != ""] = got[got != ""]
         return lab
+
+    def muscle_phase_per_frame(self) -> np.ndarray:
+        """``(F, M)`` phase name per frame and muscle: each muscle in its own leg's phase
+        (``_r``/``_l``; a muscle with no side follows the reference foot)."""
+        from .analyses.groups import muscle_side  # noqa: PLC0415
+
+        per_side = {sd: self.phase_per_frame(sd) for sd in ("right", "left")}
+        ref = self.phase_per_frame()
+        cols = [per_side.get(muscle_side(m), ref) for m in self.muscle_names]
+        if not cols:
+            return np.full((self.time_s.size, 0), "", dtype=object)
+        return np.stack(cols, axis=1)
 
     def muscle_rows(self) -> list[dict]:
         bw = self.body_weight_n
@@ -260,17 +275,66 @@ class TrialAnalysis:
         return rows
 
     def normalized(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Mean over strides of activation and force at 0-100 % of the cycle (101 points)."""
+        """Mean over strides of activation and force at 0-100 % of the cycle (101 points).
+
+        Each muscle over its own leg's stride, from that foot's strike (``_r`` the right
+        foot's, ``_l`` the left's; no side: the reference foot's): the leg's complete cycles
+        inside the analysed frames, or, when there are none (one stride of the reference
+        foot), the analysed stride read from that leg's foot strike on and wrapped around
+        (running is periodic).
+        """
         if not self.cycles:
             return None
-        acts, forces = [], []
+        from .analyses.groups import muscle_side  # noqa: PLC0415
+
         rec = self.recruitment
-        for c in self.cycles:
-            pct, a = time_normalize(self.time_s, rec.activation, c.start_s, c.end_s)
-            _, f = time_normalize(self.time_s, rec.muscle_force_n, c.start_s, c.end_s)
-            acts.append(a)
-            forces.append(f)
-        return pct, np.mean(acts, axis=0), np.mean(forces, axis=0)
+        t = self.time_s
+        both = np.concatenate([rec.activation, rec.muscle_force_n], axis=1)
+        M = len(rec.muscle_names)
+        per_side = {}
+        for side in ("right", "left"):
+            own = [
+                c
+                for c in self.events.cycles.get(side, [])
+                if c.start_s >= t[0] - 1e-9 and c.end_s <= t[-1] + 1e-9
+            ]
+            if side == self.cycles[0].side:
+                own = self.cycles
+            runs = [time_normalize(t, both, c.start_s, c.end_s)[1] for c in own]
+            if not runs:
+                runs = [self._wrapped(both, c, side) for c in self.cycles]
+            per_side[side] = np.mean([r for r in runs if r is not None], axis=0) if runs else None
+        pct = np.linspace(0.0, 100.0, 101)
+        ref = per_side[self.cycles[0].side]
+        cols = np.stack(
+            [
+                (per_side.get(muscle_side(m)) if per_side.get(muscle_side(m)) is not None else ref)[
+                    :, [j, M + j]
+                ]
+                for j, m in enumerate(rec.muscle_names)
+            ],
+            axis=1,
+        )
+        return pct, cols[:, :, 0], cols[:, :, 1]
+
+    def _wrapped(self, values: np.ndarray, c: StrideCycle, side: str) -> np.ndarray:
+        """``values`` over the reference stride ``c``, starting at ``side``'s foot strike inside
+        it and wrapped around its end (101 points); the reference stride itself when that foot
+        does not strike inside it."""
+        strikes = [x.start_s for x in self.events.cycles.get(side, []) if c.start_s < x.start_s < c.end_s] + [
+            float(s)
+            for s in getattr(self.events.feet.get(side), "foot_strikes_s", [])
+            if c.start_s < s < c.end_s
+        ]
+        if not strikes:
+            return time_normalize(self.time_s, values, c.start_s, c.end_s)[1]
+        s0 = min(strikes)
+        pct = np.linspace(0.0, 100.0, 101)
+        at = s0 + c.duration_s * pct / 100.0
+        at = np.where(at > c.end_s, at - c.duration_s, at)
+        from .analyses.stride import interp_rows  # noqa: PLC0415
+
+        return interp_rows(np.asarray(self.time_s, dtype=float), np.asarray(values, dtype=float), at)
 
     def group_summary(self) -> dict[str, dict]:
         """Per group (both sides), mean over strides: loads per stride and shares."""
@@ -647,7 +711,9 @@ def analyze_motion(
     t1 = _time.perf_counter()
     power = -rec.muscle_force_n * geo.speed_m_s
     metrics = [
-        stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
+        stride_metrics(
+            ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c, events.cycles
+        )
         for c in cycles
     ]
     quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
