@@ -317,3 +317,21 @@ def test_energy_section_names_the_models_and_tables(demo_results: Path) -> None:
         section = next(s for s in t.iter("section") if s.get("id", "").endswith("-energy")).text_content()
         for text in ("Umberger", "Uchida", "Bhargava", "Johnson", "aerobic factor 1.5", "reserves"):
             assert text in section, text
+
+
+def test_flagged_figures_are_marked_in_the_report(demo_results: Path) -> None:
+    """The validity rule's flag is shown where the figures are: energy first in the summary,
+    on the energy section's numbers, and above the body map for muscle figures."""
+    from lxml import html as lh
+
+    from runmuscles.analyses.validity import flag_reasons
+
+    doc = lh.parse(str(demo_results / "report.html")).getroot()
+    for t in doc.find_class("trial"):
+        s = json.loads((demo_results / t.get("data-trial") / "summary.json").read_text())
+        flagged = s["metabolic_cost_flagged"]
+        assert flagged == bool(flag_reasons(s["quality"], "energy"))
+        first = next(x for x in t.iter("section") if x.get("class") == "summary").find(".//li").text_content()
+        assert first.startswith("Estimated energy cost") and ("FLAGGED" in first) == flagged
+        assert bool(t.find_class("energy-flag")) == flagged
+        assert bool(t.find_class("muscles-flag")) == bool(flag_reasons(s["quality"], "muscles"))

@@ -95,3 +95,49 @@ def test_default_level_cost_of_the_hamner_runners(hamner: Path) -> None:
         print(folder.name, v, f"{got[folder.name, v]:.2f} J/kg/m", "flagged" if rule["flagged"] else "")
     assert len(got) == 14
     assert all(3.4 <= c <= 4.6 for c in got.values()), got
+
+
+def test_energy_sentence_is_flagged_only_when_a_warning_bears_on_energy() -> None:
+    from runmuscles.reports.narrative import energy_sentence
+
+    plain = {
+        "metabolic_cost_j_per_kg_m": 4.0,
+        "energetics": {"kcal_per_km": 70.0},
+        "quality": {"warnings": []},
+    }
+    assert energy_sentence(plain) == "Estimated energy cost: 4.00 J/kg/m (70 kcal/km)."
+    warned = dict(plain, quality={"warnings": [w.as_dict() for w in _case(100, 20, 0.5, 0.0).warnings]})
+    text = energy_sentence(warned)
+    assert "FLAGGED" in text and "20 of 100 muscles" in text
+    muscles_only = {"code": "pelvis_residuals_above_hicks", "message": "x", "affects": ["muscles"]}
+    assert "FLAGGED" not in energy_sentence(dict(plain, quality={"warnings": [muscles_only]}))
+    assert energy_sentence({"metabolic_cost_j_per_kg_m": None}) is None
+
+
+def test_terminal_and_summary_show_the_flag_energy_first(hamner: Path, tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from runmuscles.pipeline import analyze_trial
+    from runmuscles.reports.terminal import print_analysis
+    from runmuscles.trials import resolve_trial
+
+    spec = resolve_trial(hamner / "subject01", "Run_4")
+    a = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, cycle=1))
+    s = a.summary()
+    buf = StringIO()
+    print_analysis(a, tmp_path, Console(file=buf, width=300))
+    lines = buf.getvalue().splitlines()
+    assert lines[1].startswith("Estimated energy cost")  # after the trial's header line
+    assert ("FLAGGED" in lines[1]) == s["metabolic_cost_flagged"]
+    assert s["metabolic_cost_flagged"] == bool(flag_reasons(s["quality"], "energy"))
+    # the model's own strength (the drop-in's default) is still an option, and flagged too
+    m = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, cycle=1, strength="model")
+    )
+    assert m.summary()["metabolic_cost_flagged"]
+    assert (
+        m.quality["validity_rule"]["saturated_muscle_share"]
+        > s["quality"]["validity_rule"]["saturated_muscle_share"]
+    )
