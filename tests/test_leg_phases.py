@@ -234,3 +234,22 @@ def test_each_legs_calves_work_in_their_own_stance(hamner: Path) -> None:
     inside = lab[:, right] != ""
     assert (lab[inside, left] != "").all()
     assert (lab[inside, right] != lab[inside, left]).mean() > 0.5
+
+
+@pytest.mark.parametrize("cycle", [None, 1])
+def test_normalized_curves_follow_each_legs_own_stride(hamner: Path, cycle: int | None) -> None:
+    """normalized.csv: a left muscle over the left stride (from the left foot strike), so the
+    two soleus curves agree; over the right stride they would be half a stride apart. With
+    one right stride (cycle 1) the left stride is read from the left strike, wrapped."""
+    folder = hamner / "subject01"
+    a = analyze_trial(
+        folder / "model" / "subject01_adjusted_scaled.osim",
+        folder / "ik" / "Run_4.mot",
+        folder / "Run_4_grf.xml",
+        AnalysisOptions(speed_m_s=4.0, cycle=cycle),
+    )
+    pct, act, force = a.normalized()
+    r, left = a.muscle_names.index("soleus_r"), a.muscle_names.index("soleus_l")
+    assert np.corrcoef(force[:, r], force[:, left])[0, 1] > 0.9
+    # both peak in their own stance (the first 40 % of their own stride)
+    assert pct[np.argmax(force[:, r])] < 40 and pct[np.argmax(force[:, left])] < 40
