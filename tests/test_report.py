@@ -222,6 +222,14 @@ def test_numbers_in_the_report_equal_the_result_tables(demo_results: Path) -> No
             want = np.array([sum(frc[(p, m)] for m in members) for p in pct]) / bw
             # independent routes: force.sto re-normalised per stride vs the engine's normalized.csv
             assert np.allclose(shown_bw, want, rtol=2e-3, atol=2e-4 * max(1.0, want.max())), g
+        # the other leg's dashed curve: its own stride, normalized.csv's other-side columns
+        for path in t.xpath(".//g[contains(@class, 'group-curve')]/path[@class='curve-other']"):
+            g = path.getparent().get("data-group")
+            members = [m for m in summary["groups"][g]["muscles"] if muscle_side(m) == path.get("data-side")]
+            assert members and path.get("data-side") != ref
+            shown_bw = np.array([float(v) for v in path.get("data-mean-bw").split(",")])
+            want = np.array([sum(frc[(p, m)] for m in members) for p in pct]) / bw
+            assert np.allclose(shown_bw, want, rtol=1e-4, atol=1e-5 * max(1.0, want.max())), g
         # the summary sentence names the top groups with their shares
         text = " ".join(li.text_content() for li in t.xpath(".//section[contains(@class, 'summary')]//li"))
         lead = max(
