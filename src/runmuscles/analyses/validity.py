@@ -8,7 +8,8 @@ the energy figures first of all, is flagged when either happens beyond a limit:
 * **saturation**: more than 10 % of the model's muscles are at full activation for more
   than 5 % of the stride time (limits ``saturated_muscle_share`` and
   ``saturated_stride_fraction`` of :data:`runmuscles.validation.LIMITS`);
-* **reserve work**: on some joint (a coordinate the muscles cross) the reserve's positive
+* **reserve work**: on some joint (a coordinate the muscles cross, not the pelvis's
+  six, whose residuals are judged against Hicks et al. 2015 instead) the reserve's positive
   work is more than 10 % of the net joint moment's positive work (limit
   ``reserve_share_of_joint_positive_work``). Positive work is the time integral of
   ``max(moment x coordinate speed, 0)``; the net joint moment is the inverse-dynamics
@@ -192,19 +193,24 @@ def validity_warnings(analysis) -> ValidityRule:
     """The rule on a :class:`runmuscles.pipeline.TrialAnalysis` (its stride cycles)."""
     rec = analysis.recruitment
     ck = analysis.coordinates
+    # joints only: the root's (pelvis) coordinates carry residual forces, judged against
+    # Hicks et al. (2015) elsewhere (quality.residuals), not reserves
+    root = {n for r in analysis.quality.get("residuals", {}).values() for n in r.get("coordinates", [])}
+    keep = [k for k, n in enumerate(rec.coordinate_names) if n not in root]
+    names = [rec.coordinate_names[k] for k in keep]
     qd = (
-        np.column_stack([ck.qdot[:, ck.index(n)] for n in rec.coordinate_names])
-        if rec.coordinate_names
-        else (np.zeros((analysis.time_s.size, 0)))
+        np.column_stack([ck.qdot[:, ck.index(n)] for n in names])
+        if names
+        else np.zeros((analysis.time_s.size, 0))
     )
     return evaluate_validity(
         analysis.time_s,
         analysis.cycles,
         list(rec.muscle_names),
         rec.saturated,
-        list(rec.coordinate_names),
-        rec.muscle_moment,
-        rec.target_moment,
+        names,
+        np.asarray(rec.muscle_moment)[:, keep],
+        np.asarray(rec.target_moment)[:, keep],
         qd,
     )
 
