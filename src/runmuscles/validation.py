@@ -24,7 +24,18 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "option_check", "limit"]
+__all__ = [
+    "CHOICES",
+    "LIMITS",
+    "MAX_GAP_S",
+    "Limit",
+    "check",
+    "check_choice",
+    "choice_check",
+    "limit",
+    "limits_markdown",
+    "option_check",
+]
 
 #: Longest gap (s) in markers, joint angles or forces that is bridged by interpolation.
 #: Longer gaps split the analysis instead of being bridged. 0.1 s is about a third of a
@@ -56,6 +67,10 @@ class Limit:
         Whether the value must be a whole number.
     special
         Values accepted besides the range, with their meaning (e.g. ``{0: "no filter"}``).
+    slips
+        Likely unit slips, ``(factor to this unit, other unit)``: a refused value that
+        falls in range once multiplied by the factor is answered with a suggestion
+        ("181 m ... (in cm? that is 1.81 m)").
     """
 
     key: str
@@ -68,6 +83,7 @@ class Limit:
     high_open: bool = False
     integer: bool = False
     special: tuple[tuple[float, str], ...] = ()
+    slips: tuple[tuple[float, str], ...] = ()
 
     def describe(self) -> str:
         lo = "" if self.low is None else f"{'above' if self.low_open else 'from'} {self.low:g}"
@@ -93,7 +109,12 @@ class Limit:
         bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
         bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
         if bad_low or bad_high:
-            return f"{v:g} {self.unit} is outside the accepted range {self.describe()} ({self.basis})"
+            hint = ""
+            for factor, other in self.slips:
+                if self.problem(v * factor) is None:
+                    hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
+                    break
+            return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
         return None
 
 
@@ -107,11 +128,12 @@ LIMITS: dict[str, Limit] = _limits(
     Limit(
         "body_mass_kg", 20.0, 250.0, "kg", "body mass",
         "a child of about 6 years to the heaviest adults measured in gait labs; outside it a unit "
-        "slip (g, lb) is far more likely than a runner",
+        "slip (g, lb) is far more likely than a runner", slips=((0.001, "g"), (0.45359237, "lb")),
     ),
     Limit(
         "height_m", 1.0, 2.5, "m", "standing height",
         "a child of about 5 years to the tallest adults; a value in cm or inches is refused, not guessed",
+        slips=((0.01, "cm"), (0.0254, "in"), (0.001, "mm")),
     ),
     # -- the motion --------------------------------------------------------------------------
     Limit(
@@ -137,6 +159,17 @@ LIMITS: dict[str, Limit] = _limits(
         "the solver needs p > 1 (convex, smooth); 2-3 are used in practice (Crowninshield RD, Brand RA "
         "1981, J Biomech 14:793-801); above 10 the objective is numerically a min-max",
         low_open=True,
+    ),
+    Limit(
+        "emg_rate_hz", 20.0, 100000.0, "Hz", "EMG sample rate",
+        "envelopes are stored at motion-capture rates (50-200 Hz), raw surface EMG at 1000 Hz or more "
+        "(SENIAM: Hermens HJ et al. 2000, J Electromyogr Kinesiol 10:361-374); below 20 Hz a stride's "
+        "timing is lost",
+    ),
+    Limit(
+        "emg_delay_s", 0.0, 0.2, "s", "electromechanical delay between EMG and force",
+        "30-100 ms measured (Cavanagh PR, Komi PV 1979, Eur J Appl Physiol 42:159-163); 0.2 s is most "
+        "of a running stance",
     ),
     # -- what-if conditions ------------------------------------------------------------------
     Limit("grade_pct", -20.0, 20.0, "%", "slope", "the what-if's tested range (Minetti et al. 2002 "
@@ -174,6 +207,13 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    Limit(
+        "recorded_vs_track_distance_pct", 0.0, 5.0, "%",
+        "difference between a watch file's recorded distance and its track's",
+        "eight GPS sport watches' recorded distances were off measured courses by 3.2-6.1 % (mean "
+        "absolute percentage error; Gilgen-Ammann R, Schweizer T, Wyss T 2020, JMIR Mhealth Uhealth "
+        "8:e17118); a larger difference means the file's totals or its track are damaged",
+    ),
     # -- validity of results (runmuscles.analyses.validity: above the limit, figures are flagged) --
     Limit(
         "saturated_stride_fraction", 0.0, 0.05, "of the stride", "time a muscle spends at full activation",
@@ -197,6 +237,38 @@ LIMITS: dict[str, Limit] = _limits(
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip
+
+
+#: Options that take one of a few words, with what each means.
+CHOICES: dict[str, dict[str, str]] = {
+    "strength": {
+        "model": "the model's own maximum isometric forces (as OpenSim)",
+        "volume": "muscle volumes from mass and height (Handsfield et al. 2014), 60 N/cm^2",
+    },
+    "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
+    "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
+    "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+}
+
+
+def check_choice(key: str, value: str | None, where: str | None = None) -> str | None:
+    """Return ``value`` if it is one of ``CHOICES[key]`` (``None`` passes), else raise."""
+    if value is None or value in CHOICES[key]:
+        return value
+    raise InputError(where or key, f"'{value}' is not one of {', '.join(CHOICES[key])}")
+
+
+def choice_check(key: str, flag: str | None = None):
+    """A typer/click ``callback`` applying ``CHOICES[key]`` to an option's value."""
+
+    def callback(value: Any) -> Any:
+        import typer  # noqa: PLC0415
+
+        if value is not None and value not in CHOICES[key]:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(CHOICES[key])}", param_hint=flag)
+        return value
+
+    return callback
 
 
 def limit(key: str) -> Limit:
@@ -232,3 +304,15 @@ def option_check(key: str, flag: str | None = None):
         return value
 
     return callback
+
+
+def limits_markdown() -> str:
+    """The declared limits as the README's Markdown table (``python -m runmuscles.validation``)."""
+    rows = ["| quantity | accepted | why |", "|---|---|---|"]
+    for lim in LIMITS.values():
+        rows.append(f"| `{lim.key}` ({lim.meaning}) | {lim.describe() or 'any finite value'} | {lim.basis} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(limits_markdown(), end="")
