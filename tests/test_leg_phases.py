@@ -209,14 +209,19 @@ def test_side_phase_intervals_cover_the_other_foots_stride() -> None:
     assert (side_phase_labels(t, [c], c.start_s, c.end_s) == phase_labels(t, c)).all()
 
 
-def test_each_legs_calves_work_in_their_own_stance(hamner: Path) -> None:
+@pytest.fixture(scope="module")
+def run4(hamner: Path):
     folder = hamner / "subject01"
-    a = analyze_trial(
+    return analyze_trial(
         folder / "model" / "subject01_adjusted_scaled.osim",
         folder / "ik" / "Run_4.mot",
         folder / "Run_4_grf.xml",
         AnalysisOptions(speed_m_s=4.0),
     )
+
+
+def test_each_legs_calves_work_in_their_own_stance(run4) -> None:
+    a = run4
     rows = a.group_rows()
 
     def frac(side: str, phases: tuple[str, ...]) -> float:
@@ -253,3 +258,30 @@ def test_normalized_curves_follow_each_legs_own_stride(hamner: Path, cycle: int 
     assert np.corrcoef(force[:, r], force[:, left])[0, 1] > 0.9
     # both peak in their own stance (the first 40 % of their own stride)
     assert pct[np.argmax(force[:, r])] < 40 and pct[np.argmax(force[:, left])] < 40
+
+
+def test_result_files_carry_each_legs_own_phases(run4, tmp_path: Path) -> None:
+    """timeseries.parquet's phase column per muscle (trunk muscles with their side) and
+    groups.csv's per-leg phases, as written."""
+    import csv
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    from runmuscles.results import write_results
+
+    a = run4
+    paths = write_results(a, tmp_path)
+    table = pq.read_table(paths["timeseries"]).to_pydict()
+    phase_of: dict[str, list[str]] = {}
+    for m, ph in zip(table["muscle"], table["phase"], strict=True):
+        phase_of.setdefault(m, []).append(ph)
+    right, left = list(a.phase_per_frame("right")), list(a.phase_per_frame("left"))
+    assert right != left
+    for m in ("soleus_r", "ercspn_r", "intobl_r"):
+        assert phase_of[m] == right, m
+    for m in ("soleus_l", "ercspn_l", "extobl_l"):
+        assert phase_of[m] == left, m
+    with paths["groups"].open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["group"] == "calves" and r["side"] == "left"]
+    stance = sum(float(r["impulse_bw_s"]) for r in rows if r["phase"] in ("braking", "propulsion"))
+    stride = sum(float(r["impulse_bw_s"]) for r in rows if r["phase"] == "stride")
+    assert stance / stride > 0.7
