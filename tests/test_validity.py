@@ -144,3 +144,40 @@ def test_terminal_and_summary_show_the_flag_energy_first(hamner: Path, tmp_path:
         m.quality["validity_rule"]["saturated_muscle_share"]
         > s["quality"]["validity_rule"]["saturated_muscle_share"]
     )
+
+
+def test_analyze_height_sets_the_volume_strength(hamner: Path, tmp_path: Path) -> None:
+    """`analyze` defaults to volume strength; --height (now also with a trial folder) sets its
+    height, and without it the notes say the scaled model's stature was taken."""
+    import json
+    import subprocess
+    import sys
+
+    def run(*extra: str) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runmuscles", "analyze", str(hamner / "subject01"), "--trial", "Run_4"]
+            + ["--cycle", "1", "--out", str(tmp_path / "o"), "--json", "--no-report", *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    given = run("--height", "1.70")
+    assert given["settings"]["strength"] == "volume" and given["settings"]["height_m"] == 1.70
+    assert any("height 1.70 m (as given)" in n for n in given["quality"]["notes"])
+    default = run()
+    assert default["settings"]["height_m"] is None
+    assert any(
+        "height 1.81 m (not given: the scaled model's stature" in n for n in default["quality"]["notes"]
+    )
+    model = run("--strength", "model")
+    assert model["settings"]["strength"] == "model" and not any(
+        "strength scaled by muscle volume" in n for n in model["quality"]["notes"]
+    )
+    # a shorter runner has less muscle volume: weaker muscles, more saturation
+    assert (
+        given["quality"]["validity_rule"]["saturated_muscle_share"]
+        >= (default["quality"]["validity_rule"]["saturated_muscle_share"])
+    )
