@@ -219,11 +219,11 @@ LIMITS: dict[str, Limit] = _limits(
         "saturated_stride_fraction", 0.0, 0.05, "of the stride", "time a muscle spends at full activation",
         "static optimization's forces are lower bounds where a muscle is saturated (Hicks JL et al. 2015, "
         "J Biomech Eng 137:020905: muscles should make the moments, reserves stay small); 5 % of the "
-        "stride is a brief peak, more is a muscle too weak for the motion",
+        "stride is a brief peak, more is a muscle that lacks the strength for the motion",
     ),
     Limit(
         "saturated_muscle_share", 0.0, 0.10, "of the muscles", "muscles saturated beyond the stride limit",
-        "a few weak muscles leave the others to compensate; more than a tenth of the model means the "
+        "a few saturated muscles leave the others to compensate; more than a tenth of the model means the "
         "strength does not fit the runner (the model's own strength saturates about half of the Hamner "
         "2010 model's 92 muscles at 3-5 m/s)",
     ),
