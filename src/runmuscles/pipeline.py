@@ -238,8 +238,10 @@ class TrialAnalysis:
         each leg in its own phases inside the analysed strides; '' outside them."""
         lab = np.full(self.time_s.shape, "", dtype=object)
         for c in self.cycles:
-            own = self.events.cycles.get(side or c.side) or [] if side not in (None, c.side) else [c]
-            got = side_phase_labels(self.time_s, own or [c], c.start_s, c.end_s)
+            leg = side or c.side
+            # the other leg by its own cycles (the reference stride's when it has none)
+            own = [c] if leg == c.side else (self.events.cycles.get(leg) or [c])
+            got = side_phase_labels(self.time_s, own, c.start_s, c.end_s)
             lab[got != ""] = got[got != ""]
         return lab
 
