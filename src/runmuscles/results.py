@@ -139,7 +139,7 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
 
     rec = analysis.recruitment
     F, M = rec.activation.shape
-    phase = analysis.phase_per_frame()
+    phase = analysis.muscle_phase_per_frame()  # (F, M): each muscle in its own leg's phase
     table = pa.table(
         {
             "time_s": np.repeat(analysis.time_s, M),
@@ -147,7 +147,7 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
             "activation": rec.activation.ravel(),
             "force_n": rec.muscle_force_n.ravel(),
             "power_w": analysis.muscle_power_w.ravel(),
-            "phase": np.repeat(phase, M),
+            "phase": phase.ravel(),
         }
     )
     pq.write_table(table, path)

@@ -218,6 +218,26 @@ LIMITS: dict[str, Limit] = _limits(
         "absolute percentage error; Gilgen-Ammann R, Schweizer T, Wyss T 2020, JMIR Mhealth Uhealth "
         "8:e17118); a larger difference means the file's totals or its track are damaged",
     ),
+    # -- validity of results (runmuscles.analyses.validity: above the limit, figures are flagged) --
+    Limit(
+        "saturated_stride_fraction", 0.0, 0.05, "of the stride", "time a muscle spends at full activation",
+        "static optimization's forces are lower bounds where a muscle is saturated (Hicks JL et al. 2015, "
+        "J Biomech Eng 137:020905: muscles should make the moments, reserves stay small); 5 % of the "
+        "stride is a brief peak, more is a muscle that lacks the strength for the motion",
+    ),
+    Limit(
+        "saturated_muscle_share", 0.0, 0.10, "of the muscles", "muscles saturated beyond the stride limit",
+        "a few saturated muscles leave the others to compensate; more than a tenth of the model means the "
+        "strength does not fit the runner (the model's own strength saturates about half of the Hamner "
+        "2010 model's 92 muscles at 3-5 m/s)",
+    ),
+    Limit(
+        "reserve_share_of_joint_positive_work", 0.0, 0.10, "of the joint's positive work",
+        "reserve actuator's positive work over the net joint moment's, on a joint the muscles cross",
+        "reserves cost no metabolic energy, so their work is missing from the muscle energy; Hicks et "
+        "al. 2015 ask that reserves be small next to the net joint moments, and a tenth of a joint's "
+        "work moves the cost of running by several per cent",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip

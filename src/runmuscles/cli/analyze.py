@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app, fail, progress_factory, report_after_run, run_one
 
 
@@ -35,7 +35,12 @@ def analyze(
     ] = None,
     height_m: Annotated[
         float | None,
-        typer.Option("--height", help="Runner's height (m).", callback=option_check("height_m", "--height")),
+        typer.Option(
+            "--height",
+            help="Runner's height (m): scales a lab trial's model, and sets the volume strength model's "
+            "height (default: the scaled model's stature).",
+            callback=option_check("height_m", "--height"),
+        ),
     ] = None,
     model: Annotated[
         Path | None,
@@ -92,8 +97,13 @@ def analyze(
         ),
     ] = 2.0,
     strength: Annotated[
-        str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")
-    ] = "model",
+        str,
+        typer.Option(
+            help="'volume' (default: muscle volumes from mass and height, Handsfield 2014, with the "
+            "scaled model's stature when --height is not given) or 'model' (the model's own F0).",
+            callback=choice_check("strength", "--strength"),
+        ),
+    ] = "volume",
     speed: Annotated[
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
@@ -193,7 +203,6 @@ def analyze(
         for given, flag in (
             (static, "--static"),
             (mass_kg, "--mass"),
-            (height_m, "--height"),
             (marker_map, "--markers"),
         ):
             if given is not None:
@@ -211,6 +220,7 @@ def analyze(
         lowpass_hz=lowpass if lowpass > 0 else None,
         activation_exponent=exponent,
         strength=strength,
+        height_m=height_m,
         cycle=cycle,
         start_s=start,
         end_s=end,

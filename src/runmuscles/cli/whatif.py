@@ -133,7 +133,12 @@ def whatif(
         "runner": str(trial) if trial else "bundled demo runner (Hamner & Delp 2013, subject01)",
         "baseline_speed_m_s": ref,
         "condition": cond.changes(),
-        "baseline": {"groups": base.groups, "stride": base.stride, "energetics": base.energetics},
+        "baseline": {
+            "groups": base.groups,
+            "stride": base.stride,
+            "energetics": base.energetics,
+            "quality": base.quality,
+        },
         "whatif": {
             "groups": res.groups,
             "stride": res.stride,
@@ -211,6 +216,18 @@ def whatif(
             f"  {name.replace('_', ' ')}: {100 * v['baseline_share']:.1f} % -> "
             f"{100 * v['whatif_share']:.1f} % of all muscle impulse ({v['change_pp']:+.1f} points)"
         )
+    cost0, cost1 = (
+        base.energetics.get("metabolic_cost_j_per_kg_m"),
+        res.energetics.get("metabolic_cost_j_per_kg_m"),
+    )
+    if cost0 is not None and cost1 is not None:
+        from rich.markup import escape  # noqa: PLC0415
+
+        reasons = res.quality.get("energy_flag_reasons") or base.quality.get("energy_flag_reasons") or []
+        line = f"  energy cost: {cost0:.2f} -> {cost1:.2f} J/kg/m"
+        if reasons:
+            line += " (FLAGGED: " + "; ".join(reasons) + ")"
+        con.print(f"[yellow]{escape(line)}[/yellow]" if reasons else escape(line))
     for n in res.notes:
         con.print(f"  - {n}")
     con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}, {html_path}")

@@ -131,6 +131,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    height_m
+        The runner's height when given (the volume strength model's height); ``None``: the
+        analysis takes the scaled model's stature.
     """
 
     spec: TrialSpec
@@ -141,6 +144,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    height_m: float | None = None
 
 
 def _read_markers(path: Path):
@@ -589,6 +593,7 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        height_m,
     )
 
 

@@ -225,14 +225,24 @@ def _composition_text(comp: object) -> str:
 
 def energy_html(rs: ResultSet) -> str:
     """Energy and fibre types, from ``summary.json``'s ``energetics`` block (if present)."""
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+
     e = rs.summary.get("energetics")
     if not e:
         return "<p class=note>No energetics in these results.</p>"
+    reasons = flag_reasons(rs.summary.get("quality", {}), "energy")
+    mark = ' <span class="bad flagged">(flagged)</span>' if reasons else ""
+    banner = (
+        '<div class="flags energy-flag"><b>Flagged: these energy figures are not to be taken at face '
+        "value.</b><ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul></div>"
+        if reasons
+        else ""
+    )
     head = _kv_table(
         [
-            ("metabolic power, gross (W/kg)", _num(e.get("metabolic_power_w_per_kg"), 2)),
-            ("cost of transport, gross (J/kg/m)", _num(e.get("metabolic_cost_j_per_kg_m"), 2)),
-            ("energy per kilometre (kcal/km)", _num(e.get("kcal_per_km"), 0)),
+            ("metabolic power, gross (W/kg)", _num(e.get("metabolic_power_w_per_kg"), 2) + mark),
+            ("cost of transport, gross (J/kg/m)", _num(e.get("metabolic_cost_j_per_kg_m"), 2) + mark),
+            ("energy per kilometre (kcal/km)", _num(e.get("kcal_per_km"), 0) + mark),
             ("basal rate included (W/kg)", _num(e.get("basal_power_w_per_kg"), 2)),
             ("muscle mass in the model (kg)", _num(e.get("muscle_mass_kg"), 1)),
             ("energy model", esc(str(e.get("model", "")))),
@@ -263,7 +273,7 @@ def energy_html(rs: ResultSet) -> str:
         + "".join(rows)
         + "</table>"
     )
-    return f'<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
+    return f'{banner}<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
 
 
 def _foot_strike_text(fs: dict | None) -> str:
@@ -386,6 +396,16 @@ def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
         for m, label in METRICS.items()
     )
     sents = "".join(f"<li>{esc(x)}</li>" for x in summary_sentences(rs))
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+
+    muscle_flags = flag_reasons(rs.summary.get("quality", {}), "muscles")
+    muscle_flag = (
+        '<p class="bad flagged muscles-flag">Flagged: '
+        + esc("; ".join(muscle_flags))
+        + "; the muscle figures below rest on these forces.</p>"
+        if muscle_flags
+        else ""
+    )
     return f"""
 <div class="trial{" on" if on else ""}" data-trial="{esc(rs.label)}" data-folder="{esc(rs.folder)}">
 <section class="summary" id="{tid}-summary"><h2>In short &mdash; {esc(_speed_text(rs))}</h2>
@@ -394,7 +414,7 @@ def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
 <p class="note">Colour: each group's value on each side
 (mean over {len(rs.strides)} stride{"s" if len(rs.strides) != 1 else ""}).
 Hover or tap a region for its value.
-Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
+Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>{muscle_flag}
 <div class="btns metric-btns" data-target="{tid}-bodymap-svg">{metric_btns}</div>
 <div class="row"><div>{body_map_svg(rs, figure_id=f"{tid}-bodymap-svg")}</div>
 <div class="side"><h3>Muscle groups (both sides)</h3>{_groups_table_html(rs)}
