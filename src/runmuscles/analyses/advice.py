@@ -10,7 +10,7 @@ history (:mod:`runmuscles.history`), per muscle group:
   force over the force its muscles could give at full activation at their length and
   speed in the model (force / activation, summed per side), and the fraction of the
   strides spent at or above :data:`NEAR_LIMIT` of it. The near-limit time is left out when
-  the analysis flags saturation (quality codes ``muscles_saturated`` or ``reserves_large``):
+  the analysis flags saturation (:data:`runmuscles.analyses.validity.SATURATION_CODES`):
   there it is partly an artefact of the rigid tendon;
 * **change with speed and grade**: the per-km load at the runner's pace + 1 m/s (at most
   5 m/s) and at +10 % grade over the load now, from the run-load table
@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import InputError
 from .groups import GROUP_LABELS, MAIN_GROUPS, group_members, muscle_side
+from .validity import SATURATION_CODES  # quality codes under which near-limit time is not shown
 
 __all__ = [
     "FORBIDDEN_WORDING",
@@ -72,8 +73,6 @@ _MIN_ACTIVATION = 0.005
 FASTER_BY_M_S = 1.0
 MAX_SPEED_M_S = 5.0
 HILL_GRADE_PCT = 10.0
-#: Quality codes under which near-limit time is not shown.
-SATURATION_CODES = ("muscles_saturated", "reserves_large")
 #: Groups ranked each way, and exercises per group.
 N_STRESSED = 3
 N_HEADROOM = 2

@@ -45,6 +45,8 @@ __all__ = [
 
 #: What the rule's warnings bear on (the figures a shell flags when they are raised).
 FIGURES_AFFECTED = ("energy", "muscles")
+#: The quality codes this rule raises (what other analyses look for to know a figure is flagged).
+SATURATION_CODES = ("muscles_saturated_over_stride", "reserves_do_joint_work")
 #: Joints with less net positive work than this fraction of the largest joint's are not judged.
 MIN_JOINT_WORK_FRACTION = 0.05
 
