@@ -131,6 +131,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    height_m
+        The runner's height when given (the volume strength model's height); ``None``: the
+        analysis takes the scaled model's stature.
     """
 
     spec: TrialSpec
@@ -141,6 +144,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    height_m: float | None = None
 
 
 def _read_markers(path: Path):
@@ -414,11 +418,12 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
     from .markerless import check_model_has_muscles, check_not_keypoints, describe_markerless  # noqa: PLC0415
 
     if model is not None:
         check_model_has_muscles(model)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     notes: list[str] = []
     flags: list[str] = []
     notices: list[str] = []
@@ -630,6 +635,7 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        height_m,
     )
 
 
