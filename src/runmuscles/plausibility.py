@@ -316,7 +316,7 @@ def _unit_hint(ratio: float) -> str:
 def check_forces(
     time_s: np.ndarray,
     vertical_n: dict[str, np.ndarray],
-    body_mass_kg: float,
+    body_mass_kg: float | None,
     source: str | Path | None,
     *,
     mass_from: str = "the model",
@@ -332,7 +332,8 @@ def check_forces(
         Vertical force (N, up positive) per foot side (``"right"``, ``"left"``; other keys
         are added to the total).
     body_mass_kg
-        The runner's mass (model or ``--mass``).
+        The runner's mass (model or ``--mass``); ``None``: weighed from the forces (mean
+        vertical force over complete strides), and that mass is checked instead.
     source
         The force file, for messages.
     mass_from
@@ -343,11 +344,12 @@ def check_forces(
     Raises
     ------
     InputError
-        Non-finite samples; vertical force zero throughout or negative (axes flipped);
-        a peak outside ``LIMITS['peak_vertical_grf_bw']`` (unit slip, or a spike, named with
-        its time); the vertical impulse of complete strides outside
-        ``LIMITS['stride_vertical_impulse_bw']`` of the body weight (forces of another runner,
-        or a wrong mass).
+        Non-finite samples; vertical force zero throughout; a spike (a sample far off its
+        neighbours, named with its time); vertical force negative (axes flipped); a peak
+        outside ``LIMITS['peak_vertical_grf_bw']`` (a unit slip); the vertical impulse of
+        complete strides outside ``LIMITS['stride_vertical_impulse_bw']`` of the body weight
+        (forces of another runner, or a wrong mass); a mass weighed from the forces outside
+        ``LIMITS['body_mass_kg']``.
 
     Returns
     -------
@@ -356,9 +358,6 @@ def check_forces(
     """
     where = _name(source)
     t = np.asarray(time_s, dtype=float)
-    bw = float(body_mass_kg) * STANDARD_GRAVITY_M_S2
-    if not (bw > 0 and math.isfinite(bw)):
-        raise InputError("body mass", f"{body_mass_kg!r} kg cannot weigh forces against")
     cols = columns or {}
     sides = {k: np.asarray(v, dtype=float) for k, v in vertical_n.items()}
     for side, f in sides.items():
@@ -370,50 +369,54 @@ def check_forces(
         raise InputError(where, "has no vertical force samples")
     total = np.sum(list(sides.values()), axis=0)
     limit = LIMITS["peak_vertical_grf_bw"]
-    peak_n = float(total.max())
-    low_n = float(total.min())
-    if max(abs(peak_n), abs(low_n)) < _ZERO_FORCE_N:
+    if float(np.max(np.abs(total))) < _ZERO_FORCE_N:
         raise InputError(
             where,
             "vertical force is zero throughout: no foot contact in the forces (wrong columns, or "
             "plates not recording?)",
         )
+    bw = None if body_mass_kg is None else float(body_mass_kg) * STANDARD_GRAVITY_M_S2
+    if bw is not None and not (bw > 0 and math.isfinite(bw)):
+        raise InputError("body mass", f"{body_mass_kg!r} kg cannot weigh forces against")
+    for side, f in [*sides.items(), ("total", total)]:
+        spikes = _spikes(f)
+        if spikes.size:
+            k = int(spikes[np.argmax(np.abs(f[spikes]))])
+            name = "" if side == "total" else f" ({', '.join(cols.get(side, [side]))})"
+            in_bw = f" ({f[k] / bw:.3g} body weights)" if bw else ""
+            raise InputError(
+                where,
+                f"vertical force{name} of {f[k]:.4g} N{in_bw} at t = {t[k]:g} s, in {spikes.size} sample(s) "
+                "far off their neighbours: a spike no runner produces (a corrupt sample?)",
+            )
     # negated vertical force: the largest excursion is downwards
     for side, f in [("total", total), *sides.items()]:
         lo, hi = float(f.min()), float(f.max())
-        if -lo > max(hi, limit.low * bw):
+        if -lo > max(hi, limit.low * bw if bw else _ZERO_FORCE_N):
             name = "" if side == "total" else f" ({', '.join(cols.get(side, [side]))})"
+            size = f"{lo / bw:.3g} body weights" if bw else f"{lo:.4g} N"
             raise InputError(
                 where,
-                f"vertical force{name} is negative, down to {lo / bw:.3g} body weights at "
-                f"t = {t[int(np.argmin(f))]:g} s, and never as large upwards: axes flipped? "
-                "forces on the runner with the vertical (Y) axis up are expected",
+                f"vertical force{name} is negative, down to {size} at t = {t[int(np.argmin(f))]:g} s, and "
+                "never as large upwards: axes flipped? forces on the runner with the vertical (Y) axis up "
+                "are expected",
             )
-    peak_bw = peak_n / bw
-    if peak_bw > limit.high:
-        # a few samples (a spike) or the whole signal (a unit)?
-        typical_bw = float(np.percentile(total, 99.0)) / bw
-        over = int(np.sum(total > limit.high * bw))
-        at = float(t[int(np.argmax(total))])
-        if typical_bw <= limit.high:
-            raise InputError(
-                where,
-                f"vertical force of {peak_n:.4g} N ({peak_bw:.3g} body weights of a {body_mass_kg:.1f} kg "
-                f"runner) at t = {at:g} s, in {over} sample(s): a spike no runner produces (limit "
-                f"{limit.high:g} body weights: {limit.basis})",
-            )
+    if bw is None:
+        mean_n, n = stride_vertical_impulse_bw(t, sides, 1.0)
+        if not n:
+            return []
+        body_mass_kg = mean_n / STANDARD_GRAVITY_M_S2
+        check_force_mass(body_mass_kg, where)
+        bw = mean_n
+        mass_from = "the forces' own mean"
+    peak_bw = float(total.max()) / bw
+    if peak_bw > limit.high or peak_bw < limit.low:
+        bound = f"at most {limit.high:g}" if peak_bw > limit.high else f"at least {limit.low:g}"
         raise InputError(
             where,
             f"forces are {peak_bw:.4g}x body weight at their peak ({body_mass_kg:.1f} kg from {mass_from}), "
-            f"{_unit_hint(peak_bw / _TYPICAL_RUNNING_PEAK_BW)}: newtons expected (limit {limit.high:g} "
-            "body weights)",
-        )
-    if peak_bw < limit.low:
-        raise InputError(
-            where,
-            f"vertical force peaks at {peak_bw:.3g} body weights of a {body_mass_kg:.1f} kg runner "
-            f"({mass_from}), {_unit_hint(peak_bw / _TYPICAL_RUNNING_PEAK_BW)}: newtons expected "
-            f"(at least {limit.low:g} body weights: {limit.basis})",
+            f"{_unit_hint(peak_bw / _TYPICAL_RUNNING_PEAK_BW)}: newtons expected ({bound} body weights: "
+            f"{limit.basis})",
         )
     ratio, n = stride_vertical_impulse_bw(t, sides, bw)
     imp = LIMITS["stride_vertical_impulse_bw"]
@@ -426,6 +429,24 @@ def check_forces(
             f"{imp.low:g}-{imp.high:g}): forces of another runner, or a wrong mass?",
         )
     return []
+
+
+def _spikes(f: np.ndarray, half_window: int = 2) -> np.ndarray:
+    """Samples farther from the median of their neighbours than twice the signal's range.
+
+    The range is that of the 1st to 99th percentile, so a few corrupt samples do not set
+    it; a real force changes by a small part of its range from one sample to the next
+    (an impact peak rises over 10-30 ms), while a corrupt sample stands alone.
+    """
+    n = f.size
+    if n < 2 * half_window + 2:
+        return np.zeros(0, dtype=int)
+    padded = np.pad(f, half_window, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half_window + 1)
+    neighbours = np.median(np.delete(windows, half_window, axis=1), axis=1)
+    lo, hi = np.percentile(f, [1.0, 99.0])
+    scale = max(float(hi - lo), _ZERO_FORCE_N)
+    return np.flatnonzero(np.abs(f - neighbours) > 2.0 * scale)
 
 
 def stride_vertical_impulse_bw(

@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..plausibility import check_forces, marker_gap_warnings, truncation_warnings, vertical_by_foot
+from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
 
@@ -131,6 +133,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    warnings
+        Named problems with the inputs whose usable part is kept (truncated files, marker
+        gaps; :mod:`runmuscles.plausibility`), for ``quality.warnings``.
     """
 
     spec: TrialSpec
@@ -141,6 +146,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    warnings: list[QualityWarning] = field(default_factory=list)
 
 
 def _read_markers(path: Path):
@@ -393,6 +399,12 @@ def prepare_lab_trial(
     markers, c3d = (None, None) if kind == "coordinates" else _read_markers(trial)
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
+    warnings: list[QualityWarning] = []
+    if markers is not None:
+        warnings += truncation_warnings(markers.time_s, markers.meta)
+        gap_w, gap_notes = marker_gap_warnings(markers, trial)
+        warnings += gap_w
+        notes += gap_notes
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
@@ -420,8 +432,9 @@ def prepare_lab_trial(
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
-        total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
-        force_mass = ls.mass_from_forces_kg(feet.time_s, total)
+        vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
+        warnings += check_forces(feet.time_s, vertical, mass_kg, trial, mass_from="--mass")
+        force_mass = ls.mass_from_forces_kg(feet.time_s, vertical["right"] + vertical["left"])
         force_what = f"the force plates of {trial.name}"
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
     elif forces_mode == "file":
@@ -434,7 +447,12 @@ def prepare_lab_trial(
 
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
-        force_mass = ls.mass_from_forces_kg(*_vertical_force(read_external_loads(xml)))
+        loads = read_external_loads(xml)
+        t_f, vertical, columns = vertical_by_foot(loads)
+        warnings += check_forces(
+            t_f, vertical, mass_kg, loads.data.source, mass_from="--mass", columns=columns
+        )
+        force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
@@ -587,6 +605,7 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        warnings,
     )
 
 
