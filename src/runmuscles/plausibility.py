@@ -137,11 +137,17 @@ def check_declared_length(
     """
     t = np.asarray(time_s, dtype=float)
     n = int(t.size)
-    rate = (n - 1) / float(t[-1] - t[0]) if n > 1 and t[-1] > t[0] else 0.0
+    step = float(np.median(np.diff(t))) if n > 1 else 0.0
+    rate = 1.0 / step if step > 0 else 0.0
     have = f"{n} frames ({t[-1] - t[0]:.3g} s)" if n > 1 else f"{n} frame(s)"
-    missing = declared_frames is not None and declared_frames > n
-    if missing and (declared_frames - n) <= tolerated_fraction * declared_frames and not last_row_incomplete:
+    # frames the time span holds at the usual step: rows missing inside it are gaps
+    # (find_gaps), not a truncation
+    spanned = max(n, round((t[-1] - t[0]) * rate) + 1) if rate > 0 else n
+    missing = declared_frames is not None and declared_frames > spanned
+    if missing and declared_frames - spanned <= tolerated_fraction * declared_frames:
         missing = False
+    if missing:
+        have = f"{spanned} frames ({t[-1] - t[0]:.3g} s)"
     short_span = (
         declared_end_s is not None and n > 1 and rate > 0 and float(t[-1]) < declared_end_s - 1.5 / rate
     )

@@ -402,9 +402,6 @@ def prepare_lab_trial(
     warnings: list[QualityWarning] = []
     if markers is not None:
         warnings += truncation_warnings(markers.time_s, markers.meta)
-        gap_w, gap_notes = marker_gap_warnings(markers, trial)
-        warnings += gap_w
-        notes += gap_notes
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
@@ -529,6 +526,10 @@ def prepare_lab_trial(
         trial_m = plan.apply(_window(markers, lo, hi))
         if not trial_m.names:
             raise InputError(trial, "none of its markers could be mapped to the model (see --markers)")
+        # gaps of the markers inverse kinematics uses, in its window
+        gap_w, gap_notes = marker_gap_warnings(trial_m, trial)
+        warnings += gap_w
+        notes += gap_notes
     model_dir = out / "model"
     if scale:
         say("scaling the model (OpenSim)")
