@@ -309,14 +309,14 @@ def vertical_by_foot(loads) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str
     return d.time_s, out, cols
 
 
-def _unit_hint(ratio: float) -> str:
-    """Words for a factor between the forces and what running produces."""
+def _unit_hint(ratio: float, typical: str = "what running produces") -> str:
+    """Words for a factor between a value and its ``typical`` size."""
     if not math.isfinite(ratio) or ratio <= 0:
         return "another unit"
     power = 10.0 ** round(math.log10(ratio))
     if 0.5 * power <= ratio <= 2.0 * power and power != 1.0:
-        return f"about {power:g}x what running produces: another unit or a scale factor"
-    return f"{ratio:.3g}x what running produces: another unit or a scale factor"
+        return f"about {power:g}x {typical}: another unit or a scale factor"
+    return f"{ratio:.3g}x {typical}: another unit or a scale factor"
 
 
 def check_forces(
@@ -421,8 +421,8 @@ def check_forces(
         raise InputError(
             where,
             f"forces are {peak_bw:.4g}x body weight at their peak ({body_mass_kg:.1f} kg from {mass_from}), "
-            f"{_unit_hint(peak_bw / _TYPICAL_RUNNING_PEAK_BW)}: newtons expected ({bound} body weights: "
-            f"{limit.basis})",
+            f"{_unit_hint(peak_bw / _TYPICAL_RUNNING_PEAK_BW)}: newtons expected (running peaks at 2-3 "
+            f"body weights; accepted {bound})",
         )
     ratio, n = stride_vertical_impulse_bw(t, sides, bw)
     imp = LIMITS["stride_vertical_impulse_bw"]
@@ -791,7 +791,8 @@ def check_force_mass(mass_kg: float, source: str | Path | None) -> None:
         ratio = mass_kg / 70.0  # a typical adult runner
         raise InputError(
             source,
-            f"the forces weigh the runner at {mass_kg:.4g} kg (mean vertical force), {_unit_hint(ratio)}: "
+            f"the forces weigh the runner at {mass_kg:.4g} kg (mean vertical force over complete strides), "
+            f"{_unit_hint(ratio, 'what a runner weighs')}: "
             f"newtons expected (body mass {LIMITS['body_mass_kg'].describe()})",
         )
 

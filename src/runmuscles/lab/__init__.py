@@ -430,7 +430,7 @@ def prepare_lab_trial(
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
         vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
-        warnings += check_forces(feet.time_s, vertical, mass_kg, trial, mass_from="--mass")
+        warnings += check_forces(feet.time_s, vertical, None, trial)  # --mass is compared below
         force_mass = ls.mass_from_forces_kg(feet.time_s, vertical["right"] + vertical["left"])
         force_what = f"the force plates of {trial.name}"
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
@@ -446,9 +446,7 @@ def prepare_lab_trial(
             notes += fnotes
         loads = read_external_loads(xml)
         t_f, vertical, columns = vertical_by_foot(loads)
-        warnings += check_forces(
-            t_f, vertical, mass_kg, loads.data.source, mass_from="--mass", columns=columns
-        )
+        warnings += check_forces(t_f, vertical, None, loads.data.source, columns=columns)
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
