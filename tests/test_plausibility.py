@@ -431,3 +431,34 @@ def test_mot_header_declaring_more_rows_or_a_longer_span_is_a_truncation(tmp_pat
     p.write_text("a\nnRows=6\nendheader\ntime\tx\n" + rows)
     t = read_storage(p)
     assert pl.truncation_warnings(t.time_s, t.meta) == []
+
+
+@needs_hamner
+def test_motion_speed_overground_from_the_pelvis_and_on_a_treadmill_from_the_stance_foot():
+    """The treadmill trial as recorded: the stance foot moves back at the belt's speed; the
+    same motion carried forward at that speed (pelvis_tx + v t) is overground: the pelvis."""
+    from runmuscles.kinematics.coordinates import prepare_coordinates
+    from runmuscles.model import RunnerModel
+
+    folder = HAMNER / "subject01"
+    model = RunnerModel.load(next((folder / "model").glob("*scaled*.osim")))
+    table = read_storage(folder / "ik" / f"{TRIAL}.mot")
+    loads = read_external_loads(folder / f"{TRIAL}_grf.xml")
+    t_f, vert, _ = pl.vertical_by_foot(loads)
+    feet = {"right": "calcn_r", "left": "calcn_l"}
+
+    def speed(tab):
+        ck = prepare_coordinates(
+            tab, model.coordinate_names, model.rotational, lowpass_hz=12.0, fill=model.fill_values(tab)
+        )
+        q, _, _ = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
+        return pl.motion_speed_m_s(model, ck.time_s, q, {"time_s": t_f, **vert}, feet)
+
+    belt, how = speed(table)
+    assert belt == pytest.approx(3.0, rel=0.05) and "stance foot" in how
+    moved = table.data.copy()
+    moved[:, table.labels.index("pelvis_tx")] += 3.0 * (table.time_s - table.time_s[0])
+    ground, how = speed(type(table)(table.time_s, moved, table.labels, table.in_degrees, table.meta))
+    assert ground == pytest.approx(3.0, rel=0.05) and "pelvis" in how
+    (w,) = pl.check_speed(4.5, (ground, how), "ik.mot", stated_from="--speed")
+    assert w.code == "speed_mismatch" and "pelvis" in w.message
