@@ -22,6 +22,7 @@ import time as _time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -48,6 +49,9 @@ from .plausibility import check_inputs
 from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check
+
+if TYPE_CHECKING:
+    from .analyses.emg import EmgOptions, EmgRecording
 
 __all__ = [
     "AnalysisOptions",
@@ -111,6 +115,10 @@ class AnalysisOptions:
     standing_foot_angle_rad
         ``{"r": ..., "l": ...}``: each foot's heel-to-ball angle standing (the static pose),
         the zero of the foot-strike angle; ``None``: the model's default pose.
+    emg
+        EMG to compare with the activations (:class:`runmuscles.analyses.emg.EmgOptions`);
+        its channels are read and mapped before the analysis, and ``summary.json`` gets an
+        ``emg`` block.
     """
 
     lowpass_hz: float | None = 12.0
@@ -135,6 +143,7 @@ class AnalysisOptions:
     input_quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
     input_warnings: list[QualityWarning] = field(default_factory=list)
+    emg: EmgOptions | None = None
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -161,6 +170,7 @@ class AnalysisOptions:
             "input_quality",
             "input_warnings",
             "standing_foot_angle_rad",
+            "emg",
         )
         d = {k: v for k, v in self.__dict__.items() if k not in skip}
         d["reserves"] = "custom" if self.reserves is not None else "one per independent coordinate"
@@ -202,6 +212,7 @@ class TrialAnalysis:
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
     foot_strike: dict | None = None
+    emg: EmgRecording | None = field(default=None, repr=False)
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
     _summary: dict | None = field(default=None, repr=False)
@@ -393,6 +404,13 @@ class TrialAnalysis:
         groups = self.group_summary()
         for g, entry in groups.items():
             entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)
+        emg = {}
+        if self.emg is not None:
+            from .analyses.emg import compare_emg  # noqa: PLC0415
+
+            emg["emg"] = compare_emg(
+                self.emg, self.time_s, self.recruitment.activation, self.muscle_names, self.events
+            )
         return {
             "schema_version": SCHEMA_VERSION,
             "runmuscles_version": __version__,
@@ -424,6 +442,7 @@ class TrialAnalysis:
                 "static optimization (min sum activation^p, rigid tendon, force-length-velocity)",
             },
             "timings_s": self.timings_s,
+            **emg,
         }
 
 
@@ -520,6 +539,11 @@ def analyze_trial(
         vertical = {"time_s": np.zeros(0)}
     start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
     cycles = checked.keep_cycles(cycles, opts.cycle)
+    emg = None
+    if opts.emg is not None:  # read and map before the long stages: a bad file fails fast
+        from .analyses.emg import prepare_emg  # noqa: PLC0415
+
+        emg = prepare_emg(opts.emg, model.muscle_names, default_side=opts.side)
 
     say("kinematics")
     t1 = _time.perf_counter()
@@ -558,7 +582,7 @@ def analyze_trial(
 
         body_loads = body_loads_from_external_loads(model.multibody, loads, ck.time_s)
     timings["forces"] = _time.perf_counter() - t1
-    return analyze_motion(
+    analysis = analyze_motion(
         model,
         ck,
         body_loads,
@@ -573,6 +597,8 @@ def analyze_trial(
         started=t0,
         progress=say,
     )
+    analysis.emg = emg
+    return analysis
 
 
 def analyze_motion(

@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "option_check", "limit"]
+__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "limit", "limits_markdown", "option_check"]
 
 #: Longest gap (s) in markers, joint angles or forces that is bridged by interpolation.
 #: Longer gaps split the analysis instead of being bridged. 0.1 s is about a third of a
@@ -56,6 +56,10 @@ class Limit:
         Whether the value must be a whole number.
     special
         Values accepted besides the range, with their meaning (e.g. ``{0: "no filter"}``).
+    slips
+        Likely unit slips, ``(factor to this unit, other unit)``: a refused value that
+        falls in range once multiplied by the factor is answered with a suggestion
+        ("181 m ... (in cm? that is 1.81 m)").
     """
 
     key: str
@@ -68,6 +72,7 @@ class Limit:
     high_open: bool = False
     integer: bool = False
     special: tuple[tuple[float, str], ...] = ()
+    slips: tuple[tuple[float, str], ...] = ()
 
     def describe(self) -> str:
         lo = "" if self.low is None else f"{'above' if self.low_open else 'from'} {self.low:g}"
@@ -93,7 +98,12 @@ class Limit:
         bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
         bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
         if bad_low or bad_high:
-            return f"{v:g} {self.unit} is outside the accepted range {self.describe()} ({self.basis})"
+            hint = ""
+            for factor, other in self.slips:
+                if self.problem(v * factor) is None:
+                    hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
+                    break
+            return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
         return None
 
 
@@ -107,11 +117,12 @@ LIMITS: dict[str, Limit] = _limits(
     Limit(
         "body_mass_kg", 20.0, 250.0, "kg", "body mass",
         "a child of about 6 years to the heaviest adults measured in gait labs; outside it a unit "
-        "slip (g, lb) is far more likely than a runner",
+        "slip (g, lb) is far more likely than a runner", slips=((0.001, "g"), (0.45359237, "lb")),
     ),
     Limit(
         "height_m", 1.0, 2.5, "m", "standing height",
         "a child of about 5 years to the tallest adults; a value in cm or inches is refused, not guessed",
+        slips=((0.01, "cm"), (0.0254, "in"), (0.001, "mm")),
     ),
     # -- the motion --------------------------------------------------------------------------
     Limit(
@@ -137,6 +148,17 @@ LIMITS: dict[str, Limit] = _limits(
         "the solver needs p > 1 (convex, smooth); 2-3 are used in practice (Crowninshield RD, Brand RA "
         "1981, J Biomech 14:793-801); above 10 the objective is numerically a min-max",
         low_open=True,
+    ),
+    Limit(
+        "emg_rate_hz", 20.0, 100000.0, "Hz", "EMG sample rate",
+        "envelopes are stored at motion-capture rates (50-200 Hz), raw surface EMG at 1000 Hz or more "
+        "(SENIAM: Hermens HJ et al. 2000, J Electromyogr Kinesiol 10:361-374); below 20 Hz a stride's "
+        "timing is lost",
+    ),
+    Limit(
+        "emg_delay_s", 0.0, 0.2, "s", "electromechanical delay between EMG and force",
+        "30-100 ms measured (Cavanagh PR, Komi PV 1979, Eur J Appl Physiol 42:159-163); 0.2 s is most "
+        "of a running stance",
     ),
     # -- what-if conditions ------------------------------------------------------------------
     Limit("grade_pct", -20.0, 20.0, "%", "slope", "the what-if's tested range (Minetti et al. 2002 "
@@ -243,3 +265,15 @@ def option_check(key: str, flag: str | None = None):
         return value
 
     return callback
+
+
+def limits_markdown() -> str:
+    """The declared limits as the README's Markdown table (``python -m runmuscles.validation``)."""
+    rows = ["| quantity | accepted | why |", "|---|---|---|"]
+    for lim in LIMITS.values():
+        rows.append(f"| `{lim.key}` ({lim.meaning}) | {lim.describe() or 'any finite value'} | {lim.basis} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(limits_markdown(), end="")

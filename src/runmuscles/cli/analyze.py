@@ -98,6 +98,54 @@ def analyze(
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
     ] = None,
+    emg: Annotated[
+        Path | None,
+        typer.Option(
+            help="EMG to compare with the activations: C3D (its EMG analog channels), CSV (time column "
+            "and one column per channel) or .sto/.mot; raw or envelopes (detected). Adds an 'emg' block "
+            "to summary.json and EMG-vs-activation plots to the report."
+        ),
+    ] = None,
+    emg_map: Annotated[
+        Path | None,
+        typer.Option(
+            help="EMG channel map: lines 'channel, muscle' (model muscle names joined by '+', an "
+            "abbreviation such as TA or R GMAX, or 'ignore'). Without it channels are matched by name."
+        ),
+    ] = None,
+    emg_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="EMG sample rate (Hz): needed for a file without a time column; a time column that "
+            "differs from it by more than 1 % is refused.",
+            callback=option_check("emg_rate_hz", "--emg-rate"),
+        ),
+    ] = None,
+    emg_kind: Annotated[
+        str,
+        typer.Option(
+            help="'auto' (detected), 'raw' (band-pass, rectify, low-pass), 'rectified' (low-pass) or "
+            "'envelope'."
+        ),
+    ] = "auto",
+    emg_side: Annotated[
+        str | None,
+        typer.Option(help="Side of EMG channels whose names do not say it (default: the reference side)."),
+    ] = None,
+    emg_delay: Annotated[
+        float,
+        typer.Option(
+            help="Electromechanical delay (s): EMG is compared this much later (Cavanagh & Komi 1979).",
+            callback=option_check("emg_delay_s", "--emg-delay"),
+        ),
+    ] = 0.05,
+    emg_normalise: Annotated[
+        str,
+        typer.Option(
+            help="EMG envelope normalisation: 'stride_peaks' (mean of its per-stride peaks) or "
+            "'trial_peak' (its peak over the recording)."
+        ),
+    ] = "stride_peaks",
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -111,6 +159,21 @@ def analyze(
     """
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
+    emg_options = None
+    if emg is not None:
+        from ..analyses.emg import EmgOptions  # noqa: PLC0415  (no SciPy import until EMG is processed)
+
+        emg_options = EmgOptions(
+            emg,
+            map_path=emg_map,
+            rate_hz=emg_rate,
+            kind=emg_kind,
+            default_side=emg_side,
+            delay_s=emg_delay,
+            normalisation=emg_normalise,
+        )
+    elif emg_map is not None or emg_rate is not None:
+        fail("--emg-map and --emg-rate go with --emg")
     lab_file = trial if trial is not None and not trial.is_dir() else None
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None
@@ -151,6 +214,7 @@ def analyze(
         end_s=end,
         speed_m_s=speed if speed is not None else spec.speed_m_s,
         speed_source="given" if speed is not None else spec.speed_source,
+        emg=emg_options,
         **inputs,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)

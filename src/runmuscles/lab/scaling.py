@@ -39,6 +39,7 @@ import numpy as np
 from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
 from ..opensim_adapter.tools import ScaleMeasurement
+from ..validation import check
 
 __all__ = [
     "HIP_HEIGHT_FRACTION_OF_STATURE",
@@ -59,8 +60,6 @@ HIP_HEIGHT_FRACTION_OF_STATURE = 0.530
 #: 2017 runners (1.69-1.83 m) and 0.8 % of Hamner subject01's.
 MASS_TOLERANCE = 0.10
 STATURE_TOLERANCE = 0.07
-PLAUSIBLE_MASS_KG = (25.0, 250.0)
-PLAUSIBLE_HEIGHT_M = (1.0, 2.5)
 
 # name, marker pairs (Rajagopal family names), bodies -> axes; from Rajagopal et al. (2016)'s
 # scale_setup_run.xml, with the patellae scaled with the thighs.
@@ -239,18 +238,7 @@ def mass_from_forces_kg(time_s: np.ndarray, vertical_force_n: np.ndarray) -> flo
 
 
 def check_mass_and_height(mass_kg: float | None, height_m: float | None) -> None:
-    """Refuse masses and heights no runner has (often a unit slip: grams, centimetres, pounds)."""
-    if mass_kg is not None:
-        lo, hi = PLAUSIBLE_MASS_KG
-        if not lo <= mass_kg <= hi:
-            raise InputError(
-                "--mass", f"{mass_kg:g} kg is not a runner's mass (expected {lo:g}-{hi:g} kg; give kilograms)"
-            )
-    if height_m is not None:
-        lo, hi = PLAUSIBLE_HEIGHT_M
-        if not lo <= height_m <= hi:
-            hint = f" ({height_m / 100:g} m?)" if 100 <= height_m <= 250 else ""
-            raise InputError(
-                "--height",
-                f"{height_m:g} m is not a runner's height (expected {lo:g}-{hi:g} m; give metres){hint}",
-            )
+    """Refuse masses and heights no runner has (often a unit slip: grams, centimetres, pounds);
+    the limits are the declared ones (:data:`runmuscles.validation.LIMITS`)."""
+    check("body_mass_kg", mass_kg, "--mass")
+    check("height_m", height_m, "--height")

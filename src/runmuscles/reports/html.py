@@ -16,6 +16,7 @@ thresholds, reserves, saturated muscles, strides, notes).
 
 from __future__ import annotations
 
+import re
 import time
 import webbrowser
 from pathlib import Path
@@ -403,9 +404,22 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
 <section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
 {energy_html(rs)}</section>
+{_emg_section(rs, tid)}
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
+
+
+def _emg_section(rs: ResultSet, tid: str) -> str:
+    """EMG beside the activations, when the analysis had EMG (:mod:`runmuscles.reports.emg_figures`)."""
+    if not rs.summary.get("emg"):
+        return ""
+    from .emg_figures import emg_html  # noqa: PLC0415
+
+    return (
+        f'<section id="{tid}-emg"><h2>EMG &mdash; measured activity beside the model&#39;s</h2>'
+        f"{emg_html(rs.summary, prefix=tid)}</section>\n"
+    )
 
 
 def load_runs(results: str | Path | list[str | Path]) -> list[ResultSet]:
@@ -459,7 +473,8 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
     if not multi:
         body[0] = body[0].replace('id="t0-summary"', 'id="overview"', 1)
     last = len(runs) - 1
-    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in _SECTIONS]
+    sections = _SECTIONS + ((("emg", "EMG"),) if any(r.summary.get("emg") for r in runs) else ())
+    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in sections]
     files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
     metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
     return (
@@ -535,6 +550,11 @@ def export_figures(
         svgs[pre + "heatmap"] = heatmap_svg(r)
         svgs[pre + "group_curves"] = group_curves_svg(r)
         svgs[pre + "phase_shares"] = phase_shares_svg(r)
+        for k, entry in enumerate((r.summary.get("emg") or {}).get("channels", [])):
+            from .emg_figures import emg_channel_svg  # noqa: PLC0415
+
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", entry["channel"])
+            svgs[f"{pre}emg_{k + 1:02d}_{name}"] = emg_channel_svg(entry, figure_id=f"emg-{k}")
     svgs.update(speed_svgs(runs))
     paths: dict[str, Path] = {}
     for name, svg in svgs.items():

@@ -77,6 +77,14 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
     if fs.get("right") or fs.get("left"):
         n = len(fs["strides"])
         c.print(f"foot strike: right {fs.get('right') or '-'}, left {fs.get('left') or '-'} ({n} strikes)")
+    emg = s.get("emg")
+    if emg:
+        parts = [f"{ch['channel']} {ch['r']:.2f}" for ch in emg["channels"] if ch.get("r") is not None]
+        med = "-" if emg["median_r"] is None else f"{emg['median_r']:.2f}"
+        c.print(
+            f"EMG vs activation (r, EMG {1000 * emg['delay_s']:.0f} ms later): median {med}; "
+            + ", ".join(parts)
+        )
     path = s["quality"].get("input", {}).get("path")
     if path and path != "files as given":
         c.print(f"inputs: {path}")
