@@ -462,3 +462,47 @@ def test_motion_speed_overground_from_the_pelvis_and_on_a_treadmill_from_the_sta
     assert ground == pytest.approx(3.0, rel=0.05) and "pelvis" in how
     (w,) = pl.check_speed(4.5, (ground, how), "ik.mot", stated_from="--speed")
     assert w.code == "speed_mismatch" and "pelvis" in w.message
+
+
+_CHECK_CODES = {
+    "file_truncated",
+    "gap_too_long",
+    "strides_dropped_for_gaps",
+    "speed_mismatch",
+    "marker_gap_too_long",
+}
+
+
+@needs_hamner
+@pytest.mark.parametrize(
+    ("subject", "run"),
+    # the closest calls on the shared data: subject02 Run_5 flexes the knee 13 deg beyond its
+    # model's range; subject19 Run_5's belt speed (5 m/s) is 12 % above its stance foot's
+    [("subject02", "Run_5"), ("subject19", "Run_5"), ("subject10", "Run_2")],
+)
+def test_real_trials_raise_no_alarm(tmp_path, subject, run):
+    out = tmp_path / "out"
+    r = run_cli("analyze", str(HAMNER / subject), "--trial", run, "--out", str(out), "--no-report", "-q")
+    s = _summary(r, out)
+    assert not _CHECK_CODES & set(_codes(s)), s["quality"]["warnings"]
+    assert s["n_strides"] >= 3
+
+
+@pytest.mark.parametrize("name", ["RBDS001/RBDS001runT25.c3d", "RBDS002/RBDS002runT45.c3d"])
+def test_real_c3d_trials_pass_the_checks(tmp_path, name):
+    """No false alarm on the Fukuchi 2017 C3D files: whole, their plates' forces plausible
+    (weighing the runner within 5 % of the mass in participantInfo.csv)."""
+    from runmuscles.lab.forces import split_plates
+    from runmuscles.readers.c3d import read_c3d
+
+    path = SHARED_DATA / "fukuchi2017" / name
+    if not path.is_file():
+        pytest.skip("fukuchi2017 is not present")
+    c3d = read_c3d(path)
+    assert pl.truncation_warnings(c3d.markers.time_s, c3d.markers.meta) == []
+    _, _, feet = split_plates(c3d, tmp_path, "grf")
+    vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
+    assert pl.check_forces(feet.time_s, vertical, None, path) == []
+    mean_n, n = pl.stride_vertical_impulse_bw(feet.time_s, vertical, 1.0)
+    mass_kg = {"RBDS001": 62.0, "RBDS002": 80.0}[name.split("/")[0]]
+    assert n > 50 and mean_n / STANDARD_GRAVITY_M_S2 == pytest.approx(mass_kg, rel=0.05)
