@@ -66,9 +66,9 @@ __all__ = [
 #: A typical peak vertical force of running (body weights), for naming a unit slip's factor
 #: (Cavanagh PR, Lafortune MA 1980, J Biomech 13:397-406: 2.5-2.8 BW at 4.5 m/s).
 _TYPICAL_RUNNING_PEAK_BW = 2.5
-#: Vertical force (body weights) that counts as a foot on the ground when strides are cut
-#: for the impulse check; the contact detector's own thresholds (50 N on, 20 N off) are
-#: used, this only guards forces that are nearly zero throughout.
+#: Vertical force (N) below which a force signal counts as zero throughout (no contact at
+#: all; the strides of the impulse check are cut by the contact detector's own thresholds,
+#: 50 N on and 20 N off).
 _ZERO_FORCE_N = 1.0
 
 
@@ -291,11 +291,14 @@ def drop_cycles_over_gaps(cycles: Sequence, gaps: Sequence[Gap]) -> tuple[list, 
 # -- forces ------------------------------------------------------------------------------------
 
 
-def vertical_by_foot(loads) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, list[str]]]:
+def vertical_by_foot(
+    loads, ground: str = "ground"
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, list[str]]]:
     """Vertical (Y, up) ground reaction force summed per foot side of an ExternalLoads.
 
     Returns ``(time_s, {side: force_n}, {side: column names})``; forces applied to a body
-    that is not a right or left foot are summed under ``"other"``.
+    that is not a right or left foot are summed under ``"other"``. Forces expressed in a
+    body's axes rather than in ``ground`` are left out (their Y is not vertical).
     """
     from .pipeline import foot_side  # noqa: PLC0415 - the one rule for a foot's side
 
@@ -303,6 +306,8 @@ def vertical_by_foot(loads) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str
     out: dict[str, np.ndarray] = {}
     cols: dict[str, list[str]] = {}
     for f in loads.forces:
+        if f.force_expressed_in_body not in ("ground", ground):
+            continue
         side = foot_side(f.applied_to_body) or "other"
         out[side] = out.get(side, 0.0) + d.column(f.force_columns[1])
         cols.setdefault(side, []).append(f.force_columns[1])
@@ -777,10 +782,11 @@ def check_inputs(model, coordinates, loads) -> InputChecks:
         long += long_f
         warnings += w
         notes += n
-        t, vert, cols = vertical_by_foot(loads)
-        warnings += check_forces(
-            t, vert, model.body_mass_kg, data.source, mass_from=f"the model {model.name}", columns=cols
-        )
+        t, vert, cols = vertical_by_foot(loads, model.ground_name)
+        if vert:
+            warnings += check_forces(
+                t, vert, model.body_mass_kg, data.source, mass_from=f"the model {model.name}", columns=cols
+            )
     return InputChecks(warnings, notes, sorted(long, key=lambda g: g.start_s), source)
 
 

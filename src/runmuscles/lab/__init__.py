@@ -446,7 +446,8 @@ def prepare_lab_trial(
             notes += fnotes
         loads = read_external_loads(xml)
         t_f, vertical, columns = vertical_by_foot(loads)
-        warnings += check_forces(t_f, vertical, None, loads.data.source, columns=columns)
+        if vertical:
+            warnings += check_forces(t_f, vertical, None, loads.data.source, columns=columns)
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
