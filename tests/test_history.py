@@ -73,9 +73,9 @@ def test_import_twice_stores_each_activity_once(tmp_path):
     second = import_paths(eng, [WATCH, tmp_path / "copy.tcx"])
     assert {r.status for r in second if r.path.name != "garmin-fenix-5-bike.fit"} == {"duplicate"}
     assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
-    # The stored totals are the cleaned run's.
+    # The stored distance is the reported one: the laps' recorded total (the track's is 4686 m).
     tcx = [a for a in activities(eng) if a["source"].endswith("test.tcx")][0]
-    assert tcx["distance_m"] == pytest.approx(4686, abs=1)
+    assert tcx["distance_m"] == pytest.approx(4689.2, abs=0.1)
     assert tcx["groups"]["calves"]["impulse_bw_s"] > 0
     assert any("grade" in w for w in json.loads(tcx["warnings"]))
 
@@ -209,7 +209,9 @@ def test_cli_run_json_and_exit_code():
     ok, bad = (json.loads(line) for line in p.stdout.splitlines())
     for key in ("sport", "distance_m", "duration_s", "ascent_m", "descent_m", "groups", "units", "warnings"):
         assert key in ok
-    assert ok["distance_m"] == pytest.approx(4686, abs=1)
+    assert ok["distance_m"] == pytest.approx(4689.2, abs=0.1)  # the laps' recorded total
+    assert ok["distance"]["source"] == "recorded" and ok["distance"]["track_m"] == pytest.approx(4686, abs=1)
+    assert ok["quality"]["valid"] is True
     assert set(ok["groups"]["calves"]) >= {"impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"}
     assert "not a run" in bad["error"] and "Traceback" not in p.stderr
 

@@ -239,8 +239,7 @@ def import_paths(
     """
     import sqlalchemy as sa  # noqa: PLC0415
 
-    from .analyses.load_model import load_load_model, run_load  # noqa: PLC0415
-    from .analyses.runs import clean_activity  # noqa: PLC0415
+    from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
     from .readers.watch import read_activity  # noqa: PLC0415
 
     model = load_load_model()
@@ -253,28 +252,27 @@ def import_paths(
             res = ImportResult(f, "duplicate", found)
         else:
             try:
-                run = clean_activity(read_activity(f))
-                load = run_load(run, model=model)
+                rec = summarize_activity(read_activity(f), model=model)
             except InputError as exc:
                 res = ImportResult(f, "error", None, str(exc))
             else:
-                start = run.start_time.astimezone(UTC).replace(tzinfo=None)
-                warnings = list(run.warnings) + load["warnings"]
+                start = datetime.fromisoformat(rec["start_time"]).astimezone(UTC).replace(tzinfo=None)
+                warnings = rec["warnings"]
                 row = {
                     "content_hash": digest,
                     "source": str(f),
-                    "sport": run.sport,
+                    "sport": rec["sport"],
                     "start_time": start,
-                    "distance_m": run.totals.distance_m,
-                    "duration_s": run.totals.elapsed_time_s,
-                    "ascent_m": _finite(run.totals.ascent_m),
-                    "descent_m": _finite(run.totals.descent_m),
+                    "distance_m": rec["distance_m"],
+                    "duration_s": rec["duration_s"],
+                    "ascent_m": rec["ascent_m"],
+                    "descent_m": rec["descent_m"],
                     "warnings": json.dumps(warnings),
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
-                    "drivers": json.dumps(load["drivers"]),
+                    "drivers": json.dumps(rec["drivers"]),
                 }
                 try:
-                    new_id = store_activity(engine, row, load["groups"])
+                    new_id = store_activity(engine, row, rec["groups"])
                     res = ImportResult(f, "added", new_id, "; ".join(warnings))
                 except sa.exc.IntegrityError:
                     # Another importer stored the same content meanwhile.
@@ -320,10 +318,6 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
             ],
         )
     return int(new_id)
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if x == x else None
 
 
 def activities(engine) -> list[dict[str, Any]]:

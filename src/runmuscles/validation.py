@@ -24,7 +24,18 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "limit", "limits_markdown", "option_check"]
+__all__ = [
+    "CHOICES",
+    "LIMITS",
+    "MAX_GAP_S",
+    "Limit",
+    "check",
+    "check_choice",
+    "choice_check",
+    "limit",
+    "limits_markdown",
+    "option_check",
+]
 
 #: Longest gap (s) in markers, joint angles or forces that is bridged by interpolation.
 #: Longer gaps split the analysis instead of being bridged. 0.1 s is about a third of a
@@ -227,9 +238,48 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    Limit(
+        "recorded_vs_track_distance_pct", 0.0, 5.0, "%",
+        "difference between a watch file's recorded distance and its track's",
+        "eight GPS sport watches' recorded distances were off measured courses by 3.2-6.1 % (mean "
+        "absolute percentage error; Gilgen-Ammann R, Schweizer T, Wyss T 2020, JMIR Mhealth Uhealth "
+        "8:e17118); a larger difference means the file's totals or its track are damaged",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip
+
+
+#: Options that take one of a few words, with what each means.
+CHOICES: dict[str, dict[str, str]] = {
+    "strength": {
+        "model": "the model's own maximum isometric forces (as OpenSim)",
+        "volume": "muscle volumes from mass and height (Handsfield et al. 2014), 60 N/cm^2",
+    },
+    "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
+    "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
+    "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+}
+
+
+def check_choice(key: str, value: str | None, where: str | None = None) -> str | None:
+    """Return ``value`` if it is one of ``CHOICES[key]`` (``None`` passes), else raise."""
+    if value is None or value in CHOICES[key]:
+        return value
+    raise InputError(where or key, f"'{value}' is not one of {', '.join(CHOICES[key])}")
+
+
+def choice_check(key: str, flag: str | None = None):
+    """A typer/click ``callback`` applying ``CHOICES[key]`` to an option's value."""
+
+    def callback(value: Any) -> Any:
+        import typer  # noqa: PLC0415
+
+        if value is not None and value not in CHOICES[key]:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(CHOICES[key])}", param_hint=flag)
+        return value
+
+    return callback
 
 
 def limit(key: str) -> Limit:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import choice_check
 from ._app import app
 from ._runner import RunnerFolder, RunnerTrials
 
@@ -16,7 +17,10 @@ from ._runner import RunnerFolder, RunnerTrials
 def claims(
     trial: RunnerFolder = None,
     trial_name: RunnerTrials = None,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for claims.json.")] = Path("runmuscles-claims"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per claim.")] = False,
 ) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import choice_check
 from ._app import app, fail
 
 load_model_app = typer.Typer(
@@ -38,7 +39,10 @@ def load_model_build(
     subject: Annotated[
         list[str] | None, typer.Option("--subject", help="Only these subject folders (repeat).")
     ] = None,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
 ) -> None:
     """Rebuild the load table: analyse each runner's trials once, then every grade x cadence
     with the what-if engine (minutes: about 15 s per trial with the default axes)."""

@@ -87,6 +87,28 @@ def run(
             "  pace: the same distance and speeds flat at the runners' typical cadence; hills, cadence: "
             "what they added (% of pace)"
         )
+        dist = rec.get("distance") or {}
+        typer.echo(f"  distance: {dist.get('reason', 'the track')}")
+        lo, hi = rec["load_speed_range_m_s"]
+        out_m = rec["load_left_out"]
+        left = ", ".join(
+            f"{out_m[k] / 1000:.2f} km {what}"
+            for k, what in (
+                ("walking_m", "walking"),
+                ("slower_m", f"slower than {lo:g} m/s"),
+                ("faster_m", f"faster than {hi:g} m/s"),
+            )
+            if out_m[k] >= 0.5
+        )
+        typer.echo(
+            f"  load: counts {rec['distance_loaded_m'] / 1000:.2f} km"
+            f" in {_fmt_duration(rec['time_loaded_s'])} of running at {lo:g}-{hi:g} m/s"
+            + (f"; left out: {left}" if left else "")
+        )
+        q = rec["quality"]
+        typer.echo(f"  quality: {'valid' if q['valid'] else 'NOT VALID'}")
+        for w in q["warnings"]:
+            typer.echo(f"  {'invalid' if w['invalidates'] else 'check'} [{w['code']}]: {w['message']}")
         for w in rec["warnings"]:
             typer.echo(f"  warning: {w}")
     if out is not None and records:

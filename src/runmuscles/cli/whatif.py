@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app, fail
 from ._runner import RunnerFolder, RunnerTrials
 
@@ -45,7 +45,11 @@ def whatif(
         typer.Option(help="Extra forward trunk lean (deg).", callback=option_check("lean_deg", "--lean")),
     ] = 0.0,
     surface: Annotated[
-        str | None, typer.Option(help="'treadmill' or 'overground' (default: as recorded).")
+        str | None,
+        typer.Option(
+            help="'treadmill' or 'overground' (default: as recorded).",
+            callback=choice_check("surface", "--surface"),
+        ),
     ] = None,
     wind: Annotated[
         float,
@@ -69,7 +73,10 @@ def whatif(
             callback=option_check("overstride_m", "--overstride"),
         ),
     ] = 0.0,
-    strike: Annotated[str | None, typer.Option(help="Landing: 'rearfoot' or 'forefoot'.")] = None,
+    strike: Annotated[
+        str | None,
+        typer.Option(help="Landing: 'rearfoot' or 'forefoot'.", callback=choice_check("strike", "--strike")),
+    ] = None,
     adapt: Annotated[
         bool,
         typer.Option(
@@ -77,7 +84,10 @@ def whatif(
             help="On a slope, add runners' adaptations (step frequency, trunk and foot angles).",
         ),
     ] = True,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for whatif.json and whatif.csv.")] = Path(
         "runmuscles-whatif"
     ),
