@@ -315,6 +315,21 @@ def test_forces_cut_short_are_said(tmp_path):
     assert f"{TRIAL}_grf.mot" in msg
 
 
+@needs_hamner
+def test_a_long_hole_in_the_forces_drops_the_strides_over_it(tmp_path):
+    def hole(labels, data):
+        t = data[:, 0]
+        return data[(t < 2.0) | (t > 2.5)]
+
+    out = tmp_path / "out"
+    s = _summary(_analyze(_trial_copy(tmp_path, forces=hole), out), out)
+    msg = next(w["message"] for w in s["quality"]["warnings"] if w["code"] == "gap_too_long")
+    assert f"{TRIAL}_grf.mot" in msg and "forces missing from 1.999 to 2.501 s" in msg
+    assert "strides_dropped_for_gaps" in _codes(s) and s["n_strides"] > 0
+    for st in s["strides"]:
+        assert st["end_s"] <= 2.0 or st["start_s"] >= 2.5
+
+
 def test_truncated_c3d_is_detected_from_its_own_header(tmp_path):
     from runmuscles.readers.c3d import read_c3d
 

@@ -51,6 +51,7 @@ __all__ = [
     "marker_gap_warnings",
     "check_coordinate_ranges",
     "check_declared_length",
+    "check_external_loads",
     "check_forces",
     "check_speed",
     "check_time_column",
@@ -442,6 +443,19 @@ def check_forces(
     return []
 
 
+def check_external_loads(
+    loads, body_mass_kg: float | None, *, mass_from: str = "the model", ground: str = "ground"
+) -> list[QualityWarning]:
+    """:func:`check_forces` on an ExternalLoads (its force file named in messages).
+
+    Forces expressed in a body's axes are not weighed; without any in ground, nothing is.
+    """
+    t, vert, cols = vertical_by_foot(loads, ground)
+    if not vert:
+        return []
+    return check_forces(t, vert, body_mass_kg, loads.data.source, mass_from=mass_from, columns=cols)
+
+
 def _spikes(f: np.ndarray, half_window: int = 2) -> np.ndarray:
     """Samples farther from the median of their neighbours than twice the signal's range.
 
@@ -782,11 +796,9 @@ def check_inputs(model, coordinates, loads) -> InputChecks:
         long += long_f
         warnings += w
         notes += n
-        t, vert, cols = vertical_by_foot(loads, model.ground_name)
-        if vert:
-            warnings += check_forces(
-                t, vert, model.body_mass_kg, data.source, mass_from=f"the model {model.name}", columns=cols
-            )
+        warnings += check_external_loads(
+            loads, model.body_mass_kg, mass_from=f"the model {model.name}", ground=model.ground_name
+        )
     return InputChecks(warnings, notes, sorted(long, key=lambda g: g.start_s), source)
 
 

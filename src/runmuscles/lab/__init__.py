@@ -38,7 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..plausibility import check_forces, marker_gap_warnings, truncation_warnings, vertical_by_foot
+from ..plausibility import (
+    check_external_loads,
+    check_forces,
+    marker_gap_warnings,
+    truncation_warnings,
+)
 from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
@@ -445,9 +450,7 @@ def prepare_lab_trial(
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
         loads = read_external_loads(xml)
-        t_f, vertical, columns = vertical_by_foot(loads)
-        if vertical:
-            warnings += check_forces(t_f, vertical, None, loads.data.source, columns=columns)
+        warnings += check_external_loads(loads, None)  # --mass is compared below
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
