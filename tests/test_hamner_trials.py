@@ -64,7 +64,7 @@ def test_triceps_surae_dominates_plantarflexor_stance_impulse(results: dict) -> 
     for key, out in results.items():
         with (out / "muscles.csv").open() as fh:
             rows = list(csv.DictReader(fh))
-        for side in ("_r",):
+        for side in ("_r", "_l"):  # each leg's stance is its own (phases per leg)
             pf = {}
             for r in rows:
                 m = r["muscle"]

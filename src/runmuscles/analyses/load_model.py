@@ -77,6 +77,7 @@ __all__ = [
     "run_load",
     "summarize_activity",
     "summarize_run_file",
+    "table_load_per_km",
 ]
 
 LOAD_MODEL_FILE = "load_model.json"
@@ -209,6 +210,10 @@ def build_load_model(
     cads = _axis("cadences_pct", cadences_pct, 80.0, 120.0, 100.0, "% of the recorded cadence")
     if strength not in ("volume", "model"):
         raise InputError("strength", f"'{strength}' is not one of volume, model")
+    if out_path is not None:
+        from ..outputs import check_output_file, json_written_by_runmuscles  # noqa: PLC0415
+
+        check_output_file(out_path, json_written_by_runmuscles)
     data_dir = Path(data_dir)
     folders = runner_folders(data_dir, subjects)
     n_s, n_g, n_c = len(speeds), len(grades), len(cads)
@@ -512,6 +517,36 @@ class _Grid:
             flat = np.ravel_multi_index(tuple(idx), self.shape)
             weights += np.bincount(flat, weights=w, minlength=weights.size)
         return weights @ self.values.reshape(-1, len(self.keys))
+
+
+def table_load_per_km(
+    model: dict[str, Any], speed_m_s: float, grade_pct: float = 0.0, cadence_pct: float = 100.0
+) -> dict[str, dict[str, float]]:
+    """Per-group load of one km of steady running at one condition, read from the table.
+
+    Parameters
+    ----------
+    model
+        From :func:`load_load_model`.
+    speed_m_s, grade_pct, cadence_pct
+        The condition; each is held to the table's range (no extrapolation).
+
+    Returns
+    -------
+    dict
+        Per group: ``impulse_bw_s``, ``positive_work_j_per_kg``, ``negative_work_j_per_kg``
+        for 1 km (linear interpolation, as :func:`run_load` integrates a run).
+    """
+    grid = _Grid(model)
+    x = [
+        np.clip(np.array([float(v)]), a[0], a[-1])
+        for v, a in ((speed_m_s, grid.speeds), (grade_pct, grid.grades), (cadence_pct, grid.cads))
+    ]
+    vals = grid.integrate(x[0], x[1], x[2], np.array([1000.0]))
+    out: dict[str, dict[str, float]] = {}
+    for k, (g, q) in enumerate(grid.keys):
+        out.setdefault(g, {})[q] = float(vals[k])
+    return out
 
 
 def _nearest_on_axis(

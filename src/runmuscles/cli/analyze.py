@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app, fail, progress_factory, report_after_run, run_one
 
 
@@ -35,7 +35,12 @@ def analyze(
     ] = None,
     height_m: Annotated[
         float | None,
-        typer.Option("--height", help="Runner's height (m).", callback=option_check("height_m", "--height")),
+        typer.Option(
+            "--height",
+            help="Runner's height (m): scales a lab trial's model, and sets the volume strength model's "
+            "height (default: the scaled model's stature).",
+            callback=option_check("height_m", "--height"),
+        ),
     ] = None,
     model: Annotated[
         Path | None,
@@ -92,8 +97,13 @@ def analyze(
         ),
     ] = 2.0,
     strength: Annotated[
-        str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")
-    ] = "model",
+        str,
+        typer.Option(
+            help="'volume' (default: muscle volumes from mass and height, Handsfield 2014, with the "
+            "scaled model's stature when --height is not given) or 'model' (the model's own F0).",
+            callback=choice_check("strength", "--strength"),
+        ),
+    ] = "volume",
     speed: Annotated[
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
@@ -157,6 +167,7 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..outputs import check_output_dir  # noqa: PLC0415
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
     emg_options = None
@@ -174,6 +185,7 @@ def analyze(
         )
     elif emg_map is not None or emg_rate is not None:
         fail("--emg-map and --emg-rate go with --emg")
+    check_output_dir(out)
     lab_file = trial if trial is not None and not trial.is_dir() else None
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None
@@ -191,7 +203,6 @@ def analyze(
         for given, flag in (
             (static, "--static"),
             (mass_kg, "--mass"),
-            (height_m, "--height"),
             (marker_map, "--markers"),
         ):
             if given is not None:
@@ -209,6 +220,7 @@ def analyze(
         lowpass_hz=lowpass if lowpass > 0 else None,
         activation_exponent=exponent,
         strength=strength,
+        height_m=height_m,
         cycle=cycle,
         start_s=start,
         end_s=end,

@@ -26,11 +26,13 @@ def claims(
 ) -> None:
     """Popular claims about running muscles, each with the engine's evidence and a verdict."""
     from ..claims import evaluate_claims  # noqa: PLC0415
+    from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import load_runner  # noqa: PLC0415
 
+    check_output_dir(out)
     sm = load_runner(trial, trials=trial_name, strength=strength)
     found = [c.as_dict() for c in evaluate_claims(sm)]
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     (out / "claims.json").write_text(json.dumps(found, indent=2, default=float))
     from ..reports.whatif_html import write_claims_report  # noqa: PLC0415
 

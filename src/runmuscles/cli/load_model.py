@@ -49,7 +49,9 @@ def load_model_build(
     import time  # noqa: PLC0415
 
     from ..analyses.load_model import build_load_model  # noqa: PLC0415
+    from ..outputs import check_output_file, json_written_by_runmuscles  # noqa: PLC0415
 
+    check_output_file(out, json_written_by_runmuscles)
     speed_list = _numbers(speeds, "speeds")
     t0 = time.perf_counter()
     m = build_load_model(

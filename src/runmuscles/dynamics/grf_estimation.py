@@ -1258,6 +1258,19 @@ def validate_hamner2013(
         raise InputError("validate_hamner2013", f"unknown options: {', '.join(sorted(unknown))}")
     settings = {k: v for k, v in {**defaults, **options}.items() if k != "release_height_m"}
     everything = _hamner_trials(root)
+    if not everything:
+        raise InputError(
+            root,
+            "has no trials to validate (expected subject folders with gaitTimes.json, ik/Run_N.mot and "
+            "Run_N_grf.xml: the hamner2013 layout)",
+        )
+    held_out_runners = {s for s, _ in everything}
+    if held_out and options.get("method", "learned") == "learned" and len(held_out_runners) < 2:
+        raise InputError(
+            root,
+            f"has one runner ({next(iter(held_out_runners))}); a held-out validation needs at least two "
+            "(each runner's forces are estimated with maps fitted on the others)",
+        )
     wanted = list(trials) if trials else everything
     loaded = _load_hamner(root, everything if held_out else wanted, cache_dir, options)
     by_key = {(h.subject, h.run): h for h in loaded}

@@ -138,6 +138,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    height_m
+        The runner's height when given (the volume strength model's height); ``None``: the
+        analysis takes the scaled model's stature.
     warnings
         Named problems with the inputs whose usable part is kept (truncated files, marker
         gaps; :mod:`runmuscles.plausibility`), for ``quality.warnings``.
@@ -151,6 +154,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    height_m: float | None = None
     warnings: list[QualityWarning] = field(default_factory=list)
 
 
@@ -392,7 +396,9 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    prepare_output_dir(out)
     notes: list[str] = []
     flags: list[str] = []
     notices: list[str] = []
@@ -608,7 +614,8 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
-        warnings,
+        height_m,
+        warnings=warnings,
     )
 
 

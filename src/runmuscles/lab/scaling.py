@@ -38,6 +38,7 @@ import numpy as np
 
 from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
+from ..model.anthropometry import HIP_HEIGHT_FRACTION_OF_STATURE, stature_from_multibody
 from ..opensim_adapter.tools import ScaleMeasurement
 from ..validation import check
 
@@ -51,8 +52,6 @@ __all__ = [
     "stature_estimate_m",
 ]
 
-#: Greater trochanter height / stature (Drillis & Contini 1966, in Winter 2009 Fig. 4.1).
-HIP_HEIGHT_FRACTION_OF_STATURE = 0.530
 #: A ``--mass`` further than this from the force plates' weight, or a ``--height`` further
 #: than this from the static trial's stature, is refused. The force plates weigh the Fukuchi
 #: 2017 runners 2-4 % below their recorded mass; the stature estimate of the model scaled
@@ -205,24 +204,11 @@ def scale_measurements(
 
 
 def stature_estimate_m(model_path: str | Path) -> float:
-    """The stature of a model's runner: standing hip joint height over 0.530 (Drillis & Contini).
+    """The stature of a model's runner: standing hip joint height over 0.530 (Drillis & Contini),
+    :func:`runmuscles.model.anthropometry.stature_from_multibody` of the model file."""
+    from ..model.multibody import load_osim  # noqa: PLC0415
 
-    The hip joint is the origin of ``femur_r``; the floor is the lower of the ``calcn_r``
-    and ``toes_r`` origins, in the model's default pose.
-    """
-    from ..model.multibody import forward_kinematics, load_osim  # noqa: PLC0415
-
-    mb = load_osim(model_path)
-    for b in ("femur_r", "calcn_r", "toes_r"):
-        if b not in mb.body_names:
-            raise InputError(model_path, f"model has no body '{b}': cannot estimate its stature")
-    q = np.zeros((1, mb.n_coordinates))
-    p = forward_kinematics(mb, q).p_m[0]
-    up = -np.asarray(mb.gravity_m_s2, dtype=float)
-    up = up / np.linalg.norm(up)
-    hip = p[mb.body_index("femur_r")] @ up
-    floor = min(p[mb.body_index("calcn_r")] @ up, p[mb.body_index("toes_r")] @ up)
-    return float((hip - floor) / HIP_HEIGHT_FRACTION_OF_STATURE)
+    return stature_from_multibody(load_osim(model_path), str(model_path))
 
 
 def mass_from_forces_kg(time_s: np.ndarray, vertical_force_n: np.ndarray) -> float:

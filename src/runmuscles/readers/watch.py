@@ -239,13 +239,20 @@ def read_activity(path: str | Path) -> Activity:
     with p.open("rb") as fh:
         head = fh.read(4096)
     kind = _sniff(head)
-    if kind == "fit":
-        return read_fit(p)
-    if kind == "gpx":
-        return read_gpx(p)
-    if kind == "tcx":
-        return read_tcx(p)
-    raise InputError(p, "is not a FIT, GPX or TCX activity file")
+    readers = {"fit": read_fit, "gpx": read_gpx, "tcx": read_tcx}
+    if kind not in readers:
+        raise InputError(p, "is not a FIT, GPX or TCX activity file")
+    activity = readers[kind](p)
+    named = p.suffix.lower().lstrip(".")
+    if named and named != kind:  # read by its content, and said
+        activity.quality.append(
+            QualityWarning(
+                "extension_mismatch",
+                f"{p.name}: named .{named} but its content is {kind.upper()}; read as {kind.upper()}",
+                affects=("distance", "load"),
+            )
+        )
+    return activity
 
 
 def _check_path(path: str | Path) -> Path:

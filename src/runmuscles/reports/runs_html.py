@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..analyses.groups import GROUP_LABELS
+from .advice_html import run_advice_section
 from .bodymap import group_load_map_svg
 from .html import PAGE_CSS
 from .svg import GROUP_ORDER, esc
@@ -145,7 +146,8 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
 <table class="groups-table">{head}{"".join(rows)}</table>
 <p class="note">Pace, hills and cadence split each group's impulse: {method}.
 Deep hip rotators, peronei and tibialis posterior ("other") are in the table, not on the map.</p>
-{f'<h3>Warnings</h3><ul class="flags">{warn}</ul>' if warn else ""}</div></div></section>"""
+{f'<h3>Warnings</h3><ul class="flags">{warn}</ul>' if warn else ""}</div></div></section>
+{run_advice_section(rec, f"run{idx}-advice")}"""
 
 
 def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) -> str:
@@ -176,8 +178,9 @@ def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) 
 
 def write_run_report(records: list[dict[str, Any]], out_dir: str | Path) -> Path:
     """Write :data:`RUN_REPORT_FILE` for the runs into ``out_dir``; returns its path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    out = prepare_output_dir(out_dir)
     path = out / RUN_REPORT_FILE
     path.write_text(run_report_html(records), encoding="utf-8")
     return path

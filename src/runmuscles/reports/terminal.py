@@ -60,6 +60,15 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
             else ""
         )
     )
+    from rich.markup import escape  # noqa: PLC0415
+
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+    from .narrative import energy_sentence  # noqa: PLC0415
+
+    energy = energy_sentence(s)  # energy first, with its flag
+    if energy:
+        colour = "yellow" if flag_reasons(s["quality"], "energy") else "bold"
+        c.print(f"[{colour}]{escape(energy)}[/{colour}]")
     c.print(_groups_table(s, "Muscle groups (shares of all muscles; per phase: share within the phase)"))
     top = Table(title="Top muscles by force impulse per stride", title_justify="left")
     for col in ("muscle", "impulse (BW s)", "positive work (J)", "peak force (BW)", "peak activation"):
