@@ -421,6 +421,9 @@ def test_strides_over_a_gap_are_dropped_and_a_requested_one_is_refused():
     assert [w.code for w in checks.warnings] == ["strides_dropped_for_gaps"]
     with pytest.raises(InputError, match="cycle 2 overlap"):
         checks.keep_cycles(cycles[1:2], requested=2)
+    with pytest.raises(InputError, match="window 0.75-1.3 s overlaps data gaps .* no complete stride"):
+        checks.keep_cycles([], window_s=(0.75, 1.3))
+    assert checks.keep_cycles([], window_s=(1.1, 1.3)) == []
 
 
 def test_time_column_check_names_the_row():

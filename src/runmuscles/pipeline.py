@@ -608,7 +608,7 @@ def analyze_trial(
         events = GaitEvents({}, {}, str(coordinates_path), [f"no gait events: {exc}"])
         vertical = {"time_s": np.zeros(0)}
     start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
-    cycles = checked.keep_cycles(cycles, opts.cycle)
+    cycles = checked.keep_cycles(cycles, opts.cycle, (start_s, end_s))
     emg = None
     if opts.emg is not None:  # read and map before the long stages: a bad file fails fast
         from .analyses.emg import prepare_emg  # noqa: PLC0415

@@ -699,18 +699,32 @@ class InputChecks:
     gaps: list[Gap]
     source: str
 
-    def keep_cycles(self, cycles: Sequence, requested: int | None = None) -> list:
+    def keep_cycles(
+        self, cycles: Sequence, requested: int | None = None, window_s: tuple[float, float] | None = None
+    ) -> list:
         """The stride cycles that overlap no long gap (a warning names the dropped ones).
 
         Raises
         ------
         InputError
-            The one requested cycle overlaps a gap, or every complete stride does.
+            The one requested cycle overlaps a gap, or every complete stride does, or the
+            analysis window (``window_s``) has no stride and overlaps a gap (its frames there
+            would be invented).
         """
         kept, dropped = drop_cycles_over_gaps(cycles, self.gaps)
-        if not dropped:
-            return list(kept)
         gaps = ", ".join(f"{g.start_s:.3f}-{g.end_s:.3f} s" for g in self.gaps)
+        if not dropped:
+            if (
+                not kept
+                and window_s is not None
+                and any(g.start_s < window_s[1] and g.end_s > window_s[0] for g in self.gaps)
+            ):
+                raise InputError(
+                    self.source,
+                    f"the analysis window {window_s[0]:g}-{window_s[1]:g} s overlaps data gaps longer than "
+                    f"{MAX_GAP_S:g} s ({gaps}), which are not bridged, and holds no complete stride",
+                )
+            return list(kept)
         if requested is not None or not kept:
             which = f"cycle {requested}" if requested is not None else f"all {len(dropped)} complete strides"
             raise InputError(
