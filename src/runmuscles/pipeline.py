@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ from .muscles.recruitment import (
     build_recruitment_problem,
     solve_recruitment,
 )
+from .plausibility import check_inputs
 from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check
@@ -593,6 +594,9 @@ def analyze_trial(
         )
     timings["read"] = _time.perf_counter() - t1
 
+    say("checks")
+    checked = check_inputs(model, table, loads)
+
     say("events")
     try:
         if loads is None:
@@ -604,6 +608,7 @@ def analyze_trial(
         events = GaitEvents({}, {}, str(coordinates_path), [f"no gait events: {exc}"])
         vertical = {"time_s": np.zeros(0)}
     start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
+    cycles = checked.keep_cycles(cycles, opts.cycle, (start_s, end_s))
     emg = None
     if opts.emg is not None:  # read and map before the long stages: a bad file fails fast
         from .analyses.emg import prepare_emg  # noqa: PLC0415
@@ -624,6 +629,20 @@ def analyze_trial(
     q, qd, qdd = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
     ck = CoordinateKinematics(ck.time_s, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, ck.notes)
     timings["kinematics"] = _time.perf_counter() - t1
+    checked.check_motion(
+        model,
+        ck.time_s,
+        q,
+        vertical=vertical,
+        loads=loads,
+        stated_speed_m_s=opts.speed_m_s,
+        speed_source=opts.speed_source,
+    )
+    opts = replace(
+        opts,
+        input_warnings=[*opts.input_warnings, *checked.warnings],
+        input_notes=[*opts.input_notes, *checked.notes],
+    )
 
     say("dynamics")
     t1 = _time.perf_counter()

@@ -286,4 +286,5 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
         "input_flags": lab.flags,
         "input_quality": lab.quality,
         "standing_foot_angle_rad": lab.standing_foot_angle_rad,
+        "input_warnings": lab.warnings,
     }

@@ -38,6 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..plausibility import (
+    check_external_loads,
+    check_forces,
+    marker_gap_warnings,
+    truncation_warnings,
+)
+from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
 
@@ -134,6 +141,9 @@ class LabTrial:
     height_m
         The runner's height when given (the volume strength model's height); ``None``: the
         analysis takes the scaled model's stature.
+    warnings
+        Named problems with the inputs whose usable part is kept (truncated files, marker
+        gaps; :mod:`runmuscles.plausibility`), for ``quality.warnings``.
     """
 
     spec: TrialSpec
@@ -145,6 +155,7 @@ class LabTrial:
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
     height_m: float | None = None
+    warnings: list[QualityWarning] = field(default_factory=list)
 
 
 def _read_markers(path: Path):
@@ -440,6 +451,9 @@ def prepare_lab_trial(
         quality["markerless"] = video
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
+    warnings: list[QualityWarning] = []
+    if markers is not None:
+        warnings += truncation_warnings(markers.time_s, markers.meta)
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
@@ -468,8 +482,9 @@ def prepare_lab_trial(
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
-        total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
-        force_mass = ls.mass_from_forces_kg(feet.time_s, total)
+        vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
+        warnings += check_forces(feet.time_s, vertical, None, trial)  # --mass is compared below
+        force_mass = ls.mass_from_forces_kg(feet.time_s, vertical["right"] + vertical["left"])
         force_what = f"the force plates of {trial.name}"
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
     elif forces_mode == "file":
@@ -482,7 +497,9 @@ def prepare_lab_trial(
 
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
-        force_mass = ls.mass_from_forces_kg(*_vertical_force(read_external_loads(xml)))
+        loads = read_external_loads(xml)
+        warnings += check_external_loads(loads, None)  # --mass is compared below
+        force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
@@ -559,6 +576,10 @@ def prepare_lab_trial(
         trial_m = plan.apply(_window(markers, lo, hi))
         if not trial_m.names:
             raise InputError(trial, "none of its markers could be mapped to the model (see --markers)")
+        # gaps of the markers inverse kinematics uses, in its window
+        gap_w, gap_notes = marker_gap_warnings(trial_m, trial)
+        warnings += gap_w
+        notes += gap_notes
     model_dir = out / "model"
     if scale:
         say("scaling the model (OpenSim)")
@@ -636,6 +657,7 @@ def prepare_lab_trial(
         quality,
         standing,
         height_m,
+        warnings=warnings,
     )
 
 
