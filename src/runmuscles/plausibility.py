@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +199,7 @@ class Gap:
     start_s: float
     end_s: float
     rows: int
+    source: str = ""  # the file the hole is in, where known
 
     @property
     def duration_s(self) -> float:
@@ -712,7 +713,12 @@ class InputChecks:
             would be invented).
         """
         kept, dropped = drop_cycles_over_gaps(cycles, self.gaps)
-        gaps = ", ".join(f"{g.start_s:.3f}-{g.end_s:.3f} s" for g in self.gaps)
+        gaps = ", ".join(
+            f"{g.start_s:.3f}-{g.end_s:.3f} s" + (f" in {Path(g.source).name}" if g.source else "")
+            for g in self.gaps
+        )
+        files = {g.source for g in self.gaps if g.source}
+        where = files.pop() if len(files) == 1 else self.source  # the file the holes are in
         if not dropped:
             if (
                 not kept
@@ -720,7 +726,7 @@ class InputChecks:
                 and any(g.start_s < window_s[1] and g.end_s > window_s[0] for g in self.gaps)
             ):
                 raise InputError(
-                    self.source,
+                    where,
                     f"the analysis window {window_s[0]:g}-{window_s[1]:g} s overlaps data gaps longer than "
                     f"{MAX_GAP_S:g} s ({gaps}), which are not bridged, and holds no complete stride",
                 )
@@ -728,7 +734,7 @@ class InputChecks:
         if requested is not None or not kept:
             which = f"cycle {requested}" if requested is not None else f"all {len(dropped)} complete strides"
             raise InputError(
-                self.source,
+                where,
                 f"{which} overlap(s) data gaps longer than {MAX_GAP_S:g} s ({gaps}), which are not bridged: "
                 "nothing usable is left in the window",
             )
@@ -801,13 +807,14 @@ def check_inputs(model, coordinates, loads) -> InputChecks:
     warnings = truncation_warnings(coordinates.time_s, coordinates.meta)
     notes: list[str] = []
     long, w, n = gap_warnings(find_gaps(coordinates.time_s), source, "joint angles")
+    long = [replace(g, source=str(source)) for g in long]
     warnings += w
     notes += n
     if loads is not None:
         data = loads.data
         warnings += truncation_warnings(data.time_s, data.meta)
         long_f, w, n = gap_warnings(find_gaps(data.time_s), data.source, "forces")
-        long += long_f
+        long += [replace(g, source=str(data.source)) for g in long_f]
         warnings += w
         notes += n
         warnings += check_external_loads(
