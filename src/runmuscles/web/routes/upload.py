@@ -41,9 +41,10 @@ async def upload(request: Request):
 
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    store.write_manifest(folder, [*received, *activities], {})
+    kept = [*received, *(f for f in activities if f not in received)]
+    store.write_manifest(folder, kept, {})  # stored before processing
     results = await run_in_threadpool(_import, request.app.state.engine, activities)
-    store.write_manifest(folder, [*received, *activities], results)
+    store.write_manifest(folder, kept, results)
     rows = [{"name": f.name, **results[f.file_id]} for f in activities]
     return render(request, "upload_done.html", {"rows": rows, "skipped": skipped})
 
