@@ -19,12 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from runmuscles.web import WebSettings, create_app  # noqa: E402
-from runmuscles.web import uploads as uploads_mod  # noqa: E402
+from runmuscles.web import WebSettings, create_app
+from runmuscles.web import uploads as uploads_mod
 
 TOKEN = "launch-token-for-tests"
 BASE = "http://127.0.0.1:8765"
@@ -468,13 +466,11 @@ def _wait_load(b, timeout_s: float = 60.0) -> None:
 
 
 @pytest.mark.slow
-def test_browser_uploads_a_fit_file_and_sees_the_body_map_coloured(tmp_path, watch):
+def test_browser_uploads_a_fit_file_and_sees_the_body_map_coloured(tmp_path, watch, require_service):
     from runmuscles.reports.browser import HeadlessBrowser, find_chromium
 
-    from .conftest import skip_or_fail_in_ci
-
     if find_chromium() is None:
-        skip_or_fail_in_ci("no Chromium (install Debian's 'chromium' package)")
+        require_service("no Chromium (install Debian's 'chromium' package)")
     proc, url = _start_server(tmp_path)
     origin = url.split("/?")[0]
     try:
@@ -508,13 +504,11 @@ def test_browser_uploads_a_fit_file_and_sees_the_body_map_coloured(tmp_path, wat
 
 
 @pytest.mark.slow
-def test_browser_grade_slider_moves_fills_and_changes(tmp_path):
+def test_browser_grade_slider_moves_fills_and_changes(tmp_path, require_service):
     from runmuscles.reports.browser import HeadlessBrowser, find_chromium
 
-    from .conftest import skip_or_fail_in_ci
-
     if find_chromium() is None:
-        skip_or_fail_in_ci("no Chromium (install Debian's 'chromium' package)")
+        require_service("no Chromium (install Debian's 'chromium' package)")
     proc, url = _start_server(tmp_path)
     origin = url.split("/?")[0]
     try:
