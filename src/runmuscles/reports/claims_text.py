@@ -60,7 +60,7 @@ def _label(key: str) -> tuple[str, str | None, bool]:
             change = " change" if "change" in suffix else ""
             words = f"{head.replace('_', ' ')}{change} ({tail.replace('_', ' ')})"
             return words, unit, signed
-    if "share" in key:
+    if "share" in key or "fraction" in key:
         return key.replace("_", " "), "share", False
     return key.replace("_", " "), None, False
 
@@ -81,6 +81,8 @@ def _value(v: Any, unit: str | None, signed: bool) -> str:
         text = readable_number(x, signed=signed)
         return f"{text} {unit}" if unit else text
     if isinstance(v, dict):
+        if unit is None:  # the inner keys carry their own units
+            return ", ".join(f"{_label(str(k))[0]} {_value(x, *_label(str(k))[1:])}" for k, x in v.items())
         return ", ".join(f"{str(k).replace('_', ' ')} {_value(x, unit, signed)}" for k, x in v.items())
     if isinstance(v, list | tuple):
         return ", ".join(_value(x, unit, signed) for x in v)
