@@ -258,6 +258,39 @@ def test_zip_of_runs_in_nested_folders_is_imported(client, watch):
     assert "readme.txt" in r.text  # named as left out
 
 
+def test_gzipped_files_alone_and_in_a_bulk_export_are_imported(client, watch):
+    import gzip
+
+    csrf = login(client)
+    fit = (watch / "activity-small-fenix2-run.fit").read_bytes()
+    gpx = (watch / "korita-zbevnica.gpx").read_bytes()
+    r = upload(client, csrf, ("123.fit.gz", gzip.compress(fit)))
+    assert r.status_code == 200 and 'data-status="added"' in r.text and "123.fit" in r.text
+    export = _zip([("export_1/activities/456.gpx.gz", gzip.compress(gpx)), ("export_1/profile.csv", b"a,b")])
+    r = upload(client, csrf, ("export_1.zip", export))
+    assert r.status_code == 200 and 'data-status="added"' in r.text
+    # the uploaded .gz is kept as received; one taken out of a zip only decompressed
+    assert len([p for p in stored_files(client.app) if p.name.endswith(".gz")]) == 1
+
+
+def test_gzip_bombs_and_mislabelled_gzips_are_refused(client, watch):
+    import gzip
+
+    csrf = login(client)
+    gpx = (watch / "korita-zbevnica.gpx").read_bytes()
+    cases = [
+        ("bomb.fit.gz", gzip.compress(b"\0" * (8 << 20)), "compressed more than 100 times"),
+        ("track.fit.gz", gzip.compress(gpx), "not a FIT file"),
+        ("broken.gpx.gz", b"\x1f\x8b not really gzip", "not a readable gzip file"),
+        ("inner.zip", _zip([("a/bomb.tcx.gz", gzip.compress(b" " * (8 << 20)))]), "compressed more than"),
+    ]
+    for name, data, said in cases:
+        r = upload(client, csrf, (name, data))
+        assert r.status_code == 400, name
+        assert said in error_text(r), name
+    assert stored_files(client.app) == []
+
+
 @pytest.mark.parametrize(
     ("entries", "symlink", "said"),
     [

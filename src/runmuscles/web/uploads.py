@@ -4,7 +4,8 @@ Every upload is written to ``<data dir>/uploads/<batch id>/<file id><suffix>`` a
 never under the client's name (the name is kept in the batch's ``manifest.json``, for display).
 A file is refused, and its batch removed, when:
 
-* its suffix is not one the app reads (``.fit``, ``.gpx``, ``.tcx``, ``.zip``);
+* its suffix is not one the app reads (``.fit``, ``.gpx``, ``.tcx``, each also gzipped as in
+  Strava's and Garmin's bulk exports, ``.zip``);
 * it grows past its type's size cap (:data:`SIZE_CAP_BYTES`) while streaming: the rest of the
   request is not stored;
 * its content is not what its suffix says (magic bytes: the FIT header's ``.FIT`` signature
@@ -42,6 +43,7 @@ __all__ = [
     "UploadStore",
     "check_content",
     "extract_zip",
+    "gunzip",
     "receive_upload",
 ]
 
@@ -49,6 +51,8 @@ MB = 1 << 20
 #: Largest accepted file per suffix (issue 16's suggested caps).
 SIZE_CAP_BYTES = {".fit": 50 * MB, ".gpx": 50 * MB, ".tcx": 50 * MB, ".zip": 1024 * MB}
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
+#: Gzipped activity files (``.fit.gz``): the cap applies to the file after decompression.
+GZ_SUFFIXES = tuple(s + ".gz" for s in ACTIVITY_SUFFIXES)
 MAX_ZIP_RATIO = 100.0
 MAX_ZIP_ENTRIES = 20_000
 MAX_FILES_PER_UPLOAD = 500
@@ -85,7 +89,13 @@ def _client_name(raw: str) -> str:
 
 
 def _suffix(name: str) -> str:
-    return PurePosixPath(name.lower()).suffix
+    """``.fit``, ``.fit.gz``, ``.zip``, ... of a file name (lower case)."""
+    p = PurePosixPath(name.lower())
+    return "".join(p.suffixes[-2:]) if p.suffix == ".gz" and len(p.suffixes) >= 2 else p.suffix
+
+
+def _cap(suffix: str) -> int:
+    return SIZE_CAP_BYTES.get(suffix.removesuffix(".gz"), 0)
 
 
 async def receive_upload(request, folder: Path, field: str = "files") -> list[StoredFile]:
@@ -129,7 +139,7 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
             return
         name = _client_name(raw_name.decode("utf-8", "replace"))
         suffix = _suffix(name)
-        if suffix not in SIZE_CAP_BYTES:
+        if suffix not in SIZE_CAP_BYTES and suffix not in GZ_SUFFIXES:
             raise UploadRefused(name, "not a file the app reads (FIT, GPX, TCX, or a zip of them)")
         if len(stored) >= MAX_FILES_PER_UPLOAD:
             raise UploadRefused(name, f"more than {MAX_FILES_PER_UPLOAD} files in one upload")
@@ -144,7 +154,7 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
             if part["size"] > MAX_FIELD_BYTES:
                 raise UploadRefused("upload", "a form field is too long")
             return
-        cap = SIZE_CAP_BYTES[part["suffix"]]
+        cap = _cap(part["suffix"])
         if part["size"] > cap:
             raise UploadRefused(
                 part["name"], f"larger than the {cap // MB} MB accepted for {part['suffix']} files"
@@ -195,6 +205,8 @@ def _discard(part: dict[str, Any], folder: Path) -> None:
 
 def check_content(f: StoredFile) -> None:
     """Refuse a stored file whose content does not match its suffix (see the module's notes)."""
+    if f.suffix in GZ_SUFFIXES:
+        raise UploadRefused(f.name, "a gzipped file is checked after decompression (gunzip)")
     with f.path.open("rb") as fh:
         head = fh.read(64)
     if f.suffix == ".fit":
@@ -235,6 +247,40 @@ def _xml_root(f: StoredFile) -> str | None:
     return None
 
 
+def gunzip(f: StoredFile, folder: Path) -> StoredFile:
+    """The activity inside a stored ``.fit.gz`` (``.gpx.gz``, ``.tcx.gz``), decompressed under a
+    new id with its type's cap and the ratio limit, then checked like any upload."""
+    import gzip  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    inner = f.suffix.removesuffix(".gz")
+    limit = min(SIZE_CAP_BYTES[inner], int(MAX_ZIP_RATIO * max(f.size_bytes, 1)))
+    file_id = uuid.uuid4().hex
+    path = folder / f"{file_id}{inner}"
+    n = 0
+    try:
+        with gzip.open(f.path, "rb") as src, path.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                n += len(chunk)
+                if n > limit:
+                    why = (
+                        f"decompresses to more than {SIZE_CAP_BYTES[inner] // MB} MB"
+                        if limit == SIZE_CAP_BYTES[inner]
+                        else f"is compressed more than {MAX_ZIP_RATIO:g} times: a zip bomb is refused"
+                    )
+                    raise UploadRefused(f.name, why)
+                dst.write(chunk)
+    except (OSError, EOFError, zlib.error):
+        path.unlink(missing_ok=True)
+        raise UploadRefused(f.name, "is not a readable gzip file") from None
+    except UploadRefused:
+        path.unlink(missing_ok=True)
+        raise
+    item = StoredFile(file_id, f.name.removesuffix(".gz").removesuffix(".GZ"), inner, path, n)
+    check_content(item)
+    return item
+
+
 def extract_zip(f: StoredFile, folder: Path) -> tuple[list[StoredFile], list[str]]:
     """The activity files of a stored zip, checked entry by entry and stored under new ids.
 
@@ -267,14 +313,18 @@ def extract_zip(f: StoredFile, folder: Path) -> tuple[list[StoredFile], list[str
                 continue
             name = _client_name(info.filename)
             suffix = _suffix(name)
-            if suffix not in ACTIVITY_SUFFIXES:
+            if suffix not in ACTIVITY_SUFFIXES and suffix not in GZ_SUFFIXES:
                 skipped.append(name)
                 continue
             file_id = uuid.uuid4().hex
             path = folder / f"{file_id}{suffix}"
-            size = _copy_capped(zf, info, path, min(SIZE_CAP_BYTES[suffix], info.file_size), f.name)
+            size = _copy_capped(zf, info, path, min(_cap(suffix), info.file_size), f.name)
             item = StoredFile(file_id, name, suffix, path, size)
-            check_content(item)
+            if suffix in GZ_SUFFIXES:
+                packed, item = item, gunzip(item, folder)
+                packed.path.unlink(missing_ok=True)
+            else:
+                check_content(item)
             out.append(item)
     return out, skipped
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..app import render
-from ..uploads import UploadRefused, check_content, extract_zip, receive_upload
+from ..uploads import GZ_SUFFIXES, UploadRefused, check_content, extract_zip, gunzip, receive_upload
 
 router = APIRouter()
 
@@ -29,6 +29,9 @@ async def upload(request: Request):
     activities, skipped = [], []
     try:
         for f in received:
+            if f.suffix in GZ_SUFFIXES:
+                activities.append(await run_in_threadpool(gunzip, f, folder))
+                continue
             check_content(f)
             if f.suffix == ".zip":
                 inner, left = await run_in_threadpool(extract_zip, f, folder)
