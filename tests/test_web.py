@@ -35,7 +35,7 @@ def watch(shared_data: Path) -> Path:
 
 @pytest.fixture
 def app(tmp_path: Path):
-    return create_app(WebSettings(data_dir=tmp_path / "data", token=TOKEN))
+    return create_app(WebSettings(data_dir=tmp_path / "data", token=TOKEN, prefetch=False))
 
 
 @pytest.fixture
@@ -388,6 +388,9 @@ def test_whatif_page_and_api(client):
     change = {g["group"]: g["change_pct"] for g in data["groups"]}
     assert change["gluteals"] > 3 and change["hamstrings"] != 0  # uphill: more hip extensor load
     assert any(data["fills"][g] != base_fills.get(g) for g in data["fills"])
+    t0 = time.perf_counter()
+    assert client.get("/api/whatif?grade_pct=8").json() == data  # remembered
+    assert time.perf_counter() - t0 < 0.3
     r = client.get("/api/whatif?grade_pct=45")  # outside the engine's tested range
     assert r.status_code == 400 and "grade" in r.json()["error"]
 

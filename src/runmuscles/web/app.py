@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,8 @@ class WebSettings:
         The launch token (default: a new random one).
     extra_hosts
         More host names the ``Host`` header may carry (e.g. ``testserver`` in tests).
+    prefetch
+        Once the what-if page is opened, compute the slider's other steps in the background.
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -61,19 +65,30 @@ class WebSettings:
     port: int = 8765
     token: str | None = None
     extra_hosts: tuple[str, ...] = ()
+    prefetch: bool = True
 
     def allowed_hosts(self) -> set[str]:
         return {*LOOPBACK_HOSTS, self.host.strip("[]").lower(), *self.extra_hosts}
 
 
 class DemoRunner:
-    """The bundled runner, loaded on first use and shared by the pages (one at a time)."""
+    """The bundled runner, loaded on first use and shared by the pages (one at a time).
+
+    What-if results per slope are kept (the last :data:`CACHE_SIZE`), and :meth:`prefetch`
+    computes the slider's steps in a background thread, so a slider that returns to a slope,
+    or reaches one computed ahead, is answered at once.
+    """
+
+    CACHE_SIZE = 256
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._runner = None
         self._claims: list[dict[str, Any]] | None = None
         self._baseline: dict[str, Any] | None = None
+        self._by_grade: OrderedDict[float, dict[str, Any]] = OrderedDict()
+        self._stop = threading.Event()
+        self._prefetching: threading.Thread | None = None
 
     def runner(self):
         from ..whatif import load_runner  # noqa: PLC0415
@@ -88,6 +103,37 @@ class DemoRunner:
 
         with self._lock:
             return whatif_payload(self.runner(), cond, energetics=False)
+
+    def whatif_grade(self, grade_pct: float) -> dict[str, Any]:
+        """:meth:`whatif` of a slope (remembered)."""
+        from ..whatif import Condition  # noqa: PLC0415
+
+        key = round(float(grade_pct), 6)
+        with self._lock:
+            if key not in self._by_grade:
+                self._by_grade[key] = self.whatif(Condition(grade_pct=key))
+                while len(self._by_grade) > self.CACHE_SIZE:
+                    self._by_grade.popitem(last=False)
+            self._by_grade.move_to_end(key)
+            return self._by_grade[key]
+
+    def prefetch(self, grades: list[float]) -> None:
+        """Compute these slopes in a background thread (once; stopped by :meth:`stop`)."""
+        with self._lock:
+            if self._prefetching is not None:
+                return
+
+            def work() -> None:
+                for g in grades:
+                    if self._stop.is_set():
+                        return
+                    self.whatif_grade(g)
+
+            self._prefetching = threading.Thread(target=work, name="whatif-prefetch", daemon=True)
+            self._prefetching.start()
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def baseline(self) -> dict[str, Any]:
         from ..whatif import Condition  # noqa: PLC0415
@@ -124,14 +170,21 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         settings.allowed_hosts(), **({"launch_token": settings.token} if settings.token else {})
     )
 
-    app = FastAPI(title="runmuscles", docs_url=None, redoc_url=None, openapi_url=None)
+    demo = DemoRunner()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        demo.stop()
+
+    app = FastAPI(title="runmuscles", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.settings = settings
     app.state.guard = guard
     app.state.engine = engine
     app.state.templates = templates
     app.state.uploads = UploadStore(data_dir)
-    app.state.demo = DemoRunner()
+    app.state.demo = demo
 
     def page_error(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):

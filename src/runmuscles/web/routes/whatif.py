@@ -58,6 +58,9 @@ def whatif_page(request: Request):
         top=_top(base),
     )
     lim = LIMITS["grade_pct"]
+    if request.app.state.settings.prefetch:  # the slider's steps, nearest the level first
+        steps = [float(g) for g in range(int(lim.low), int(lim.high) + 1) if g != 0]
+        request.app.state.demo.prefetch(sorted(steps, key=abs))
     return render(
         request,
         "whatif.html",
@@ -73,10 +76,8 @@ def whatif_page(request: Request):
 
 @router.get("/api/whatif")
 def whatif_api(request: Request, grade_pct: float = Query(ge=-1e6, le=1e6)):
-    from ...whatif import Condition  # noqa: PLC0415
-
     demo = request.app.state.demo
-    payload = demo.whatif(Condition(grade_pct=grade_pct))
+    payload = demo.whatif_grade(grade_pct)
     loads = {g: v[QUANTITY] for g, v in payload["whatif"]["groups"].items()}
     return {
         "grade_pct": grade_pct,
