@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--imports", type=int, default=20, help="distinct GPX files imported in one zip")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--no-browser", action="store_true", help="skip the headless-Chromium timing")
+    ap.add_argument("--screenshots", type=Path, help="save PNGs of the what-if and a run page here")
     args = ap.parse_args()
 
     import httpx  # noqa: PLC0415
@@ -142,6 +143,14 @@ def main() -> None:
             f"import of {args.imports} distinct GPX files in a zip: {out['import']['seconds']:.1f} s "
             f"({added} added)"
         )
+        if args.screenshots:
+            fit = WATCH / "garmin-fenix-5-run.fit"
+            r = c.post(
+                f"{origin}/upload?csrf_token={csrf}",
+                files=[("files", (fit.name, fit.read_bytes(), "application/octet-stream"))],
+            )
+            run_id = int(re.search(r'href="/runs/(\d+)"', r.text).group(1))
+            _screenshots(url, origin, args.screenshots, run_id)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -171,6 +180,24 @@ def _browser(url: str, origin: str, grades: list[float]) -> dict:
     res = {"median": statistics.median(times), "p95": _p95(times), "n": len(times)}
     print(f"slider to repainted body map (Chromium): median {res['median']:.0f} ms, p95 {res['p95']:.0f} ms")
     return res
+
+
+def _screenshots(url: str, origin: str, folder: Path, run_id: int) -> None:
+    from runmuscles.reports.browser import HeadlessBrowser  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with HeadlessBrowser(width=1280, height=900, timeout_s=120) as b:
+        b.open(url)
+        b.open(origin + "/whatif")
+        b.evaluate(
+            "new Promise(res => { const s = document.getElementById('grade'); s.value = 10;"
+            " s.dispatchEvent(new Event('input')); (function poll() {"
+            " if (document.body.dataset.whatif === 'done') res(1); else setTimeout(poll, 20); })(); })"
+        )
+        b.screenshot(folder / "web-whatif.png")
+        b.open(f"{origin}/runs/{run_id}")
+        b.screenshot(folder / "web-run.png")
+    print(f"screenshots: {folder / 'web-whatif.png'}, {folder / 'web-run.png'}")
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
     data_dir = Path(settings.data_dir).expanduser()
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # health data: the user's own
     except OSError as exc:
         raise InputError(data_dir, f"cannot create the data folder ({exc.strerror or exc})") from None
     engine = open_history(settings.db if settings.db else data_dir / "history.sqlite")

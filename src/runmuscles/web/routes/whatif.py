@@ -50,7 +50,7 @@ def whatif_page(request: Request):
     loads = {g: v[QUANTITY] for g, v in base["baseline"]["groups"].items()}
     svg = group_load_map_svg(
         loads,
-        label="force impulse per stride",
+        label="impulse per stride",
         unit="BW s",
         figure_id="whatif-bodymap",
         title="Body map: force impulse per stride and muscle group",
