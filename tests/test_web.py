@@ -309,6 +309,19 @@ def test_dangerous_zips_are_refused(client, tmp_path, entries, symlink, said):
     assert not list(tmp_path.rglob("escaped.fit"))
 
 
+def test_a_file_that_takes_too_long_to_read_is_refused_and_leaves_nothing(tmp_path, watch):
+    slow = create_app(
+        WebSettings(data_dir=tmp_path / "d", token=TOKEN, prefetch=False, import_time_limit_s=0.001)
+    )
+    c = TestClient(slow, base_url=BASE)
+    csrf = login(c)
+    fit = (watch / "activity-small-fenix2-run.fit").read_bytes()
+    r = upload(c, csrf, ("a.fit", fit), ("b.fit", (watch / "garmin-fenix-5-run.fit").read_bytes()))
+    assert r.status_code == 200
+    assert r.text.count("took longer than 0.001 s to read") == 2
+    assert "/runs/" not in c.get("/runs").text.split("<main>")[1]  # nothing half-stored
+
+
 def test_client_file_names_never_become_paths(client, watch, tmp_path):
     csrf = login(client)
     fit = (watch / "activity-small-fenix2-run.fit").read_bytes()

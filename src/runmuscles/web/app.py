@@ -57,6 +57,8 @@ class WebSettings:
         More host names the ``Host`` header may carry (e.g. ``testserver`` in tests).
     prefetch
         Once the what-if page is opened, compute the slider's other steps in the background.
+    import_time_limit_s
+        Longest time one uploaded file may take to be read (:mod:`runmuscles.web.importer`).
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -66,6 +68,7 @@ class WebSettings:
     token: str | None = None
     extra_hosts: tuple[str, ...] = ()
     prefetch: bool = True
+    import_time_limit_s: float = 60.0
 
     def allowed_hosts(self) -> set[str]:
         return {*LOOPBACK_HOSTS, self.host.strip("[]").lower(), *self.extra_hosts}
@@ -170,7 +173,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # health data: the user's own
     except OSError as exc:
         raise InputError(data_dir, f"cannot create the data folder ({exc.strerror or exc})") from None
-    engine = open_history(settings.db if settings.db else data_dir / "history.sqlite")
+    db = str(settings.db) if settings.db else str(data_dir / "history.sqlite")
+    engine = open_history(db)
     guard = Guard.for_hosts(
         settings.allowed_hosts(), **({"launch_token": settings.token} if settings.token else {})
     )
@@ -187,6 +191,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.guard = guard
     app.state.engine = engine
+    app.state.db = db
     app.state.templates = templates
     app.state.uploads = UploadStore(data_dir)
     app.state.demo = demo

@@ -2,7 +2,7 @@
 
 The files are stored first (under generated names, see :mod:`runmuscles.web.uploads`), then
 imported with :func:`runmuscles.history.import_paths`, the same function as
-``runmuscles history --import``.
+``runmuscles history --import``, each file under a time limit (:mod:`runmuscles.web.importer`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..app import render
+from ..importer import import_files
 from ..uploads import GZ_SUFFIXES, UploadRefused, check_content, extract_zip, gunzip, receive_upload
 
 router = APIRouter()
@@ -46,20 +47,8 @@ async def upload(request: Request):
         raise
     kept = [*received, *(f for f in activities if f not in received)]
     store.write_manifest(folder, kept, {})  # stored before processing
-    results = await run_in_threadpool(_import, request.app.state.engine, activities)
+    limit_s = request.app.state.settings.import_time_limit_s
+    results = await run_in_threadpool(import_files, request.app.state.db, activities, time_limit_s=limit_s)
     store.write_manifest(folder, kept, results)
     rows = [{"name": f.name, **results[f.file_id]} for f in activities]
     return render(request, "upload_done.html", {"rows": rows, "skipped": skipped})
-
-
-def _import(engine, files) -> dict[str, dict]:
-    """Each file's import outcome, its stored path replaced by the user's file name."""
-    from ...history import import_paths  # noqa: PLC0415
-
-    by_path = {str(f.path): f for f in files}
-    out: dict[str, dict] = {}
-    for r in import_paths(engine, [f.path for f in files]):
-        f = by_path[str(r.path)]
-        message = r.message.replace(str(f.path), f.name).replace(str(f.path.parent), "upload")
-        out[f.file_id] = {"status": r.status, "activity_id": r.activity_id, "message": message}
-    return out
