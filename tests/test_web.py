@@ -322,6 +322,22 @@ def test_a_file_that_takes_too_long_to_read_is_refused_and_leaves_nothing(tmp_pa
     assert "/runs/" not in c.get("/runs").text.split("<main>")[1]  # nothing half-stored
 
 
+def test_two_uploads_of_the_same_run_at_once_store_it_once(app, watch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [TestClient(app, base_url=BASE) for _ in range(2)]
+    tokens = [login(c) for c in clients]
+    fit = ("run.fit", (watch / "activity-small-fenix2-run.fit").read_bytes())
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda k: upload(clients[k], tokens[k], fit).text, range(2)))
+    statuses = sorted(re.search(r'data-status="(\w+)"', p).group(1) for p in pages)
+    assert statuses == ["added", "duplicate"]
+    from runmuscles.history import activities
+
+    rows = activities(app.state.engine)
+    assert len(rows) == 1 and len(rows[0]["groups"]) >= 8
+
+
 def test_client_file_names_never_become_paths(client, watch, tmp_path):
     csrf = login(client)
     fit = (watch / "activity-small-fenix2-run.fit").read_bytes()
