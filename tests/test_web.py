@@ -516,6 +516,68 @@ def test_serve_refuses_a_port_in_use(tmp_path):
     assert r.returncode == 2 and "cannot listen there" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
+def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_path, watch):
+    """SIGKILL during a 30-file upload; the restarted server imports what was left, once."""
+    import contextlib
+    import os
+    import signal
+    import threading
+
+    import httpx
+
+    from runmuscles.history import activities, open_history
+
+    n = 30
+    gpx = (watch / "korita-zbevnica.gpx").read_text()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k in range(n):  # distinct files: the track moved by k + 1 days
+            shifted = re.sub(r"<time>(\d{4})-", lambda m, k=k: f"<time>{int(m.group(1)) + k + 1}-", gpx)
+            zf.writestr(f"runs/run{k:02d}.gpx", shifted)
+    proc, url = _start_server(tmp_path)
+    origin = url.split("/?")[0]
+    c = httpx.Client(follow_redirects=True, timeout=300)
+    for _ in range(100):
+        try:
+            page = c.get(url).text
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    csrf = re.search(r'name="csrf-token" content="(\w+)"', page).group(1)
+
+    def post() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the server is killed under it
+            c.post(f"{origin}/upload?csrf_token={csrf}", files=[("files", ("runs.zip", buf.getvalue()))])
+
+    threading.Thread(target=post, daemon=True).start()
+    engine = open_history(tmp_path / "data" / "history.sqlite")
+    deadline = time.monotonic() + 240
+    while len(activities(engine)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    time.sleep(3)  # the orphaned reader stops at its next message to the dead server
+    done = activities(engine)
+    time.sleep(3)
+    assert len(activities(engine)) == len(done)  # nothing imports any more
+    assert 3 <= len(done) < n
+    assert all(len(a["groups"]) >= 8 for a in done)  # no run without its loads
+    proc, url = _start_server(tmp_path)  # resumes the unfinished upload
+    try:
+        deadline = time.monotonic() + 240
+        while len(activities(engine)) < n and time.monotonic() < deadline:
+            time.sleep(0.5)
+        rows = activities(engine)
+        assert len(rows) == n and len({r["start_time"] for r in rows}) == n
+        assert all(len(a["groups"]) >= 8 for a in rows)
+        manifest = json.loads(next((tmp_path / "data" / "uploads").glob("*/manifest.json")).read_text())
+        assert sum(1 for r in manifest if r.get("status") in ("added", "duplicate")) == n
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_loopback_detection():
     from runmuscles.web.security import is_loopback
 

@@ -181,8 +181,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     demo = DemoRunner()
 
+    store = UploadStore(data_dir)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # uploads stored but not imported when a server stopped: imported now, in the background
+        # (the history skips a file it already holds, so nothing is stored twice)
+        unfinished = store.unfinished()
+        if unfinished:
+            threading.Thread(
+                target=_resume, args=(store, db, unfinished, settings.import_time_limit_s), daemon=True
+            ).start()
         yield
         demo.stop()
 
@@ -193,7 +202,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.db = db
     app.state.templates = templates
-    app.state.uploads = UploadStore(data_dir)
+    app.state.uploads = store
     app.state.demo = demo
 
     def page_error(request: Request, status: int, message: str) -> Response:
@@ -257,6 +266,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     for module in (home, upload, runs, claims, whatif):
         app.include_router(module.router)
     return app
+
+
+def _resume(store: UploadStore, db: str, unfinished, time_limit_s: float) -> None:
+    from .importer import import_files  # noqa: PLC0415
+
+    for folder, rows, files in unfinished:
+        store.record_results(folder, rows, import_files(db, files, time_limit_s=time_limit_s))
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

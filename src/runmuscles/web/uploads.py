@@ -367,11 +367,44 @@ class UploadStore:
         return batch, self.root / batch
 
     def write_manifest(self, folder: Path, files: list[StoredFile], results: dict[str, dict]) -> None:
-        rows = [
-            {**asdict(f), "path": f.path.name, **results.get(f.file_id, {})}
-            for f in files  # paths relative to the batch folder
-        ]
-        (folder / "manifest.json").write_text(json.dumps(rows, indent=1, default=str))
+        """The batch's files (paths relative to its folder) and, once imported, their outcome.
+
+        Written whole to a temporary file and renamed, so a killed server leaves the old
+        manifest or the new one, never half of one.
+        """
+        rows = [{**asdict(f), "path": f.path.name, **results.get(f.file_id, {})} for f in files]
+        tmp = folder / "manifest.json.tmp"
+        tmp.write_text(json.dumps(rows, indent=1, default=str))
+        tmp.replace(folder / "manifest.json")
+
+    def unfinished(self) -> list[tuple[Path, list[dict], list[StoredFile]]]:
+        """Batches with activity files stored but not imported (a server stopped mid-import):
+        (folder, the manifest's rows, the files to import)."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        for m in sorted(self.root.glob("*/manifest.json")):
+            try:
+                rows = json.loads(m.read_text())
+            except (OSError, ValueError):
+                continue
+            todo = [
+                StoredFile(r["file_id"], r["name"], r["suffix"], m.parent / r["path"], int(r["size_bytes"]))
+                for r in rows
+                if r.get("suffix") in ACTIVITY_SUFFIXES
+                and "status" not in r
+                and (m.parent / r["path"]).is_file()
+            ]
+            if todo:
+                found.append((m.parent, rows, todo))
+        return found
+
+    def record_results(self, folder: Path, rows: list[dict], results: dict[str, dict]) -> None:
+        """Add import outcomes to a batch's manifest rows (atomically, as :meth:`write_manifest`)."""
+        new = [{**r, **results.get(r["file_id"], {})} for r in rows]
+        tmp = folder / "manifest.json.tmp"
+        tmp.write_text(json.dumps(new, indent=1, default=str))
+        tmp.replace(folder / "manifest.json")
 
     def names(self) -> dict[str, str]:
         """Stored path (as the history's ``source``) -> the client's file name."""
