@@ -400,6 +400,17 @@ def test_history_elsewhere_and_a_foreign_history_file_is_refused(tmp_path):
     assert c.get("/runs").status_code == 200
 
 
+def test_history_on_postgresql(tmp_path, watch, new_postgres_db):
+    app = create_app(WebSettings(data_dir=tmp_path / "d", db=new_postgres_db, token=TOKEN, prefetch=False))
+    c = TestClient(app, base_url=BASE)
+    csrf = login(c)
+    fit = ("run.fit", (watch / "activity-small-fenix2-run.fit").read_bytes())
+    assert 'data-status="added"' in upload(c, csrf, fit).text
+    assert 'data-status="duplicate"' in upload(c, csrf, fit).text
+    assert "run.fit" in c.get("/runs").text
+    assert not (tmp_path / "d" / "history.sqlite").exists()
+
+
 # -- the demo runner's pages (slow: the runner loads once per app) -------------------------------
 
 
@@ -517,7 +528,8 @@ def test_serve_refuses_a_port_in_use(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_path, watch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_path, watch, backend, request):
     """SIGKILL during a 30-file upload; the restarted server imports what was left, once."""
     import contextlib
     import os
@@ -535,7 +547,9 @@ def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_pat
         for k in range(n):  # distinct files: the track moved by k + 1 days
             shifted = re.sub(r"<time>(\d{4})-", lambda m, k=k: f"<time>{int(m.group(1)) + k + 1}-", gpx)
             zf.writestr(f"runs/run{k:02d}.gpx", shifted)
-    proc, url = _start_server(tmp_path)
+    db = request.getfixturevalue("new_postgres_db") if backend == "postgresql" else None
+    db_args = ("--db", db) if db else ()
+    proc, url = _start_server(tmp_path, *db_args)
     origin = url.split("/?")[0]
     c = httpx.Client(follow_redirects=True, timeout=300)
     for _ in range(100):
@@ -551,7 +565,7 @@ def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_pat
             c.post(f"{origin}/upload?csrf_token={csrf}", files=[("files", ("runs.zip", buf.getvalue()))])
 
     threading.Thread(target=post, daemon=True).start()
-    engine = open_history(tmp_path / "data" / "history.sqlite")
+    engine = open_history(db or tmp_path / "data" / "history.sqlite")
     deadline = time.monotonic() + 240
     while len(activities(engine)) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -563,7 +577,7 @@ def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_pat
     assert len(activities(engine)) == len(done)  # nothing imports any more
     assert 3 <= len(done) < n
     assert all(len(a["groups"]) >= 8 for a in done)  # no run without its loads
-    proc, url = _start_server(tmp_path)  # resumes the unfinished upload
+    proc, url = _start_server(tmp_path, *db_args)  # resumes the unfinished upload
     try:
         deadline = time.monotonic() + 240
         while len(activities(engine)) < n and time.monotonic() < deadline:
@@ -576,6 +590,7 @@ def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_pat
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        engine.dispose()
 
 
 def test_loopback_detection():
