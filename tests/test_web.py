@@ -181,6 +181,18 @@ def test_run_page_has_a_coloured_body_map_and_what_drove_it(client, watch):
     assert client.get("/runs/999999").status_code == 404
 
 
+def test_runs_page_shows_weeks_against_the_weeks_before(client, watch):
+    from runmuscles.history import weekly_loads
+
+    csrf = login(client)
+    upload(client, csrf, ("fenix5.fit", (watch / "garmin-fenix-5-run.fit").read_bytes()))
+    page = client.get("/runs").text
+    expected = next(r for r in weekly_loads(client.app.state.engine) if r["runs"] and r["group"] == "calves")
+    week = re.search(rf'data-week="{expected["week_start"]}">(.*?)</section>', page, re.S).group(1)
+    assert "1 run," in week and "not validated" in page
+    assert re.search(rf"<td>Calves</td><td class=\"n\">{expected['load']:.1f}</td>", week)
+
+
 def test_oversize_file_is_refused_while_streaming(client, watch, monkeypatch):
     csrf = login(client)
     monkeypatch.setitem(uploads_mod.SIZE_CAP_BYTES, ".fit", 4096)

@@ -47,9 +47,49 @@ def _clock(s: float | None) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+#: Weeks with runs shown on the runs page (the most recent).
+WEEKS_SHOWN = 8
+
+
+def weeks(engine) -> tuple[list[dict[str, Any]], list[str]]:
+    """The last weeks with runs (per-group load against the 3 weeks before, from
+    :func:`runmuscles.history.weekly_loads`) and the single-run spikes' notes in them, as
+    ``runmuscles history`` prints them."""
+    from ...history import activities, single_run_spikes, weekly_loads  # noqa: PLC0415
+
+    rows = weekly_loads(engine)
+    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-WEEKS_SHOWN:]
+    out = []
+    for w in reversed(shown):
+        wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
+        out.append(
+            {
+                "week_start": w,
+                "runs": wr[0]["runs"],
+                "distance_km": wr[0]["distance_m"] / 1000,
+                "groups": [
+                    {
+                        "label": GROUP_LABELS.get(r["group"], r["group"]).split(" (")[0],
+                        "load": r["load"],
+                        "ratio": r["ratio"],
+                        "note": r["note"] if r["rise"] else "",
+                    }
+                    for r in wr
+                ],
+            }
+        )
+    spikes = [
+        s["note"] for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]
+    ]
+    return out, spikes
+
+
 @router.get("/runs")
 def runs_page(request: Request):
-    return render(request, "runs.html", {"runs": run_rows(request)[::-1]})
+    week_rows, spikes = weeks(request.app.state.engine)
+    return render(
+        request, "runs.html", {"runs": run_rows(request)[::-1], "weeks": week_rows, "spikes": spikes}
+    )
 
 
 @router.get("/runs/{run_id}")
