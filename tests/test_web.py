@@ -605,6 +605,19 @@ def test_a_server_killed_mid_import_loses_nothing_and_duplicates_nothing(tmp_pat
         engine.dispose()
 
 
+def test_serve_warns_before_listening_beyond_this_computer(tmp_path):
+    # 192.0.2.1 is a documentation address (RFC 5737), not this machine's: the warning comes
+    # first, then the bind fails cleanly; nothing is ever reachable from outside
+    r = subprocess.run(
+        [sys.executable, "-m", "runmuscles", "serve", "--host", "192.0.2.1", "--port", "0", "--no-browser",
+         "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("runmuscles: warning: --host 192.0.2.1 makes the app reachable")
+    assert r.returncode == 2 and "cannot listen there" in lines[-1]
+
+
 def test_loopback_detection():
     from runmuscles.web.security import is_loopback
 
