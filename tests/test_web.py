@@ -90,7 +90,7 @@ def test_token_becomes_an_httponly_strict_cookie(client):
     assert client.get("/runs").status_code == 200
     # a forged cookie is no session
     other = TestClient(client.app, base_url=BASE)
-    other.cookies.set("runmuscles_session", "forged")
+    other.cookies.set(client.app.state.guard.cookie_name, "forged")
     assert other.get("/runs").status_code == 401
 
 

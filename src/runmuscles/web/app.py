@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import InputError
-from .security import LOOPBACK_HOSTS, SECURITY_HEADERS, Guard, GuardRefusal
+from .security import LOOPBACK_HOSTS, SECURITY_HEADERS, SESSION_COOKIE, Guard, GuardRefusal
 from .uploads import UploadRefused, UploadStore
 
 __all__ = ["DemoRunner", "WebSettings", "create_app", "default_data_dir"]
@@ -175,9 +175,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         raise InputError(data_dir, f"cannot create the data folder ({exc.strerror or exc})") from None
     db = str(settings.db) if settings.db else str(data_dir / "history.sqlite")
     engine = open_history(db)
-    guard = Guard.for_hosts(
-        settings.allowed_hosts(), **({"launch_token": settings.token} if settings.token else {})
-    )
+    token = {"launch_token": settings.token} if settings.token else {}
+    cookie = f"{SESSION_COOKIE}_{settings.port}"
+    guard = Guard.for_hosts(settings.allowed_hosts(), cookie_name=cookie, **token)
 
     demo = DemoRunner()
 

@@ -101,9 +101,14 @@ class Guard:
         The token of the opened URL (default: a new random one).
     secure_cookie
         Mark the cookie ``Secure`` (only when served over HTTPS).
+    cookie_name
+        The session cookie's name. Browsers keep cookies per host, not per port, so each
+        server names its own (``runmuscles_session_<port>``): two launches on different
+        ports do not overwrite each other's session.
     """
 
     allowed_hosts: frozenset[str]
+    cookie_name: str = SESSION_COOKIE
     launch_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookie: bool = False
     _secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
@@ -120,7 +125,7 @@ class Guard:
 
     def session_of(self, request: Request) -> str | None:
         """The request's session id when it is one this server issued, else ``None``."""
-        sid = request.cookies.get(SESSION_COOKIE)
+        sid = request.cookies.get(self.cookie_name)
         if sid and any(hmac.compare_digest(sid, s) for s in self._sessions):
             return sid
         return None
@@ -200,7 +205,7 @@ class Guard:
         target = path + (f"?{urlencode(rest)}" if rest else "")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
-            SESSION_COOKIE,
+            self.cookie_name,
             self._new_session(),
             httponly=True,
             samesite="strict",
