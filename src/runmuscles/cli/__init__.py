@@ -22,6 +22,7 @@ from . import (  # noqa: F401, E402  (each module registers its command on ``app
     load_model,
     report,
     run,
+    serve,
     so,
     validate_energy,
     validate_grade,

@@ -42,11 +42,14 @@ def claims(
             typer.echo(json.dumps(c, default=float))
         return
     from rich.console import Console  # noqa: PLC0415
+    from rich.markup import escape  # noqa: PLC0415
+
+    from ..reports.claims_text import evidence_lines  # noqa: PLC0415
 
     con = Console()
     for c in found:
-        con.print(f"[bold]({c['id']}) {c['claim']}[/bold]  ->  [cyan]{c['verdict']}[/cyan]")
-        for k, v in c["evidence"].items():
-            con.print(f"    {k}: {json.dumps(v, default=float)[:160]}")
-        con.print(f"    rule: {c['rule']}")
+        con.print(f"[bold]({c['id']}) {escape(c['claim'])}[/bold]  ->  [cyan]{escape(c['verdict'])}[/cyan]")
+        for line in evidence_lines(c["evidence"]):
+            con.print(f"    {escape(line)}")
+        con.print(f"    rule: {escape(c['rule'])}")
     con.print(f"written: {out / 'claims.json'}, {html_path}")

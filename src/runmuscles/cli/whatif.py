@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..validation import choice_check, option_check
-from ._app import app, fail
+from ._app import app
 from ._runner import RunnerFolder, RunnerTrials
 
 
@@ -100,7 +100,8 @@ def whatif(
     """
     from ..analyses.groups import MAIN_GROUPS  # noqa: PLC0415
     from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
-    from ..whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
+    from ..whatif import Condition, load_runner  # noqa: PLC0415
+    from ..whatif_compare import BUNDLED_RUNNER_LABEL, whatif_payload  # noqa: PLC0415
 
     check_output_dir(out)
     cond = Condition(
@@ -117,44 +118,11 @@ def whatif(
     )
     cond.validate()
     sm = load_runner(trial, trials=trial_name, strength=strength)
-    ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - 3.5))
-    engine = sm.engine_at(ref)
-    if engine is None:
-        fail(f"--at: no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
-    base = engine.baseline(energetics=True)
-    if speed is not None and abs(speed - ref) > 1e-9:
-        res = sm.evaluate(cond, energetics=True)
-    else:
-        from dataclasses import replace  # noqa: PLC0415
-
-        res = engine.evaluate(replace(cond, speed_m_s=None), energetics=True)
-    cmp = compare_groups(base, res)
-    payload = {
-        "runner": str(trial) if trial else "bundled demo runner (Hamner & Delp 2013, subject01)",
-        "baseline_speed_m_s": ref,
-        "condition": cond.changes(),
-        "baseline": {
-            "groups": base.groups,
-            "stride": base.stride,
-            "energetics": base.energetics,
-            "quality": base.quality,
-        },
-        "whatif": {
-            "groups": res.groups,
-            "stride": res.stride,
-            "energetics": res.energetics,
-            "quality": res.quality,
-            "notes": res.notes,
-        },
-        "change": cmp,
-        "shifts": load_shifts(base, res),
-        "units": {
-            "impulse_bw_s_per_stride": "body-weight seconds per stride (both legs)",
-            "positive_work_j_per_kg_per_stride": "J per kg body mass per stride",
-            "negative_work_j_per_kg_per_stride": "J per kg body mass per stride (negative)",
-            "peak_force_bw": "peak of one side's summed group force, body weights",
-        },
-    }
+    payload = whatif_payload(sm, cond, at=at, runner=str(trial) if trial else BUNDLED_RUNNER_LABEL)
+    ref = payload["baseline_speed_m_s"]
+    cmp = payload["change"]
+    base_energetics = payload["baseline"]["energetics"]
+    base_quality = payload["baseline"]["quality"]
     prepare_output_dir(out)
     (out / "whatif.json").write_text(json.dumps(payload, indent=2, default=float))
     import csv  # noqa: PLC0415
@@ -216,18 +184,19 @@ def whatif(
             f"  {name.replace('_', ' ')}: {100 * v['baseline_share']:.1f} % -> "
             f"{100 * v['whatif_share']:.1f} % of all muscle impulse ({v['change_pp']:+.1f} points)"
         )
+    res_energetics, res_quality = payload["whatif"]["energetics"], payload["whatif"]["quality"]
     cost0, cost1 = (
-        base.energetics.get("metabolic_cost_j_per_kg_m"),
-        res.energetics.get("metabolic_cost_j_per_kg_m"),
+        base_energetics.get("metabolic_cost_j_per_kg_m"),
+        res_energetics.get("metabolic_cost_j_per_kg_m"),
     )
     if cost0 is not None and cost1 is not None:
         from rich.markup import escape  # noqa: PLC0415
 
-        reasons = res.quality.get("energy_flag_reasons") or base.quality.get("energy_flag_reasons") or []
+        reasons = res_quality.get("energy_flag_reasons") or base_quality.get("energy_flag_reasons") or []
         line = f"  energy cost: {cost0:.2f} -> {cost1:.2f} J/kg/m"
         if reasons:
             line += " (FLAGGED: " + "; ".join(reasons) + ")"
         con.print(f"[yellow]{escape(line)}[/yellow]" if reasons else escape(line))
-    for n in res.notes:
+    for n in payload["whatif"]["notes"]:
         con.print(f"  - {n}")
     con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}, {html_path}")

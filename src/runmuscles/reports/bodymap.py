@@ -17,7 +17,7 @@ from ..analyses.groups import MAIN_GROUPS
 from .resultset import ResultSet
 from .svg import esc, fmt, ramp, ramp_stops, svg_open
 
-__all__ = ["BODY_MAP_GROUPS", "METRICS", "body_map_svg", "group_load_map_svg"]
+__all__ = ["BODY_MAP_GROUPS", "METRICS", "body_map_svg", "group_fills", "group_load_map_svg"]
 
 BODY_MAP_GROUPS = MAIN_GROUPS
 
@@ -213,6 +213,7 @@ def group_load_map_svg(
     figure_id: str = "loadmap",
     title: str = "Body map: load per muscle group",
     digits: int = 1,
+    top: float | None = None,
 ) -> str:
     """Front and back views coloured by one value per muscle group (both legs together).
 
@@ -227,6 +228,8 @@ def group_load_map_svg(
         The SVG's id and accessible title.
     digits
         Decimals shown.
+    top
+        The value of the ramp's darkest colour (default: the largest group).
 
     Returns
     -------
@@ -238,7 +241,8 @@ def group_load_map_svg(
         (g, side): float(loads.get(g, float("nan"))) for g in BODY_MAP_GROUPS for side in ("right", "left")
     }
     finite = [v for v in vals.values() if v == v]
-    top = max(finite) if finite and max(finite) > 0 else 1.0
+    if top is None or not top > 0:
+        top = max(finite) if finite and max(finite) > 0 else 1.0
 
     def fmt_value(_metric: str, v: float) -> str:
         return "not computed" if v != v else f"{v:.{digits}f} {unit}"
@@ -325,3 +329,13 @@ def _render(values, top, labels, fmt_value, *, metric, figure_id, title, region_
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+def group_fills(loads: dict[str, float], top: float) -> dict[str, str]:
+    """The colour of each drawn group for ``loads`` on the ramp from 0 to ``top``.
+
+    The same colours :func:`group_load_map_svg` paints, for a page that recolours a drawn map
+    (the web app's what-if) without redrawing it.
+    """
+    scale = top if top and top > 0 else 1.0
+    return {g: ramp(float(loads.get(g, float("nan"))) / scale) for g in BODY_MAP_GROUPS}

@@ -1,0 +1,282 @@
+"""The web app: :func:`create_app` builds it from :class:`WebSettings`.
+
+Pages are server-rendered (Jinja2) and thin: route handlers call the same library functions
+as the command line (history, what-if, claims, the body map's SVG) and format their results.
+The app serves its own style sheet and script as files, so its Content-Security-Policy
+allows no inline code (see :mod:`runmuscles.web.security`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import InputError
+from .security import LOOPBACK_HOSTS, SECURITY_HEADERS, SESSION_COOKIE, Guard, GuardRefusal
+from .uploads import UploadRefused, UploadStore
+
+__all__ = ["DemoRunner", "WebSettings", "create_app", "default_data_dir"]
+
+HERE = Path(__file__).parent
+
+
+def default_data_dir() -> Path:
+    """The user data folder: ``$XDG_DATA_HOME/runmuscles``, else ``~/.local/share/runmuscles``
+    (the folder of the history's default database, :func:`runmuscles.history.default_db_url`)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "runmuscles"
+
+
+@dataclass
+class WebSettings:
+    """What one server runs with.
+
+    Attributes
+    ----------
+    data_dir
+        Uploads (``uploads/``) and, unless ``db`` says otherwise, the history.
+    db
+        The history's SQLAlchemy URL or SQLite file (default: ``data_dir/history.sqlite``).
+    host, port
+        Where the server listens (for the Host allowlist).
+    token
+        The launch token (default: a new random one).
+    extra_hosts
+        More host names the ``Host`` header may carry (e.g. ``testserver`` in tests).
+    prefetch
+        Once the what-if page is opened, compute the slider's other steps in the background.
+    import_time_limit_s
+        Longest time one uploaded file may take to be read (:mod:`runmuscles.web.importer`).
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    db: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str | None = None
+    extra_hosts: tuple[str, ...] = ()
+    prefetch: bool = True
+    import_time_limit_s: float = 60.0
+
+    def allowed_hosts(self) -> set[str]:
+        return {*LOOPBACK_HOSTS, self.host.strip("[]").lower(), *self.extra_hosts}
+
+
+class DemoRunner:
+    """The bundled runner, loaded on first use and shared by the pages (one at a time).
+
+    What-if results per slope are kept (the last :data:`CACHE_SIZE`), and :meth:`prefetch`
+    computes the slider's steps in a background thread, so a slider that returns to a slope,
+    or reaches one computed ahead, is answered at once.
+    """
+
+    CACHE_SIZE = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._runner = None
+        self._claims: list[dict[str, Any]] | None = None
+        self._baseline: dict[str, Any] | None = None
+        self._by_grade: OrderedDict[float, dict[str, Any]] = OrderedDict()
+        self._stop = threading.Event()
+        self._prefetching: threading.Thread | None = None
+
+    def runner(self):
+        from ..whatif import load_runner  # noqa: PLC0415
+
+        with self._lock:
+            if self._runner is None:
+                self._runner = load_runner(None)
+            return self._runner
+
+    def whatif(self, cond) -> dict[str, Any]:
+        from ..whatif_compare import whatif_payload  # noqa: PLC0415
+
+        with self._lock:
+            return whatif_payload(self.runner(), cond, energetics=False)
+
+    def whatif_grade(self, grade_pct: float) -> dict[str, Any]:
+        """:meth:`whatif` of a slope (remembered)."""
+        from ..whatif import Condition  # noqa: PLC0415
+
+        key = round(float(grade_pct), 6)
+        found = self._by_grade.get(key)  # a remembered slope does not wait for a computation
+        if found is not None:
+            return found
+        with self._lock:
+            if key not in self._by_grade:
+                self._by_grade[key] = self.whatif(Condition(grade_pct=key))
+                while len(self._by_grade) > self.CACHE_SIZE:
+                    self._by_grade.popitem(last=False)
+            self._by_grade.move_to_end(key)
+            return self._by_grade[key]
+
+    def prefetch(self, grades: list[float]) -> None:
+        """Compute these slopes in a background thread (once; stopped by :meth:`stop`)."""
+        with self._lock:
+            if self._prefetching is not None:
+                return
+
+            def work() -> None:
+                for g in grades:
+                    if self._stop.is_set():
+                        return
+                    self.whatif_grade(g)
+
+            self._prefetching = threading.Thread(target=work, name="whatif-prefetch", daemon=True)
+            self._prefetching.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def baseline(self) -> dict[str, Any]:
+        from ..whatif import Condition  # noqa: PLC0415
+
+        if self._baseline is not None:
+            return self._baseline
+        with self._lock:
+            if self._baseline is None:
+                self._baseline = self.whatif(Condition())
+            return self._baseline
+
+    def claims(self) -> list[dict[str, Any]]:
+        from ..claims import evaluate_claims  # noqa: PLC0415
+
+        with self._lock:
+            if self._claims is None:
+                self._claims = [c.as_dict() for c in evaluate_claims(self.runner())]
+            return self._claims
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The app for ``settings``: opens (creates) the history, prepares the uploads folder.
+
+    Raises :class:`~runmuscles.errors.InputError` when the history cannot be opened.
+    """
+    from ..history import open_history  # noqa: PLC0415
+
+    settings = settings or WebSettings()
+    data_dir = Path(settings.data_dir).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # health data: the user's own
+    except OSError as exc:
+        raise InputError(data_dir, f"cannot create the data folder ({exc.strerror or exc})") from None
+    db = str(settings.db) if settings.db else str(data_dir / "history.sqlite")
+    engine = open_history(db)
+    token = {"launch_token": settings.token} if settings.token else {}
+    cookie = f"{SESSION_COOKIE}_{settings.port}"
+    guard = Guard.for_hosts(settings.allowed_hosts(), cookie_name=cookie, **token)
+
+    demo = DemoRunner()
+
+    store = UploadStore(data_dir)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # uploads stored but not imported when a server stopped: imported now, in the background
+        # (the history skips a file it already holds, so nothing is stored twice)
+        unfinished = store.unfinished()
+        if unfinished:
+            threading.Thread(
+                target=_resume, args=(store, db, unfinished, settings.import_time_limit_s), daemon=True
+            ).start()
+        yield
+        demo.stop()
+
+    app = FastAPI(title="runmuscles", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.settings = settings
+    app.state.guard = guard
+    app.state.engine = engine
+    app.state.db = db
+    app.state.templates = templates
+    app.state.uploads = store
+    app.state.demo = demo
+
+    def page_error(request: Request, status: int, message: str) -> Response:
+        if request.url.path.startswith("/api/"):
+            resp: Response = JSONResponse({"error": message}, status_code=status)
+        else:
+            resp = templates.TemplateResponse(
+                request,
+                "error.html",
+                {
+                    "status": status,
+                    "message": message,
+                    "csrf_token": getattr(request.state, "csrf_token", ""),
+                },
+                status_code=status,
+            )
+        for k, v in SECURITY_HEADERS.items():
+            resp.headers.setdefault(k, v)
+        return resp
+
+    @app.middleware("http")
+    async def _guards(request: Request, call_next):
+        return await guard(request, call_next, lambda req, exc: page_error(req, exc.status, exc.message))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        text = {404: "There is no such page.", 405: "This page does not take that kind of request."}
+        return page_error(request, exc.status_code, text.get(exc.status_code, "The request was refused."))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_params(request: Request, exc: RequestValidationError) -> Response:
+        names = sorted({str(e.get("loc", ["", "?"])[-1]) for e in exc.errors()})
+        return page_error(request, 422, f"This address has a value the page cannot use ({', '.join(names)}).")
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> Response:
+        # the place is named unless it is a file path (internal paths are not shown)
+        where = exc.where if exc.where and not any(c in exc.where for c in "/\\") else None
+        return page_error(request, 400, f"{where}: {exc.problem}" if where else exc.problem)
+
+    @app.exception_handler(UploadRefused)
+    async def _refused(request: Request, exc: UploadRefused) -> Response:
+        return page_error(request, 400, f"{exc.name}: {exc.problem}")
+
+    @app.exception_handler(GuardRefusal)
+    async def _guard_refused(request: Request, exc: GuardRefusal) -> Response:
+        return page_error(request, exc.status, exc.message)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> Response:
+        return page_error(
+            request,
+            500,
+            f"Something went wrong inside runmuscles ({type(exc).__name__}); this is a bug, please report "
+            "it with what you did.",
+        )
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    from .routes import claims, home, runs, upload, whatif  # noqa: PLC0415
+
+    for module in (home, upload, runs, claims, whatif):
+        app.include_router(module.router)
+    return app
+
+
+def _resume(store: UploadStore, db: str, unfinished, time_limit_s: float) -> None:
+    from .importer import import_files  # noqa: PLC0415
+
+    for folder, rows, files in unfinished:
+        store.record_results(folder, rows, import_files(db, files, time_limit_s=time_limit_s))
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """A page from its template, with what every page needs (the CSRF token, the nav)."""
+    templates: Jinja2Templates = request.app.state.templates
+    ctx = {"csrf_token": getattr(request.state, "csrf_token", ""), **context}
+    return templates.TemplateResponse(request, name, ctx, status_code=status)

@@ -1,0 +1,1 @@
+"""One module per page; each builds an :class:`fastapi.APIRouter` named ``router``."""

@@ -1,0 +1,124 @@
+"""Runs: every run in the history, and one run's body map of load and what drove it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from markupsafe import Markup
+
+from ...analyses.groups import GROUP_LABELS
+from ...reports.bodymap import group_load_map_svg
+from ...reports.svg import GROUP_ORDER
+from ..app import render
+
+router = APIRouter()
+
+
+def run_rows(request: Request) -> list[dict[str, Any]]:
+    """The history's activities (oldest first) with their display names and a few numbers."""
+    from ...history import activities  # noqa: PLC0415
+
+    names = request.app.state.uploads.names()
+    rows = []
+    for a in activities(request.app.state.engine):
+        rows.append(
+            {
+                "id": a["id"],
+                "name": names.get(a["source"], "imported file"),
+                "start": a["start_time"].strftime("%Y-%m-%d %H:%M"),
+                "distance_km": a["distance_m"] / 1000,
+                "duration": _clock(a["duration_s"]),
+                "sport": a["sport"],
+                "groups": a["groups"],
+                "drivers": a.get("drivers"),
+                "warnings": json.loads(a["warnings"] or "[]"),
+                "ascent_m": a.get("ascent_m"),
+            }
+        )
+    return rows
+
+
+def _clock(s: float | None) -> str:
+    if s is None:
+        return "-"
+    s = int(round(s))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+#: Weeks with runs shown on the runs page (the most recent).
+WEEKS_SHOWN = 8
+
+
+def weeks(engine) -> tuple[list[dict[str, Any]], list[str]]:
+    """The last weeks with runs (per-group load against the 3 weeks before, from
+    :func:`runmuscles.history.weekly_loads`) and the single-run spikes' notes in them, as
+    ``runmuscles history`` prints them."""
+    from ...history import activities, single_run_spikes, weekly_loads  # noqa: PLC0415
+
+    rows = weekly_loads(engine)
+    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-WEEKS_SHOWN:]
+    out = []
+    for w in reversed(shown):
+        wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
+        out.append(
+            {
+                "week_start": w,
+                "runs": wr[0]["runs"],
+                "distance_km": wr[0]["distance_m"] / 1000,
+                "groups": [
+                    {
+                        "label": GROUP_LABELS.get(r["group"], r["group"]).split(" (")[0],
+                        "load": r["load"],
+                        "ratio": r["ratio"],
+                        "note": r["note"] if r["rise"] else "",
+                    }
+                    for r in wr
+                ],
+            }
+        )
+    spikes = [
+        s["note"] for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]
+    ]
+    return out, spikes
+
+
+@router.get("/runs")
+def runs_page(request: Request):
+    week_rows, spikes = weeks(request.app.state.engine)
+    return render(
+        request, "runs.html", {"runs": run_rows(request)[::-1], "weeks": week_rows, "spikes": spikes}
+    )
+
+
+@router.get("/runs/{run_id}")
+def run_page(request: Request, run_id: int = Path(ge=1, le=2**62)):
+    found = [r for r in run_rows(request) if r["id"] == run_id]
+    if not found:
+        raise HTTPException(404)
+    r = found[0]
+    groups = r["groups"]
+    drivers = json.loads(r["drivers"]) if r["drivers"] else {}
+    svg = group_load_map_svg(
+        {g: v["impulse_bw_s"] for g, v in groups.items()},
+        label="force impulse",
+        unit="BW s",
+        figure_id="run-bodymap",
+        title=f"Body map of {r['name']}: force impulse per muscle group",
+    )
+    order = [g for g in GROUP_ORDER if g in groups] + sorted(g for g in groups if g not in GROUP_ORDER)
+    table = []
+    for g in sorted(order, key=lambda g: -groups[g]["impulse_bw_s"]):
+        d = drivers.get(g, {})
+        table.append(
+            {
+                "group": g,
+                "label": GROUP_LABELS.get(g, g).split(" (")[0],
+                "impulse": groups[g]["impulse_bw_s"],
+                "pos_work": groups[g]["positive_work_j_per_kg"],
+                "neg_work": groups[g]["negative_work_j_per_kg"],
+                **{k: (d.get(k) or {}).get("impulse_bw_s") for k in ("pace", "hills", "cadence")},
+            }
+        )
+    return render(request, "run.html", {"run": r, "bodymap": Markup(svg), "table": table})
