@@ -979,15 +979,28 @@ def _c3d(b: Builder) -> None:
             "{work}/out-" + cid,
             *extra,
         ]
-        b.add(Case(cid, "c3d", desc, argv, expect, names=names or [f"{cid}.c3d"], about=list(about)))
+        summary = "{work}/out-" + cid + "/summary.json"
+        b.add(
+            Case(
+                cid,
+                "c3d",
+                desc,
+                argv,
+                expect,
+                names=names or [f"{cid}.c3d"],
+                about=list(about),
+                summary=summary,
+            )
+        )
 
     raw = b.read_bytes(C3D) if b.build else b""
     c3d_case(
         "c3d-cut-half",
-        "a C3D cut in half",
+        "a C3D cut in half (its first 2 s analysed: the part present, marked)",
         lambda: raw[: len(raw) // 2],
         "error_or_marked",
         about=["truncat", "frames", "short", "declare", "incomplete", "ends"],
+        extra=("--end", "2"),
     )
     c3d_case("c3d-header-only", "the first 512 bytes of a C3D", lambda: raw[:512])
     c3d_case("c3d-empty", "an empty C3D", lambda: b"")
