@@ -87,6 +87,11 @@ KNOT_SPACING_S = 0.02
 ITERATIONS = 3
 #: Residuals are pushed below this fraction of their threshold (a margin for the linearisation).
 TARGET_FRACTION = 0.8
+#: Weight of each residual's mean over the window (in units of its threshold) against the
+#: changes: large, so that a steady residual goes to the masses and the trunk's mass centre
+#: (RRA's mass and torso adjustments answer the mean residuals; Delp et al. 2007) as far as
+#: their bounds allow.
+MEAN_RESIDUAL_WEIGHT = 10.0
 
 
 @dataclass
@@ -284,6 +289,7 @@ def _solve_lp(
     r_const: np.ndarray,
     limits: np.ndarray,
     basis: np.ndarray,
+    speed_change: np.ndarray,
     kin_peak: np.ndarray,
     unit: np.ndarray,
     lo: np.ndarray,
@@ -296,7 +302,10 @@ def _solve_lp(
     correction at most ``kin_peak`` at any frame, so its RMS is below that too); stage 2 keeps
     the residuals below ``max(t, TARGET_FRACTION)`` of their thresholds with the least change:
     the mean absolute kinematic change in units of ``kin_peak`` plus the mass and trunk changes
-    in units of ``unit``.
+    in units of ``unit``, plus :data:`MEAN_RESIDUAL_WEIGHT` times each residual's mean over
+    the window in units of its threshold. In both, the corrections leave each pelvis speed's
+    change over the window as measured (``speed_change @ c = 0``: the net impulse over the
+    window is the masses' and the forces' to explain, as in RRA, not the motion's).
     """
     from scipy import sparse  # noqa: PLC0415
     from scipy.optimize import linprog  # noqa: PLC0415
@@ -304,54 +313,70 @@ def _solve_lp(
     n, n_c, n_par = J.shape
     n_basis = basis.shape[1]
     n_u = n_c * n
-    n_z = n_par + 1 + n_u + 4
+    # z = [x (n_par) | t | u: |kinematic change| per frame (n_u) | v: |mass, trunk| (4)
+    #      | m: |mean r| (6) | o: |mean kinematic change| (6)]
+    i_t, i_u, i_v, i_m = n_par, n_par + 1, n_par + 1 + n_u, n_par + 1 + n_u + 4
+    i_o = i_m + n_c
+    n_z = i_o + n_c
+
+    def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
+        out = sparse.lil_matrix((rows, n_z))
+        for start, m in parts.items():
+            out[:, start : start + m.shape[1]] = m
+        return out.tocsr()
+
     Jm = sparse.csr_matrix(J.reshape(n * n_c, n_par))
     Lcol = sparse.csr_matrix(np.tile(limits, n)[:, None])
-    zero_u = sparse.csr_matrix((n * n_c, n_u + 4))
-    res_rows = sparse.vstack(
-        [sparse.hstack([Jm, -Lcol, zero_u]), sparse.hstack([-Jm, -Lcol, zero_u])], format="csr"
-    )
     rc = r_const.ravel()
+    # |r_const + J x| <= t * limits
+    res_rows = sparse.vstack([block(n_u, {0: Jm, i_t: -Lcol}), block(n_u, {0: -Jm, i_t: -Lcol})])
     res_b = np.concatenate([-rc, rc])
-    # |basis c_j| <= u_j (frame by frame)
+    # |basis c_j| <= u_j frame by frame
     Bblk = sparse.lil_matrix((n_u, n_par))
+    Eq = np.zeros((n_c, n_par))
     for c in range(n_c):
-        Bblk[c * n : (c + 1) * n, 4 + c * n_basis : 4 + (c + 1) * n_basis] = basis
+        cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
+        Bblk[c * n : (c + 1) * n, cols] = basis
+        Eq[c, cols] = speed_change
     Bblk = Bblk.tocsr()
     eye_u = sparse.identity(n_u, format="csr")
-    zt = sparse.csr_matrix((n_u, 1))
-    z4 = sparse.csr_matrix((n_u, 4))
-    kin_rows = sparse.vstack(
-        [sparse.hstack([Bblk, zt, -eye_u, z4]), sparse.hstack([-Bblk, zt, -eye_u, z4])], format="csr"
-    )
+    kin_rows = sparse.vstack([block(n_u, {0: Bblk, i_u: -eye_u}), block(n_u, {0: -Bblk, i_u: -eye_u})])
+    # |mass, trunk| <= v
     P = sparse.csr_matrix((np.ones(4), (np.arange(4), np.arange(4))), shape=(4, n_par))
-    par_rows = sparse.vstack(
-        [
-            sparse.hstack([P, sparse.csr_matrix((4, 1 + n_u)), -sparse.identity(4)]),
-            sparse.hstack([-P, sparse.csr_matrix((4, 1 + n_u)), -sparse.identity(4)]),
-        ],
-        format="csr",
-    )
-    A = sparse.vstack([res_rows, kin_rows, par_rows], format="csr")
-    b = np.concatenate([res_b, np.zeros(2 * n_u + 8)])
+    eye4 = sparse.identity(4, format="csr")
+    par_rows = sparse.vstack([block(4, {0: P, i_v: -eye4}), block(4, {0: -P, i_v: -eye4})])
+    # |mean over frames of r_c| / limit_c <= m_c
+    Jmean = sparse.csr_matrix(J.mean(axis=0) / limits[:, None])
+    rmean = r_const.mean(axis=0) / limits
+    eye6 = sparse.identity(n_c, format="csr")
+    mean_rows = sparse.vstack([block(n_c, {0: Jmean, i_m: -eye6}), block(n_c, {0: -Jmean, i_m: -eye6})])
+    # |mean over frames of the change of coordinate j| <= o_j (a steady offset costs double)
+    Bmean = sparse.csr_matrix(Bblk.toarray().reshape(n_c, n, n_par).mean(axis=1))
+    off_rows = sparse.vstack([block(n_c, {0: Bmean, i_o: -eye6}), block(n_c, {0: -Bmean, i_o: -eye6})])
+    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows], format="csr")
+    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c)])
+    A_eq = sparse.hstack([sparse.csr_matrix(Eq), sparse.csr_matrix((n_c, n_z - n_par))], format="csr")
+    b_eq = np.zeros(n_c)
     u_hi = np.repeat(kin_peak, n)
     bounds = (
         [(lo[k] if np.isfinite(lo[k]) else None, hi[k] if np.isfinite(hi[k]) else None) for k in range(n_par)]
         + [(0.0, None)]
         + [(0.0, float(v)) for v in u_hi]
-        + [(0.0, None)] * 4
+        + [(0.0, None)] * (4 + 2 * n_c)
     )
     cost_change = np.zeros(n_z)
-    cost_change[n_par + 1 : n_par + 1 + n_u] = 1.0 / (u_hi * n)
-    cost_change[n_par + 1 + n_u :] = 1.0 / unit
+    cost_change[i_u:i_v] = 1.0 / (u_hi * n)
+    cost_change[i_v:i_m] = 1.0 / unit
+    cost_change[i_m:i_o] = MEAN_RESIDUAL_WEIGHT
+    cost_change[i_o:] = 1.0 / kin_peak
     c1 = 1e-3 * cost_change
-    c1[n_par] = 1.0
-    s1 = linprog(c1, A_ub=A, b_ub=b, bounds=bounds, method="highs")
+    c1[i_t] = 1.0
+    s1 = linprog(c1, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if s1.status != 0:
         return np.zeros(n_par), float("nan")
-    t1 = float(s1.x[n_par])
-    bounds[n_par] = (0.0, max(t1 * (1.0 + 1e-4) + 1e-6, TARGET_FRACTION))
-    s2 = linprog(cost_change, A_ub=A, b_ub=b, bounds=bounds, method="highs")
+    t1 = float(s1.x[i_t])
+    bounds[i_t] = (0.0, max(t1 * (1.0 + 1e-4) + 1e-6, TARGET_FRACTION))
+    s2 = linprog(cost_change, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
     z = s2.x if s2.status == 0 else s1.x
     return np.asarray(z[:n_par], dtype=float), t1
 
@@ -413,6 +438,7 @@ def reduce_residuals(
 
     basis, dbasis, ddbasis = _spline_basis(t, knot_spacing_s)
     n_basis = basis.shape[1]
+    speed_change = dbasis[-1] - dbasis[0]
     # unknowns: [mass scale - 1, trunk shift (3), spline coefficients (6 x K, coordinate-major)]
     n_par = 4 + 6 * n_basis
     x = np.zeros(n_par)
@@ -421,7 +447,7 @@ def reduce_residuals(
     lo[0], hi[0] = -MAX_MASS_CHANGE_FRACTION, MAX_MASS_CHANGE_FRACTION
     lo[1:4], hi[1:4] = -MAX_TRUNK_COM_SHIFT_M, MAX_TRUNK_COM_SHIFT_M
     # parameter units: a change of one "unit" costs about as much as a residual at its threshold
-    unit = np.concatenate([[MAX_MASS_CHANGE_FRACTION / 2], [MAX_TRUNK_COM_SHIFT_M / 2] * 3])
+    unit = np.concatenate([[MAX_MASS_CHANGE_FRACTION], [MAX_TRUNK_COM_SHIFT_M] * 3])
     tiled = _tile_loads(loads, 18) if loads else None
 
     def state(xv: np.ndarray):
@@ -466,7 +492,9 @@ def reduce_residuals(
             xp[p] += step
             mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
             J[:, :, p] = (residual(mbp, qq, qqd, qqdd) - r0) / step
-        x, ratio = _solve_lp(J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, kin_peak, unit, lo, hi)
+        x, ratio = _solve_lp(
+            J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, speed_change, kin_peak, unit, lo, hi
+        )
         done += 1
 
     mb, qq, qqd, qqdd, dq = state(x)
