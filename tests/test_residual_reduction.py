@@ -81,13 +81,15 @@ def test_recovers_a_wrong_mass_and_trunk_mass_centre(stride) -> None:
     shift = np.array([0.02, 0.0, -0.015])
     wrong = _adjusted(mb, 1.015, trunk, shift)
     rr = reduce_residuals(wrong, t, q, qd, qdd, consistent)
-    # the reduction undoes most of the error it is given (mass to 0.3 % of the body, the trunk's
-    # horizontal mass-centre position to 5 mm) and stays within the thresholds
-    assert rr.mass_scale * 1.015 == pytest.approx(1.0, abs=0.003)
+    # the reduction undoes the error it is given: the mass to 0.1 %, the trunk's horizontal
+    # mass-centre position to 2 mm (its vertical position hardly acts on the pelvis), with next to
+    # no change of the motion, and the residuals vanish
+    assert rr.mass_scale * 1.015 == pytest.approx(1.0, abs=0.001)
     got = wrong.com_m[trunk] + rr.trunk_com_shift_m
-    assert got[[0, 2]] == pytest.approx(mb.com_m[trunk][[0, 2]], abs=0.005)
-    assert rr.within_thresholds and rr.kinematics_within_limits
-    assert rr.before["force_n"]["peak"] > rr.after["force_n"]["peak"]
+    assert got[[0, 2]] == pytest.approx(mb.com_m[trunk][[0, 2]], abs=0.002)
+    assert max(rr.coordinate_change_rms.values()) < 1e-3
+    assert rr.before["force_n"]["peak"] > 30.0
+    assert rr.after["force_n"]["peak"] < 3.0 and rr.after["moment_nm"]["peak"] < 3.0
 
 
 def test_real_stride_within_thresholds_with_small_changes(stride) -> None:
@@ -103,9 +105,10 @@ def test_real_stride_within_thresholds_with_small_changes(stride) -> None:
     tau = inverse_dynamics(rr.multibody, rr.q, rr.qdot, rr.qddot, loads)
     assert np.allclose(tau, rr.generalized_forces)
     # the corrections are consistent in time: qdot and qddot are the derivatives of the change
-    dq = rr.q[:, _root(model.multibody)[0]] - q[:, _root(model.multibody)[0]]
-    ddq = rr.qdot[:, _root(model.multibody)[0]] - qd[:, _root(model.multibody)[0]]
-    assert np.allclose(np.gradient(dq, t, axis=0)[2:-2], ddq[2:-2], atol=2e-2 * max(1e-3, np.abs(ddq).max()))
+    root = _root(model.multibody)[0]
+    dq, dqd = rr.q[:, root] - q[:, root], rr.qdot[:, root] - qd[:, root]
+    assert np.abs(dqd).max() > 1e-3
+    assert np.allclose(np.gradient(dq, t, axis=0)[2:-2], dqd[2:-2], atol=0.1 * np.abs(dqd).max())
     d = rr.as_dict()
     assert d["residuals_after"]["force_n"]["peak"] <= d["residuals_after"]["force_n"]["threshold_hicks_2015"]
     assert set(d["kinematic_changes"]) == set(rr.coordinates)
@@ -113,7 +116,9 @@ def test_real_stride_within_thresholds_with_small_changes(stride) -> None:
 
 def test_rejects_too_few_frames(stride) -> None:
     model, t, q, qd, qdd, loads = stride
-    cut = [BodyLoad(ld.body, ld.force_n[:3], ld.point_m[:3], ld.torque_nm[:3], ld.point_in_body) for ld in loads]
+    cut = [
+        BodyLoad(ld.body, ld.force_n[:3], ld.point_m[:3], ld.torque_nm[:3], ld.point_in_body) for ld in loads
+    ]
     with pytest.raises(InputError, match="at least 4 frames"):
         reduce_residuals(model.multibody, t[:3], q[:3], qd[:3], qdd[:3], cut)
 
@@ -132,7 +137,7 @@ def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_p
         assert off.quality["residuals"][kind]["peak"] == pytest.approx(rr["residuals_before"][kind]["peak"])
     assert rr["within_thresholds"]
     assert any(n.startswith("residual reduction:") for n in on.quality["notes"])
-    assert not any("pelvis_residuals_above_hicks" == w["code"] for w in on.quality["warnings"])
+    assert not any(w["code"] == "pelvis_residuals_above_hicks" for w in on.quality["warnings"])
     # the command line's switch reaches the summary
     out = tmp_path / "out"
     res = CliRunner().invoke(
@@ -154,7 +159,7 @@ def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_p
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["quality"]["residual_reduction"]["applied"] is True
-    assert summary["options"]["residual_reduction"] is True
+    assert summary["settings"]["residual_reduction"] is True
 
 
 @pytest.mark.slow

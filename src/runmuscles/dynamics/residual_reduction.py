@@ -93,6 +93,10 @@ TARGET_FRACTION = 0.8
 #: (RRA's mass and torso adjustments answer the mean residuals; Delp et al. 2007) as far as
 #: their bounds allow.
 MEAN_RESIDUAL_WEIGHT = 10.0
+#: Weight of the mean absolute residual (in units of its threshold) against the changes: as
+#: RRA minimises the residual actuators' effort everywhere, not only at the peaks (without it a
+#: minimal-change solution may use the whole band below the thresholds).
+RESIDUAL_WEIGHT = 1.0
 #: Weight of the peak residual ratio (above :data:`TARGET_FRACTION`) against the changes:
 #: large, so that the peaks are reduced first and the changes are the least that does it.
 PEAK_RATIO_WEIGHT = 1000.0
@@ -294,6 +298,7 @@ def _solve_lp(
     limits: np.ndarray,
     basis: np.ndarray,
     speed_change: np.ndarray,
+    frame_weights: np.ndarray,
     kin_peak: np.ndarray,
     unit: np.ndarray,
     lo: np.ndarray,
@@ -306,9 +311,11 @@ def _solve_lp(
     (so the peaks come first: the smallest ratio the bounds allow, each pelvis correction at
     most ``kin_peak`` at any frame and so also in RMS) plus the change: the mean absolute
     kinematic change in units of ``kin_peak`` (a steady offset counted twice), the mass and
-    trunk changes in units of ``unit``, and :data:`MEAN_RESIDUAL_WEIGHT` times each residual's
-    mean over the window in units of its threshold. The corrections leave each pelvis speed's
-    change over the window as measured (``speed_change @ c = 0``: the net impulse over the
+    trunk changes in units of ``unit``, :data:`MEAN_RESIDUAL_WEIGHT` times each residual's
+    mean over the window and :data:`RESIDUAL_WEIGHT` times its mean absolute value, both in
+    units of its threshold. The corrections leave each pelvis speed's
+    change over the window as measured (``speed_change @ c = 0``, the trapezoidal mean of the
+    acceleration change; ``frame_weights`` give the same mean of the residuals): the net impulse over the
     window is the masses' and the forces' to explain, as in RRA, not the motion's).
     """
     from scipy import sparse  # noqa: PLC0415
@@ -318,10 +325,11 @@ def _solve_lp(
     n_basis = basis.shape[1]
     n_u = n_c * n
     # z = [x (n_par) | t | u: |kinematic change| per frame (n_u) | v: |mass, trunk| (4)
-    #      | m: |mean r| (6) | o: |mean kinematic change| (6)]
+    #      | m: |mean r| (6) | o: |mean kinematic change| (6) | w: |r| / threshold per frame (n_u)]
     i_t, i_u, i_v, i_m = n_par, n_par + 1, n_par + 1 + n_u, n_par + 1 + n_u + 4
     i_o = i_m + n_c
-    n_z = i_o + n_c
+    i_w = i_o + n_c
+    n_z = i_w + n_u
 
     def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
         out = sparse.lil_matrix((rows, n_z))
@@ -350,15 +358,19 @@ def _solve_lp(
     eye4 = sparse.identity(4, format="csr")
     par_rows = sparse.vstack([block(4, {0: P, i_v: -eye4}), block(4, {0: -P, i_v: -eye4})])
     # |mean over frames of r_c| / limit_c <= m_c
-    Jmean = sparse.csr_matrix(J.mean(axis=0) / limits[:, None])
-    rmean = r_const.mean(axis=0) / limits
+    Jmean = sparse.csr_matrix(np.einsum("f,fcp->cp", frame_weights, J) / limits[:, None])
+    rmean = (frame_weights @ r_const) / limits
     eye6 = sparse.identity(n_c, format="csr")
     mean_rows = sparse.vstack([block(n_c, {0: Jmean, i_m: -eye6}), block(n_c, {0: -Jmean, i_m: -eye6})])
     # |mean over frames of the change of coordinate j| <= o_j (a steady offset costs double)
     Bmean = sparse.csr_matrix(Bblk.toarray().reshape(n_c, n, n_par).mean(axis=1))
     off_rows = sparse.vstack([block(n_c, {0: Bmean, i_o: -eye6}), block(n_c, {0: -Bmean, i_o: -eye6})])
-    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows], format="csr")
-    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c)])
+    # |r| / threshold <= w frame by frame
+    Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n * n_c, n_par))
+    rl = (r_const / limits).ravel()
+    l1_rows = sparse.vstack([block(n_u, {0: Jl, i_w: -eye_u}), block(n_u, {0: -Jl, i_w: -eye_u})])
+    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows, l1_rows], format="csr")
+    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c), -rl, rl])
     A_eq = sparse.hstack([sparse.csr_matrix(Eq), sparse.csr_matrix((n_c, n_z - n_par))], format="csr")
     b_eq = np.zeros(n_c)
     u_hi = np.repeat(kin_peak, n)
@@ -366,14 +378,15 @@ def _solve_lp(
         [(lo[k] if np.isfinite(lo[k]) else None, hi[k] if np.isfinite(hi[k]) else None) for k in range(n_par)]
         + [(0.0, None)]
         + [(0.0, float(v)) for v in u_hi]
-        + [(0.0, None)] * (4 + 2 * n_c)
+        + [(0.0, None)] * (4 + 2 * n_c + n_u)
     )
     bounds[i_t] = (TARGET_FRACTION, None)
     cost = np.zeros(n_z)
     cost[i_u:i_v] = 1.0 / (u_hi * n)
     cost[i_v:i_m] = 1.0 / unit
     cost[i_m:i_o] = MEAN_RESIDUAL_WEIGHT
-    cost[i_o:] = 1.0 / kin_peak
+    cost[i_o:i_w] = 1.0 / kin_peak
+    cost[i_w:] = RESIDUAL_WEIGHT / n
     cost[i_t] = PEAK_RATIO_WEIGHT
     sol = linprog(cost, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ipm")
     if sol.status != 0:
@@ -440,7 +453,13 @@ def reduce_residuals(
 
     basis, dbasis, ddbasis = _spline_basis(t, knot_spacing_s)
     n_basis = basis.shape[1]
-    speed_change = dbasis[-1] - dbasis[0]
+    # the mean over the window is the trapezoidal time average, the same rule for the residuals'
+    # means and for the corrections' net speed change (so that end frames cannot trade one for the other)
+    frame_w = np.zeros(n)
+    frame_w[1:] += 0.5 * np.diff(t)
+    frame_w[:-1] += 0.5 * np.diff(t)
+    frame_w /= frame_w.sum()
+    speed_change = frame_w @ ddbasis
     # unknowns: [mass scale - 1, trunk shift (3), spline coefficients (6 x K, coordinate-major)]
     n_par = 4 + 6 * n_basis
     x = np.zeros(n_par)
@@ -498,7 +517,7 @@ def reduce_residuals(
             mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
             J[:, :, p] = (residual(mbp, qq, qqd, qqdd) - r0) / step
         x, ratio = _solve_lp(
-            J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, speed_change, kin_peak, unit, lo, hi
+            J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, speed_change, frame_w, kin_peak, unit, lo, hi
         )
         done += 1
 
