@@ -26,6 +26,7 @@ from runmuscles.model import RunnerModel
 from runmuscles.pipeline import AnalysisOptions, analyze_trial
 from runmuscles.readers import read_external_loads, read_storage
 from runmuscles.trials import resolve_trial
+from runmuscles.whatif import Condition, WhatIfEngine
 
 
 def _stride(folder: Path, trial: str):
@@ -138,6 +139,12 @@ def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_p
     assert rr["within_thresholds"]
     assert any(n.startswith("residual reduction:") for n in on.quality["notes"])
     assert not any(w["code"] == "pelvis_residuals_above_hicks" for w in on.quality["warnings"])
+    # what-ifs start from the reduced motion and the adjusted model, without reducing again
+    engine = WhatIfEngine(on)
+    assert engine.model.multibody is on.residual_reduction.multibody
+    res = engine.evaluate(Condition(grade_pct=1.0))
+    assert "residual_reduction" not in res.analysis.quality
+    assert "residual_reduction" not in res.analysis.timings_s
     # the command line's switch reaches the summary
     out = tmp_path / "out"
     res = CliRunner().invoke(

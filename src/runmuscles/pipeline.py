@@ -224,6 +224,7 @@ class TrialAnalysis:
     emg: EmgRecording | None = field(default=None, repr=False)
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
+    residual_reduction: object | None = field(default=None, repr=False)
     _summary: dict | None = field(default=None, repr=False)
 
     @property
@@ -800,6 +801,7 @@ def analyze_motion(
         foot_strike=strikes,
         body_loads=body_loads,
         extra_loads=extra_loads,
+        residual_reduction=reduction,
     )
     # saturated muscles and reserve work: one rule flags the figures resting on them
     from .analyses.validity import mark_validity  # noqa: PLC0415
