@@ -324,33 +324,42 @@ def _solve_lp(
     n, n_c, n_par = J.shape
     n_basis = basis.shape[1]
     n_u = n_c * n
-    # z = [x (n_par) | t | u: |kinematic change| per frame (n_u) | v: |mass, trunk| (4)
-    #      | m: |mean r| (6) | o: |mean kinematic change| (6) | w: |r| / threshold per frame (n_u)]
-    i_t, i_u, i_v, i_m = n_par, n_par + 1, n_par + 1 + n_u, n_par + 1 + n_u + 4
+    # z = [x (n_par) | t: force and moment peak ratios (2) | u: |kinematic change| per frame (n_u)
+    #      | v: |mass, trunk| (4) | m: |mean r| (6) | o: |mean kinematic change| (6)
+    #      | w: |r| / threshold per frame (n_u)]
+    i_t, i_u, i_v, i_m = n_par, n_par + 2, n_par + 2 + n_u, n_par + 2 + n_u + 4
     i_o = i_m + n_c
     i_w = i_o + n_c
     n_z = i_w + n_u
 
     def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
-        out = sparse.lil_matrix((rows, n_z))
+        r, c, v = [], [], []
         for start, m in parts.items():
-            out[:, start : start + m.shape[1]] = m
-        return out.tocsr()
+            m = sparse.coo_matrix(m)
+            r.append(m.row)
+            c.append(m.col + start)
+            v.append(m.data)
+        return sparse.csr_matrix(
+            (np.concatenate(v), (np.concatenate(r), np.concatenate(c))), shape=(rows, n_z)
+        )
 
     Jm = sparse.csr_matrix(J.reshape(n * n_c, n_par))
-    Lcol = sparse.csr_matrix(np.tile(limits, n)[:, None])
+    group = np.tile(np.arange(n_c) >= 3, n).astype(int)  # 0: forces, 1: moments
+    Lcol = sparse.csr_matrix((np.tile(limits, n), (np.arange(n_u), group)), shape=(n_u, 2))
     rc = r_const.ravel()
     # |r_const + J x| <= t * limits
     res_rows = sparse.vstack([block(n_u, {0: Jm, i_t: -Lcol}), block(n_u, {0: -Jm, i_t: -Lcol})])
     res_b = np.concatenate([-rc, rc])
     # |basis c_j| <= u_j frame by frame
-    Bblk = sparse.lil_matrix((n_u, n_par))
+    Bblk = sparse.hstack(
+        [sparse.csr_matrix((n_u, 4)), sparse.block_diag([sparse.csr_matrix(basis)] * n_c)], format="csr"
+    )
     Eq = np.zeros((n_c, n_par))
+    Bmean = np.zeros((n_c, n_par))
     for c in range(n_c):
         cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
-        Bblk[c * n : (c + 1) * n, cols] = basis
         Eq[c, cols] = speed_change
-    Bblk = Bblk.tocsr()
+        Bmean[c, cols] = frame_weights @ basis
     eye_u = sparse.identity(n_u, format="csr")
     kin_rows = sparse.vstack([block(n_u, {0: Bblk, i_u: -eye_u}), block(n_u, {0: -Bblk, i_u: -eye_u})])
     # |mass, trunk| <= v
@@ -363,7 +372,7 @@ def _solve_lp(
     eye6 = sparse.identity(n_c, format="csr")
     mean_rows = sparse.vstack([block(n_c, {0: Jmean, i_m: -eye6}), block(n_c, {0: -Jmean, i_m: -eye6})])
     # |mean over frames of the change of coordinate j| <= o_j (a steady offset costs double)
-    Bmean = sparse.csr_matrix(Bblk.toarray().reshape(n_c, n, n_par).mean(axis=1))
+    Bmean = sparse.csr_matrix(Bmean)
     off_rows = sparse.vstack([block(n_c, {0: Bmean, i_o: -eye6}), block(n_c, {0: -Bmean, i_o: -eye6})])
     # |r| / threshold <= w frame by frame
     Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n * n_c, n_par))
@@ -376,24 +385,30 @@ def _solve_lp(
     u_hi = np.repeat(kin_peak, n)
     bounds = (
         [(lo[k] if np.isfinite(lo[k]) else None, hi[k] if np.isfinite(hi[k]) else None) for k in range(n_par)]
-        + [(0.0, None)]
+        + [(0.0, None)] * 2
         + [(0.0, float(v)) for v in u_hi]
         + [(0.0, None)] * (4 + 2 * n_c + n_u)
     )
-    bounds[i_t] = (TARGET_FRACTION, None)
+    bounds[i_t] = bounds[i_t + 1] = (TARGET_FRACTION, None)
     cost = np.zeros(n_z)
     cost[i_u:i_v] = 1.0 / (u_hi * n)
     cost[i_v:i_m] = 1.0 / unit
     cost[i_m:i_o] = MEAN_RESIDUAL_WEIGHT
     cost[i_o:i_w] = 1.0 / kin_peak
     cost[i_w:] = RESIDUAL_WEIGHT / n
-    cost[i_t] = PEAK_RATIO_WEIGHT
+    cost[i_t : i_t + 2] = PEAK_RATIO_WEIGHT
     sol = linprog(cost, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ipm")
     if sol.status != 0:
         return np.zeros(n_par), float("nan")
     z = sol.x
-    t1 = float(z[i_t])
+    t1 = float(z[i_t : i_t + 2].max())
     return np.asarray(z[:n_par], dtype=float), t1
+
+
+def _group_peaks(r: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """Peak ratio to the threshold of the residual forces and of the residual moments."""
+    ratio = np.abs(r) / limits
+    return np.array([ratio[:, :3].max(), ratio[:, 3:].max()])
 
 
 def reduce_residuals(
@@ -486,11 +501,11 @@ def reduce_residuals(
     tau_before = inverse_dynamics(model, q0, qd0, qdd0, loads or None)
     ratio = None
     done = 0
+    mb, qq, qqd, qqdd, dq = state(x)
+    r0 = residual(mb, qq, qqd, qqdd)
+    peak = _group_peaks(r0, limits)
     for _ in range(max(1, iterations)):
-        mb, qq, qqd, qqdd, dq = state(x)
-        r0 = residual(mb, qq, qqd, qqdd)
-        met = ratio is not None and np.isfinite(ratio)
-        if met and float((np.abs(r0) / limits).max()) <= max(ratio, TARGET_FRACTION) * 1.02:
+        if ratio is not None and np.isfinite(ratio) and peak.max() <= max(ratio, TARGET_FRACTION) * 1.02:
             break
         # per-frame derivatives with respect to the pelvis q, qdot, qddot (finite differences,
         # all 18 perturbations in one vectorised call)
@@ -516,9 +531,22 @@ def reduce_residuals(
             xp[p] += step
             mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
             J[:, :, p] = (residual(mbp, qq, qqd, qqdd) - r0) / step
-        x, ratio = _solve_lp(
+        x_new, ratio = _solve_lp(
             J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, speed_change, frame_w, kin_peak, unit, lo, hi
         )
+        # take the step, or a fraction of it, only where neither true (not linearised) peak ratio,
+        # of the forces or of the moments, grows above the target: far from the solution the
+        # linearisation can overshoot, and one must not be traded for the other
+        for alpha in (1.0, 0.5, 0.25, 0.125):
+            x_try = x + alpha * (x_new - x)
+            mb, qq, qqd, qqdd, dq = state(x_try)
+            r_try = residual(mb, qq, qqd, qqdd)
+            peak_try = _group_peaks(r_try, limits)
+            if np.all(peak_try <= np.maximum(peak, TARGET_FRACTION * 1.02)):
+                break
+        else:
+            break
+        x, r0, peak = x_try, r_try, peak_try
         done += 1
 
     mb, qq, qqd, qqdd, dq = state(x)
