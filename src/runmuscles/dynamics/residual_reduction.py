@@ -82,6 +82,14 @@ KINEMATIC_LIMIT_M = 0.02
 #: impact transients of running (about 30-50 ms; Cavanagh & Lafortune 1980), whose correction
 #: costs little displacement (it grows with the square of the duration).
 KNOT_SPACING_S = 0.02
+#: A load's point of application farther than this from the body it acts on is noted as the
+#: force data's problem (project choice: a foot is about 0.27 m long; Winter DA 2009,
+#: Biomechanics and Motor Control of Human Movement, segment lengths).
+MAX_POINT_DISTANCE_M = 0.5
+#: Longest segment solved as one linear programme (s); longer windows are cut into equal
+#: segments. Project choice: about one running stride (0.6-0.8 s; Hamner & Delp 2013), where
+#: one programme takes about a second here.
+SEGMENT_S = 1.0
 #: Most passes of linearise-and-solve; the passes stop once the peaks the last pass predicted
 #: are met within 2 % (the problem is nearly linear: on the Hamner trials the first pass's
 #: prediction is off by up to ~15 % where the masses move most, the second's by < 1 %).
@@ -292,10 +300,14 @@ def _spline_basis(time_s: np.ndarray, spacing_s: float) -> tuple[np.ndarray, np.
     )
 
 
+_LP_METHOD = __import__("os").environ.get("RRA_LP", "highs-ipm")
+
+
 def _solve_lp(
     J: np.ndarray,
     r_const: np.ndarray,
     limits: np.ndarray,
+    use: np.ndarray,
     basis: np.ndarray,
     speed_change: np.ndarray,
     frame_weights: np.ndarray,
@@ -324,13 +336,16 @@ def _solve_lp(
     n, n_c, n_par = J.shape
     n_basis = basis.shape[1]
     n_u = n_c * n
-    # z = [x (n_par) | t: force and moment peak ratios (2) | u: |kinematic change| per frame (n_u)
-    #      | v: |mass, trunk| (4) | m: |mean r| (6) | o: |mean kinematic change| (6)
-    #      | w: |r| / threshold per frame (n_u)]
-    i_t, i_u, i_v, i_m = n_par, n_par + 2, n_par + 2 + n_u, n_par + 2 + n_u + 4
+    # z = [x (n_par) | u: |kinematic change| per frame (n_u) | v: |mass, trunk| (4)
+    #      | m: |mean r| (6) | o: |mean kinematic change| (6) | w: |r| / threshold per frame (n_u)
+    #      | e: excess of w over TARGET_FRACTION (n_u)]
+    i_u = n_par
+    i_v = i_u + n_u
+    i_m = i_v + 4
     i_o = i_m + n_c
     i_w = i_o + n_c
-    n_z = i_w + n_u
+    i_e = i_w + n_u
+    n_z = i_e + n_u
 
     def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
         r, c, v = [], [], []
@@ -343,13 +358,21 @@ def _solve_lp(
             (np.concatenate(v), (np.concatenate(r), np.concatenate(c))), shape=(rows, n_z)
         )
 
-    Jm = sparse.csr_matrix(J.reshape(n * n_c, n_par))
-    group = np.tile(np.arange(n_c) >= 3, n).astype(int)  # 0: forces, 1: moments
-    Lcol = sparse.csr_matrix((np.tile(limits, n), (np.arange(n_u), group)), shape=(n_u, 2))
-    rc = r_const.ravel()
-    # |r_const + J x| <= t * limits
-    res_rows = sparse.vstack([block(n_u, {0: Jm, i_t: -Lcol}), block(n_u, {0: -Jm, i_t: -Lcol})])
-    res_b = np.concatenate([-rc, rc])
+    keep = use.ravel()  # rows left out: moments the data cannot explain (see the caller)
+    n_k = int(keep.sum())
+    eye_u = sparse.identity(n_u, format="csr")
+    # |r_const + J x| / threshold <= w, and w - e <= TARGET_FRACTION, frame by frame
+    Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n_u, n_par))[keep]
+    rl = (r_const / limits).ravel()[keep]
+    eye_k = eye_u[keep]
+    res_rows = sparse.vstack(
+        [
+            block(n_k, {0: Jl, i_w: -eye_k}),
+            block(n_k, {0: -Jl, i_w: -eye_k}),
+            block(n_k, {i_w: eye_k, i_e: -eye_k}),
+        ]
+    )
+    res_b = np.concatenate([-rl, rl, np.full(n_k, TARGET_FRACTION)])
     # |basis c_j| <= u_j frame by frame
     Bblk = sparse.hstack(
         [sparse.csr_matrix((n_u, 4)), sparse.block_diag([sparse.csr_matrix(basis)] * n_c)], format="csr"
@@ -360,55 +383,213 @@ def _solve_lp(
         cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
         Eq[c, cols] = speed_change
         Bmean[c, cols] = frame_weights @ basis
-    eye_u = sparse.identity(n_u, format="csr")
     kin_rows = sparse.vstack([block(n_u, {0: Bblk, i_u: -eye_u}), block(n_u, {0: -Bblk, i_u: -eye_u})])
     # |mass, trunk| <= v
     P = sparse.csr_matrix((np.ones(4), (np.arange(4), np.arange(4))), shape=(4, n_par))
     eye4 = sparse.identity(4, format="csr")
     par_rows = sparse.vstack([block(4, {0: P, i_v: -eye4}), block(4, {0: -P, i_v: -eye4})])
     # |mean over frames of r_c| / limit_c <= m_c
-    Jmean = sparse.csr_matrix(np.einsum("f,fcp->cp", frame_weights, J) / limits[:, None])
-    rmean = (frame_weights @ r_const) / limits
+    W = frame_weights[:, None] * use
+    W = W / np.maximum(W.sum(axis=0), 1e-12)
+    Jmean = sparse.csr_matrix(np.einsum("fc,fcp->cp", W, J) / limits[:, None])
+    rmean = (W * r_const).sum(axis=0) / limits
     eye6 = sparse.identity(n_c, format="csr")
     mean_rows = sparse.vstack([block(n_c, {0: Jmean, i_m: -eye6}), block(n_c, {0: -Jmean, i_m: -eye6})])
     # |mean over frames of the change of coordinate j| <= o_j (a steady offset costs double)
     Bmean = sparse.csr_matrix(Bmean)
     off_rows = sparse.vstack([block(n_c, {0: Bmean, i_o: -eye6}), block(n_c, {0: -Bmean, i_o: -eye6})])
-    # |r| / threshold <= w frame by frame
-    Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n * n_c, n_par))
-    rl = (r_const / limits).ravel()
-    l1_rows = sparse.vstack([block(n_u, {0: Jl, i_w: -eye_u}), block(n_u, {0: -Jl, i_w: -eye_u})])
-    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows, l1_rows], format="csr")
-    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c), -rl, rl])
+    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows], format="csr")
+    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c)])
     A_eq = sparse.hstack([sparse.csr_matrix(Eq), sparse.csr_matrix((n_c, n_z - n_par))], format="csr")
     b_eq = np.zeros(n_c)
     u_hi = np.repeat(kin_peak, n)
     bounds = (
         [(lo[k] if np.isfinite(lo[k]) else None, hi[k] if np.isfinite(hi[k]) else None) for k in range(n_par)]
-        + [(0.0, None)] * 2
         + [(0.0, float(v)) for v in u_hi]
-        + [(0.0, None)] * (4 + 2 * n_c + n_u)
+        + [(0.0, None)] * (4 + 2 * n_c + 2 * n_u)
     )
-    bounds[i_t] = bounds[i_t + 1] = (TARGET_FRACTION, None)
     cost = np.zeros(n_z)
     cost[i_u:i_v] = 1.0 / (u_hi * n)
     cost[i_v:i_m] = 1.0 / unit
     cost[i_m:i_o] = MEAN_RESIDUAL_WEIGHT
     cost[i_o:i_w] = 1.0 / kin_peak
-    cost[i_w:] = RESIDUAL_WEIGHT / n
-    cost[i_t : i_t + 2] = PEAK_RATIO_WEIGHT
+    cost[i_w:i_e] = RESIDUAL_WEIGHT / n
+    cost[i_e:] = PEAK_RATIO_WEIGHT
     sol = linprog(cost, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ipm")
     if sol.status != 0:
         return np.zeros(n_par), float("nan")
     z = sol.x
-    t1 = float(z[i_t : i_t + 2].max())
+    t1 = float(z[i_w:i_e][keep].max()) if n_k else 0.0
     return np.asarray(z[:n_par], dtype=float), t1
 
 
-def _group_peaks(r: np.ndarray, limits: np.ndarray) -> np.ndarray:
-    """Peak ratio to the threshold of the residual forces and of the residual moments."""
-    ratio = np.abs(r) / limits
+def _implausible_centres_of_pressure(
+    model: Multibody, q: np.ndarray, loads: Sequence[BodyLoad]
+) -> tuple[list[str], np.ndarray]:
+    """Notes on loads whose point of application lies far from the body they act on, and the
+    frames where one does (``(n_frames,)`` bool).
+
+    A force plate's centre of pressure is a moment divided by the vertical force, undefined as
+    the force goes to zero: at contact and toe-off it can lie metres away, and the moment it
+    makes cannot be a residual any change of the model or motion should answer.
+    """
+    from ..model.multibody import forward_kinematics  # noqa: PLC0415
+
+    ground_points = [ld for ld in loads if ld.point_m is not None and not ld.point_in_body]
+    bad = np.zeros(q.shape[0], dtype=bool)
+    if not ground_points:
+        return [], bad
+    kin = forward_kinematics(model, q)
+    out = []
+    for ld in ground_points:
+        origin = kin.p_t[:, model.body_index(ld.body)].T  # (F, 3)
+        dist = np.linalg.norm(np.asarray(ld.point_m, dtype=float) - origin, axis=1)
+        force = np.linalg.norm(np.asarray(ld.force_n, dtype=float), axis=1)
+        far = (dist > MAX_POINT_DISTANCE_M) & (force > 1.0)  # a zero force's point does nothing
+        bad |= far
+        if far.any():
+            out.append(
+                f"residual reduction: the point of application of '{ld.name or ld.body}' lies up to "
+                f"{dist[far].max():.1f} m from {ld.body} on {int(far.sum())} frames (force at most "
+                f"{force[far].max():.0f} N there): residual moments there come from the force data; "
+                "zero forces below a threshold (e.g. 20-50 N) before the analysis; the reduction "
+                "leaves those frames' moments out"
+            )
+    return out, bad
+
+
+def _group_peaks(r: np.ndarray, limits: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Peak ratio to the threshold of the residual forces and of the residual moments, over the
+    entries ``use`` (``(n_frames, 6)`` bool)."""
+    ratio = np.where(use, np.abs(r) / limits, 0.0)
     return np.array([ratio[:, :3].max(), ratio[:, 3:].max()])
+
+
+def _fit_segment(
+    model: Multibody,
+    t: np.ndarray,
+    q0: np.ndarray,
+    qd0: np.ndarray,
+    qdd0: np.ndarray,
+    loads: list[BodyLoad],
+    idx: list[int],
+    trunk: int,
+    limits: np.ndarray,
+    kin_peak: np.ndarray,
+    use: np.ndarray,
+    knot_spacing_s: float,
+    iterations: int,
+    fixed: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The passes of :func:`reduce_residuals` on one segment of frames: the mass scale minus one
+    and the trunk shift (4; held at ``fixed`` when given), and the pelvis corrections' values,
+    speeds and accelerations ``(n_frames, 6)``, and the passes taken."""
+    n = t.size
+    basis, dbasis, ddbasis = _spline_basis(t, knot_spacing_s)
+    n_basis = basis.shape[1]
+    # the mean over the window is the trapezoidal time average, the same rule for the residuals'
+    # means and for the corrections' net speed change (so that end frames cannot trade one for the other)
+    frame_w = np.zeros(n)
+    frame_w[1:] += 0.5 * np.diff(t)
+    frame_w[:-1] += 0.5 * np.diff(t)
+    frame_w /= frame_w.sum()
+    speed_change = frame_w @ ddbasis
+    # unknowns: [mass scale - 1, trunk shift (3), spline coefficients (6 x K, coordinate-major)]
+    n_par = 4 + 6 * n_basis
+    x = np.zeros(n_par)
+    if fixed is not None:
+        x[:4] = fixed
+    lo = np.full(n_par, -np.inf)
+    hi = np.full(n_par, np.inf)
+    lo[0], hi[0] = -MAX_MASS_CHANGE_FRACTION, MAX_MASS_CHANGE_FRACTION
+    lo[1:4], hi[1:4] = -MAX_TRUNK_COM_SHIFT_M, MAX_TRUNK_COM_SHIFT_M
+    if fixed is not None:
+        lo[:4] = hi[:4] = fixed
+    # parameter units: a change of one "unit" costs about as much as a residual at its threshold
+    unit = np.concatenate([[MAX_MASS_CHANGE_FRACTION], [MAX_TRUNK_COM_SHIFT_M] * 3])
+    tiled = _tile_loads(loads, 18) if loads else None
+
+    def state(xv: np.ndarray):
+        dq = basis @ xv[4:].reshape(6, n_basis).T
+        qq, qqd, qqdd = q0.copy(), qd0.copy(), qdd0.copy()
+        qq[:, idx] += dq
+        qqd[:, idx] += dbasis @ xv[4:].reshape(6, n_basis).T
+        qqdd[:, idx] += ddbasis @ xv[4:].reshape(6, n_basis).T
+        mb = _adjusted(model, 1.0 + xv[0], trunk, xv[1:4])
+        return mb, qq, qqd, qqdd, dq
+
+    def residual(mb, qq, qqd, qqdd):
+        return inverse_dynamics(mb, qq, qqd, qqdd, loads or None)[:, idx]
+
+    ratio = None
+    done = 0
+    mb, qq, qqd, qqdd, dq = state(x)
+    r0 = residual(mb, qq, qqd, qqdd)
+    peak = _group_peaks(r0, limits, use)
+    for _ in range(max(1, iterations)):
+        if ratio is not None and np.isfinite(ratio) and peak.max() <= max(ratio, TARGET_FRACTION) * 1.02:
+            break
+        # per-frame derivatives with respect to the pelvis q, qdot, qddot (finite differences,
+        # all 18 perturbations in one vectorised call)
+        h = np.concatenate([np.full(3, 1e-6), np.full(3, 1e-6)])
+        Q, QD, QDD = (np.tile(a, (18, 1)) for a in (qq, qqd, qqdd))
+        for m in range(18):
+            which, c = divmod(m, 6)
+            arr = (Q, QD, QDD)[which]
+            arr[m * n : (m + 1) * n, idx[c]] += h[c]
+        big = inverse_dynamics(mb, Q, QD, QDD, tiled)[:, idx].reshape(18, n, 6)
+        d = (big - r0[None]) / np.tile(h, 3)[:, None, None]  # (18, F, 6): d r / d (q|qd|qdd)_c
+        J = np.zeros((n, 6, n_par))
+        for c in range(6):
+            cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
+            J[:, :, cols] = (
+                d[c][:, :, None] * basis[:, None, :]
+                + d[6 + c][:, :, None] * dbasis[:, None, :]
+                + d[12 + c][:, :, None] * ddbasis[:, None, :]
+            )
+        # mass scale and trunk shift: finite differences on the model
+        for p, step in ((0, 1e-4), (1, 1e-4), (2, 1e-4), (3, 1e-4)):
+            xp = x.copy()
+            xp[p] += step
+            mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
+            J[:, :, p] = (residual(mbp, qq, qqd, qqdd) - r0) / step
+        x_new, ratio = _solve_lp(
+            J,
+            r0 - np.einsum("fcp,p->fc", J, x),
+            limits,
+            use,
+            basis,
+            speed_change,
+            frame_w,
+            kin_peak,
+            unit,
+            lo,
+            hi,
+        )
+        # take the step, or a fraction of it, only where neither true (not linearised) peak ratio,
+        # of the forces or of the moments, grows above the target: far from the solution the
+        # linearisation can overshoot, and one must not be traded for the other
+        for alpha in (1.0, 0.5, 0.25, 0.125):
+            x_try = x + alpha * (x_new - x)
+            mb, qq, qqd, qqdd, dq = state(x_try)
+            r_try = residual(mb, qq, qqd, qqdd)
+            peak_try = _group_peaks(r_try, limits, use)
+            if np.all(peak_try <= np.maximum(peak, TARGET_FRACTION * 1.02)):
+                break
+        else:
+            break
+        x, r0, peak = x_try, r_try, peak_try
+        done += 1
+
+    coef = x[4:].reshape(6, n_basis).T
+    return x[:4].copy(), basis @ coef, dbasis @ coef, ddbasis @ coef, done
+
+
+def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
+    def cut(v):
+        return None if v is None else np.asarray(v, dtype=float)[sl]
+
+    return BodyLoad(ld.body, cut(ld.force_n), cut(ld.point_m), cut(ld.torque_nm), ld.point_in_body, ld.name)
 
 
 def reduce_residuals(
@@ -466,90 +647,46 @@ def reduce_residuals(
     limits = np.array([HICKS_FORCE_FRACTION * ext_n] * 3 + [HICKS_MOMENT_FRACTION * com_h * ext_n] * 3)
     kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
 
-    basis, dbasis, ddbasis = _spline_basis(t, knot_spacing_s)
-    n_basis = basis.shape[1]
-    # the mean over the window is the trapezoidal time average, the same rule for the residuals'
-    # means and for the corrections' net speed change (so that end frames cannot trade one for the other)
-    frame_w = np.zeros(n)
-    frame_w[1:] += 0.5 * np.diff(t)
-    frame_w[:-1] += 0.5 * np.diff(t)
-    frame_w /= frame_w.sum()
-    speed_change = frame_w @ ddbasis
-    # unknowns: [mass scale - 1, trunk shift (3), spline coefficients (6 x K, coordinate-major)]
-    n_par = 4 + 6 * n_basis
-    x = np.zeros(n_par)
-    lo = np.full(n_par, -np.inf)
-    hi = np.full(n_par, np.inf)
-    lo[0], hi[0] = -MAX_MASS_CHANGE_FRACTION, MAX_MASS_CHANGE_FRACTION
-    lo[1:4], hi[1:4] = -MAX_TRUNK_COM_SHIFT_M, MAX_TRUNK_COM_SHIFT_M
-    # parameter units: a change of one "unit" costs about as much as a residual at its threshold
-    unit = np.concatenate([[MAX_MASS_CHANGE_FRACTION], [MAX_TRUNK_COM_SHIFT_M] * 3])
-    tiled = _tile_loads(loads, 18) if loads else None
-
-    def state(xv: np.ndarray):
-        dq = basis @ xv[4:].reshape(6, n_basis).T
-        qq, qqd, qqdd = q0.copy(), qd0.copy(), qdd0.copy()
-        qq[:, idx] += dq
-        qqd[:, idx] += dbasis @ xv[4:].reshape(6, n_basis).T
-        qqdd[:, idx] += ddbasis @ xv[4:].reshape(6, n_basis).T
-        mb = _adjusted(model, 1.0 + xv[0], trunk, xv[1:4])
-        return mb, qq, qqd, qqdd, dq
-
-    def residual(mb, qq, qqd, qqdd):
-        return inverse_dynamics(mb, qq, qqd, qqdd, loads or None)[:, idx]
-
     tau_before = inverse_dynamics(model, q0, qd0, qdd0, loads or None)
-    ratio = None
+    cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads)
+    use = np.ones((n, 6), dtype=bool)
+    use[bad_cop, 3:] = False  # moments of a force applied metres from the foot: the data's
+    # long windows in segments (the linear programme's cost grows faster than its size): the
+    # first segment sets the masses and the trunk, the others adjust their motion to them
+    n_seg = max(1, int(np.ceil((t[-1] - t[0]) / SEGMENT_S - 1e-9)))
+    fixed = None
+    corr = [np.zeros((n, 6)) for _ in range(3)]
     done = 0
-    mb, qq, qqd, qqdd, dq = state(x)
-    r0 = residual(mb, qq, qqd, qqdd)
-    peak = _group_peaks(r0, limits)
-    for _ in range(max(1, iterations)):
-        if ratio is not None and np.isfinite(ratio) and peak.max() <= max(ratio, TARGET_FRACTION) * 1.02:
-            break
-        # per-frame derivatives with respect to the pelvis q, qdot, qddot (finite differences,
-        # all 18 perturbations in one vectorised call)
-        h = np.concatenate([np.full(3, 1e-6), np.full(3, 1e-6)])
-        Q, QD, QDD = (np.tile(a, (18, 1)) for a in (qq, qqd, qqdd))
-        for m in range(18):
-            which, c = divmod(m, 6)
-            arr = (Q, QD, QDD)[which]
-            arr[m * n : (m + 1) * n, idx[c]] += h[c]
-        big = inverse_dynamics(mb, Q, QD, QDD, tiled)[:, idx].reshape(18, n, 6)
-        d = (big - r0[None]) / np.tile(h, 3)[:, None, None]  # (18, F, 6): d r / d (q|qd|qdd)_c
-        J = np.zeros((n, 6, n_par))
-        for c in range(6):
-            cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
-            J[:, :, cols] = (
-                d[c][:, :, None] * basis[:, None, :]
-                + d[6 + c][:, :, None] * dbasis[:, None, :]
-                + d[12 + c][:, :, None] * ddbasis[:, None, :]
-            )
-        # mass scale and trunk shift: finite differences on the model
-        for p, step in ((0, 1e-4), (1, 1e-4), (2, 1e-4), (3, 1e-4)):
-            xp = x.copy()
-            xp[p] += step
-            mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
-            J[:, :, p] = (residual(mbp, qq, qqd, qqdd) - r0) / step
-        x_new, ratio = _solve_lp(
-            J, r0 - np.einsum("fcp,p->fc", J, x), limits, basis, speed_change, frame_w, kin_peak, unit, lo, hi
+    for frames in np.array_split(np.arange(n), n_seg):
+        sl = slice(int(frames[0]), int(frames[-1]) + 1)
+        seg_loads = [_slice(ld, sl) for ld in loads]
+        params, *parts, passes = _fit_segment(
+            model,
+            t[sl],
+            q0[sl],
+            qd0[sl],
+            qdd0[sl],
+            seg_loads,
+            idx,
+            trunk,
+            limits,
+            kin_peak,
+            use[sl],
+            knot_spacing_s,
+            iterations,
+            fixed,
         )
-        # take the step, or a fraction of it, only where neither true (not linearised) peak ratio,
-        # of the forces or of the moments, grows above the target: far from the solution the
-        # linearisation can overshoot, and one must not be traded for the other
-        for alpha in (1.0, 0.5, 0.25, 0.125):
-            x_try = x + alpha * (x_new - x)
-            mb, qq, qqd, qqdd, dq = state(x_try)
-            r_try = residual(mb, qq, qqd, qqdd)
-            peak_try = _group_peaks(r_try, limits)
-            if np.all(peak_try <= np.maximum(peak, TARGET_FRACTION * 1.02)):
-                break
-        else:
-            break
-        x, r0, peak = x_try, r_try, peak_try
-        done += 1
-
-    mb, qq, qqd, qqdd, dq = state(x)
+        fixed = params if fixed is None else fixed
+        for c, part in zip(corr, parts, strict=True):
+            c[sl] = part
+        done = max(done, passes)
+    x = fixed
+    mb = _adjusted(model, 1.0 + x[0], trunk, x[1:4])
+    qq, qqd, qqdd = q0.copy(), qd0.copy(), qdd0.copy()
+    qq[:, idx] += corr[0]
+    qqd[:, idx] += corr[1]
+    qqdd[:, idx] += corr[2]
+    dq = corr[0]
     tau_after = inverse_dynamics(mb, qq, qqd, qqdd, loads or None)
     before = pelvis_residual_peaks(model, q0, tau_before, loads)
     after = pelvis_residual_peaks(mb, qq, tau_after, loads)
@@ -580,6 +717,7 @@ def reduce_residuals(
         )
     if np.any(np.abs(x[1:4]) >= MAX_TRUNK_COM_SHIFT_M - 1e-9):
         notes.append("residual reduction: the trunk mass-centre shift reached its bound")
+    notes.extend(cop_notes)
     return ResidualReduction(
         multibody=mb,
         q=qq,
