@@ -16,6 +16,7 @@ from runmuscles.dynamics.inverse import BodyLoad, inverse_dynamics
 from runmuscles.dynamics.residual_reduction import (
     KINEMATIC_LIMIT_M,
     KINEMATIC_LIMIT_RAD,
+    SEGMENT_S,
     _adjusted,
     _root,
     reduce_residuals,
@@ -29,15 +30,15 @@ from runmuscles.trials import resolve_trial
 from runmuscles.whatif import Condition, WhatIfEngine
 
 
-def _stride(folder: Path, trial: str):
-    """One right stride (the first published cycle) of a Hamner trial: model, times, q, qd, qdd, loads."""
+def _stride(folder: Path, trial: str, cycles: int = 1):
+    """The first published right stride cycles of a Hamner trial: model, times, q, qd, qdd, loads."""
     from runmuscles.dynamics.inverse import body_loads_from_external_loads
 
     spec = resolve_trial(folder, trial)
     model = RunnerModel.load(spec.model)
     table = read_storage(spec.coordinates)
-    cycles = json.loads((folder / "gaitTimes.json").read_text())["cycles"][trial.lower().replace("_", "")]
-    start, end = cycles["cycle1"]["initialTime"], cycles["cycle1"]["finalTime"]
+    published = json.loads((folder / "gaitTimes.json").read_text())["cycles"][trial.lower().replace("_", "")]
+    start, end = published["cycle1"]["initialTime"], published[f"cycle{cycles}"]["finalTime"]
     ck = prepare_coordinates(
         table,
         model.coordinate_names,
@@ -113,6 +114,20 @@ def test_real_stride_within_thresholds_with_small_changes(stride) -> None:
     d = rr.as_dict()
     assert d["residuals_after"]["force_n"]["peak"] <= d["residuals_after"]["force_n"]["threshold_hicks_2015"]
     assert set(d["kinematic_changes"]) == set(rr.coordinates)
+
+
+def test_long_window_in_segments(hamner: Path) -> None:
+    """Two strides (longer than one segment): one set of masses, every frame corrected."""
+    model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=2)
+    assert t[-1] - t[0] > SEGMENT_S
+    rr = reduce_residuals(model.multibody, t, q, qd, qdd, loads)
+    assert rr.after["force_n"]["peak"] < 0.5 * rr.before["force_n"]["peak"]
+    assert rr.after["moment_nm"]["peak"] < 0.5 * rr.before["moment_nm"]["peak"]
+    assert rr.kinematics_within_limits
+    half = t.size // 2
+    root = _root(model.multibody)[0]
+    for part in (slice(0, half), slice(half, None)):
+        assert np.abs(rr.q[part][:, root] - q[part][:, root]).max() > 0.0
 
 
 def test_rejects_too_few_frames(stride) -> None:
