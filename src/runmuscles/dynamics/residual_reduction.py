@@ -300,14 +300,12 @@ def _spline_basis(time_s: np.ndarray, spacing_s: float) -> tuple[np.ndarray, np.
     )
 
 
-_LP_METHOD = __import__("os").environ.get("RRA_LP", "highs-ipm")
-
-
 def _solve_lp(
     J: np.ndarray,
     r_const: np.ndarray,
     limits: np.ndarray,
     use: np.ndarray,
+    cap: np.ndarray,
     basis: np.ndarray,
     speed_change: np.ndarray,
     frame_weights: np.ndarray,
@@ -336,16 +334,13 @@ def _solve_lp(
     n, n_c, n_par = J.shape
     n_basis = basis.shape[1]
     n_u = n_c * n
-    # z = [x (n_par) | u: |kinematic change| per frame (n_u) | v: |mass, trunk| (4)
-    #      | m: |mean r| (6) | o: |mean kinematic change| (6) | w: |r| / threshold per frame (n_u)
-    #      | e: excess of w over TARGET_FRACTION (n_u)]
-    i_u = n_par
-    i_v = i_u + n_u
-    i_m = i_v + 4
+    # z = [x (n_par) | t: force and moment peak ratios (2) | u: |kinematic change| per frame (n_u)
+    #      | v: |mass, trunk| (4) | m: |mean r| (6) | o: |mean kinematic change| (6)
+    #      | w: |r| / threshold per frame (n_u)]
+    i_t, i_u, i_v, i_m = n_par, n_par + 2, n_par + 2 + n_u, n_par + 2 + n_u + 4
     i_o = i_m + n_c
     i_w = i_o + n_c
-    i_e = i_w + n_u
-    n_z = i_e + n_u
+    n_z = i_w + n_u
 
     def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
         r, c, v = [], [], []
@@ -358,21 +353,20 @@ def _solve_lp(
             (np.concatenate(v), (np.concatenate(r), np.concatenate(c))), shape=(rows, n_z)
         )
 
+    Jm = sparse.csr_matrix(J.reshape(n * n_c, n_par))
+    group = np.tile(np.arange(n_c) >= 3, n).astype(int)  # 0: forces, 1: moments
+    Lcol = sparse.csr_matrix((np.tile(limits, n), (np.arange(n_u), group)), shape=(n_u, 2))
+    rc = r_const.ravel()
+    # |r_const + J x| <= t * limits
     keep = use.ravel()  # rows left out: moments the data cannot explain (see the caller)
-    n_k = int(keep.sum())
-    eye_u = sparse.identity(n_u, format="csr")
-    # |r_const + J x| / threshold <= w, and w - e <= TARGET_FRACTION, frame by frame
-    Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n_u, n_par))[keep]
-    rl = (r_const / limits).ravel()[keep]
-    eye_k = eye_u[keep]
-    res_rows = sparse.vstack(
-        [
-            block(n_k, {0: Jl, i_w: -eye_k}),
-            block(n_k, {0: -Jl, i_w: -eye_k}),
-            block(n_k, {i_w: eye_k, i_e: -eye_k}),
-        ]
-    )
-    res_b = np.concatenate([-rl, rl, np.full(n_k, TARGET_FRACTION)])
+    res_rows = sparse.vstack([block(n_u, {0: Jm, i_t: -Lcol})[keep], block(n_u, {0: -Jm, i_t: -Lcol})[keep]])
+    res_b = np.concatenate([-rc[keep], rc[keep]])
+    # the rows left out may not grow beyond their cap (the original residual and a margin)
+    out = ~keep
+    if out.any():
+        capb = cap.ravel()[out]
+        res_rows = sparse.vstack([res_rows, block(n_u, {0: Jm})[out], block(n_u, {0: -Jm})[out]])
+        res_b = np.concatenate([res_b, capb - rc[out], capb + rc[out]])
     # |basis c_j| <= u_j frame by frame
     Bblk = sparse.hstack(
         [sparse.csr_matrix((n_u, 4)), sparse.block_diag([sparse.csr_matrix(basis)] * n_c)], format="csr"
@@ -383,6 +377,7 @@ def _solve_lp(
         cols = slice(4 + c * n_basis, 4 + (c + 1) * n_basis)
         Eq[c, cols] = speed_change
         Bmean[c, cols] = frame_weights @ basis
+    eye_u = sparse.identity(n_u, format="csr")
     kin_rows = sparse.vstack([block(n_u, {0: Bblk, i_u: -eye_u}), block(n_u, {0: -Bblk, i_u: -eye_u})])
     # |mass, trunk| <= v
     P = sparse.csr_matrix((np.ones(4), (np.arange(4), np.arange(4))), shape=(4, n_par))
@@ -398,36 +393,43 @@ def _solve_lp(
     # |mean over frames of the change of coordinate j| <= o_j (a steady offset costs double)
     Bmean = sparse.csr_matrix(Bmean)
     off_rows = sparse.vstack([block(n_c, {0: Bmean, i_o: -eye6}), block(n_c, {0: -Bmean, i_o: -eye6})])
-    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows], format="csr")
-    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c)])
+    # |r| / threshold <= w frame by frame
+    Jl = sparse.csr_matrix((J / limits[None, :, None]).reshape(n * n_c, n_par))
+    rl = (r_const / limits).ravel()
+    l1_rows = sparse.vstack([block(n_u, {0: Jl, i_w: -eye_u})[keep], block(n_u, {0: -Jl, i_w: -eye_u})[keep]])
+    A = sparse.vstack([res_rows, kin_rows, par_rows, mean_rows, off_rows, l1_rows], format="csr")
+    b = np.concatenate([res_b, np.zeros(2 * n_u + 8), -rmean, rmean, np.zeros(2 * n_c), -rl[keep], rl[keep]])
     A_eq = sparse.hstack([sparse.csr_matrix(Eq), sparse.csr_matrix((n_c, n_z - n_par))], format="csr")
     b_eq = np.zeros(n_c)
     u_hi = np.repeat(kin_peak, n)
     bounds = (
         [(lo[k] if np.isfinite(lo[k]) else None, hi[k] if np.isfinite(hi[k]) else None) for k in range(n_par)]
+        + [(0.0, None)] * 2
         + [(0.0, float(v)) for v in u_hi]
-        + [(0.0, None)] * (4 + 2 * n_c + 2 * n_u)
+        + [(0.0, None)] * (4 + 2 * n_c + n_u)
     )
+    bounds[i_t] = bounds[i_t + 1] = (TARGET_FRACTION, None)
     cost = np.zeros(n_z)
     cost[i_u:i_v] = 1.0 / (u_hi * n)
     cost[i_v:i_m] = 1.0 / unit
     cost[i_m:i_o] = MEAN_RESIDUAL_WEIGHT
     cost[i_o:i_w] = 1.0 / kin_peak
-    cost[i_w:i_e] = RESIDUAL_WEIGHT / n
-    cost[i_e:] = PEAK_RATIO_WEIGHT
+    cost[i_w:] = RESIDUAL_WEIGHT / n
+    cost[i_t : i_t + 2] = PEAK_RATIO_WEIGHT
     sol = linprog(cost, A_ub=A, b_ub=b, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs-ipm")
     if sol.status != 0:
         return np.zeros(n_par), float("nan")
     z = sol.x
-    t1 = float(z[i_w:i_e][keep].max()) if n_k else 0.0
+    t1 = float(z[i_t : i_t + 2].max())
     return np.asarray(z[:n_par], dtype=float), t1
 
 
 def _implausible_centres_of_pressure(
-    model: Multibody, q: np.ndarray, loads: Sequence[BodyLoad]
+    model: Multibody, q: np.ndarray, loads: Sequence[BodyLoad], moment_limit_nm: float
 ) -> tuple[list[str], np.ndarray]:
-    """Notes on loads whose point of application lies far from the body they act on, and the
-    frames where one does (``(n_frames,)`` bool).
+    """Notes on loads whose point of application lies far from the body they act on, with a
+    moment about the body of more than twice the residual-moment threshold, and the frames where
+    one does (``(n_frames,)`` bool; a few newtons of swing-phase noise far from the foot are not).
 
     A force plate's centre of pressure is a moment divided by the vertical force, undefined as
     the force goes to zero: at contact and toe-off it can lie metres away, and the moment it
@@ -445,7 +447,7 @@ def _implausible_centres_of_pressure(
         origin = kin.p_t[:, model.body_index(ld.body)].T  # (F, 3)
         dist = np.linalg.norm(np.asarray(ld.point_m, dtype=float) - origin, axis=1)
         force = np.linalg.norm(np.asarray(ld.force_n, dtype=float), axis=1)
-        far = (dist > MAX_POINT_DISTANCE_M) & (force > 1.0)  # a zero force's point does nothing
+        far = (dist > MAX_POINT_DISTANCE_M) & (force * dist > 2.0 * moment_limit_nm)
         bad |= far
         if far.any():
             out.append(
@@ -526,6 +528,7 @@ def _fit_segment(
     mb, qq, qqd, qqdd, dq = state(x)
     r0 = residual(mb, qq, qqd, qqdd)
     peak = _group_peaks(r0, limits, use)
+    cap = np.abs(r0) + 0.05 * limits  # what the entries left out of ``use`` may reach
     for _ in range(max(1, iterations)):
         if ratio is not None and np.isfinite(ratio) and peak.max() <= max(ratio, TARGET_FRACTION) * 1.02:
             break
@@ -558,6 +561,7 @@ def _fit_segment(
             r0 - np.einsum("fcp,p->fc", J, x),
             limits,
             use,
+            cap,
             basis,
             speed_change,
             frame_w,
@@ -574,7 +578,8 @@ def _fit_segment(
             mb, qq, qqd, qqdd, dq = state(x_try)
             r_try = residual(mb, qq, qqd, qqdd)
             peak_try = _group_peaks(r_try, limits, use)
-            if np.all(peak_try <= np.maximum(peak, TARGET_FRACTION * 1.02)):
+            capped = np.all(np.abs(r_try)[~use] <= cap[~use] * 1.02)
+            if capped and np.all(peak_try <= np.maximum(peak, TARGET_FRACTION * 1.02)):
                 break
         else:
             break
@@ -648,7 +653,7 @@ def reduce_residuals(
     kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
 
     tau_before = inverse_dynamics(model, q0, qd0, qdd0, loads or None)
-    cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads)
+    cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads, float(limits[3]))
     use = np.ones((n, 6), dtype=bool)
     use[bad_cop, 3:] = False  # moments of a force applied metres from the foot: the data's
     # long windows in segments (the linear programme's cost grows faster than its size): the
