@@ -10,8 +10,8 @@ AddBiomechanics' dynamics fitting (Werling K et al. 2023, PLoS ONE 18:e0295152) 
 as one optimisation over masses, mass centres and motion.
 
 :func:`reduce_residuals` does it on the project's own exact, vectorised inverse dynamics
-(:func:`runmuscles.dynamics.inverse.inverse_dynamics`) as a regularised, bounded, linearised
-least-squares problem, repeated a few times (Gauss-Newton):
+(:func:`runmuscles.dynamics.inverse.inverse_dynamics`) as a bounded, linearised problem
+solved as a linear programme and repeated a few times (Gauss-Newton), over:
 
 * one mass scale for all bodies (bounded by :data:`MAX_MASS_CHANGE_FRACTION`): a wrong total
   mass shows as a steady vertical residual;
@@ -28,12 +28,22 @@ Each pass linearises the pelvis residuals: they depend on the masses through a f
 inverse-dynamics runs, and on each frame's pelvis coordinates, speeds and accelerations
 through per-frame 6 x 6 derivatives (inverse dynamics is frame-by-frame, so 18 extra runs give
 them for every frame at once); the chain rule through the spline basis gives the whole
-Jacobian. Two linear programmes (HiGHS) then solve the step: the smallest peak ratio of the
-residuals to their Hicks et al. 2015 thresholds that the bounds allow (each pelvis correction
-at most :data:`KINEMATIC_LIMIT_RAD` or :data:`KINEMATIC_LIMIT_M` at any frame, so also in RMS),
-and, keeping the residuals below ``max(that ratio, TARGET_FRACTION)`` of the thresholds, the
-least change of motion, masses and trunk mass centre. A minimax problem suits the thresholds,
-which bound peaks, where least squares would trade peaks for the mean.
+Jacobian. One linear programme (HiGHS) then solves the step (see :func:`_solve_lp`): first the
+smallest peak ratios of the residual forces and moments to their Hicks et al. 2015 thresholds
+that the bounds allow (each pelvis correction at most :data:`KINEMATIC_LIMIT_RAD` or
+:data:`KINEMATIC_LIMIT_M` at any frame, so also in RMS; never below :data:`TARGET_FRACTION`),
+then the least change of motion, masses and trunk, the residuals' means (which go to the masses
+and the trunk, as in RRA) and their mean absolute value (as RRA minimises the residual
+actuators' effort). A step is taken, or a fraction of it, only where the true peaks do not grow.
+Minimax suits the thresholds, which bound peaks, where least squares would trade peaks for the
+mean. The corrections keep each pelvis speed's net change over the window: a net impulse is
+the masses' and the forces' to explain, not the motion's.
+
+Moments of a force applied metres from its foot (a force plate's centre of pressure as the
+force goes to zero) are the data's: they are noted, left out of the objective and kept from
+growing. Windows longer than :data:`SEGMENT_S` are solved in segments: the first sets the masses
+and the trunk, the others adjust their motion to them (the corrections are independent per
+segment; the analysis is frame by frame).
 """
 
 from __future__ import annotations
@@ -172,8 +182,9 @@ class ResidualReduction:
             kin[name] = {"rms_deg": float(np.rad2deg(v))} if rot else {"rms_cm": float(v * 100.0)}
         return {
             "applied": True,
-            "method": "masses, trunk mass centre and pelvis motion by regularised least squares "
-            "on the exact inverse dynamics (as OpenSim's RRA and AddBiomechanics)",
+            "method": "masses, trunk mass centre and pelvis motion by linear programming (peak "
+            "residuals first, then the least change) on the exact inverse dynamics (as OpenSim's RRA "
+            "and AddBiomechanics)",
             "mass_scale": self.mass_scale,
             "mass_change_kg": self.mass_change_kg,
             "mass_change_percent": 100.0 * (self.mass_scale - 1.0),
@@ -316,17 +327,17 @@ def _solve_lp(
 ) -> tuple[np.ndarray, float]:
     """One linearised step as a linear programme (HiGHS, interior point).
 
-    The residuals are ``r = r_const + J x`` (``(F, 6)``), kept below ``t`` times their
-    thresholds, ``t >= TARGET_FRACTION``. The cost is :data:`PEAK_RATIO_WEIGHT` times ``t``
+    The residuals are ``r = r_const + J x`` (``(F, 6)``); the entries ``use`` are kept below
+    ``t`` times their thresholds (one ``t`` for the forces, one for the moments, each at least
+    :data:`TARGET_FRACTION`), the others below ``cap``. The cost is :data:`PEAK_RATIO_WEIGHT` times ``t``
     (so the peaks come first: the smallest ratio the bounds allow, each pelvis correction at
     most ``kin_peak`` at any frame and so also in RMS) plus the change: the mean absolute
     kinematic change in units of ``kin_peak`` (a steady offset counted twice), the mass and
     trunk changes in units of ``unit``, :data:`MEAN_RESIDUAL_WEIGHT` times each residual's
     mean over the window and :data:`RESIDUAL_WEIGHT` times its mean absolute value, both in
-    units of its threshold. The corrections leave each pelvis speed's
-    change over the window as measured (``speed_change @ c = 0``, the trapezoidal mean of the
-    acceleration change; ``frame_weights`` give the same mean of the residuals): the net impulse over the
-    window is the masses' and the forces' to explain, as in RRA, not the motion's).
+    units of its threshold. The corrections leave each pelvis speed's change over the window as
+    measured (``speed_change @ c = 0``, the trapezoidal mean of the acceleration change;
+    ``frame_weights`` give the same mean of the residuals).
     """
     from scipy import sparse  # noqa: PLC0415
     from scipy.optimize import linprog  # noqa: PLC0415
