@@ -122,6 +122,12 @@ class AnalysisOptions:
         EMG to compare with the activations (:class:`runmuscles.analyses.emg.EmgOptions`);
         its channels are read and mapped before the analysis, and ``summary.json`` gets an
         ``emg`` block.
+    residual_reduction
+        Adjust the masses, the trunk's mass centre and the pelvis motion so that the pelvis
+        residuals fall within the Hicks et al. 2015 thresholds where the data allow
+        (:func:`runmuscles.dynamics.residual_reduction.reduce_residuals`, as OpenSim's RRA);
+        the analysis then runs on the adjusted motion and model, and ``summary.json``'s
+        quality section gets a ``residual_reduction`` block. Off by default.
     """
 
     lowpass_hz: float | None = 12.0
@@ -147,6 +153,7 @@ class AnalysisOptions:
     standing_foot_angle_rad: dict[str, float] | None = None
     input_warnings: list[QualityWarning] = field(default_factory=list)
     emg: EmgOptions | None = None
+    residual_reduction: bool = False
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -218,6 +225,7 @@ class TrialAnalysis:
     emg: EmgRecording | None = field(default=None, repr=False)
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
+    residual_reduction: object | None = field(default=None, repr=False)
     _summary: dict | None = field(default=None, repr=False)
 
     @property
@@ -724,10 +732,16 @@ def analyze_motion(
     say = progress or _progress_noop
     timings = dict(timings or {})
     t0 = _time.perf_counter() if started is None else started
-    q, qd = ck.q, ck.qdot
     t1 = _time.perf_counter()
     ext = list(body_loads or []) + list(extra_loads or [])
-    tau = inverse_dynamics(model.multibody, q, qd, ck.qddot, ext or None)
+    reduction = None
+    if opts.residual_reduction:
+        say("residual reduction")
+        ck, tau, reduction = _reduce_residuals(model, ck, ext)
+        timings["residual_reduction"] = _time.perf_counter() - t1
+    else:
+        tau = inverse_dynamics(model.multibody, ck.q, ck.qdot, ck.qddot, ext or None)
+    q, qd = ck.q, ck.qdot
     timings["dynamics"] = _time.perf_counter() - t1
 
     say("geometry")
@@ -766,6 +780,9 @@ def analyze_motion(
         for c in cycles
     ]
     quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
+    if reduction is not None:
+        quality["residual_reduction"] = reduction.as_dict()
+        quality["notes"] = list(reduction.notes) + quality["notes"]
     from .analyses.strike_pattern import foot_strike_summary  # noqa: PLC0415
 
     strikes = foot_strike_summary(
@@ -805,12 +822,25 @@ def analyze_motion(
         foot_strike=strikes,
         body_loads=body_loads,
         extra_loads=extra_loads,
+        residual_reduction=reduction,
     )
     # saturated muscles and reserve work: one rule flags the figures resting on them
     from .analyses.validity import mark_validity  # noqa: PLC0415
 
     mark_validity(result)
     return result
+
+
+def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):
+    """Residual reduction on the prepared motion: the adjusted coordinates, their inverse
+    dynamics and the :class:`~runmuscles.dynamics.residual_reduction.ResidualReduction`."""
+    from .dynamics.residual_reduction import reduce_residuals  # noqa: PLC0415
+
+    rr = reduce_residuals(model.multibody, ck.time_s, ck.q, ck.qdot, ck.qddot, loads or None)
+    adjusted = CoordinateKinematics(
+        ck.time_s, ck.names, rr.q, rr.qdot, rr.qddot, ck.source, ck.lowpass_hz, ck.notes
+    )
+    return adjusted, rr.generalized_forces, rr
 
 
 def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarray]]:
@@ -939,7 +969,12 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             if not ok:
                 flags.append(
                     f"pelvis residual {kind.split('_')[0]}s peak {peak:.0f} exceed the Hicks et al. 2015 "
-                    f"threshold {limit:.0f} (no residual reduction was applied)"
+                    f"threshold {limit:.0f} "
+                    + (
+                        "(after residual reduction)"
+                        if opts.residual_reduction
+                        else "(no residual reduction was applied)"
+                    )
                 )
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))

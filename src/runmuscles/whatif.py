@@ -471,6 +471,8 @@ class WhatIfEngine:
             raise InputError(a.coordinates_path, "what-if needs at least one complete stride cycle")
         self.analysis = a
         self.model = RunnerModel.load(a.model_path, cache_dir=a.options.cache_dir)
+        if a.residual_reduction is not None:  # the reduced motion goes with the adjusted masses
+            self.model = replace(self.model, multibody=a.residual_reduction.multibody)
         mb = self.model.multibody
         self.mb = mb
         self.names = list(mb.coordinate_names)
@@ -822,7 +824,7 @@ class WhatIfEngine:
             side = foot_side(ld.body)
             if side:
                 vertical[side] = vertical.get(side, 0.0) + ld.force_n @ self.up
-        opts = replace(a.options)
+        opts = replace(a.options, residual_reduction=False)  # conditions start from the reduced motion
         res = analyze_motion(
             self.model,
             new_ck,

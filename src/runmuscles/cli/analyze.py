@@ -157,6 +157,15 @@ def analyze(
             "'trial_peak' (its peak over the recording)."
         ),
     ] = "stride_peaks",
+    residual_reduction: Annotated[
+        bool,
+        typer.Option(
+            "--residual-reduction/--no-residual-reduction",
+            help="Adjust masses, the trunk's mass centre and the pelvis motion so that the pelvis "
+            "residuals fall within the Hicks et al. 2015 thresholds (as OpenSim's RRA); the changes are "
+            "in summary.json's quality.residual_reduction.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -237,6 +246,7 @@ def analyze(
         speed_m_s=speed if speed is not None else spec.speed_m_s,
         speed_source="given" if speed is not None else spec.speed_source,
         emg=emg_options,
+        residual_reduction=residual_reduction,
         **inputs,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)

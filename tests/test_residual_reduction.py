@@ -1,0 +1,202 @@
+"""Residual reduction (issue 15, item 1): the library function, its switch in the pipeline and the
+command line, and the done-when check on the 28 shared Hamner trials."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import HAMNER_SUBJECTS
+from typer.testing import CliRunner
+
+from runmuscles.cli import app
+from runmuscles.dynamics.inverse import BodyLoad, inverse_dynamics
+from runmuscles.dynamics.residual_reduction import (
+    KINEMATIC_LIMIT_M,
+    KINEMATIC_LIMIT_RAD,
+    SEGMENT_S,
+    _adjusted,
+    _root,
+    reduce_residuals,
+)
+from runmuscles.errors import InputError
+from runmuscles.kinematics.coordinates import prepare_coordinates
+from runmuscles.model import RunnerModel
+from runmuscles.pipeline import AnalysisOptions, analyze_trial
+from runmuscles.readers import read_external_loads, read_storage
+from runmuscles.trials import resolve_trial
+from runmuscles.whatif import Condition, WhatIfEngine
+
+
+def _stride(folder: Path, trial: str, cycles: int = 1):
+    """The first published right stride cycles of a Hamner trial: model, times, q, qd, qdd, loads."""
+    from runmuscles.dynamics.inverse import body_loads_from_external_loads
+
+    spec = resolve_trial(folder, trial)
+    model = RunnerModel.load(spec.model)
+    table = read_storage(spec.coordinates)
+    published = json.loads((folder / "gaitTimes.json").read_text())["cycles"][trial.lower().replace("_", "")]
+    start, end = published["cycle1"]["initialTime"], published[f"cycle{cycles}"]["finalTime"]
+    ck = prepare_coordinates(
+        table,
+        model.coordinate_names,
+        model.rotational,
+        lowpass_hz=12.0,
+        start_s=start,
+        end_s=end,
+        fill=model.fill_values(table),
+    )
+    q, qd, qdd = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
+    loads = body_loads_from_external_loads(model.multibody, read_external_loads(spec.forces), ck.time_s)
+    return model, ck.time_s, q, qd, qdd, loads
+
+
+def _consistent_loads(mb, q, qd, qdd, loads):
+    """The measured loads plus a wrench on the pelvis that makes the pelvis residuals zero."""
+    idx, _ = _root(mb)
+    base = inverse_dynamics(mb, q, qd, qdd, loads)[:, idx]
+    n = q.shape[0]
+    G = np.empty((n, 6, 6))
+    for k in range(6):
+        unit = np.zeros((n, 3))
+        unit[:, k % 3] = 1.0
+        extra = BodyLoad("pelvis", unit if k < 3 else np.zeros((n, 3)), None, unit if k >= 3 else None)
+        G[:, :, k] = inverse_dynamics(mb, q, qd, qdd, [*loads, extra])[:, idx] - base
+    w = np.linalg.solve(G, -base[:, :, None])[:, :, 0]
+    return [*loads, BodyLoad("pelvis", w[:, :3], None, w[:, 3:], name="consistency")]
+
+
+@pytest.fixture(scope="module")
+def stride(hamner: Path):
+    return _stride(hamner / "subject01", "Run_4")
+
+
+def test_recovers_a_wrong_mass_and_trunk_mass_centre(stride) -> None:
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    consistent = _consistent_loads(mb, q, qd, qdd, loads)
+    idx, _ = _root(mb)
+    assert np.abs(inverse_dynamics(mb, q, qd, qdd, consistent)[:, idx]).max() < 1e-6
+    trunk = mb.body_names.index("torso")
+    shift = np.array([0.02, 0.0, -0.015])
+    wrong = _adjusted(mb, 1.015, trunk, shift)
+    rr = reduce_residuals(wrong, t, q, qd, qdd, consistent)
+    # the reduction undoes the error it is given: the mass to 0.1 %, the trunk's horizontal
+    # mass-centre position to 2 mm (its vertical position hardly acts on the pelvis), with next to
+    # no change of the motion, and the residuals vanish
+    assert rr.mass_scale * 1.015 == pytest.approx(1.0, abs=0.001)
+    got = wrong.com_m[trunk] + rr.trunk_com_shift_m
+    assert got[[0, 2]] == pytest.approx(mb.com_m[trunk][[0, 2]], abs=0.002)
+    assert max(rr.coordinate_change_rms.values()) < 1e-3
+    assert rr.before["force_n"]["peak"] > 30.0
+    assert rr.after["force_n"]["peak"] < 3.0 and rr.after["moment_nm"]["peak"] < 3.0
+
+
+def test_real_stride_within_thresholds_with_small_changes(stride) -> None:
+    model, t, q, qd, qdd, loads = stride
+    rr = reduce_residuals(model.multibody, t, q, qd, qdd, loads)
+    assert not rr.before["force_n"]["within_threshold"] or not rr.before["moment_nm"]["within_threshold"]
+    assert rr.within_thresholds
+    assert rr.kinematics_within_limits
+    assert abs(rr.mass_scale - 1.0) <= 0.02 + 1e-12
+    # only the pelvis coordinates move; the returned forces are the adjusted model's
+    others = [i for i in range(q.shape[1]) if model.coordinate_names[i] not in rr.coordinates]
+    assert np.array_equal(rr.q[:, others], q[:, others])
+    tau = inverse_dynamics(rr.multibody, rr.q, rr.qdot, rr.qddot, loads)
+    assert np.allclose(tau, rr.generalized_forces)
+    # the corrections are consistent in time: qdot and qddot are the derivatives of the change
+    root = _root(model.multibody)[0]
+    dq, dqd = rr.q[:, root] - q[:, root], rr.qdot[:, root] - qd[:, root]
+    assert np.abs(dqd).max() > 1e-3
+    assert np.allclose(np.gradient(dq, t, axis=0)[2:-2], dqd[2:-2], atol=0.1 * np.abs(dqd).max())
+    d = rr.as_dict()
+    assert d["residuals_after"]["force_n"]["peak"] <= d["residuals_after"]["force_n"]["threshold_hicks_2015"]
+    assert set(d["kinematic_changes"]) == set(rr.coordinates)
+
+
+def test_long_window_in_segments(hamner: Path) -> None:
+    """Two strides (longer than one segment): one set of masses, every frame corrected."""
+    model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=2)
+    assert t[-1] - t[0] > SEGMENT_S
+    rr = reduce_residuals(model.multibody, t, q, qd, qdd, loads)
+    assert rr.after["force_n"]["peak"] < 0.5 * rr.before["force_n"]["peak"]
+    assert rr.after["moment_nm"]["peak"] < 0.5 * rr.before["moment_nm"]["peak"]
+    assert rr.kinematics_within_limits
+    half = t.size // 2
+    root = _root(model.multibody)[0]
+    for part in (slice(0, half), slice(half, None)):
+        assert np.abs(rr.q[part][:, root] - q[part][:, root]).max() > 0.0
+
+
+def test_rejects_too_few_frames(stride) -> None:
+    model, t, q, qd, qdd, loads = stride
+    cut = [
+        BodyLoad(ld.body, ld.force_n[:3], ld.point_m[:3], ld.torque_nm[:3], ld.point_in_body) for ld in loads
+    ]
+    with pytest.raises(InputError, match="at least 4 frames"):
+        reduce_residuals(model.multibody, t[:3], q[:3], qd[:3], qdd[:3], cut)
+
+
+def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_path: Path) -> None:
+    assert AnalysisOptions().residual_reduction is False
+    spec = resolve_trial(hamner / "subject02", "Run_3")
+    off = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1))
+    assert "residual_reduction" not in off.quality
+    on = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1, residual_reduction=True)
+    )
+    rr = on.quality["residual_reduction"]
+    for kind in ("force_n", "moment_nm"):
+        assert on.quality["residuals"][kind]["peak"] == pytest.approx(rr["residuals_after"][kind]["peak"])
+        assert off.quality["residuals"][kind]["peak"] == pytest.approx(rr["residuals_before"][kind]["peak"])
+    assert rr["within_thresholds"]
+    assert any(n.startswith("residual reduction:") for n in on.quality["notes"])
+    assert not any(w["code"] == "pelvis_residuals_above_hicks" for w in on.quality["warnings"])
+    # what-ifs start from the reduced motion and the adjusted model, without reducing again
+    engine = WhatIfEngine(on)
+    assert engine.model.multibody is on.residual_reduction.multibody
+    res = engine.evaluate(Condition(grade_pct=1.0))
+    assert "residual_reduction" not in res.analysis.quality
+    assert "residual_reduction" not in res.analysis.timings_s
+    # the command line's switch reaches the summary
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            str(hamner / "subject02"),
+            "--trial",
+            "Run_3",
+            "--cycle",
+            "1",
+            "--residual-reduction",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-report",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["quality"]["residual_reduction"]["applied"] is True
+    assert summary["settings"]["residual_reduction"] is True
+
+
+@pytest.mark.slow
+def test_done_when_on_all_28_hamner_trials(hamner: Path) -> None:
+    """Issue 15's done-when: on all 28 shared trials (one stride each), the peak pelvis residuals
+    within the Hicks et al. 2015 thresholds on at least 80 % of trials, with kinematic changes
+    of at most 2 deg RMS per rotation and 2 cm RMS per translation."""
+    within = []
+    for subject in HAMNER_SUBJECTS:
+        for v in (2, 3, 4, 5):
+            model, t, q, qd, qdd, loads = _stride(hamner / subject, f"Run_{v}")
+            rr = reduce_residuals(model.multibody, t, q, qd, qdd, loads)
+            for (name, rms), rot in zip(rr.coordinate_change_rms.items(), rr.rotational, strict=True):
+                assert rms <= (KINEMATIC_LIMIT_RAD if rot else KINEMATIC_LIMIT_M) + 1e-9, (subject, v, name)
+            assert abs(rr.mass_scale - 1.0) <= 0.02 + 1e-12
+            within.append(rr.within_thresholds)
+    assert len(within) == 28
+    assert sum(within) >= 0.8 * len(within), sum(within)
