@@ -40,6 +40,7 @@ import numpy as np
 from ..errors import InputError
 from ..plausibility import (
     check_external_loads,
+    check_force_mass,
     check_forces,
     marker_gap_warnings,
     truncation_warnings,
@@ -504,6 +505,7 @@ def prepare_lab_trial(
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
+        check_force_mass(force_mass, trial if forces_mode == "plates" else forces_file)
         if mass_kg is not None and abs(mass_kg - force_mass) > ls.MASS_TOLERANCE * force_mass:
             raise InputError(
                 "--mass",
