@@ -484,6 +484,7 @@ def prepare_lab_trial(
             "tracking": plan.tracking,
             "ignored": plan.ignored,
             "model_markers_without_data": plan.model_missing,
+            "mapping": plan.mapping_table(),
         }
         if static_markers is not None:
             relabel, snotes = lm.compare_with_static(
@@ -617,7 +618,7 @@ def _scale_from_markers(
     if static_markers is not None:
         scale_m = plan.apply(static_markers)
         if "RHJC" in mm:
-            scale_m, added = lm.with_hip_joint_centres(scale_m)
+            scale_m, added = lm.with_hip_joint_centres(scale_m, plan.sacrum or "SACR")
             if added:
                 notes.append("hip joint centres for scaling from the pelvis markers (Harrington et al. 2007)")
         trc = write_trc(model_dir / "static.trc", scale_m)
