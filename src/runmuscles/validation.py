@@ -174,6 +174,11 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    Limit(
+        "ik_marker_rms_m", 0.0, 0.04, "m", "inverse kinematics marker error (RMS, mean over frames)",
+        "OpenSim's best practice: RMS below 2 cm, maximum below 2-4 cm (Hicks JL et al. 2015, J Biomech "
+        "Eng 137:020905); above 4 cm on average the model does not follow the markers",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip

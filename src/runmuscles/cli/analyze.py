@@ -98,6 +98,14 @@ def analyze(
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
     ] = None,
+    accept_ik_error: Annotated[
+        bool,
+        typer.Option(
+            "--accept-ik-error",
+            help="Go on when inverse kinematics fits the markers worse than 4 cm RMS (mean over frames); "
+            "the result is then marked not valid.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -120,7 +128,18 @@ def analyze(
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
         spec, inputs = _prepare_lab(
-            lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show
+            lab_file,
+            out,
+            static,
+            model,
+            forces,
+            mass_kg,
+            height_m,
+            marker_map,
+            start,
+            end,
+            show,
+            accept_ik_error,
         )
     else:
         from ..trials import resolve_trial  # noqa: PLC0415
@@ -164,7 +183,9 @@ def analyze(
         report_after_run(out, announce=show)
 
 
-def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show):
+def _prepare_lab(
+    trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show, accept_ik_error=False
+):
     """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
     from ..lab import prepare_lab_trial  # noqa: PLC0415
 
@@ -183,6 +204,7 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
             start_s=start,
             end_s=end,
             progress=say,
+            accept_ik_error=accept_ik_error,
         )
 
     if progress is None:
@@ -200,4 +222,5 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
         "input_flags": lab.flags,
         "input_quality": lab.quality,
         "standing_foot_angle_rad": lab.standing_foot_angle_rad,
+        "input_warnings": lab.warnings,
     }

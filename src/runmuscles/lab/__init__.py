@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
 
@@ -131,6 +132,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    warnings
+        Quality warnings for ``summary.json`` (pass as ``AnalysisOptions.input_warnings``):
+        the inverse-kinematics gate's (:mod:`runmuscles.lab.ik_quality`).
     """
 
     spec: TrialSpec
@@ -141,6 +145,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    warnings: list[QualityWarning] = field(default_factory=list)
 
 
 def _read_markers(path: Path):
@@ -298,6 +303,23 @@ def _standing_foot_angles(model_path: Path, pose_path: Path) -> dict[str, float]
     return standing_foot_angles(mb, q) or None
 
 
+def _handle_gaps(markers, static_markers, trial, static, notes, flags, quality):
+    """Marker gaps of the trial and the static trial (:func:`runmuscles.lab.gaps.fill_gaps`)."""
+    from .gaps import fill_gaps  # noqa: PLC0415
+
+    out = []
+    for table, path, key in ((markers, trial, "trial"), (static_markers, static, "static")):
+        if table is None:
+            out.append(None)
+            continue
+        filled, report = fill_gaps(table)
+        notes += report.notes(Path(path).name)
+        flags += report.flags(Path(path).name)
+        quality.setdefault("marker_gaps", {})[key] = report.as_dict()
+        out.append(filled)
+    return out[0], out[1]
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -319,6 +341,7 @@ def prepare_lab_trial(
     start_s: float | None = None,
     end_s: float | None = None,
     progress: Callable[[str], None] | None = None,
+    accept_ik_error: bool = False,
 ) -> LabTrial:
     """Turn a lab trial into a scaled model, joint angles and ground reaction forces.
 
@@ -345,6 +368,9 @@ def prepare_lab_trial(
         Analysis window: inverse kinematics runs over it (and a little beyond).
     progress
         Called with the name of each stage as it starts.
+    accept_ik_error
+        Go on when the inverse kinematics fits the markers worse than the gate's limit
+        (:func:`runmuscles.lab.ik_quality.ik_gate`); the result is then marked not valid.
 
     Returns
     -------
@@ -387,6 +413,7 @@ def prepare_lab_trial(
     notices: list[str] = []
     quality: dict = {"input": kind}
     steps: list[str] = []
+    warnings: list[QualityWarning] = []
 
     # -- read ----------------------------------------------------------------------------------
     say("reading")
@@ -396,6 +423,7 @@ def prepare_lab_trial(
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
+    markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -561,7 +589,9 @@ def prepare_lab_trial(
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
-        coordinates = _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps)
+        coordinates, warnings = _inverse_kinematics(
+            scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+        )
 
     # -- forces from motion ----------------------------------------------------------------------
     speed, speed_src = None, ""
@@ -588,6 +618,7 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        warnings if kind != "coordinates" else [],
     )
 
 
@@ -719,8 +750,11 @@ def _scale_from_markers(
     return res.model_path
 
 
-def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps) -> Path:
+def _inverse_kinematics(
+    scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+) -> tuple[Path, list[QualityWarning]]:
     from ..opensim_adapter.tools import model_summary, run_inverse_kinematics  # noqa: PLC0415
+    from . import ik_quality  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
 
     on_model, _ = lm.model_marker_bodies(scaled)
@@ -778,7 +812,22 @@ def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps
             + ", ".join(f"{plan.lab_name(m) or m} {100 * e:.1f} cm" for m, e in worst)
             + ")"
         )
-    if over_rms > 0.05 or over_max > 0.05:
+    locations = ik.marker_errors_path.with_name(
+        ik.marker_errors_path.name.replace("_ik_marker_errors", "_ik_model_marker_locations")
+    )
+    lab_names = {m: plan.lab_name(m) or m for m in trial_m.names}
+    diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
+    if diagnosis is not None:
+        quality["inverse_kinematics"].update(diagnosis.as_dict())
+    mean_rms = float(np.mean(ik.rms_m))
+    warnings = (
+        ik_quality.ik_gate(mean_rms, diagnosis, accept=accept_ik_error, where=trial)
+        if diagnosis is not None
+        else []
+    )
+    if warnings:
+        notes.append(text)
+    elif over_rms > 0.05 or over_max > 0.05:
         flags.append(
             text
             + f" ({100 * over_rms:.0f} % of frames above 2 cm RMS, {100 * over_max:.0f} % above 4 cm max: "
@@ -787,4 +836,4 @@ def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps
     else:
         notes.append(text)
     steps.insert(1, "joint angles by OpenSim inverse kinematics")
-    return ik.coordinates_path
+    return ik.coordinates_path, warnings
