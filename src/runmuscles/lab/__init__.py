@@ -320,6 +320,65 @@ def _handle_gaps(markers, static_markers, trial, static, notes, flags, quality):
     return out[0], out[1]
 
 
+def _lab_axes(markers, path, from_c3d, notes, flags, quality, key):
+    """Detect the lab's axes from the markers (:func:`runmuscles.lab.axes.detect_axes`); rotate a
+    TRC file's markers into OpenSim's (a C3D file was rotated by its reader: only checked)."""
+    from .axes import detect_axes, rotate_markers  # noqa: PLC0415
+
+    if markers is None:
+        return None, False
+    ax = detect_axes(markers)
+    name = Path(path).name
+    quality.setdefault("lab_axes", {})[key] = {
+        "found": ax.found,
+        "rotation": ax.rotation.tolist(),
+        "how": ax.how,
+        "sides_mirrored": ax.sides_mirrored,
+    }
+    if ax.sides_mirrored:
+        flags.append(
+            f"{name}: the right-side markers lie on the runner's left (labels of the sides exchanged, or the "
+            "lab's data mirrored): check the R/L labels"
+        )
+    if not ax.found:
+        notes.append(f"{name}: lab axes not detected from the markers ({'; '.join(ax.how)}); used as recorded")
+        return markers, False
+    if from_c3d:
+        if not ax.is_identity and ax.snapped:
+            flags.append(f"{name}: after the C3D reader's rotation the markers still say {ax.describe()}")
+        return markers, False
+    if ax.is_identity:
+        notes.append(f"{name}: {ax.describe()}: already OpenSim's")
+        return markers, False
+    if not ax.snapped:
+        notes.append(f"{name}: {ax.describe()}: not along lab axes, used as recorded")
+        return markers, False
+    notes.append(f"{name}: {ax.describe()}: rotated into OpenSim's (X forward, Y up, Z right)")
+    return rotate_markers(markers, ax.rotation), True
+
+
+def _forces_axes_check(loads, forces_file, notes) -> list[QualityWarning]:
+    """The trial's markers were rotated from lab axes: the forces file must already carry the
+    body's weight on OpenSim's Y (else it is in the lab's axes too, and was not rotated)."""
+    d = loads.data
+    comp = np.zeros(3)
+    for f in loads.forces:
+        for j in range(3):
+            comp[j] += float(np.mean(np.abs(d.column(f.force_columns[j]))))
+    if comp[1] >= comp.max():
+        notes.append(f"{forces_file.name}: vertical force along Y, as OpenSim's axes")
+        return []
+    return [
+        QualityWarning(
+            "forces_in_lab_axes",
+            f"{forces_file.name}: the trial's markers were in the lab's axes and rotated, but the forces "
+            f"file carries the weight on its {'XYZ'[int(np.argmax(comp))]} axis, not Y: forces in the lab's "
+            "axes are not rotated; give them in OpenSim's axes (Y up)",
+            invalidates=True,
+        )
+    ]
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -424,6 +483,11 @@ def prepare_lab_trial(
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
     markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
+    markers, trial_rotated = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
+    if static_markers is not None:
+        static_markers, _ = _lab_axes(
+            static_markers, Path(static), Path(static).suffix.lower() == ".c3d", notes, flags, quality, "static"
+        )
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -462,8 +526,11 @@ def prepare_lab_trial(
 
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
-        force_mass = ls.mass_from_forces_kg(*_vertical_force(read_external_loads(xml)))
+        loads = read_external_loads(xml)
+        force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
+        if trial_rotated:
+            warnings += _forces_axes_check(loads, forces_file, notes)
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
