@@ -341,7 +341,7 @@ def _lab_axes(markers, path, from_c3d, notes, flags, quality, key):
             "lab's data mirrored): check the R/L labels"
         )
     if not ax.found:
-        notes.append(f"{name}: lab axes not detected from the markers ({'; '.join(ax.how)}); used as recorded")
+        notes.append(f"{name}: lab axes not detected from the markers ({'; '.join(ax.how)}); as recorded")
         return markers, False
     if from_c3d:
         if not ax.is_identity and ax.snapped:
@@ -486,7 +486,7 @@ def prepare_lab_trial(
     markers, trial_rotated = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
     if static_markers is not None:
         static_markers, _ = _lab_axes(
-            static_markers, Path(static), Path(static).suffix.lower() == ".c3d", notes, flags, quality, "static"
+            static_markers, Path(static), str(static).lower().endswith(".c3d"), notes, flags, quality, "static"
         )
 
     # -- forces: which path ------------------------------------------------------------------

@@ -146,7 +146,8 @@ def detect_axes(markers: MarkerTable) -> LabAxes:
             dur = float(t[ok][-1] - t[ok][0])
             if dur > 0 and np.linalg.norm(travel) / dur > OVERGROUND_M_S:
                 fwd = travel
-                how.append(f"forward: direction of travel overground ({np.linalg.norm(travel) / dur:.2f} m/s)")
+                speed = np.linalg.norm(travel) / dur
+                how.append(f"forward: direction of travel overground ({speed:.2f} m/s)")
     if fwd is None:
         front = _mean_of(markers, pick({"asis"}))
         back = _mean_of(markers, pick({"psis", "sacrum"}))
