@@ -485,9 +485,8 @@ def prepare_lab_trial(
     markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
     markers, trial_rotated = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
     if static_markers is not None:
-        static_markers, _ = _lab_axes(
-            static_markers, Path(static), str(static).lower().endswith(".c3d"), notes, flags, quality, "static"
-        )
+        is_c3d = str(static).lower().endswith(".c3d")
+        static_markers, _ = _lab_axes(static_markers, Path(static), is_c3d, notes, flags, quality, "static")
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
