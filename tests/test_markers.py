@@ -38,32 +38,69 @@ def _hamner_run() -> MarkerTable:
 # one landmark, many conventions (lab name -> (landmark key, side))
 CONVENTIONS = {
     # Plug-in Gait / Helen Hayes
-    "RASI": ("asis", "r"), "LPSI": ("psis", "l"), "SACR": ("sacrum", None), "RKNE": ("lateral_femoral_epicondyle", "r"),
-    "LANK": ("lateral_malleolus", "l"), "RHEE": ("heel", "r"), "LTOE": ("second_metatarsal_head", "l"),
-    "RSHO": ("acromion", "r"), "C7": ("c7", None), "CLAV": ("jugular_notch", None),
-    "Subject1:LKNE": ("lateral_femoral_epicondyle", "l"), "RMKNE": ("medial_femoral_epicondyle", "r"),
+    "RASI": ("asis", "r"),
+    "LPSI": ("psis", "l"),
+    "SACR": ("sacrum", None),
+    "RKNE": ("lateral_femoral_epicondyle", "r"),
+    "LANK": ("lateral_malleolus", "l"),
+    "RHEE": ("heel", "r"),
+    "LTOE": ("second_metatarsal_head", "l"),
+    "RSHO": ("acromion", "r"),
+    "C7": ("c7", None),
+    "CLAV": ("jugular_notch", None),
+    "Subject1:LKNE": ("lateral_femoral_epicondyle", "l"),
+    "RMKNE": ("medial_femoral_epicondyle", "r"),
     # IOR / CAST (Leardini 2007; Cappozzo 1995), Italian sides
-    "L_IAS": ("asis", "l"), "R_IPS": ("psis", "r"), "R_FLE": ("lateral_femoral_epicondyle", "r"),
-    "L_FME": ("medial_femoral_epicondyle", "l"), "R_FAL": ("lateral_malleolus", "r"), "L_TAM": ("medial_malleolus", "l"),
-    "R_FCC": ("heel", "r"), "L_FM1": ("first_metatarsal_head", "l"), "R_FM5": ("fifth_metatarsal_head", "r"),
-    "R_FM2": ("second_metatarsal_head", "r"), "CV7": ("c7", None), "DFLE": ("lateral_femoral_epicondyle", "r"),
-    "SFAL": ("lateral_malleolus", "l"), "R_GT": ("greater_trochanter", "r"), "L VMH": ("fifth_metatarsal_head", "l"),
+    "L_IAS": ("asis", "l"),
+    "R_IPS": ("psis", "r"),
+    "R_FLE": ("lateral_femoral_epicondyle", "r"),
+    "L_FME": ("medial_femoral_epicondyle", "l"),
+    "R_FAL": ("lateral_malleolus", "r"),
+    "L_TAM": ("medial_malleolus", "l"),
+    "R_FCC": ("heel", "r"),
+    "L_FM1": ("first_metatarsal_head", "l"),
+    "R_FM5": ("fifth_metatarsal_head", "r"),
+    "R_FM2": ("second_metatarsal_head", "r"),
+    "CV7": ("c7", None),
+    "DFLE": ("lateral_femoral_epicondyle", "r"),
+    "SFAL": ("lateral_malleolus", "l"),
+    "R_GT": ("greater_trochanter", "r"),
+    "L VMH": ("fifth_metatarsal_head", "l"),
     # Cleveland Clinic (OpenSim's Gait2354 data), Fukuchi 2017
-    "R.Knee.Lat": ("lateral_femoral_epicondyle", "r"), "L.Ankle.Med": ("medial_malleolus", "l"),
-    "V.Sacral": ("sacrum", None), "R.Toe.Lat": ("fifth_metatarsal_head", "r"), "R.Toe.Med": ("first_metatarsal_head", "r"),
-    "R.Toe.Tip": ("toe_tip", "r"), "R.Acromium": ("acromion", "r"), "R.Knee": ("lateral_femoral_epicondyle", "r"),
-    "L.Ankle.Medial": ("medial_malleolus", "l"), "R.Heel.Top": ("heel", "r"), "L.MT1": ("first_metatarsal_head", "l"),
+    "R.Knee.Lat": ("lateral_femoral_epicondyle", "r"),
+    "L.Ankle.Med": ("medial_malleolus", "l"),
+    "V.Sacral": ("sacrum", None),
+    "R.Toe.Lat": ("fifth_metatarsal_head", "r"),
+    "R.Toe.Med": ("first_metatarsal_head", "r"),
+    "R.Toe.Tip": ("toe_tip", "r"),
+    "R.Acromium": ("acromion", "r"),
+    "R.Knee": ("lateral_femoral_epicondyle", "r"),
+    "L.Ankle.Medial": ("medial_malleolus", "l"),
+    "R.Heel.Top": ("heel", "r"),
+    "L.MT1": ("first_metatarsal_head", "l"),
     "R.GTR": ("greater_trochanter", "r"),
     # words, case, separators, suffixes
-    "Right Lateral Epicondyle": ("lateral_femoral_epicondyle", "r"), "left_medial_malleolus": ("medial_malleolus", "l"),
-    "knee_lat_r": ("lateral_femoral_epicondyle", "r"), "HeelL": ("heel", "l"), "LeftHeel": ("heel", "l"),
-    "RT_KNEE": ("lateral_femoral_epicondyle", "r"), "lt-ankle-med": ("medial_malleolus", "l"),
-    "r heel": ("heel", "r"), "l met 5": ("fifth_metatarsal_head", "l"),
+    "Right Lateral Epicondyle": ("lateral_femoral_epicondyle", "r"),
+    "left_medial_malleolus": ("medial_malleolus", "l"),
+    "knee_lat_r": ("lateral_femoral_epicondyle", "r"),
+    "HeelL": ("heel", "l"),
+    "LeftHeel": ("heel", "l"),
+    "RT_KNEE": ("lateral_femoral_epicondyle", "r"),
+    "lt-ankle-med": ("medial_malleolus", "l"),
+    "r heel": ("heel", "r"),
+    "l met 5": ("fifth_metatarsal_head", "l"),
     # the model's own names
-    "RLFC": ("lateral_femoral_epicondyle", "r"), "LMMAL": ("medial_malleolus", "l"), "RCAL": ("heel", "r"),
+    "RLFC": ("lateral_femoral_epicondyle", "r"),
+    "LMMAL": ("medial_malleolus", "l"),
+    "RCAL": ("heel", "r"),
     # not landmarks (segment markers, a landmark without a side)
-    "RTHI": None, "LTIB": None, "R.Thigh.Upper": None, "R.Heel.Bottom": None, "Heel": None, "WAND": None,
-}  # fmt: skip
+    "RTHI": None,
+    "LTIB": None,
+    "R.Thigh.Upper": None,
+    "R.Heel.Bottom": None,
+    "Heel": None,
+    "WAND": None,
+}
 
 
 def test_landmark_synonyms_across_conventions() -> None:
@@ -250,7 +287,7 @@ def test_ik_diagnosis_names_worst_markers_and_cause(tmp_path: Path) -> None:
         and d.worst[0][0] == r_elbow
         and d.worst[0][1] == pytest.approx(0.06, abs=0.01)
     )
-    # right and left knees exchanged
+    # right and left elbows exchanged
     k_r, k_l = names.index(r_elbow), names.index(l_elbow)
     swap = run.positions_m[:200, k_l] - run.positions_m[:200, k_r]
     d = _diagnosis_case(tmp_path, {r_elbow: swap, l_elbow: -swap})
