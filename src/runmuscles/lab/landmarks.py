@@ -179,7 +179,7 @@ LANDMARKS: tuple[Landmark, ...] = (
     ),
     Landmark(
         "greater_trochanter", "greater trochanter", None, "femur_{s}",
-        ("gt", "gtr", "troch", "trochanter", "greater trochanter", "gr troch", "great troch", "tro"),
+        ("gt", "gtr", "troch", "trochanter", "greater trochanter", "gr troch", "great troch", "tro", "ftc"),
     ),
     Landmark(
         "lateral_femoral_epicondyle", "lateral femoral epicondyle", "{S}LFC", "femur_{s}",
@@ -222,23 +222,23 @@ LANDMARKS: tuple[Landmark, ...] = (
     Landmark("toe_tip", "tip of the big toe", None, "toes_{s}", ("toe tip", "tip toe", "hallux", "toe end")),
     Landmark(
         "acromion", "acromion", "{S}ACR", "torso",
-        ("acromion", "sho", "sae", "ac", "sho acromion", "acromion sho"),
+        ("acromion", "sho", "sae", "ac", "acj", "saj", "sho acromion", "acromion sho"),
     ),
     Landmark(
         "c7", "seventh cervical vertebra", "C7", "torso", ("c7", "cv7", "vc7", "c7 spinous"), sided=False
     ),
     Landmark(
         "jugular_notch", "jugular notch (clavicles)", "CLAV", "torso",
-        ("clav", "ij", "jugular", "jugular notch", "sternal notch", "incisura jugularis", "mclav"),
+        ("clav", "ij", "snj", "sjn", "jugular", "jugular notch", "sternal notch", "incisura jugularis"),
         sided=False,
     ),
     Landmark(
         "lateral_humeral_epicondyle", "lateral humeral epicondyle", "{S}LEL", "humerus_{s}",
-        ("elb", "lel", "lhe", "ele", "elb lat", "lat elb", "lat epi humerus", "humerus lat epi", "ep lat"),
+        ("elb", "lel", "lhe", "hle", "ele", "elb lat", "lat elb", "lat epi humerus", "humerus lat epi"),
     ),
     Landmark(
         "medial_humeral_epicondyle", "medial humeral epicondyle", "{S}MEL", "humerus_{s}",
-        ("mel", "mhe", "elm", "elb med", "med elb", "med epi humerus", "humerus med epi"),
+        ("mel", "mhe", "hme", "elm", "elb med", "med elb", "med epi humerus", "humerus med epi"),
     ),
     Landmark(
         "radial_styloid", "radial styloid (wrist, thumb side)", "{S}FAradius", "radius_{s}",
@@ -246,8 +246,18 @@ LANDMARKS: tuple[Landmark, ...] = (
     ),
     Landmark(
         "ulnar_styloid", "ulnar styloid (wrist, little-finger side)", "{S}FAulna", "radius_{s}",
-        ("wrb", "us", "usp", "wr med", "med wr", "ulna sty", "ulnar sty", "wr ulnar", "ulna"),
+        ("wrb", "us", "usp", "uhe", "wr med", "med wr", "ulna sty", "ulnar sty", "wr ulnar", "ulna"),
     ),
+    # landmarks the Rajagopal model has no marker on: tracking markers on their segment
+    Landmark("fibular_head", "fibular head", None, "tibia_{s}", ("fax", "hf", "fib head", "fh")),
+    Landmark("tibial_tuberosity", "tibial tuberosity", None, "tibia_{s}", ("ttc", "tt", "tib tub")),
+    Landmark(
+        "xiphoid", "xiphoid process", None, "torso", ("sxs", "xiph", "xp", "strn", "sternum"), sided=False
+    ),
+    Landmark("t8", "eighth thoracic vertebra", None, "torso", ("tv8", "t8"), sided=False),
+    Landmark("t10", "tenth thoracic vertebra", None, "torso", ("tv10", "t10"), sided=False),
+    Landmark("metacarpal_2", "second metacarpal head", None, "hand_{s}", ("hm2", "mcp2", "mc2")),
+    Landmark("metacarpal_5", "fifth metacarpal head", None, "hand_{s}", ("hm5", "mcp5", "mc5")),
 )  # fmt: skip
 
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
