@@ -137,6 +137,7 @@ def test_plan_from_landmarks_needs_no_map() -> None:
     assert plan.rename == {
         "L_IAS": "LASI", "R_IAS": "RASI", "L_IPS": "LPSI", "R_IPS": "RPSI", "R_FLE": "RLFC", "R_FME": "RMFC",
         "R_FAL": "RLMAL", "R_TAM": "RMMAL", "R_FCC": "RCAL", "R_FM1": "RTOE", "R_FM5": "RMT5", "CV7": "C7",
+        "SNJ": "CLAV",
     }  # fmt: skip
     # the first metatarsal head takes RTOE; the second tracks the foot; the trochanter (no model marker)
     # tracks the thigh

@@ -891,6 +891,7 @@ def _inverse_kinematics(
         if diagnosis is not None
         else []
     )
+    warnings += ik_quality.wrong_side_warning(trial_m, lab_names)
     if warnings:
         notes.append(text)
     elif over_rms > 0.05 or over_max > 0.05:

@@ -28,10 +28,18 @@ import numpy as np
 
 from ..errors import InputError
 from ..quality import QualityWarning
-from ..readers.opensim_files import read_storage, read_trc
+from ..readers.opensim_files import MarkerTable, read_storage, read_trc
 from ..validation import LIMITS
 
-__all__ = ["IK_RMS_FLAG_M", "IKDiagnosis", "diagnose_ik", "ik_gate", "ik_rms_stop_m"]
+__all__ = [
+    "IK_RMS_FLAG_M",
+    "IKDiagnosis",
+    "diagnose_ik",
+    "ik_gate",
+    "ik_rms_stop_m",
+    "markers_on_wrong_side",
+    "wrong_side_warning",
+]
 
 #: Mean RMS marker error above which the inverse kinematics is flagged (Hicks et al. 2015).
 IK_RMS_FLAG_M = 0.02
@@ -84,6 +92,38 @@ def _other_side(name: str, names: list[str]) -> str | None:
     return None
 
 
+_MIDLINE_M = 0.02  # markers within this of the pelvis's midline have no side to check
+
+
+def markers_on_wrong_side(trial: MarkerTable, names_of: dict[str, str]) -> list[str]:
+    """Markers whose name says one side while they stay on the other side of the pelvis's
+    midline (the line between the anterior superior iliac spines, ``RASI``/``LASI``)."""
+    from .landmarks import recognise  # noqa: PLC0415
+    from .markers import _side  # noqa: PLC0415
+
+    if "RASI" not in trial.names or "LASI" not in trial.names:
+        return []
+    r, l = trial.marker("RASI"), trial.marker("LASI")
+    mid = 0.5 * (r + l)
+    axis = r - l
+    axis = axis / np.linalg.norm(axis, axis=1, keepdims=True)
+    out = []
+    for k, m in enumerate(trial.names):
+        if m in ("RASI", "LASI"):
+            continue
+        lab = names_of.get(m, m)
+        hit = recognise(lab) or recognise(m)
+        side = hit[1] if hit is not None else (_side(lab) or _side(m))
+        if side not in ("r", "l"):
+            continue
+        lateral = np.nanmedian(np.sum((trial.positions_m[:, k, :] - mid) * axis, axis=1))
+        if not np.isfinite(lateral) or abs(lateral) < _MIDLINE_M:
+            continue
+        if (lateral > 0) != (side == "r"):
+            out.append(m)
+    return out
+
+
 def diagnose_ik(
     markers_trc: str | Path,
     locations_sto: str | Path,
@@ -104,8 +144,8 @@ def diagnose_ik(
 
     The causes are told apart by the errors' behaviour:
 
-    * **swapped sides**: a worst marker sits nearer the model's contralateral marker than
-      its own (left and right labels exchanged);
+    * **swapped sides**: markers labelled right stay left of the pelvis's midline (or the
+      reverse), or a worst marker sits nearer the model's contralateral marker than its own;
     * **initial pose**: the errors of the first frames are far above the rest (the solver
       started from the model's default pose, far from the runner's, and needed frames to
       find it);
@@ -156,7 +196,17 @@ def diagnose_ik(
     def label(m: str) -> str:
         return names_of.get(m, m)
 
-    # swapped sides: the worst markers fit the other side's model marker better
+    # swapped sides: markers labelled right that are on the runner's left (or the reverse) ...
+    wrong = markers_on_wrong_side(trial, names_of)
+    if wrong:
+        cause = (
+            f"right and left labels exchanged: {', '.join(label(m) for m in wrong[:6])} "
+            f"{'is' if len(wrong) == 1 else 'are'} on the other side of the pelvis than "
+            f"{'its' if len(wrong) == 1 else 'their'} label says; correct the labels in the lab's files or "
+            "map them with --markers"
+        )
+        return IKDiagnosis(worst, cause, "swapped_sides", per)
+    # ... or the worst markers fit the other side's model marker better
     swapped = []
     for m in ranked[: max(n_worst, 6)]:
         other = _other_side(m, list(model_at))
@@ -244,3 +294,24 @@ def ik_gate(
             )
         ]
     return []
+
+
+def wrong_side_warning(trial: MarkerTable, names_of: dict[str, str]) -> list[QualityWarning]:
+    """A warning when markers labelled on one side stay on the other side of the pelvis.
+
+    Inverse kinematics can fit such a trial well (a whole leg's labels exchanged: the model's
+    right leg follows the left leg), so the marker error alone does not show it; the
+    per-side results are then those of the other leg.
+    """
+    wrong = markers_on_wrong_side(trial, names_of)
+    if not wrong:
+        return []
+    names = ", ".join(names_of.get(m, m) for m in wrong[:8]) + (" ..." if len(wrong) > 8 else "")
+    return [
+        QualityWarning(
+            "markers_on_wrong_side",
+            f"markers labelled on one side stay on the other side of the pelvis's midline: {names}; right "
+            "and left labels exchanged? Per-side results would belong to the other leg",
+            affects=("sides",),
+        )
+    ]
