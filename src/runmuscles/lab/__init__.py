@@ -725,7 +725,11 @@ def _scale_from_markers(
         running = False
     else:
         scale_m = trial_m
-        trc = write_trc(model_dir / "placement.trc", trial_m)
+        if "RHJC" in mm:
+            scale_m, added = lm.with_hip_joint_centres(trial_m, plan.sacrum or "SACR")
+            if added:
+                notes.append("hip joint centres for scaling from the pelvis markers (Harrington et al. 2007)")
+        trc = write_trc(model_dir / "placement.trc", scale_m)
         t = _full_frame(trial_m, list(plan.rename.values()))
         half = 0.5 / trial_m.rate_hz if trial_m.rate_hz > 0 else 1e-3
         t_range = (t - half, t + half)  # one frame (OpenSim needs the range to be non-empty)
@@ -763,10 +767,15 @@ def _scale_from_markers(
         notes += mnotes
         steps.insert(0, f"model {generic.stem} scaled from the {how} (OpenSim ScaleTool)")
         if running:
+            legs = any(m.name in ("thigh", "shank") for m in meas)
             flags.append(
-                "model scaled from the running trial's markers (no static trial, no --height): pelvis and "
-                "feet measured, other segments with the feet's factor, which can be 10 % off; give --static "
-                "or --height"
+                "model scaled from the running trial's markers (no static trial, no --height): "
+                + (
+                    "pelvis, thighs, shanks and feet measured, trunk and arms with the legs' factor"
+                    if legs
+                    else "pelvis and feet measured, other segments with the feet's factor (can be 10 % off)"
+                )
+                + "; give --static or --height"
             )
     else:
         steps.insert(0, f"model {generic.stem} scaled uniformly from the {how} (OpenSim ScaleTool)")
