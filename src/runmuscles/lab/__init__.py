@@ -482,6 +482,9 @@ def prepare_lab_trial(
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
+    for table, path in ((markers, trial), (static_markers, static)):
+        if table is not None and table.meta.get("time_note"):
+            notes.append(f"{Path(path).name}: {table.meta['time_note']}")
     markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
     markers, trial_rotated = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
     if static_markers is not None:
@@ -567,6 +570,11 @@ def prepare_lab_trial(
         )
         plan = lm.plan_markers(names, mm, bodies, user_map=user_map, source=marker_map)
         notes.append(plan.summary())
+        by_landmark = [
+            f"{lab} -> {m}" for lab, m in plan.rename.items() if plan.how[lab].startswith("landmark")
+        ]
+        if by_landmark:
+            notes.append("marker names read by landmark (no map needed): " + ", ".join(by_landmark))
         unmapped = [m for m in plan.model_missing if m not in ("RHJC", "LHJC")]
         if unmapped:
             notes.append(

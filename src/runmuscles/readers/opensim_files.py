@@ -285,7 +285,15 @@ def read_trc(path: str | Path) -> MarkerTable:
         raise InputError(p, "the Time column has missing or non-numeric values")
     pos = arr[:, 2:].reshape(arr.shape[0], len(names), 3) * _LENGTH_TO_M[units]
     check_marker_units(pos, units, p)
-    return MarkerTable(time, pos, names, rate, units, {"source": str(p), "header": hdr})
+    meta = {"source": str(p), "header": hdr}
+    if math.isfinite(rate) and rate > 0 and time.size > 2:
+        # times written rounded (60 Hz as 0.017, 0.033...): the header's rate gives the exact grid
+        grid = time[0] + np.arange(time.size) / rate
+        off = float(np.max(np.abs(time - grid)))
+        if 1e-6 < off < 0.25 / rate:
+            time = grid
+            meta["time_note"] = f"times rounded in the file (up to {1000 * off:.1f} ms): taken at {rate:g} Hz"
+    return MarkerTable(time, pos, names, rate, units, meta)
 
 
 def check_marker_units(xyz_m: np.ndarray, units: str, path: str | Path) -> None:
