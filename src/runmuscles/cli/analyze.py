@@ -57,8 +57,9 @@ def analyze(
         Path | None,
         typer.Option(
             "--markers",
-            help="Marker mapping file: lines 'lab_name, model_marker_or_body' (known sets are mapped "
-            "without it: Fukuchi 2017, Plug-in Gait, the model's own names).",
+            help="Marker mapping file: lines 'lab_name, model_marker_or_body'. Rarely needed: anatomical "
+            "landmarks are recognised by name across Plug-in Gait, Helen Hayes, CAST, IOR, Cleveland, "
+            "Fukuchi 2017 and the model's own names.",
         ),
     ] = None,
     start: Annotated[
