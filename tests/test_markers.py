@@ -309,3 +309,29 @@ def test_ik_diagnosis_names_worst_markers_and_cause(tmp_path: Path) -> None:
         ik_gate(0.064, d, accept=False, where="t.trc")
     (w,) = ik_gate(0.064, d, accept=True, where="t.trc")
     assert w.code == "ik_marker_error_above_limit" and w.invalidates
+
+
+def test_a_whole_leg_with_the_other_sides_labels_is_said() -> None:
+    # inverse kinematics can fit it (the model's right leg follows the left leg): the marker error
+    # does not show it, the markers' side of the pelvis does
+    from runmuscles.lab.ik_quality import markers_on_wrong_side, wrong_side_warning
+
+    run = _hamner_run()
+    assert markers_on_wrong_side(run, {}) == [] and wrong_side_warning(run, {}) == []
+    leg = ("TH", "TB", "CAL", "TOE", "MT5")
+    names = [
+        ({"R": "L", "L": "R"}[n[0]] + n[1:]) if n[0] in "RL" and n[1:].startswith(leg) else n
+        for n in run.names
+    ]
+    swapped = MarkerTable(run.time_s, run.positions_m, names, run.rate_hz, "mm", {})
+    wrong = markers_on_wrong_side(swapped, {})
+    assert {"RTH1", "LTH1", "RTH2", "LTH2", "LTB1"} <= set(wrong)
+    assert "RASI" not in wrong and "RACR" not in wrong
+    (w,) = wrong_side_warning(swapped, {})
+    assert w.code == "markers_on_wrong_side" and "RTH" in w.message and not w.invalidates
+
+
+def test_trc_times_rounded_in_the_file_are_taken_on_the_rate_grid() -> None:
+    walk = read_trc(GAIT2354 / "subject01_walk1.trc")  # 60 Hz written as 0.017, 0.033 ...
+    np.testing.assert_allclose(np.diff(walk.time_s), 1 / 60, rtol=1e-9)
+    assert "taken at 60 Hz" in walk.meta["time_note"]
