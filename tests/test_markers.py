@@ -8,6 +8,7 @@ trial and the gate through ``analyze`` are in tests/test_public_trial.py.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -248,7 +249,9 @@ def test_lab_axes_overground_from_travel() -> None:
         )
 
 
-def _diagnosis_case(tmp_path: Path, offset: dict[str, np.ndarray], first: float = 0.0) -> IKDiagnosis:
+def _diagnosis_case(
+    tmp_path: Path, offset: dict[str, np.ndarray], first: float = 0.0, turned: bool = False
+) -> IKDiagnosis:
     """Markers and 'model markers' of a real trial, the model's displaced as given."""
     run = _hamner_run()
     sub = MarkerTable(run.time_s[:200], run.positions_m[:200], list(run.names), run.rate_hz, "mm", {})
@@ -259,6 +262,9 @@ def _diagnosis_case(tmp_path: Path, offset: dict[str, np.ndarray], first: float 
     for name, d in offset.items():
         model[:, sub.names.index(name)] += d
     model[:10] += first
+    if turned:  # the model facing back: turned 180 deg about the vertical through the pelvis
+        centre = np.nanmean(model[:, [sub.names.index(n) for n in ("RASI", "LASI")]], axis=1, keepdims=True)
+        model = (model - centre) * np.array([-1.0, 1.0, -1.0]) + centre
     cols = [f"{n}_t{a}" for n in sub.names for a in "xyz"]
     lines = [
         "model_marker_locations",
@@ -296,6 +302,9 @@ def test_ik_diagnosis_names_worst_markers_and_cause(tmp_path: Path) -> None:
     # first frames far off (IK started far from the pose)
     d = _diagnosis_case(tmp_path, {}, first=0.3)
     assert d.code == "initial_pose"
+    # the model facing back (IK started facing +X, the runner faced -X): not mistaken for swapped sides
+    d = _diagnosis_case(tmp_path, {}, turned=True)
+    assert d.code == "initial_pose" and re.search(r"faces 1[78]\d deg away", d.cause)
     # the whole body off: axes
     d = _diagnosis_case(tmp_path, dict.fromkeys(names, np.array([0.0, 0.0, 0.1])))
     assert d.code == "whole_body"
