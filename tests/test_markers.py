@@ -344,3 +344,34 @@ def test_trc_times_rounded_in_the_file_are_taken_on_the_rate_grid() -> None:
     walk = read_trc(GAIT2354 / "subject01_walk1.trc")  # 60 Hz written as 0.017, 0.033 ...
     np.testing.assert_allclose(np.diff(walk.time_s), 1 / 60, rtol=1e-9)
     assert "taken at 60 Hz" in walk.meta["time_note"]
+
+
+def test_forces_file_in_the_labs_axes_is_told_by_the_centre_of_pressure(tmp_path: Path) -> None:
+    # a lab with Y up running along -X: the vertical alone cannot tell the forces' axes
+    from runmuscles.lab.force_axes import forces_frame, rotate_external_loads
+    from runmuscles.readers.opensim_files import read_external_loads
+
+    run = _hamner_run()
+    xml = DATA / "hamner2013" / "subject01" / "Run_4_grf.xml"
+    loads = read_external_loads(xml)
+    lab_to_osim = np.diag([-1.0, 1.0, -1.0])
+    ax = detect_axes(rotate_markers(run, lab_to_osim.T))
+    np.testing.assert_allclose(ax.rotation, lab_to_osim, atol=1e-12)
+    fr = forces_frame(loads, run, ax.rotation)  # forces exported in OpenSim's axes
+    assert fr.frame == "opensim" and fr.cop_to_foot_m["opensim"] < 0.15 < 1.0 < fr.cop_to_foot_m["lab"]
+    # the same forces written in the lab's axes: told, and turned back exactly
+    d = loads.data
+    cols = [
+        c for f in loads.forces for trip in (f.force_columns, f.point_columns, f.torque_columns) for c in trip
+    ]
+    lab_data = d.data.copy()
+    for k in range(0, len(cols), 3):
+        idx = [d.labels.index(c) for c in cols[k : k + 3]]
+        lab_data[:, idx] = lab_data[:, idx] @ lab_to_osim  # v_lab = R^T v_osim
+    loads.data.data[:] = lab_data
+    assert forces_frame(loads, run, ax.rotation).frame == "lab"
+    turned = read_external_loads(rotate_external_loads(xml, loads, ax.rotation, tmp_path))
+    original = read_external_loads(xml)
+    for c in cols:
+        np.testing.assert_allclose(turned.data.column(c), original.data.column(c), atol=1e-5)
+    assert [f.applied_to_body for f in turned.forces] == [f.applied_to_body for f in original.forces]

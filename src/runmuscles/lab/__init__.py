@@ -326,7 +326,7 @@ def _lab_axes(markers, path, from_c3d, notes, flags, quality, key):
     from .axes import detect_axes, rotate_markers  # noqa: PLC0415
 
     if markers is None:
-        return None, False
+        return None, None
     ax = detect_axes(markers)
     name = Path(path).name
     quality.setdefault("lab_axes", {})[key] = {
@@ -342,41 +342,55 @@ def _lab_axes(markers, path, from_c3d, notes, flags, quality, key):
         )
     if not ax.found:
         notes.append(f"{name}: lab axes not detected from the markers ({'; '.join(ax.how)}); as recorded")
-        return markers, False
+        return markers, None
     if from_c3d:
         if not ax.is_identity and ax.snapped:
             flags.append(f"{name}: after the C3D reader's rotation the markers still say {ax.describe()}")
-        return markers, False
+        return markers, None
     if ax.is_identity:
         notes.append(f"{name}: {ax.describe()}: already OpenSim's")
-        return markers, False
+        return markers, None
     if not ax.snapped:
         notes.append(f"{name}: {ax.describe()}: not along lab axes, used as recorded")
-        return markers, False
+        return markers, None
     notes.append(f"{name}: {ax.describe()}: rotated into OpenSim's (X forward, Y up, Z right)")
-    return rotate_markers(markers, ax.rotation), True
+    return rotate_markers(markers, ax.rotation), ax.rotation
 
 
-def _forces_axes_check(loads, forces_file, notes) -> list[QualityWarning]:
-    """The trial's markers were rotated from lab axes: the forces file must already carry the
-    body's weight on OpenSim's Y (else it is in the lab's axes too, and was not rotated)."""
-    d = loads.data
-    comp = np.zeros(3)
-    for f in loads.forces:
-        for j in range(3):
-            comp[j] += float(np.mean(np.abs(d.column(f.force_columns[j]))))
-    if comp[1] >= comp.max():
-        notes.append(f"{forces_file.name}: vertical force along Y, as OpenSim's axes")
-        return []
-    return [
-        QualityWarning(
-            "forces_in_lab_axes",
-            f"{forces_file.name}: the trial's markers were in the lab's axes and rotated, but the forces "
-            f"file carries the weight on its {'XYZ'[int(np.argmax(comp))]} axis, not Y: forces in the lab's "
-            "axes are not rotated; give them in OpenSim's axes (Y up)",
-            invalidates=True,
+def _forces_in_trial_axes(xml, loads, markers, rotation, out, notes):
+    """The trial's markers were turned from the lab's axes: are the forces in the lab's axes too
+    (:func:`runmuscles.lab.force_axes.forces_frame`)? Then they are turned the same way."""
+    from ..readers.opensim_files import read_external_loads  # noqa: PLC0415
+    from .force_axes import forces_frame, rotate_external_loads  # noqa: PLC0415
+
+    fr = forces_frame(loads, markers, rotation)
+    d = {k: f"{100 * v:.0f} cm" for k, v in fr.cop_to_foot_m.items()}
+    if fr.frame == "lab":
+        new = rotate_external_loads(Path(xml), loads, rotation, out)
+        notes.append(
+            f"{Path(xml).name}: forces in the lab's axes like the markers (centre of pressure "
+            f"{d['lab']} from a foot in stance read so, {d['opensim']} read in OpenSim's axes): turned "
+            f"the same way ({new.name})"
         )
-    ]
+        return new, read_external_loads(new), []
+    if fr.frame == "opensim":
+        notes.append(
+            f"{Path(xml).name}: forces already in OpenSim's axes (centre of pressure {d['opensim']} "
+            "from a foot in stance)"
+        )
+        return xml, loads, []
+    return (
+        xml,
+        loads,
+        [
+            QualityWarning(
+                "forces_axes_unknown",
+                f"{Path(xml).name}: the markers were turned from the lab's axes, and whether the forces "
+                "are in the lab's axes too could not be told (no centre of pressure or foot markers): "
+                "taken as in OpenSim's",
+            )
+        ],
+    )
 
 
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
@@ -486,7 +500,7 @@ def prepare_lab_trial(
         if table is not None and table.meta.get("time_note"):
             notes.append(f"{Path(path).name}: {table.meta['time_note']}")
     markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
-    markers, trial_rotated = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
+    markers, trial_rotation = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
     if static_markers is not None:
         is_c3d = str(static).lower().endswith(".c3d")
         static_markers, _ = _lab_axes(static_markers, Path(static), is_c3d, notes, flags, quality, "static")
@@ -529,10 +543,11 @@ def prepare_lab_trial(
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
         loads = read_external_loads(xml)
+        if trial_rotation is not None:
+            xml, loads, fwarn = _forces_in_trial_axes(xml, loads, markers, trial_rotation, out, notes)
+            warnings += fwarn
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
-        if trial_rotated:
-            warnings += _forces_axes_check(loads, forces_file, notes)
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
