@@ -180,7 +180,7 @@ def test_gaps_filled_up_to_the_limit_long_ones_left_and_absent_markers_dropped()
     rate = run.rate_hz
     pos = run.positions_m.copy()
     k_short, k_long, k_zero, k_gone = 0, 1, 2, 3
-    n_short = int(np.floor(MAX_GAP_S * rate))  # within the limit
+    n_short = int(np.floor(MAX_GAP_S * rate)) - 2  # within the limit (bridged: n + 1 sample steps)
     n_long = int(np.ceil(2 * MAX_GAP_S * rate))
     pos[100 : 100 + n_short, k_short] = np.nan
     pos[200 : 200 + n_long, k_long] = np.nan
@@ -199,11 +199,16 @@ def test_gaps_filled_up_to_the_limit_long_ones_left_and_absent_markers_dropped()
     assert np.isnan(filled.marker(names[k_long])[200 : 200 + n_long]).all()
     assert np.isnan(filled.marker(names[5])[:3]).all()
     assert set(rep.unfilled_s) == {names[k_long], names[5]}
-    assert rep.longest_unfilled_s[names[k_long]] == pytest.approx(n_long / rate, rel=0.05)
+    assert rep.longest_unfilled_s[names[k_long]] == pytest.approx((n_long + 1) / rate, rel=0.01)
     # mostly missing: dropped by name
     assert names[k_gone] not in filled.names and rep.dropped[names[k_gone]] == pytest.approx(0.6, abs=0.01)
     text = " ".join(rep.flags("Run_4.trc"))
-    assert names[k_long] in text and f"{names[k_gone]} (60 % missing)" in text
+    assert f"{names[k_gone]} (60 % missing)" in text
+    # the gaps left open are named by the one gap check (runmuscles.plausibility)
+    from runmuscles.plausibility import marker_gap_warnings
+
+    (w,), _ = marker_gap_warnings(filled, "Run_4.trc")
+    assert w.code == "marker_gap_too_long" and names[k_long] in w.message
     # a complete table passes unchanged
     same, rep2 = fill_gaps(run)
     assert np.array_equal(same.positions_m, run.positions_m) and not (rep2.filled_s or rep2.dropped)

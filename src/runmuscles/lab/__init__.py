@@ -38,6 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..plausibility import (
+    check_external_loads,
+    check_forces,
+    marker_gap_warnings,
+    truncation_warnings,
+)
 from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
@@ -132,9 +138,14 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    height_m
+        The runner's height when given (the volume strength model's height); ``None``: the
+        analysis takes the scaled model's stature.
     warnings
-        Quality warnings for ``summary.json`` (pass as ``AnalysisOptions.input_warnings``):
-        the inverse-kinematics gate's (:mod:`runmuscles.lab.ik_quality`).
+        Named problems with the inputs whose usable part is kept (truncated files, marker
+        gaps; :mod:`runmuscles.plausibility`) and the inverse-kinematics gate's
+        (:mod:`runmuscles.lab.ik_quality`), for ``quality.warnings`` (pass as
+        ``AnalysisOptions.input_warnings``).
     """
 
     spec: TrialSpec
@@ -145,6 +156,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    height_m: float | None = None
     warnings: list[QualityWarning] = field(default_factory=list)
 
 
@@ -393,6 +405,39 @@ def _forces_in_trial_axes(xml, loads, markers, rotation, out, notes):
     )
 
 
+def _coordinates_for_model(
+    trial: Path, model_path: Path, out: Path, notes: list[str], flags: list[str]
+) -> Path:
+    """The joint angles file, or a copy made to fit the model: a segmented spine as one lumbar
+    joint (:func:`runmuscles.lab.markerless.spine_as_lumbar_joint`) and coordinates of the
+    other sign convention negated (:func:`runmuscles.lab.conventions.match_sign_conventions`)."""
+    from ..model.multibody import load_osim  # noqa: PLC0415
+    from ..readers.opensim_files import read_storage, write_storage  # noqa: PLC0415
+    from .conventions import match_sign_conventions  # noqa: PLC0415
+    from .markerless import spine_as_lumbar_joint  # noqa: PLC0415
+
+    table = read_storage(trial)
+    joined = spine_as_lumbar_joint(table)
+    if joined is not None:
+        table = joined
+        notes.append(
+            f"{trial.name}: a spine of six joints (Pose2Sim's model), summed into the lumbar joint's "
+            "extension, bending and rotation"
+        )
+    table, flipped = match_sign_conventions(table, load_osim(model_path))
+    if flipped:
+        flags.append(
+            f"{trial.name}: {', '.join(flipped)} lie outside the model's ranges and their negatives inside: "
+            "angles of a model with the other sign convention (gait2392-family models count knee flexion "
+            "negative, Rajagopal 2016 and later positive), negated"
+        )
+    if joined is None and not flipped:
+        return trial
+    return write_storage(
+        out / f"{trial.stem}_for_model.mot", table, name=trial.stem, in_degrees=table.in_degrees is not False
+    )
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -480,22 +525,35 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+    from .markerless import check_model_has_muscles, check_not_keypoints, describe_markerless  # noqa: PLC0415
+
+    if model is not None:
+        check_model_has_muscles(model)
+    prepare_output_dir(out)
     notes: list[str] = []
     flags: list[str] = []
     notices: list[str] = []
     quality: dict = {"input": kind}
     steps: list[str] = []
-    warnings: list[QualityWarning] = []
 
     # -- read ----------------------------------------------------------------------------------
     say("reading")
     markers, c3d = (None, None) if kind == "coordinates" else _read_markers(trial)
+    if markers is not None:
+        check_not_keypoints(markers.names, trial)
+    if model is not None and (video := describe_markerless(model, trial if kind == "coordinates" else None)):
+        notes.append(f"markerless input: model and joint angles from {video} (runmuscles.lab.markerless)")
+        quality["markerless"] = video
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
+    warnings: list[QualityWarning] = []
+    if markers is not None:
+        warnings += truncation_warnings(markers.time_s, markers.meta)
     static_markers = None
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
+        check_not_keypoints(static_markers.names, static)
     for table, path in ((markers, trial), (static_markers, static)):
         if table is not None and table.meta.get("time_note"):
             notes.append(f"{Path(path).name}: {table.meta['time_note']}")
@@ -528,8 +586,9 @@ def prepare_lab_trial(
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
-        total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
-        force_mass = ls.mass_from_forces_kg(feet.time_s, total)
+        vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
+        warnings += check_forces(feet.time_s, vertical, None, trial)  # --mass is compared below
+        force_mass = ls.mass_from_forces_kg(feet.time_s, vertical["right"] + vertical["left"])
         force_what = f"the force plates of {trial.name}"
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
     elif forces_mode == "file":
@@ -546,6 +605,7 @@ def prepare_lab_trial(
         if trial_rotation is not None:
             xml, loads, fwarn = _forces_in_trial_axes(xml, loads, markers, trial_rotation, out, notes)
             warnings += fwarn
+        warnings += check_external_loads(loads, None)  # --mass is compared below
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
         steps.append(f"forces from {forces_file.name}")
@@ -629,6 +689,10 @@ def prepare_lab_trial(
         trial_m = plan.apply(_window(markers, lo, hi))
         if not trial_m.names:
             raise InputError(trial, "none of its markers could be mapped to the model (see --markers)")
+        # gaps of the markers inverse kinematics uses, in its window
+        gap_w, gap_notes = marker_gap_warnings(trial_m, trial)
+        warnings += gap_w
+        notes += gap_notes
     model_dir = out / "model"
     if scale:
         say("scaling the model (OpenSim)")
@@ -674,13 +738,14 @@ def prepare_lab_trial(
 
     # -- joint angles --------------------------------------------------------------------------
     if kind == "coordinates":
-        coordinates = trial
+        coordinates = _coordinates_for_model(trial, Path(scaled), out, notes, flags)
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
-        coordinates, warnings = _inverse_kinematics(
+        coordinates, ik_warnings = _inverse_kinematics(
             scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
         )
+        warnings += ik_warnings
 
     # -- forces from motion ----------------------------------------------------------------------
     speed, speed_src = None, ""
@@ -707,7 +772,8 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
-        warnings if kind != "coordinates" else [],
+        height_m,
+        warnings=warnings,
     )
 
 

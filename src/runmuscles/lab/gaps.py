@@ -2,7 +2,8 @@
 
 A lab marker is missing in a frame when its coordinates are NaN (a blank field of a TRC
 file, a C3D sample with a negative residual) or exactly ``(0, 0, 0)`` (how many systems
-write a marker that was not seen). :func:`fill_gaps` then
+write a marker that was not seen). A gap's length is the time bridged between the seen
+samples around it (:func:`runmuscles.plausibility.find_gaps`). :func:`fill_gaps` then
 
 * fills every gap inside the recording of at most :data:`runmuscles.validation.MAX_GAP_S`
   with a cubic spline through the marker's seen samples (the usual choice for short gaps:
@@ -11,7 +12,8 @@ write a marker that was not seen). :func:`fill_gaps` then
   Biomed Engin 13:847-855);
 * leaves longer gaps, and gaps at the start or end of the recording, as NaN: the marker file
   written for OpenSim has blanks there, and OpenSim's inverse kinematics gives a marker
-  without data zero weight in that frame. These are reported per marker;
+  without data zero weight in that frame (:func:`runmuscles.plausibility.marker_gap_warnings`
+  names them);
 * drops a marker that is missing in more than :data:`MOSTLY_MISSING` of the frames, by name:
   it cannot scale nor pose the model.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from ..plausibility import find_gaps
 from ..readers.opensim_files import MarkerTable
 from ..validation import MAX_GAP_S
 
@@ -73,24 +76,14 @@ class GapReport:
         return out
 
     def flags(self, what: str) -> list[str]:
-        """Lines that need a look: gaps left open, markers dropped."""
-        out = []
-        if self.unfilled_s:
-            items = sorted(self.unfilled_s.items(), key=lambda kv: -kv[1])
-            out.append(
-                f"{what}: marker gaps longer than {MAX_GAP_S:g} s (or at the ends) not filled; those frames "
-                "give the marker zero weight in inverse kinematics: "
-                + ", ".join(
-                    f"{m} {t:.2f} s (longest {self.longest_unfilled_s[m]:.2f} s)" for m, t in items[:8]
-                )
-                + (" ..." if len(items) > 8 else "")
-            )
-        if self.dropped:
-            out.append(
-                f"{what}: markers missing in most of the frames dropped: "
-                + ", ".join(f"{m} ({100 * f:.0f} % missing)" for m, f in self.dropped.items())
-            )
-        return out
+        """Lines that need a look: markers dropped. (Gaps left open are named by
+        :func:`runmuscles.plausibility.marker_gap_warnings` on the markers inverse kinematics gets.)"""
+        if not self.dropped:
+            return []
+        return [
+            f"{what}: markers missing in most of the frames dropped: "
+            + ", ".join(f"{m} ({100 * f:.0f} % missing)" for m, f in self.dropped.items())
+        ]
 
     def as_dict(self) -> dict:
         return {
@@ -106,12 +99,6 @@ class GapReport:
 def missing_mask(positions_m: np.ndarray) -> np.ndarray:
     """``(n_frames, n_markers)``: True where a marker is NaN or exactly ``(0, 0, 0)``."""
     return ~np.isfinite(positions_m).all(axis=2) | np.all(positions_m == 0.0, axis=2)
-
-
-def _runs(missing: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index ranges of the True runs."""
-    d = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
 def fill_gaps(
@@ -141,7 +128,6 @@ def fill_gaps(
     pos[zeros] = np.nan
     missing = missing_mask(pos)
     n = t.size
-    dt = float(np.median(np.diff(t))) if n > 1 else 0.0
     keep = []
     for k, name in enumerate(markers.names):
         miss = missing[:, k]
@@ -154,16 +140,20 @@ def fill_gaps(
         seen = ~miss
         spline = CubicSpline(t[seen], pos[seen, k, :], axis=0) if seen.sum() >= 4 else None
         filled = unfilled = longest = 0.0
-        for a, b in _runs(miss):
-            length_s = (b - a) * dt
-            inside = a > 0 and b < n
-            if inside and spline is not None and length_s <= max_gap_s + 1e-9:
-                pos[a:b, k, :] = spline(t[a:b])
-                filled += length_s
+        # the one gap definition (runmuscles.plausibility.find_gaps): the time bridged between
+        # the seen samples on either side, or from the recording's start or to its end
+        for g in find_gaps(t, markers.positions_m[:, k, :], zero_is_missing=True):
+            edge = (g.start_s <= t[0] and miss[0]) or (g.end_s >= t[-1] and miss[-1])
+            rows = np.flatnonzero(miss & (t >= g.start_s) & (t <= g.end_s))
+            if not rows.size:
+                continue  # a jump in time, no sample to fill
+            if not edge and spline is not None and g.duration_s <= max_gap_s + 1e-9:
+                pos[rows, k, :] = spline(t[rows])
+                filled += g.duration_s
             else:
-                pos[a:b, k, :] = np.nan
-                unfilled += length_s
-                longest = max(longest, length_s)
+                pos[rows, k, :] = np.nan
+                unfilled += g.duration_s
+                longest = max(longest, g.duration_s)
         if filled:
             report.filled_s[name] = filled
         if unfilled:

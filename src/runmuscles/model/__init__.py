@@ -106,6 +106,8 @@ class RunnerModel:
         mb = load_osim_cached(p, cache)
         if not _has_muscles(p):
             raise ModelError(p, "has no muscles (runmuscles needs a model with muscles, e.g. Hamner 2010)")
+        _check_masses(p, mb)
+        _check_muscle_strengths(p)
         geom = MuscleGeometry.for_model(p, cache_dir=cache, rebuild=rebuild)
         if list(geom.coordinate_names) != list(mb.coordinate_names):
             raise ModelError(p, "geometry cache and model disagree on coordinates; rebuild the cache")
@@ -289,11 +291,19 @@ class RunnerModel:
             from .strength import volume_scaled_max_isometric_force  # noqa: PLC0415
 
             h = height_m if height_m is not None else self.estimated_height_m()
+            how = (
+                "as given"
+                if height_m is not None
+                else "not given: the scaled model's stature, its standing hip height / 0.530 "
+                "(Drillis & Contini 1966); give --height to set it"
+            )
             f0, prov = volume_scaled_max_isometric_force(
                 list(geom.muscle_names), geom.max_isometric_force_n, geom.params, self.body_mass_kg, h
             )
             geom = geom.with_max_isometric_force(f0)
-            notes.append(f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m")
+            notes.append(
+                f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m ({how})"
+            )
         elif strength not in ("model", "max_isometric"):
             raise InputError(
                 "strength", f"unknown strength model '{strength}' (model, volume, max_isometric)"
@@ -313,19 +323,11 @@ class RunnerModel:
         return frames
 
     def estimated_height_m(self) -> float:
-        """Standing height from the model in its default pose (floor to head top, approx.)."""
-        from .multibody import forward_kinematics  # noqa: PLC0415
+        """Stature of the model's runner (m): standing hip height over 0.530 (Drillis & Contini
+        1966), :func:`runmuscles.model.anthropometry.stature_from_multibody`."""
+        from .anthropometry import stature_from_multibody  # noqa: PLC0415
 
-        mb = self.multibody
-        q = np.zeros((1, mb.n_coordinates))
-        kin = forward_kinematics(mb, q)
-        up = -np.asarray(mb.gravity_m_s2, dtype=float)
-        up = up / (np.linalg.norm(up) or 1.0)
-        heights = kin.p_t[:, :, 0].T @ up
-        # body origins span roughly from the ankle to the neck; 1.16 x that span approximates
-        # standing height (Winter 2009, Biomechanics and Motor Control of Human Movement,
-        # segment-length proportions: ankle height 0.039 H, neck-to-vertex 0.13 H).
-        return float((heights.max() - heights.min()) / (1.0 - 0.039 - 0.13))
+        return stature_from_multibody(self.multibody, self.name)
 
 
 _LOADED: dict[tuple, RunnerModel] = {}
@@ -355,6 +357,41 @@ def _seed_bundled_caches(cache: Path) -> None:
             with contextlib.suppress(OSError):
                 cache.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(f, dst)
+
+
+def _check_masses(path: Path, mb) -> None:
+    """Refuse a model whose bodies' masses are not finite, negative, or add up to no person."""
+    from ..validation import LIMITS  # noqa: PLC0415
+
+    masses = np.asarray(mb.mass_kg, dtype=float)
+    for name, m in zip(mb.body_names, masses, strict=False):
+        if not np.isfinite(m) or m < 0:
+            raise ModelError(path, f"body {name} has mass {m!r} kg")
+    total = float(mb.total_mass_kg)
+    why = LIMITS["body_mass_kg"].problem(total)
+    if why is not None:
+        raise ModelError(path, f"the bodies' masses add up to {total:g} kg: {why}")
+
+
+def _check_muscle_strengths(path: Path) -> None:
+    """Refuse a model with a muscle whose maximum isometric force is not a positive number
+    (read from the file, before any geometry is built)."""
+    import re  # noqa: PLC0415
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for tag in _MUSCLE_TAGS:
+        for m in re.finditer(rf'<{tag} name="([^"]+)">(.*?)</{tag}>', text, flags=re.S):
+            f0 = re.search(r"<max_isometric_force>\s*([^<\s]+)\s*</max_isometric_force>", m.group(2))
+            if f0 is None:
+                continue
+            try:
+                v = float(f0.group(1))
+            except ValueError:
+                v = float("nan")
+            if not (np.isfinite(v) and v > 0):
+                raise ModelError(
+                    path, f"muscle {m.group(1)}: max_isometric_force {f0.group(1)} N is not positive"
+                )
 
 
 def _has_muscles(path: Path) -> bool:
