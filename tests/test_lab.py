@@ -261,7 +261,7 @@ def test_bad_lab_input_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(
         InputError,
         match=r"static_no_knees.trc: the static trial lacks the markers needed to scale the thigh, shank: "
-        r".*RLFC \(R.Knee or RKNE\)",
+        r".*RLFC \(right lateral femoral epicondyle\)",
     ):
         prepare_lab_trial(trial, tmp_path / "b", static=trc, mass_kg=62.0)
     # metres written into a file that says millimetres
