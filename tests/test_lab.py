@@ -185,9 +185,16 @@ def test_measurements_need_the_leg_landmarks_and_name_them() -> None:
         InputError, match=r"lacks the markers needed to scale the thigh, shank: .*RLFC \(R.Knee\)"
     ):
         scale_measurements(full - set(lab), bodies, lab_names=lab, source="static.c3d")
-    # a running trial: only pairs on one segment
-    meas, _ = scale_measurements(full, bodies, running_trial=True)
+    # a running trial: only pairs whose distance does not change with the pose: on one segment, and
+    # hip joint centre - femoral epicondyles - malleoli (centre and axis of the joint between them)
+    meas, notes = scale_measurements(full, bodies, running_trial=True)
+    assert {m.name for m in meas} == {"pelvis_X", "pelvis_Y", "pelvis_Z", "thigh", "shank", "foot", "rest"}
+    assert any("thighs and shanks" in n for n in notes)
+    # without the knee and ankle landmarks (shoe and cluster markers only): the rest with the feet
+    feet_only = full - {"RLFC", "RMFC", "LLFC", "LMFC", "RLMAL", "RMMAL", "LLMAL", "LMMAL", "RHJC", "LHJC"}
+    meas, notes = scale_measurements(feet_only, bodies, running_trial=True)
     assert {m.name for m in meas} == {"pelvis", "foot", "rest"}
+    assert any("scaled with the feet" in n for n in notes)
 
 
 def test_stature_estimate_and_plausible_mass_and_height() -> None:
@@ -254,7 +261,7 @@ def test_bad_lab_input_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(
         InputError,
         match=r"static_no_knees.trc: the static trial lacks the markers needed to scale the thigh, shank: "
-        r".*RLFC \(R.Knee or RKNE\)",
+        r".*RLFC \(right lateral femoral epicondyle\)",
     ):
         prepare_lab_trial(trial, tmp_path / "b", static=trc, mass_kg=62.0)
     # metres written into a file that says millimetres

@@ -243,6 +243,11 @@ LIMITS: dict[str, Limit] = _limits(
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
     Limit(
+        "ik_marker_rms_m", 0.0, 0.04, "m", "inverse kinematics marker error (RMS, mean over frames)",
+        "OpenSim's best practice: RMS below 2 cm, maximum below 2-4 cm (Hicks JL et al. 2015, J Biomech "
+        "Eng 137:020905); above 4 cm on average the model does not follow the markers",
+    ),
+    Limit(
         "recorded_vs_track_distance_pct", 0.0, 5.0, "%",
         "difference between a watch file's recorded distance and its track's",
         "eight GPS sport watches' recorded distances were off measured courses by 3.2-6.1 % (mean "

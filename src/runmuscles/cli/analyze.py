@@ -63,8 +63,9 @@ def analyze(
         Path | None,
         typer.Option(
             "--markers",
-            help="Marker mapping file: lines 'lab_name, model_marker_or_body' (known sets are mapped "
-            "without it: Fukuchi 2017, Plug-in Gait, the model's own names).",
+            help="Marker mapping file: lines 'lab_name, model_marker_or_body'. Rarely needed: anatomical "
+            "landmarks are recognised by name across Plug-in Gait, Helen Hayes, CAST, IOR, Cleveland, "
+            "Fukuchi 2017 and the model's own names.",
         ),
     ] = None,
     start: Annotated[
@@ -109,6 +110,14 @@ def analyze(
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
     ] = None,
+    accept_ik_error: Annotated[
+        bool,
+        typer.Option(
+            "--accept-ik-error",
+            help="Go on when inverse kinematics fits the markers worse than 4 cm RMS (mean over frames); "
+            "the result is then marked not valid.",
+        ),
+    ] = False,
     emg: Annotated[
         Path | None,
         typer.Option(
@@ -214,7 +223,18 @@ def analyze(
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
         spec, inputs = _prepare_lab(
-            lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show
+            lab_file,
+            out,
+            static,
+            model,
+            forces,
+            mass_kg,
+            height_m,
+            marker_map,
+            start,
+            end,
+            show,
+            accept_ik_error,
         )
     else:
         from ..trials import resolve_trial  # noqa: PLC0415
@@ -260,7 +280,9 @@ def analyze(
         report_after_run(out, announce=show)
 
 
-def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show):
+def _prepare_lab(
+    trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show, accept_ik_error=False
+):
     """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
     from ..lab import prepare_lab_trial  # noqa: PLC0415
 
@@ -279,6 +301,7 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
             start_s=start,
             end_s=end,
             progress=say,
+            accept_ik_error=accept_ik_error,
         )
 
     if progress is None:

@@ -203,6 +203,14 @@ def foot_marker_names(names: list[str], side: str) -> tuple[list[str], list[str]
     heel = [n for n in mine if _HEEL_RE.search(n)]
     bottom = [n for n in heel if "bottom" in n.lower()]
     toe = [n for n in mine if _TOE_RE.search(n)]
+    if not heel or not toe:
+        # other conventions (IOR's R_FCC, R_FM1...): by landmark (runmuscles.lab.landmarks)
+        from ..lab.landmarks import recognise  # noqa: PLC0415
+
+        hits = {n: recognise(n) for n in names}
+        mine_lm = {n: h[0].key for n, h in hits.items() if h is not None and h[1] == side}
+        heel = heel or [n for n, k in mine_lm.items() if k == "heel"]
+        toe = toe or [n for n, k in mine_lm.items() if k.endswith("metatarsal_head") or k == "toe_tip"]
     return (bottom or heel), toe
 
 

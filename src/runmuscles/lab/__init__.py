@@ -144,7 +144,9 @@ class LabTrial:
         analysis takes the scaled model's stature.
     warnings
         Named problems with the inputs whose usable part is kept (truncated files, marker
-        gaps; :mod:`runmuscles.plausibility`), for ``quality.warnings``.
+        gaps; :mod:`runmuscles.plausibility`) and the inverse-kinematics gate's
+        (:mod:`runmuscles.lab.ik_quality`), for ``quality.warnings`` (pass as
+        ``AnalysisOptions.input_warnings``).
     """
 
     spec: TrialSpec
@@ -314,6 +316,96 @@ def _standing_foot_angles(model_path: Path, pose_path: Path) -> dict[str, float]
     return standing_foot_angles(mb, q) or None
 
 
+def _handle_gaps(markers, static_markers, trial, static, notes, flags, quality):
+    """Marker gaps of the trial and the static trial (:func:`runmuscles.lab.gaps.fill_gaps`)."""
+    from .gaps import fill_gaps  # noqa: PLC0415
+
+    out = []
+    for table, path, key in ((markers, trial, "trial"), (static_markers, static, "static")):
+        if table is None:
+            out.append(None)
+            continue
+        filled, report = fill_gaps(table)
+        notes += report.notes(Path(path).name)
+        flags += report.flags(Path(path).name)
+        quality.setdefault("marker_gaps", {})[key] = report.as_dict()
+        out.append(filled)
+    return out[0], out[1]
+
+
+def _lab_axes(markers, path, from_c3d, notes, flags, quality, key):
+    """Detect the lab's axes from the markers (:func:`runmuscles.lab.axes.detect_axes`); rotate a
+    TRC file's markers into OpenSim's (a C3D file was rotated by its reader: only checked)."""
+    from .axes import detect_axes, rotate_markers  # noqa: PLC0415
+
+    if markers is None:
+        return None, None
+    ax = detect_axes(markers)
+    name = Path(path).name
+    quality.setdefault("lab_axes", {})[key] = {
+        "found": ax.found,
+        "rotation": ax.rotation.tolist(),
+        "how": ax.how,
+        "sides_mirrored": ax.sides_mirrored,
+    }
+    if ax.sides_mirrored:
+        flags.append(
+            f"{name}: the right-side markers lie on the runner's left (labels of the sides exchanged, or the "
+            "lab's data mirrored): check the R/L labels"
+        )
+    if not ax.found:
+        notes.append(f"{name}: lab axes not detected from the markers ({'; '.join(ax.how)}); as recorded")
+        return markers, None
+    if from_c3d:
+        if not ax.is_identity and ax.snapped:
+            flags.append(f"{name}: after the C3D reader's rotation the markers still say {ax.describe()}")
+        return markers, None
+    if ax.is_identity:
+        notes.append(f"{name}: {ax.describe()}: already OpenSim's")
+        return markers, None
+    if not ax.snapped:
+        notes.append(f"{name}: {ax.describe()}: not along lab axes, used as recorded")
+        return markers, None
+    notes.append(f"{name}: {ax.describe()}: rotated into OpenSim's (X forward, Y up, Z right)")
+    return rotate_markers(markers, ax.rotation), ax.rotation
+
+
+def _forces_in_trial_axes(xml, loads, markers, rotation, out, notes):
+    """The trial's markers were turned from the lab's axes: are the forces in the lab's axes too
+    (:func:`runmuscles.lab.force_axes.forces_frame`)? Then they are turned the same way."""
+    from ..readers.opensim_files import read_external_loads  # noqa: PLC0415
+    from .force_axes import forces_frame, rotate_external_loads  # noqa: PLC0415
+
+    fr = forces_frame(loads, markers, rotation)
+    d = {k: f"{100 * v:.0f} cm" for k, v in fr.cop_to_foot_m.items()}
+    if fr.frame == "lab":
+        new = rotate_external_loads(Path(xml), loads, rotation, out)
+        notes.append(
+            f"{Path(xml).name}: forces in the lab's axes like the markers (centre of pressure "
+            f"{d['lab']} from a foot in stance read so, {d['opensim']} read in OpenSim's axes): turned "
+            f"the same way ({new.name})"
+        )
+        return new, read_external_loads(new), []
+    if fr.frame == "opensim":
+        notes.append(
+            f"{Path(xml).name}: forces already in OpenSim's axes (centre of pressure {d['opensim']} "
+            "from a foot in stance)"
+        )
+        return xml, loads, []
+    return (
+        xml,
+        loads,
+        [
+            QualityWarning(
+                "forces_axes_unknown",
+                f"{Path(xml).name}: the markers were turned from the lab's axes, and whether the forces "
+                "are in the lab's axes too could not be told (no centre of pressure or foot markers): "
+                "taken as in OpenSim's",
+            )
+        ],
+    )
+
+
 def _coordinates_for_model(
     trial: Path, model_path: Path, out: Path, notes: list[str], flags: list[str]
 ) -> Path:
@@ -368,6 +460,7 @@ def prepare_lab_trial(
     start_s: float | None = None,
     end_s: float | None = None,
     progress: Callable[[str], None] | None = None,
+    accept_ik_error: bool = False,
 ) -> LabTrial:
     """Turn a lab trial into a scaled model, joint angles and ground reaction forces.
 
@@ -394,6 +487,9 @@ def prepare_lab_trial(
         Analysis window: inverse kinematics runs over it (and a little beyond).
     progress
         Called with the name of each stage as it starts.
+    accept_ik_error
+        Go on when the inverse kinematics fits the markers worse than the gate's limit
+        (:func:`runmuscles.lab.ik_quality.ik_gate`); the result is then marked not valid.
 
     Returns
     -------
@@ -459,6 +555,14 @@ def prepare_lab_trial(
     if static is not None:
         static_markers, _ = _read_markers(Path(static))
         check_not_keypoints(static_markers.names, static)
+    for table, path in ((markers, trial), (static_markers, static)):
+        if table is not None and table.meta.get("time_note"):
+            notes.append(f"{Path(path).name}: {table.meta['time_note']}")
+    markers, static_markers = _handle_gaps(markers, static_markers, trial, static, notes, flags, quality)
+    markers, trial_rotation = _lab_axes(markers, trial, c3d is not None, notes, flags, quality, "trial")
+    if static_markers is not None:
+        is_c3d = str(static).lower().endswith(".c3d")
+        static_markers, _ = _lab_axes(static_markers, Path(static), is_c3d, notes, flags, quality, "static")
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -499,6 +603,9 @@ def prepare_lab_trial(
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
         loads = read_external_loads(xml)
+        if trial_rotation is not None:
+            xml, loads, fwarn = _forces_in_trial_axes(xml, loads, markers, trial_rotation, out, notes)
+            warnings += fwarn
         warnings += check_external_loads(loads, None)  # --mass is compared below
         force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
         force_what = forces_file.name
@@ -540,6 +647,11 @@ def prepare_lab_trial(
         )
         plan = lm.plan_markers(names, mm, bodies, user_map=user_map, source=marker_map)
         notes.append(plan.summary())
+        by_landmark = [
+            f"{lab} -> {m}" for lab, m in plan.rename.items() if plan.how[lab].startswith("landmark")
+        ]
+        if by_landmark:
+            notes.append("marker names read by landmark (no map needed): " + ", ".join(by_landmark))
         unmapped = [m for m in plan.model_missing if m not in ("RHJC", "LHJC")]
         if unmapped:
             notes.append(
@@ -551,6 +663,7 @@ def prepare_lab_trial(
             "tracking": plan.tracking,
             "ignored": plan.ignored,
             "model_markers_without_data": plan.model_missing,
+            "mapping": plan.mapping_table(),
         }
         if static_markers is not None:
             relabel, snotes = lm.compare_with_static(
@@ -631,7 +744,10 @@ def prepare_lab_trial(
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
-        coordinates = _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps)
+        coordinates, ik_warnings = _inverse_kinematics(
+            scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+        )
+        warnings += ik_warnings
 
     # -- forces from motion ----------------------------------------------------------------------
     speed, speed_src = None, ""
@@ -690,7 +806,7 @@ def _scale_from_markers(
     if static_markers is not None:
         scale_m = plan.apply(static_markers)
         if "RHJC" in mm:
-            scale_m, added = lm.with_hip_joint_centres(scale_m)
+            scale_m, added = lm.with_hip_joint_centres(scale_m, plan.sacrum or "SACR")
             if added:
                 notes.append("hip joint centres for scaling from the pelvis markers (Harrington et al. 2007)")
         trc = write_trc(model_dir / "static.trc", scale_m)
@@ -700,7 +816,11 @@ def _scale_from_markers(
         running = False
     else:
         scale_m = trial_m
-        trc = write_trc(model_dir / "placement.trc", trial_m)
+        if "RHJC" in mm:
+            scale_m, added = lm.with_hip_joint_centres(trial_m, plan.sacrum or "SACR")
+            if added:
+                notes.append("hip joint centres for scaling from the pelvis markers (Harrington et al. 2007)")
+        trc = write_trc(model_dir / "placement.trc", scale_m)
         t = _full_frame(trial_m, list(plan.rename.values()))
         half = 0.5 / trial_m.rate_hz if trial_m.rate_hz > 0 else 1e-3
         t_range = (t - half, t + half)  # one frame (OpenSim needs the range to be non-empty)
@@ -738,10 +858,15 @@ def _scale_from_markers(
         notes += mnotes
         steps.insert(0, f"model {generic.stem} scaled from the {how} (OpenSim ScaleTool)")
         if running:
+            legs = any(m.name in ("thigh", "shank") for m in meas)
             flags.append(
-                "model scaled from the running trial's markers (no static trial, no --height): pelvis and "
-                "feet measured, other segments with the feet's factor, which can be 10 % off; give --static "
-                "or --height"
+                "model scaled from the running trial's markers (no static trial, no --height): "
+                + (
+                    "pelvis, thighs, shanks and feet measured, trunk and arms with the legs' factor"
+                    if legs
+                    else "pelvis and feet measured, other segments with the feet's factor (can be 10 % off)"
+                )
+                + "; give --static or --height"
             )
     else:
         steps.insert(0, f"model {generic.stem} scaled uniformly from the {how} (OpenSim ScaleTool)")
@@ -791,8 +916,11 @@ def _scale_from_markers(
     return res.model_path
 
 
-def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps) -> Path:
+def _inverse_kinematics(
+    scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+) -> tuple[Path, list[QualityWarning]]:
     from ..opensim_adapter.tools import model_summary, run_inverse_kinematics  # noqa: PLC0415
+    from . import ik_quality  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
 
     on_model, _ = lm.model_marker_bodies(scaled)
@@ -850,7 +978,23 @@ def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps
             + ", ".join(f"{plan.lab_name(m) or m} {100 * e:.1f} cm" for m, e in worst)
             + ")"
         )
-    if over_rms > 0.05 or over_max > 0.05:
+    locations = ik.marker_errors_path.with_name(
+        ik.marker_errors_path.name.replace("_ik_marker_errors", "_ik_model_marker_locations")
+    )
+    lab_names = {m: plan.lab_name(m) or m for m in trial_m.names}
+    diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
+    if diagnosis is not None:
+        quality["inverse_kinematics"].update(diagnosis.as_dict())
+    mean_rms = float(np.mean(ik.rms_m))
+    warnings = (
+        ik_quality.ik_gate(mean_rms, diagnosis, accept=accept_ik_error, where=trial)
+        if diagnosis is not None
+        else []
+    )
+    warnings += ik_quality.wrong_side_warning(trial_m, lab_names)
+    if warnings:
+        notes.append(text)
+    elif over_rms > 0.05 or over_max > 0.05:
         flags.append(
             text
             + f" ({100 * over_rms:.0f} % of frames above 2 cm RMS, {100 * over_max:.0f} % above 4 cm max: "
@@ -859,4 +1003,4 @@ def _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps
     else:
         notes.append(text)
     steps.insert(1, "joint angles by OpenSim inverse kinematics")
-    return ik.coordinates_path
+    return ik.coordinates_path, warnings

@@ -11,18 +11,13 @@ Every lab marker ends up in one of three roles (:func:`plan_markers`):
 * **ignored**: no model marker, no recognisable segment.
 
 The lab name is looked up, in this order, in the user's mapping (``--markers FILE``), among
-the model's own marker names, in the known marker sets below, and last by name patterns
-that say which segment a marker is on (:data:`SEGMENT_PATTERNS`).
-
-Known sets (targets are the marker names of the Rajagopal 2016 model family, which the
-RajagopalLaiUhlrich2023 default model shares):
-
-* ``fukuchi2017``: Fukuchi RK, Fukuchi CA, Duarte M (2017) PeerJ 5:e3298 (``R.ASIS``,
-  ``R.Knee``, ``R.Ankle.Medial``, ``R.Heel.Bottom``, ``R.MT1``...; the anatomical knee and
-  ankle markers are in the static trials only).
-* ``plug-in-gait``: the Vicon Plug-in Gait marker names after Davis RB, Ounpuu S, Tyburski D,
-  Gage JR (1991) A gait analysis data collection and reduction technique. Hum Mov Sci
-  10:575-587 (``LASI``, ``LKNE``, ``LANK``, ``LHEE``, ``LTOE``...).
+the model's own marker names, by the anatomical landmark its name says it is on
+(:mod:`runmuscles.lab.landmarks`: synonyms across Plug-in Gait, Helen Hayes, CAST, IOR,
+Cleveland Clinic, Fukuchi 2017 and the OpenSim models' names, with any side prefix or
+suffix), and last by name patterns that say which segment a marker is on
+(:data:`SEGMENT_PATTERNS`). A landmark the model has a marker for renames the lab marker to
+it; a landmark it has none for (sacrum, greater trochanter, toe tip) tracks its body under
+a canonical name (``SACR`` for the sacrum, which the hip joint centres use).
 
 The hip joint centres that the model's scaling measurements use (``RHJC``/``LHJC``) are not
 markers in a lab; :func:`hip_joint_centres` computes them from the pelvis markers with the
@@ -45,7 +40,6 @@ from ..errors import InputError
 from ..readers.opensim_files import MarkerTable
 
 __all__ = [
-    "KNOWN_MARKER_SETS",
     "MarkerPlan",
     "SEGMENT_PATTERNS",
     "compare_with_static",
@@ -57,46 +51,6 @@ __all__ = [
 ]
 
 
-def _both_sides(table: dict[str, str]) -> dict[str, str]:
-    """``{"{s}.ASIS": "{S}ASI"}`` -> right and left entries (``s``: R/L in the lab name)."""
-    out = {}
-    for lab, model in table.items():
-        for s in "RL":
-            out[lab.format(s=s)] = model.format(s=s)
-    return out
-
-
-KNOWN_MARKER_SETS: dict[str, dict[str, str]] = {
-    "fukuchi2017": _both_sides(
-        {
-            "{s}.ASIS": "{s}ASI",
-            "{s}.PSIS": "{s}PSI",
-            "{s}.Knee": "{s}LFC",  # lateral femoral epicondyle
-            "{s}.Knee.Medial": "{s}MFC",
-            "{s}.Ankle": "{s}LMAL",  # lateral malleolus
-            "{s}.Ankle.Medial": "{s}MMAL",
-            "{s}.Heel.Top": "{s}CAL",  # posterior heel (the shoe's heel counter)
-            "{s}.MT1": "{s}TOE",  # first metatarsal head (the model's medial forefoot marker)
-            "{s}.MT5": "{s}MT5",
-        }
-    ),
-    "plug-in-gait": _both_sides(
-        {
-            "{s}ASI": "{s}ASI",
-            "{s}PSI": "{s}PSI",
-            "{s}KNE": "{s}LFC",
-            "{s}ANK": "{s}LMAL",
-            "{s}HEE": "{s}CAL",
-            "{s}TOE": "{s}TOE",
-            "{s}SHO": "{s}ACR",
-            "{s}ELB": "{s}LEL",
-            "{s}WRA": "{s}FAradius",
-            "{s}WRB": "{s}FAulna",
-        }
-    )
-    | {"C7": "C7", "CLAV": "CLAV"},
-}
-
 #: Segment of a marker the model does not have, from its name (first match wins), for
 #: the Rajagopal family's body names (``{s}``: ``r``/``l``; a body the model lacks is skipped).
 SEGMENT_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -104,8 +58,8 @@ SEGMENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"thigh|thi$|femur|gtr|troch|knee|kne", "femur_{s}"),
     (r"shank|shin|tib|fib|\bhf$|\btt$|ank|mal", "tibia_{s}"),
     (r"heel|hee$|calc|foot|mt\d|meta|toe", "calcn_{s}"),
-    (r"c7|t10|t8|strn|stern|clav|bak|back|head|hd$|acr|sho", "torso"),
-    (r"upa|upper.?arm|humer|elb|elbow", "humerus_{s}"),
+    (r"c7|t10|t8|strn|stern|clav|bak|back|head|hd$|acr|sho|temple|ear", "torso"),
+    (r"upa|upper.?arm|humer|elb|elbow|bicep|tricep", "humerus_{s}"),
     (r"frm|fore.?arm|wr[ab]|wrist|radius|ulna", "radius_{s}"),
     (r"fin|hand", "hand_{s}"),
 )
@@ -144,6 +98,9 @@ class MarkerPlan:
         Model markers that no lab marker maps to.
     body_of
         Lab name -> the model body the marker is on (renamed and tracking markers).
+    sacrum
+        The lab marker on the sacrum (a tracking marker; the hip joint centres use it when
+        the posterior superior iliac spines are not marked).
     """
 
     rename: dict[str, str]
@@ -152,6 +109,7 @@ class MarkerPlan:
     how: dict[str, str] = field(default_factory=dict)
     model_missing: list[str] = field(default_factory=list)
     body_of: dict[str, str] = field(default_factory=dict)
+    sacrum: str | None = None
 
     def model_name(self, lab: str) -> str | None:
         """The name the marker has on the model (renamed or tracking), or None."""
@@ -186,13 +144,34 @@ class MarkerPlan:
             parts.append(f"{len(self.tracking)} added to the model as tracking markers")
         if self.ignored:
             parts.append(f"{len(self.ignored)} not used ({', '.join(self.ignored[:8])})")
-        sources = sorted({h for h in self.how.values() if h not in ("name pattern",)})
-        return "markers: " + ", ".join(parts) + (f" (names from: {', '.join(sources)})" if sources else "")
+        by_landmark = sum(h.startswith("landmark") for h in self.how.values())
+        if by_landmark:
+            parts.append(f"{by_landmark} recognised by landmark name")
+        if any(h == "your mapping" for h in self.how.values()):
+            parts.append("your mapping used")
+        return "markers: " + ", ".join(parts)
+
+    def mapping_table(self) -> list[dict[str, str]]:
+        """Every lab marker's role, for ``quality.input.markers.mapping``."""
+        rows = []
+        for lab, how in self.how.items():
+            role = "renamed" if lab in self.rename else "tracking" if lab in self.tracking else "not used"
+            target = self.rename.get(lab) or self.tracking.get(lab) or ""
+            rows.append({"lab": lab, "role": role, "model": target, "how": how})
+        rows += [
+            {"lab": n, "role": "not used", "model": "", "how": "unknown name"}
+            for n in self.ignored
+            if n not in self.how
+        ]
+        return rows
 
 
 def known_lab_names(model_marker: str) -> list[str]:
-    """The names the known marker sets give a model marker (``RLFC`` -> ``R.Knee``, ``RKNE``)."""
-    return [lab for table in KNOWN_MARKER_SETS.values() for lab, m in table.items() if m == model_marker]
+    """What a model marker's landmark is, in words (``RLFC`` -> ``right lateral femoral epicondyle``)."""
+    from .landmarks import describe  # noqa: PLC0415
+
+    d = describe(model_marker)
+    return [d] if d else []
 
 
 def read_marker_map(path: str | Path) -> dict[str, str]:
@@ -257,10 +236,14 @@ def plan_markers(
     source
         The mapping file, for messages.
     """
+    from . import landmarks as lk  # noqa: PLC0415
+
     rename: dict[str, str] = {}
     tracking: dict[str, str] = {}
     ignored: list[str] = []
     how: dict[str, str] = {}
+    landmark: dict[str, tuple[lk.Landmark, str | None]] = {}
+    on_model = lk.model_landmarks(model_markers)
     for name in lab_names:
         if name in rename or name in tracking or name in ignored:
             continue
@@ -282,31 +265,45 @@ def plan_markers(
             rename[name] = name
             how[name] = "model name"
             continue
-        known = [(set_name, t[name]) for set_name, t in KNOWN_MARKER_SETS.items() if name in t]
-        known = [(s, t) for s, t in known if t in model_markers]
-        if known:
-            rename[name] = known[0][1]
-            how[name] = known[0][0]
-            continue
+        hit = lk.recognise(name)
+        if hit is not None:
+            lm, side = hit
+            marker = on_model.get((lm.key, side))
+            body = lk.body_name(lm, side)
+            if marker is not None:
+                rename[name] = marker
+                how[name] = f"landmark: {lk.describe(name)}"
+                landmark[name] = hit
+                continue
+            if body in model_bodies:
+                tracking[name] = body
+                how[name] = f"landmark: {lk.describe(name)} (no model marker: tracks {body})"
+                landmark[name] = hit
+                continue
         body = _segment(name, model_bodies)
         if body is not None:
             tracking[name] = body
             how[name] = "name pattern"
         else:
             ignored.append(name)
-    # two lab markers on one model marker: keep the first, track the other on its body
+    # two lab markers on one model marker: the better landmark (rank; else the first) keeps it,
+    # the other tracks its body
+    order = sorted(rename, key=lambda n: landmark[n][0].rank if n in landmark else -1)
     seen: dict[str, str] = {}
-    for lab, m in list(rename.items()):
+    for lab in order:
+        m = rename[lab]
         if m in seen:
             del rename[lab]
             tracking[lab] = model_markers[m]
-            how[lab] = f"{how[lab]} (second marker for {m})"
+            how[lab] = f"{how[lab]} (second marker for {m}, which {seen[m]} took)"
         else:
             seen[m] = lab
+    rename = {n: rename[n] for n in lab_names if n in rename}
     used = set(rename.values())
     missing = [m for m in model_markers if m not in used]
     body_of = {lab: model_markers[m] for lab, m in rename.items()} | dict(tracking)
-    return MarkerPlan(rename, tracking, ignored, how, missing, body_of)
+    sacrum = next((n for n, (lm, _) in landmark.items() if lm.key == "sacrum" and n in tracking), None)
+    return MarkerPlan(rename, tracking, ignored, how, missing, body_of, sacrum)
 
 
 def _segment(name: str, bodies: list[str]) -> str | None:
@@ -325,7 +322,7 @@ def _segment(name: str, bodies: list[str]) -> str | None:
 # -- hip joint centres ---------------------------------------------------------------------------
 
 
-def hip_joint_centres(markers: MarkerTable) -> dict[str, np.ndarray] | None:
+def hip_joint_centres(markers: MarkerTable, sacrum: str = "SACR") -> dict[str, np.ndarray] | None:
     """Right and left hip joint centres (``RHJC``, ``LHJC``) from the pelvis markers.
 
     Harrington et al. (2007), in the pelvis frame (origin midway between the anterior
@@ -333,7 +330,7 @@ def hip_joint_centres(markers: MarkerTable) -> dict[str, np.ndarray] | None:
     y = -0.30 PW - 10.9, z = +-(0.33 PW + 7.3), with PW the distance between the ASIS and
     PD the distance from the midpoint of the ASIS to the midpoint of the PSIS (or the sacral
     marker ``SACR``). Needs model-named markers ``RASI``, ``LASI`` and ``RPSI``/``LPSI``
-    (or ``SACR``); returns None when they are not there.
+    (or the sacral marker, named by ``sacrum``); returns None when they are not there.
     """
     names = markers.names
 
@@ -346,8 +343,8 @@ def hip_joint_centres(markers: MarkerTable) -> dict[str, np.ndarray] | None:
     rpsi, lpsi = get("RPSI"), get("LPSI")
     if rpsi is not None and lpsi is not None:
         back = 0.5 * (rpsi + lpsi)
-    elif get("SACR") is not None:
-        back = get("SACR")
+    elif get(sacrum) is not None:
+        back = get(sacrum)
     else:
         return None
     front = 0.5 * (rasi + lasi)
@@ -368,11 +365,11 @@ def hip_joint_centres(markers: MarkerTable) -> dict[str, np.ndarray] | None:
     return out
 
 
-def with_hip_joint_centres(markers: MarkerTable) -> tuple[MarkerTable, bool]:
+def with_hip_joint_centres(markers: MarkerTable, sacrum: str = "SACR") -> tuple[MarkerTable, bool]:
     """The table with ``RHJC``/``LHJC`` appended when they can be computed (and are absent)."""
     if "RHJC" in markers.names or "LHJC" in markers.names:
         return markers, False
-    hjc = hip_joint_centres(markers)
+    hjc = hip_joint_centres(markers, sacrum)
     if hjc is None:
         return markers, False
     pos = np.concatenate([markers.positions_m, np.stack([hjc["RHJC"], hjc["LHJC"]], axis=1)], axis=1)

@@ -18,7 +18,9 @@ Three ways, chosen by :mod:`runmuscles.lab` from what the user gives:
   (:func:`stature_estimate_m`); the same estimate of a scaled model checks a ``--height``
   given together with a static trial.
 * **running trial's markers** (neither): the pelvis and feet from marker pairs on one
-  segment (their distances do not change with the pose), every other segment with the
+  segment (their distances do not change with the pose), thighs and shanks from the hip
+  joint centres, femoral epicondyles and malleoli when the trial has them (pose-independent
+  too, :data:`_SAME_SEGMENT`), every other segment with the legs' or else the
   feet's factor (foot length, too, is a fixed fraction of stature: 0.152, Drillis &
   Contini). The least accurate: shoe markers make feet look short against the model's
   bony landmarks (a 1.77 m runner of Fukuchi 2017 comes out 1.58 m); the quality panel
@@ -106,7 +108,13 @@ _RAJAGOPAL = (
 )
 _REQUIRED = ("thigh", "shank", "foot")
 _PELVIS = ("pelvis_X", "pelvis_Y", "pelvis_Z")
-_SAME_SEGMENT = ("pelvis_X", "pelvis_Z", "foot")  # pose-independent pairs (one rigid segment each)
+#: Measurements whose marker pairs keep their distance in any pose, usable on a running trial:
+#: pairs on one rigid segment (pelvis, foot; the hip joint centres are computed in the pelvis),
+#: and pairs across one joint from its centre or its axis: hip joint centre to the femoral
+#: epicondyles (thigh), and the epicondyles, which lie on the knee's flexion axis (Churchill DL,
+#: Incavo SJ, Johnson CC, Beynnon BD (1998) The transepicondylar axis approximates the optimal
+#: flexion axis of the knee. Clin Orthop Relat Res 356:111-118), to the malleoli (shank).
+_SAME_SEGMENT = ("pelvis_X", "pelvis_Y", "pelvis_Z", "foot", "thigh", "shank")
 
 
 def uses_rajagopal_markers(model_markers: dict[str, str]) -> bool:
@@ -191,14 +199,15 @@ def scale_measurements(
     covered = {b for m in found.values() for b in m.bodies}
     rest = [b for b in model_bodies if b not in covered and b != "ground"]
     if rest:
-        base = [n for n in (("foot",) if running_trial else ("thigh", "shank")) if n in found]
+        legs = any(n in found for n in ("thigh", "shank"))
+        base = [n for n in (("thigh", "shank") if legs else ("foot",)) if n in found]
         pairs = [p for n in base for p in found[n].marker_pairs]
         if not pairs:
             raise InputError(source, "has no marker pair on one segment to scale the model with")
         found["rest"] = ScaleMeasurement("rest", pairs, {b: "X Y Z" for b in rest})
         notes.append(
             f"no markers to scale {', '.join(rest)}: scaled with the "
-            + ("feet (foot length is a fixed fraction of stature)" if running_trial else "thighs and shanks")
+            + ("thighs and shanks" if legs else "feet (foot length is a fixed fraction of stature)")
         )
     return list(found.values()), notes
 

@@ -311,6 +311,13 @@ def read_trc(path: str | Path) -> MarkerTable:
         meta["declared_frames_tolerated"] = LIMITS["declared_frames_missing_fraction"].high
     except (KeyError, ValueError):
         pass
+    if math.isfinite(rate) and rate > 0 and time.size > 2:
+        # times written rounded (60 Hz as 0.017, 0.033...): the header's rate gives the exact grid
+        grid = time[0] + np.arange(time.size) / rate
+        off = float(np.max(np.abs(time - grid)))
+        if 1e-6 < off < 0.25 / rate:
+            time = grid
+            meta["time_note"] = f"times rounded in the file (up to {1000 * off:.1f} ms): taken at {rate:g} Hz"
     return MarkerTable(time, pos, names, rate, units, meta)
 
 
