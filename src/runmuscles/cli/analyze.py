@@ -98,6 +98,14 @@ def analyze(
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
     ] = None,
+    stance_only: Annotated[
+        bool,
+        typer.Option(
+            "--stance-only",
+            help="Force plates that catch no complete stride (fewer than three consecutive measured "
+            "steps): analyse the measured stance(s) alone, labelled stance-only.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -120,13 +128,15 @@ def analyze(
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
         spec, inputs = _prepare_lab(
-            lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show
+            lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, stance_only, show
         )
+        start, end = inputs.pop("start_s", start), inputs.pop("end_s", end)
     else:
         from ..trials import resolve_trial  # noqa: PLC0415
 
         for given, flag in (
             (static, "--static"),
+            (stance_only or None, "--stance-only"),
             (mass_kg, "--mass"),
             (height_m, "--height"),
             (marker_map, "--markers"),
@@ -164,7 +174,9 @@ def analyze(
         report_after_run(out, announce=show)
 
 
-def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show):
+def _prepare_lab(
+    trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, stance_only, show
+):
     """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
     from ..lab import prepare_lab_trial  # noqa: PLC0415
 
@@ -182,6 +194,7 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
             marker_map=marker_map,
             start_s=start,
             end_s=end,
+            stance_only=stance_only,
             progress=say,
         )
 
@@ -193,11 +206,4 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
             lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
     for n in lab.notices:
         typer.echo(f"runmuscles: notice: {n}", err=True)
-    return lab.spec, {
-        "forces_source": lab.forces_source,
-        "input_path": lab.path,
-        "input_notes": lab.notices + lab.notes,
-        "input_flags": lab.flags,
-        "input_quality": lab.quality,
-        "standing_foot_angle_rad": lab.standing_foot_angle_rad,
-    }
+    return lab.spec, lab.analysis_fields()

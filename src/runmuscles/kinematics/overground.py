@@ -299,16 +299,16 @@ def measured_window(
         kind = "stride"
         inside = [st for st in steps if st.start_s < end + 1e-9 and st.end_s > start]
         notes.append(
-            f"analysis window {start:.3f}-{end:.3f} s: {len(best)} {_SIDE_WORD[side]} stride cycle(s) in which "
-            f"every contact is on the {source} (steps {', '.join(st.label() for st in inside)})"
+            f"analysis window {start:.3f}-{end:.3f} s: {len(best)} {_SIDE_WORD[side]} stride cycle(s) in "
+            f"which every contact is on the {source} (steps {', '.join(st.label() for st in inside)})"
         )
     else:
         if not stance_only:
             raise InputError(
                 source,
-                "catch no complete stride (a stride needs three consecutive measured steps, e.g. right-left-"
-                f"right; measured: {', '.join(st.label() for st in measured)}): give --stance-only to analyse "
-                "the measured stance(s) alone",
+                "catch no complete stride (a stride needs three consecutive measured steps, e.g. "
+                f"right-left-right; measured: {', '.join(st.label() for st in measured)}): give "
+                "--stance-only to analyse the measured stance(s) alone",
             )
         run: list[Step] = []
         best_steps: list[Step] = []
@@ -329,7 +329,8 @@ def measured_window(
     out = [st for st in steps if st.end_s <= start or st.start_s >= end]
     if off:
         notes.append(
-            f"left out: {len(off)} step(s) off the plates, force unknown ({', '.join(st.label() for st in off)})"
+            f"left out: {len(off)} step(s) off the plates, force unknown "
+            f"({', '.join(st.label() for st in off)})"
         )
     if any(st.measured for st in out):
         notes.append(

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
 
@@ -131,6 +132,15 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    window_s
+        The analysis window the plates allow (overground: the stride cycles whose contacts
+        are all measured, or the measured stances); ``None``: the data's own.
+    side
+        Reference foot of that window's cycles (``"right"``/``"left"``); ``None``: default.
+    analysis_kind
+        ``"stride"`` or ``"stance_only"`` (no complete measured cycle).
+    warnings
+        Quality warnings of the inputs (e.g. ``stance_only``).
     """
 
     spec: TrialSpec
@@ -141,6 +151,29 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    window_s: tuple[float, float] | None = None
+    side: str | None = None
+    analysis_kind: str = "stride"
+    warnings: list[QualityWarning] = field(default_factory=list)
+
+    def analysis_fields(self) -> dict:
+        """Keywords of :class:`runmuscles.pipeline.AnalysisOptions` this preparation sets
+        (the window and reference foot only when the plates impose them)."""
+        out = {
+            "forces_source": self.forces_source,
+            "input_path": self.path,
+            "input_notes": self.notices + self.notes,
+            "input_flags": self.flags,
+            "input_quality": self.quality,
+            "standing_foot_angle_rad": self.standing_foot_angle_rad,
+            "input_warnings": list(self.warnings),
+            "analysis_kind": self.analysis_kind,
+        }
+        if self.window_s is not None:
+            out["start_s"], out["end_s"] = self.window_s
+        if self.side is not None:
+            out["side"] = self.side
+        return out
 
 
 def _read_markers(path: Path):
@@ -318,6 +351,7 @@ def prepare_lab_trial(
     marker_map: str | Path | None = None,
     start_s: float | None = None,
     end_s: float | None = None,
+    stance_only: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> LabTrial:
     """Turn a lab trial into a scaled model, joint angles and ground reaction forces.
@@ -342,7 +376,12 @@ def prepare_lab_trial(
         File mapping lab marker names to model markers or bodies
         (:func:`runmuscles.lab.markers.read_marker_map`).
     start_s, end_s
-        Analysis window: inverse kinematics runs over it (and a little beyond).
+        Analysis window: inverse kinematics runs over it (and a little beyond). Without it,
+        a C3D file's plates set it when they do not measure every step (overground): the
+        stride cycles in which every contact is measured.
+    stance_only
+        Accept plates that catch no complete stride cycle: the measured stances are
+        analysed alone, labelled ``stance_only``.
     progress
         Called with the name of each stage as it starts.
 
@@ -393,9 +432,9 @@ def prepare_lab_trial(
     markers, c3d = (None, None) if kind == "coordinates" else _read_markers(trial)
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
-    static_markers = None
+    static_markers = static_c3d = None
     if static is not None:
-        static_markers, _ = _read_markers(Path(static))
+        static_markers, static_c3d = _read_markers(Path(static))
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -415,14 +454,45 @@ def prepare_lab_trial(
         notices.append(f"{why}: ground reaction forces are estimated from the motion alone")
     xml = None
     force_mass = None
+    force_how = "mean vertical force over the trial"
+    part = None
+    warnings: list[QualityWarning] = []
     if forces_mode == "plates":
-        from .forces import split_plates  # noqa: PLC0415
+        from .forces import measured_part, split_plates, static_plate_mass_kg  # noqa: PLC0415
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
-        total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
-        force_mass = ls.mass_from_forces_kg(feet.time_s, total)
+        part = measured_part(c3d, feet, stance_only=stance_only)
+        notes += part.notes
+        warnings += part.warnings
+        force_mass, force_how = part.mass_kg, part.mass_how
         force_what = f"the force plates of {trial.name}"
+        if force_mass is None:
+            force_mass, force_how = static_plate_mass_kg(static_c3d)
+            if force_mass is None:
+                notes.append(f"body mass: no complete measured stride, and {force_how}")
+            else:
+                force_what = f"static trial {Path(static).name}"
+        if part.window.kind != "all_measured":
+            if start_s is None and end_s is None:
+                start_s, end_s = part.window.start_s, part.window.end_s
+            else:
+                off = [
+                    st
+                    for st in part.window.steps
+                    if not st.measured
+                    and st.end_s > (start_s if start_s is not None else -np.inf)
+                    and st.start_s < (end_s if end_s is not None else np.inf)
+                ]
+                if off:
+                    warnings.append(
+                        QualityWarning(
+                            "unmeasured_contacts",
+                            "the given time window holds contacts off the force plates, whose force is "
+                            "unknown: " + ", ".join(st.label() for st in off),
+                            invalidates=True,
+                        )
+                    )
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
     elif forces_mode == "file":
         from ..readers.opensim_files import read_external_loads  # noqa: PLC0415
@@ -439,11 +509,12 @@ def prepare_lab_trial(
         steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
+        quality["mass_from_forces"] = force_how
         if mass_kg is not None and abs(mass_kg - force_mass) > ls.MASS_TOLERANCE * force_mass:
             raise InputError(
                 "--mass",
-                f"{mass_kg:g} kg, but {force_what} weigh the runner at {force_mass:.1f} kg (mean vertical "
-                f"force over the trial): a wrong --mass, or forces of another runner?",
+                f"{mass_kg:g} kg, but {force_what} weigh the runner at {force_mass:.1f} kg ({force_how}): a "
+                "wrong --mass, or forces of another runner?",
             )
 
     # -- model ---------------------------------------------------------------------------------
@@ -451,9 +522,14 @@ def prepare_lab_trial(
     scale = model is None or static is not None or height_m is not None
     mass = mass_kg if mass_kg is not None else force_mass
     if scale and mass is None:
+        why = (
+            "no complete measured stride and no static trial on a force plate weigh the runner"
+            if forces_mode == "plates"
+            else "no force plates weigh the runner"
+        )
         raise InputError(
             "--mass",
-            "the model must be scaled to the runner, and no force plates weigh the runner: give --mass"
+            f"the model must be scaled to the runner, and {why}: give --mass"
             + (" and --height" if height_m is None and static is None else ""),
         )
     if scale and kind == "coordinates" and height_m is None:
@@ -463,7 +539,7 @@ def prepare_lab_trial(
             "scaled model with --model",
         )
     if mass_kg is None and mass is not None and scale:
-        notes.append(f"body mass {mass:.1f} kg from the mean vertical force of {force_what}")
+        notes.append(f"body mass {mass:.1f} kg from {force_what} ({force_how})")
     plan = None
     mm, bodies = lm.model_marker_bodies(generic)
     if markers is not None:
@@ -566,7 +642,9 @@ def prepare_lab_trial(
     speed, speed_src = None, ""
     if c3d is not None and c3d.belt_speed_m_s is not None:
         speed = float(c3d.belt_speed_m_s)
-        speed_src = "treadmill belt speed under the stance foot, from the C3D markers"
+        speed_src = "treadmill: belt speed under the stance foot (its backward speed), from the C3D markers"
+    elif part is not None and part.speed_m_s is not None:
+        speed, speed_src = part.speed_m_s, part.speed_source
     spec = TrialSpec(
         trial.stem, Path(scaled), Path(coordinates), Path(xml) if xml is not None else None, speed, speed_src
     )
@@ -578,6 +656,17 @@ def prepare_lab_trial(
         steps.append("forces estimated from the motion alone (grf_estimated.mot)")
     path = f"{kind} {trial.name}: " + "; ".join(steps)
     standing = quality.get("scaling", {}).pop("standing_foot_angle_rad", None)
+    imposed = part is not None and part.window.kind != "all_measured"
+    if imposed:
+        quality["measured_steps"] = {
+            "kind": part.window.kind,
+            "window_s": [part.window.start_s, part.window.end_s],
+            "side": part.window.side,
+            "steps": [
+                {"side": st.side, "start_s": st.start_s, "end_s": st.end_s, "plate": st.plate}
+                for st in part.window.steps
+            ],
+        }
     return LabTrial(
         spec,
         path,
@@ -587,6 +676,10 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        window_s=(start_s, end_s) if imposed and start_s is not None and end_s is not None else None,
+        side=part.window.side if imposed else None,
+        analysis_kind="stance_only" if part is not None and part.window.kind == "stance_only" else "stride",
+        warnings=warnings,
     )
 
 
