@@ -246,7 +246,7 @@ def _runs(spans: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
 
 
 def measured_window(
-    steps: list[Step], *, stance_only: bool = False, source: str = "force plates"
+    steps: list[Step], *, stance_only: bool = False, where: str = "forces", source: str = "force plates"
 ) -> MeasuredWindow:
     """The analysis window: cycles in which every contact was measured.
 
@@ -257,8 +257,8 @@ def measured_window(
     stance_only
         Accept measured stances without a complete cycle (the window then runs from the
         first strike to the last toe-off of the longest run of consecutive measured steps).
-    source
-        Names the forces in messages.
+    where, source
+        The trial and what measured the forces, for messages.
 
     Returns
     -------
@@ -272,7 +272,7 @@ def measured_window(
     """
     measured = [st for st in steps if st.measured]
     if not measured:
-        raise InputError(source, "measure no foot contact: no ground reaction force to analyse")
+        raise InputError(where, f"the {source} measure no foot contact: no ground reaction force to analyse")
     cycles = {s: _cycles(steps, s) for s in "rl"}
     side = "r" if len(cycles["r"]) >= len(cycles["l"]) else "l"
     if all(st.measured for st in steps) and cycles[side]:
@@ -305,9 +305,9 @@ def measured_window(
     else:
         if not stance_only:
             raise InputError(
-                source,
-                "catch no complete stride (a stride needs three consecutive measured steps, e.g. "
-                f"right-left-right; measured: {', '.join(st.label() for st in measured)}): give "
+                where,
+                f"the {source} catch no complete stride (a stride needs three consecutive measured steps, "
+                f"e.g. right-left-right; measured: {', '.join(st.label() for st in measured)}): give "
                 "--stance-only to analyse the measured stance(s) alone",
             )
         run: list[Step] = []
@@ -326,7 +326,8 @@ def measured_window(
             f"stance-only window {start:.3f}-{end:.3f} s: no complete stride cycle is measured; "
             f"measured stance(s): {', '.join(st.label() for st in best_steps)}"
         )
-    out = [st for st in steps if st.end_s <= start or st.start_s >= end]
+    # steps outside the window (a strike at its end closes the last cycle: not left out)
+    out = [st for st in steps if st.end_s <= start or st.start_s > end + 1e-9]
     if off:
         notes.append(
             f"left out: {len(off)} step(s) off the plates, force unknown "

@@ -129,7 +129,7 @@ def measured_part(trial, feet, *, stance_only: bool = False) -> MeasuredPart:
 
     name = Path(trial.source).name
     steps = trial_steps(feet, trial.markers)
-    window = measured_window(steps, stance_only=stance_only, source=f"the force plates of {name}")
+    window = measured_window(steps, stance_only=stance_only, where=name)
     part = MeasuredPart(window, None, notes=list(window.notes))
     if window.cycles_s:
         total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
