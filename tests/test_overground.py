@@ -1,0 +1,326 @@
+"""Overground trials: plates under some steps (runmuscles.kinematics.overground, runmuscles.lab).
+
+The overground trials are made here from a Fukuchi 2017 treadmill trial (one plate under the
+belt, 2.5 s of it): moved over fixed ground at the belt speed, the belt plate cut into plates
+under chosen steps, rotated into another lab's axes, renamed to Plug-in Gait and given
+marker gaps (:mod:`overground_cases`). They must give what the same treadmill markers give
+through the same lab path:
+
+* plates under three consecutive steps (one complete stride): the stride is found, the
+  activations agree within 0.02 RMS over it and the body mass within 2 %;
+* plates under two steps: refused with one line offering ``--stance-only``; with it, the
+  same on the measured stances, labelled stance-only.
+
+And bad input: a plate struck by both feet at once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runmuscles.errors import InputError
+from runmuscles.kinematics.forceplates import body_weight_from_cycles
+from runmuscles.kinematics.overground import Step, measured_window
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import overground_cases as oc  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+FUKUCHI = REPO / ".." / "shared" / "data" / "fukuchi2017"
+RUNNER, SPEED = "RBDS03", "35"
+HEIGHT_M = 1.77  # participantInfo.csv
+WINDOW_S = (5.0, 7.5)  # of the treadmill trial
+GAPS = {  # Fukuchi name: (start, end) s from the window's start, each shorter than MAX_GAP_S
+    "R.Thigh.Top.Lateral": (0.5, 0.56),
+    "L.Shank.Top.Medial": (0.7, 0.78),
+    "R.ASIS": (0.9, 0.95),
+    "L.Heel.Bottom": (1.3, 1.36),
+}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "runmuscles", *args], capture_output=True, text=True, timeout=1200
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, err
+    assert err.startswith("runmuscles: error: ")
+    for n in needles:
+        assert n in err, (n, err)
+    return err
+
+
+# -- the pieces, on made-up steps -------------------------------------------------------------------
+
+
+def _steps(*spec: tuple[str, float, bool]) -> list[Step]:
+    """Running steps 0.25 s long, one every 0.35 s: ``(side, start, measured)``."""
+    return [Step(s, t, t + 0.25, m, 1 if m else None) for s, t, m in spec]
+
+
+def test_three_consecutive_measured_steps_make_one_stride() -> None:
+    steps = _steps(
+        ("l", 0.0, False), ("r", 0.35, True), ("l", 0.7, True), ("r", 1.05, True), ("l", 1.4, False)
+    )
+    w = measured_window(steps)
+    assert (w.kind, w.side, w.start_s, w.end_s) == ("stride", "right", 0.35, 1.05)
+    assert w.cycles_s == [(0.35, 1.05)]
+    assert any("left out: 2 step(s) off the plates" in n for n in w.notes)
+
+
+def test_left_right_left_gives_a_left_stride_and_the_longest_run_wins() -> None:
+    w = measured_window(_steps(("l", 0.0, True), ("r", 0.35, True), ("l", 0.7, True), ("r", 1.05, False)))
+    assert (w.kind, w.side, w.start_s, w.end_s) == ("stride", "left", 0.0, 0.7)
+    # two measured cycles back to back beat one; a gap between runs splits them
+    steps = _steps(
+        ("r", 0.0, True),
+        ("l", 0.35, True),
+        ("r", 0.7, True),
+        ("l", 1.05, False),
+        ("r", 1.4, True),
+        ("l", 1.75, True),
+        ("r", 2.1, True),
+        ("l", 2.45, True),
+        ("r", 2.8, True),
+    )
+    w = measured_window(steps)
+    assert (w.start_s, w.end_s) == (1.4, 2.8) and len(w.cycles_s) == 3
+
+
+def test_same_foot_twice_on_plates_is_not_a_stride() -> None:
+    """Right steps two strides apart on plates, the steps between them off: no cycle."""
+    steps = _steps(
+        ("r", 0.0, True), ("l", 0.35, False), ("r", 0.7, False), ("l", 1.05, False), ("r", 1.4, True)
+    )
+    with pytest.raises(InputError, match="catch no complete stride.*--stance-only"):
+        measured_window(steps)
+    w = measured_window(steps, stance_only=True)
+    assert w.kind == "stance_only" and (w.start_s, w.end_s) == (0.0, 0.25) and not w.cycles_s
+
+
+def test_two_measured_steps_are_stance_only() -> None:
+    steps = _steps(("r", 0.0, False), ("l", 0.35, True), ("r", 0.7, True), ("l", 1.05, False))
+    with pytest.raises(InputError, match=r"L 0.35-0.60 s \(plate 1\), R 0.70-0.95 s \(plate 1\)"):
+        measured_window(steps)
+    w = measured_window(steps, stance_only=True)
+    assert (w.kind, w.side, w.start_s, w.end_s) == ("stance_only", "left", 0.35, 0.95)
+
+
+def test_every_step_measured_imposes_no_window() -> None:
+    steps = _steps(*[("rl"[k % 2], 0.35 * k, True) for k in range(8)])
+    w = measured_window(steps)
+    assert w.kind == "all_measured" and w.start_s is None and len(w.cycles_s) == 3
+
+
+def test_walking_double_support_needs_both_contacts_measured() -> None:
+    """Overlapping steps (walking): the left step under the right strike must be measured too."""
+    steps = [
+        Step("l", 0.0, 0.7, False),
+        Step("r", 0.55, 1.25, True, 1),
+        Step("l", 1.1, 1.8, True, 2),
+        Step("r", 1.65, 2.35, True, 3),
+    ]
+    with pytest.raises(InputError, match="no complete stride"):
+        measured_window(steps)
+    steps[0].measured, steps[0].plate = True, 4
+    assert measured_window(steps).kind == "all_measured"
+
+
+def test_body_weight_from_whole_cycles_only() -> None:
+    """A vertical force that averages 700 N over each stride: whole strides give 700 N,
+    however the cycles fall on the samples; half a stride does not."""
+    rate = 1000.0
+    t = np.arange(0, 3.0, 1 / rate)
+    stride = 0.7
+    phase = (t % stride) / stride
+    f = np.where(phase < 0.35, 700.0 / 0.35 * (np.pi / 2) * np.sin(np.pi * phase / 0.35), 0.0)
+    cycles = [(0.1234, 0.1234 + stride), (0.1234 + stride, 0.1234 + 2 * stride)]
+    assert body_weight_from_cycles(t, f, cycles) == pytest.approx(700.0, rel=2e-3)
+    assert abs(body_weight_from_cycles(t, f, [(0.0, stride / 2)]) - 700.0) > 100.0
+    with pytest.raises(InputError, match="no complete measured stride"):
+        body_weight_from_cycles(t, f, [])
+
+
+# -- overground versions of a treadmill trial ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    folder = FUKUCHI / RUNNER
+    if not folder.exists():
+        pytest.skip("fukuchi2017 data not present")
+    d = tmp_path_factory.mktemp("overground")
+    src = oc.cut(folder / f"{RUNNER}runT{SPEED}.c3d", *WINDOW_S)
+    assert 2 * src.keep.sum() == src.keep_an.sum()
+    contacts = oc.contacts_overground(src)
+    # the first contact is cut by the window's start; 1, 2, 3 are right, left, right
+    return {
+        "belt_m_s": src.belt_m_s,
+        "treadmill": oc.treadmill_version(src, d / "treadmill.c3d"),
+        "static_treadmill": folder / f"{RUNNER}static.c3d",
+        "three": oc.overground_version(src, d / "runway_three_steps.c3d", [1, 2, 3], gaps=GAPS),
+        "two": oc.overground_version(src, d / "runway_two_steps.c3d", [1, 2], gaps=GAPS),
+        "static": oc.static_version(folder / f"{RUNNER}static.c3d", d / "static.c3d"),
+        "n_contacts": len(contacts),
+        "dir": d,
+    }
+
+
+def _analyse(trial: Path, static: Path, out: Path, **kw):
+    from runmuscles.lab import prepare_lab_trial
+    from runmuscles.pipeline import AnalysisOptions, analyze_trial
+
+    lab = prepare_lab_trial(trial, out, static=static, height_m=HEIGHT_M, **kw)
+    given = {k: kw[k] for k in ("start_s", "end_s") if k in kw}  # the window as the command line gives it
+    fields = {**given, **lab.analysis_fields()}
+    opts = AnalysisOptions(speed_m_s=lab.spec.speed_m_s, speed_source=lab.spec.speed_source, **fields)
+    return lab, analyze_trial(lab.spec.model, lab.spec.coordinates, lab.spec.forces, opts)
+
+
+def _activation_rms(a, b, lo: float, hi: float) -> float:
+    """RMS difference of all muscles' activations over ``lo``-``hi``, on ``a``'s frames."""
+    assert a.muscle_names == b.muscle_names
+    keep = (a.time_s >= lo) & (a.time_s <= hi)
+    t = a.time_s[keep]
+    act_b = np.column_stack(
+        [np.interp(t, b.time_s, b.recruitment.activation[:, k]) for k in range(len(b.muscle_names))]
+    )
+    return float(np.sqrt(np.mean((a.recruitment.activation[keep] - act_b) ** 2)))
+
+
+@pytest.mark.slow
+def test_plates_under_three_steps_match_the_treadmill(built, tmp_path: Path) -> None:
+    lab, og = _analyse(built["three"], built["static"], tmp_path / "og")
+    assert lab.analysis_kind == "stride" and lab.side == "right" and lab.window_s is not None
+    lo, hi = lab.window_s
+    assert 0.55 < hi - lo < 0.85  # one stride at 3.5 m/s
+    notes = " ".join(lab.notes)
+    assert "1 right stride cycle(s) in which every contact is on the force plates" in notes
+    assert "left out: 3 step(s) off the plates" in notes
+    assert "-X" in notes and "overground" in notes  # the lab's axes were found
+    assert lab.quality["markers"]["renamed"]["RHEE"] == "RCAL"  # Plug-in Gait names mapped
+    s = og.summary()
+    assert s["analysis_kind"] == "stride" and s["n_strides"] == 1
+    assert s["speed_m_s"] == pytest.approx(built["belt_m_s"], rel=0.03)
+    assert "pelvis markers" in s["speed_source"]
+    # the same treadmill markers, the same lab path, the same window
+    ref_lab, ref = _analyse(
+        built["treadmill"], built["static_treadmill"], tmp_path / "tm", start_s=lo, end_s=hi
+    )
+    assert ref_lab.window_s is None  # a treadmill measures every step
+    assert og.body_mass_kg == pytest.approx(ref.body_mass_kg, rel=0.02)
+    assert og.body_mass_kg == pytest.approx(lab.quality["mass_from_forces_kg"])
+    assert [round(c.start_s, 4) for c in og.cycles] == [round(c.start_s, 4) for c in ref.cycles]
+    rms = _activation_rms(og, ref, lo, hi)
+    assert rms < 0.02, rms
+
+
+@pytest.mark.slow
+def test_plates_under_two_steps_are_stance_only(built, tmp_path: Path) -> None:
+    # refused without --stance-only (one line, offering it), and without a mass
+    proc = run_cli(
+        "analyze", str(built["two"]), "--static", str(built["static"]), "--out", str(tmp_path / "x")
+    )
+    one_line_error(proc, "runway_two_steps.c3d: the force plates catch no complete stride", "--stance-only")
+    proc = run_cli(
+        "analyze",
+        str(built["two"]),
+        "--static",
+        str(built["static"]),
+        "--stance-only",
+        "--out",
+        str(tmp_path / "y"),
+    )
+    one_line_error(proc, "--mass", "no complete measured stride")
+    # with it, the treadmill's mass given
+    ref_mass = _analyse_mass(built)
+    lab, og = _analyse(built["two"], built["static"], tmp_path / "og", stance_only=True, mass_kg=ref_mass)
+    assert lab.analysis_kind == "stance_only" and lab.window_s is not None
+    lo, hi = lab.window_s
+    assert 0.45 < hi - lo < 0.75  # right strike to left toe-off
+    s = og.summary()
+    assert s["analysis_kind"] == "stance_only" and s["n_strides"] == 0
+    codes = [w["code"] for w in s["quality"]["warnings"]]
+    assert "stance_only" in codes
+    _, ref = _analyse(
+        built["treadmill"], built["static_treadmill"], tmp_path / "tm", start_s=lo, end_s=hi, mass_kg=ref_mass
+    )
+    rms = _activation_rms(og, ref, lo, hi)
+    assert rms < 0.02, rms
+
+
+def _analyse_mass(built) -> float:
+    """The treadmill version's body mass from its plate (whole measured strides)."""
+    from runmuscles.kinematics.forceplates import split_feet
+    from runmuscles.lab.forces import PLATE_LOWPASS_HZ, measured_part
+    from runmuscles.readers.c3d import read_c3d
+
+    tr = read_c3d(built["treadmill"])
+    feet = split_feet(tr.plates, tr.markers, lowpass_hz=PLATE_LOWPASS_HZ)
+    part = measured_part(tr, feet)
+    assert part.window.kind == "all_measured" and part.mass_kg is not None
+    return part.mass_kg
+
+
+def test_a_plate_struck_by_both_feet_at_once_is_refused(tmp_path: Path) -> None:
+    """Walking's double support on one plate: the centre of pressure moves from the right
+    foot to the left while both stand on the plate. One line naming the plate and time."""
+    rate, an_rate = 100.0, 1000.0
+    t = np.arange(0, 2.0, 1 / rate)
+    # standing feet 20 cm apart on a plate, pelvis above (OpenSim axes: X forward, Y up, Z right)
+    base = {
+        "RHEE": [0.0, 0.05, 0.1],
+        "RTOE": [0.2, 0.03, 0.1],
+        "LHEE": [0.0, 0.05, -0.1],
+        "LTOE": [0.2, 0.03, -0.1],
+        "RASI": [0.15, 0.95, 0.12],
+        "LASI": [0.15, 0.95, -0.12],
+        "RPSI": [-0.05, 1.0, 0.05],
+        "LPSI": [-0.05, 1.0, -0.05],
+    }
+    xyz = np.tile(np.array(list(base.values()))[None], (t.size, 1, 1))
+    ta = np.arange(0, 2.0, 1 / an_rate)
+    load = np.clip(np.minimum((ta - 0.3) / 0.1, (1.7 - ta) / 0.1), 0.0, 1.0)
+    force = np.column_stack([0 * ta, 700.0 * load, 0 * ta])
+    # COP from under the right foot (z = 0.1) to under the left (z = -0.1), x = 0.1
+    z = np.interp(ta, [0.3, 0.7, 1.3, 1.7], [0.1, 0.1, -0.1, -0.1])
+    cop = np.column_stack([np.full_like(ta, 0.1), 0 * ta, z])
+    moment = np.cross(cop, force)
+    corners = np.array([[0.5, 0, 0.3], [-0.3, 0, 0.3], [-0.3, 0, -0.3], [0.5, 0, -0.3]])
+    plate = oc.PlateSignal(corners, force, moment)
+    c3d = oc.write_c3d(tmp_path / "walk.c3d", list(base), xyz, rate, [plate], an_rate, oc.LAB_FROM_OSIM)
+    proc = run_cli("analyze", str(c3d), "--mass", "71.4", "--height", "1.75", "--out", str(tmp_path / "out"))
+    err = one_line_error(proc, "plate 1: both feet are on it at once from", "double support")
+    assert not (tmp_path / "out" / "summary.json").exists()
+    start = float(err.split("at once from ")[1].split(" ")[0])
+    assert 0.3 <= start <= 1.0, err
+    # the centre of pressure stays under the right foot (the left one only touches): one foot
+    # carries the load, accepted
+    from runmuscles.kinematics.forceplates import split_feet
+    from runmuscles.kinematics.overground import check_one_foot_per_contact
+    from runmuscles.readers.c3d import read_c3d
+
+    cop[:, 2] = 0.1
+    plate = oc.PlateSignal(corners, force, np.cross(cop, force))
+    c3d = oc.write_c3d(tmp_path / "one_foot.c3d", list(base), xyz, rate, [plate], an_rate, oc.LAB_FROM_OSIM)
+    tr = read_c3d(c3d)
+    feet = split_feet(tr.plates, tr.markers)
+    check_one_foot_per_contact(feet, tr.markers, tr.plates)
+    assert [c.side for c in feet.contacts] == ["r"]
+
+
+def test_cli_offers_stance_only_without_running_ik(built, tmp_path: Path) -> None:
+    """The refusal comes before any OpenSim work, and summary.json is not written."""
+    out = tmp_path / "out"
+    proc = run_cli("analyze", str(built["two"]), "--mass", "63", "--out", str(out), "--json")
+    one_line_error(proc, "give --stance-only")
+    assert not (out / "summary.json").exists() and not (out / "ik.mot").exists()
