@@ -636,6 +636,11 @@ def prepare_lab_trial(
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
+        from .runway import widen_root_translations  # noqa: PLC0415
+
+        scaled, widened = widen_root_translations(scaled, trial_m, model_dir)
+        if widened:
+            notes.append(widened)
         coordinates = _inverse_kinematics(scaled, trial_m, out, plan, notes, flags, quality, steps)
 
     # -- forces from motion ----------------------------------------------------------------------
