@@ -358,7 +358,7 @@ def test_a_runway_widens_the_models_pelvis_limits(tmp_path: Path) -> None:
     assert path != default_model() and note is not None and "pelvis_tx" in note
     mb = load_osim(path)
     lo, hi = mb.ranges[mb.coordinate_names.index("pelvis_tx")]
-    assert lo <= -5.0 and hi >= 12.0 + 0.5 - 1e-6
+    assert lo <= -5.0 and hi >= pos[:, :, 0].max() + 0.5 - 1e-3
     assert "pelvis_ty" not in note and "pelvis_tz" not in note
     pos[:, :, 0] = 2.0 + 0.1 * np.sin(t[:, None])
     same, none = widen_root_translations(
