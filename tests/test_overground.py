@@ -281,7 +281,14 @@ def _analyse_mass(built) -> float:
 
     tr = read_c3d(built["treadmill"])
     feet = split_feet(tr.plates, tr.markers, lowpass_hz=PLATE_LOWPASS_HZ)
-    part = measured_part(tr, feet)
+    part = measured_part(
+        feet.time_s,
+        {s: feet.force_n[s][:, 1] for s in "rl"},
+        name="treadmill.c3d",
+        markers=tr.markers,
+        contacts=feet.contacts,
+        belt_speed_m_s=tr.belt_speed_m_s,
+    )
     assert part.window.kind == "all_measured" and part.mass_kg is not None
     return part.mass_kg
 
@@ -365,3 +372,13 @@ def test_a_runway_widens_the_models_pelvis_limits(tmp_path: Path) -> None:
         default_model(), MarkerTable(t, pos, ["RASI", "RHEE"], 100.0, "m", {}), tmp_path
     )
     assert same == default_model() and none is None
+
+
+def test_without_markers_a_lopsided_cycle_hides_unmeasured_steps() -> None:
+    """Forces alone (no markers to show the steps off the plates): right, left, then the right
+    foot two strides later is not a stride; right, left, right one step apart each is."""
+    hidden = _steps(("r", 0.0, True), ("l", 0.35, True), ("r", 1.4, True))
+    with pytest.raises(InputError, match="no complete stride"):
+        measured_window(hidden)
+    w = measured_window(_steps(("r", 0.0, True), ("l", 0.35, True), ("r", 0.7, True)))
+    assert w.kind == "all_measured" and w.cycles_s == [(0.0, 0.7)]

@@ -38,6 +38,7 @@ __all__ = [
     "check_one_foot_per_contact",
     "marker_steps",
     "measured_window",
+    "pelvis_speed_from_coordinates",
     "pelvis_speed_m_s",
     "trial_steps",
 ]
@@ -80,7 +81,11 @@ class Step:
     plate: int | None = None
 
     def label(self) -> str:
-        where = f"plate {self.plate}" if self.measured else "off the plates"
+        where = (
+            (f"plate {self.plate}" if self.plate is not None else "measured")
+            if self.measured
+            else "off the plates"
+        )
         return f"{self.side.upper()} {self.start_s:.2f}-{self.end_s:.2f} s ({where})"
 
 
@@ -175,9 +180,11 @@ def marker_steps(
 
 
 def trial_steps(
-    feet: FeetGRF,
-    markers: MarkerTable | None,
+    time_s: np.ndarray,
+    vertical_force_n: dict[str, np.ndarray],
+    markers: MarkerTable | None = None,
     *,
+    contacts: list | None = None,
     right: tuple[list[str], list[str]] | None = None,
     left: tuple[list[str], list[str]] | None = None,
 ) -> list[Step]:
@@ -190,21 +197,26 @@ def trial_steps(
 
     Parameters
     ----------
-    feet
-        Per-foot loads from :func:`runmuscles.kinematics.forceplates.split_feet`.
+    time_s
+        Sample times of the forces.
+    vertical_force_n
+        ``{"r": ..., "l": ...}`` each foot's vertical ground reaction force (N).
     markers
         Trial markers (OpenSim axes); ``None``: only the measured steps are known.
+    contacts
+        The plates' :class:`~runmuscles.kinematics.forceplates.Contact` list, to say which
+        plate measured each step.
     right, left
         ``(heel names, toe names)`` overrides.
     """
-    t = feet.time_s
+    t = np.asarray(time_s, dtype=float)
     rate = (t.size - 1) / (t[-1] - t[0]) if t.size > 1 else 1.0
     steps: list[Step] = []
     for s in "rl":
-        for a, b in contact_intervals(feet.force_n[s][:, 1], rate):
+        for a, b in contact_intervals(np.asarray(vertical_force_n[s], dtype=float), rate):
             start, end = float(t[a]), float(t[b - 1])
             plate = next(
-                (c.plate + 1 for c in feet.contacts if c.side == s and c.start_s < end and c.end_s > start),
+                (c.plate + 1 for c in contacts or [] if c.side == s and c.start_s < end and c.end_s > start),
                 None,
             )
             steps.append(Step(s, start, end, True, plate))
@@ -220,16 +232,28 @@ def trial_steps(
     return steps
 
 
+#: Largest ratio of the two step times in a stride cycle (s/s). Without markers to show the
+#: steps off the plates, a cycle whose other foot's strike is far from its middle hides
+#: unmeasured steps (right, left, then the right foot two strides later: ratio near 3);
+#: steady running and walking are symmetric to a few per cent.
+MAX_STEP_RATIO = 1.6
+
+
 def _cycles(steps: list[Step], side: str) -> list[tuple[float, float]]:
     """Complete measured cycles of ``side``: a measured strike to its next measured strike,
-    with every step that overlaps the cycle measured."""
+    with every step that overlaps the cycle measured and one strike of the other foot, near
+    the middle (:data:`MAX_STEP_RATIO`)."""
     own = [st for st in steps if st.side == side]
     out = []
     for a, b in zip(own[:-1], own[1:], strict=True):
         if not (a.measured and b.measured):
             continue
         inside = [st for st in steps if st.start_s < b.start_s and st.end_s > a.start_s]
-        if all(st.measured for st in inside) and any(st.side != side for st in inside):
+        other = [st for st in steps if st.side != side and a.start_s < st.start_s < b.start_s]
+        if not all(st.measured for st in inside) or len(other) != 1:
+            continue
+        first, second = other[0].start_s - a.start_s, b.start_s - other[0].start_s
+        if max(first, second) <= MAX_STEP_RATIO * min(first, second):
             out.append((a.start_s, b.start_s))
     return out
 
@@ -431,5 +455,28 @@ def pelvis_speed_m_s(markers: MarkerTable, start_s: float, end_s: float) -> tupl
     speed = float(np.hypot(disp[0], disp[2]) / (end_s - start_s))
     return speed, (
         f"overground: mean horizontal speed of the pelvis markers ({', '.join(names)}) over "
+        f"{start_s:.2f}-{end_s:.2f} s"
+    )
+
+
+def pelvis_speed_from_coordinates(table, start_s: float, end_s: float) -> tuple[float, str] | None:
+    """Mean horizontal speed of the pelvis over a window from joint angles (``pelvis_tx`` and
+    ``pelvis_tz``, the ground-to-pelvis translations of OpenSim's gait models, in metres).
+
+    Returns
+    -------
+    (float, str) or None
+        Speed (m/s) and its source; ``None`` when the table lacks the translations.
+    """
+    if "pelvis_tx" not in table.labels or not end_s > start_s:
+        return None
+    t = table.time_s
+    ends = []
+    for name in ("pelvis_tx", "pelvis_tz"):
+        v = table.column(name) if name in table.labels else np.zeros(t.size)
+        ends.append(np.interp([start_s, end_s], t, v))
+    dx, dz = ends[0][1] - ends[0][0], ends[1][1] - ends[1][0]
+    return float(np.hypot(dx, dz) / (end_s - start_s)), (
+        "overground: mean horizontal speed of the pelvis (pelvis_tx, pelvis_tz) over "
         f"{start_s:.2f}-{end_s:.2f} s"
     )

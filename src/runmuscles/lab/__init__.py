@@ -331,6 +331,21 @@ def _standing_foot_angles(model_path: Path, pose_path: Path) -> dict[str, float]
     return standing_foot_angles(mb, q) or None
 
 
+def _vertical_per_foot(loads) -> dict[str, np.ndarray] | None:
+    """Each foot's vertical force (``{"r", "l"}``) from an ExternalLoads set, by the foot
+    body each force is applied to; ``None`` when a foot has none."""
+    from ..pipeline import foot_side  # noqa: PLC0415
+
+    d = loads.data
+    out: dict[str, np.ndarray] = {}
+    for f in loads.forces:
+        side = foot_side(f.applied_to_body)
+        if side is None or f.force_expressed_in_body != "ground":
+            return None
+        out[side[0]] = out.get(side[0], 0.0) + d.column(f.force_columns[1])
+    return out if set(out) == {"r", "l"} else None
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -457,16 +472,53 @@ def prepare_lab_trial(
     force_how = "mean vertical force over the trial"
     part = None
     warnings: list[QualityWarning] = []
+    from .forces import measured_part, static_plate_mass_kg  # noqa: PLC0415
+
     if forces_mode == "plates":
-        from .forces import measured_part, split_plates, static_plate_mass_kg  # noqa: PLC0415
+        from .forces import split_plates  # noqa: PLC0415
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
-        part = measured_part(c3d, feet, stance_only=stance_only)
+        part = measured_part(
+            feet.time_s,
+            {s: feet.force_n[s][:, 1] for s in "rl"},
+            name=trial.name,
+            markers=c3d.markers,
+            contacts=feet.contacts,
+            belt_speed_m_s=c3d.belt_speed_m_s,
+            stance_only=stance_only,
+        )
+        force_what = f"the force plates of {trial.name}"
+        steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
+    elif forces_mode == "file":
+        from ..readers.opensim_files import read_external_loads  # noqa: PLC0415
+
+        if forces_file.suffix.lower() == ".xml":
+            xml = forces_file
+        else:
+            from .forces import external_loads_for_mot  # noqa: PLC0415
+
+            xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
+            notes += fnotes
+        loads = read_external_loads(xml)
+        per_foot = _vertical_per_foot(loads)
+        force_what = forces_file.name
+        if per_foot is None:
+            force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
+        else:  # the steps off the plates show in a C3D file's markers only (known axes)
+            part = measured_part(
+                loads.data.time_s,
+                per_foot,
+                name=forces_file.name,
+                markers=c3d.markers if c3d is not None else None,
+                belt_speed_m_s=c3d.belt_speed_m_s if c3d is not None else None,
+                stance_only=stance_only,
+            )
+        steps.append(f"forces from {forces_file.name}")
+    if part is not None:
         notes += part.notes
         warnings += part.warnings
         force_mass, force_how = part.mass_kg, part.mass_how
-        force_what = f"the force plates of {trial.name}"
         if force_mass is None:
             force_mass, force_how = static_plate_mass_kg(static_c3d)
             if force_mass is None:
@@ -493,20 +545,6 @@ def prepare_lab_trial(
                             invalidates=True,
                         )
                     )
-        steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
-    elif forces_mode == "file":
-        from ..readers.opensim_files import read_external_loads  # noqa: PLC0415
-
-        if forces_file.suffix.lower() == ".xml":
-            xml = forces_file
-        else:
-            from .forces import external_loads_for_mot  # noqa: PLC0415
-
-            xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
-            notes += fnotes
-        force_mass = ls.mass_from_forces_kg(*_vertical_force(read_external_loads(xml)))
-        force_what = forces_file.name
-        steps.append(f"forces from {forces_file.name}")
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
         quality["mass_from_forces"] = force_how
@@ -524,7 +562,7 @@ def prepare_lab_trial(
     if scale and mass is None:
         why = (
             "no complete measured stride and no static trial on a force plate weigh the runner"
-            if forces_mode == "plates"
+            if part is not None
             else "no force plates weigh the runner"
         )
         raise InputError(
@@ -650,6 +688,20 @@ def prepare_lab_trial(
         speed_src = "treadmill: belt speed under the stance foot (its backward speed), from the C3D markers"
     elif part is not None and part.speed_m_s is not None:
         speed, speed_src = part.speed_m_s, part.speed_source
+    elif (
+        part is not None
+        and kind == "coordinates"
+        and (part.window.start_s is not None or part.window.cycles_s)
+    ):
+        from ..kinematics.overground import pelvis_speed_from_coordinates  # noqa: PLC0415
+        from ..readers.opensim_files import read_storage  # noqa: PLC0415
+        from .forces import OVERGROUND_MIN_SPEED_M_S  # noqa: PLC0415
+
+        w = part.window
+        lo, hi = (w.start_s, w.end_s) if w.start_s is not None else (w.cycles_s[0][0], w.cycles_s[-1][1])
+        found = pelvis_speed_from_coordinates(read_storage(coordinates), lo, hi)
+        if found is not None and found[0] >= OVERGROUND_MIN_SPEED_M_S:
+            speed, speed_src = found
     spec = TrialSpec(
         trial.stem, Path(scaled), Path(coordinates), Path(xml) if xml is not None else None, speed, speed_src
     )

@@ -39,6 +39,11 @@ __all__ = [
 #: as :func:`runmuscles.analyses.footstrike.foot_strikes_from_plate` reads it.
 PLATE_LOWPASS_HZ = 40.0
 
+#: Below this mean pelvis speed (m/s) the runner is taken to be on a treadmill (the pelvis
+#: then only sways about a point) and the pelvis gives no running speed; the slowest
+#: running in the project's range is 1.5 m/s, walking about 1 m/s.
+OVERGROUND_MIN_SPEED_M_S = 0.5
+
 _KIND_WORDS = re.compile(r"(?i)ground|force|torque|moment|grf|cop|reaction")
 
 
@@ -107,17 +112,33 @@ class MeasuredPart:
     warnings: list[QualityWarning] = field(default_factory=list)
 
 
-def measured_part(trial, feet, *, stance_only: bool = False) -> MeasuredPart:
-    """Which steps of a C3D trial its plates measured: the window, the body mass, the speed.
+def measured_part(
+    time_s: np.ndarray,
+    vertical_force_n: dict[str, np.ndarray],
+    *,
+    name: str,
+    markers=None,
+    contacts: list | None = None,
+    belt_speed_m_s: float | None = None,
+    stance_only: bool = False,
+) -> MeasuredPart:
+    """Which steps of a trial its forces measured: the window, the body mass, the speed.
 
     Parameters
     ----------
-    trial
-        The :class:`~runmuscles.readers.c3d.C3DTrial` (its markers tell the steps).
-    feet
-        Its plates split into feet (:func:`split_plates`).
+    time_s, vertical_force_n
+        Sample times and each foot's vertical force (``{"r": ..., "l": ...}``, N).
+    name
+        The trial, for messages.
+    markers
+        The trial's markers in OpenSim axes (they show the steps off the plates, and the
+        speed overground); ``None``: only the measured steps are known.
+    contacts
+        The plates' contacts (which plate measured each step).
+    belt_speed_m_s
+        A treadmill's belt speed (then the pelvis' speed is not the running speed).
     stance_only
-        Accept a trial whose plates catch no complete stride cycle (stance-only results).
+        Accept forces that catch no complete stride cycle (stance-only results).
 
     Raises
     ------
@@ -127,29 +148,34 @@ def measured_part(trial, feet, *, stance_only: bool = False) -> MeasuredPart:
     from ..kinematics.forceplates import body_weight_from_cycles  # noqa: PLC0415
     from ..kinematics.overground import measured_window, pelvis_speed_m_s, trial_steps  # noqa: PLC0415
 
-    name = Path(trial.source).name
-    steps = trial_steps(feet, trial.markers)
-    window = measured_window(steps, stance_only=stance_only, where=name)
+    steps = trial_steps(time_s, vertical_force_n, markers, contacts=contacts)
+    source = "force plates" if contacts is not None else "forces"
+    window = measured_window(steps, stance_only=stance_only, where=name, source=source)
     part = MeasuredPart(window, None, notes=list(window.notes))
     if window.cycles_s:
-        total = feet.force_n["r"][:, 1] + feet.force_n["l"][:, 1]
-        weight = body_weight_from_cycles(feet.time_s, total, window.cycles_s)
+        total = np.asarray(vertical_force_n["r"], dtype=float) + np.asarray(
+            vertical_force_n["l"], dtype=float
+        )
+        weight = body_weight_from_cycles(time_s, total, window.cycles_s)
         part.mass_kg = weight / STANDARD_GRAVITY_M_S2
         part.mass_how = (
-            f"mean vertical force over {len(window.cycles_s)} whole measured stride(s) of {window.side} foot"
+            f"mean vertical force over {len(window.cycles_s)} whole measured stride(s) of the "
+            f"{window.side} foot"
         )
-    if trial.belt_speed_m_s is None:
+    if belt_speed_m_s is None and markers is not None:
         lo, hi = (
             (window.start_s, window.end_s)
             if window.start_s is not None
             else (window.cycles_s[0][0], window.cycles_s[-1][1])
         )
-        part.speed_m_s, part.speed_source = pelvis_speed_m_s(trial.markers, lo, hi)
+        speed, how = pelvis_speed_m_s(markers, lo, hi)
+        if speed >= OVERGROUND_MIN_SPEED_M_S:
+            part.speed_m_s, part.speed_source = speed, how
     if window.kind == "stance_only":
         part.warnings.append(
             QualityWarning(
                 "stance_only",
-                f"stance-only results: the force plates of {name} catch no complete stride cycle; only the "
+                f"stance-only results: the {source} of {name} catch no complete stride cycle; only the "
                 f"measured stance(s) {window.start_s:.2f}-{window.end_s:.2f} s are analysed (no stride time, "
                 "swing phases or energy per stride)",
                 affects=("strides", "phases", "energy"),
