@@ -72,6 +72,8 @@ class Step:
         Whether a force plate measured it.
     plate
         The plate (1-based) that measured it, ``None`` if none.
+    cut
+        Cut by the start of the force recording (its strike unseen: it starts no cycle).
     """
 
     side: str
@@ -79,6 +81,7 @@ class Step:
     end_s: float
     measured: bool
     plate: int | None = None
+    cut: bool = False
 
     def label(self) -> str:
         where = (
@@ -219,7 +222,7 @@ def trial_steps(
                 (c.plate + 1 for c in contacts or [] if c.side == s and c.start_s < end and c.end_s > start),
                 None,
             )
-            steps.append(Step(s, start, end, True, plate))
+            steps.append(Step(s, start, end, True, plate, cut=a == 0))
     if markers is not None:
         for s, names in (("r", right), ("l", left)):
             mine = [st for st in steps if st.side == s and st.measured]
@@ -246,7 +249,7 @@ def _cycles(steps: list[Step], side: str) -> list[tuple[float, float]]:
     own = [st for st in steps if st.side == side]
     out = []
     for a, b in zip(own[:-1], own[1:], strict=True):
-        if not (a.measured and b.measured):
+        if not (a.measured and b.measured) or a.cut:
             continue
         inside = [st for st in steps if st.start_s < b.start_s and st.end_s > a.start_s]
         other = [st for st in steps if st.side != side and a.start_s < st.start_s < b.start_s]
@@ -299,7 +302,9 @@ def measured_window(
         raise InputError(where, f"the {source} measure no foot contact: no ground reaction force to analyse")
     cycles = {s: _cycles(steps, s) for s in "rl"}
     side = "r" if len(cycles["r"]) >= len(cycles["l"]) else "l"
-    if all(st.measured for st in steps) and cycles[side]:
+    # every step measured and every pair of strikes a cycle: nothing to leave out
+    pairs = {s: sum(1 for st in steps if st.side == s and not st.cut) - 1 for s in "rl"}
+    if all(st.measured for st in steps) and cycles[side] and all(len(cycles[s]) >= pairs[s] for s in "rl"):
         return MeasuredWindow(
             "all_measured",
             _SIDE_WORD[side],
