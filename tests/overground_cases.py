@@ -242,3 +242,12 @@ def static_version(static: Path, path: Path) -> Path:
     st = read_c3d(static)
     names = [RENAME.get(n, n) for n in st.markers.names]
     return write_c3d(path, names, st.markers.positions_m, st.markers.rate_hz, [], 0.0, LAB_FROM_OSIM)
+
+
+def mean_vertical_force_kg(mot: Path) -> float:
+    """Mean total vertical force of a force ``.mot`` over the whole file, over g (kg)."""
+    from runmuscles.readers.opensim_files import read_storage
+
+    table = read_storage(mot)
+    fy = sum(table.column(c) for c in table.labels if c.endswith("_vy"))
+    return float(np.mean(fy)) / 9.80665

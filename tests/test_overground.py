@@ -382,3 +382,22 @@ def test_without_markers_a_lopsided_cycle_hides_unmeasured_steps() -> None:
         measured_window(hidden)
     w = measured_window(_steps(("r", 0.0, True), ("l", 0.35, True), ("r", 0.7, True)))
     assert w.kind == "all_measured" and w.cycles_s == [(0.0, 0.7)]
+
+
+@pytest.mark.slow
+def test_a_runway_as_joint_angles_and_a_forces_file(built, three_steps, tmp_path: Path) -> None:
+    """The same runway as another lab would hand it over: joint angles and a force .mot. The
+    body mass comes from the measured stride (not the whole file, mostly without a foot on a
+    plate), the speed from the pelvis translation."""
+    from runmuscles.lab import prepare_lab_trial
+
+    lab, _ = three_steps
+    folder = built["dir"] / "three"
+    forces = folder / "grf.mot"
+    whole_file = oc.mean_vertical_force_kg(forces)
+    lab2 = prepare_lab_trial(folder / "ik.mot", tmp_path, model=lab.spec.model, forces=forces)
+    mass = lab2.quality["mass_from_forces_kg"]
+    assert mass == pytest.approx(lab.quality["mass_from_forces_kg"], rel=0.005)
+    assert whole_file < 0.6 * mass  # what the whole file would have said
+    assert lab2.spec.speed_m_s == pytest.approx(built["belt_m_s"], rel=0.03)
+    assert "pelvis_tx" in lab2.spec.speed_source
