@@ -402,3 +402,42 @@ def test_a_runway_as_joint_angles_and_a_forces_file(built, three_steps, tmp_path
     assert whole_file < 0.6 * mass  # what the whole file would have said
     assert lab2.spec.speed_m_s == pytest.approx(built["belt_m_s"], rel=0.03)
     assert "pelvis_tx" in lab2.spec.speed_source
+
+
+def test_a_given_window_over_steps_off_the_plates_is_found() -> None:
+    from runmuscles.kinematics.overground import unmeasured_between
+
+    steps = _steps(("r", 0.0, True), ("l", 0.35, True), ("r", 0.7, True), ("l", 1.05, False))
+    assert unmeasured_between(steps, 0.0, 0.7) == []
+    assert [st.start_s for st in unmeasured_between(steps, 0.5, None)] == [1.05]
+
+
+def test_body_mass_from_a_static_trial_on_a_plate(tmp_path: Path) -> None:
+    """Standing still on a plate with both feet: the mean vertical force over g; a foot
+    beside the plate (half the weight on it): no mass."""
+    from runmuscles.lab.forces import static_plate_mass_kg
+    from runmuscles.readers.c3d import read_c3d
+
+    rate, an_rate = 100.0, 1000.0
+    t = np.arange(0, 2.0, 1 / rate)
+    base = {
+        "RHEE": [0.0, 0.05, 0.1],
+        "RTOE": [0.2, 0.03, 0.1],
+        "LHEE": [0.0, 0.05, -0.1],
+        "LTOE": [0.2, 0.03, -0.1],
+        "RASI": [0.15, 0.95, 0.12],
+        "LASI": [0.15, 0.95, -0.12],
+    }
+    xyz = np.tile(np.array(list(base.values()))[None], (t.size, 1, 1))
+    ta = np.arange(0, 2.0, 1 / an_rate)
+    force = np.column_stack([0 * ta, np.full_like(ta, 700.0), 0 * ta])
+    cop = np.column_stack([np.full_like(ta, 0.1), 0 * ta, 0 * ta])
+    corners = np.array([[0.5, 0, 0.3], [-0.3, 0, 0.3], [-0.3, 0, -0.3], [0.5, 0, -0.3]])
+    plate = oc.PlateSignal(corners, force, np.cross(cop, force))
+    c3d = oc.write_c3d(tmp_path / "static.c3d", list(base), xyz, rate, [plate], an_rate, oc.LAB_FROM_OSIM)
+    mass, how = static_plate_mass_kg(read_c3d(c3d))
+    assert mass == pytest.approx(700.0 / 9.80665, rel=1e-6) and "static trial" in how
+    xyz[:, 2:4, 2] -= 0.5  # the left foot beside the plate
+    c3d = oc.write_c3d(tmp_path / "beside.c3d", list(base), xyz, rate, [plate], an_rate, oc.LAB_FROM_OSIM)
+    mass, how = static_plate_mass_kg(read_c3d(c3d))
+    assert mass is None and "left foot is not on a plate" in how

@@ -41,6 +41,7 @@ __all__ = [
     "pelvis_speed_from_coordinates",
     "pelvis_speed_m_s",
     "trial_steps",
+    "unmeasured_between",
 ]
 
 #: A foot is on the ground while its lowest heel/toe marker is within this height of the
@@ -369,6 +370,13 @@ def measured_window(
             + ")"
         )
     return MeasuredWindow(kind, _SIDE_WORD[side], start, end, cycles[side], steps, notes)
+
+
+def unmeasured_between(steps: list[Step], start_s: float | None, end_s: float | None) -> list[Step]:
+    """The steps off the plates that overlap a window (``None``: open on that side)."""
+    lo = -np.inf if start_s is None else start_s
+    hi = np.inf if end_s is None else end_s
+    return [st for st in steps if not st.measured and st.end_s > lo and st.start_s < hi]
 
 
 def check_one_foot_per_contact(

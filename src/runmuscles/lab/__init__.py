@@ -529,13 +529,9 @@ def prepare_lab_trial(
             if start_s is None and end_s is None:
                 start_s, end_s = part.window.start_s, part.window.end_s
             else:
-                off = [
-                    st
-                    for st in part.window.steps
-                    if not st.measured
-                    and st.end_s > (start_s if start_s is not None else -np.inf)
-                    and st.start_s < (end_s if end_s is not None else np.inf)
-                ]
+                from ..kinematics.overground import unmeasured_between  # noqa: PLC0415
+
+                off = unmeasured_between(part.window.steps, start_s, end_s)
                 if off:
                     warnings.append(
                         QualityWarning(
