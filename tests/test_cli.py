@@ -170,7 +170,7 @@ def test_whatif_json_and_errors(tmp_path: Path) -> None:
     # the report shows the JSON's numbers
     assert f"{got['change']['calves']['impulse_bw_s_per_stride']:.3f}" in page
     assert_one_line_error(run_cli("whatif", "--speed", "7"), "7 m/s is outside", "does not extrapolate")
-    assert_one_line_error(run_cli("whatif", "--grade", "35"), "grade_pct")
+    assert_one_line_error(run_cli("whatif", "--grade", "35"), "--grade", "35 % is outside")
 
 
 def test_whatif_passes_every_form_option(tmp_path: Path) -> None:

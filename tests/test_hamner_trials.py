@@ -52,6 +52,17 @@ def test_every_trial_and_stride_has_results_and_quality(results: dict) -> None:
         assert s["quality"]["solver_converged_all_frames"], key
 
 
+def test_angles_and_forces_agree_on_every_shared_trial(results: dict) -> None:
+    """runmuscles.analyses.consistency: no shared trial is refused (measured: residual forces
+    1.3-4.1 x and moments 3.0-8.1 x the Hicks et al. 2015 thresholds at the 95th percentile of
+    frames, centre of pressure beyond 10 cm of the foot on at most 6 % of stance)."""
+    for key, out in results.items():
+        c = json.loads((out / "summary.json").read_text())["quality"]["consistency"]
+        assert c["consistent"], (key, c)
+        assert c["cop_outside_foot_stance_fraction"] < 0.1, key
+        assert c["residual_hicks_ratio_p95"]["force_n"] < 4.5, key
+
+
 def test_peak_vertical_grf(results: dict) -> None:
     for (subject, trial), out in results.items():
         if trial == "Run_2":
@@ -64,7 +75,7 @@ def test_triceps_surae_dominates_plantarflexor_stance_impulse(results: dict) -> 
     for key, out in results.items():
         with (out / "muscles.csv").open() as fh:
             rows = list(csv.DictReader(fh))
-        for side in ("_r",):
+        for side in ("_r", "_l"):  # each leg's stance is its own (phases per leg)
             pf = {}
             for r in rows:
                 m = r["muscle"]

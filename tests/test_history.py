@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -73,9 +74,9 @@ def test_import_twice_stores_each_activity_once(tmp_path):
     second = import_paths(eng, [WATCH, tmp_path / "copy.tcx"])
     assert {r.status for r in second if r.path.name != "garmin-fenix-5-bike.fit"} == {"duplicate"}
     assert _counts(db) == (len(RUN_FILES), len(RUN_FILES), 0)
-    # The stored totals are the cleaned run's.
+    # The stored distance is the reported one: the laps' recorded total (the track's is 4686 m).
     tcx = [a for a in activities(eng) if a["source"].endswith("test.tcx")][0]
-    assert tcx["distance_m"] == pytest.approx(4686, abs=1)
+    assert tcx["distance_m"] == pytest.approx(4689.2, abs=0.1)
     assert tcx["groups"]["calves"]["impulse_bw_s"] > 0
     assert any("grade" in w for w in json.loads(tcx["warnings"]))
 
@@ -152,7 +153,7 @@ def _add(eng, start: datetime, calves: float, quads: float) -> None:
     store_activity(eng, _run_row(start, f"{calves}"), groups)
 
 
-def test_weekly_acwr_flags_a_spike(tmp_path):
+def test_weekly_comparison_is_uncoupled_and_descriptive(tmp_path):
     eng = open_history(f"sqlite:///{tmp_path / 'w.sqlite'}")
     monday = datetime(2026, 3, 2, 7, 0)
     for w in range(4):  # three steady weeks, then a hilly week: calf load 2x, quads unchanged
@@ -161,12 +162,17 @@ def test_weekly_acwr_flags_a_spike(tmp_path):
     rows = weekly_loads(eng)
     assert len(rows) == 4 * 2
     last = {r["group"]: r for r in rows if r["week_start"] == "2026-03-23"}
-    # acute 600, chronic (300 + 300 + 300 + 600) / 4 = 375: ratio 1.6
+    # this week 600 against the mean of the 3 weeks before, 300 (not a 4-week mean that
+    # includes this week, 375, which would read 1.6): ratio 2.0
     assert last["calves"]["load"] == pytest.approx(600.0)
-    assert last["calves"]["acwr"] == pytest.approx(1.6)
-    assert last["calves"]["spike"] and "+60 %" in last["calves"]["note"]
-    assert last["quadriceps"]["acwr"] == pytest.approx(1.0) and not last["quadriceps"]["spike"]
-    assert all(r["acwr"] is None for r in rows if r["week_start"] < "2026-03-23")
+    assert last["calves"]["previous_load"] == pytest.approx(300.0)
+    assert last["calves"]["ratio"] == pytest.approx(2.0)
+    assert last["calves"]["rise"] and "+100 % vs the mean of the previous 3 weeks" in last["calves"]["note"]
+    assert "not validated for injury" in last["calves"]["note"]
+    assert last["quadriceps"]["ratio"] == pytest.approx(1.0) and not last["quadriceps"]["rise"]
+    assert all(r["ratio"] is None for r in rows if r["week_start"] < "2026-03-23")
+    for r in rows:  # the wording follows the evidence in runners
+        assert not re.search(r"danger|sweet spot|risk|acute:chronic", r["note"], re.IGNORECASE)
     out = export_csv(rows, tmp_path / "w.csv")
     assert out.read_text().splitlines()[0].startswith("week_start,group,runs")
     assert len(out.read_text().splitlines()) == 9
@@ -180,7 +186,7 @@ def test_no_ratio_without_a_base(tmp_path):
     _add(eng, monday + timedelta(weeks=4), 100.0, 80.0)
     rows = weekly_loads(eng)
     assert len({r["week_start"] for r in rows}) == 5
-    assert all(r["acwr"] is None and not r["spike"] for r in rows)
+    assert all(r["ratio"] is None and not r["rise"] for r in rows)
 
 
 def test_cli_run_json_and_exit_code():
@@ -209,7 +215,9 @@ def test_cli_run_json_and_exit_code():
     ok, bad = (json.loads(line) for line in p.stdout.splitlines())
     for key in ("sport", "distance_m", "duration_s", "ascent_m", "descent_m", "groups", "units", "warnings"):
         assert key in ok
-    assert ok["distance_m"] == pytest.approx(4686, abs=1)
+    assert ok["distance_m"] == pytest.approx(4689.2, abs=0.1)  # the laps' recorded total
+    assert ok["distance"]["source"] == "recorded" and ok["distance"]["track_m"] == pytest.approx(4686, abs=1)
+    assert ok["quality"]["valid"] is True
     assert set(ok["groups"]["calves"]) >= {"impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"}
     assert "not a run" in bad["error"] and "Traceback" not in p.stderr
 
@@ -254,12 +262,15 @@ def test_spike_note_names_what_drove_it(tmp_path, last_week, driver, text):
             )
     last = {r["group"]: r for r in weekly_loads(eng) if r["week_start"] == "2026-03-23"}
     calves = last["calves"]
-    # acute 540, chronic (300 * 3 + 540) / 4 = 360: ratio 1.5
-    assert calves["acwr"] == pytest.approx(1.5) and calves["spike"]
+    # this week 540 against the previous 3 weeks' mean 300: ratio 1.8
+    assert calves["ratio"] == pytest.approx(1.8) and calves["rise"]
     assert calves["driver"] == driver
-    assert calves["note"] == f"calves load +50 % vs your 4-week average: {text}"
+    assert calves["note"] == (
+        f"calves load +80 % vs the mean of the previous 3 weeks: {text} "
+        "(descriptive; not validated for injury)"
+    )
     assert sum(calves[f"{k}_load"] for k in ("pace", "hills", "cadence")) == pytest.approx(calves["load"])
-    assert not last["quadriceps"]["spike"] and last["quadriceps"]["driver"] is None
+    assert not last["quadriceps"]["rise"] and last["quadriceps"]["driver"] is None
 
 
 def test_old_database_gains_the_drivers_column(tmp_path):
@@ -296,4 +307,5 @@ def test_old_database_gains_the_drivers_column(tmp_path):
     assert acts[0]["source"] == "old.fit" and acts[0]["drivers"] is None
     assert json.loads(acts[1]["drivers"])["calves"]["pace"]["impulse_bw_s"] == 50.0
     last = [r for r in weekly_loads(eng) if r["week_start"] == "2026-03-23"][0]
-    assert last["spike"] and last["driver"] is None and last["note"].endswith("4-week average")
+    assert last["rise"] and last["driver"] is None
+    assert last["note"].endswith("previous 3 weeks (descriptive; not validated for injury)")

@@ -134,6 +134,10 @@ def test_slope_ground_reaction_force_shape_matches_measured_slopes(engines):
 
 def test_grade_cost_rises_uphill(engine, base):
     up = engine.evaluate(Condition(grade_pct=10.0), energetics=True)
+    # the validity rule's flag travels with the energy figures
+    for r in (base, up):
+        assert r.energetics["metabolic_cost_flagged"] == bool(r.quality["energy_flag_reasons"])
+        assert r.quality["figures_flagged"]["energy"] == r.energetics["metabolic_cost_flagged"]
     ratio = up.energetics["net_metabolic_cost_j_per_kg_m"] / base.energetics["net_metabolic_cost_j_per_kg_m"]
     # Minetti et al. 2002 running cost C(i) = 155.4i^5 - 30.4i^4 - 43.3i^3 + 46.3i^2 + 19.5i + 3.6
     i = 0.10
@@ -268,6 +272,13 @@ def test_claims_follow_the_evidence(engines):
         other["a"].evidence["core_trunk_share_of_muscle_impulse"]
         != got["a"].evidence["core_trunk_share_of_muscle_impulse"]
     )
+    # claim f: each leg's calves in that leg's own phases do their work in stance
+    calves = got["f"].evidence["calves extend the ankle late in the stride"]
+    assert calves["group_peak_phase"] in ("braking", "propulsion")
+    # claim d shows energy-model figures: their flag is in the evidence
+    assert set(got["d"].evidence["energy_flagged"]) == {
+        f"{e.speed_m_s:g}" for e in (sm.engines[0], sm.engines[-1])
+    }
     # claim c's verdict follows its numbers
     c = got["c"].evidence
     if c["calves_impulse_change_pct"] > 2 and c["calves_positive_work_change_pct"] > 2:

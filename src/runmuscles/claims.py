@@ -221,6 +221,7 @@ def _claim_d(ctx: _Context) -> ClaimEvidence:
         for g in ("calves", "quadriceps", "gluteals", "hamstrings")
         if fast_lo.get(g) is not None and fast_hi.get(g) is not None
     }
+    flags = [r.quality.get("energy_flag_reasons", []) for r in (r_lo, r_hi)]
     biggest = max(share, key=lambda g: abs(share[g]))
     fibres_change = bool(fast) and all(v > 0 for v in fast.values())
     muscles_change = abs(share[biggest]) >= 3.0
@@ -239,11 +240,14 @@ def _claim_d(ctx: _Context) -> ClaimEvidence:
             "share_of_impulse_change_pp": share,
             "largest_share_change": {"group": biggest, "change_pp": share[biggest]},
             "fast_fibre_share_change_pp": fast,
+            # the fibre shares come from the energy model: flagged as its figures are
+            "energy_flagged": {f"{e.speed_m_s:g}": bool(f) for e, f in zip((lo, hi), flags, strict=True)},
         },
         "not supported if some group's share of muscle impulse moves by 6 percentage points or more "
         "between the slowest and fastest trial; partly if by 3-6 points while fast-fibre shares rise; "
         "supported if shares move less than 3 points and fast-fibre shares rise",
-        ["fibre recruitment follows Henneman's size principle in the energy model (not measured EMG)"],
+        ["fibre recruitment follows Henneman's size principle in the energy model (not measured EMG)"]
+        + [f"energy figures flagged: {m}" for m in dict.fromkeys(m for f in flags for m in f)],
     )
 
 
@@ -303,7 +307,7 @@ def _claim_f(ctx: _Context) -> ClaimEvidence:
         "30 % of it; supported if all four hold, partly if two or three",
         [
             "phases: braking and propulsion split stance at the fore-aft force's sign change; swing is "
-            "halved into early and late"
+            "halved into early and late; each leg's muscles are in that leg's own phases"
         ],
     )
 

@@ -13,14 +13,29 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
   committed before the next file is read, so an import that is killed loses at most the
   file it was working on. SQLite runs in WAL mode with a busy timeout, so concurrent
   importers wait for each other instead of failing.
+* **Safe first use**: the schema is created in one transaction that holds the database's
+  write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so processes that
+  open a new history at the same moment create it once; none fails.
+* **Nothing else overwritten**: an existing file that is not a runmuscles history (a text
+  file, a one-byte file, another program's SQLite database) is refused, never rewritten;
+  error messages show a database URL without its password.
 * **Weeks**: :func:`weekly_loads` sums each group's load per ISO week (Monday, UTC) and
-  gives the acute:chronic workload ratio, this week's load over the mean weekly load of
-  the four weeks ending with it (the "coupled" 7-day : 28-day ratio of Gabbett TJ (2016)
-  The training-injury prevention paradox, Br J Sports Med 50:273-280), with a flag when it
-  exceeds :data:`SPIKE_RATIO`. Each activity also stores what drove its load (pace, hills,
-  cadence: see :func:`runmuscles.analyses.load_model.run_load`); a spike's note names the
-  part that rose most against its own 4-week average, e.g. "calves load +45 % vs your 4-week
-  average: mostly the hilly runs".
+  compares it, descriptively, with the mean weekly load of the three weeks before
+  (uncoupled: this week is not part of its own baseline). The coupled acute:chronic
+  "sweet spot" of Gabbett TJ (2016) Br J Sports Med 50:273-280 is not used: the coupled
+  ratio is biased (Lolli L et al. 2019, Br J Sports Med 53:921-922), its problems
+  "should discourage its use" (Wang C et al. 2020, Sports Med 50:1243-1254), and in
+  5,205 runners it did not predict running injury (Frandsen JSB et al. 2025, Br J Sports
+  Med 59:1203-1210). A week more than :data:`RISE_RATIO` times its baseline is marked as a
+  rise, shown as descriptive and "not validated for injury". Each activity also stores
+  what drove its load (pace, hills, cadence: see
+  :func:`runmuscles.analyses.load_model.run_load`); a rise's note names the part that rose
+  most against its own baseline, e.g. "calves load +45 % vs the mean of the previous 3
+  weeks: mostly the hilly runs".
+* **Single runs**: :func:`single_run_spikes` finds each run more than 10 % longer than the
+  longest run of the previous 30 days, the exposure that did predict injury in those
+  5,205 runners (hazard rate ratio 1.64 for 10-30 % longer; Frandsen 2025). It was
+  validated for distance only; the per-group comparisons given with it are descriptive.
 """
 
 from __future__ import annotations
@@ -28,6 +43,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,21 +55,38 @@ from .errors import InputError
 
 __all__ = [
     "ImportResult",
-    "SPIKE_RATIO",
+    "RISE_RATIO",
+    "SINGLE_RUN_RISE",
+    "SINGLE_RUN_WINDOW_DAYS",
     "default_db_url",
     "export_csv",
     "import_paths",
     "open_history",
     "store_activity",
     "activities",
+    "check_history_file",
+    "single_run_spikes",
     "weekly_loads",
 ]
 
-#: Acute:chronic ratios above 1.3 leave the 0.8-1.3 "sweet spot" of Gabbett (2016), Br J
-#: Sports Med 50:273-280, where injury risk rises.
-SPIKE_RATIO = 1.3
-#: Weeks in the chronic window (28 days).
-CHRONIC_WEEKS = 4
+#: A week's load above 1.3 times the mean of the 3 weeks before is marked as a rise: a display
+#: threshold of this package (30 % echoes the weekly progression studied by Nielsen RO et al.
+#: 2014, J Orthop Sports Phys Ther 44:739-747, where it was not significant), descriptive and
+#: not validated for injury.
+RISE_RATIO = 1.3
+#: Weeks before this one that form its baseline (uncoupled).
+BASE_WEEKS = 3
+#: A run more than 10 % longer than the longest run of the previous 30 days (Frandsen JSB et
+#: al. 2025, Br J Sports Med 59:1203-1210: hazard rate ratio 1.64 (1.31-2.05) for 10-30 %,
+#: 1.52 for 30-100 %, 2.28 (1.50-3.48) for more than 100 % longer, in 5,205 runners).
+SINGLE_RUN_RISE = 0.10
+SINGLE_RUN_WINDOW_DAYS = 30
+#: Frandsen 2025's categories of a single-run spike (upper bounds of the increase).
+SINGLE_RUN_CATEGORIES = (
+    (0.30, "small spike (10-30 %)"),
+    (1.00, "moderate spike (30-100 %)"),
+    (math.inf, "large spike (over 100 %)"),
+)
 #: Weeks with runs, of the 3 before, needed for a ratio (a design choice of this package).
 MIN_BASE_WEEKS = 2
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
@@ -116,8 +149,105 @@ def _schema():
     return _TABLES
 
 
+#: Columns of ``activities`` that every runmuscles history has had (older ones lack ``drivers``):
+#: a database whose ``activities`` table lacks them belongs to another program.
+_CORE_COLUMNS = frozenset(
+    {"id", "content_hash", "source", "sport", "start_time", "distance_m", "duration_s", "warnings"}
+)
+#: Key of the PostgreSQL advisory lock held while the schema is created ("runm" in ASCII).
+_SCHEMA_LOCK_KEY = 0x72756E6D
+#: Tries of schema creation on a database without a lock that serialises it (other dialects).
+_SCHEMA_TRIES = 5
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _shown(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return url
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (``None``: in memory, or not SQLite)."""
+    if not url.startswith("sqlite") or "://" not in url:
+        return None
+    rest = url.split("://", 1)[1]
+    if not rest.startswith("/") or rest in ("/", "/:memory:"):
+        return None
+    return Path(rest[1:].split("?", 1)[0])
+
+
+def _foreign_tables_problem(tables: set[str], activity_columns: set[str]) -> str | None:
+    """Why a database with these tables is not a runmuscles history (``None``: it is, or is empty)."""
+    if "activities" in tables and not activity_columns >= _CORE_COLUMNS:
+        return (
+            "has an 'activities' table that is not runmuscles' (it lacks "
+            + ", ".join(sorted(_CORE_COLUMNS - activity_columns))
+            + "); refusing to use it"
+        )
+    return None
+
+
+def check_history_file(path: str | Path) -> None:
+    """Refuse an existing file that is not a runmuscles history (it is never overwritten).
+
+    A new path, or an empty file, may become a history. An existing file must be an SQLite
+    database that is empty or holds runmuscles' tables: a text file, a one-byte file or
+    another program's SQLite database raises :class:`~runmuscles.errors.InputError`.
+    """
+    import sqlite3  # noqa: PLC0415
+    from urllib.parse import quote  # noqa: PLC0415
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(p, "--db is a folder; give a history database file (or a database URL)")
+    if not p.exists() or p.stat().st_size == 0:
+        return
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise InputError(p, f"--db cannot be read ({exc.strerror or exc})") from None
+    if head != _SQLITE_HEADER:
+        raise InputError(
+            p, "is not a runmuscles history (not an SQLite database); refusing to use or overwrite it"
+        )
+    try:
+        con = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, timeout=60)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            cols = (
+                {r[1] for r in con.execute("PRAGMA table_info(activities)")}
+                if "activities" in tables
+                else set()
+            )
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(
+            p, f"is a damaged or unreadable SQLite database ({exc}); refusing to use it"
+        ) from None
+    problem = _foreign_tables_problem(tables, cols)
+    if problem is None and tables and not {"activities", "group_loads"} <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        problem = (
+            f"is an SQLite database of another program (tables: {shown}); refusing to write a runmuscles "
+            "history into it"
+        )
+    if problem is not None:
+        raise InputError(p, problem)
+
+
 def open_history(db: str | Path | None = None):
     """Open (and create if needed) the history database.
+
+    A path that holds something other than a runmuscles history is refused (see
+    :func:`check_history_file`); the schema is created once even when several processes
+    open a new history at the same moment (see :func:`_ensure_schema`).
 
     Parameters
     ----------
@@ -131,13 +261,19 @@ def open_history(db: str | Path | None = None):
     import sqlalchemy as sa  # noqa: PLC0415
 
     url = _url(db)
+    shown = _shown(url)
     is_sqlite = url.startswith("sqlite")
-    if is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(url) if is_sqlite else None
+    if path is not None:
+        check_history_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(path, f"cannot create the history's folder ({exc.strerror or exc})") from None
     try:
         engine = sa.create_engine(url, connect_args={"timeout": 60} if is_sqlite else {})
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise InputError(url, f"cannot open the history database ({exc})") from None
+        raise InputError(shown, f"cannot open the history database ({exc})") from None
     if is_sqlite:
 
         @sa.event.listens_for(engine, "connect")
@@ -149,21 +285,73 @@ def open_history(db: str | Path | None = None):
             cur.close()
 
     try:
-        _schema()["metadata"].create_all(engine)
-        _add_missing_columns(engine)
-    except sa.exc.OperationalError as exc:
-        raise InputError(url, f"cannot open the history database ({exc.orig})") from None
+        _ensure_schema(engine, shown)
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise InputError(shown, f"cannot open the history database ({exc.orig})") from None
     return engine
 
 
-def _add_missing_columns(engine) -> None:
+def _schema_state(conn) -> tuple[bool, str | None]:
+    """(every table and column is there, why the database is not a runmuscles history)."""
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    insp = sa.inspect(conn)
+    tables = set(insp.get_table_names())
+    cols = {c["name"] for c in insp.get_columns("activities")} if "activities" in tables else set()
+    want = {c.name for c in _schema()["activities"].columns}
+    ready = {"activities", "group_loads"} <= tables and want <= cols
+    return ready, _foreign_tables_problem(tables, cols)
+
+
+def _ensure_schema(engine, shown: str) -> None:
+    """Create the tables and columns that are missing, once, even under concurrent first use.
+
+    The creation runs in one transaction that holds the database's write lock from its
+    start (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock), so a
+    second process waits, then finds the tables made. Other databases retry when a
+    concurrent creation makes theirs fail. A complete schema is seen without any lock.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    with engine.connect() as conn:
+        ready, problem = _schema_state(conn)
+    if problem is not None:
+        raise InputError(shown, problem)
+    if ready:
+        return
+    dialect = engine.dialect.name
+    for attempt in range(_SCHEMA_TRIES):
+        try:
+            with engine.connect() as conn:
+                if dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                _, problem = _schema_state(conn)
+                if problem is not None:
+                    raise InputError(shown, problem)
+                _schema()["metadata"].create_all(conn)
+                _add_missing_columns(conn)
+                conn.commit()
+            return
+        except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+            # Another process created a table between our check and our CREATE (dialects
+            # without a lock above); the next try sees it. A lasting error is raised.
+            if attempt == _SCHEMA_TRIES - 1 or dialect in ("sqlite", "postgresql"):
+                raise
+            import time  # noqa: PLC0415
+
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _add_missing_columns(conn) -> None:
     """Bring a database written by an older runmuscles up to the current columns."""
     import sqlalchemy as sa  # noqa: PLC0415
 
-    have = {c["name"] for c in sa.inspect(engine).get_columns("activities")}
+    have = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
     if "drivers" not in have:
-        with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE activities ADD COLUMN drivers TEXT"))
+        conn.execute(sa.text("ALTER TABLE activities ADD COLUMN drivers TEXT"))
 
 
 @dataclass(frozen=True)
@@ -201,7 +389,10 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in ACTIVITY_SUFFIXES))
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in ACTIVITY_SUFFIXES)
+            if not found:
+                raise InputError(p, f"holds no activity files ({', '.join(sorted(ACTIVITY_SUFFIXES))})")
+            files.extend(found)
         elif p.exists():
             files.append(p)
         else:
@@ -239,8 +430,7 @@ def import_paths(
     """
     import sqlalchemy as sa  # noqa: PLC0415
 
-    from .analyses.load_model import load_load_model, run_load  # noqa: PLC0415
-    from .analyses.runs import clean_activity  # noqa: PLC0415
+    from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
     from .readers.watch import read_activity  # noqa: PLC0415
 
     model = load_load_model()
@@ -253,28 +443,27 @@ def import_paths(
             res = ImportResult(f, "duplicate", found)
         else:
             try:
-                run = clean_activity(read_activity(f))
-                load = run_load(run, model=model)
+                rec = summarize_activity(read_activity(f), model=model)
             except InputError as exc:
                 res = ImportResult(f, "error", None, str(exc))
             else:
-                start = run.start_time.astimezone(UTC).replace(tzinfo=None)
-                warnings = list(run.warnings) + load["warnings"]
+                start = datetime.fromisoformat(rec["start_time"]).astimezone(UTC).replace(tzinfo=None)
+                warnings = rec["warnings"]
                 row = {
                     "content_hash": digest,
                     "source": str(f),
-                    "sport": run.sport,
+                    "sport": rec["sport"],
                     "start_time": start,
-                    "distance_m": run.totals.distance_m,
-                    "duration_s": run.totals.elapsed_time_s,
-                    "ascent_m": _finite(run.totals.ascent_m),
-                    "descent_m": _finite(run.totals.descent_m),
+                    "distance_m": rec["distance_m"],
+                    "duration_s": rec["duration_s"],
+                    "ascent_m": rec["ascent_m"],
+                    "descent_m": rec["descent_m"],
                     "warnings": json.dumps(warnings),
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
-                    "drivers": json.dumps(load["drivers"]),
+                    "drivers": json.dumps(rec["drivers"]),
                 }
                 try:
-                    new_id = store_activity(engine, row, load["groups"])
+                    new_id = store_activity(engine, row, rec["groups"])
                     res = ImportResult(f, "added", new_id, "; ".join(warnings))
                 except sa.exc.IntegrityError:
                     # Another importer stored the same content meanwhile.
@@ -322,10 +511,6 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
     return int(new_id)
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if x == x else None
-
-
 def activities(engine) -> list[dict[str, Any]]:
     """Every stored activity with its per-group loads (``groups``), oldest first."""
     import sqlalchemy as sa  # noqa: PLC0415
@@ -355,7 +540,7 @@ _DRIVER_TEXT = {
 
 
 def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]:
-    """Per ISO week and group: load, acute:chronic ratio, spike flag and what drove it.
+    """Per ISO week and group: load, compared descriptively with the three weeks before.
 
     Parameters
     ----------
@@ -370,13 +555,14 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
         One row per week (every week from the first to the last run, empty ones included)
         and group: ``week_start`` (ISO date, Monday), ``group``, ``runs``, ``distance_m``,
         ``load`` (``quantity`` summed; negative work as a positive magnitude),
-        ``chronic_load`` (mean weekly load of the 4 weeks ending with this one),
-        ``acwr`` (load / chronic_load, ``None`` before 4 weeks of history, with runs in
-        fewer than 2 of the 3 weeks before, or with no chronic load), ``spike``
-        (acwr > :data:`SPIKE_RATIO`), ``note``, ``pace_load``, ``hills_load``,
-        ``cadence_load`` (the week's load split by what drove it; ``None`` when a run of
-        the week has no drivers stored) and ``driver`` (for a spike: the part that rose
-        most against its 4-week average, when every run of those weeks has drivers).
+        ``previous_load`` (mean weekly load of the 3 weeks before; ``None`` in the first 3
+        weeks), ``ratio`` (load / previous_load: uncoupled; ``None`` in the first 3 weeks,
+        with runs in fewer than 2 of the 3 weeks before, or with no previous load),
+        ``rise`` (ratio > :data:`RISE_RATIO`: descriptive, not validated for injury),
+        ``note``, ``pace_load``, ``hills_load``, ``cadence_load`` (the week's load split by
+        what drove it; ``None`` when a run of the week has no drivers stored) and
+        ``driver`` (for a rise: the part that rose most against its own baseline, when
+        every run of those weeks has drivers).
     """
     from .analyses.load_model import DRIVERS, main_driver  # noqa: PLC0415
 
@@ -408,26 +594,29 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
                 parts[g][k][w] += sign * float(drv.get(g, {}).get(k, {}).get(quantity, 0.0))
     out: list[dict[str, Any]] = []
     for w in range(n_weeks):
-        w0 = max(0, w - CHRONIC_WEEKS + 1)
+        w0 = w - BASE_WEEKS
         for g in groups:
-            window = load[g][w0 : w + 1]
-            chronic = sum(window) / CHRONIC_WEEKS
-            # A ratio needs an established base: runs in at least MIN_BASE_WEEKS of the 3
-            # weeks before (otherwise one short run after a break reads as a 300 % spike).
-            base = sum(1 for k in range(w0, w) if runs[k])
-            full = w + 1 >= CHRONIC_WEEKS and base >= MIN_BASE_WEEKS
-            acwr = load[g][w] / chronic if full and chronic > 0 else None
-            spike = acwr is not None and acwr > SPIKE_RATIO
+            previous = sum(load[g][w0:w]) / BASE_WEEKS if w0 >= 0 else None
+            # A comparison needs an established base: runs in at least MIN_BASE_WEEKS of the 3
+            # weeks before (otherwise one short run after a break reads as a 300 % rise).
+            base = sum(1 for k in range(max(w0, 0), w) if runs[k])
+            ratio = (
+                load[g][w] / previous
+                if previous is not None and previous > 0 and base >= MIN_BASE_WEEKS
+                else None
+            )
+            rise = ratio is not None and ratio > RISE_RATIO
             driver = None
-            if spike and all(known[w0 : w + 1]):
+            if rise and all(known[w0 : w + 1]):
                 driver = main_driver(
-                    {k: parts[g][k][w] - sum(parts[g][k][w0 : w + 1]) / CHRONIC_WEEKS for k in DRIVERS}
+                    {k: parts[g][k][w] - sum(parts[g][k][w0:w]) / BASE_WEEKS for k in DRIVERS}
                 )
             note = ""
-            if spike:
-                note = f"{g} load {100 * (load[g][w] / chronic - 1):+.0f} % vs your 4-week average"
+            if rise:
+                note = f"{g} load {100 * (ratio - 1):+.0f} % vs the mean of the previous 3 weeks"
                 if driver is not None:
                     note += f": {_DRIVER_TEXT[driver]}"
+                note += " (descriptive; not validated for injury)"
             out.append(
                 {
                     "week_start": (first + timedelta(weeks=w)).isoformat(),
@@ -436,14 +625,113 @@ def weekly_loads(engine, quantity: str = "impulse_bw_s") -> list[dict[str, Any]]
                     "distance_m": dist[w],
                     "quantity": quantity,
                     "load": load[g][w],
-                    "chronic_load": chronic,
-                    "acwr": acwr,
-                    "spike": spike,
+                    "previous_load": previous,
+                    "ratio": ratio,
+                    "rise": rise,
                     "note": note,
                     **{f"{k}_load": (parts[g][k][w] if known[w] else None) for k in DRIVERS},
                     "driver": driver,
                 }
             )
+    return out
+
+
+def _as_utc_naive(t: datetime | str) -> datetime:
+    if isinstance(t, str):
+        t = datetime.fromisoformat(t)
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+def single_run_spikes(
+    runs: Iterable[dict[str, Any]],
+    *,
+    rise: float = SINGLE_RUN_RISE,
+    window_days: float = SINGLE_RUN_WINDOW_DAYS,
+    quantity: str = "impulse_bw_s",
+) -> list[dict[str, Any]]:
+    """Runs more than ``rise`` longer than the longest run of the previous ``window_days``.
+
+    The check that predicted running injury in 5,205 runners (Frandsen JSB et al. 2025, Br J
+    Sports Med 59:1203-1210): validated for distance. Per group, the run's load against the
+    largest single-run load of the same window is given too, as descriptive only.
+
+    Parameters
+    ----------
+    runs
+        Dicts with ``start_time`` (datetime or ISO text; naive means UTC), ``distance_m`` and
+        optionally ``groups`` (per group ``quantity``) and ``source`` / ``file`` (e.g.
+        :func:`activities` or records of
+        :func:`~runmuscles.analyses.load_model.summarize_run_file`), in any order.
+    rise, window_days
+        The threshold (0.10: 10 % longer) and the window (30 days before the run's start).
+    quantity
+        The per-group load compared descriptively.
+
+    Returns
+    -------
+    list of dict
+        Per spike, oldest first: ``source``, ``start_time`` (ISO), ``distance_m``,
+        ``longest_previous_m``, ``longer_pct``, ``category`` (Frandsen 2025's small /
+        moderate / large spike), ``validated`` (``"distance"``), ``note`` and
+        ``groups_over`` (per group whose load also exceeds ``1 + rise`` times its largest
+        single-run load of the window: ``group``, ``longer_pct``, ``note``, marked "not
+        validated for injury"). A run with no run in the window before it is not checked.
+    """
+    rows = sorted(
+        (
+            {
+                "t": _as_utc_naive(r["start_time"]),
+                "d": float(r["distance_m"]),
+                "src": str(r.get("source") or r.get("file") or ""),
+                "groups": r.get("groups") or {},
+            }
+            for r in runs
+        ),
+        key=lambda r: r["t"],
+    )
+    window = timedelta(days=window_days)
+    out: list[dict[str, Any]] = []
+    for i, r in enumerate(rows):
+        prev = [p for p in rows[:i] if r["t"] - window <= p["t"] < r["t"]]
+        if not prev:
+            continue
+        longest = max(p["d"] for p in prev)
+        if longest <= 0 or r["d"] <= (1.0 + rise) * longest:
+            continue
+        frac = r["d"] / longest - 1.0
+        category = next(name for upper, name in SINGLE_RUN_CATEGORIES if frac <= upper)
+        over = []
+        for g, v in sorted(r["groups"].items()):
+            if g == "other" or quantity not in v:
+                continue
+            best = max((abs(p["groups"].get(g, {}).get(quantity, 0.0)) for p in prev), default=0.0)
+            x = abs(v[quantity])
+            if best > 0 and x > (1.0 + rise) * best:
+                over.append(
+                    {
+                        "group": g,
+                        "longer_pct": 100.0 * (x / best - 1.0),
+                        "note": f"{g} load {100 * (x / best - 1):+.0f} % vs its largest single run of the "
+                        f"previous {window_days:g} days (descriptive; not validated for injury)",
+                    }
+                )
+        out.append(
+            {
+                "source": r["src"],
+                "start_time": r["t"].isoformat(),
+                "distance_m": r["d"],
+                "longest_previous_m": longest,
+                "longer_pct": 100.0 * frac,
+                "category": category,
+                "validated": "distance",
+                "note": f"{r['t'].date().isoformat()}: {r['d'] / 1000:.1f} km, {100 * frac:.0f} % longer "
+                f"than the longest run of the previous {window_days:g} days ({longest / 1000:.1f} km): "
+                f"a {category}. "
+                "In 5,205 runners, runs more than 10 % longer than that were followed by more running "
+                "injuries (Frandsen JSB et al. 2025, Br J Sports Med 59:1203-1210).",
+                "groups_over": over,
+            }
+        )
     return out
 
 
@@ -459,7 +747,10 @@ def _drivers(text: str | None) -> dict[str, Any] | None:
 
 def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows (e.g. from :func:`weekly_loads`) as CSV; returns the path."""
-    path = Path(path)
+    from .outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
+
+    first_column = next(iter(rows[0])) if rows else "week_start"
+    path = check_output_file(path, csv_written_by_runmuscles(first_column), "--csv")
     if not rows:
         path.write_text("")
         return path

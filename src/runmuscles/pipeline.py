@@ -22,6 +22,7 @@ import time as _time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from .analyses.stride import (
 )
 from .errors import InputError
 from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
-from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, phase_labels
+from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, side_phase_labels
 from .muscles.recruitment import (
     RecruitmentProblem,
     RecruitmentResult,
@@ -47,6 +48,9 @@ from .muscles.recruitment import (
 from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check
+
+if TYPE_CHECKING:
+    from .analyses.emg import EmgOptions, EmgRecording
 
 __all__ = [
     "AnalysisOptions",
@@ -78,11 +82,14 @@ class AnalysisOptions:
     reserve_optimal_force
         Generalized force per unit control of each reserve (N m or N).
     strength
-        ``"model"``: the model's own maximum isometric forces; ``"volume"``: muscle
-        volumes from body mass and height (Handsfield et al. 2014) with a specific tension
-        (see :mod:`runmuscles.model.strength`).
+        ``"volume"`` (default): muscle volumes from body mass and height (Handsfield et al.
+        2014) with a specific tension (see :mod:`runmuscles.model.strength`); it gives
+        level-running costs of 3.8-4.5 J/kg/m on the Hamner 2013 runners at 3-4 m/s,
+        within the 3.4-4.6 measured. ``"model"``: the model's own maximum isometric forces
+        (OpenSim's static optimization; the default of :mod:`runmuscles.so`).
     height_m
-        Runner's height for the volume strength model (``None``: estimated from the model).
+        Runner's height for the volume strength model (``None``: the scaled model's stature,
+        :meth:`runmuscles.model.RunnerModel.estimated_height_m`, said in the quality notes).
     cycle
         Analyse only this stride cycle (1-based) of ``side``; ``None``: every complete one
         inside the window.
@@ -114,12 +121,16 @@ class AnalysisOptions:
         ``"stride"``, or ``"stance_only"`` when the forces measure no complete stride cycle
         (overground plates under fewer than three consecutive steps): ``summary.json``'s
         ``analysis_kind``.
+    emg
+        EMG to compare with the activations (:class:`runmuscles.analyses.emg.EmgOptions`);
+        its channels are read and mapped before the analysis, and ``summary.json`` gets an
+        ``emg`` block.
     """
 
     lowpass_hz: float | None = 12.0
     activation_exponent: float = 2.0
     reserve_optimal_force: float = 1.0
-    strength: str = "model"
+    strength: str = "volume"
     height_m: float | None = None
     cycle: int | None = None
     side: str = "right"
@@ -139,6 +150,7 @@ class AnalysisOptions:
     standing_foot_angle_rad: dict[str, float] | None = None
     input_warnings: list[QualityWarning] = field(default_factory=list)
     analysis_kind: str = "stride"
+    emg: EmgOptions | None = None
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -167,6 +179,7 @@ class AnalysisOptions:
             "input_quality",
             "input_warnings",
             "standing_foot_angle_rad",
+            "emg",
         )
         d = {k: v for k, v in self.__dict__.items() if k not in skip}
         d["reserves"] = "custom" if self.reserves is not None else "one per independent coordinate"
@@ -208,6 +221,7 @@ class TrialAnalysis:
     problem: RecruitmentProblem | None = None
     external_loads: ExternalLoads | None = None
     foot_strike: dict | None = None
+    emg: EmgRecording | None = field(default=None, repr=False)
     body_loads: list | None = field(default=None, repr=False)
     extra_loads: list | None = field(default=None, repr=False)
     _summary: dict | None = field(default=None, repr=False)
@@ -226,12 +240,29 @@ class TrialAnalysis:
         return self.body_mass_kg * STANDARD_GRAVITY_M_S2
 
     # -- tables --------------------------------------------------------------------------
-    def phase_per_frame(self) -> np.ndarray:
+    def phase_per_frame(self, side: str | None = None) -> np.ndarray:
+        """Phase name per frame of one leg (``right``/``left``; default: the reference foot's),
+        each leg in its own phases inside the analysed strides; '' outside them."""
         lab = np.full(self.time_s.shape, "", dtype=object)
         for c in self.cycles:
-            got = phase_labels(self.time_s, c)
+            leg = side or c.side
+            # the other leg by its own cycles (the reference stride's when it has none)
+            own = [c] if leg == c.side else (self.events.cycles.get(leg) or [c])
+            got = side_phase_labels(self.time_s, own, c.start_s, c.end_s)
             lab[got != ""] = got[got != ""]
         return lab
+
+    def muscle_phase_per_frame(self) -> np.ndarray:
+        """``(F, M)`` phase name per frame and muscle: each muscle in its own leg's phase
+        (``_r``/``_l``; a muscle with no side follows the reference foot)."""
+        from .analyses.groups import muscle_side  # noqa: PLC0415
+
+        per_side = {sd: self.phase_per_frame(sd) for sd in ("right", "left")}
+        ref = self.phase_per_frame()
+        cols = [per_side.get(muscle_side(m), ref) for m in self.muscle_names]
+        if not cols:
+            return np.full((self.time_s.size, 0), "", dtype=object)
+        return np.stack(cols, axis=1)
 
     def muscle_rows(self) -> list[dict]:
         bw = self.body_weight_n
@@ -264,17 +295,66 @@ class TrialAnalysis:
         return rows
 
     def normalized(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Mean over strides of activation and force at 0-100 % of the cycle (101 points)."""
+        """Mean over strides of activation and force at 0-100 % of the cycle (101 points).
+
+        Each muscle over its own leg's stride, from that foot's strike (``_r`` the right
+        foot's, ``_l`` the left's; no side: the reference foot's): the leg's complete cycles
+        inside the analysed frames, or, when there are none (one stride of the reference
+        foot), the analysed stride read from that leg's foot strike on and wrapped around
+        (running is periodic).
+        """
         if not self.cycles:
             return None
-        acts, forces = [], []
+        from .analyses.groups import muscle_side  # noqa: PLC0415
+
         rec = self.recruitment
-        for c in self.cycles:
-            pct, a = time_normalize(self.time_s, rec.activation, c.start_s, c.end_s)
-            _, f = time_normalize(self.time_s, rec.muscle_force_n, c.start_s, c.end_s)
-            acts.append(a)
-            forces.append(f)
-        return pct, np.mean(acts, axis=0), np.mean(forces, axis=0)
+        t = self.time_s
+        both = np.concatenate([rec.activation, rec.muscle_force_n], axis=1)
+        M = len(rec.muscle_names)
+        per_side = {}
+        for side in ("right", "left"):
+            own = [
+                c
+                for c in self.events.cycles.get(side, [])
+                if c.start_s >= t[0] - 1e-9 and c.end_s <= t[-1] + 1e-9
+            ]
+            if side == self.cycles[0].side:
+                own = self.cycles
+            runs = [time_normalize(t, both, c.start_s, c.end_s)[1] for c in own]
+            if not runs:
+                runs = [self._wrapped(both, c, side) for c in self.cycles]
+            per_side[side] = np.mean([r for r in runs if r is not None], axis=0) if runs else None
+        pct = np.linspace(0.0, 100.0, 101)
+        ref = per_side[self.cycles[0].side]
+        cols = np.stack(
+            [
+                (per_side.get(muscle_side(m)) if per_side.get(muscle_side(m)) is not None else ref)[
+                    :, [j, M + j]
+                ]
+                for j, m in enumerate(rec.muscle_names)
+            ],
+            axis=1,
+        )
+        return pct, cols[:, :, 0], cols[:, :, 1]
+
+    def _wrapped(self, values: np.ndarray, c: StrideCycle, side: str) -> np.ndarray:
+        """``values`` over the reference stride ``c``, starting at ``side``'s foot strike inside
+        it and wrapped around its end (101 points); the reference stride itself when that foot
+        does not strike inside it."""
+        strikes = [x.start_s for x in self.events.cycles.get(side, []) if c.start_s < x.start_s < c.end_s] + [
+            float(s)
+            for s in getattr(self.events.feet.get(side), "foot_strikes_s", [])
+            if c.start_s < s < c.end_s
+        ]
+        if not strikes:
+            return time_normalize(self.time_s, values, c.start_s, c.end_s)[1]
+        s0 = min(strikes)
+        pct = np.linspace(0.0, 100.0, 101)
+        at = s0 + c.duration_s * pct / 100.0
+        at = np.where(at > c.end_s, at - c.duration_s, at)
+        from .analyses.stride import interp_rows  # noqa: PLC0415
+
+        return interp_rows(np.asarray(self.time_s, dtype=float), np.asarray(values, dtype=float), at)
 
     def group_summary(self) -> dict[str, dict]:
         """Per group (both sides), mean over strides: loads per stride and shares."""
@@ -399,6 +479,13 @@ class TrialAnalysis:
         groups = self.group_summary()
         for g, entry in groups.items():
             entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)
+        emg = {}
+        if self.emg is not None:
+            from .analyses.emg import compare_emg  # noqa: PLC0415
+
+            emg["emg"] = compare_emg(
+                self.emg, self.time_s, self.recruitment.activation, self.muscle_names, self.events
+            )
         return {
             "schema_version": SCHEMA_VERSION,
             "runmuscles_version": __version__,
@@ -416,6 +503,7 @@ class TrialAnalysis:
             "peak_vertical_grf_bw": float(np.mean(peak_grf)) if peak_grf else None,
             "foot_strike": self.foot_strike,
             "metabolic_cost_j_per_kg_m": energy["metabolic_cost_j_per_kg_m"],
+            "metabolic_cost_flagged": self.quality.get("figures_flagged", {}).get("energy", False),
             "metabolic_power_w_per_kg": energy["metabolic_power_w_per_kg"],
             "groups": groups,
             "energetics": energy,
@@ -431,6 +519,7 @@ class TrialAnalysis:
                 "static optimization (min sum activation^p, rigid tendon, force-length-velocity)",
             },
             "timings_s": self.timings_s,
+            **emg,
         }
 
 
@@ -443,11 +532,12 @@ def analyze_runner_trials(
     *,
     subjects: list[str] | None = None,
     speeds_m_s: tuple[float, ...] = (2, 3, 4, 5),
-    strength: str = "volume",
+    strength: str | None = None,
 ) -> Iterator[tuple[Path, float, TrialAnalysis]]:
     """Each runner's trial ``Run_<speed>`` at each speed, analysed (hamner2013 layout: a folder
     of runners or one runner's folder, :func:`runmuscles.trials.runner_folders`); speeds a
-    runner did not run are skipped. Yields ``(runner folder, speed m/s, analysis)``."""
+    runner did not run are skipped; ``strength`` ``None``: :class:`AnalysisOptions`' default.
+    Yields ``(runner folder, speed m/s, analysis)``."""
     from .trials import resolve_trial, runner_folders  # noqa: PLC0415
 
     for folder in runner_folders(data_dir, subjects):
@@ -456,9 +546,8 @@ def analyze_runner_trials(
             if not (folder / "ik" / f"{trial}.mot").exists():
                 continue
             spec = resolve_trial(folder, trial)
-            opts = AnalysisOptions(
-                speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength
-            )
+            chosen = {} if strength is None else {"strength": strength}
+            opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, **chosen)
             yield folder, float(v), analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
 
 
@@ -523,6 +612,11 @@ def analyze_trial(
         events = GaitEvents({}, {}, str(coordinates_path), [f"no gait events: {exc}"])
         vertical = {"time_s": np.zeros(0)}
     start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
+    emg = None
+    if opts.emg is not None:  # read and map before the long stages: a bad file fails fast
+        from .analyses.emg import prepare_emg  # noqa: PLC0415
+
+        emg = prepare_emg(opts.emg, model.muscle_names, default_side=opts.side)
 
     say("kinematics")
     t1 = _time.perf_counter()
@@ -547,7 +641,7 @@ def analyze_trial(
 
         body_loads = body_loads_from_external_loads(model.multibody, loads, ck.time_s)
     timings["forces"] = _time.perf_counter() - t1
-    return analyze_motion(
+    analysis = analyze_motion(
         model,
         ck,
         body_loads,
@@ -562,6 +656,8 @@ def analyze_trial(
         started=t0,
         progress=say,
     )
+    analysis.emg = emg
+    return analysis
 
 
 def analyze_motion(
@@ -651,7 +747,9 @@ def analyze_motion(
     t1 = _time.perf_counter()
     power = -rec.muscle_force_n * geo.speed_m_s
     metrics = [
-        stride_metrics(ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c)
+        stride_metrics(
+            ck.time_s, model.muscle_names, rec.muscle_force_n, power, rec.activation, c, events.cycles
+        )
         for c in cycles
     ]
     quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
@@ -670,7 +768,7 @@ def analyze_motion(
     timings["analyses"] = _time.perf_counter() - t1
     timings["total"] = _time.perf_counter() - t0
     model_path, coordinates_path, loads_path = sources
-    return TrialAnalysis(
+    result = TrialAnalysis(
         model_path=Path(model_path),
         model_name=model.name,
         coordinates_path=Path(coordinates_path),
@@ -695,6 +793,11 @@ def analyze_motion(
         body_loads=body_loads,
         extra_loads=extra_loads,
     )
+    # saturated muscles and reserve work: one rule flags the figures resting on them
+    from .analyses.validity import mark_validity  # noqa: PLC0415
+
+    mark_validity(result)
+    return result
 
 
 def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarray]]:
@@ -799,6 +902,8 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             )
             peak = float(np.abs(vals).max()) if vals.size else 0.0
             rms = float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0
+            # a robust peak: single-frame spikes (a marker dropout) do not decide consistency
+            p95 = float(np.percentile(np.abs(vals).max(axis=1), 95)) if vals.size else 0.0
             if kind == "force_n":
                 limit = HICKS_RESIDUAL_FORCE_FRACTION * grf
             else:
@@ -808,6 +913,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 "coordinates": names,
                 "peak": peak,
                 "rms": rms,
+                "p95": p95,
                 "threshold_hicks_2015": limit,
                 "within_threshold": ok,
             }
@@ -819,6 +925,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
                 )
+    consistency = _consistency(model, ck, loads, residual, bw, warnings, flags)
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):
@@ -836,19 +943,17 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
             f"reserves above 10 N m on muscle-actuated coordinates: {', '.join(big[:6])}"
             + (" ..." if len(big) > 6 else "")
             + (
-                " (muscles too weak for these moments; try --strength volume)"
+                " (the model's muscles lack the strength for these moments; try --strength volume)"
                 if getattr(geo, "strength_model", "model") == "model"
-                else " (muscles too weak for these moments)"
+                else " (the model's muscles lack the strength for these moments)"
             )
         )
-        warnings.append(QualityWarning("reserves_large", flags[-1], affects=("muscles", "energy")))
     sat_frac = rec.saturated.mean(axis=0)
     saturated = [m for m, f in zip(rec.muscle_names, sat_frac, strict=True) if f > 0]
     if saturated:
         flags.append(
             f"{len(saturated)} of {len(rec.muscle_names)} muscles reach full activation on some frames"
         )
-        warnings.append(QualityWarning("muscles_saturated", flags[-1], affects=("muscles", "energy")))
     eq = np.abs(rec.moment_residual)
     outside = int(np.asarray(geo.outside_domain).sum())
     if outside:
@@ -863,6 +968,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
         "flags": list(opts.input_flags) + flags,
         "notes": list(opts.input_notes) + notes,
         "residuals": residual,
+        "consistency": consistency,
         "reserves": res_rows,
         "reserve_peak_nm_on_muscle_coordinates": max([res_rows[n]["peak"] for n in on_muscled] or [0.0]),
         "muscle_coordinate_reserves": on_muscled,
@@ -876,3 +982,22 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
         "geometry_frames_outside_domain": outside,
         "body_weight_n": bw,
     }
+
+
+def _consistency(
+    model, ck, loads, residual: dict, bw: float, warnings: list[QualityWarning], flags: list[str]
+) -> dict | None:
+    """Whether angles and forces agree (:mod:`runmuscles.analyses.consistency`); adds its warning
+    (and its message to the flags, which every shell shows)."""
+    if not loads:
+        return None  # without forces the residuals say nothing about their agreement
+    from .analyses.consistency import cop_outside_foot, kinematics_forces_consistency  # noqa: PLC0415
+
+    ratios = {
+        k: r["p95"] / r["threshold_hicks_2015"] for k, r in residual.items() if r["threshold_hicks_2015"] > 0
+    }
+    cop = cop_outside_foot(model.multibody, ck.q, loads, bw)
+    numbers, found = kinematics_forces_consistency(cop, ratios)
+    warnings.extend(found)
+    flags.extend(f"NOT VALID: {w.message}" for w in found)
+    return numbers

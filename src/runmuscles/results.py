@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .outputs import prepare_output_dir
 from .readers.opensim_files import write_storage
 from .tables import TimeTable
 
@@ -80,8 +81,7 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
 
 def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool = True) -> dict[str, Path]:
     """Write every result file of ``analysis`` into ``out_dir``; return their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_dir(out_dir)
     rec = analysis.recruitment
     t = analysis.time_s
     provenance = {
@@ -139,7 +139,7 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
 
     rec = analysis.recruitment
     F, M = rec.activation.shape
-    phase = analysis.phase_per_frame()
+    phase = analysis.muscle_phase_per_frame()  # (F, M): each muscle in its own leg's phase
     table = pa.table(
         {
             "time_s": np.repeat(analysis.time_s, M),
@@ -147,7 +147,7 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
             "activation": rec.activation.ravel(),
             "force_n": rec.muscle_force_n.ravel(),
             "power_w": analysis.muscle_power_w.ravel(),
-            "phase": np.repeat(phase, M),
+            "phase": phase.ravel(),
         }
     )
     pq.write_table(table, path)

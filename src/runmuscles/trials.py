@@ -126,9 +126,9 @@ def with_estimated_forces(spec: TrialSpec, out_dir: Path) -> TrialSpec:
     beside it in ``out_dir``, and the returned spec uses it.
     """
     from .dynamics.grf_estimation import estimate_grf  # noqa: PLC0415
+    from .outputs import prepare_output_dir  # noqa: PLC0415
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_output_dir(out_dir)
     est = estimate_grf(spec.model, spec.coordinates)
     _, xml = est.write(out_dir / "grf_estimated.mot")
     return TrialSpec(spec.label, spec.model, spec.coordinates, Path(xml), spec.speed_m_s, spec.speed_source)

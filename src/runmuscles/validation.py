@@ -24,7 +24,18 @@ from typing import Any
 
 from .errors import InputError
 
-__all__ = ["LIMITS", "MAX_GAP_S", "Limit", "check", "option_check", "limit"]
+__all__ = [
+    "CHOICES",
+    "LIMITS",
+    "MAX_GAP_S",
+    "Limit",
+    "check",
+    "check_choice",
+    "choice_check",
+    "limit",
+    "limits_markdown",
+    "option_check",
+]
 
 #: Longest gap (s) in markers, joint angles or forces that is bridged by interpolation.
 #: Longer gaps split the analysis instead of being bridged. 0.1 s is about a third of a
@@ -56,6 +67,10 @@ class Limit:
         Whether the value must be a whole number.
     special
         Values accepted besides the range, with their meaning (e.g. ``{0: "no filter"}``).
+    slips
+        Likely unit slips, ``(factor to this unit, other unit)``: a refused value that
+        falls in range once multiplied by the factor is answered with a suggestion
+        ("181 m ... (in cm? that is 1.81 m)").
     """
 
     key: str
@@ -68,6 +83,7 @@ class Limit:
     high_open: bool = False
     integer: bool = False
     special: tuple[tuple[float, str], ...] = ()
+    slips: tuple[tuple[float, str], ...] = ()
 
     def describe(self) -> str:
         lo = "" if self.low is None else f"{'above' if self.low_open else 'from'} {self.low:g}"
@@ -75,6 +91,12 @@ class Limit:
         rng = " ".join(x for x in (lo, hi) if x)
         extra = "".join(f"; {v:g} means {what}" for v, what in self.special)
         return f"{rng} {self.unit}{extra}".strip()
+
+    def in_range(self, v: float) -> bool:
+        """Whether ``v`` lies within the bounds (not counting ``special`` values)."""
+        bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
+        bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
+        return not (bad_low or bad_high)
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is refused, or ``None`` when it is accepted."""
@@ -90,10 +112,13 @@ class Limit:
             return f"{value} is not a finite number ({self.meaning}: {self.describe()})"
         if self.integer and v != int(v):
             return f"{value:g} is not a whole number ({self.meaning})"
-        bad_low = self.low is not None and (v <= self.low if self.low_open else v < self.low)
-        bad_high = self.high is not None and (v >= self.high if self.high_open else v > self.high)
-        if bad_low or bad_high:
-            return f"{v:g} {self.unit} is outside the accepted range {self.describe()} ({self.basis})"
+        if not self.in_range(v):
+            hint = ""
+            for factor, other in self.slips:
+                if self.in_range(v * factor):
+                    hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
+                    break
+            return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
         return None
 
 
@@ -107,11 +132,12 @@ LIMITS: dict[str, Limit] = _limits(
     Limit(
         "body_mass_kg", 20.0, 250.0, "kg", "body mass",
         "a child of about 6 years to the heaviest adults measured in gait labs; outside it a unit "
-        "slip (g, lb) is far more likely than a runner",
+        "slip (g, lb) is far more likely than a runner", slips=((0.001, "g"), (0.45359237, "lb")),
     ),
     Limit(
         "height_m", 1.0, 2.5, "m", "standing height",
         "a child of about 5 years to the tallest adults; a value in cm or inches is refused, not guessed",
+        slips=((0.01, "cm"), (0.0254, "in"), (0.001, "mm")),
     ),
     # -- the motion --------------------------------------------------------------------------
     Limit(
@@ -137,6 +163,17 @@ LIMITS: dict[str, Limit] = _limits(
         "the solver needs p > 1 (convex, smooth); 2-3 are used in practice (Crowninshield RD, Brand RA "
         "1981, J Biomech 14:793-801); above 10 the objective is numerically a min-max",
         low_open=True,
+    ),
+    Limit(
+        "emg_rate_hz", 20.0, 100000.0, "Hz", "EMG sample rate",
+        "envelopes are stored at motion-capture rates (50-200 Hz), raw surface EMG at 1000 Hz or more "
+        "(SENIAM: Hermens HJ et al. 2000, J Electromyogr Kinesiol 10:361-374); below 20 Hz a stride's "
+        "timing is lost",
+    ),
+    Limit(
+        "emg_delay_s", 0.0, 0.2, "s", "electromechanical delay between EMG and force",
+        "30-100 ms measured (Cavanagh PR, Komi PV 1979, Eur J Appl Physiol 42:159-163); 0.2 s is most "
+        "of a running stance",
     ),
     # -- what-if conditions ------------------------------------------------------------------
     Limit("grade_pct", -20.0, 20.0, "%", "slope", "the what-if's tested range (Minetti et al. 2002 "
@@ -174,9 +211,110 @@ LIMITS: dict[str, Limit] = _limits(
         "gps_acceleration_m_s2", None, 10.0, "m/s^2", "acceleration between GPS points",
         "a sprint start peaks near 10 m/s^2 (Morin JB et al. 2011, Med Sci Sports Exerc 43:1680-1688)",
     ),
+    Limit(
+        "recorded_vs_track_distance_pct", 0.0, 5.0, "%",
+        "difference between a watch file's recorded distance and its track's",
+        "eight GPS sport watches' recorded distances were off measured courses by 3.2-6.1 % (mean "
+        "absolute percentage error; Gilgen-Ammann R, Schweizer T, Wyss T 2020, JMIR Mhealth Uhealth "
+        "8:e17118); a larger difference means the file's totals or its track are damaged",
+    ),
+    # -- validity of results (runmuscles.analyses.validity: above the limit, figures are flagged) --
+    Limit(
+        "saturated_stride_fraction", 0.0, 0.05, "of the stride", "time a muscle spends at full activation",
+        "static optimization's forces are lower bounds where a muscle is saturated (Hicks JL et al. 2015, "
+        "J Biomech Eng 137:020905: muscles should make the moments, reserves stay small); 5 % of the "
+        "stride is a brief peak, more is a muscle that lacks the strength for the motion",
+    ),
+    Limit(
+        "saturated_muscle_share", 0.0, 0.10, "of the muscles", "muscles saturated beyond the stride limit",
+        "a few saturated muscles leave the others to compensate; more than a tenth of the model means the "
+        "strength does not fit the runner (the model's own strength saturates about half of the Hamner "
+        "2010 model's 92 muscles at 3-5 m/s)",
+    ),
+    Limit(
+        "reserve_share_of_joint_positive_work", 0.0, 0.10, "of the joint's positive work",
+        "reserve actuator's positive work over the net joint moment's, on a joint the muscles cross",
+        "reserves cost no metabolic energy, so their work is missing from the muscle energy; Hicks et "
+        "al. 2015 ask that reserves be small next to the net joint moments, and a tenth of a joint's "
+        "work moves the cost of running by several per cent",
+    ),
+    # -- agreement of joint angles and forces (runmuscles.analyses.consistency) ----------------
+    Limit(
+        "cop_outside_foot_m", 0.0, 0.10, "m", "centre of pressure outside the model's stance foot",
+        "the issue's starting point: 10 cm (about a third of a foot length) beyond the foot's outline. "
+        "On the 28 hamner2013 trials the median is 0 and at most 6 % of stance frames (subject03 Run_2) "
+        "are beyond it; with another runner's joint angles, 16-100 %",
+    ),
+    Limit(
+        "cop_outside_foot_stance_fraction", 0.0, 0.5, "of stance frames",
+        "share of stance with the centre of pressure beyond cop_outside_foot_m",
+        "'most of stance': noise at foot strike and toe-off, or a brief slip, stays far below half",
+    ),
+    Limit(
+        "residual_force_hicks_ratio", 0.0, 7.0, "x the Hicks et al. 2015 threshold",
+        "pelvis residual force (95th percentile of frames) over its threshold",
+        "Hicks JL et al. 2015, J Biomech Eng 137:020905: peak below 5 % of the peak external force. The "
+        "issue's starting point was 5 x; measured (no residual reduction): the 28 hamner2013 trials "
+        "1.3-4.1 x (peaks 1.8-5.3 x: hence the 95th percentile, so single-frame spikes do not decide), "
+        "fukuchi2017 trials through the lab path (markers, IK, split plate) 3.4-4.8 x; another runner's "
+        "joint angles 16-23 x. 7 x keeps a margin above the valid trials",
+    ),
+    Limit(
+        "residual_moment_hicks_ratio", 0.0, 15.0, "x the Hicks et al. 2015 threshold",
+        "pelvis residual moment (95th percentile of frames) over its threshold",
+        "Hicks et al. 2015: peak below 1 % of centre-of-mass height x peak external force. Measured: the "
+        "28 hamner2013 trials 3.0-8.1 x (peaks 4.2-71 x), fukuchi2017 trials through the lab path "
+        "7.0-9.7 x; the hamner2013 trials with the centre of pressure moved 0.3 m 25-32 x",
+    ),
+    # -- running, for forces from motion alone (runmuscles.dynamics.support) -------------------
+    Limit(
+        "double_support_fraction", 0.0, 0.15, "of the time", "both feet on the ground at once",
+        "running has no double support (Novacheck TF 1998, Gait Posture 7:77-95), walking about 20 % "
+        "of the stride (Perry J, Burnfield JM 2010, Gait Analysis); measured from foot kinematics: "
+        "0-8 % in the 28 hamner2013 running trials (slow runs, where the landing foot nears the floor "
+        "as the other leaves it), 11 % in OpenCap's walking, 97 % in its squats",
+    ),
+    Limit(
+        "flight_fraction", 0.10, 1.0, "of the time", "the body airborne (centre-of-mass force)",
+        "running has a flight phase in every step (Novacheck 1998); walking, standing and squats have "
+        "none. Measured: 21-41 % in the 28 hamner2013 running trials at 2-5 m/s, 0 % in OpenCap's "
+        "walking and squats and Pose2Sim's balancing trial",
+    ),
     Limit("latitude_deg", -90.0, 90.0, "deg", "latitude", "coordinates on Earth (WGS 84)"),
     Limit("longitude_deg", -180.0, 180.0, "deg", "longitude", "coordinates on Earth (WGS 84)"),
 )  # fmt: skip
+
+
+#: Options that take one of a few words, with what each means.
+CHOICES: dict[str, dict[str, str]] = {
+    "strength": {
+        "model": "the model's own maximum isometric forces (as OpenSim)",
+        "volume": "muscle volumes from mass and height (Handsfield et al. 2014), 60 N/cm^2",
+    },
+    "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
+    "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
+    "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+}
+
+
+def check_choice(key: str, value: str | None, where: str | None = None) -> str | None:
+    """Return ``value`` if it is one of ``CHOICES[key]`` (``None`` passes), else raise."""
+    if value is None or value in CHOICES[key]:
+        return value
+    raise InputError(where or key, f"'{value}' is not one of {', '.join(CHOICES[key])}")
+
+
+def choice_check(key: str, flag: str | None = None):
+    """A typer/click ``callback`` applying ``CHOICES[key]`` to an option's value."""
+
+    def callback(value: Any) -> Any:
+        import typer  # noqa: PLC0415
+
+        if value is not None and value not in CHOICES[key]:
+            raise typer.BadParameter(f"'{value}' is not one of {', '.join(CHOICES[key])}", param_hint=flag)
+        return value
+
+    return callback
 
 
 def limit(key: str) -> Limit:
@@ -212,3 +350,15 @@ def option_check(key: str, flag: str | None = None):
         return value
 
     return callback
+
+
+def limits_markdown() -> str:
+    """The declared limits as the README's Markdown table (``python -m runmuscles.validation``)."""
+    rows = ["| quantity | accepted | why |", "|---|---|---|"]
+    for lim in LIMITS.values():
+        rows.append(f"| `{lim.key}` ({lim.meaning}) | {lim.describe() or 'any finite value'} | {lim.basis} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(limits_markdown(), end="")

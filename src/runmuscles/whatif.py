@@ -70,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+from .analyses.validity import flag_reasons
 from .constants import STANDARD_GRAVITY_M_S2
 from .dynamics.inverse import BodyLoad
 from .errors import InputError, ModelError
@@ -271,13 +272,17 @@ def _result_from_analysis(
         "pelvis_residual_force_peak_n": q.get("residuals", {}).get("force_n", {}).get("peak"),
         "pelvis_residual_moment_peak_nm": q.get("residuals", {}).get("moment_nm", {}).get("peak"),
         "saturated_muscles": len(q.get("saturated_muscles", [])),
+        # the one validity rule (runmuscles.analyses.validity): which figures are flagged, and why
+        "figures_flagged": dict(q.get("figures_flagged", {})),
+        "energy_flag_reasons": flag_reasons(q, "energy"),
     }
     if energetics:
         res.energetics = _energetics(a)
+        res.energetics["metabolic_cost_flagged"] = bool(res.quality["energy_flag_reasons"])
     return res
 
 
-def _energetics(a: TrialAnalysis) -> dict[str, float | None]:
+def _energetics(a: TrialAnalysis) -> dict[str, float | bool | None]:
     from .analyses.energetics import energetics_summary  # noqa: PLC0415
 
     e = energetics_summary(a)
@@ -1492,11 +1497,21 @@ class SpeedModel:
                 for k in ("impulse_bw_s", "positive_work_j_per_kg", "negative_work_j_per_kg"):
                     g[f"{k}_per_km"] = g[f"{k}_per_stride"] * per_km
         en = _lerp_nested(r0.energetics, r1.energetics, w) if r0.energetics and r1.energetics else {}
+        # flagged when either trial's figures are (the validity rule, runmuscles.analyses.validity)
+        reasons = list(
+            dict.fromkeys(
+                r0.quality.get("energy_flag_reasons", []) + r1.quality.get("energy_flag_reasons", [])
+            )
+        )
+        if en:
+            en["metabolic_cost_flagged"] = bool(reasons)
         notes = [
             f"interpolated between the trials at {e0.speed_m_s:g} and {e1.speed_m_s:g} m/s "
             f"(weight {w:.2f} on the faster)"
         ] + r0.notes
-        return WhatIfResult(condition, groups, stride, en, None, notes)
+        res = WhatIfResult(condition, groups, stride, en, None, notes)
+        res.quality = {"energy_flag_reasons": reasons}
+        return res
 
     def table(self, *, level: str = "group") -> list[dict[str, Any]]:
         """Tidy rows against speed: one per (speed, group) or, with ``level="muscle"``, per
@@ -1703,7 +1718,6 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
         Paths (``coordinates``, ``grf_mot``, ``grf_xml``, ``condition``) and ``gravity_m_s2``.
     """
     import json  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     from .kinematics.forceplates import FeetGRF, write_grf  # noqa: PLC0415
     from .pipeline import foot_side  # noqa: PLC0415
@@ -1713,8 +1727,9 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
     a = result.analysis
     if a is None:
         raise InputError("export", "an interpolated result has no single motion to export")
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    from .outputs import prepare_output_dir  # noqa: PLC0415
+
+    out = prepare_output_dir(folder, "folder")
     ck = a.coordinates
     coords = write_storage(
         out / "coordinates.mot",

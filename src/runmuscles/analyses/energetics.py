@@ -168,6 +168,7 @@ from .fibres import (
     slow_twitch_fraction,
 )
 from .groups import group_members
+from .stride import muscle_phase_sum
 
 __all__ = [
     "BASAL_RATE_W_PER_KG",
@@ -764,7 +765,7 @@ def energetics_summary(
     bm = en.body_mass_kg
     w, _ = _frame_weights(en.time_s, analysis.cycles)
     duration = float(sum(c.duration_s for c in analysis.cycles))
-    phases = analysis.phase_per_frame()
+    phases = analysis.muscle_phase_per_frame()  # each muscle in its own leg's phase
     energy_j = w @ en.total_w  # (M,) over all strides
     total_j = float(energy_j.sum())
     out: dict = {
@@ -830,7 +831,7 @@ def energetics_summary(
         out["kcal_per_km"] = gross * bm / v * 1000.0 / _J_PER_KCAL
     for key in ("activation_maintenance_w", "shortening_w", "work_w"):
         out["heat_and_work_share"][key.removesuffix("_w")] = float((w @ getattr(en, key)).sum() / total_j)
-    phase_energy = {ph: np.where(phases == ph, w, 0.0) @ en.total_w for ph in PHASES}
+    phase_energy = {ph: muscle_phase_sum(phases, w, en.total_w, ph) for ph in PHASES}
     for ph, e in phase_energy.items():
         out["phase_share_of_energy"][ph] = float(e.sum() / total_j)
     for g, members in group_members(names).items():
@@ -1066,9 +1067,9 @@ def energy_muscle_rows(
     fib = fibre_shares(analysis)
     w, _ = _frame_weights(en.time_s, analysis.cycles)
     duration = float(sum(c.duration_s for c in analysis.cycles))
-    phases = analysis.phase_per_frame()
+    phases = analysis.muscle_phase_per_frame()
     energy = w @ en.total_w
-    per_phase = {ph: np.where(phases == ph, w, 0.0) @ en.total_w for ph in PHASES}
+    per_phase = {ph: muscle_phase_sum(phases, w, en.total_w, ph) for ph in PHASES}
     rows = []
     for j, n in enumerate(en.muscle_names):
         row = {

@@ -299,12 +299,13 @@ def fibre_shares(analysis, *, recruitment: str = "bhargava") -> FibreShares:
     slow = recruited_slow_fraction(rec.activation, r, model=recruitment)
     fast_force = force * (1.0 - slow)
     w, _ = _frame_weights(analysis.time_s, analysis.cycles)
-    phases = analysis.phase_per_frame()
+    phases = analysis.muscle_phase_per_frame()  # each muscle in its own leg's phase
     groups = {g: [names.index(m) for m in ms] for g, ms in group_members(names).items() if ms}
 
     def shares(weights: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        f_tot = weights @ force
-        f_fast = weights @ fast_force
+        # weights: (F,) for every muscle alike, or (F, M) per muscle
+        f_tot = weights @ force if weights.ndim == 1 else (weights * force).sum(axis=0)
+        f_fast = weights @ fast_force if weights.ndim == 1 else (weights * fast_force).sum(axis=0)
         per_group = {
             g: float(_share(np.array(f_fast[idx].sum()), np.array(f_tot[idx].sum())))
             for g, idx in groups.items()
@@ -315,7 +316,7 @@ def fibre_shares(analysis, *, recruitment: str = "bhargava") -> FibreShares:
     phase_share: dict[str, np.ndarray] = {}
     group_phase: dict[str, dict[str, float]] = {g: {} for g in groups}
     for ph in PHASES:
-        per_m, per_g = shares(np.where(phases == ph, w, 0.0))
+        per_m, per_g = shares(np.where(phases == ph, w[:, None], 0.0))
         phase_share[ph] = per_m
         for g, v in per_g.items():
             group_phase[g][ph] = v

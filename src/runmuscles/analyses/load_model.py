@@ -61,7 +61,9 @@ import numpy as np
 
 from ..constants import STANDARD_GRAVITY_M_S2 as G_M_S2
 from ..errors import InputError
+from ..quality import QualityWarning, quality_mark
 from ..trials import runner_folders
+from ..validation import check
 
 __all__ = [
     "DEFAULT_CADENCES_PCT",
@@ -73,7 +75,9 @@ __all__ = [
     "load_load_model",
     "main_driver",
     "run_load",
+    "summarize_activity",
     "summarize_run_file",
+    "table_load_per_km",
 ]
 
 LOAD_MODEL_FILE = "load_model.json"
@@ -206,6 +210,10 @@ def build_load_model(
     cads = _axis("cadences_pct", cadences_pct, 80.0, 120.0, 100.0, "% of the recorded cadence")
     if strength not in ("volume", "model"):
         raise InputError("strength", f"'{strength}' is not one of volume, model")
+    if out_path is not None:
+        from ..outputs import check_output_file, json_written_by_runmuscles  # noqa: PLC0415
+
+        check_output_file(out_path, json_written_by_runmuscles)
     data_dir = Path(data_dir)
     folders = runner_folders(data_dir, subjects)
     n_s, n_g, n_c = len(speeds), len(grades), len(cads)
@@ -511,6 +519,36 @@ class _Grid:
         return weights @ self.values.reshape(-1, len(self.keys))
 
 
+def table_load_per_km(
+    model: dict[str, Any], speed_m_s: float, grade_pct: float = 0.0, cadence_pct: float = 100.0
+) -> dict[str, dict[str, float]]:
+    """Per-group load of one km of steady running at one condition, read from the table.
+
+    Parameters
+    ----------
+    model
+        From :func:`load_load_model`.
+    speed_m_s, grade_pct, cadence_pct
+        The condition; each is held to the table's range (no extrapolation).
+
+    Returns
+    -------
+    dict
+        Per group: ``impulse_bw_s``, ``positive_work_j_per_kg``, ``negative_work_j_per_kg``
+        for 1 km (linear interpolation, as :func:`run_load` integrates a run).
+    """
+    grid = _Grid(model)
+    x = [
+        np.clip(np.array([float(v)]), a[0], a[-1])
+        for v, a in ((speed_m_s, grid.speeds), (grade_pct, grid.grades), (cadence_pct, grid.cads))
+    ]
+    vals = grid.integrate(x[0], x[1], x[2], np.array([1000.0]))
+    out: dict[str, dict[str, float]] = {}
+    for k, (g, q) in enumerate(grid.keys):
+        out.setdefault(g, {})[q] = float(vals[k])
+    return out
+
+
 def _nearest_on_axis(
     x: np.ndarray, axis, distance_m: np.ndarray, warnings: list[str], beyond: str, name: str
 ) -> np.ndarray:
@@ -547,8 +585,12 @@ def run_load(
         ``cadence``, each with the same quantities (they add up to ``groups``); ``units``;
         ``conditions`` (distance-weighted grade and cadence, where the cadence came from);
         ``distance_loaded_m`` (running distance inside the table's speed range);
-        ``distance_out_of_range_m``; ``strides`` (from the cadence used); ``warnings``.
+        ``distance_out_of_range_m``; ``time_loaded_s`` (running time inside the range);
+        ``left_out`` (what the load does not count: ``walking_m``, ``slower_m`` and
+        ``faster_m`` than the table's speeds, ``stopped_s``); ``strides`` (from the
+        cadence used); ``warnings``.
     """
+    check("body_mass_kg", body_mass_kg, "body_mass_kg")
     m = model if model is not None else load_load_model()
     grid = _Grid(m)
     speeds, grades, cads = grid.speeds, grid.grades, grid.cads
@@ -580,11 +622,11 @@ def run_load(
     ok = running & np.isfinite(speed) & (speed >= speeds[0]) & (speed <= speeds[-1])
     out_of_range = running & ~ok
     d_out = float(dd[out_of_range].sum())
+    slow_d = float(dd[out_of_range & (np.nan_to_num(speed) < speeds[0])].sum())
     if d_out > 0:
-        slow = float(dd[out_of_range & (np.nan_to_num(speed) < speeds[0])].sum())
         warnings.append(
             f"{d_out:.0f} m of running outside the load model's {speeds[0]:g}-{speeds[-1]:g} m/s range "
-            f"({slow:.0f} m slower, {d_out - slow:.0f} m faster) not counted: no extrapolation"
+            f"({slow_d:.0f} m slower, {d_out - slow_d:.0f} m faster) not counted: no extrapolation"
         )
     walk_d = float(dd[gait == "walk"].sum())
     if walk_d > 0:
@@ -675,6 +717,14 @@ def run_load(
         "conditions": conditions,
         "distance_loaded_m": d_total,
         "distance_out_of_range_m": d_out,
+        "time_loaded_s": float(t_ok.sum()),
+        "speed_range_m_s": [float(speeds[0]), float(speeds[-1])],
+        "left_out": {
+            "walking_m": walk_d,
+            "slower_m": slow_d,
+            "faster_m": d_out - slow_d,
+            "stopped_s": float(dt[gait == "stop"].sum()),
+        },
         "strides": strides,
         "body_mass_kg": body_mass_kg,
         "load_model": m["provenance"].get("date", ""),
@@ -701,33 +751,83 @@ def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> d
     path
         A FIT, GPX or TCX file.
     body_mass_kg
-        Runner's body mass (adds absolute loads).
+        Runner's body mass (adds absolute loads); checked against the declared
+        ``body_mass_kg`` limit (:func:`runmuscles.validation.check`).
 
     Returns
     -------
     dict
-        ``file``, ``sport``, ``start_time`` (ISO, UTC), ``distance_m``, ``duration_s``
-        (elapsed), ``moving_time_s``, ``ascent_m``, ``descent_m`` (``None`` without altitude),
-        ``pace_s_per_km`` (moving), ``groups``, ``drivers``, ``drivers_method``, ``units``
-        and ``conditions`` (see :func:`run_load`), ``distance_loaded_m``, ``strides``,
-        ``warnings``. Raises :class:`~runmuscles.errors.InputError` for a file that is not a
-        usable run.
+        See :func:`summarize_activity`. Raises :class:`~runmuscles.errors.InputError` for
+        a file that is not a usable run or a body mass out of range.
     """
     from ..readers.watch import read_activity  # noqa: PLC0415
-    from .runs import clean_activity  # noqa: PLC0415
 
-    run = clean_activity(read_activity(path))
-    load = run_load(run, body_mass_kg=body_mass_kg)
+    check("body_mass_kg", body_mass_kg, "body_mass_kg")
+    rec = summarize_activity(read_activity(path), body_mass_kg=body_mass_kg)
+    rec["file"] = str(path)
+    return rec
+
+
+def summarize_activity(
+    activity, body_mass_kg: float | None = None, model: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Clean and load one activity (:class:`~runmuscles.readers.watch.Activity`).
+
+    ``model`` is a load table from :func:`load_load_model` (default: the shipped one).
+
+    Returns
+    -------
+    dict
+        ``file``, ``sport``, ``start_time`` (ISO, UTC), ``distance_m`` (the reported
+        distance: the device's recorded total unless it disagrees with the track, see
+        :func:`runmuscles.analyses.runs.reported_distance`), ``distance`` (how it was
+        chosen: ``source``, ``recorded_m``, ``track_m``, ``difference_pct``, ``reason``),
+        ``duration_s`` (elapsed), ``moving_time_s``, ``ascent_m``, ``descent_m``
+        (``None`` without altitude), ``pace_s_per_km`` (moving), ``groups``, ``drivers``,
+        ``drivers_method``, ``units`` and ``conditions`` (see :func:`run_load`),
+        ``distance_loaded_m`` and ``time_loaded_s`` (what the load counts: running inside
+        the table's speed range), ``load_left_out`` (walking, too slow, too fast, stopped),
+        ``strides``, ``warnings`` (lines) and ``quality``
+        (:func:`runmuscles.quality.quality_mark`: ``valid`` and named ``warnings``).
+    """
+    from .runs import clean_activity, reported_distance  # noqa: PLC0415
+
+    check("body_mass_kg", body_mass_kg, "body_mass_kg")
+    run = clean_activity(activity)
+    load = run_load(run, body_mass_kg=body_mass_kg, model=model)
+    dist = reported_distance(activity, run)
     tot = run.totals
 
     def fin(x: float) -> float | None:
         return float(x) if math.isfinite(x) else None
 
+    left = load["left_out"]
+    left_lines = [
+        f"{left['walking_m'] / 1000:.2f} km walking" if left["walking_m"] >= 0.5 else "",
+        f"{left['slower_m'] / 1000:.2f} km slower than {load_speed_range(load)[0]:g} m/s"
+        if left["slower_m"] >= 0.5
+        else "",
+        f"{left['faster_m'] / 1000:.2f} km faster than {load_speed_range(load)[1]:g} m/s"
+        if left["faster_m"] >= 0.5
+        else "",
+    ]
+    left_text = ", ".join(x for x in left_lines if x)
+    quality = [*run.quality, *dist["warnings"]]
+    if left_text:
+        quality.append(
+            QualityWarning(
+                "load_left_out",
+                f"{run.source}: the muscle load counts {load['distance_loaded_m'] / 1000:.2f} km of running; "
+                f"left out: {left_text}",
+                affects=("load",),
+            )
+        )
     return {
-        "file": str(path),
+        "file": str(run.source),
         "sport": run.sport,
         "start_time": run.start_time.astimezone(UTC).isoformat(),
-        "distance_m": float(tot.distance_m),
+        "distance_m": float(dist["distance_m"]),
+        "distance": {k: v for k, v in dist.items() if k not in ("distance_m", "warnings")},
         "duration_s": float(tot.elapsed_time_s),
         "moving_time_s": float(tot.moving_time_s),
         "ascent_m": fin(tot.ascent_m),
@@ -739,6 +839,15 @@ def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> d
         "units": load["units"],
         "conditions": load["conditions"],
         "distance_loaded_m": load["distance_loaded_m"],
+        "time_loaded_s": load["time_loaded_s"],
+        "load_left_out": left,
+        "load_speed_range_m_s": list(load_speed_range(load)),
         "strides": load["strides"],
         "warnings": list(run.warnings) + load["warnings"],
+        "quality": quality_mark(quality),
     }
+
+
+def load_speed_range(load: dict[str, Any]) -> tuple[float, float]:
+    """The load table's speed range (m/s) that :func:`run_load` counted running within."""
+    return load["speed_range_m_s"][0], load["speed_range_m_s"][1]

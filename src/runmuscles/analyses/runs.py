@@ -11,14 +11,19 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    the last accepted fix is dropped instead when it was never checked (first of a segment)
    or when the fix before it reaches the new positions directly (a lone bad fix after a
    signal gap). Times of dropped fixes: ``CleanRun.rejected_fix_times_s``.
-2. **Distance**: the device's own distance field when the file has one (made monotonic:
-   ``distance_backsteps``), otherwise the haversine sum over accepted positions (not across
-   recording gaps), otherwise the time integral of speed. Increments faster than
-   ``max_speed_m_s`` are replaced by the neighbouring plausible rate (``distance_jumps``).
+2. **Distance**: the device's own distance field when the file has one, otherwise the
+   haversine sum over accepted positions (not across recording gaps), otherwise the time
+   integral of speed. A device distance that restarts from zero at a segment change (each
+   session of a FIT multisport file) is continued (``distance_resets_joined``); samples far
+   off their neighbours (one absurd value) are replaced by interpolation
+   (``distance_spikes``); the rest is made monotonic (``distance_backsteps``). Increments
+   faster than ``max_speed_m_s`` are replaced by the neighbouring plausible rate
+   (``distance_jumps``).
 3. **Resampling** to a uniform grid (``sample_rate_hz``, default 1 Hz) by linear
    interpolation of the cumulative distance and of the other channels.
 4. **Speed**: the device's speed when present, else the time derivative of distance;
-   samples above ``max_speed_m_s`` are outliers (``speed_outliers``), then a running median
+   samples above ``max_speed_m_s``, or off both neighbours by more than
+   ``max_acceleration_m_s2`` allows, are outliers (``speed_outliers``), then a running median
    over ``speed_median_s`` removes spikes (``speed_spikes``: samples more than
    ``speed_spike_m_s`` from the median), then a zero-phase 2nd-order Butterworth low-pass at
    ``speed_cutoff_hz`` smooths what is left. The median keeps real steps (a start, a stop)
@@ -33,11 +38,19 @@ TCX) and returns a :class:`CleanRun`. What it does, in order (every change is co
    barometric altitude, 100 m for GPS altitude, which is several times noisier), and the
    grade is its slope in percent, clipped to +-``max_grade_pct`` (``grade_clipped``).
    Ascent and descent count altitude changes larger than a hysteresis of 2 m (barometric)
-   or 5 m (GPS).
+   or 5 m (GPS). A treadmill or indoor run, or one without GPS positions (distance and speed
+   from a foot pod or the watch), has no grade in the file: it is taken as level (0 %), its
+   ascent and descent are unknown, and a ``grade_unknown_level_assumed`` warning says so.
 7. **Gait**: moving samples are "run" when the cadence is at least ``run_cadence_spm``
    (or, without cadence, when the speed is at least ``walk_run_speed_m_s``), else "walk";
    labels are then smoothed by a majority vote over ``min_gait_s``
    (``gait_samples_relabelled``).
+
+The limits of speed and acceleration are the declared ``gps_speed_m_s`` and
+``gps_acceleration_m_s2`` (:data:`runmuscles.validation.LIMITS`). What was dropped or
+assumed is also named in ``CleanRun.quality`` (:class:`~runmuscles.quality.QualityWarning`).
+:func:`reported_distance` chooses the distance to report: the file's recorded total unless it
+disagrees with the track.
 
 One hour of 1 Hz data is read and cleaned in well under a second.
 """
@@ -53,10 +66,12 @@ from scipy.ndimage import median_filter, uniform_filter1d
 from scipy.signal import butter, filtfilt
 
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..readers.watch import Activity
 from ..tables import TimeTable
+from ..validation import LIMITS
 
-__all__ = ["CleanRun", "GaitSegment", "RunTotals", "clean_activity", "haversine_m"]
+__all__ = ["CleanRun", "GaitSegment", "RunTotals", "clean_activity", "haversine_m", "reported_distance"]
 
 #: Mean Earth radius (IUGG), m: Moritz H (2000) Geodetic Reference System 1980, J Geodesy 74:128-133.
 EARTH_RADIUS_M = 6371008.8
@@ -68,6 +83,11 @@ WALK_RUN_SPEED_M_S = 2.0
 # (Cavanagh PR, Kram R (1989) Med Sci Sports Exerc 21:467-479; Tudor-Locke C et al. (2018)
 # Br J Sports Med 52:776-788, walking cadence 100-130 steps/min): 140 separates them.
 RUN_CADENCE_SPM = 140.0
+#: Fastest plausible speed between GPS points and largest plausible acceleration, from the
+#: declared limits (:data:`runmuscles.validation.LIMITS`, ``gps_speed_m_s`` and
+#: ``gps_acceleration_m_s2``, with their sources there).
+GPS_MAX_SPEED_M_S = float(LIMITS["gps_speed_m_s"].high or 12.5)
+GPS_MAX_ACCELERATION_M_S2 = float(LIMITS["gps_acceleration_m_s2"].high or 10.0)
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "distance_m",
@@ -154,6 +174,9 @@ class CleanRun:
         The options used.
     rejected_fix_times_s
         Times (s, on the activity's record clock) of the GPS fixes dropped as outliers.
+    quality
+        Named problems (:class:`~runmuscles.quality.QualityWarning`): the reader's ones and
+        the cleaning's (GPS jumps and distance spikes dropped, grade taken as level).
     """
 
     table: TimeTable
@@ -168,6 +191,7 @@ class CleanRun:
     warnings: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     rejected_fix_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    quality: list[QualityWarning] = field(default_factory=list)
 
     @property
     def time_s(self) -> np.ndarray:
@@ -206,7 +230,8 @@ def clean_activity(
     activity: Activity,
     *,
     sample_rate_hz: float = 1.0,
-    max_speed_m_s: float = 12.0,
+    max_speed_m_s: float = GPS_MAX_SPEED_M_S,
+    max_acceleration_m_s2: float = GPS_MAX_ACCELERATION_M_S2,
     gps_slack_m: float = 10.0,
     reanchor_points: int = 5,
     speed_median_s: float = 5.0,
@@ -233,7 +258,10 @@ def clean_activity(
         Output rate (1 Hz by default).
     max_speed_m_s
         Fastest plausible running speed; faster GPS jumps, distance increments and speed
-        samples are outliers (12 m/s is above any human's top sprinting speed).
+        samples are outliers (default: the declared ``gps_speed_m_s`` limit, 12.5 m/s).
+    max_acceleration_m_s2
+        A speed sample that differs from both its neighbours by more than this times the
+        time between them is an outlier (default: the declared ``gps_acceleration_m_s2``).
     gps_slack_m
         Position error allowed on top of ``max_speed_m_s * dt`` before a fix is a jump.
     reanchor_points
@@ -277,6 +305,7 @@ def clean_activity(
         raise InputError("clean_activity", f"sample_rate_hz must be positive, got {sample_rate_hz}")
     corr: dict[str, int] = {f"read_{k}": int(v) for k, v in activity.corrections.items()}
     notes = list(activity.warnings)
+    quality = list(activity.quality)
     t = rec.time_s - rec.time_s[0]
 
     def col(name: str) -> np.ndarray:
@@ -301,6 +330,16 @@ def clean_activity(
         dropped = pos_ok & ~accepted
         corr["gps_points_dropped"] = int(dropped.sum())
         rejected_s = t[dropped] + rec.time_s[0]
+        if dropped.any():
+            quality.append(
+                QualityWarning(
+                    "gps_jumps_dropped",
+                    f"{src}: {int(dropped.sum())} of {n_pos} GPS position(s) imply a speed above "
+                    f"{max_speed_m_s:g} m/s from the track and were dropped",
+                    invalidates=bool(dropped.sum() > 0.5 * n_pos),  # most of the track is not a run
+                    affects=("distance", "speed", "grade"),
+                )
+            )
         corr["gps_reanchored"] = int(n_reanchor)
         lat[~accepted] = np.nan
         lon[~accepted] = np.nan
@@ -312,6 +351,22 @@ def clean_activity(
     if np.isfinite(dist_dev).sum() >= max(2, 0.5 * t.size):
         dist_source = "device"
         dist = _fill_nan(t, dist_dev)
+        dist, n_resets = _join_segment_resets(t, dist, seg, max_speed_m_s, gps_slack_m)
+        if n_resets:
+            corr["distance_resets_joined"] = n_resets
+        spiked = _distance_spikes(t, dist, max_speed_m_s, gps_slack_m)
+        if spiked.any():
+            corr["distance_spikes"] = int(spiked.sum())
+            k = int(np.flatnonzero(spiked)[0])
+            quality.append(
+                QualityWarning(
+                    "device_distance_spikes",
+                    f"{src}: {int(spiked.sum())} recorded distance sample(s) far off their neighbours "
+                    f"(e.g. {dist_dev[k]:.0f} m at {t[k]:.0f} s) were replaced by interpolation",
+                    affects=("distance", "speed"),
+                )
+            )
+            dist = _fill_nan(t, np.where(spiked, np.nan, dist))
         backsteps = int(np.sum(np.diff(dist) < 0))
         if backsteps:
             corr["distance_backsteps"] = backsteps
@@ -355,6 +410,7 @@ def clean_activity(
         spd_raw = np.gradient(dist_g, tg) if tg.size > 1 else np.zeros(tg.size)
     spd_raw[in_pause] = 0.0
     out = (spd_raw > max_speed_m_s) | (spd_raw < 0) | ~np.isfinite(spd_raw)
+    out |= _acceleration_spikes(tg, spd_raw, max_acceleration_m_s2)
     corr["speed_outliers"] = int(out.sum())
     if out.all():
         spd_raw[:] = 0.0
@@ -412,6 +468,21 @@ def clean_activity(
         alt_s = np.full(tg.size, np.nan)
         grade = np.full(tg.size, np.nan)
         notes.append("no altitude: grade unknown (NaN)")
+    indoor = _indoor_reason(activity.sport, n_pos)
+    if indoor:
+        # no track to climb: a treadmill's incline and an indoor route's hills are not in the
+        # file, and barometric altitude indoors follows the weather and the building
+        grade = np.zeros(tg.size)
+        ascent = descent = float("nan")
+        notes.append(f"{indoor}: grade unknown, taken as level")
+    if indoor or not np.isfinite(grade).any():
+        quality.append(
+            QualityWarning(
+                "grade_unknown_level_assumed",
+                f"{src}: {indoor or 'no altitude'}: grade unknown, the run is taken as level",
+                affects=("grade", "load"),
+            )
+        )
 
     # other channels -------------------------------------------------------------------------
     def chan(name: str) -> np.ndarray:
@@ -486,7 +557,83 @@ def clean_activity(
         warnings=notes,
         options=opts,
         rejected_fix_times_s=rejected_s,
+        quality=quality,
     )
+
+
+def reported_distance(activity: Activity, run: CleanRun) -> dict[str, Any]:
+    """The distance to report for a run: the device's recorded total unless the track disagrees.
+
+    The recorded total is what the file states for its running part (FIT: the running
+    sessions' ``total_distance``, or the laps' when a truncated file has no session; TCX:
+    the laps' ``DistanceMeters``; GPX states none). The track's distance is the cleaned
+    samples' (:attr:`CleanRun.totals`). The recorded total is reported unless the two
+    differ by more than the declared ``recorded_vs_track_distance_pct`` limit
+    (:data:`runmuscles.validation.LIMITS`); then the track's is reported, with a warning.
+    A truncated file's recorded totals are not used (they cover the laps written before the
+    cut, or the whole run when the cut falls inside a lap's track).
+
+    Parameters
+    ----------
+    activity
+        The activity as read.
+    run
+        Its cleaned run.
+
+    Returns
+    -------
+    dict
+        ``distance_m`` (reported), ``source`` (``"recorded"`` or ``"track"``),
+        ``recorded_m`` (``None`` when the file states none), ``track_m``,
+        ``track_source`` (``"device"`` cumulative distance, ``"gps"`` positions or
+        ``"speed"``), ``difference_pct`` (recorded against track, ``None`` without a
+        recorded total), ``reason`` (one line) and ``warnings``
+        (:class:`~runmuscles.quality.QualityWarning`).
+    """
+    recorded = float(activity.session_totals.get("distance_m", float("nan")))
+    track = float(run.totals.distance_m)
+    out: dict[str, Any] = {
+        "distance_m": track,
+        "source": "track",
+        "recorded_m": recorded if np.isfinite(recorded) and recorded > 0 else None,
+        "track_m": track,
+        "track_source": str(run.table.meta.get("distance_source", "")),
+        "difference_pct": None,
+        "reason": "the file states no recorded distance: the track's distance",
+        "warnings": [],
+    }
+    if out["recorded_m"] is None:
+        return out
+    if activity.corrections.get("truncated"):
+        out["reason"] = (
+            "the track's distance: the file is truncated, so its recorded totals do not cover the run "
+            f"(recorded {recorded / 1000:.2f} km)"
+        )
+        return out
+    lim = LIMITS["recorded_vs_track_distance_pct"]
+    diff = 100.0 * (recorded - track) / track if track > 0 else float("inf")
+    out["difference_pct"] = diff if np.isfinite(diff) else None
+    if lim.problem(abs(diff)) is None:
+        out.update(
+            distance_m=recorded,
+            source="recorded",
+            reason=f"the device's recorded distance (the track's is {track / 1000:.2f} km, {diff:+.1f} %)",
+        )
+        return out
+    out["reason"] = (
+        f"the track's distance: the file's recorded {recorded / 1000:.2f} km differs from its track's "
+        f"{track / 1000:.2f} km by {diff:+.1f} %, more than the {lim.high:g} % a GPS watch's distance "
+        "is off (the recorded total or the track is damaged)"
+    )
+    out["warnings"] = [
+        QualityWarning(
+            "recorded_distance_disagrees",
+            f"{run.source}: recorded distance {recorded / 1000:.2f} km and track {track / 1000:.2f} km "
+            f"differ by {diff:+.1f} %; the track's distance is reported",
+            affects=("distance",),
+        )
+    ]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,6 +739,69 @@ def _gps_distance(
     cum = np.concatenate([[0.0], np.cumsum(inc)])
     # samples without a fix: interpolate in time between fixes
     return np.interp(t, t[idx], cum)
+
+
+def _indoor_reason(sport: str, n_positions: int) -> str:
+    """Why the run has no usable grade ("" when it has one): a treadmill or indoor sport, or
+    no GPS positions (distance and speed from a foot pod or the watch's accelerometer)."""
+    sub = sport.split(":", 1)[1] if ":" in sport else ""
+    if any(w in sub for w in ("treadmill", "indoor", "virtual")):
+        return f"a {sub.replace('_', ' ')} run"
+    if n_positions < 2:
+        return "no GPS positions (an indoor or treadmill run)"
+    return ""
+
+
+def _distance_spikes(t: np.ndarray, dist: np.ndarray, max_speed: float, slack_m: float) -> np.ndarray:
+    """Samples of a recorded cumulative distance far off their neighbours (one or two absurd
+    values in an otherwise steady record).
+
+    A cumulative distance rises monotonically, so the median of five consecutive samples is
+    the middle one; a sample further from that median than ``max_speed`` covers in the
+    window's time (plus ``slack_m``) cannot be a distance the runner covered. Real steps (a
+    GPS reacquired after a tunnel) stay monotonic and are not flagged.
+    """
+    if dist.size < 5:
+        return np.zeros(dist.size, dtype=bool)
+    med = median_filter(dist, size=5, mode="nearest")
+    lo = np.concatenate([[t[0]] * 2, t[:-2]])
+    hi = np.concatenate([t[2:], [t[-1]] * 2])
+    return np.abs(dist - med) > max_speed * np.maximum(hi - lo, 1.0) + slack_m
+
+
+def _acceleration_spikes(t: np.ndarray, v: np.ndarray, max_acc: float) -> np.ndarray:
+    """Speed samples that differ from both neighbours, in the same direction, by more than
+    ``max_acc`` allows in the time between them (a one-sample spike no runner can make)."""
+    out = np.zeros(v.size, dtype=bool)
+    if v.size < 3:
+        return out
+    with np.errstate(invalid="ignore"):
+        up = (v[1:-1] - v[:-2]) / np.maximum(t[1:-1] - t[:-2], 1e-9)
+        down = (v[1:-1] - v[2:]) / np.maximum(t[2:] - t[1:-1], 1e-9)
+        out[1:-1] = ((up > max_acc) & (down > max_acc)) | ((up < -max_acc) & (down < -max_acc))
+    return out
+
+
+def _join_segment_resets(
+    t: np.ndarray, dist: np.ndarray, seg: np.ndarray, max_speed: float, slack_m: float
+) -> tuple[np.ndarray, int]:
+    """Continue a device distance that restarts from zero at a segment change.
+
+    Multisport FIT files count each session's distance from zero. Where the distance drops
+    at a segment change, the later samples are offset to continue from the last one; the
+    new segment's first value is kept as distance covered since its start when it is
+    reachable at ``max_speed`` in the time between the two samples (else it is an offset
+    of another kind and counts nothing).
+    """
+    cut = np.flatnonzero((np.diff(seg) != 0) & (np.diff(dist) < 0))
+    if cut.size == 0:
+        return dist, 0
+    out = dist.copy()
+    for i in cut.tolist():
+        after = out[i + 1]
+        since_start = after if 0.0 <= after <= max_speed * (t[i + 1] - t[i]) + slack_m else 0.0
+        out[i + 1 :] += out[i] - after + since_start
+    return out, int(cut.size)
 
 
 def _limit_rate(t: np.ndarray, dist: np.ndarray, max_speed: float) -> tuple[np.ndarray, int]:

@@ -13,6 +13,13 @@ Definitions (units in the names):
 
 Integrals use the trapezoidal rule with the interval's ends interpolated, so a phase that
 begins between two frames is integrated from its true start.
+
+Phases are per leg: a muscle of the right leg (``_r``) is in the right foot's braking,
+propulsion, early or late swing, a muscle of the left leg (``_l``, trunk muscles included)
+in the left foot's, each from that foot's own events
+(:func:`runmuscles.kinematics.events.side_phase_intervals`); a muscle with no side follows
+the reference foot. "Both" sides of a group in a phase is the sum of each side in its own
+phase.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import STANDARD_GRAVITY_M_S2
-from ..kinematics.events import PHASES, StrideCycle
+from ..kinematics.events import PHASES, StrideCycle, phase_bounds, side_phase_intervals
 from .groups import group_members, muscle_side
 
 __all__ = [
@@ -30,8 +37,10 @@ __all__ = [
     "StrideMetrics",
     "integrate_between",
     "interp_rows",
+    "muscle_phase_sum",
     "stride_metrics",
     "group_rows",
+    "leg_phase_intervals",
     "time_normalize",
 ]
 
@@ -99,7 +108,9 @@ class StrideMetrics:
     """Per-muscle metrics of one stride, whole and per phase.
 
     Arrays have one value per muscle. ``phases`` maps each phase name of
-    :data:`~runmuscles.kinematics.events.PHASES` to a dict of the same metrics.
+    :data:`~runmuscles.kinematics.events.PHASES` to a dict of the same metrics, each muscle
+    in its own leg's phase; ``phase_intervals_s`` gives, per side (``right``, ``left``), the
+    pieces of the stride in each of that leg's phases.
     """
 
     cycle: StrideCycle
@@ -111,17 +122,24 @@ class StrideMetrics:
     peak_activation: np.ndarray
     mean_activation: np.ndarray
     phases: dict[str, dict[str, np.ndarray]]
-    phase_bounds_s: dict[str, tuple[float, float]]
+    phase_intervals_s: dict[str, dict[str, list[tuple[float, float]]]]
 
 
-def _phase_bounds(c: StrideCycle) -> dict[str, tuple[float, float]]:
-    mid = 0.5 * (c.toe_off_s + c.end_s)
-    return {
-        "braking": (c.start_s, c.braking_end_s),
-        "propulsion": (c.braking_end_s, c.toe_off_s),
-        "early_swing": (c.toe_off_s, mid),
-        "late_swing": (mid, c.end_s),
-    }
+def leg_phase_intervals(
+    cycle: StrideCycle, side_cycles: dict[str, list[StrideCycle]] | None
+) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """Per side (``right``, ``left``): that leg's own phases inside the reference ``cycle``.
+
+    A side with no complete cycle of its own in ``side_cycles`` takes the reference cycle's
+    phases (the only timing known).
+    """
+    ref = {ph: [ab] for ph, ab in phase_bounds(cycle).items()}
+    out = {}
+    for side in ("right", "left"):
+        own = (side_cycles or {}).get(side) or []
+        got = side_phase_intervals(own, cycle.start_s, cycle.end_s) if side != cycle.side else ref
+        out[side] = got if any(got.values()) else ref
+    return out
 
 
 def stride_metrics(
@@ -131,8 +149,14 @@ def stride_metrics(
     power_w: np.ndarray,
     activation: np.ndarray,
     cycle: StrideCycle,
+    side_cycles: dict[str, list[StrideCycle]] | None = None,
 ) -> StrideMetrics:
-    """Impulse, work and peaks per muscle over one stride cycle and its phases."""
+    """Impulse, work and peaks per muscle over one stride cycle and its phases.
+
+    ``side_cycles``: every foot's stride cycles (:attr:`GaitEvents.cycles`), so that each
+    leg's muscles are split by that leg's own phases; ``None``: every muscle by the
+    reference foot's phases.
+    """
     t = np.asarray(time_s, dtype=float)
     inside = (t >= cycle.start_s - 1e-9) & (t <= cycle.end_s + 1e-9)
     # only the frames of this cycle (plus one each side) enter the fine power grid
@@ -140,16 +164,22 @@ def stride_metrics(
     hi = min(int(np.searchsorted(t, cycle.end_s, side="left")) + 2, t.size)
     fine = _fine_power(t[lo:hi], np.asarray(power_w)[lo:hi])
     pos, neg = _pos_neg_work(t, power_w, cycle.start_s, cycle.end_s, fine=fine)
-    bounds = _phase_bounds(cycle)
-    phases: dict[str, dict[str, np.ndarray]] = {}
-    for ph in PHASES:
-        a, b = bounds[ph]
-        pp, nn = _pos_neg_work(t, power_w, a, b, fine=fine)
-        phases[ph] = {
-            "impulse_n_s": integrate_between(t, force_n, a, b),
-            "positive_work_j": pp,
-            "negative_work_j": nn,
-        }
+    legs = leg_phase_intervals(cycle, side_cycles)
+    sides = [muscle_side(m) or cycle.side for m in muscle_names]
+    M = len(muscle_names)
+    phases: dict[str, dict[str, np.ndarray]] = {
+        ph: {k: np.zeros(M) for k in ("impulse_n_s", "positive_work_j", "negative_work_j")} for ph in PHASES
+    }
+    for side, intervals in legs.items():
+        cols = np.array([j for j, sd in enumerate(sides) if sd == side], dtype=int)
+        if not cols.size:
+            continue
+        for ph in PHASES:
+            for a, b in intervals[ph]:
+                pp, nn = _pos_neg_work(t, power_w, a, b, fine=fine)
+                phases[ph]["impulse_n_s"][cols] += integrate_between(t, force_n, a, b)[cols]
+                phases[ph]["positive_work_j"][cols] += pp[cols]
+                phases[ph]["negative_work_j"][cols] += nn[cols]
     return StrideMetrics(
         cycle=cycle,
         muscle_names=list(muscle_names),
@@ -160,14 +190,30 @@ def stride_metrics(
         peak_activation=activation[inside].max(axis=0),
         mean_activation=integrate_between(t, activation, cycle.start_s, cycle.end_s) / cycle.duration_s,
         phases=phases,
-        phase_bounds_s=bounds,
+        phase_intervals_s=legs,
     )
+
+
+def muscle_phase_sum(labels: np.ndarray, weights: np.ndarray, values: np.ndarray, phase: str) -> np.ndarray:
+    """``(M,)``: per muscle, the weighted sum over frames of ``values`` (``(F, M)``) in ``phase``.
+
+    ``labels`` is ``(F, M)`` (each muscle in its own leg's phase,
+    :meth:`runmuscles.pipeline.TrialAnalysis.muscle_phase_per_frame`) or ``(F,)`` (one phase
+    per frame for every muscle); ``weights`` ``(F,)`` are the frames' time weights.
+    """
+    lab = np.asarray(labels)
+    w = np.asarray(weights, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if lab.ndim == 1:
+        return np.where(lab == phase, w, 0.0) @ v
+    return (np.where(lab == phase, w[:, None], 0.0) * v).sum(axis=0)
 
 
 def group_rows(metrics: StrideMetrics, body_mass_kg: float) -> list[dict]:
     """Tidy rows: one per (group, side, phase incl. 'stride') with loads and shares.
 
-    Shares are relative to the sum over all muscles of the model in the same interval.
+    Shares are relative to the sum over all muscles of the model in the same interval (for a
+    phase: every muscle in its own leg's phase, see :func:`stride_metrics`).
     Columns: ``cycle``, ``group``, ``side`` (``both``, ``right``, ``left``), ``phase``,
     ``impulse_bw_s``, ``positive_work_j_per_kg``, ``negative_work_j_per_kg``,
     ``share_of_impulse``, ``share_of_positive_work``, ``n_muscles``.

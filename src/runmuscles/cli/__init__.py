@@ -14,6 +14,7 @@ from ..errors import RunmusclesError
 
 # Registration order is the order of ``runmuscles --help``.
 from . import (  # noqa: F401, E402  (each module registers its command on ``app``)
+    advice,
     analyze,
     claims,
     demo,
@@ -29,7 +30,7 @@ from . import (  # noqa: F401, E402  (each module registers its command on ``app
 )
 from ._app import EXIT_INPUT, EXIT_INTERNAL, app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "internal_error_line", "main"]
 
 
 def main() -> None:
@@ -56,9 +57,31 @@ def main() -> None:
         if isinstance(exc, click.ClickException):
             typer.echo(f"runmuscles: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        typer.echo(f"runmuscles: internal error: {type(exc).__name__}: {first}", err=True)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # The file system refused (permissions, a full disk, a path that vanished): the
+            # user's environment, not a bug; said as the file and the system's reason.
+            typer.echo(f"runmuscles: error: {exc.filename}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        typer.echo(internal_error_line(exc, sys.argv), err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def internal_error_line(exc: BaseException, argv: list[str]) -> str:
+    """The one line printed for a bug (exit 3): what broke, and a request to report it."""
+    import shlex  # noqa: PLC0415
+
+    text = " ".join(str(exc).split())
+    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if len(what) > 300:
+        what = what[:297] + "..."
+    import re  # noqa: PLC0415
+
+    # a database URL's password is not repeated
+    command = re.sub(r"(://[^:/@\s]+:)[^@/\s]+@", r"\1***@", shlex.join(["runmuscles", *argv[1:]]))
+    return (
+        f"runmuscles: internal error: {what} - this is a bug in runmuscles; please report it with the "
+        f"command line you ran ({command})"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

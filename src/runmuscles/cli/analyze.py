@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app, fail, progress_factory, report_after_run, run_one
 
 
@@ -17,8 +17,9 @@ def analyze(
     trial: Annotated[
         Path | None,
         typer.Argument(
-            help="A trial: C3D or TRC markers, joint angles (.mot/.sto), or a folder in the hamner2013 "
-            "layout (model/, ik/, Run_N_grf.xml) with --trial."
+            help="A trial: C3D or TRC markers, joint angles (.mot/.sto), a folder in the hamner2013 "
+            "layout (model/, ik/, Run_N_grf.xml) with --trial, or an OpenCap or Pose2Sim output folder "
+            "(scaled .osim and IK .mot; --trial picks the .mot)."
         ),
     ] = None,
     trial_name: Annotated[
@@ -35,7 +36,12 @@ def analyze(
     ] = None,
     height_m: Annotated[
         float | None,
-        typer.Option("--height", help="Runner's height (m).", callback=option_check("height_m", "--height")),
+        typer.Option(
+            "--height",
+            help="Runner's height (m): scales a lab trial's model, and sets the volume strength model's "
+            "height (default: the scaled model's stature).",
+            callback=option_check("height_m", "--height"),
+        ),
     ] = None,
     model: Annotated[
         Path | None,
@@ -92,8 +98,13 @@ def analyze(
         ),
     ] = 2.0,
     strength: Annotated[
-        str, typer.Option(help="'model' (the model's F0) or 'volume' (Handsfield 2014).")
-    ] = "model",
+        str,
+        typer.Option(
+            help="'volume' (default: muscle volumes from mass and height, Handsfield 2014, with the "
+            "scaled model's stature when --height is not given) or 'model' (the model's own F0).",
+            callback=choice_check("strength", "--strength"),
+        ),
+    ] = "volume",
     speed: Annotated[
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
@@ -106,6 +117,54 @@ def analyze(
             "steps): analyse the measured stance(s) alone, labelled stance-only.",
         ),
     ] = False,
+    emg: Annotated[
+        Path | None,
+        typer.Option(
+            help="EMG to compare with the activations: C3D (its EMG analog channels), CSV (time column "
+            "and one column per channel) or .sto/.mot; raw or envelopes (detected). Adds an 'emg' block "
+            "to summary.json and EMG-vs-activation plots to the report."
+        ),
+    ] = None,
+    emg_map: Annotated[
+        Path | None,
+        typer.Option(
+            help="EMG channel map: lines 'channel, muscle' (model muscle names joined by '+', an "
+            "abbreviation such as TA or R GMAX, or 'ignore'). Without it channels are matched by name."
+        ),
+    ] = None,
+    emg_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="EMG sample rate (Hz): needed for a file without a time column; a time column that "
+            "differs from it by more than 1 % is refused.",
+            callback=option_check("emg_rate_hz", "--emg-rate"),
+        ),
+    ] = None,
+    emg_kind: Annotated[
+        str,
+        typer.Option(
+            help="'auto' (detected), 'raw' (band-pass, rectify, low-pass), 'rectified' (low-pass) or "
+            "'envelope'."
+        ),
+    ] = "auto",
+    emg_side: Annotated[
+        str | None,
+        typer.Option(help="Side of EMG channels whose names do not say it (default: the reference side)."),
+    ] = None,
+    emg_delay: Annotated[
+        float,
+        typer.Option(
+            help="Electromechanical delay (s): EMG is compared this much later (Cavanagh & Komi 1979).",
+            callback=option_check("emg_delay_s", "--emg-delay"),
+        ),
+    ] = 0.05,
+    emg_normalise: Annotated[
+        str,
+        typer.Option(
+            help="EMG envelope normalisation: 'stride_peaks' (mean of its per-stride peaks) or "
+            "'trial_peak' (its peak over the recording)."
+        ),
+    ] = "stride_peaks",
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,
@@ -117,13 +176,39 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..outputs import check_output_dir  # noqa: PLC0415
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
+    emg_options = None
+    if emg is not None:
+        from ..analyses.emg import EmgOptions  # noqa: PLC0415  (no SciPy import until EMG is processed)
+
+        emg_options = EmgOptions(
+            emg,
+            map_path=emg_map,
+            rate_hz=emg_rate,
+            kind=emg_kind,
+            default_side=emg_side,
+            delay_s=emg_delay,
+            normalisation=emg_normalise,
+        )
+    elif emg_map is not None or emg_rate is not None:
+        fail("--emg-map and --emg-rate go with --emg")
+    check_output_dir(out)
     lab_file = trial if trial is not None and not trial.is_dir() else None
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None
     show = not (as_json or quiet)
     inputs: dict = {}
+    if lab_file is None and trial is not None and trial.is_dir() and coordinates is None:
+        from ..lab.markerless import find_session  # noqa: PLC0415
+
+        session = find_session(trial, trial_name)  # an OpenCap or Pose2Sim output folder
+        if session is not None:
+            lab_file, model, note = session.lab_inputs(model, height_m, mass_kg)
+            trial_name = None
+            if show:
+                typer.echo(f"runmuscles: notice: {note}", err=True)
     if lab_file is not None:
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
@@ -138,7 +223,6 @@ def analyze(
             (static, "--static"),
             (stance_only or None, "--stance-only"),
             (mass_kg, "--mass"),
-            (height_m, "--height"),
             (marker_map, "--markers"),
         ):
             if given is not None:
@@ -156,11 +240,13 @@ def analyze(
         lowpass_hz=lowpass if lowpass > 0 else None,
         activation_exponent=exponent,
         strength=strength,
+        height_m=height_m,
         cycle=cycle,
         start_s=start,
         end_s=end,
         speed_m_s=speed if speed is not None else spec.speed_m_s,
         speed_source="given" if speed is not None else spec.speed_source,
+        emg=emg_options,
         **inputs,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import choice_check
 from ._app import app
 from ._runner import RunnerFolder, RunnerTrials
 
@@ -16,17 +17,22 @@ from ._runner import RunnerFolder, RunnerTrials
 def claims(
     trial: RunnerFolder = None,
     trial_name: RunnerTrials = None,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for claims.json.")] = Path("runmuscles-claims"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per claim.")] = False,
 ) -> None:
     """Popular claims about running muscles, each with the engine's evidence and a verdict."""
     from ..claims import evaluate_claims  # noqa: PLC0415
+    from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import load_runner  # noqa: PLC0415
 
+    check_output_dir(out)
     sm = load_runner(trial, trials=trial_name, strength=strength)
     found = [c.as_dict() for c in evaluate_claims(sm)]
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     (out / "claims.json").write_text(json.dumps(found, indent=2, default=float))
     from ..reports.whatif_html import write_claims_report  # noqa: PLC0415
 

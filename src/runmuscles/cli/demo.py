@@ -29,9 +29,11 @@ def demo(
     large reserve torques are needed), so the demo scales muscle strength from the
     runner's mass and height by muscle volume unless told otherwise.
     """
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
     from ..pipeline import AnalysisOptions  # noqa: PLC0415
     from ..trials import demo_trials  # noqa: PLC0415
 
+    prepare_output_dir(out)
     analyses = []
     for spec in demo_trials():
         opts = AnalysisOptions(speed_m_s=spec.speed_m_s, speed_source=spec.speed_source, strength=strength)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..validation import option_check
-from ._app import app
+from ._app import EXIT_INPUT, app
 
 
 @app.command()
@@ -29,27 +29,57 @@ def history(
         ),
     ] = 12,
 ) -> None:
-    """Weeks of runs: per-group load, acute:chronic ratio and spikes."""
-    from ..history import export_csv, import_paths, open_history, weekly_loads  # noqa: PLC0415
+    """Weeks of runs: per-group load against the mean of the previous three weeks (descriptive),
+    and single runs more than 10 % longer than the longest of the previous 30 days."""
+    from ..history import (  # noqa: PLC0415
+        export_csv,
+        import_paths,
+        open_history,
+        weekly_loads,
+    )
+    from ..outputs import check_output_file, csv_written_by_runmuscles  # noqa: PLC0415
 
+    if csv_out is not None:
+        check_output_file(csv_out, csv_written_by_runmuscles("week_start"), "--csv")
     engine = open_history(db)
+    failed = False
     if add:
         for r in import_paths(engine, add):
-            typer.echo(f"{r.path}: {r.status}" + (f" ({r.message})" if r.status == "error" else ""))
+            if r.status == "error":  # one line on stderr; the other files are still imported
+                failed = True
+                said = r.message if str(r.path) in r.message else f"{r.path}: {r.message}"
+                typer.echo(f"runmuscles: error: {said}", err=True)
+            else:
+                typer.echo(f"{r.path}: {r.status}")
     rows = weekly_loads(engine, quantity)
     if csv_out is not None:
         export_csv(rows, csv_out)
         typer.echo(f"wrote {csv_out}")
     if not rows:
         typer.echo("no runs in the history yet (runmuscles history --import FOLDER)")
-        return
+    else:
+        _print_weeks(engine, rows, weeks)
+    if failed:  # like `runmuscles run`: a file that could not be imported is exit 2
+        raise typer.Exit(EXIT_INPUT)
+
+
+def _print_weeks(engine, rows: list[dict], weeks: int) -> None:
+    from ..history import activities, single_run_spikes  # noqa: PLC0415
+
     shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
     for w in shown:
         wr = [r for r in rows if r["week_start"] == w]
         typer.echo(f"week of {w}: {wr[0]['runs']} runs, {wr[0]['distance_m'] / 1000:.1f} km")
         for r in sorted(wr, key=lambda r: -r["load"]):
-            ratio = f"{r['acwr']:.2f}" if r["acwr"] is not None else "-"
+            ratio = f"x{r['ratio']:.2f}" if r["ratio"] is not None else "-"
             typer.echo(
-                f"  {r['group']:<18}{r['load']:>10.1f}  A:C {ratio}"
-                + (f"  ! {r['note']}" if r["spike"] else "")
+                f"  {r['group']:<18}{r['load']:>10.1f}  vs previous 3 weeks {ratio}"
+                + (f"  {r['note']}" if r["rise"] else "")
             )
+    typer.echo("(weekly comparisons are descriptive: not validated for injury)")
+    spikes = [s for s in single_run_spikes(activities(engine)) if s["start_time"][:10] >= shown[0]]
+    typer.echo("single runs more than 10 % longer than the longest of the previous 30 days:")
+    for s in spikes:
+        typer.echo(f"  {s['note']}")
+    if not spikes:
+        typer.echo("  none in the weeks shown")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import choice_check
 from ._app import app, fail
 
 load_model_app = typer.Typer(
@@ -38,14 +39,19 @@ def load_model_build(
     subject: Annotated[
         list[str] | None, typer.Option("--subject", help="Only these subject folders (repeat).")
     ] = None,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
 ) -> None:
     """Rebuild the load table: analyse each runner's trials once, then every grade x cadence
     with the what-if engine (minutes: about 15 s per trial with the default axes)."""
     import time  # noqa: PLC0415
 
     from ..analyses.load_model import build_load_model  # noqa: PLC0415
+    from ..outputs import check_output_file, json_written_by_runmuscles  # noqa: PLC0415
 
+    check_output_file(out, json_written_by_runmuscles)
     speed_list = _numbers(speeds, "speeds")
     t0 = time.perf_counter()
     m = build_load_model(

@@ -22,8 +22,13 @@ def report(
     out: Annotated[Path | None, typer.Option(help="Report file (default: RESULTS/report.html).")] = None,
 ) -> None:
     """Write one self-contained report.html (body map, stride, speeds, quality) from result tables."""
+    from ..outputs import check_output_dir, check_output_file, html_written_by_runmuscles  # noqa: PLC0415
     from ..reports.html import build_report, export_figures  # noqa: PLC0415
 
+    if out is not None:
+        check_output_file(out, html_written_by_runmuscles)
+    if figures is not None:
+        check_output_dir(figures, "--figures")
     path = build_report(results, out, open_browser=open_)
     typer.echo(f"report: {path}")
     if figures is not None:

@@ -47,7 +47,15 @@ def run(
     """Per run: distance, time, ascent/descent, pace, the load of each muscle group and what
     drove it (pace, hills, cadence)."""
     from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
+    from ..outputs import check_output_dir  # noqa: PLC0415
 
+    if out is not None:
+        check_output_dir(out)
+    history = None
+    if db is not None:  # a --db that is not a runmuscles history is refused before any work
+        from ..history import open_history  # noqa: PLC0415
+
+        history = open_history(db)
     failed = False
     records = []
     for f in files:
@@ -55,10 +63,9 @@ def run(
             rec = summarize_run_file(f, body_mass_kg=mass_kg)
         except RunmusclesError as exc:
             failed = True
-            if as_json:
+            if as_json:  # the JSON stream says which file failed; stderr has the one line as always
                 typer.echo(json.dumps({"file": str(f), "error": str(exc)}))
-            else:
-                typer.echo(f"runmuscles: error: {exc}", err=True)
+            typer.echo(f"runmuscles: error: {exc}", err=True)
             continue
         records.append(rec)
         if as_json:
@@ -87,6 +94,28 @@ def run(
             "  pace: the same distance and speeds flat at the runners' typical cadence; hills, cadence: "
             "what they added (% of pace)"
         )
+        dist = rec.get("distance") or {}
+        typer.echo(f"  distance: {dist.get('reason', 'the track')}")
+        lo, hi = rec["load_speed_range_m_s"]
+        out_m = rec["load_left_out"]
+        left = ", ".join(
+            f"{out_m[k] / 1000:.2f} km {what}"
+            for k, what in (
+                ("walking_m", "walking"),
+                ("slower_m", f"slower than {lo:g} m/s"),
+                ("faster_m", f"faster than {hi:g} m/s"),
+            )
+            if out_m[k] >= 0.5
+        )
+        typer.echo(
+            f"  load: counts {rec['distance_loaded_m'] / 1000:.2f} km"
+            f" in {_fmt_duration(rec['time_loaded_s'])} of running at {lo:g}-{hi:g} m/s"
+            + (f"; left out: {left}" if left else "")
+        )
+        q = rec["quality"]
+        typer.echo(f"  quality: {'valid' if q['valid'] else 'NOT VALID'}")
+        for w in q["warnings"]:
+            typer.echo(f"  {'invalid' if w['invalidates'] else 'check'} [{w['code']}]: {w['message']}")
         for w in rec["warnings"]:
             typer.echo(f"  warning: {w}")
     if out is not None and records:
@@ -96,10 +125,10 @@ def run(
         (out / "runs.json").write_text(json.dumps(records, indent=1))
         if not as_json:
             typer.echo(f"written: {page}, {out / 'runs.json'}")
-    if db is not None:
-        from ..history import import_paths, open_history  # noqa: PLC0415
+    if history is not None:
+        from ..history import import_paths  # noqa: PLC0415
 
-        for r in import_paths(open_history(db), files):
+        for r in import_paths(history, files):
             if not as_json:
                 typer.echo(f"history: {r.path.name}: {r.status}", err=True)
     if failed:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import choice_check
 from ._app import app
 
 
@@ -20,11 +21,18 @@ def validate_energy(
         ),
     ] = None,
     strength: Annotated[
-        str, typer.Option(help="'volume' (Handsfield 2014) or 'model' (the model's F0).")
+        str,
+        typer.Option(
+            help="'volume' (Handsfield 2014) or 'model' (the model's F0).",
+            callback=choice_check("strength", "--strength"),
+        ),
     ] = "volume",
     tendon: Annotated[
         str,
-        typer.Option(help="'compliant' (tendon stretch from the muscle forces, post hoc) or 'rigid'."),
+        typer.Option(
+            help="'compliant' (tendon stretch from the muscle forces, post hoc) or 'rigid'.",
+            callback=choice_check("tendon", "--tendon"),
+        ),
     ] = "compliant",
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:

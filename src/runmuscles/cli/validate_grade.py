@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..validation import option_check
 from ._app import app
 
 
@@ -17,8 +18,14 @@ def validate_grade(
         Path | None,
         typer.Argument(help="hamner2013 runners' folder, or one runner's (default: the bundled runner)."),
     ] = None,
-    speeds: Annotated[list[float] | None, typer.Option("--speed", help="Trial speeds (m/s).")] = None,
-    grades: Annotated[list[float] | None, typer.Option("--grade", help="Grades (%, -20..20).")] = None,
+    speeds: Annotated[
+        list[float] | None,
+        typer.Option("--speed", help="Trial speeds (m/s).", callback=option_check("speed_m_s", "--speed")),
+    ] = None,
+    grades: Annotated[
+        list[float] | None,
+        typer.Option("--grade", help="Grades (%, -20..20).", callback=option_check("grade_pct", "--grade")),
+    ] = None,
     adapt: Annotated[
         bool,
         typer.Option("--slope-adaptation/--no-slope-adaptation", help="Runners' slope adaptations."),

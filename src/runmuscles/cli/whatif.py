@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app, fail
 from ._runner import RunnerFolder, RunnerTrials
 
@@ -45,7 +45,11 @@ def whatif(
         typer.Option(help="Extra forward trunk lean (deg).", callback=option_check("lean_deg", "--lean")),
     ] = 0.0,
     surface: Annotated[
-        str | None, typer.Option(help="'treadmill' or 'overground' (default: as recorded).")
+        str | None,
+        typer.Option(
+            help="'treadmill' or 'overground' (default: as recorded).",
+            callback=choice_check("surface", "--surface"),
+        ),
     ] = None,
     wind: Annotated[
         float,
@@ -69,7 +73,10 @@ def whatif(
             callback=option_check("overstride_m", "--overstride"),
         ),
     ] = 0.0,
-    strike: Annotated[str | None, typer.Option(help="Landing: 'rearfoot' or 'forefoot'.")] = None,
+    strike: Annotated[
+        str | None,
+        typer.Option(help="Landing: 'rearfoot' or 'forefoot'.", callback=choice_check("strike", "--strike")),
+    ] = None,
     adapt: Annotated[
         bool,
         typer.Option(
@@ -77,7 +84,10 @@ def whatif(
             help="On a slope, add runners' adaptations (step frequency, trunk and foot angles).",
         ),
     ] = True,
-    strength: Annotated[str, typer.Option(help="'volume' (default) or 'model'.")] = "volume",
+    strength: Annotated[
+        str,
+        typer.Option(help="'volume' (default) or 'model'.", callback=choice_check("strength", "--strength")),
+    ] = "volume",
     out: Annotated[Path, typer.Option(help="Folder for whatif.json and whatif.csv.")] = Path(
         "runmuscles-whatif"
     ),
@@ -89,8 +99,10 @@ def whatif(
     prints per-group load per stride against the baseline trial.
     """
     from ..analyses.groups import MAIN_GROUPS  # noqa: PLC0415
+    from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import Condition, compare_groups, load_runner, load_shifts  # noqa: PLC0415
 
+    check_output_dir(out)
     cond = Condition(
         speed_m_s=speed,
         grade_pct=grade,
@@ -108,7 +120,7 @@ def whatif(
     ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - 3.5))
     engine = sm.engine_at(ref)
     if engine is None:
-        fail(f"no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
+        fail(f"--at: no trial at {ref:g} m/s (this runner has {', '.join(f'{v:g}' for v in sm.speeds_m_s)})")
     base = engine.baseline(energetics=True)
     if speed is not None and abs(speed - ref) > 1e-9:
         res = sm.evaluate(cond, energetics=True)
@@ -121,7 +133,12 @@ def whatif(
         "runner": str(trial) if trial else "bundled demo runner (Hamner & Delp 2013, subject01)",
         "baseline_speed_m_s": ref,
         "condition": cond.changes(),
-        "baseline": {"groups": base.groups, "stride": base.stride, "energetics": base.energetics},
+        "baseline": {
+            "groups": base.groups,
+            "stride": base.stride,
+            "energetics": base.energetics,
+            "quality": base.quality,
+        },
         "whatif": {
             "groups": res.groups,
             "stride": res.stride,
@@ -138,7 +155,7 @@ def whatif(
             "peak_force_bw": "peak of one side's summed group force, body weights",
         },
     }
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_dir(out)
     (out / "whatif.json").write_text(json.dumps(payload, indent=2, default=float))
     import csv  # noqa: PLC0415
 
@@ -199,6 +216,18 @@ def whatif(
             f"  {name.replace('_', ' ')}: {100 * v['baseline_share']:.1f} % -> "
             f"{100 * v['whatif_share']:.1f} % of all muscle impulse ({v['change_pp']:+.1f} points)"
         )
+    cost0, cost1 = (
+        base.energetics.get("metabolic_cost_j_per_kg_m"),
+        res.energetics.get("metabolic_cost_j_per_kg_m"),
+    )
+    if cost0 is not None and cost1 is not None:
+        from rich.markup import escape  # noqa: PLC0415
+
+        reasons = res.quality.get("energy_flag_reasons") or base.quality.get("energy_flag_reasons") or []
+        line = f"  energy cost: {cost0:.2f} -> {cost1:.2f} J/kg/m"
+        if reasons:
+            line += " (FLAGGED: " + "; ".join(reasons) + ")"
+        con.print(f"[yellow]{escape(line)}[/yellow]" if reasons else escape(line))
     for n in res.notes:
         con.print(f"  - {n}")
     con.print(f"written: {out / 'whatif.json'}, {out / 'whatif.csv'}, {html_path}")

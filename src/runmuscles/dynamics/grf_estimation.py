@@ -46,6 +46,10 @@ joint angles, with exactly zero force in flight:
    following a fixed profile over the fraction of stance (see ``_COP_STANCE``); it follows
    the foot, so on a treadmill it travels backwards with the belt. The free moment is zero.
 
+Before any of it, the motion must be running (:mod:`runmuscles.dynamics.support`: a flight
+phase in every step, no double support); walking, squats, jumps or standing are refused
+with the reason, since their force cannot be given to one foot.
+
 The maps of steps 3 and 4 are fitted (:func:`fit_grf_model`) on the measured forces of the
 seven runners of Hamner & Delp (2013, J Biomech 46:780-787; treadmill, 2-5 m/s) and shipped
 as ``runmuscles/data/grf_model.json`` with their provenance. :func:`validate_hamner2013`
@@ -76,6 +80,7 @@ import numpy as np
 from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
 from ..tables import TimeTable
+from .support import SupportPattern, require_running, support_pattern
 
 __all__ = [
     "GRF_MODEL_FILE",
@@ -88,6 +93,7 @@ __all__ = [
     "estimate_grf_from_coordinates",
     "fit_grf_model",
     "grf_errors",
+    "running_support",
     "validate_hamner2013",
 ]
 
@@ -510,6 +516,26 @@ def _signals(
     return sig, q, feet, notes
 
 
+def _support(prepared: tuple, source: str) -> SupportPattern:
+    """Flight and double support of a trial from its signals (:func:`_signals`)."""
+    sig, _, feet, _ = prepared
+    up = sig.up
+    return support_pattern(
+        sig.time_s,
+        {s: feet[s][0] @ up for s in "rl"},
+        {s: feet[s][1] @ up for s in "rl"},
+        sig.com_force_n["vertical"] / sig.body_weight_n,
+        source=source,
+    )
+
+
+def running_support(multibody, table: TimeTable) -> SupportPattern:
+    """Flight and double support of a motion (:mod:`runmuscles.dynamics.support`), from a model
+    and its coordinates table; :meth:`SupportPattern.not_running` says whether it is running."""
+    prepared = _signals(multibody, table, contact_height_m=0.025, release_height_m=0.035)
+    return _support(prepared, table.source)
+
+
 def _step_mean_force(sig: _Signals, contacts: list[FootContact]) -> np.ndarray:
     """Body weight x step time / contact time, per contact: the mean stance force of a step
     at steady speed. The step runs from the middle of the flight before to the middle of the
@@ -838,6 +864,12 @@ def estimate_grf_from_coordinates(
         raise InputError("estimate_grf", f"method must be 'learned' or 'projection', not {method!r}")
     prepared = _signals(
         multibody, table, contact_height_m=contact_height_m, release_height_m=release_height_m
+    )
+    pattern = _support(prepared, table.source)
+    require_running(pattern)
+    prepared[3].append(
+        f"running: the body airborne {100 * pattern.flight_fraction:.0f} % of the time, both feet on the "
+        f"ground {100 * pattern.double_support_fraction:.0f} % (runmuscles.dynamics.support)"
     )
     return _estimate(
         multibody,
@@ -1258,6 +1290,19 @@ def validate_hamner2013(
         raise InputError("validate_hamner2013", f"unknown options: {', '.join(sorted(unknown))}")
     settings = {k: v for k, v in {**defaults, **options}.items() if k != "release_height_m"}
     everything = _hamner_trials(root)
+    if not everything:
+        raise InputError(
+            root,
+            "has no trials to validate (expected subject folders with gaitTimes.json, ik/Run_N.mot and "
+            "Run_N_grf.xml: the hamner2013 layout)",
+        )
+    held_out_runners = {s for s, _ in everything}
+    if held_out and options.get("method", "learned") == "learned" and len(held_out_runners) < 2:
+        raise InputError(
+            root,
+            f"has one runner ({next(iter(held_out_runners))}); a held-out validation needs at least two "
+            "(each runner's forces are estimated with maps fitted on the others)",
+        )
     wanted = list(trials) if trials else everything
     loaded = _load_hamner(root, everything if held_out else wanted, cache_dir, options)
     by_key = {(h.subject, h.run): h for h in loaded}

@@ -10,6 +10,10 @@ of the reference foot to the next. Within a cycle the reference foot's phases ar
   fore-aft force (Cavanagh & Lafortune 1980, J Biomech 13:397-406),
 * **swing**: toe-off to the next foot strike, split in half into **early swing** and
   **late swing** (Novacheck 1998, Gait Posture 7:77-95).
+
+Each leg has its own phases: within a stride of the reference foot, the other leg's
+muscles are in that leg's own braking, propulsion and swing, from its own foot strikes,
+braking end and toe-offs (:func:`side_phase_intervals`, :func:`side_phase_labels`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ __all__ = [
     "StrideCycle",
     "contact_intervals",
     "detect_gait_events",
+    "phase_bounds",
     "phase_labels",
+    "side_phase_intervals",
+    "side_phase_labels",
 ]
 
 PHASES = ("braking", "propulsion", "early_swing", "late_swing")
@@ -170,4 +177,85 @@ def phase_labels(time_s: np.ndarray, cycle: StrideCycle) -> np.ndarray:
     lab[(t >= cycle.braking_end_s) & (t <= cycle.toe_off_s)] = "propulsion"
     lab[(t > cycle.toe_off_s) & (t < mid_swing)] = "early_swing"
     lab[(t >= mid_swing) & (t <= cycle.end_s)] = "late_swing"
+    return lab
+
+
+def phase_bounds(cycle: StrideCycle) -> dict[str, tuple[float, float]]:
+    """Start and end (s) of each phase of one stride cycle of its own foot."""
+    mid = 0.5 * (cycle.toe_off_s + cycle.end_s)
+    return {
+        "braking": (cycle.start_s, cycle.braking_end_s),
+        "propulsion": (cycle.braking_end_s, cycle.toe_off_s),
+        "early_swing": (cycle.toe_off_s, mid),
+        "late_swing": (mid, cycle.end_s),
+    }
+
+
+def _covering_cycles(side_cycles: list[StrideCycle], start_s: float, end_s: float) -> list[StrideCycle]:
+    """One foot's cycles that overlap ``[start_s, end_s]``, extended periodically past the
+    first and last complete cycle (the first cycle repeated backwards, the last forwards,
+    each by its own duration) where the recording has no complete cycle of that foot."""
+    cyc = sorted(side_cycles, key=lambda c: c.start_s)
+    if not cyc:
+        return []
+    ext = list(cyc)
+    first, last = cyc[0], cyc[-1]
+    k = 1
+    while ext[0].start_s > start_s + 1e-9:
+        d = -k * first.duration_s
+        ext.insert(
+            0,
+            StrideCycle(
+                first.side,
+                first.start_s + d,
+                first.toe_off_s + d,
+                first.end_s + d,
+                first.braking_end_s + d,
+                0,
+            ),
+        )
+        k += 1
+    k = 1
+    while ext[-1].end_s < end_s - 1e-9:
+        d = k * last.duration_s
+        ext.append(
+            StrideCycle(
+                last.side, last.start_s + d, last.toe_off_s + d, last.end_s + d, last.braking_end_s + d, 0
+            )
+        )
+        k += 1
+    return [c for c in ext if c.end_s > start_s - 1e-9 and c.start_s < end_s + 1e-9]
+
+
+def side_phase_intervals(
+    side_cycles: list[StrideCycle], start_s: float, end_s: float
+) -> dict[str, list[tuple[float, float]]]:
+    """One foot's own phases inside ``[start_s, end_s]`` (e.g. a stride of the other foot).
+
+    Each phase may fall in several pieces (the other leg's early swing opens and closes a
+    stride of the reference foot); together the pieces cover the interval exactly. Times
+    before the foot's first or after its last complete cycle take the nearest cycle's
+    timing, repeated by its duration (running is periodic). Empty lists when the foot has no
+    complete cycle at all.
+    """
+    out: dict[str, list[tuple[float, float]]] = {ph: [] for ph in PHASES}
+    for c in _covering_cycles(side_cycles, start_s, end_s):
+        for ph, (a, b) in phase_bounds(c).items():
+            lo, hi = max(a, start_s), min(b, end_s)
+            if hi > lo:
+                out[ph].append((lo, hi))
+    return out
+
+
+def side_phase_labels(
+    time_s: np.ndarray, side_cycles: list[StrideCycle], start_s: float, end_s: float
+) -> np.ndarray:
+    """Phase name per time of one foot's own phases inside ``[start_s, end_s]`` ('' outside),
+    with the conventions of :func:`phase_labels` (see :func:`side_phase_intervals`)."""
+    t = np.asarray(time_s, dtype=float)
+    lab = np.full(t.shape, "", dtype=object)
+    for c in _covering_cycles(side_cycles, start_s, end_s):
+        got = phase_labels(t, c)
+        lab[got != ""] = got[got != ""]
+    lab[(t < start_s - 1e-9) | (t > end_s + 1e-9)] = ""
     return lab

@@ -132,6 +132,9 @@ class LabTrial:
     standing_foot_angle_rad
         Each foot's heel-to-ball angle in the static pose (``{"r", "l"}``), the zero of the
         foot-strike angle; ``None`` without a static trial.
+    height_m
+        The runner's height when given (the volume strength model's height); ``None``: the
+        analysis takes the scaled model's stature.
     window_s
         The analysis window the plates allow (overground: the stride cycles whose contacts
         are all measured, or the measured stances); ``None``: the data's own.
@@ -151,6 +154,7 @@ class LabTrial:
     notices: list[str] = field(default_factory=list)
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
+    height_m: float | None = None
     window_s: tuple[float, float] | None = None
     side: str | None = None
     analysis_kind: str = "stride"
@@ -346,6 +350,39 @@ def _vertical_per_foot(loads) -> dict[str, np.ndarray] | None:
     return out if set(out) == {"r", "l"} else None
 
 
+def _coordinates_for_model(
+    trial: Path, model_path: Path, out: Path, notes: list[str], flags: list[str]
+) -> Path:
+    """The joint angles file, or a copy made to fit the model: a segmented spine as one lumbar
+    joint (:func:`runmuscles.lab.markerless.spine_as_lumbar_joint`) and coordinates of the
+    other sign convention negated (:func:`runmuscles.lab.conventions.match_sign_conventions`)."""
+    from ..model.multibody import load_osim  # noqa: PLC0415
+    from ..readers.opensim_files import read_storage, write_storage  # noqa: PLC0415
+    from .conventions import match_sign_conventions  # noqa: PLC0415
+    from .markerless import spine_as_lumbar_joint  # noqa: PLC0415
+
+    table = read_storage(trial)
+    joined = spine_as_lumbar_joint(table)
+    if joined is not None:
+        table = joined
+        notes.append(
+            f"{trial.name}: a spine of six joints (Pose2Sim's model), summed into the lumbar joint's "
+            "extension, bending and rotation"
+        )
+    table, flipped = match_sign_conventions(table, load_osim(model_path))
+    if flipped:
+        flags.append(
+            f"{trial.name}: {', '.join(flipped)} lie outside the model's ranges and their negatives inside: "
+            "angles of a model with the other sign convention (gait2392-family models count knee flexion "
+            "negative, Rajagopal 2016 and later positive), negated"
+        )
+    if joined is None and not flipped:
+        return trial
+    return write_storage(
+        out / f"{trial.stem}_for_model.mot", table, name=trial.stem, in_degrees=table.in_degrees is not False
+    )
+
+
 def _vertical_force(loads) -> tuple[np.ndarray, np.ndarray]:
     d = loads.data
     fy = np.zeros(d.n_frames)
@@ -435,7 +472,12 @@ def prepare_lab_trial(
             "a static trial scales a model from markers, and a coordinates file has none: give --model "
             "(scaled) or --mass and --height",
         )
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+    from .markerless import check_model_has_muscles, check_not_keypoints, describe_markerless  # noqa: PLC0415
+
+    if model is not None:
+        check_model_has_muscles(model)
+    prepare_output_dir(out)
     notes: list[str] = []
     flags: list[str] = []
     notices: list[str] = []
@@ -445,11 +487,17 @@ def prepare_lab_trial(
     # -- read ----------------------------------------------------------------------------------
     say("reading")
     markers, c3d = (None, None) if kind == "coordinates" else _read_markers(trial)
+    if markers is not None:
+        check_not_keypoints(markers.names, trial)
+    if model is not None and (video := describe_markerless(model, trial if kind == "coordinates" else None)):
+        notes.append(f"markerless input: model and joint angles from {video} (runmuscles.lab.markerless)")
+        quality["markerless"] = video
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
     static_markers = static_c3d = None
     if static is not None:
         static_markers, static_c3d = _read_markers(Path(static))
+        check_not_keypoints(static_markers.names, static)
 
     # -- forces: which path ------------------------------------------------------------------
     loaded = [p for p in (c3d.plates if c3d is not None else []) if p.loaded.any()]
@@ -666,7 +714,7 @@ def prepare_lab_trial(
 
     # -- joint angles --------------------------------------------------------------------------
     if kind == "coordinates":
-        coordinates = trial
+        coordinates = _coordinates_for_model(trial, Path(scaled), out, notes, flags)
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
@@ -729,6 +777,7 @@ def prepare_lab_trial(
         notices,
         quality,
         standing,
+        height_m,
         window_s=(start_s, end_s) if imposed and start_s is not None and end_s is not None else None,
         side=part.window.side if imposed else None,
         analysis_kind="stance_only" if part is not None and part.window.kind == "stance_only" else "stride",

@@ -38,7 +38,9 @@ import numpy as np
 
 from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
+from ..model.anthropometry import HIP_HEIGHT_FRACTION_OF_STATURE, stature_from_multibody
 from ..opensim_adapter.tools import ScaleMeasurement
+from ..validation import check
 
 __all__ = [
     "HIP_HEIGHT_FRACTION_OF_STATURE",
@@ -50,8 +52,6 @@ __all__ = [
     "stature_estimate_m",
 ]
 
-#: Greater trochanter height / stature (Drillis & Contini 1966, in Winter 2009 Fig. 4.1).
-HIP_HEIGHT_FRACTION_OF_STATURE = 0.530
 #: A ``--mass`` further than this from the force plates' weight, or a ``--height`` further
 #: than this from the static trial's stature, is refused. The force plates weigh the Fukuchi
 #: 2017 runners 2-4 % below their recorded mass; the stature estimate of the model scaled
@@ -59,8 +59,6 @@ HIP_HEIGHT_FRACTION_OF_STATURE = 0.530
 #: 2017 runners (1.69-1.83 m) and 0.8 % of Hamner subject01's.
 MASS_TOLERANCE = 0.10
 STATURE_TOLERANCE = 0.07
-PLAUSIBLE_MASS_KG = (25.0, 250.0)
-PLAUSIBLE_HEIGHT_M = (1.0, 2.5)
 
 # name, marker pairs (Rajagopal family names), bodies -> axes; from Rajagopal et al. (2016)'s
 # scale_setup_run.xml, with the patellae scaled with the thighs.
@@ -206,24 +204,11 @@ def scale_measurements(
 
 
 def stature_estimate_m(model_path: str | Path) -> float:
-    """The stature of a model's runner: standing hip joint height over 0.530 (Drillis & Contini).
+    """The stature of a model's runner: standing hip joint height over 0.530 (Drillis & Contini),
+    :func:`runmuscles.model.anthropometry.stature_from_multibody` of the model file."""
+    from ..model.multibody import load_osim  # noqa: PLC0415
 
-    The hip joint is the origin of ``femur_r``; the floor is the lower of the ``calcn_r``
-    and ``toes_r`` origins, in the model's default pose.
-    """
-    from ..model.multibody import forward_kinematics, load_osim  # noqa: PLC0415
-
-    mb = load_osim(model_path)
-    for b in ("femur_r", "calcn_r", "toes_r"):
-        if b not in mb.body_names:
-            raise InputError(model_path, f"model has no body '{b}': cannot estimate its stature")
-    q = np.zeros((1, mb.n_coordinates))
-    p = forward_kinematics(mb, q).p_m[0]
-    up = -np.asarray(mb.gravity_m_s2, dtype=float)
-    up = up / np.linalg.norm(up)
-    hip = p[mb.body_index("femur_r")] @ up
-    floor = min(p[mb.body_index("calcn_r")] @ up, p[mb.body_index("toes_r")] @ up)
-    return float((hip - floor) / HIP_HEIGHT_FRACTION_OF_STATURE)
+    return stature_from_multibody(load_osim(model_path), str(model_path))
 
 
 def mass_from_forces_kg(time_s: np.ndarray, vertical_force_n: np.ndarray) -> float:
@@ -239,18 +224,7 @@ def mass_from_forces_kg(time_s: np.ndarray, vertical_force_n: np.ndarray) -> flo
 
 
 def check_mass_and_height(mass_kg: float | None, height_m: float | None) -> None:
-    """Refuse masses and heights no runner has (often a unit slip: grams, centimetres, pounds)."""
-    if mass_kg is not None:
-        lo, hi = PLAUSIBLE_MASS_KG
-        if not lo <= mass_kg <= hi:
-            raise InputError(
-                "--mass", f"{mass_kg:g} kg is not a runner's mass (expected {lo:g}-{hi:g} kg; give kilograms)"
-            )
-    if height_m is not None:
-        lo, hi = PLAUSIBLE_HEIGHT_M
-        if not lo <= height_m <= hi:
-            hint = f" ({height_m / 100:g} m?)" if 100 <= height_m <= 250 else ""
-            raise InputError(
-                "--height",
-                f"{height_m:g} m is not a runner's height (expected {lo:g}-{hi:g} m; give metres){hint}",
-            )
+    """Refuse masses and heights no runner has (often a unit slip: grams, centimetres, pounds);
+    the limits are the declared ones (:data:`runmuscles.validation.LIMITS`)."""
+    check("body_mass_kg", mass_kg, "--mass")
+    check("height_m", height_m, "--height")

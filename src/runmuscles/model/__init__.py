@@ -289,11 +289,19 @@ class RunnerModel:
             from .strength import volume_scaled_max_isometric_force  # noqa: PLC0415
 
             h = height_m if height_m is not None else self.estimated_height_m()
+            how = (
+                "as given"
+                if height_m is not None
+                else "not given: the scaled model's stature, its standing hip height / 0.530 "
+                "(Drillis & Contini 1966); give --height to set it"
+            )
             f0, prov = volume_scaled_max_isometric_force(
                 list(geom.muscle_names), geom.max_isometric_force_n, geom.params, self.body_mass_kg, h
             )
             geom = geom.with_max_isometric_force(f0)
-            notes.append(f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m")
+            notes.append(
+                f"strength scaled by muscle volume (Handsfield et al. 2014), height {h:.2f} m ({how})"
+            )
         elif strength not in ("model", "max_isometric"):
             raise InputError(
                 "strength", f"unknown strength model '{strength}' (model, volume, max_isometric)"
@@ -313,19 +321,11 @@ class RunnerModel:
         return frames
 
     def estimated_height_m(self) -> float:
-        """Standing height from the model in its default pose (floor to head top, approx.)."""
-        from .multibody import forward_kinematics  # noqa: PLC0415
+        """Stature of the model's runner (m): standing hip height over 0.530 (Drillis & Contini
+        1966), :func:`runmuscles.model.anthropometry.stature_from_multibody`."""
+        from .anthropometry import stature_from_multibody  # noqa: PLC0415
 
-        mb = self.multibody
-        q = np.zeros((1, mb.n_coordinates))
-        kin = forward_kinematics(mb, q)
-        up = -np.asarray(mb.gravity_m_s2, dtype=float)
-        up = up / (np.linalg.norm(up) or 1.0)
-        heights = kin.p_t[:, :, 0].T @ up
-        # body origins span roughly from the ankle to the neck; 1.16 x that span approximates
-        # standing height (Winter 2009, Biomechanics and Motor Control of Human Movement,
-        # segment-length proportions: ankle height 0.039 H, neck-to-vertex 0.13 H).
-        return float((heights.max() - heights.min()) / (1.0 - 0.039 - 0.13))
+        return stature_from_multibody(self.multibody, self.name)
 
 
 _LOADED: dict[tuple, RunnerModel] = {}

@@ -26,13 +26,21 @@ Columns of ``Activity.records`` (always all present, NaN where the file has no v
 ``step_length_m``          FIT ``step_length`` (mm in the file)
 ``temperature_c``          device temperature
 ``segment``                0, 1, 2...: GPX track segments / TCX tracks / FIT stretches
-                           between timer pauses. Consecutive
+                           between timer pauses and FIT running sessions. Consecutive
                            samples of different segments are separated by a recording
                            gap, across which no distance is counted from positions.
 ========================== ==========================================================
 
 FIT developer fields are kept by name as extra columns ``dev_<name>`` (their units in
 ``records.meta["units"]``).
+
+Implausible samples are screened in the file's own order before anything else
+(:func:`_screen`): positions off the Earth (the declared ``latitude_deg`` /
+``longitude_deg`` limits of :data:`runmuscles.validation.LIMITS`) are cleared, samples
+whose time stamps run against the order of the samples (a point an hour out of place) are
+dropped, each with a named warning in ``Activity.quality``; a file with no position on the
+Earth (and no distance or speed) or whose times mostly run backwards is refused with one
+line (:class:`~runmuscles.errors.InputError`).
 """
 
 from __future__ import annotations
@@ -48,7 +56,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..tables import TimeTable
+from ..validation import LIMITS
 
 __all__ = [
     "Activity",
@@ -92,6 +102,8 @@ _NOT_RUN_HINT = {
     "rowing",
     "cross_country_skiing",
 }
+#: Largest back step of time between consecutive samples taken as clock jitter (put in order).
+_CLOCK_JITTER_S = 2.0
 _TIMER_STOPS = {"stop", "stop_all", "stop_disable", "stop_disable_all"}
 
 
@@ -130,8 +142,9 @@ class Pause:
     start_s, end_s
         Seconds from the activity's first sample.
     kind
-        ``"timer"`` (FIT timer stop/start events) or ``"gap"`` (between GPX track
-        segments / TCX tracks).
+        ``"timer"`` (FIT timer stop/start events), ``"gap"`` (between GPX track
+        segments / TCX tracks) or ``"session"`` (between two running sessions of a FIT
+        multisport file, where another sport or a transition was left out).
     """
 
     start_s: float
@@ -170,6 +183,10 @@ class Activity:
     corrections
         Counts of what the reader changed (duplicate timestamps merged, samples without
         time dropped, cadence doubled...).
+    quality
+        The problems among ``warnings`` that bear on the result, named
+        (:class:`~runmuscles.quality.QualityWarning`: a truncated file, other sports left
+        out, positions off the Earth or out of time order dropped...).
     """
 
     sport: str
@@ -183,6 +200,7 @@ class Activity:
     warnings: list[str] = field(default_factory=list)
     altitude_source: str = "none"
     corrections: dict[str, int] = field(default_factory=dict)
+    quality: list[QualityWarning] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -221,13 +239,20 @@ def read_activity(path: str | Path) -> Activity:
     with p.open("rb") as fh:
         head = fh.read(4096)
     kind = _sniff(head)
-    if kind == "fit":
-        return read_fit(p)
-    if kind == "gpx":
-        return read_gpx(p)
-    if kind == "tcx":
-        return read_tcx(p)
-    raise InputError(p, "is not a FIT, GPX or TCX activity file")
+    readers = {"fit": read_fit, "gpx": read_gpx, "tcx": read_tcx}
+    if kind not in readers:
+        raise InputError(p, "is not a FIT, GPX or TCX activity file")
+    activity = readers[kind](p)
+    named = p.suffix.lower().lstrip(".")
+    if named and named != kind:  # read by its content, and said
+        activity.quality.append(
+            QualityWarning(
+                "extension_mismatch",
+                f"{p.name}: named .{named} but its content is {kind.upper()}; read as {kind.upper()}",
+                affects=("distance", "load"),
+            )
+        )
+    return activity
 
 
 def _check_path(path: str | Path) -> Path:
@@ -303,6 +328,117 @@ def _assemble(
     return start, table, t0
 
 
+def _screen(
+    path: Path,
+    epoch_s: np.ndarray,
+    values: dict[str, np.ndarray],
+    group: np.ndarray | None,
+    notes: list[str],
+    quality: list[QualityWarning],
+    corrections: dict[str, int],
+) -> np.ndarray:
+    """Implausible samples, in the file's own order: which to keep (a mask), with warnings.
+
+    * Positions off the Earth (``latitude_deg`` / ``longitude_deg`` of
+      :data:`runmuscles.validation.LIMITS`) are cleared; the rest of the sample is kept.
+      When no position is left and the file has no distance or speed, the file is refused.
+    * Time stamps out of the order of the samples: a device writes its samples as it
+      records them, so within each track (``group``) time must not run backwards. The
+      samples on the longest stretch of non-decreasing times are kept and the others (a
+      point an hour out of place) are dropped. When that would drop more than half of the
+      samples (times reversed against the positions, or shuffled), the file is refused.
+    """
+    n = epoch_s.size
+    keep = np.isfinite(epoch_s)
+    lat, lon = values.get("lat_deg"), values.get("lon_deg")
+    if lat is not None and lon is not None and n:
+        has = np.isfinite(lat) | np.isfinite(lon)
+        with np.errstate(invalid="ignore"):
+            off = has & ((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0) | ~np.isfinite(lat) | ~np.isfinite(lon))
+        if off.any():
+            k = int(np.flatnonzero(off)[0])
+            why = LIMITS["latitude_deg"].problem(lat[k]) or LIMITS["longitude_deg"].problem(lon[k])
+            what = f"{int(off.sum())} of {int(has.sum())} position(s) are not on the Earth (first: {why})"
+            lat[off] = np.nan
+            lon[off] = np.nan
+            others = [values.get(c) for c in ("distance_m", "speed_m_s")]
+            if off.sum() == has.sum() and not any(v is not None and np.isfinite(v).any() for v in others):
+                raise InputError(path, what)
+            corrections["positions_off_earth_cleared"] = int(off.sum())
+            notes.append(f"{what}; those positions were dropped")
+            quality.append(
+                QualityWarning(
+                    "gps_positions_off_earth",
+                    f"{path}: {what}; those positions were dropped",
+                    invalidates=bool(off.sum() > 0.5 * has.sum()),
+                    affects=("distance", "speed", "grade"),
+                )
+            )
+    grp = np.zeros(n) if group is None else group
+    ordered = np.zeros(n, dtype=bool)
+    for g in np.unique(grp[keep]):
+        idx = np.flatnonzero(keep & (grp == g))
+        x = epoch_s[idx]
+        kept = _longest_non_decreasing(x)
+        ordered[idx[kept]] = True
+        # a back step of a second or two is the device's clock jitter (python-fitparse's
+        # Fenix 2 multisport file has two of 1 s): such samples are put in order, not dropped
+        late = np.setdiff1d(np.arange(x.size), kept)
+        if late.size:
+            pos = np.searchsorted(kept, late)
+            before = x[kept[np.maximum(pos - 1, 0)]] - _CLOCK_JITTER_S
+            after = x[kept[np.minimum(pos, kept.size - 1)]] + _CLOCK_JITTER_S
+            lower = np.where(pos > 0, before, -np.inf)
+            upper = np.where(pos < kept.size, after, np.inf)
+            ordered[idx[late[(x[late] >= lower) & (x[late] <= upper)]]] = True
+    late = keep & ~ordered
+    if late.any():
+        n_t = int(keep.sum())
+        k = int(np.flatnonzero(late)[0])
+        what = (
+            f"{int(late.sum())} of {n_t} sample(s) have time stamps out of the order of the samples "
+            f"(first: sample {k + 1} at {datetime.fromtimestamp(epoch_s[k], tz=UTC):%Y-%m-%d %H:%M:%S})"
+        )
+        if late.sum() > 0.5 * n_t:
+            raise InputError(path, f"{what}: the times run against the positions (reversed or shuffled)")
+        corrections["samples_out_of_time_order_dropped"] = int(late.sum())
+        notes.append(f"{what}; dropped")
+        quality.append(
+            QualityWarning(
+                "time_out_of_order",
+                f"{path}: {what}; dropped",
+                invalidates=bool(late.sum() > 0.1 * n_t),
+                affects=("distance", "speed", "time"),
+            )
+        )
+        keep &= ~late
+    return keep
+
+
+def _longest_non_decreasing(x: np.ndarray) -> np.ndarray:
+    """Indices of one longest non-decreasing subsequence of ``x`` (patience sorting)."""
+    import bisect
+
+    tails: list[float] = []
+    tail_idx: list[int] = []
+    prev = np.full(x.size, -1)
+    for i, v in enumerate(x.tolist()):
+        j = bisect.bisect_right(tails, v)
+        if j == len(tails):
+            tails.append(v)
+            tail_idx.append(i)
+        else:
+            tails[j] = v
+            tail_idx[j] = i
+        prev[i] = tail_idx[j - 1] if j > 0 else -1
+    out = []
+    k = tail_idx[-1] if tail_idx else -1
+    while k >= 0:
+        out.append(k)
+        k = int(prev[k])
+    return np.asarray(out[::-1], dtype=int)
+
+
 def _default_units() -> dict[str, str]:
     return {
         "lat_deg": "deg",
@@ -347,7 +483,10 @@ def read_fit(path: str | Path) -> Activity:
     """Read a FIT activity file with :mod:`fitdecode`.
 
     Only the running sessions are kept (sport ``running``, any sub-sport: treadmill, trail,
-    street...); records outside them are dropped. A truncated file yields the records read
+    street...); records outside them are dropped. A session spans from its start to its end
+    stamp (:func:`_fit_session_of`); each running session is its own segment, with a
+    ``"session"`` pause between two of them, and ``session_totals`` sum the running
+    sessions' stated totals. A truncated file yields the records read
     before the break, with a warning; a CRC mismatch is a warning, the data are kept.
 
     Parameters
@@ -371,6 +510,7 @@ def read_fit(path: str | Path) -> Activity:
 
     p = _check_path(path)
     notes: list[str] = []
+    quality: list[QualityWarning] = []
     corrections: dict[str, int] = {}
     recs: list[dict[str, Any]] = []
     sessions: list[dict[str, Any]] = []
@@ -409,11 +549,22 @@ def read_fit(path: str | Path) -> Activity:
             if not recs:
                 raise InputError(p, f"is truncated or corrupt and has no readable records ({exc})") from None
             notes.append(f"file is truncated or corrupt ({exc}); kept the {len(recs)} records read before")
+            quality.append(
+                QualityWarning(
+                    "file_truncated",
+                    f"{p}: the file is truncated or corrupt; the {len(recs)} records before the break "
+                    "are the run",
+                    affects=("distance", "time", "load"),
+                )
+            )
             corrections["truncated"] = 1
     for w in caught:
         msg = str(w.message)
         if "crc" in msg.lower():
             notes.append(f"CRC mismatch ({msg.strip()}); data kept")
+            quality.append(
+                QualityWarning("file_crc_mismatch", f"{p}: CRC mismatch ({msg.strip()}); data kept")
+            )
             corrections["crc_mismatch"] = corrections.get("crc_mismatch", 0) + 1
         else:
             notes.append(f"fitdecode: {msg.strip()}")
@@ -421,9 +572,14 @@ def read_fit(path: str | Path) -> Activity:
         raise InputError(p, "has no record messages (no samples)")
 
     # -- sport and session windows ------------------------------------------------------
-    windows: list[tuple[float, float]] = []
-    other_windows: list[tuple[float, float]] = []
+    epoch = np.array([r["timestamp"].timestamp() if r.get("timestamp") is not None else np.nan for r in recs])
+    no_time = ~np.isfinite(epoch)
+    if no_time.any():
+        corrections["records_without_time_dropped"] = int(no_time.sum())
+        notes.append(f"{int(no_time.sum())} record(s) without a time stamp dropped")
+    keep = ~no_time
     run_sessions: list[dict[str, Any]] = []
+    session_of = np.full(epoch.size, -1)  # index into ``sessions`` of each record, -1: none
     sport_name = "unknown"
     if sessions:
         others = [s for s in sessions if str(s.get("sport", "generic")) != "running"]
@@ -432,22 +588,23 @@ def read_fit(path: str | Path) -> Activity:
             raise InputError(p, f"not a run (sport: {others[0].get('sport', 'unknown')})")
         if others:
             notes.append(f"multi-sport file: kept {len(run_sessions)} running session(s) of {len(sessions)}")
+            quality.append(
+                QualityWarning(
+                    "other_sports_left_out",
+                    f"{p}: multi-sport file: {len(run_sessions)} running session(s) of {len(sessions)} kept "
+                    f"(left out: {', '.join(sorted({str(s.get('sport', 'generic')) for s in others}))})",
+                    affects=("distance", "time"),
+                )
+            )
         subs = {str(s.get("sub_sport")) for s in run_sessions if s.get("sub_sport") not in (None, "generic")}
         sport_name = "running" + (":" + ",".join(sorted(subs)) if subs else "")
-        for s in sessions:
-            is_run = str(s.get("sport", "generic")) == "running"
-            st = s.get("start_time")
-            if st is None:
-                continue
-            t_start = st.timestamp()
-            end = s.get("timestamp")
-            t_end = end.timestamp() if end is not None else t_start
-            t_end = max(t_end, t_start + _f(s.get("total_elapsed_time", 0.0)))
-            if not is_run:
-                other_windows.append((t_start, t_end))
-            else:
-                # 1 s of slack: the session's end stamp may fall just before its last record
-                windows.append((t_start - 1.0, t_end + 1.0))
+        session_of = _fit_session_of(sessions, epoch)
+        is_run_session = np.array([str(s.get("sport", "generic")) == "running" for s in sessions])
+        in_run = (session_of >= 0) & is_run_session[np.maximum(session_of, 0)]
+        outside = keep & ~in_run
+        if outside.any():
+            corrections["records_outside_running_sessions"] = int(outside.sum())
+        keep &= in_run
     else:
         stated = [str(m.get("sport")) for m in sport_msgs + laps if m.get("sport") is not None]
         run, other = _classify_sport(stated)
@@ -457,26 +614,15 @@ def read_fit(path: str | Path) -> Activity:
             raise InputError(p, f"not a run (sport: {other})")
         else:
             notes.append("the file does not state its sport (no session message); treated as a run")
-
-    epoch = np.array([r["timestamp"].timestamp() if r.get("timestamp") is not None else np.nan for r in recs])
-    no_time = ~np.isfinite(epoch)
-    if no_time.any():
-        corrections["records_without_time_dropped"] = int(no_time.sum())
-        notes.append(f"{int(no_time.sum())} record(s) without a time stamp dropped")
-    keep = ~no_time
-    if windows:
-        in_run = np.zeros(epoch.size, dtype=bool)
-        for a, b in windows:
-            in_run |= (epoch >= a) & (epoch <= b)
-        for a, b in other_windows:
-            in_run &= ~((epoch >= a) & (epoch <= b))
-        outside = keep & ~in_run
-        if outside.any():
-            corrections["records_outside_running_sessions"] = int(outside.sum())
-        keep &= in_run
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         raise InputError(p, "has no records inside its running session(s)")
+    # the running sessions' spans of kept records, in time order
+    run_windows = sorted(
+        (float(epoch[idx][session_of[idx] == k].min()), float(epoch[idx][session_of[idx] == k].max()))
+        for k in set(session_of[idx].tolist())
+        if k >= 0
+    )
 
     values = {name: np.full(idx.size, np.nan) for name in RECORD_COLUMNS}
     extra: dict[str, np.ndarray] = {}
@@ -503,17 +649,21 @@ def read_fit(path: str | Path) -> Activity:
     if np.isfinite(values["cadence_spm"]).any():
         corrections["cadence_doubled_from_strides_per_min"] = int(np.isfinite(values["cadence_spm"]).sum())
 
-    start, table, t0 = _assemble(p, epoch[idx], values, extra, units, corrections, notes)
+    ok = _screen(p, epoch[idx], values, None, notes, quality, corrections)
+    values = {k: v[ok] for k, v in values.items()}
+    extra = {k: v[ok] for k, v in extra.items()}
+    start, table, t0 = _assemble(p, epoch[idx][ok], values, extra, units, corrections, notes)
 
     # -- laps, pauses, totals -----------------------------------------------------------
     def rel(dt: Any) -> float:
         return float(dt.timestamp() - t0) if dt is not None else float("nan")
 
     def in_windows(dt: Any) -> bool:
-        if not windows or dt is None:
+        if not sessions or dt is None:
             return True
-        e = dt.timestamp()
-        return any(a <= e <= b for a, b in windows)
+        # a lap starts with (or inside) its session: placed half a second in
+        k = int(_fit_session_of(sessions, np.array([dt.timestamp() + 0.5]))[0])
+        return k >= 0 and str(sessions[k].get("sport", "generic")) == "running"
 
     lap_list = [
         Lap(
@@ -528,10 +678,19 @@ def read_fit(path: str | Path) -> Activity:
         if in_windows(lap.get("start_time"))
     ]
     pauses = _fit_pauses(events, t0, float(table.time_s[-1]))
-    if pauses:
-        # a new segment after each timer pause: no distance is counted across a pause
-        ends = np.array([pz.end_s for pz in pauses])
-        table.data[:, table.index("segment")] = np.searchsorted(ends, table.time_s + 1e-9, side="right")
+    # a new segment after each timer pause and at each running session's start (the other
+    # sports between them are left out): no distance is counted across either
+    ends = np.array([pz.end_s for pz in pauses])
+    after_pause = np.searchsorted(ends, table.time_s + 1e-9, side="right")
+    starts = np.array([a - t0 for a, _ in run_windows[1:]])
+    in_session = np.searchsorted(starts, table.time_s + 1e-9, side="right")
+    change = (np.diff(after_pause) != 0) | (np.diff(in_session) != 0)
+    table.data[:, table.index("segment")] = np.concatenate([[0], np.cumsum(change)])
+    t_rec = table.time_s
+    for k in np.flatnonzero(np.diff(in_session) != 0).tolist():
+        if not any(pz.start_s <= t_rec[k] + 1.0 and pz.end_s >= t_rec[k + 1] - 1.0 for pz in pauses):
+            pauses.append(Pause(float(t_rec[k]), float(t_rec[k + 1]), "session"))
+    pauses.sort(key=lambda pz: pz.start_s)
     totals = _empty_totals()
     if run_sessions:
         for key, fld in (
@@ -567,7 +726,41 @@ def read_fit(path: str | Path) -> Activity:
         warnings=notes,
         altitude_source=alt_src,
         corrections=corrections,
+        quality=quality,
     )
+
+
+def _fit_session_of(sessions: list[dict[str, Any]], epoch: np.ndarray) -> np.ndarray:
+    """Index into ``sessions`` of the session each time (epoch s) falls in; -1 for none.
+
+    A session spans from its ``start_time`` to its message's ``timestamp`` (the session's
+    end; ``start_time + total_elapsed_time`` when the end is missing). The end stamp is
+    trusted over the elapsed time: some multisport files (python-fitparse's Fenix 2
+    triathlon, ``activity-large-fenxi2-multisport.fit``) state a first session's
+    ``start_time`` 45 min late with its full elapsed time, and start + elapsed then runs
+    over the next (running) session. Where spans still overlap, the later-starting session
+    wins (a session starts when the one before has ended). Times up to 1 s outside every
+    span go to the nearest session (an end stamp may fall just before the last record).
+    """
+    spans: list[tuple[float, float, int]] = []
+    for k, s in enumerate(sessions):
+        st, end = s.get("start_time"), s.get("timestamp")
+        el = _f(s.get("total_elapsed_time"))
+        a = st.timestamp() if st is not None else math.nan
+        b = end.timestamp() if end is not None else math.nan
+        if not math.isfinite(a) and math.isfinite(b) and math.isfinite(el):
+            a = b - el
+        if math.isfinite(a) and not (math.isfinite(b) and b >= a):
+            b = a + el if math.isfinite(el) else a
+        if math.isfinite(a) and math.isfinite(b):
+            spans.append((a, b, k))
+    spans.sort()
+    out = np.full(epoch.size, -1)
+    with np.errstate(invalid="ignore"):
+        for slack in (1.0, 0.0):  # the 1 s of slack first, then the exact spans over it
+            for a, b, k in spans:
+                out[(epoch >= a - slack) & (epoch <= b + slack)] = k
+    return out
 
 
 def _f(v: Any) -> float:
@@ -681,12 +874,22 @@ def read_gpx(path: str | Path) -> Activity:
     import gpxpy.gpx
 
     p = _check_path(path)
+    notes: list[str] = []
+    quality: list[QualityWarning] = []
+    corrections: dict[str, int] = {}
     try:
         gpx = gpxpy.parse(p.read_text(encoding="utf-8", errors="replace"))
     except gpxpy.gpx.GPXException as exc:
-        raise InputError(p, f"is not a valid GPX file ({exc})") from None
-    notes: list[str] = []
-    corrections: dict[str, int] = {}
+        root = _recover_truncated_xml(p, "trkpt", ("lat", "lon"))
+        if root is None:
+            raise InputError(p, f"is not a valid GPX file ({exc})") from None
+        from lxml import etree
+
+        try:
+            gpx = gpxpy.parse(etree.tostring(root, encoding="unicode"))
+        except gpxpy.gpx.GPXException:
+            raise InputError(p, f"is not a valid GPX file ({exc})") from None
+        _note_truncated_xml(p, exc, notes, quality, corrections)
     types = [t.type for t in gpx.tracks if t.type]
     run, other = _classify_sport(types)
     if not run and other and other in _NOT_RUN_HINT:
@@ -747,7 +950,9 @@ def read_gpx(path: str | Path) -> Activity:
     values = {k: np.asarray(v, dtype=float) for k, v in cols.items() if k != "cad_raw"}
     values["cadence_spm"] = _cadence_to_spm(np.asarray(cols["cad_raw"], dtype=float), notes, corrections)
     epoch_arr = np.asarray(epoch, dtype=float)
-    start, table, t0 = _assemble(p, epoch_arr, values, {}, _default_units(), corrections, notes)
+    ok = _screen(p, epoch_arr, values, values["segment"], notes, quality, corrections)
+    values = {k: v[ok] for k, v in values.items()}
+    start, table, t0 = _assemble(p, epoch_arr[ok], values, {}, _default_units(), corrections, notes)
     pauses = _segment_gaps(table)
     has_alt = bool(np.isfinite(table.column("altitude_m")).any())
     return Activity(
@@ -762,6 +967,50 @@ def read_gpx(path: str | Path) -> Activity:
         warnings=notes,
         altitude_source="gps" if has_alt else "none",
         corrections=corrections,
+        quality=quality,
+    )
+
+
+def _recover_truncated_xml(path: Path, point_tag: str, required: tuple[str, ...]) -> Any:
+    """The part of a cut XML file before the cut (lxml's recovering parser), or ``None``.
+
+    Only a file that is well-formed up to a point and then ends is recovered: one whose
+    text does not close its root element. The last point element (where the cut fell) and
+    any missing one of the ``required`` attributes or its time are removed.
+    """
+    from lxml import etree
+
+    raw = path.read_bytes()
+    tail = raw.rstrip()[-64:].decode("utf-8", errors="replace")
+    if re.search(r"</\s*[\w:]*(gpx|TrainingCenterDatabase)\s*>$", tail):
+        return None  # the file is complete: its damage is not a cut
+    try:
+        root = etree.fromstring(raw, etree.XMLParser(recover=True, resolve_entities=False, huge_tree=True))
+    except etree.XMLSyntaxError:
+        return None
+    if root is None:
+        return None
+    points = list(root.iter(f"{{*}}{point_tag}"))
+    for k, el in enumerate(points):
+        has_time = any(_local(c.tag) == "time" and (c.text or "").strip() for c in el)
+        # the last point is where the cut fell: whatever it holds may be cut short
+        if k == len(points) - 1 or any(el.get(a) is None for a in required) or not has_time:
+            el.getparent().remove(el)
+    return root
+
+
+def _note_truncated_xml(
+    path: Path, exc: Exception, notes: list[str], quality: list[QualityWarning], corrections: dict[str, int]
+) -> None:
+    msg = " ".join(str(exc).split())
+    notes.append(f"file is cut short ({msg}); kept the points before the cut")
+    corrections["truncated"] = 1
+    quality.append(
+        QualityWarning(
+            "file_truncated",
+            f"{path}: the file is cut short ({msg}); the points before the cut are the run",
+            affects=("distance", "time", "load"),
+        )
     )
 
 
@@ -832,16 +1081,20 @@ def read_tcx(path: str | Path) -> Activity:
     from lxml import etree
 
     p = _check_path(path)
+    notes: list[str] = []
+    quality: list[QualityWarning] = []
+    corrections: dict[str, int] = {}
     try:
-        tree = etree.parse(str(p), etree.XMLParser(resolve_entities=False, huge_tree=True))
+        root = etree.parse(str(p), etree.XMLParser(resolve_entities=False, huge_tree=True)).getroot()
     except (etree.XMLSyntaxError, OSError) as exc:
-        raise InputError(p, f"is not valid XML ({exc})") from None
-    root = tree.getroot()
+        recovered = _recover_truncated_xml(p, "Trackpoint", ())
+        if recovered is None or not recovered.findall(".//{*}Trackpoint"):
+            raise InputError(p, f"is not valid XML ({exc})") from None
+        root = recovered
+        _note_truncated_xml(p, exc, notes, quality, corrections)
     acts = root.findall(".//{*}Activities/{*}Activity")
     if not acts:
         raise InputError(p, "has no <Activity> (a course or workout file, not a recorded activity)")
-    notes: list[str] = []
-    corrections: dict[str, int] = {}
     sports = [str(a.get("Sport", "")) for a in acts]
     run_acts = [a for a, s in zip(acts, sports, strict=True) if s.lower().startswith("run")]
     if not run_acts:
@@ -854,6 +1107,13 @@ def read_tcx(path: str | Path) -> Activity:
     sport = "running" if run_acts[0].get("Sport", "").lower().startswith("run") else "unknown"
     if len(run_acts) < len(acts):
         notes.append(f"multi-sport file: kept {len(run_acts)} running activity(ies) of {len(acts)}")
+        quality.append(
+            QualityWarning(
+                "other_sports_left_out",
+                f"{p}: multi-sport file: {len(run_acts)} running activity(ies) of {len(acts)} kept",
+                affects=("distance", "time"),
+            )
+        )
 
     names = ("lat_deg", "lon_deg", "distance_m", "speed_m_s", "altitude_m", "heart_rate_bpm", "power_w")
     cols: dict[str, list[float]] = {k: [] for k in names}
@@ -870,6 +1130,8 @@ def read_tcx(path: str | Path) -> Activity:
         return _f(found.text) if found is not None and found.text else math.nan
 
     for act in run_acts:
+        if si >= 0:
+            si += 1  # each activity is its own segment: its DistanceMeters start from zero
         for lap in act.findall("{*}Lap"):
             si = max(si, 0)
             lap_raw.append(
@@ -927,7 +1189,10 @@ def read_tcx(path: str | Path) -> Activity:
     else:
         values["cadence_spm"] = _cadence_to_spm(plain_c, notes, corrections)
     values["segment"] = np.asarray(seg, dtype=float)
-    start, table, t0 = _assemble(p, np.asarray(epoch), values, {}, _default_units(), corrections, notes)
+    epoch_arr = np.asarray(epoch, dtype=float)
+    ok = _screen(p, epoch_arr, values, values["segment"], notes, quality, corrections)
+    values = {k: v[ok] for k, v in values.items()}
+    start, table, t0 = _assemble(p, epoch_arr[ok], values, {}, _default_units(), corrections, notes)
     laps = [Lap(start_s=s - t0, elapsed_s=math.nan, timer_s=d, distance_m=x) for s, d, x in lap_raw]
     totals = _empty_totals()
     if laps:
@@ -947,4 +1212,5 @@ def read_tcx(path: str | Path) -> Activity:
         warnings=notes,
         altitude_source="gps" if has_alt else "none",
         corrections=corrections,
+        quality=quality,
     )

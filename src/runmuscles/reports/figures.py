@@ -80,9 +80,10 @@ def _phase_marks(rs: ResultSet, x0: float, w: float, y0: float, h: float, *, lab
 def heatmap_svg(rs: ResultSet, *, figure_id: str = "heatmap") -> str:
     """Activation of every muscle over the gait cycle (mean over strides), right and left panels.
 
-    Rows are muscles grouped by muscle group; columns 0-100 % of the reference foot's
+    Rows are muscles grouped by muscle group; columns 0-100 % of each side's own foot's
     cycle (``normalized.csv``); the foot strike is at 0 and 100 %, toe-off is the solid
-    line, the end of braking and mid-swing the dashed ones.
+    line, the end of braking and mid-swing the dashed ones (their mean timing over the
+    reference foot's strides).
     """
     pct = rs.cycle_pct
     panels = [(side, heatmap_order(rs, side)) for side in ("right", "left")]
@@ -93,11 +94,10 @@ def heatmap_svg(rs: ResultSet, *, figure_id: str = "heatmap") -> str:
     panel_w = group_w + label_w + plot_w
     w = 2 * panel_w + gap + 20
     h = top + n_rows * row_h + bottom
-    ref = rs.reference_side
     n = len(rs.strides)
     title = (
         f"Activation over the gait cycle (mean of {n} stride{'s' if n != 1 else ''}; "
-        f"{ref} foot strike at 0 %)"
+        "each side's own foot strike at 0 %)"
     )
     out = [svg_open(w, h, figure_id=figure_id, title=title)]
     out.append(f'<text x="4" y="14" font-size="13" font-weight="bold">{esc(title)}</text>')
@@ -165,7 +165,7 @@ def heatmap_svg(rs: ResultSet, *, figure_id: str = "heatmap") -> str:
             )
         out.append(
             f'<text x="{fmt(px + plot_w / 2)}" y="{fmt(top + ph + 27)}" text-anchor="middle" font-size="10">'
-            f"% of the {ref} foot's gait cycle</text>"
+            f"% of the {side} foot's gait cycle</text>"
         )
         out.append("</g>")
     # colour bar
@@ -207,7 +207,8 @@ def group_curves_svg(rs: ResultSet, *, figure_id: str = "groupcurves") -> str:
     """Per group: summed tendon force of its muscles (body weights) over the gait cycle.
 
     Solid line and band: reference-side muscles, mean and range (min-max) over strides;
-    dashed line: the other side's mean. Phase bands in the background.
+    dashed line: the other side's mean over its own stride (from its own foot strike, as in
+    ``normalized.csv``). Phase bands in the background.
     """
     ref = rs.reference_side
     other = "left" if ref == "right" else "right"
@@ -220,7 +221,7 @@ def group_curves_svg(rs: ResultSet, *, figure_id: str = "groupcurves") -> str:
     h = 40 + n_rows * (ch + my + 20) + 20
     title = (
         "Force of each muscle group over the gait cycle "
-        f"(body weights; {ref}: mean and range of strides, {other}: dashed)"
+        f"(body weights; {ref}: mean and range of strides, {other}: dashed; each over its own stride)"
     )
     out = [svg_open(w, h, figure_id=figure_id, title=title)]
     out.append(f'<text x="4" y="14" font-size="13" font-weight="bold">{esc(title)}</text>')
@@ -231,9 +232,10 @@ def group_curves_svg(rs: ResultSet, *, figure_id: str = "groupcurves") -> str:
         x0 = mx + c * (cw + mx)
         y0 = 44 + r * (ch + my + 20)
         cur = rs.group_force_curves_bw(g, ref)
-        cur_o = rs.group_force_curves_bw(g, other)
         mean, lo, hi = cur.mean(axis=0), cur.min(axis=0), cur.max(axis=0)
-        mean_o = cur_o.mean(axis=0) if cur_o.size else np.zeros_like(mean)
+        # the other leg over its own stride, from its own foot strike (normalized.csv)
+        idx_o = [rs.muscle_names.index(m) for m in rs.members(g, other)]
+        mean_o = rs.force_norm_n[:, idx_o].sum(axis=1) / rs.body_weight_n if idx_o else np.zeros_like(mean)
         top = max(float(hi.max()), float(mean_o.max()), 1e-6)
         ticks = nice_ticks(0.0, top, 4)
         ymax = max(ticks[-1], top)
@@ -264,11 +266,12 @@ def group_curves_svg(rs: ResultSet, *, figure_id: str = "groupcurves") -> str:
             + f'" fill="none" stroke="{GROUP_COLOURS[g]}" stroke-width="1.8" '
             f'data-mean-bw="{",".join(f"{v:.5g}" for v in mean)}"/>'
         )
-        if cur_o.size:
+        if idx_o:
             out.append(
                 '<path class="curve-other" d="M'
                 + " L".join(f"{fmt(x)} {fmt(y)}" for x, y in xy(mean_o))
-                + f'" fill="none" stroke="{GROUP_COLOURS[g]}" stroke-width="1.1" stroke-dasharray="4 2"/>'
+                + f'" fill="none" stroke="{GROUP_COLOURS[g]}" stroke-width="1.1" stroke-dasharray="4 2" '
+                f'data-side="{other}" data-mean-bw="{",".join(f"{v:.5g}" for v in mean_o)}"/>'
             )
         if ev["toe_off"] is not None:
             xt = x0 + cw * ev["toe_off"] / 100

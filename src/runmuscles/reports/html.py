@@ -16,6 +16,7 @@ thresholds, reserves, saturated muscles, strides, notes).
 
 from __future__ import annotations
 
+import re
 import time
 import webbrowser
 from pathlib import Path
@@ -224,14 +225,24 @@ def _composition_text(comp: object) -> str:
 
 def energy_html(rs: ResultSet) -> str:
     """Energy and fibre types, from ``summary.json``'s ``energetics`` block (if present)."""
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+
     e = rs.summary.get("energetics")
     if not e:
         return "<p class=note>No energetics in these results.</p>"
+    reasons = flag_reasons(rs.summary.get("quality", {}), "energy")
+    mark = ' <span class="bad flagged">(flagged)</span>' if reasons else ""
+    banner = (
+        '<div class="flags energy-flag"><b>Flagged: these energy figures are not to be taken at face '
+        "value.</b><ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul></div>"
+        if reasons
+        else ""
+    )
     head = _kv_table(
         [
-            ("metabolic power, gross (W/kg)", _num(e.get("metabolic_power_w_per_kg"), 2)),
-            ("cost of transport, gross (J/kg/m)", _num(e.get("metabolic_cost_j_per_kg_m"), 2)),
-            ("energy per kilometre (kcal/km)", _num(e.get("kcal_per_km"), 0)),
+            ("metabolic power, gross (W/kg)", _num(e.get("metabolic_power_w_per_kg"), 2) + mark),
+            ("cost of transport, gross (J/kg/m)", _num(e.get("metabolic_cost_j_per_kg_m"), 2) + mark),
+            ("energy per kilometre (kcal/km)", _num(e.get("kcal_per_km"), 0) + mark),
             ("basal rate included (W/kg)", _num(e.get("basal_power_w_per_kg"), 2)),
             ("muscle mass in the model (kg)", _num(e.get("muscle_mass_kg"), 1)),
             ("energy model", esc(str(e.get("model", "")))),
@@ -262,7 +273,7 @@ def energy_html(rs: ResultSet) -> str:
         + "".join(rows)
         + "</table>"
     )
-    return f'<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
+    return f'{banner}<div class="row"><div>{head}</div><div class="side">{table}</div></div>'
 
 
 def _foot_strike_text(fs: dict | None) -> str:
@@ -332,10 +343,11 @@ def quality_html(rs: ResultSet) -> str:
     rows = ["<tr><th>reserve</th><th>coordinate</th><th class=n>peak</th><th class=n>RMS</th><th></th></tr>"]
     for name, r in q.get("reserves", {}).items():
         flag = name in muscled and r["peak"] > 10.0
+        kind = "muscle-actuated" if name in muscled else "residual"
         rows.append(
             f"<tr><td>{esc(name)}</td><td>{esc(r.get('coordinate', ''))}</td><td class=n>{r['peak']:.1f}</td>"
             f'<td class=n>{r["rms"]:.1f}</td><td class="{"bad" if flag else "note"}">'
-            f"{'muscles too weak here' if flag else ('muscle-actuated' if name in muscled else 'residual')}"
+            f"{'beyond the modelled muscle strength here' if flag else kind}"
             "</td></tr>"
         )
     parts.append('<div class="scroll"><table>' + "".join(rows) + "</table></div>")
@@ -384,6 +396,16 @@ def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
         for m, label in METRICS.items()
     )
     sents = "".join(f"<li>{esc(x)}</li>" for x in summary_sentences(rs))
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+
+    muscle_flags = flag_reasons(rs.summary.get("quality", {}), "muscles")
+    muscle_flag = (
+        '<p class="bad flagged muscles-flag">Flagged: '
+        + esc("; ".join(muscle_flags))
+        + "; the muscle figures below rest on these forces.</p>"
+        if muscle_flags
+        else ""
+    )
     return f"""
 <div class="trial{" on" if on else ""}" data-trial="{esc(rs.label)}" data-folder="{esc(rs.folder)}">
 <section class="summary" id="{tid}-summary"><h2>In short &mdash; {esc(_speed_text(rs))}</h2>
@@ -392,7 +414,7 @@ def _trial_html(rs: ResultSet, idx: int, on: bool) -> str:
 <p class="note">Colour: each group's value on each side
 (mean over {len(rs.strides)} stride{"s" if len(rs.strides) != 1 else ""}).
 Hover or tap a region for its value.
-Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
+Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>{muscle_flag}
 <div class="btns metric-btns" data-target="{tid}-bodymap-svg">{metric_btns}</div>
 <div class="row"><div>{body_map_svg(rs, figure_id=f"{tid}-bodymap-svg")}</div>
 <div class="side"><h3>Muscle groups (both sides)</h3>{_groups_table_html(rs)}
@@ -403,9 +425,30 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>
 <div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
 <section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
 {energy_html(rs)}</section>
+{_emg_section(rs, tid)}
+{results_advice_section(rs.folder, f"{tid}-advice")}
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
+
+
+def results_advice_section(folder: Path, section_id: str) -> str:
+    """The training section (:mod:`runmuscles.reports.advice_html`)."""
+    from .advice_html import results_advice_section as section  # noqa: PLC0415
+
+    return section(folder, section_id)
+
+
+def _emg_section(rs: ResultSet, tid: str) -> str:
+    """EMG beside the activations, when the analysis had EMG (:mod:`runmuscles.reports.emg_figures`)."""
+    if not rs.summary.get("emg"):
+        return ""
+    from .emg_figures import emg_html  # noqa: PLC0415
+
+    return (
+        f'<section id="{tid}-emg"><h2>EMG &mdash; measured activity beside the model&#39;s</h2>'
+        f"{emg_html(rs.summary, prefix=tid)}</section>\n"
+    )
 
 
 def load_runs(results: str | Path | list[str | Path]) -> list[ResultSet]:
@@ -459,7 +502,8 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
     if not multi:
         body[0] = body[0].replace('id="t0-summary"', 'id="overview"', 1)
     last = len(runs) - 1
-    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in _SECTIONS]
+    sections = _SECTIONS + ((("emg", "EMG"),) if any(r.summary.get("emg") for r in runs) else ())
+    nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in sections]
     files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
     metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
     return (
@@ -506,7 +550,9 @@ def build_report(
     if out_path is None:
         base = Path(results[0]).parent if isinstance(results, list) else Path(results)
         out_path = base / "report.html"
-    out = Path(out_path)
+    from ..outputs import check_output_file, html_written_by_runmuscles  # noqa: PLC0415
+
+    out = check_output_file(out_path, html_written_by_runmuscles)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report_html(runs, title=title), encoding="utf-8")
     if open_browser:
@@ -525,8 +571,9 @@ def export_figures(
         Written files by name, and a sentence when PNGs could not be made (else ``None``).
     """
     runs = load_runs(results)
-    d = Path(fig_dir)
-    d.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    d = prepare_output_dir(fig_dir, "--figures")
     svgs: dict[str, str] = {}
     multi = len(runs) > 1
     for r in runs:
@@ -535,6 +582,11 @@ def export_figures(
         svgs[pre + "heatmap"] = heatmap_svg(r)
         svgs[pre + "group_curves"] = group_curves_svg(r)
         svgs[pre + "phase_shares"] = phase_shares_svg(r)
+        for k, entry in enumerate((r.summary.get("emg") or {}).get("channels", [])):
+            from .emg_figures import emg_channel_svg  # noqa: PLC0415
+
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", entry["channel"])
+            svgs[f"{pre}emg_{k + 1:02d}_{name}"] = emg_channel_svg(entry, figure_id=f"emg-{k}")
     svgs.update(speed_svgs(runs))
     paths: dict[str, Path] = {}
     for name, svg in svgs.items():

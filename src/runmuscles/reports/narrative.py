@@ -46,11 +46,32 @@ def asymmetries(rs: ResultSet) -> list[tuple[str, float, float, float]]:
     return sorted(out, key=lambda t: -t[3])
 
 
+def energy_sentence(summary: dict) -> str | None:
+    """The energy estimate in one sentence, with its flag when a quality warning bears on
+    energy (:func:`runmuscles.analyses.validity.flag_reasons`); ``None`` without energy."""
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+
+    cost = summary.get("metabolic_cost_j_per_kg_m")
+    if cost is None:
+        return None
+    text = f"Estimated energy cost: {cost:.2f} J/kg/m"
+    kcal = (summary.get("energetics") or {}).get("kcal_per_km")
+    if kcal is not None:
+        text += f" ({kcal:.0f} kcal/km)"
+    reasons = flag_reasons(summary.get("quality", {}), "energy")
+    if reasons:
+        return text + " -- FLAGGED, not to be taken at face value: " + "; ".join(reasons) + "."
+    return text + "."
+
+
 def summary_sentences(rs: ResultSet) -> list[str]:
     """Sentences about one analysis (its top groups, when they work, anything unusual)."""
     s = rs.summary
     groups = {g: e for g, e in rs.groups.items() if g != "other"}
     out: list[str] = []
+    energy = energy_sentence(s)
+    if energy:
+        out.append(energy)
     speed = f"at {s['speed_m_s']:g} m/s" if s.get("speed_m_s") else "at an unknown speed"
     if s.get("n_strides"):
         out.append(
@@ -107,8 +128,8 @@ def summary_sentences(rs: ResultSet) -> list[str]:
     if sat:
         out.append(
             f"Unusual: {len(sat)} of {len(rs.muscle_names)} muscles reach full activation on some frames, "
-            "so the model's "
-            "muscles are too weak for these moments there; their forces are lower bounds and reserve "
+            "so the model's muscles lack the strength for these moments there; their forces are lower "
+            "bounds and reserve "
             "actuators made up "
             f"the rest (up to {q.get('reserve_peak_nm_on_muscle_coordinates', 0):.0f} N m at the joints)."
         )

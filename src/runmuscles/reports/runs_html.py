@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..analyses.groups import GROUP_LABELS
+from .advice_html import run_advice_section
 from .bodymap import group_load_map_svg
 from .html import PAGE_CSS
 from .svg import GROUP_ORDER, esc
@@ -41,6 +42,17 @@ def _order(groups: dict[str, Any]) -> list[str]:
     return known + sorted(g for g in groups if g not in known)
 
 
+def _validity(quality: dict[str, Any] | None) -> str:
+    """The run's validity mark as shown: valid, or not valid, with its named warnings' count."""
+    if not quality:
+        return "-"
+    n = len(quality.get("warnings", []))
+    mark = "valid" if quality.get("valid", True) else "<strong>not valid</strong>"
+    return f'<span data-valid="{str(bool(quality.get("valid", True))).lower()}">{mark}</span>' + (
+        f" ({n} named warning{'s' if n != 1 else ''} below)" if n else ""
+    )
+
+
 def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
     """One run's section: totals, body map (force impulse per group), load and drivers table.
 
@@ -59,6 +71,8 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
     facts = [
         ("date", esc(rec.get("start_time", "")[:16].replace("T", " ")) + " UTC"),
         ("distance", f"{rec['distance_m'] / 1000:.2f} km ({rec['distance_loaded_m'] / 1000:.2f} km loaded)"),
+        ("distance from", esc((rec.get("distance") or {}).get("reason", "the track"))),
+        ("validity", _validity(rec.get("quality"))),
         ("time", f"{_clock(rec.get('duration_s'))} (moving {_clock(rec.get('moving_time_s'))})"),
         ("pace", _pace(rec.get("pace_s_per_km"))),
         ("ascent / descent", "-" if asc is None or desc is None else f"+{asc:.0f} m / -{desc:.0f} m"),
@@ -116,7 +130,12 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
             f'<td class=n data-col="hills">{part("hills")}</td>'
             f'<td class=n data-col="cadence">{part("cadence")}</td></tr>'
         )
-    warn = "".join(f"<li>{esc(w)}</li>" for w in rec.get("warnings", []))
+    named = (rec.get("quality") or {}).get("warnings", [])
+    warn = "".join(
+        f'<li class="quality" data-code="{esc(w["code"])}">{"not valid: " if w.get("invalidates") else ""}'
+        f"{esc(w['message'])}</li>"
+        for w in named
+    ) + "".join(f"<li>{esc(w)}</li>" for w in rec.get("warnings", []))
     method = esc(rec.get("drivers_method", ""))
     return f"""
 <section class="run" id="run{idx}" data-file="{esc(name)}">
@@ -127,7 +146,8 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
 <table class="groups-table">{head}{"".join(rows)}</table>
 <p class="note">Pace, hills and cadence split each group's impulse: {method}.
 Deep hip rotators, peronei and tibialis posterior ("other") are in the table, not on the map.</p>
-{f'<h3>Warnings</h3><ul class="flags">{warn}</ul>' if warn else ""}</div></div></section>"""
+{f'<h3>Warnings</h3><ul class="flags">{warn}</ul>' if warn else ""}</div></div></section>
+{run_advice_section(rec, f"run{idx}-advice")}"""
 
 
 def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) -> str:
@@ -158,8 +178,9 @@ def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) 
 
 def write_run_report(records: list[dict[str, Any]], out_dir: str | Path) -> Path:
     """Write :data:`RUN_REPORT_FILE` for the runs into ``out_dir``; returns its path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_output_dir  # noqa: PLC0415
+
+    out = prepare_output_dir(out_dir)
     path = out / RUN_REPORT_FILE
     path.write_text(run_report_html(records), encoding="utf-8")
     return path

@@ -65,6 +65,15 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
             else ""
         )
     )
+    from rich.markup import escape  # noqa: PLC0415
+
+    from ..analyses.validity import flag_reasons  # noqa: PLC0415
+    from .narrative import energy_sentence  # noqa: PLC0415
+
+    energy = energy_sentence(s)  # energy first, with its flag
+    if energy:
+        colour = "yellow" if flag_reasons(s["quality"], "energy") else "bold"
+        c.print(f"[{colour}]{escape(energy)}[/{colour}]")
     c.print(_groups_table(s, "Muscle groups (shares of all muscles; per phase: share within the phase)"))
     top = Table(title="Top muscles by force impulse per stride", title_justify="left")
     for col in ("muscle", "impulse (BW s)", "positive work (J)", "peak force (BW)", "peak activation"):
@@ -82,6 +91,14 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
     if fs.get("right") or fs.get("left"):
         n = len(fs["strides"])
         c.print(f"foot strike: right {fs.get('right') or '-'}, left {fs.get('left') or '-'} ({n} strikes)")
+    emg = s.get("emg")
+    if emg:
+        parts = [f"{ch['channel']} {ch['r']:.2f}" for ch in emg["channels"] if ch.get("r") is not None]
+        med = "-" if emg["median_r"] is None else f"{emg['median_r']:.2f}"
+        c.print(
+            f"EMG vs activation (r, EMG {1000 * emg['delay_s']:.0f} ms later): median {med}; "
+            + ", ".join(parts)
+        )
     path = s["quality"].get("input", {}).get("path")
     if path and path != "files as given":
         c.print(f"inputs: {path}")

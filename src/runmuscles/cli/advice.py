@@ -1,0 +1,70 @@
+"""`runmuscles advice`: what running asks of each muscle group, and cited exercises for it
+(thin layer over runmuscles.analyses.advice)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError
+from ._app import app
+
+_WATCH_SUFFIXES = (".fit", ".gpx", ".tcx")
+
+
+@app.command()
+def advice(
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="A results folder (runmuscles analyze) or a watch file (FIT, GPX, TCX)."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="History database (URL or SQLite file): without SOURCE, advice for a week of it; "
+            "with a watch file, the single-run check against it.",
+        ),
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option(help="With --db and no SOURCE: the week containing this date (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the advice as one JSON object.")] = False,
+) -> None:
+    """Per muscle group: load per km, demand relative to capacity, change with speed and
+    grade; the groups your running stresses most and least; 2-3 cited exercises for each;
+    and the single-run check (a run >10 % longer than the longest of the previous 30 days)."""
+    from ..analyses import advice as adv  # noqa: PLC0415
+
+    if source is None:
+        if db is None:
+            raise InputError("advice", "give a results folder, a watch file, or --db HISTORY")
+        from ..history import open_history  # noqa: PLC0415
+
+        result = adv.advice_for_week(open_history(db), week)
+    elif source.is_dir():
+        result = adv.advice_for_results(source)
+    elif source.suffix.lower() in _WATCH_SUFFIXES:
+        from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
+
+        if not source.exists():
+            raise InputError(source, "file not found")
+        history = None
+        if db is not None:
+            from ..history import activities, content_hash, open_history  # noqa: PLC0415
+
+            digest = content_hash(source)
+            history = [a for a in activities(open_history(db)) if a["content_hash"] != digest]
+        result = adv.advice_for_run(summarize_run_file(source), history=history)
+    elif source.exists():
+        raise InputError(source, "not a results folder or a FIT, GPX or TCX file")
+    else:
+        raise InputError(source, "file or folder not found")
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+    else:
+        for line in adv.advice_lines(result):
+            typer.echo(line)
