@@ -147,15 +147,27 @@ def measured_part(
     """
     from ..kinematics.forceplates import body_weight_from_cycles  # noqa: PLC0415
     from ..kinematics.overground import measured_window, pelvis_speed_m_s, trial_steps  # noqa: PLC0415
+    from ..validation import limit  # noqa: PLC0415
 
-    steps = trial_steps(time_s, vertical_force_n, markers, contacts=contacts)
     source = "force plates" if contacts is not None else "forces"
+    total = np.nan_to_num(np.asarray(vertical_force_n["r"], dtype=float)) + np.nan_to_num(
+        np.asarray(vertical_force_n["l"], dtype=float)
+    )
+    # over a whole recording the mean vertical force is at most body weight (less where steps
+    # miss the plates): above the heaviest plausible runner, the forces' unit is wrong, and
+    # the contacts found in them mean nothing
+    heaviest = limit("body_mass_kg").high
+    mean_kg = float(np.mean(total)) / STANDARD_GRAVITY_M_S2 if total.size else 0.0
+    if mean_kg > heaviest:
+        raise InputError(
+            name,
+            f"the {source} weigh the runner at {mean_kg:.0f} kg or more (mean vertical force over the whole "
+            f"recording; no runner is over {heaviest:g} kg): forces in another unit than newtons?",
+        )
+    steps = trial_steps(time_s, vertical_force_n, markers, contacts=contacts)
     window = measured_window(steps, stance_only=stance_only, where=name, source=source)
     part = MeasuredPart(window, None, notes=list(window.notes))
     if window.cycles_s:
-        total = np.asarray(vertical_force_n["r"], dtype=float) + np.asarray(
-            vertical_force_n["l"], dtype=float
-        )
         weight = body_weight_from_cycles(time_s, total, window.cycles_s)
         part.mass_kg = weight / STANDARD_GRAVITY_M_S2
         part.mass_how = (
