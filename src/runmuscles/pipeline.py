@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ from .muscles.recruitment import (
     build_recruitment_problem,
     solve_recruitment,
 )
+from .plausibility import check_inputs
 from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check
@@ -601,6 +602,9 @@ def analyze_trial(
         )
     timings["read"] = _time.perf_counter() - t1
 
+    say("checks")
+    checked = check_inputs(model, table, loads)
+
     say("events")
     try:
         if loads is None:
@@ -611,7 +615,8 @@ def analyze_trial(
             raise
         events = GaitEvents({}, {}, str(coordinates_path), [f"no gait events: {exc}"])
         vertical = {"time_s": np.zeros(0)}
-    start_s, end_s, cycles = _window(opts, events, table.time_s, loads)
+    start_s, end_s, cycles = _window(opts, events, table.time_s, loads, coordinates_path)
+    cycles = checked.keep_cycles(cycles, opts.cycle, (start_s, end_s))
     emg = None
     if opts.emg is not None:  # read and map before the long stages: a bad file fails fast
         from .analyses.emg import prepare_emg  # noqa: PLC0415
@@ -630,8 +635,24 @@ def analyze_trial(
         fill=model.fill_values(table),
     )
     q, qd, qdd = model.complete_coordinates(ck.q, ck.qdot, ck.qddot)
-    ck = CoordinateKinematics(ck.time_s, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, ck.notes)
+    ck = CoordinateKinematics(
+        ck.time_s, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, ck.notes, ck.warnings
+    )
     timings["kinematics"] = _time.perf_counter() - t1
+    checked.check_motion(
+        model,
+        ck.time_s,
+        q,
+        vertical=vertical,
+        loads=loads,
+        stated_speed_m_s=opts.speed_m_s,
+        speed_source=opts.speed_source,
+    )
+    opts = replace(
+        opts,
+        input_warnings=[*opts.input_warnings, *checked.warnings],
+        input_notes=[*opts.input_notes, *checked.notes],
+    )
 
     say("dynamics")
     t1 = _time.perf_counter()
@@ -837,9 +858,14 @@ def _events(loads: ExternalLoads, model) -> tuple[GaitEvents, dict[str, np.ndarr
 
 
 def _window(
-    opts: AnalysisOptions, events: GaitEvents, coord_time: np.ndarray, loads: ExternalLoads | None
+    opts: AnalysisOptions,
+    events: GaitEvents,
+    coord_time: np.ndarray,
+    loads: ExternalLoads | None,
+    coordinates_path: str | Path | None = None,
 ) -> tuple[float, float, list[StrideCycle]]:
     lo, hi = float(coord_time[0]), float(coord_time[-1])
+    motion = Path(coordinates_path).name if coordinates_path is not None else "the motion"
     if loads is not None:
         lo = max(lo, float(loads.data.time_s[0]))
         hi = min(hi, float(loads.data.time_s[-1]))
@@ -849,7 +875,8 @@ def _window(
         if c.start_s < lo - 1e-6 or c.end_s > hi + 1e-6:
             raise InputError(
                 events.source,
-                f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data",
+                f"{opts.side} cycle {opts.cycle} ({c.start_s:g}-{c.end_s:g} s) is outside the motion data "
+                f"({motion}: {coord_time[0]:g}-{coord_time[-1]:g} s)",
             )
         return c.start_s, c.end_s, [c]
     start = lo if opts.start_s is None else opts.start_s
@@ -883,7 +910,7 @@ def _window(
 def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -> dict:
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
-    warnings: list[QualityWarning] = []
+    warnings: list[QualityWarning] = list(ck.warnings)
     # residuals on the root (pelvis) coordinates
     root = model.root_coordinates
     residual = {}

@@ -204,6 +204,37 @@ LIMITS: dict[str, Limit] = _limits(
         "(Newton's second law); +/-25 % covers speed changes and measurement error",
     ),
     Limit(
+        "coordinate_beyond_range_deg", 0.0, 20.0, "deg",
+        "how far a joint angle may go beyond the model's own coordinate range",
+        "models' ranges bound normal motion; inverse kinematics of running stays within a few degrees of "
+        "them (soft-tissue artefact moves knee angles by up to about 5-10 deg: Benoit DL et al. 2006, "
+        "Gait Posture 24:152-164); 20 deg beyond is a unit slip (radians vs degrees) or a wrong column",
+    ),
+    Limit(
+        "joint_angle_deg", -180.0, 180.0, "deg", "joint angle of a coordinate without a finite range",
+        "no joint turns beyond half a turn either way; angles past it have wrapped or are in another unit",
+    ),
+    Limit(
+        "treadmill_pelvis_speed_m_s", 0.0, 0.3, "m/s", "mean horizontal pelvis speed of a treadmill trial",
+        "below the slowest accepted motion (speed_m_s) the runner stays in place: a treadmill, whose speed "
+        "shows in the stance foot moving backwards with the belt",
+    ),
+    Limit(
+        "speed_ratio_stated_to_motion", 0.75, 1.25, "", "stated speed over the motion's speed",
+        "the motion's speed (pelvis overground, stance foot on a treadmill) is within about 10 % of the "
+        "belt's (treadmill belts slow by up to about 10 % in stance: Savelberg HHCM et al. 1998, Gait "
+        "Posture 7:26-34); beyond 25 % the stated speed belongs to another trial or unit",
+    ),
+    Limit(
+        "speed_ratio_stated_to_motion_absurd", 0.5, 2.0, "", "stated speed over the motion's speed",
+        "a factor of 2 is beyond any measurement error of either: a unit slip (km/h, mph) or another trial",
+    ),
+    Limit(
+        "declared_frames_missing_fraction", 0.0, 0.10, "", "share of a TRC header's frames not in the file",
+        "published TRC files trimmed after export keep their old NumFrames (hamner2013 subject10 and 11: "
+        "up to 7 % fewer rows than declared); more is a truncated file",
+    ),
+    Limit(
         "gps_speed_m_s", 0.0, 12.5, "m/s", "speed between GPS points",
         "no runner exceeds 12.5 m/s (see speed_m_s); faster steps are GPS jumps",
     ),

@@ -424,9 +424,9 @@ def _angles(b: Builder) -> None:
 
     mot_case(
         "mot-degrees-as-radians",
-        "joint angles in degrees, header says radians",
+        "joint angles in degrees, header says radians (read as degrees, and marked)",
         edit(deg_as_rad),
-        "error",
+        "error_or_marked",
         about=["range", "radian", "degree", "outside"],
     )
 

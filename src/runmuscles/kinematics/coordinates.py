@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..tables import TimeTable
 from .filters import butterworth3_filtfilt, is_uniform, pad_odd, quintic_spline_derivative, resample_uniform
 
@@ -47,6 +48,9 @@ class CoordinateKinematics:
         Cutoff used (``None``: not filtered).
     notes
         What was assumed or corrected (units, resampling, missing columns filled).
+    warnings
+        Corrections that a result must carry as a quality warning (the header's angle unit
+        overridden by the numbers).
     """
 
     time_s: np.ndarray
@@ -57,12 +61,15 @@ class CoordinateKinematics:
     source: str
     lowpass_hz: float | None
     notes: list[str] = field(default_factory=list)
+    warnings: list[QualityWarning] = field(default_factory=list)
 
     def index(self, name: str) -> int:
         return self.names.index(name)
 
 
-def _decide_degrees(table: TimeTable, angular: list[str], notes: list[str]) -> bool:
+def _decide_degrees(
+    table: TimeTable, angular: list[str], notes: list[str], warnings: list[QualityWarning]
+) -> bool:
     vals = table.columns(angular) if angular else np.zeros((table.n_frames, 0))
     peak = float(np.nanmax(np.abs(vals))) if vals.size else 0.0
     declared = table.in_degrees
@@ -71,6 +78,7 @@ def _decide_degrees(table: TimeTable, angular: list[str], notes: list[str]) -> b
             f"{table.source}: header says inDegrees=no but angles reach {peak:.1f}, "
             "which is implausible in radians: read as degrees"
         )
+        warnings.append(QualityWarning("angle_unit_overridden", notes[-1], affects=("all",)))
         return True
     if declared is not False and table.n_frames >= 10 and 0 < peak < _MAX_RADIANS_LIKE:
         said = "inDegrees=yes" if declared else "no inDegrees line (OpenSim assumes degrees)"
@@ -78,6 +86,7 @@ def _decide_degrees(table: TimeTable, angular: list[str], notes: list[str]) -> b
             f"{table.source}: header has {said} but no angle exceeds {peak:.2f}, "
             "implausible for running in degrees: read as radians"
         )
+        warnings.append(QualityWarning("angle_unit_overridden", notes[-1], affects=("all",)))
         return False
     if declared is None:
         notes.append(f"{table.source}: no inDegrees line; angles read as degrees, as OpenSim does")
@@ -148,7 +157,8 @@ def prepare_coordinates(
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InputError(src, f"NaN or infinite value in column '{present[c]}' at t = {t[r]:g} s")
-    in_degrees = _decide_degrees(table, angular, notes)
+    unit_warnings: list[QualityWarning] = []
+    in_degrees = _decide_degrees(table, angular, notes, unit_warnings)
     if linear:
         peak_lin = float(np.max(np.abs(table.columns(linear))))
         if peak_lin > _MAX_PLAUSIBLE_METRES:
@@ -188,4 +198,6 @@ def prepare_coordinates(
     keep = (t >= lo - tol) & (t <= hi + tol)
     if keep.sum() < 2:
         raise InputError(src, f"time window {lo:g}-{hi:g} s holds fewer than 2 frames")
-    return CoordinateKinematics(t[keep], list(names), q[keep], qd[keep], qdd[keep], src, lowpass_hz, notes)
+    return CoordinateKinematics(
+        t[keep], list(names), q[keep], qd[keep], qdd[keep], src, lowpass_hz, notes, unit_warnings
+    )

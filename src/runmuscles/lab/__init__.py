@@ -38,6 +38,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..plausibility import (
+    check_external_loads,
+    check_forces,
+    marker_gap_warnings,
+    truncation_warnings,
+)
 from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
 from ..trials import TrialSpec
@@ -143,7 +149,8 @@ class LabTrial:
     analysis_kind
         ``"stride"`` or ``"stance_only"`` (no complete measured cycle).
     warnings
-        Quality warnings of the inputs (e.g. ``stance_only``).
+        Named problems with the inputs whose usable part is kept (truncated files, marker
+        gaps; :mod:`runmuscles.plausibility`), for ``quality.warnings``.
     """
 
     spec: TrialSpec
@@ -494,6 +501,9 @@ def prepare_lab_trial(
         quality["markerless"] = video
     if c3d is not None:
         notes += [f"C3D: {n}" for n in c3d.notes]
+    warnings: list[QualityWarning] = []
+    if markers is not None:
+        warnings += truncation_warnings(markers.time_s, markers.meta)
     static_markers = static_c3d = None
     if static is not None:
         static_markers, static_c3d = _read_markers(Path(static))
@@ -519,7 +529,6 @@ def prepare_lab_trial(
     force_mass = None
     force_how = "mean vertical force over the trial"
     part = None
-    warnings: list[QualityWarning] = []
     from .forces import measured_part, static_plate_mass_kg  # noqa: PLC0415
 
     if forces_mode == "plates":
@@ -527,6 +536,8 @@ def prepare_lab_trial(
 
         xml, fnotes, feet = split_plates(c3d, out, "grf")
         notes += fnotes
+        vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
+        warnings += check_forces(feet.time_s, vertical, None, trial)  # --mass is compared below
         part = measured_part(
             feet.time_s,
             {s: feet.force_n[s][:, 1] for s in "rl"},
@@ -549,6 +560,7 @@ def prepare_lab_trial(
             xml, fnotes = external_loads_for_mot(forces_file, out / "forces.xml")
             notes += fnotes
         loads = read_external_loads(xml)
+        warnings += check_external_loads(loads, None)  # --mass is compared below
         per_foot = _vertical_per_foot(loads)
         force_what = forces_file.name
         if per_foot is None:
@@ -669,6 +681,10 @@ def prepare_lab_trial(
         trial_m = plan.apply(_window(markers, lo, hi))
         if not trial_m.names:
             raise InputError(trial, "none of its markers could be mapped to the model (see --markers)")
+        # gaps of the markers inverse kinematics uses, in its window
+        gap_w, gap_notes = marker_gap_warnings(trial_m, trial)
+        warnings += gap_w
+        notes += gap_notes
     model_dir = out / "model"
     if scale:
         say("scaling the model (OpenSim)")

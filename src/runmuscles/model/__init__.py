@@ -106,6 +106,8 @@ class RunnerModel:
         mb = load_osim_cached(p, cache)
         if not _has_muscles(p):
             raise ModelError(p, "has no muscles (runmuscles needs a model with muscles, e.g. Hamner 2010)")
+        _check_masses(p, mb)
+        _check_muscle_strengths(p)
         geom = MuscleGeometry.for_model(p, cache_dir=cache, rebuild=rebuild)
         if list(geom.coordinate_names) != list(mb.coordinate_names):
             raise ModelError(p, "geometry cache and model disagree on coordinates; rebuild the cache")
@@ -355,6 +357,41 @@ def _seed_bundled_caches(cache: Path) -> None:
             with contextlib.suppress(OSError):
                 cache.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(f, dst)
+
+
+def _check_masses(path: Path, mb) -> None:
+    """Refuse a model whose bodies' masses are not finite, negative, or add up to no person."""
+    from ..validation import LIMITS  # noqa: PLC0415
+
+    masses = np.asarray(mb.mass_kg, dtype=float)
+    for name, m in zip(mb.body_names, masses, strict=False):
+        if not np.isfinite(m) or m < 0:
+            raise ModelError(path, f"body {name} has mass {m!r} kg")
+    total = float(mb.total_mass_kg)
+    why = LIMITS["body_mass_kg"].problem(total)
+    if why is not None:
+        raise ModelError(path, f"the bodies' masses add up to {total:g} kg: {why}")
+
+
+def _check_muscle_strengths(path: Path) -> None:
+    """Refuse a model with a muscle whose maximum isometric force is not a positive number
+    (read from the file, before any geometry is built)."""
+    import re  # noqa: PLC0415
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for tag in _MUSCLE_TAGS:
+        for m in re.finditer(rf'<{tag} name="([^"]+)">(.*?)</{tag}>', text, flags=re.S):
+            f0 = re.search(r"<max_isometric_force>\s*([^<\s]+)\s*</max_isometric_force>", m.group(2))
+            if f0 is None:
+                continue
+            try:
+                v = float(f0.group(1))
+            except ValueError:
+                v = float("nan")
+            if not (np.isfinite(v) and v > 0):
+                raise ModelError(
+                    path, f"muscle {m.group(1)}: max_isometric_force {f0.group(1)} N is not positive"
+                )
 
 
 def _has_muscles(path: Path) -> bool:

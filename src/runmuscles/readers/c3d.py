@@ -20,6 +20,7 @@ where pelvis and foot markers are), progression from the belt's motion under the
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,6 +276,9 @@ def read_c3d(path: str | Path, *, unloaded_n: float = _UNLOADED_N) -> C3DTrial:
     notes: list[str] = []
 
     markers = _read_markers(c, params, p, notes)
+    declared = _declared_frames(p, params)
+    if declared is not None:
+        markers.meta["declared_frames"] = declared
     analogs, analog_units = _read_analogs(c, params, p, markers.time_s[0] if markers.time_s.size else 0.0)
     plates_lab = _read_plates(params, analogs, analog_units, markers, p, notes)
     emg = _select_emg(analogs, analog_units, {ch for pl in plates_lab for ch in pl.channels})
@@ -286,6 +290,30 @@ def read_c3d(path: str | Path, *, unloaded_n: float = _UNLOADED_N) -> C3DTrial:
     markers.positions_m = markers.positions_m @ rotation.T
     plates = [_finish_plate(pl, rotation, unloaded_n, notes) for pl in plates_lab]
     return C3DTrial(str(p), markers, analogs, emg, plates, events, rotation, notes, belt)
+
+
+def _declared_frames(p: Path, params: dict) -> int | None:
+    """The frame count of the C3D header (first and last frame), read from the file itself.
+
+    ezc3d shortens its own header to the frames it could read, so a truncated file looks
+    whole through it; the file's header block keeps the count the writer declared (C3D
+    User Guide, Motion Lab Systems 2008, ch. 3: words 4-5 first and last frame). ``None``
+    when the header cannot say (a last frame of 65535 means "more than fit in 16 bits").
+    """
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(512)
+            fh.seek((head[0] - 1) * 512 + 3)
+            processor = fh.read(1)
+    except (OSError, IndexError):
+        return None
+    if len(head) < 512 or head[1] != 0x50 or not processor:
+        return None
+    order = ">" if processor[0] == 86 else "<"  # 84 Intel, 85 DEC: little-endian; 86 MIPS: big
+    first, last = struct.unpack(order + "HH", head[6:10])
+    if last == 0xFFFF or last < first:
+        return None
+    return int(last - first + 1)
 
 
 def _read_markers(c: dict, params: dict, p: Path, notes: list[str]) -> MarkerTable:

@@ -12,6 +12,7 @@ Every problem (missing file, truncated row, NaN, missing column) raises
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 import xml.etree.ElementTree as ET
@@ -21,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..plausibility import check_time_column
 from ..tables import TimeTable
+from ..validation import LIMITS
 
 __all__ = [
     "ExternalForceSpec",
@@ -143,15 +146,30 @@ def read_storage(path: str | Path) -> TimeTable:
     body = "\n".join(lines[k + 1 :])
     values = _parse_numbers(body, len(labels), p, k + 2)
     time = values[:, 0]
-    if np.any(~np.isfinite(time)):
-        raise InputError(p, "the time column has NaN or infinite values")
-    if time.size > 1 and np.any(np.diff(time) <= 0):
-        bad = int(np.argmax(np.diff(time) <= 0)) + 1
-        raise InputError(p, f"time is not increasing at data row {bad + 1} (t = {time[bad]:g} s)")
+    check_time_column(time, p)
     deg = header.get("inDegrees")
     in_degrees = None if deg is None else deg.strip().lower() in ("yes", "true", "1")
-    meta = {"source": str(p), "header": header, "name": header.get("name", p.stem)}
+    meta = {
+        "source": str(p),
+        "header": header,
+        "name": header.get("name", p.stem),
+        **_declared_length(header),
+    }
     return TimeTable(time, values[:, 1:], labels[1:], in_degrees, meta)
+
+
+def _declared_length(header: dict[str, str]) -> dict:
+    """Frame count and end time a .mot/.sto header declares (``nRows``/``datarows``, ``range``)."""
+    out: dict = {}
+    for key in ("nRows", "datarows"):
+        try:
+            out["declared_frames"] = int(float(header[key]))
+            break
+        except (KeyError, ValueError):
+            continue
+    with contextlib.suppress(KeyError, ValueError, IndexError):
+        out["declared_end_s"] = float(header["range"].split()[1])
+    return out
 
 
 def write_storage(
@@ -261,12 +279,15 @@ def read_trc(path: str | Path) -> MarkerTable:
         raise InputError(p, f"header says {n_markers_hdr} markers but names {len(names)}")
     n_cols = 2 + 3 * len(names)
     rows = []
-    for k, ln in enumerate(lines[5:]):
-        if not ln.strip():
-            continue
-        f = ln.rstrip("\r\n").split("\t")
-        if len(f) < 2:
-            f = ln.split()
+    body = [(k, ln) for k, ln in enumerate(lines[5:]) if ln.strip()]
+    # a file cut inside its last row: that row has fewer fields than the one before it
+    cut = (
+        not text.endswith("\n")
+        and len(body) > 1
+        and len(_trc_fields(body[-1][1])) < min(n_cols, len(_trc_fields(body[-2][1])))
+    )
+    for k, ln in body:
+        f = _trc_fields(ln)
         if len(f) < n_cols:
             # Trailing missing markers may be dropped; pad with NaN only if the row is
             # otherwise intact (frame and time present).
@@ -281,11 +302,21 @@ def read_trc(path: str | Path) -> MarkerTable:
         raise InputError(p, "has a header but no data rows")
     arr = np.asarray(rows, dtype=float)
     time = arr[:, 1]
-    if np.any(~np.isfinite(time)):
-        raise InputError(p, "the Time column has missing or non-numeric values")
+    check_time_column(time, p, what="Time")
     pos = arr[:, 2:].reshape(arr.shape[0], len(names), 3) * _LENGTH_TO_M[units]
     check_marker_units(pos, units, p)
-    return MarkerTable(time, pos, names, rate, units, {"source": str(p), "header": hdr})
+    meta = {"source": str(p), "header": hdr, "last_row_incomplete": cut}
+    try:
+        meta["declared_frames"] = int(float(hdr["NumFrames"]))
+        meta["declared_frames_tolerated"] = LIMITS["declared_frames_missing_fraction"].high
+    except (KeyError, ValueError):
+        pass
+    return MarkerTable(time, pos, names, rate, units, meta)
+
+
+def _trc_fields(line: str) -> list[str]:
+    f = line.rstrip("\r\n").split("\t")
+    return f if len(f) >= 2 else line.split()
 
 
 def check_marker_units(xyz_m: np.ndarray, units: str, path: str | Path) -> None:
