@@ -37,6 +37,7 @@ __all__ = [
     "Step",
     "check_one_foot_per_contact",
     "marker_steps",
+    "measured_cycles",
     "measured_window",
     "pelvis_speed_from_coordinates",
     "pelvis_speed_m_s",
@@ -260,6 +261,12 @@ def _cycles(steps: list[Step], side: str) -> list[tuple[float, float]]:
         if max(first, second) <= MAX_STEP_RATIO * min(first, second):
             out.append((a.start_s, b.start_s))
     return out
+
+
+def measured_cycles(steps: list[Step]) -> list[tuple[float, float]]:
+    """Every complete measured stride cycle of either foot, ``(strike, next strike)`` in s,
+    in time order (see :func:`measured_window` for what makes a cycle complete)."""
+    return sorted(_cycles(steps, "r") + _cycles(steps, "l"))
 
 
 def _runs(spans: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
