@@ -118,6 +118,10 @@ class AnalysisOptions:
     standing_foot_angle_rad
         ``{"r": ..., "l": ...}``: each foot's heel-to-ball angle standing (the static pose),
         the zero of the foot-strike angle; ``None``: the model's default pose.
+    analysis_kind
+        ``"stride"``, or ``"stance_only"`` when the forces measure no complete stride cycle
+        (overground plates under fewer than three consecutive steps): ``summary.json``'s
+        ``analysis_kind``.
     emg
         EMG to compare with the activations (:class:`runmuscles.analyses.emg.EmgOptions`);
         its channels are read and mapped before the analysis, and ``summary.json`` gets an
@@ -152,6 +156,7 @@ class AnalysisOptions:
     input_quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
     input_warnings: list[QualityWarning] = field(default_factory=list)
+    analysis_kind: str = "stride"
     emg: EmgOptions | None = None
     residual_reduction: bool = False
 
@@ -166,6 +171,8 @@ class AnalysisOptions:
         check("cycle", self.cycle, "cycle")
         if self.strength not in ("model", "volume"):
             raise InputError("strength", f"'{self.strength}' is not one of model, volume")
+        if self.analysis_kind not in ("stride", "stance_only"):
+            raise InputError("analysis_kind", f"'{self.analysis_kind}' is not one of stride, stance_only")
         if self.side not in ("right", "left"):
             raise InputError("side", f"'{self.side}' is not one of right, left")
         if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
@@ -492,6 +499,7 @@ class TrialAnalysis:
             "schema_version": SCHEMA_VERSION,
             "runmuscles_version": __version__,
             "model_name": self.model_name,
+            "analysis_kind": self.options.analysis_kind,
             "body_mass_kg": self.body_mass_kg,
             "speed_m_s": self.options.speed_m_s,
             "speed_source": self.options.speed_source or ("given" if self.options.speed_m_s else "unknown"),

@@ -481,28 +481,23 @@ def stride_vertical_impulse_bw(
     """Median vertical impulse per body weight and stride time over complete measured strides.
 
     A stride runs from one foot strike of a foot to its next, and is *measured* when the
-    other foot's contact in between is recorded too (overground plates may see only some
-    steps). Over such a stride at steady speed the impulse equals body weight x stride time
-    (Newton's second law). Returns ``(ratio, number of strides)``; ``(nan, 0)`` without any.
+    other foot's contact in between is recorded too, near the stride's middle (overground
+    plates may see only some steps; :func:`runmuscles.kinematics.overground.measured_cycles`);
+    each stride's mean force is
+    :func:`runmuscles.kinematics.forceplates.body_weight_from_cycles`. Over such a stride at
+    steady speed the impulse equals body weight x stride time (Newton's second law).
+    Returns ``(ratio, number of strides)``; ``(nan, 0)`` without any.
     """
-    from .kinematics.events import contact_intervals  # noqa: PLC0415
+    from .kinematics.forceplates import body_weight_from_cycles  # noqa: PLC0415
+    from .kinematics.overground import measured_cycles, trial_steps  # noqa: PLC0415
 
     t = np.asarray(time_s, dtype=float)
     if "right" not in vertical_n or "left" not in vertical_n or t.size < 3:
         return math.nan, 0
-    rate = (t.size - 1) / float(t[-1] - t[0])
     total = np.sum([np.asarray(v, dtype=float) for v in vertical_n.values()], axis=0)
-    contacts = {s: contact_intervals(vertical_n[s], rate) for s in ("right", "left")}
-    ratios = []
-    for side, other in (("right", "left"), ("left", "right")):
-        starts = [a for a, b in contacts[side] if a > 0 and b < t.size]
-        others = [a for a, b in contacts[other] if a > 0]
-        for a, a2 in zip(starts[:-1], starts[1:], strict=True):
-            if not any(a < o < a2 for o in others):
-                continue
-            seg = slice(a, a2 + 1)
-            impulse = float(np.trapezoid(total[seg], t[seg]))
-            ratios.append(impulse / (body_weight_n * float(t[a2] - t[a])))
+    steps = trial_steps(t, {"r": vertical_n["right"], "l": vertical_n["left"]})
+    cycles = measured_cycles(steps)
+    ratios = [body_weight_from_cycles(t, total, [c]) / body_weight_n for c in cycles]
     if not ratios:
         return math.nan, 0
     return float(np.median(ratios)), len(ratios)

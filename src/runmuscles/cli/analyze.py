@@ -118,6 +118,14 @@ def analyze(
             "the result is then marked not valid.",
         ),
     ] = False,
+    stance_only: Annotated[
+        bool,
+        typer.Option(
+            "--stance-only",
+            help="Force plates that catch no complete stride (fewer than three consecutive measured "
+            "steps): analyse the measured stance(s) alone, labelled stance-only.",
+        ),
+    ] = False,
     emg: Annotated[
         Path | None,
         typer.Option(
@@ -233,14 +241,17 @@ def analyze(
             marker_map,
             start,
             end,
+            stance_only,
             show,
             accept_ik_error,
         )
+        start, end = inputs.pop("start_s", start), inputs.pop("end_s", end)
     else:
         from ..trials import resolve_trial  # noqa: PLC0415
 
         for given, flag in (
             (static, "--static"),
+            (stance_only or None, "--stance-only"),
             (mass_kg, "--mass"),
             (marker_map, "--markers"),
         ):
@@ -281,7 +292,19 @@ def analyze(
 
 
 def _prepare_lab(
-    trial, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show, accept_ik_error=False
+    trial,
+    out,
+    static,
+    model,
+    forces,
+    mass_kg,
+    height_m,
+    marker_map,
+    start,
+    end,
+    stance_only,
+    show,
+    accept_ik_error=False,
 ):
     """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
     from ..lab import prepare_lab_trial  # noqa: PLC0415
@@ -300,6 +323,7 @@ def _prepare_lab(
             marker_map=marker_map,
             start_s=start,
             end_s=end,
+            stance_only=stance_only,
             progress=say,
             accept_ik_error=accept_ik_error,
         )
@@ -312,12 +336,4 @@ def _prepare_lab(
             lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
     for n in lab.notices:
         typer.echo(f"runmuscles: notice: {n}", err=True)
-    return lab.spec, {
-        "forces_source": lab.forces_source,
-        "input_path": lab.path,
-        "input_notes": lab.notices + lab.notes,
-        "input_flags": lab.flags,
-        "input_quality": lab.quality,
-        "standing_foot_angle_rad": lab.standing_foot_angle_rad,
-        "input_warnings": lab.warnings,
-    }
+    return lab.spec, lab.analysis_fields()

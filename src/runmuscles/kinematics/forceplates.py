@@ -27,6 +27,7 @@ __all__ = [
     "Contact",
     "FeetGRF",
     "assign_feet",
+    "body_weight_from_cycles",
     "c3d_to_grf",
     "detect_contacts",
     "foot_marker_names",
@@ -664,3 +665,47 @@ def c3d_to_grf(
     folder = Path(out_dir) if out_dir is not None else Path(c3d_path).parent
     mot, xml = write_grf(folder / f"{Path(c3d_path).stem}_grf.mot", feet)
     return feet, mot, xml
+
+
+# -- body weight ---------------------------------------------------------------------------------
+
+
+def body_weight_from_cycles(
+    time_s: np.ndarray, vertical_force_n: np.ndarray, cycles_s: list[tuple[float, float]]
+) -> float:
+    """Body weight (N): the mean vertical ground reaction force over whole stride cycles.
+
+    Over a whole stride of steady running the body's vertical momentum returns to its
+    starting value, so the vertical impulse of the ground equals body weight times the
+    stride time (impulse-momentum; Cavagna GA 1975, J Appl Physiol 39:174-179). This holds
+    only over whole strides in which every contact was measured: over a force file that
+    includes steps off the plates, or partial strides, the mean is too low or too high.
+
+    Parameters
+    ----------
+    time_s
+        Sample times of the force (s).
+    vertical_force_n
+        Total vertical ground reaction force of both feet (N).
+    cycles_s
+        ``(start, end)`` of complete measured stride cycles (s), e.g.
+        :attr:`runmuscles.kinematics.overground.MeasuredWindow.cycles_s`.
+
+    Raises
+    ------
+    InputError
+        No cycle, or a cycle outside the force samples.
+    """
+    t = np.asarray(time_s, dtype=float)
+    f = np.nan_to_num(np.asarray(vertical_force_n, dtype=float))
+    if not cycles_s:
+        raise InputError("forces", "no complete measured stride cycle to weigh the runner over")
+    impulse, duration = 0.0, 0.0
+    for a, b in cycles_s:
+        if a < t[0] - 1e-9 or b > t[-1] + 1e-9 or not b > a:
+            raise InputError("forces", f"stride cycle {a:g}-{b:g} s is outside the force samples")
+        grid = np.concatenate([[a], t[(t > a) & (t < b)], [b]])
+        fg = np.interp(grid, t, f)
+        impulse += float(np.sum(0.5 * (fg[1:] + fg[:-1]) * np.diff(grid)))
+        duration += b - a
+    return impulse / duration

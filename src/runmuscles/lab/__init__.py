@@ -142,6 +142,13 @@ class LabTrial:
     height_m
         The runner's height when given (the volume strength model's height); ``None``: the
         analysis takes the scaled model's stature.
+    window_s
+        The analysis window the plates allow (overground: the stride cycles whose contacts
+        are all measured, or the measured stances); ``None``: the data's own.
+    side
+        Reference foot of that window's cycles (``"right"``/``"left"``); ``None``: default.
+    analysis_kind
+        ``"stride"`` or ``"stance_only"`` (no complete measured cycle).
     warnings
         Named problems with the inputs whose usable part is kept (truncated files, marker
         gaps; :mod:`runmuscles.plausibility`) and the inverse-kinematics gate's
@@ -158,7 +165,29 @@ class LabTrial:
     quality: dict = field(default_factory=dict)
     standing_foot_angle_rad: dict[str, float] | None = None
     height_m: float | None = None
+    window_s: tuple[float, float] | None = None
+    side: str | None = None
+    analysis_kind: str = "stride"
     warnings: list[QualityWarning] = field(default_factory=list)
+
+    def analysis_fields(self) -> dict:
+        """Keywords of :class:`runmuscles.pipeline.AnalysisOptions` this preparation sets
+        (the window and reference foot only when the plates impose them)."""
+        out = {
+            "forces_source": self.forces_source,
+            "input_path": self.path,
+            "input_notes": self.notices + self.notes,
+            "input_flags": self.flags,
+            "input_quality": self.quality,
+            "standing_foot_angle_rad": self.standing_foot_angle_rad,
+            "input_warnings": list(self.warnings),
+            "analysis_kind": self.analysis_kind,
+        }
+        if self.window_s is not None:
+            out["start_s"], out["end_s"] = self.window_s
+        if self.side is not None:
+            out["side"] = self.side
+        return out
 
 
 def _read_markers(path: Path):
@@ -406,6 +435,21 @@ def _forces_in_trial_axes(xml, loads, markers, rotation, out, notes):
     )
 
 
+def _vertical_per_foot(loads) -> dict[str, np.ndarray] | None:
+    """Each foot's vertical force (``{"r", "l"}``) from an ExternalLoads set, by the foot
+    body each force is applied to; ``None`` when a foot has none."""
+    from ..pipeline import foot_side  # noqa: PLC0415
+
+    d = loads.data
+    out: dict[str, np.ndarray] = {}
+    for f in loads.forces:
+        side = foot_side(f.applied_to_body)
+        if side is None or f.force_expressed_in_body != "ground":
+            return None
+        out[side[0]] = out.get(side[0], 0.0) + d.column(f.force_columns[1])
+    return out if set(out) == {"r", "l"} else None
+
+
 def _coordinates_for_model(
     trial: Path, model_path: Path, out: Path, notes: list[str], flags: list[str]
 ) -> Path:
@@ -459,6 +503,7 @@ def prepare_lab_trial(
     marker_map: str | Path | None = None,
     start_s: float | None = None,
     end_s: float | None = None,
+    stance_only: bool = False,
     progress: Callable[[str], None] | None = None,
     accept_ik_error: bool = False,
 ) -> LabTrial:
@@ -484,7 +529,12 @@ def prepare_lab_trial(
         File mapping lab marker names to model markers or bodies
         (:func:`runmuscles.lab.markers.read_marker_map`).
     start_s, end_s
-        Analysis window: inverse kinematics runs over it (and a little beyond).
+        Analysis window: inverse kinematics runs over it (and a little beyond). Without it,
+        a C3D file's plates set it when they do not measure every step (overground): the
+        stride cycles in which every contact is measured.
+    stance_only
+        Accept plates that catch no complete stride cycle: the measured stances are
+        analysed alone, labelled ``stance_only``.
     progress
         Called with the name of each stage as it starts.
     accept_ik_error
@@ -551,9 +601,9 @@ def prepare_lab_trial(
     warnings: list[QualityWarning] = []
     if markers is not None:
         warnings += truncation_warnings(markers.time_s, markers.meta)
-    static_markers = None
+    static_markers = static_c3d = None
     if static is not None:
-        static_markers, _ = _read_markers(Path(static))
+        static_markers, static_c3d = _read_markers(Path(static))
         check_not_keypoints(static_markers.names, static)
     for table, path in ((markers, trial), (static_markers, static)):
         if table is not None and table.meta.get("time_note"):
@@ -582,6 +632,10 @@ def prepare_lab_trial(
         notices.append(f"{why}: ground reaction forces are estimated from the motion alone")
     xml = None
     force_mass = None
+    force_how = "mean vertical force over the trial"
+    part = None
+    from .forces import measured_part, static_plate_mass_kg  # noqa: PLC0415
+
     if forces_mode == "plates":
         from .forces import split_plates  # noqa: PLC0415
 
@@ -589,7 +643,15 @@ def prepare_lab_trial(
         notes += fnotes
         vertical = {"right": feet.force_n["r"][:, 1], "left": feet.force_n["l"][:, 1]}
         warnings += check_forces(feet.time_s, vertical, None, trial)  # --mass is compared below
-        force_mass = ls.mass_from_forces_kg(feet.time_s, vertical["right"] + vertical["left"])
+        part = measured_part(
+            feet.time_s,
+            {s: feet.force_n[s][:, 1] for s in "rl"},
+            name=trial.name,
+            markers=c3d.markers,
+            contacts=feet.contacts,
+            belt_speed_m_s=c3d.belt_speed_m_s,
+            stance_only=stance_only,
+        )
         force_what = f"the force plates of {trial.name}"
         steps.append(f"forces from {len(loaded)} force plate(s) split into right and left foot")
     elif forces_mode == "file":
@@ -607,17 +669,55 @@ def prepare_lab_trial(
             xml, loads, fwarn = _forces_in_trial_axes(xml, loads, markers, trial_rotation, out, notes)
             warnings += fwarn
         warnings += check_external_loads(loads, None)  # --mass is compared below
-        force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
+        per_foot = _vertical_per_foot(loads)
         force_what = forces_file.name
+        if per_foot is None:
+            force_mass = ls.mass_from_forces_kg(*_vertical_force(loads))
+        else:  # the steps off the plates show in a C3D file's markers only (known axes)
+            part = measured_part(
+                loads.data.time_s,
+                per_foot,
+                name=forces_file.name,
+                markers=c3d.markers if c3d is not None else None,
+                belt_speed_m_s=c3d.belt_speed_m_s if c3d is not None else None,
+                stance_only=stance_only,
+            )
         steps.append(f"forces from {forces_file.name}")
+    if part is not None:
+        notes += part.notes
+        warnings += part.warnings
+        force_mass, force_how = part.mass_kg, part.mass_how
+        if force_mass is None:
+            force_mass, force_how = static_plate_mass_kg(static_c3d)
+            if force_mass is None:
+                notes.append(f"body mass: no complete measured stride, and {force_how}")
+            else:
+                force_what = f"static trial {Path(static).name}"
+        if part.window.kind != "all_measured":
+            if start_s is None and end_s is None:
+                start_s, end_s = part.window.start_s, part.window.end_s
+            else:
+                from ..kinematics.overground import unmeasured_between  # noqa: PLC0415
+
+                off = unmeasured_between(part.window.steps, start_s, end_s)
+                if off:
+                    warnings.append(
+                        QualityWarning(
+                            "unmeasured_contacts",
+                            "the given time window holds contacts off the force plates, whose force is "
+                            "unknown: " + ", ".join(st.label() for st in off),
+                            invalidates=True,
+                        )
+                    )
     if force_mass is not None:
         quality["mass_from_forces_kg"] = force_mass
+        quality["mass_from_forces"] = force_how
         check_force_mass(force_mass, trial if forces_mode == "plates" else forces_file)
         if mass_kg is not None and abs(mass_kg - force_mass) > ls.MASS_TOLERANCE * force_mass:
             raise InputError(
                 "--mass",
-                f"{mass_kg:g} kg, but {force_what} weigh the runner at {force_mass:.1f} kg (mean vertical "
-                f"force over the trial): a wrong --mass, or forces of another runner?",
+                f"{mass_kg:g} kg, but {force_what} weigh the runner at {force_mass:.1f} kg ({force_how}): a "
+                "wrong --mass, or forces of another runner?",
             )
 
     # -- model ---------------------------------------------------------------------------------
@@ -625,9 +725,14 @@ def prepare_lab_trial(
     scale = model is None or static is not None or height_m is not None
     mass = mass_kg if mass_kg is not None else force_mass
     if scale and mass is None:
+        why = (
+            "no complete measured stride and no static trial on a force plate weigh the runner"
+            if part is not None
+            else "no force plates weigh the runner"
+        )
         raise InputError(
             "--mass",
-            "the model must be scaled to the runner, and no force plates weigh the runner: give --mass"
+            f"the model must be scaled to the runner, and {why}: give --mass"
             + (" and --height" if height_m is None and static is None else ""),
         )
     if scale and kind == "coordinates" and height_m is None:
@@ -637,7 +742,7 @@ def prepare_lab_trial(
             "scaled model with --model",
         )
     if mass_kg is None and mass is not None and scale:
-        notes.append(f"body mass {mass:.1f} kg from the mean vertical force of {force_what}")
+        notes.append(f"body mass {mass:.1f} kg from {force_what} ({force_how})")
     plan = None
     mm, bodies = lm.model_marker_bodies(generic)
     if markers is not None:
@@ -744,6 +849,11 @@ def prepare_lab_trial(
         steps.insert(1, f"joint angles from {trial.name}")
     else:
         say("inverse kinematics (OpenSim)")
+        from .runway import widen_root_translations  # noqa: PLC0415
+
+        scaled, widened = widen_root_translations(scaled, trial_m, model_dir)
+        if widened:
+            notes.append(widened)
         coordinates, ik_warnings = _inverse_kinematics(
             scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
         )
@@ -753,7 +863,23 @@ def prepare_lab_trial(
     speed, speed_src = None, ""
     if c3d is not None and c3d.belt_speed_m_s is not None:
         speed = float(c3d.belt_speed_m_s)
-        speed_src = "treadmill belt speed under the stance foot, from the C3D markers"
+        speed_src = "treadmill: belt speed under the stance foot (its backward speed), from the C3D markers"
+    elif part is not None and part.speed_m_s is not None:
+        speed, speed_src = part.speed_m_s, part.speed_source
+    elif (
+        part is not None
+        and kind == "coordinates"
+        and (part.window.start_s is not None or part.window.cycles_s)
+    ):
+        from ..kinematics.overground import pelvis_speed_from_coordinates  # noqa: PLC0415
+        from ..readers.opensim_files import read_storage  # noqa: PLC0415
+        from .forces import OVERGROUND_MIN_SPEED_M_S  # noqa: PLC0415
+
+        w = part.window
+        lo, hi = (w.start_s, w.end_s) if w.start_s is not None else (w.cycles_s[0][0], w.cycles_s[-1][1])
+        found = pelvis_speed_from_coordinates(read_storage(coordinates), lo, hi)
+        if found is not None and found[0] >= OVERGROUND_MIN_SPEED_M_S:
+            speed, speed_src = found
     spec = TrialSpec(
         trial.stem, Path(scaled), Path(coordinates), Path(xml) if xml is not None else None, speed, speed_src
     )
@@ -765,6 +891,17 @@ def prepare_lab_trial(
         steps.append("forces estimated from the motion alone (grf_estimated.mot)")
     path = f"{kind} {trial.name}: " + "; ".join(steps)
     standing = quality.get("scaling", {}).pop("standing_foot_angle_rad", None)
+    imposed = part is not None and part.window.kind != "all_measured"
+    if imposed:
+        quality["measured_steps"] = {
+            "kind": part.window.kind,
+            "window_s": [part.window.start_s, part.window.end_s],
+            "side": part.window.side,
+            "steps": [
+                {"side": st.side, "start_s": st.start_s, "end_s": st.end_s, "plate": st.plate}
+                for st in part.window.steps
+            ],
+        }
     return LabTrial(
         spec,
         path,
@@ -775,6 +912,9 @@ def prepare_lab_trial(
         quality,
         standing,
         height_m,
+        window_s=(start_s, end_s) if imposed and start_s is not None and end_s is not None else None,
+        side=part.window.side if imposed else None,
+        analysis_kind="stance_only" if part is not None and part.window.kind == "stance_only" else "stride",
         warnings=warnings,
     )
 

@@ -2,6 +2,10 @@
 
 * A C3D file's plates: one plate under both feet (a single-belt treadmill) or several plates
   are split into right and left foot by :func:`runmuscles.kinematics.forceplates.split_feet`.
+* Which steps the plates measured (:func:`measured_part`): overground, plates lie under some
+  steps only; the analysis window is the stride cycles in which every contact is measured
+  (or, asked for, the measured stances alone), and the body mass comes from whole measured
+  strides or a static trial on a plate, never from a span with unmeasured contacts.
 * A force ``.mot`` without its ExternalLoads file: :func:`external_loads_for_mot` finds the
   force, point and torque column triplets and which foot each belongs to, and writes the
   ``.xml``.
@@ -10,20 +14,35 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..constants import STANDARD_GRAVITY_M_S2
 from ..errors import InputError
+from ..quality import QualityWarning
 from ..readers.opensim_files import read_storage
 
-__all__ = ["PLATE_LOWPASS_HZ", "external_loads_for_mot", "split_plates"]
+__all__ = [
+    "PLATE_LOWPASS_HZ",
+    "MeasuredPart",
+    "external_loads_for_mot",
+    "measured_part",
+    "split_plates",
+    "static_plate_mass_kg",
+]
 
 #: Low-pass cut-off for force and moment of a treadmill plate before splitting (Hz): it
 #: removes the belt's vibration, which divided by the small forces of early contact throws
 #: the centre of pressure by decimetres; the foot-strike index is read from this signal,
 #: as :func:`runmuscles.analyses.footstrike.foot_strikes_from_plate` reads it.
 PLATE_LOWPASS_HZ = 40.0
+
+#: Below this mean pelvis speed (m/s) the runner is taken to be on a treadmill (the pelvis
+#: then only sways about a point) and the pelvis gives no running speed; the slowest
+#: running in the project's range is 1.5 m/s, walking about 1 m/s.
+OVERGROUND_MIN_SPEED_M_S = 0.5
 
 _KIND_WORDS = re.compile(r"(?i)ground|force|torque|moment|grf|cop|reaction")
 
@@ -46,9 +65,11 @@ def split_plates(trial, out_dir: Path, stem: str) -> tuple[Path, list[str], obje
         The ExternalLoads ``.xml``, notes, and the split loads.
     """
     from ..kinematics.forceplates import split_feet, write_grf  # noqa: PLC0415
+    from ..kinematics.overground import check_one_foot_per_contact  # noqa: PLC0415
 
     loaded = [p for p in trial.plates if p.loaded.any()]
     feet = split_feet(loaded, trial.markers, lowpass_hz=PLATE_LOWPASS_HZ)
+    check_one_foot_per_contact(feet, trial.markers, loaded)
     _, xml = write_grf(Path(out_dir) / f"{stem}.mot", feet)
     how = (
         "one plate under both feet: each contact goes whole to one foot" if len(loaded) == 1 else "per plate"
@@ -59,6 +80,165 @@ def split_plates(trial, out_dir: Path, stem: str) -> tuple[Path, list[str], obje
         *feet.notes,
     ]
     return xml, notes, feet
+
+
+@dataclass
+class MeasuredPart:
+    """What the plates of a trial measured (:func:`measured_part`).
+
+    Attributes
+    ----------
+    window
+        The :class:`~runmuscles.kinematics.overground.MeasuredWindow`.
+    mass_kg
+        Body mass from whole measured strides (``None`` without one).
+    mass_how
+        How ``mass_kg`` was found, for messages.
+    speed_m_s, speed_source
+        Overground: the pelvis markers' mean horizontal speed over the window; ``None`` on a
+        treadmill (its belt speed is the running speed).
+    notes
+        Which cycles are analysed and what was left out.
+    warnings
+        ``stance_only`` when no complete cycle was measured.
+    """
+
+    window: object
+    mass_kg: float | None
+    mass_how: str = ""
+    speed_m_s: float | None = None
+    speed_source: str = ""
+    notes: list[str] = field(default_factory=list)
+    warnings: list[QualityWarning] = field(default_factory=list)
+
+
+def measured_part(
+    time_s: np.ndarray,
+    vertical_force_n: dict[str, np.ndarray],
+    *,
+    name: str,
+    markers=None,
+    contacts: list | None = None,
+    belt_speed_m_s: float | None = None,
+    stance_only: bool = False,
+) -> MeasuredPart:
+    """Which steps of a trial its forces measured: the window, the body mass, the speed.
+
+    Parameters
+    ----------
+    time_s, vertical_force_n
+        Sample times and each foot's vertical force (``{"r": ..., "l": ...}``, N).
+    name
+        The trial, for messages.
+    markers
+        The trial's markers in OpenSim axes (they show the steps off the plates, and the
+        speed overground); ``None``: only the measured steps are known.
+    contacts
+        The plates' contacts (which plate measured each step).
+    belt_speed_m_s
+        A treadmill's belt speed (then the pelvis' speed is not the running speed).
+    stance_only
+        Accept forces that catch no complete stride cycle (stance-only results).
+
+    Raises
+    ------
+    InputError
+        No complete measured stride and ``stance_only`` not given (the message offers it).
+    """
+    from ..kinematics.forceplates import body_weight_from_cycles  # noqa: PLC0415
+    from ..kinematics.overground import measured_window, pelvis_speed_m_s, trial_steps  # noqa: PLC0415
+    from ..validation import limit  # noqa: PLC0415
+
+    source = "force plates" if contacts is not None else "forces"
+    total = np.nan_to_num(np.asarray(vertical_force_n["r"], dtype=float)) + np.nan_to_num(
+        np.asarray(vertical_force_n["l"], dtype=float)
+    )
+    # over a whole recording the mean vertical force is at most body weight (less where steps
+    # miss the plates): above the heaviest plausible runner, the forces' unit is wrong, and
+    # the contacts found in them mean nothing
+    heaviest = limit("body_mass_kg").high
+    mean_kg = float(np.mean(total)) / STANDARD_GRAVITY_M_S2 if total.size else 0.0
+    if mean_kg > heaviest:
+        raise InputError(
+            name,
+            f"the {source} weigh the runner at {mean_kg:.0f} kg or more (mean vertical force over the whole "
+            f"recording; no runner is over {heaviest:g} kg): forces in another unit than newtons?",
+        )
+    steps = trial_steps(time_s, vertical_force_n, markers, contacts=contacts)
+    window = measured_window(steps, stance_only=stance_only, where=name, source=source)
+    part = MeasuredPart(window, None, notes=list(window.notes))
+    if window.cycles_s:
+        weight = body_weight_from_cycles(time_s, total, window.cycles_s)
+        part.mass_kg = weight / STANDARD_GRAVITY_M_S2
+        part.mass_how = (
+            f"mean vertical force over {len(window.cycles_s)} whole measured stride(s) of the "
+            f"{window.side} foot"
+        )
+    if belt_speed_m_s is None and markers is not None:
+        lo, hi = (
+            (window.start_s, window.end_s)
+            if window.start_s is not None
+            else (window.cycles_s[0][0], window.cycles_s[-1][1])
+        )
+        speed, how = pelvis_speed_m_s(markers, lo, hi)
+        if speed >= OVERGROUND_MIN_SPEED_M_S:
+            part.speed_m_s, part.speed_source = speed, how
+    if window.kind == "stance_only":
+        part.warnings.append(
+            QualityWarning(
+                "stance_only",
+                f"stance-only results: the {source} of {name} catch no complete stride cycle; only the "
+                f"measured stance(s) {window.start_s:.2f}-{window.end_s:.2f} s are analysed (no stride time, "
+                "swing phases or energy per stride)",
+                affects=("strides", "phases", "energy"),
+            )
+        )
+    return part
+
+
+def static_plate_mass_kg(static, *, min_s: float = 0.5) -> tuple[float | None, str]:
+    """Body mass from a static trial standing on force plates (kg), if it was.
+
+    The runner stands still when the plates' total vertical force stays within 10 % of its
+    median for at least ``min_s``, with both feet's heel or toe markers over a loaded plate.
+
+    Parameters
+    ----------
+    static
+        The static trial as a :class:`~runmuscles.readers.c3d.C3DTrial` (``None``: no mass).
+
+    Returns
+    -------
+    (float or None, str)
+        The mass and how it was found, or ``None`` and why not.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from ..kinematics.forceplates import foot_marker_names, markers_at  # noqa: PLC0415
+
+    if static is None:
+        return None, "no static trial"
+    plates = [p for p in static.plates if p.loaded.any()]
+    if not plates:
+        return None, "the static trial has no loaded force plate"
+    total = np.sum([p.force_n[:, 1] for p in plates], axis=0)
+    med = float(np.median(total[total > 0])) if (total > 0).any() else 0.0
+    still = np.abs(total - med) < 0.1 * med
+    rate = plates[0].rate_hz
+    if med <= 0 or still.sum() < min_s * rate:
+        return None, "the static trial's plates are not loaded steadily"
+    t = plates[0].time_s[still]
+    for side in "rl":
+        heel, toe = foot_marker_names(static.markers.names, side)
+        names = heel + toe
+        if not names:
+            return None, "the static trial's foot markers are not recognised"
+        pos = markers_at(static.markers, names, t)
+        if not any(p.contains(pos).mean() > 0.5 for p in plates):
+            return None, f"the static trial's {'right' if side == 'r' else 'left'} foot is not on a plate"
+    return float(np.mean(total[still])) / STANDARD_GRAVITY_M_S2, (
+        f"mean vertical force of the static trial on its force plate(s) over {still.sum() / rate:.1f} s"
+    )
 
 
 def _unit_key(stem: str) -> str:

@@ -55,6 +55,11 @@ def print_analysis(analysis: TrialAnalysis, out: Path, console: Console | None =
         f"model {s['model_name']} ({s['body_mass_kg']:.1f} kg), "
         f"{speed}, {s['n_strides']} stride(s)"
         + (
+            " [bold]stance only[/bold] (no complete measured stride)"
+            if s.get("analysis_kind") == "stance_only"
+            else ""
+        )
+        + (
             f", stride {s['stride_time_s']:.3f} s, peak vertical GRF {s['peak_vertical_grf_bw']:.2f} BW"
             if s["n_strides"] and s["peak_vertical_grf_bw"]
             else ""
