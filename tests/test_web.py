@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -736,11 +737,18 @@ def test_advice_pages_show_the_cli_advice_with_sources_and_follow_the_wording_ru
     r = upload(client, csrf, ("run.fit", (watch / "activity-small-fenix2-run.fit").read_bytes()))
     run_id = int(re.search(r'href="/runs/(\d+)"', r.text).group(1))
     assert f'href="/runs/{run_id}/advice"' in client.get(f"/runs/{run_id}").text
+    assert 'href="/advice?week=' in client.get("/runs").text
 
     week = advice_for_week(client.app.state.engine)  # what `runmuscles advice --db` computes
     r = client.get("/advice")
     assert r.status_code == 200
     page = r.text
+    # the default is the last week with runs; naming any day of it gives the same advice
+    monday = week["source"]["label"].split()[2]
+    day = (date.fromisoformat(monday) + timedelta(days=3)).isoformat()
+    section = re.search(r'<section id="week-advice".*?</section>', page, re.S).group(0)
+    assert f"<h1>Advice for the week of {monday}" in page
+    assert section in client.get(f"/advice?week={day}").text
     texts = visible_text(page)
     assert wording_problems(texts) == []
     assert not re.search(r"<script(?![^>]*\bsrc=)", page) and " style=" not in page and "<style" not in page
