@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -708,3 +709,115 @@ def test_browser_grade_slider_moves_fills_and_changes(tmp_path, require_service)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- the advice page ---------------------------------------------------------------------------
+
+
+def visible_text(page: str) -> list[str]:
+    """The text a reader sees: every text node between tags, unescaped, whitespace joined."""
+    body = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S | re.I)
+    return [t for t in (" ".join(html.unescape(x).split()) for x in re.split(r"<[^>]+>", body)) if t]
+
+
+def test_advice_page_without_runs_says_how_to_add_some(client):
+    login(client)
+    page = client.get("/").text
+    assert '<a href="/advice">Advice</a>' in page  # in the navigation
+    r = client.get("/advice")
+    assert r.status_code == 200
+    assert "no runs in your history yet" in r.text and 'href="/upload"' in r.text
+    assert "runmuscles history --import FOLDER" in r.text
+
+
+def test_advice_pages_show_the_cli_advice_with_sources_and_follow_the_wording_rules(client, watch):
+    from runmuscles.analyses.advice import advice_for_week, wording_problems
+
+    csrf = login(client)
+    r = upload(client, csrf, ("run.fit", (watch / "activity-small-fenix2-run.fit").read_bytes()))
+    run_id = int(re.search(r'href="/runs/(\d+)"', r.text).group(1))
+    assert f'href="/runs/{run_id}/advice"' in client.get(f"/runs/{run_id}").text
+    assert 'href="/advice?week=' in client.get("/runs").text
+
+    week = advice_for_week(client.app.state.engine)  # what `runmuscles advice --db` computes
+    r = client.get("/advice")
+    assert r.status_code == 200
+    page = r.text
+    # the default is the last week with runs; naming any day of it gives the same advice
+    monday = week["source"]["label"].split()[2]
+    day = (date.fromisoformat(monday) + timedelta(days=3)).isoformat()
+    section = re.search(r'<section id="week-advice".*?</section>', page, re.S).group(0)
+    assert f"<h1>Advice for the week of {monday}" in page
+    assert section in client.get(f"/advice?week={day}").text
+    texts = visible_text(page)
+    assert wording_problems(texts) == []
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page) and " style=" not in page and "<style" not in page
+    joined = "\n".join(texts)
+    assert week["suggestions"]
+    for s in week["suggestions"]:  # every exercise with its evidence, source, dose and why
+        for key in ("exercise", "evidence", "source", "dose", "why"):
+            assert " ".join(s[key].split()) in joined, (s["group"], key)
+    per_group = {}
+    for s in week["suggestions"]:
+        per_group[s["group"]] = per_group.get(s["group"], 0) + 1
+    assert all(2 <= n <= 3 for n in per_group.values()), per_group
+    n_unchecked = sum(s["unchecked"] for s in week["suggestions"])
+    assert page.count('<span class="flag">unchecked</span>') == n_unchecked
+    ranks = [int(x) for x in re.findall(r'<tr data-group="[a-z_]+"><td class=n>(\d+)</td>', page)]
+    assert ranks == list(range(1, len(week["groups"]) + 1))
+    assert "Single-run check (validated for distance" in joined
+    assert "descriptive, not validated for injury" in joined
+    assert "reduce the load and see a clinician" in joined
+    assert str(client.app.state.uploads.root) not in page  # no stored paths shown
+
+    # one run: the same as `runmuscles advice STORED_FILE --db HISTORY --json`
+    r = client.get(f"/runs/{run_id}/advice")
+    assert r.status_code == 200
+    texts = visible_text(r.text)
+    assert wording_problems(texts) == []
+    stored = next(a for a in _activities(client.app) if a["id"] == run_id)["source"]
+    cli = subprocess.run(
+        [sys.executable, "-m", "runmuscles", "advice", stored, "--db", client.app.state.db, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    expected = json.loads(cli.stdout)
+    joined = "\n".join(texts)
+    for s in expected["suggestions"]:
+        assert " ".join(s["why"].split()) in joined and " ".join(s["source"].split()) in joined
+    assert "on this run" in joined and "checked against the history" in joined
+
+
+def _activities(app) -> list[dict]:
+    from runmuscles.history import activities
+
+    return activities(app.state.engine)
+
+
+def test_advice_pages_are_guarded_and_refuse_bad_addresses_readably(client, watch):
+    for path in ("/advice", "/advice?week=2024-01-01", "/runs/1/advice"):
+        assert client.get(path).status_code == 401, path
+    csrf = login(client)
+    r = upload(client, csrf, ("run.fit", (watch / "activity-small-fenix2-run.fit").read_bytes()))
+    run_id = int(re.search(r'href="/runs/(\d+)"', r.text).group(1))
+    for path, status in (
+        ("/runs/..%2F..%2Fetc%2Fpasswd/advice", (404,)),
+        ("/runs/1%2F..%2F../advice", (404,)),
+        ("/runs/-1/advice", (422,)),
+        ("/runs/999999/advice", (404,)),
+        ("/advice?week=..%2F..%2Fetc%2Fpasswd", (422,)),
+        ("/advice?week=2024-13-45", (400,)),
+        ("/advice?week=2001-01-01", (400,)),
+    ):
+        r = client.get(path)
+        assert r.status_code in status, (path, r.status_code)
+        assert error_text(r) and "root:" not in r.text and "Traceback" not in r.text, path
+    assert "no runs in the week of 2001-01-01" in error_text(client.get("/advice?week=2001-01-01"))
+    # the run's stored file gone: said so, without its path
+    stored = Path(next(a for a in _activities(client.app) if a["id"] == run_id)["source"])
+    stored.unlink()
+    r = client.get(f"/runs/{run_id}/advice")
+    assert r.status_code == 400 and "no longer where it was imported from" in error_text(r)
+    assert str(stored) not in r.text

@@ -54,6 +54,7 @@ __all__ = [
     "advice_for_analysis",
     "advice_for_results",
     "advice_for_run",
+    "advice_for_stored_run",
     "advice_for_week",
     "advice_lines",
     "build_advice",
@@ -579,6 +580,30 @@ def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | No
     )
 
 
+def advice_for_stored_run(engine, activity_id: int, **kw: Any) -> dict[str, Any]:
+    """Advice for one run of the history, as ``runmuscles advice FILE --db HISTORY`` gives it.
+
+    The run's file is read again (:func:`~runmuscles.analyses.load_model.summarize_run_file`:
+    the history keeps loads, not the distance inside the load model's speed range), and the
+    single-run check runs against every other run of the history.
+
+    Raises :class:`~runmuscles.errors.InputError` when the history has no run ``activity_id``
+    or its file is no longer where it was imported from.
+    """
+    from ..history import activities  # noqa: PLC0415
+    from .load_model import summarize_run_file  # noqa: PLC0415
+
+    acts = activities(engine)
+    found = [a for a in acts if a["id"] == activity_id]
+    if not found:
+        raise InputError(f"run {activity_id}", "no such run in the history")
+    path = Path(found[0]["source"])
+    if not path.is_file():
+        raise InputError(f"run {activity_id}", "its file is no longer where it was imported from")
+    others = [a for a in acts if a["id"] != activity_id and a["content_hash"] != found[0]["content_hash"]]
+    return advice_for_run(summarize_run_file(path), history=others, **kw)
+
+
 def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[str, Any]:
     """Advice for one ISO week of the history (default: the last week with runs).
 
@@ -631,7 +656,7 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
     ]
     return build_advice(
         kind="week",
-        label=f"week of {week_start} ({len(week)} runs, {km:.1f} km)",
+        label=f"week of {week_start} ({len(week)} run{'' if len(week) == 1 else 's'}, {km:.1f} km)",
         speed_m_s=dist / dur if dur > 0 else float("nan"),
         per_km=per_km,
         totals=totals,

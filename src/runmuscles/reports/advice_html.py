@@ -78,6 +78,21 @@ def advice_section_html(advice: dict[str, Any], section_id: str) -> str:
             if advice["spike_check"].startswith("checked")
             else ""
         )
+    changes = ""
+    if advice.get("weekly_changes"):
+        crow = "".join(
+            f'<tr data-group="{esc(c["group"])}"><td>{esc(c["group"].replace("_", " "))}</td>'
+            f"<td class=n>{c['load']:.1f}</td><td class=n>{_ratio(c['ratio'])}</td>"
+            f"<td>{esc(c['note'] or '')}</td></tr>"
+            for c in sorted(advice["weekly_changes"], key=lambda c: -c["load"])
+        )
+        changes = (
+            '<h3 class="descriptive">This week against the mean of the previous three '
+            "(descriptive, not validated for injury)</h3>"
+            "<table><tr><th>group</th><th class=n>impulse (BW s)</th><th class=n>vs previous 3</th>"
+            f"<th>note</th></tr>{crow}</table>"
+        )
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in advice.get("warnings", []))
     evidence = "".join(
         f"<li>{esc(s['text'])} <span class=note>({esc(s.get('source', ''))})"
         + (" unchecked" if s.get("unchecked") else "")
@@ -96,8 +111,10 @@ def advice_section_html(advice: dict[str, Any], section_id: str) -> str:
 <th>why</th></tr>{"".join(sug)}</table></div>
 {f"<ul>{notes}</ul>" if notes else ""}
 {spikes}
+{changes}
 <h3>What strength training does for runners</h3><ul>{evidence}</ul>
-<p><strong>{esc(advice["pain"])}</strong></p></section>"""
+<p class="pain"><strong>{esc(advice["pain"])}</strong></p>
+{f'<ul class="note">{warnings}</ul>' if warnings else ""}</section>"""
 
 
 def results_advice_section(folder: str | Path, section_id: str) -> str:

@@ -261,9 +261,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    from .routes import claims, home, runs, upload, whatif  # noqa: PLC0415
+    from .routes import advice, claims, home, runs, upload, whatif  # noqa: PLC0415
 
-    for module in (home, upload, runs, claims, whatif):
+    for module in (home, upload, runs, advice, claims, whatif):
         app.include_router(module.router)
     return app
 
