@@ -39,10 +39,22 @@ def _summary(out: Path) -> dict:
 @pytest.mark.slow
 def test_public_overground_trial_with_ior_names_runs_without_a_map(tmp_path: Path) -> None:
     out = tmp_path / "qualisys"
-    proc = run_cli("analyze", QUALISYS, "--out", out, "--no-report", "--quiet")
+    # two plates catch one left and one right stance: no complete stride, said in one line ...
+    proc = run_cli("analyze", QUALISYS, "--out", tmp_path / "refused", "--no-report", "--quiet")
+    assert proc.returncode == 2 and "--stance-only" in proc.stderr, proc.stderr[-2000:]
+    assert "L 3.59-4.16 s (plate 1), R 4.06-4.65 s (plate 2)" in proc.stderr
+    # ... and analysed as the measured stances, labelled so; no whole measured stride and no
+    # static trial weigh the walker, and the file states no subject data: mass and height are
+    # given (assumed values for the reading path; the test checks mapping, axes, IK, contacts)
+    proc = run_cli(
+        "analyze", QUALISYS, "--stance-only", "--mass", "70", "--height", "1.75",
+        "--out", out, "--no-report", "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     s = _summary(out)
     q = s["quality"]
+    assert s["analysis_kind"] == "stance_only"
+    assert any(w["code"] == "stance_only" for w in q["warnings"])
     mapping = {r["lab"]: r for r in q["input"]["markers"]["mapping"]}
     # the IOR/CAST names became the model's landmarks, by landmark name (no --markers)
     want = {

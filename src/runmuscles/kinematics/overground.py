@@ -466,6 +466,10 @@ def pelvis_speed_m_s(markers: MarkerTable, start_s: float, end_s: float) -> tupl
         Speed (m/s) and what it was taken from.
     """
     names = [n for n in markers.names if _PELVIS_RE.search(n)]
+    if not names:  # other conventions (IOR's R_IAS, CAST...): the pelvis's landmarks by name
+        from ..lab.landmarks import recognise  # noqa: PLC0415  (a table of names, no lab machinery)
+
+        names = [n for n in markers.names if (hit := recognise(n)) is not None and hit[0].body == "pelvis"]
     if not names:
         raise InputError(markers.meta.get("source", "markers"), "no pelvis markers to measure the speed with")
     ends = markers_at(markers, names, np.array([start_s, end_s]))
