@@ -17,7 +17,7 @@ Usable from a notebook with one's own client::
 from __future__ import annotations
 
 from .discover import Skipped, TrialRow, bids_entities, bids_id, discover, read_manifest_csv
-from .run import BatchResult, PlannedTrial, plan, run, versions
+from .run import BatchResult, PlannedTrial, plan, read_dataset, run, versions
 
 __all__ = [
     "BatchResult",
@@ -28,6 +28,7 @@ __all__ = [
     "bids_id",
     "discover",
     "plan",
+    "read_dataset",
     "read_manifest_csv",
     "run",
     "versions",

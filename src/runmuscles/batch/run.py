@@ -24,9 +24,9 @@ from .. import __version__
 from ..errors import InputError
 from ..outputs import check_output_file, json_written_by_runmuscles, prepare_output_dir
 from .discover import Skipped, TrialRow, discover
-from .task import DATASET_DIR, TRIALS_DIR, QuietOpenSim, prepare_model_task, run_trial_task
+from .task import DATASET_DIR, TABLES, TRIALS_DIR, QuietOpenSim, prepare_model_task, run_trial_task
 
-__all__ = ["BatchResult", "PlannedTrial", "plan", "run", "trial_hashes", "versions"]
+__all__ = ["BatchResult", "PlannedTrial", "plan", "read_dataset", "run", "trial_hashes", "versions"]
 
 MANIFEST_PARQUET = "manifest.parquet"
 MANIFEST_CSV = "manifest.csv"
@@ -482,3 +482,22 @@ def _write_description(out: Path, source, rows: list[dict]) -> None:
     tmp = out / f".{DESCRIPTION}.tmp{os.getpid()}"
     tmp.write_text(json.dumps(desc, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out / DESCRIPTION)
+
+
+def read_dataset(out: str | Path, table: str):
+    """One table of a batch's tidy dataset as a pandas DataFrame (``subject`` as text).
+
+    ``table`` is ``timeseries``, ``muscles`` or ``groups``. The files are Hive-partitioned
+    by subject (``subject=<label>/``), so any Parquet reader gets the same rows; this one
+    keeps subject labels such as ``01`` as text.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.dataset as pads  # noqa: PLC0415
+
+    if table not in TABLES:
+        raise InputError(table, f"is not a dataset table (one of {', '.join(TABLES)})")
+    folder = Path(out) / DATASET_DIR / table
+    if not folder.is_dir():
+        raise InputError(folder, "not found (no trial of this batch succeeded, or not a batch folder)")
+    part = pads.partitioning(pa.schema([("subject", pa.string())]), flavor="hive")
+    return pads.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()

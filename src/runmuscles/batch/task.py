@@ -162,7 +162,8 @@ def _write_dataset_rows(out: Path, row: TrialRow, analysis, trial_dir: Path) -> 
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    ids = {"trial_id": row.trial_id, "subject": row.subject, "session": row.session}
+    # the subject is the partition (the folder name), not a column of the files
+    ids = {"trial_id": row.trial_id, "session": row.session}
 
     def with_ids(table):
         for i, (k, v) in enumerate(ids.items()):
