@@ -60,6 +60,16 @@ def _manifest(tmp: Path, hamner: Path, *, bad: bool) -> Path:
     return f
 
 
+def _summary(folder: Path) -> dict:
+    """A results folder's summary.json without provenance and timings, its own folder's
+    name (in paths of files it wrote there) as OUT."""
+    text = (folder / "summary.json").read_text().replace(str(folder), "OUT")
+    summary = json.loads(text)
+    summary.pop("provenance")
+    summary.pop("timings_s")
+    return summary
+
+
 # -- discovery ---------------------------------------------------------------------------------
 def test_discovers_every_hamner_and_fukuchi_trial(shared_data: Path) -> None:
     rows, skipped = discover(shared_data / "hamner2013", cycle=1)
@@ -169,11 +179,7 @@ def test_batch_results_equal_analyze(batch_run, hamner: Path, tmp_path: Path) ->
                  "normalized.csv"):  # fmt: skip
         assert (mine / name).read_bytes() == (single / name).read_bytes(), name
     assert pq.read_table(mine / "timeseries.parquet").equals(pq.read_table(single / "timeseries.parquet"))
-    a, b = (json.loads((d / "summary.json").read_text()) for d in (mine, single))
-    for s in (a, b):
-        s.pop("provenance")
-        s.pop("timings_s")
-    assert a == b
+    assert _summary(mine) == _summary(single)
 
 
 def test_tidy_dataset_holds_every_successful_trial(batch_run) -> None:
@@ -248,3 +254,31 @@ def test_cli_exit_codes_dry_run_and_failure_count(tmp_path: Path, hamner: Path) 
         p = _cli(*args)
         assert p.returncode == 2, (args, p.stderr)
         assert p.stderr.startswith("runmuscles: error:") and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_cli_on_an_existing_scheduler(client, tmp_path: Path, hamner: Path) -> None:
+    manifest = _manifest(tmp_path, hamner, bad=False)
+    p = _cli("batch", str(manifest), "--out", str(tmp_path / "out"), "--scheduler", client.scheduler.address)
+    assert p.returncode == 0, p.stderr
+    assert "3 ok, 0 failed (3 run now, 0 reused)" in p.stderr
+    p = _cli("batch", str(manifest), "--out", str(tmp_path / "o2"), "--scheduler", "tcp://127.0.0.1:9")
+    assert p.returncode == 2 and "cannot connect to the Dask scheduler" in p.stderr
+
+
+@pytest.mark.opensim
+def test_a_c3d_trial_in_a_batch_equals_analyze(client, tmp_path: Path, shared_data: Path) -> None:
+    """The lab path (C3D markers, OpenSim IK, the C3D's force plate), one second of a trial."""
+    runner = shared_data / "fukuchi2017" / "RBDS001"
+    c3d, model = runner / "RBDS001runT25.c3d", runner / "RBDS001_complex.osim"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"markers,model,start_s,end_s,speed_m_s\n{c3d},{model},2,3,2.5\n")
+    result = run(manifest, client, out=tmp_path / "out")
+    assert result.ok == 1, result.failed
+    single = tmp_path / "single"
+    p = _cli("analyze", str(c3d), "--model", str(model), "--start", "2", "--end", "3", "--speed", "2.5",
+             "--no-report", "-q", "--out", str(single))  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    mine = tmp_path / "out" / "trials" / "sub-RBDS001_task-runT25"
+    for name in ("ik.mot", "activation.sto", "force.sto", "inverse_dynamics.sto", "muscles.csv"):
+        assert (mine / name).read_bytes() == (single / name).read_bytes(), name
+    assert _summary(mine) == _summary(single)

@@ -85,14 +85,7 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
             end_s=row.end_s,
         )
         spec = lab.spec
-        inputs = {
-            "forces_source": lab.forces_source,
-            "input_path": lab.path,
-            "input_notes": lab.notices + lab.notes,
-            "input_flags": lab.flags,
-            "input_quality": lab.quality,
-            "standing_foot_angle_rad": lab.standing_foot_angle_rad,
-        }
+        inputs = lab.analysis_inputs()
     else:
         from ..trials import resolve_trial, with_estimated_forces  # noqa: PLC0415
 

@@ -269,11 +269,4 @@ def _prepare_lab(trial, out, static, model, forces, mass_kg, height_m, marker_ma
             lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
     for n in lab.notices:
         typer.echo(f"runmuscles: notice: {n}", err=True)
-    return lab.spec, {
-        "forces_source": lab.forces_source,
-        "input_path": lab.path,
-        "input_notes": lab.notices + lab.notes,
-        "input_flags": lab.flags,
-        "input_quality": lab.quality,
-        "standing_foot_angle_rad": lab.standing_foot_angle_rad,
-    }
+    return lab.spec, lab.analysis_inputs()

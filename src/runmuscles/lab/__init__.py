@@ -146,6 +146,18 @@ class LabTrial:
     standing_foot_angle_rad: dict[str, float] | None = None
     height_m: float | None = None
 
+    def analysis_inputs(self) -> dict:
+        """Keywords of :class:`runmuscles.pipeline.AnalysisOptions` that say how the inputs
+        were made (``runmuscles analyze`` and ``runmuscles batch`` pass the same)."""
+        return {
+            "forces_source": self.forces_source,
+            "input_path": self.path,
+            "input_notes": self.notices + self.notes,
+            "input_flags": self.flags,
+            "input_quality": self.quality,
+            "standing_foot_angle_rad": self.standing_foot_angle_rad,
+        }
+
 
 def _read_markers(path: Path):
     """Markers (and the C3D trial, for its plates) of a C3D or TRC file."""
