@@ -203,6 +203,18 @@ def _model_of(row: TrialRow) -> str | None:
     return None
 
 
+def _dashboard(client) -> str:
+    """The cluster's dashboard link, or "" when it serves none (Bokeh not installed)."""
+    try:
+        import bokeh  # noqa: F401, PLC0415
+    except ImportError:
+        return ""
+    try:
+        return str(client.dashboard_link or "")
+    except Exception:  # noqa: BLE001 - a link is a convenience
+        return ""
+
+
 def _start_client(workers: int | None, scheduler: str | None):
     from distributed import Client, LocalCluster  # noqa: PLC0415
 
@@ -287,9 +299,9 @@ def run(
         if own:
             client, cluster = _start_client(workers, scheduler)
         try:
-            dashboard = getattr(client, "dashboard_link", "") or ""
+            dashboard = _dashboard(client)
             if on_start is not None:
-                on_start(dashboard if (cluster is None or cluster.scheduler.http_server) else "")
+                on_start(dashboard)
             records.update(_execute(client, to_run, out_p, cache_dir, progress))
         finally:
             if own:
