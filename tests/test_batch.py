@@ -13,7 +13,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from runmuscles.batch import bids_entities, bids_id, discover, read_dataset, read_manifest_csv, run
+from runmuscles.batch import (
+    bids_entities,
+    bids_id,
+    dataset_summary,
+    discover,
+    plan,
+    read_dataset,
+    read_manifest_csv,
+    run,
+)
 from runmuscles.errors import InputError
 
 pytestmark = pytest.mark.slow
@@ -197,6 +206,36 @@ def test_tidy_dataset_holds_every_successful_trial(batch_run) -> None:
     groups = read_dataset(out, "groups")
     assert {"group", "side", "phase", "trial_id", "subject"} <= set(groups.columns)
     assert not (out / "dataset" / "muscles" / "subject=99").exists()
+    assert set(groups["speed_m_s"]) == {2.0, 3.0, 4.0}  # from the trial names (hamner2013 layout)
+
+
+def test_dataset_summaries_average_strides_then_subjects(batch_run) -> None:
+    _, out, _, _ = batch_run
+    per_subject, across = dataset_summary(out)
+    groups = read_dataset(out, "groups")
+    pick = (groups["speed_m_s"] == 4.0) & (groups["group"] == "gluteals") & (groups["phase"] == "stride")
+    pick &= groups["side"] == "right"
+    row = per_subject[(per_subject["speed_m_s"] == 4.0) & (per_subject["group"] == "gluteals")]
+    row = row[(row["phase"] == "stride") & (row["side"] == "right")]
+    assert len(row) == 1 and int(row["n_strides"].iloc[0]) == int(pick.sum()) == 1
+    assert row["share_of_impulse"].iloc[0] == pytest.approx(groups.loc[pick, "share_of_impulse"].mean())
+    assert set(across["n_subjects"]) == {1}  # one runner in this batch
+    text = (out / "summary_subjects.csv").read_text().splitlines()
+    assert text[0].startswith("subject,speed_m_s,group,side,phase,") and len(text) == len(per_subject) + 1
+    assert (out / "summary_dataset.csv").is_file()
+
+
+def test_changed_settings_run_again(client, tmp_path: Path, hamner: Path) -> None:
+    rows, _ = discover(hamner / "subject01", cycle=1)
+    rows = [r for r in rows if r.trial == "Run_3"]
+    out = tmp_path / "out"
+    assert run(rows, client, out=out).executed == 1
+    rows[0].cycle = 2
+    planned = plan(rows, out)
+    assert [(p.action, p.reason) for p in planned] == [("run", "settings changed")]
+    assert run(rows, client, out=out).executed == 1
+    assert [p.action for p in plan(rows, out)] == ["reuse"]
+    assert [p.reason for p in plan(rows, out, force=True)] == ["--force"]
 
 
 def test_an_immediate_rerun_executes_no_trial_task(batch_run, client) -> None:

@@ -17,7 +17,7 @@ Usable from a notebook with one's own client::
 from __future__ import annotations
 
 from .discover import Skipped, TrialRow, bids_entities, bids_id, discover, read_manifest_csv
-from .run import BatchResult, PlannedTrial, plan, read_dataset, run, versions
+from .run import BatchResult, PlannedTrial, dataset_summary, plan, read_dataset, run, versions
 
 __all__ = [
     "BatchResult",
@@ -26,6 +26,7 @@ __all__ = [
     "TrialRow",
     "bids_entities",
     "bids_id",
+    "dataset_summary",
     "discover",
     "plan",
     "read_dataset",

@@ -26,11 +26,31 @@ from ..outputs import check_output_file, json_written_by_runmuscles, prepare_out
 from .discover import Skipped, TrialRow, discover
 from .task import DATASET_DIR, TABLES, TRIALS_DIR, QuietOpenSim, prepare_model_task, run_trial_task
 
-__all__ = ["BatchResult", "PlannedTrial", "plan", "read_dataset", "run", "trial_hashes", "versions"]
+__all__ = [
+    "BatchResult",
+    "PlannedTrial",
+    "dataset_summary",
+    "plan",
+    "read_dataset",
+    "run",
+    "trial_hashes",
+    "versions",
+    "write_dataset_summary",
+]
 
 MANIFEST_PARQUET = "manifest.parquet"
 MANIFEST_CSV = "manifest.csv"
 DESCRIPTION = "dataset_description.json"
+SUMMARY_SUBJECTS = "summary_subjects.csv"
+SUMMARY_DATASET = "summary_dataset.csv"
+#: The group table's loads that the dataset summaries average.
+SUMMARY_VALUES = (
+    "impulse_bw_s",
+    "positive_work_j_per_kg",
+    "negative_work_j_per_kg",
+    "share_of_impulse",
+    "share_of_positive_work",
+)
 #: Times Dask runs a trial task again after its worker was lost (on top of the
 #: scheduler's own ``distributed.scheduler.allowed-failures``).
 TASK_RETRIES = 2
@@ -310,6 +330,7 @@ def run(
                     cluster.close()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
     _write_manifest(out_p, ordered)
+    write_dataset_summary(out_p)
     _write_description(out_p, manifest, ordered)
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard)
 
@@ -513,3 +534,43 @@ def read_dataset(out: str | Path, table: str):
         raise InputError(folder, "not found (no trial of this batch succeeded, or not a batch folder)")
     part = pads.partitioning(pa.schema([("subject", pa.string())]), flavor="hive")
     return pads.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
+
+
+def dataset_summary(out: str | Path):
+    """The dataset-level summaries of a batch: ``(per_subject, across_subjects)`` DataFrames.
+
+    ``per_subject``: one row per subject, speed, group, side and phase, each load the mean
+    over that subject's strides at that speed (``n_strides`` of them). ``across_subjects``:
+    one row per speed, group, side and phase: the mean of the subjects' means, their
+    standard deviation (``_sd``, sample, n-1) and ``n_subjects``. Trials without a known
+    speed are grouped under a missing speed. ``(None, None)`` when no trial succeeded.
+    """
+    try:
+        groups = read_dataset(out, "groups")
+    except InputError:
+        return None, None
+    keys = ["subject", "speed_m_s", "group", "side", "phase"]
+    per = groups.groupby(keys, dropna=False, sort=True)
+    per_subject = per[list(SUMMARY_VALUES)].mean().join(per.size().rename("n_strides")).reset_index()
+    across = per_subject.groupby(keys[1:], dropna=False, sort=True)
+    mean = across[list(SUMMARY_VALUES)].mean()
+    sd = across[list(SUMMARY_VALUES)].std(ddof=1).add_suffix("_sd")
+    across_subjects = mean.join(sd).join(across.size().rename("n_subjects")).reset_index()
+    return per_subject, across_subjects
+
+
+def write_dataset_summary(out: str | Path) -> list[Path]:
+    """Write :func:`dataset_summary` as ``summary_subjects.csv`` and ``summary_dataset.csv``."""
+    out = Path(out)
+    per_subject, across = dataset_summary(out)
+    written = []
+    for name, frame in ((SUMMARY_SUBJECTS, per_subject), (SUMMARY_DATASET, across)):
+        target = out / name
+        if frame is None:
+            target.unlink(missing_ok=True)
+            continue
+        tmp = out / f".{name}.tmp{os.getpid()}"
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+        os.replace(tmp, target)
+        written.append(target)
+    return written

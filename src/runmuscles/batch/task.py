@@ -156,11 +156,16 @@ def _write_dataset_rows(out: Path, row: TrialRow, analysis, trial_dir: Path) -> 
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     # the subject is the partition (the folder name), not a column of the files
-    ids = {"trial_id": row.trial_id, "session": row.session}
+    speed = analysis.options.speed_m_s
+    ids = {
+        "trial_id": (row.trial_id, pa.string()),
+        "session": (row.session, pa.string()),
+        "speed_m_s": (None if speed is None else float(speed), pa.float64()),
+    }
 
     def with_ids(table):
-        for i, (k, v) in enumerate(ids.items()):
-            table = table.add_column(i, k, pa.array([v] * table.num_rows, type=pa.string()))
+        for i, (k, (v, kind)) in enumerate(ids.items()):
+            table = table.add_column(i, k, pa.array([v] * table.num_rows, type=kind))
         return table
 
     ts = trial_dir / "timeseries.parquet"
