@@ -133,6 +133,9 @@ def test_manifest_csv(tmp_path: Path, hamner: Path) -> None:
     for text, match in (
         ("coordinates,colour\na.mot,red\n", "unknown manifest column"),
         ("coordinates,mass_kg\na.mot,heavy\n", "not a number"),
+        ("coordinates,mass_kg\na.mot,7000\n", r"m.csv:2 \(mass_kg\): 7000 kg is outside"),
+        ("coordinates,cycle\na.mot,1.5\n", "not a whole number"),
+        ("coordinates,strength\na.mot,huge\n", "'huge' is not one of"),
         ("coordinates,folder,trial\na.mot,b,Run_4\n", "either markers/coordinates or folder"),
         ("mass_kg\n70\n", "needs a 'coordinates', 'markers' or 'folder' column"),
     ):

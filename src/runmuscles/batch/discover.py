@@ -323,18 +323,45 @@ def _c3d_rows(sub: Path, rows: list[TrialRow], skipped: list[Skipped]) -> None:
         )
 
 
-def _num(text: str, kind: type, where: str):
-    text = (text or "").strip()
+#: Manifest column -> its key in :data:`runmuscles.validation.LIMITS` (the same ranges as
+#: the options of ``runmuscles analyze``).
+_LIMIT_OF = {
+    "mass_kg": "body_mass_kg",
+    "height_m": "height_m",
+    "start_s": "start_s",
+    "end_s": "end_s",
+    "cycle": "cycle",
+    "speed_m_s": "speed_m_s",
+    "lowpass_hz": "lowpass_hz",
+    "activation_exponent": "activation_exponent",
+}
+
+
+def _num(row: dict, column: str, where: str):
+    """A manifest cell as a number within its declared limit; ``None`` when empty."""
+    from ..validation import LIMITS, check  # noqa: PLC0415
+
+    text = (row.get(column) or "").strip()
     if not text:
         return None
+    key = _LIMIT_OF[column]
     try:
-        return kind(text)
+        value = float(text)
     except ValueError:
-        raise InputError(where, f"'{text}' is not a number") from None
+        raise InputError(f"{where} ({column})", f"'{text}' is not a number") from None
+    check(key, value, f"{where} ({column})")
+    return int(value) if LIMITS[key].integer else value
 
 
 def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
-    """Rows of a manifest CSV (see the module's docstring for the columns)."""
+    """Rows of a manifest CSV (see the module's docstring for the columns).
+
+    Numbers are checked against the same declared limits as ``runmuscles analyze``'s
+    options (:data:`runmuscles.validation.LIMITS`); a bad cell is an
+    :class:`~runmuscles.errors.InputError` naming the line and column.
+    """
+    from ..validation import check_choice  # noqa: PLC0415
+
     p = Path(path)
     base = p.resolve().parent
     try:
@@ -378,9 +405,7 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 Path(path_of(folder or lab)).parent.name if lab else Path(folder).name
             )
         trial_id = r.get("id") or _id_for_file(file_for_id, subject, r.get("session", ""))
-        strength = r.get("strength") or None
-        if strength is not None and strength not in ("volume", "model"):
-            raise InputError(where, f"strength must be 'volume' or 'model', not '{strength}'")
+        strength = check_choice("strength", r.get("strength") or None, f"{where} (strength)")
         rows.append(
             TrialRow(
                 trial_id=trial_id,
@@ -392,14 +417,14 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 model=path_of(r.get("model", "")),
                 forces=path_of(r.get("forces", "")),
                 static=path_of(r.get("static", "")),
-                mass_kg=_num(r.get("mass_kg", ""), float, where),
-                height_m=_num(r.get("height_m", ""), float, where),
-                start_s=_num(r.get("start_s", ""), float, where),
-                end_s=_num(r.get("end_s", ""), float, where),
-                cycle=_num(r.get("cycle", ""), int, where),
-                speed_m_s=_num(r.get("speed_m_s", ""), float, where),
-                lowpass_hz=_num(r.get("lowpass_hz", ""), float, where),
-                activation_exponent=_num(r.get("activation_exponent", ""), float, where),
+                mass_kg=_num(r, "mass_kg", where),
+                height_m=_num(r, "height_m", where),
+                start_s=_num(r, "start_s", where),
+                end_s=_num(r, "end_s", where),
+                cycle=_num(r, "cycle", where),
+                speed_m_s=_num(r, "speed_m_s", where),
+                lowpass_hz=_num(r, "lowpass_hz", where),
+                activation_exponent=_num(r, "activation_exponent", where),
                 strength=strength,
                 source=where,
             )
