@@ -65,11 +65,10 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
     analyze LAB_FILE`` (:func:`runmuscles.lab.prepare_lab_trial`). Settings left ``None``
     take the command's defaults. Returns ``(analysis, paths)``.
     """
-    from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from ..analysis_inputs import analysis_options, folder_trial_inputs  # noqa: PLC0415
+    from ..pipeline import analyze_trial  # noqa: PLC0415
     from ..results import write_results  # noqa: PLC0415
 
-    estimate = row.forces == "estimate"
-    inputs: dict = {}
     if row.lab_file:
         from ..lab import prepare_lab_trial  # noqa: PLC0415
 
@@ -84,34 +83,23 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
             start_s=row.start_s,
             end_s=row.end_s,
         )
-        spec = lab.spec
-        inputs = lab.analysis_inputs()
+        spec, inputs = lab.spec, lab.analysis_inputs()
     else:
-        from ..trials import resolve_trial, with_estimated_forces  # noqa: PLC0415
-
-        spec = resolve_trial(
-            Path(row.folder),
-            row.trial,
-            model=Path(row.model) if row.model else None,
-            forces=None if estimate or not row.forces else Path(row.forces),
+        spec, inputs = folder_trial_inputs(
+            row.folder, row.trial, out, model=row.model or None, forces=row.forces or None
         )
-        if estimate:
-            spec = with_estimated_forces(spec, out)
-        inputs["forces_source"] = "estimated from motion alone" if estimate else "measured"
-    defaults = AnalysisOptions()
-    lowpass = defaults.lowpass_hz if row.lowpass_hz is None else row.lowpass_hz
-    opts = AnalysisOptions(
-        lowpass_hz=lowpass if lowpass else None,
-        activation_exponent=row.activation_exponent or defaults.activation_exponent,
-        strength=row.strength or defaults.strength,
+    opts = analysis_options(
+        spec,
+        inputs,
+        lowpass_hz=row.lowpass_hz,
+        activation_exponent=row.activation_exponent,
+        strength=row.strength,
         height_m=row.height_m,
         cycle=row.cycle,
         start_s=row.start_s,
         end_s=row.end_s,
-        speed_m_s=row.speed_m_s if row.speed_m_s is not None else spec.speed_m_s,
-        speed_source="given" if row.speed_m_s is not None else spec.speed_source,
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        **inputs,
+        speed_m_s=row.speed_m_s,
+        cache_dir=cache_dir,
     )
     analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
     paths = write_results(analysis, out)

@@ -167,8 +167,8 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..analysis_inputs import analysis_options  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
-    from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
     emg_options = None
     if emg is not None:
@@ -190,7 +190,6 @@ def analyze(
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None
     show = not (as_json or quiet)
-    inputs: dict = {}
     if lab_file is not None:
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
@@ -198,7 +197,7 @@ def analyze(
             lab_file, out, static, model, forces, mass_kg, height_m, marker_map, start, end, show
         )
     else:
-        from ..trials import resolve_trial  # noqa: PLC0415
+        from ..analysis_inputs import folder_trial_inputs  # noqa: PLC0415
 
         for given, flag in (
             (static, "--static"),
@@ -207,27 +206,21 @@ def analyze(
         ):
             if given is not None:
                 fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
-        estimate = forces is not None and str(forces) == "estimate"
-        spec = resolve_trial(
-            trial, trial_name, model=model, coordinates=coordinates, forces=None if estimate else forces
+        spec, inputs = folder_trial_inputs(
+            trial, trial_name, out, model=model, coordinates=coordinates, forces=forces
         )
-        if estimate:
-            from ..trials import with_estimated_forces  # noqa: PLC0415
-
-            spec = with_estimated_forces(spec, out)
-        inputs["forces_source"] = "estimated from motion alone" if estimate else "measured"
-    opts = AnalysisOptions(
-        lowpass_hz=lowpass if lowpass > 0 else None,
+    opts = analysis_options(
+        spec,
+        inputs,
+        lowpass_hz=lowpass,
         activation_exponent=exponent,
         strength=strength,
         height_m=height_m,
         cycle=cycle,
         start_s=start,
         end_s=end,
-        speed_m_s=speed if speed is not None else spec.speed_m_s,
-        speed_source="given" if speed is not None else spec.speed_source,
+        speed_m_s=speed,
         emg=emg_options,
-        **inputs,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)
     if as_json:
