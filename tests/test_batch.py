@@ -153,12 +153,20 @@ def batch_run(client, tmp_path_factory, hamner: Path):
     tmp = tmp_path_factory.mktemp("batch")
     manifest = _manifest(tmp, hamner, bad=True)
     out = tmp / "out"
-    result = run(manifest, client, out=out)
-    return result, out, manifest, tmp
+    models: list[dict] = []
+    result = run(manifest, client, out=out, model_progress=lambda info, done, total: models.append(info))
+    return result, out, manifest, tmp, models
+
+
+def test_each_unique_model_is_prepared_once(batch_run) -> None:
+    # subject01's trials and subject99 (whose model/ is subject01's) share one model file content
+    models = batch_run[4]
+    assert len(models) == 1 and models[0]["error"] == ""
+    assert models[0]["model"].endswith("subject01_adjusted_scaled.osim")
 
 
 def test_a_corrupted_trial_fails_with_its_reason_and_the_others_complete(batch_run) -> None:
-    result, out, _, _ = batch_run
+    result, out, *_ = batch_run
     by_id = {r["trial_id"]: r for r in result.records}
     assert result.executed == 4 and result.ok == 3
     bad = by_id["sub-99_task-Run4"]
@@ -181,7 +189,7 @@ def test_a_corrupted_trial_fails_with_its_reason_and_the_others_complete(batch_r
 
 
 def test_batch_results_equal_analyze(batch_run, hamner: Path, tmp_path: Path) -> None:
-    _, out, _, _ = batch_run
+    _, out, *_ = batch_run
     single = tmp_path / "single"
     p = _cli("analyze", str(hamner / "subject01"), "--trial", "Run_4", "--cycle", "1", "--no-report", "-q",
              "--out", str(single))  # fmt: skip
@@ -195,7 +203,7 @@ def test_batch_results_equal_analyze(batch_run, hamner: Path, tmp_path: Path) ->
 
 
 def test_tidy_dataset_holds_every_successful_trial(batch_run) -> None:
-    _, out, _, _ = batch_run
+    _, out, *_ = batch_run
     muscles = read_dataset(out, "muscles")
     assert set(muscles["trial_id"]) == {"sub-01_task-Run2", "sub-01_task-Run3", "sub-01_task-Run4"}
     assert set(muscles["subject"]) == {"01"}
@@ -213,7 +221,7 @@ def test_tidy_dataset_holds_every_successful_trial(batch_run) -> None:
 
 
 def test_dataset_summaries_average_strides_then_subjects(batch_run) -> None:
-    _, out, _, _ = batch_run
+    _, out, *_ = batch_run
     per_subject, across = dataset_summary(out)
     groups = read_dataset(out, "groups")
     pick = (groups["speed_m_s"] == 4.0) & (groups["group"] == "gluteals") & (groups["phase"] == "stride")
@@ -242,7 +250,7 @@ def test_changed_settings_run_again(client, tmp_path: Path, hamner: Path) -> Non
 
 
 def test_an_immediate_rerun_executes_no_trial_task(batch_run, client) -> None:
-    first, out, manifest, _ = batch_run
+    first, out, manifest, *_ = batch_run
     stamp = {p: p.stat().st_mtime_ns for p in (out / "trials").rglob("*.sto")}
     again = run(manifest, client, out=out)
     assert again.executed == 0

@@ -268,6 +268,7 @@ def run(
     rerun_failed: bool = False,
     cache_dir: str | Path | None = None,
     progress: Callable[[dict, int, int], None] | None = None,
+    model_progress: Callable[[dict, int, int], None] | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Analyse every trial of a batch on Dask; write per-trial results and the tidy dataset.
@@ -292,6 +293,8 @@ def run(
         Model cache folder (default: the user cache).
     progress
         Called with each finished trial's record, the count done and the total to run.
+    model_progress
+        Called likewise for each unique model's preparation (``{"model", "error", "seconds"}``).
     on_start
         Called with the dashboard link (empty without one) once the cluster is there.
 
@@ -322,7 +325,7 @@ def run(
             dashboard = _dashboard(client)
             if on_start is not None:
                 on_start(dashboard)
-            records.update(_execute(client, to_run, out_p, cache_dir, progress))
+            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress))
         finally:
             if own:
                 client.close()
@@ -335,7 +338,11 @@ def run(
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard)
 
 
-def _execute(client, to_run: list[PlannedTrial], out: Path, cache_dir, progress) -> dict[str, dict]:
+def _execute(
+    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress
+) -> dict[str, dict]:
+    import uuid  # noqa: PLC0415
+
     from distributed import as_completed  # noqa: PLC0415
 
     try:
@@ -343,17 +350,26 @@ def _execute(client, to_run: list[PlannedTrial], out: Path, cache_dir, progress)
     except AttributeError:  # pragma: no cover - older distributed
         client.register_worker_plugin(QuietOpenSim(), name=QuietOpenSim.name)
     cache = str(cache_dir) if cache_dir else None
-    models: dict[str, object] = {}
+    models: dict[str, object] = {}  # model content digest -> its preparation's future
+    model_paths: dict[str, str] = {}
     futures = {}
     submitted = time.time()
+    # keys unique to this run: a key the scheduler still holds from an earlier run on the
+    # same client would hand back that run's result instead of running the task again
+    nonce = uuid.uuid4().hex[:10]
     for p in to_run:
         model = _model_of(p.row)
         dep = None
         if model is not None:
             digest = _sha256_files([Path(model)])[0]
             if digest not in models:
+                model_paths[digest] = model
                 models[digest] = client.submit(
-                    prepare_model_task, model, cache, key=f"prepare-model-{digest[:16]}", retries=TASK_RETRIES
+                    prepare_model_task,
+                    model,
+                    cache,
+                    key=f"prepare-model-{digest[:16]}-{nonce}",
+                    retries=TASK_RETRIES,
                 )
             dep = models[digest]
         fut = client.submit(
@@ -362,13 +378,25 @@ def _execute(client, to_run: list[PlannedTrial], out: Path, cache_dir, progress)
             str(out),
             cache,
             dep,
-            key=f"trial-{p.row.trial_id}-{p.hashes['key'][:12] or os.urandom(6).hex()}",
+            key=f"trial-{p.row.trial_id}-{nonce}",
             retries=TASK_RETRIES,
             pure=False,
         )
         futures[fut] = p
     results: dict[str, dict] = {}
-    for done, fut in enumerate(as_completed(list(futures)), start=1):
+    model_of = {f: digest for digest, f in models.items()}
+    done = models_done = 0
+    for fut in as_completed([*models.values(), *futures]):
+        if fut in model_of:  # a model preparation: only reported
+            models_done += 1
+            if model_progress is not None:
+                try:
+                    info = fut.result()
+                except Exception as exc:  # noqa: BLE001 - its trials report it
+                    info = {"model": model_paths[model_of[fut]], "error": str(exc), "seconds": None}
+                model_progress(info, models_done, len(models))
+            continue
+        done += 1
         p = futures[fut]
         try:
             rec = fut.result()

@@ -93,7 +93,8 @@ def batch(
 
 
 def _run_with_progress(run, rows, out, workers, scheduler, force, rerun_failed, skipped):
-    """:func:`runmuscles.batch.run` with a rich progress bar on a terminal."""
+    """:func:`runmuscles.batch.run` with rich progress bars on a terminal: one for the
+    models' preparation, one for the trials."""
     announce = lambda link: typer.echo(f"dashboard: {link}", err=True) if link else None  # noqa: E731
     kwargs = dict(out=out, workers=workers, scheduler=scheduler, force=force, rerun_failed=rerun_failed)
     if not sys.stderr.isatty():
@@ -105,7 +106,7 @@ def _run_with_progress(run, rows, out, workers, scheduler, force, rerun_failed, 
             MofNCompleteColumn,
             Progress,
             TextColumn,
-            TimeElapsedColumn,  # noqa: PLC0415
+            TimeElapsedColumn,
         )
 
         progress = Progress(
@@ -117,13 +118,17 @@ def _run_with_progress(run, rows, out, workers, scheduler, force, rerun_failed, 
             transient=True,
         )
         with progress:
-            task = progress.add_task("trials", total=None)
+            models = progress.add_task("models", total=None)
+            trials = progress.add_task("trials", total=None)
+
+            def model_step(info, done, total):
+                what = f"models ({Path(info['model']).name})"
+                progress.update(models, completed=done, total=total, description=what)
 
             def step(record, done, total):
-                progress.update(
-                    task, completed=done, total=total, description=f"trials ({record['trial_id']})"
-                )
+                what = f"trials ({record['trial_id']})"
+                progress.update(trials, completed=done, total=total, description=what)
 
-            result = run(rows, on_start=announce, progress=step, **kwargs)
+            result = run(rows, on_start=announce, progress=step, model_progress=model_step, **kwargs)
     result.skipped = skipped
     return result
