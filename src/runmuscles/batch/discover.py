@@ -317,10 +317,6 @@ def _c3d_rows(sub: Path, rows: list[TrialRow], skipped: list[Skipped]) -> None:
                 source=f"{sub.name}/{p.name}",
             )
         )
-    if not model and not static:
-        skipped.append(
-            Skipped(str(sub), "no model and no single static trial: scaled from the running trials")
-        )
 
 
 #: Manifest column -> its key in :data:`runmuscles.validation.LIMITS` (the same ranges as
