@@ -176,13 +176,15 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 
 def _analyse(trial: Path, static: Path, out: Path, **kw):
+    from runmuscles.analysis_inputs import analysis_options
     from runmuscles.lab import prepare_lab_trial
-    from runmuscles.pipeline import AnalysisOptions, analyze_trial
+    from runmuscles.pipeline import analyze_trial
 
     lab = prepare_lab_trial(trial, out, static=static, height_m=HEIGHT_M, **kw)
-    given = {k: kw[k] for k in ("start_s", "end_s") if k in kw}  # the window as the command line gives it
-    fields = {**given, **lab.analysis_fields()}
-    opts = AnalysisOptions(speed_m_s=lab.spec.speed_m_s, speed_source=lab.spec.speed_source, **fields)
+    # the settings as the command line makes them (the window as given, or the plates')
+    opts = analysis_options(
+        lab.spec, lab.analysis_inputs(), height_m=HEIGHT_M, start_s=kw.get("start_s"), end_s=kw.get("end_s")
+    )
     return lab, analyze_trial(lab.spec.model, lab.spec.coordinates, lab.spec.forces, opts)
 
 

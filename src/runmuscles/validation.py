@@ -190,6 +190,10 @@ LIMITS: dict[str, Limit] = _limits(
           "up to a near-gale; beyond it nobody runs a normal stride"),
     # -- history -----------------------------------------------------------------------------
     Limit("weeks", 1, 520, "weeks", "weeks to show", "one week to ten years", integer=True),
+    # -- batch -------------------------------------------------------------------------------
+    Limit("batch_workers", 1, 1024, "", "worker processes of a local Dask cluster",
+          "one process per core; a single machine with more than 1024 cores is not expected",
+          integer=True),
     # -- physical plausibility of inputs -------------------------------------------------------
     Limit(
         "peak_vertical_grf_bw", 0.5, 6.0, "body weights", "peak vertical ground reaction force",

@@ -194,8 +194,8 @@ def analyze(
     and forces from the file, the C3D's plates or the motion alone; the chosen path and its
     assumptions are in the quality panel.
     """
+    from ..analysis_inputs import analysis_options  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
-    from ..pipeline import AnalysisOptions  # noqa: PLC0415
 
     emg_options = None
     if emg is not None:
@@ -217,7 +217,6 @@ def analyze(
     if trial is None and coordinates is not None:
         lab_file, coordinates = coordinates, None
     show = not (as_json or quiet)
-    inputs: dict = {}
     if lab_file is None and trial is not None and trial.is_dir() and coordinates is None:
         from ..lab.markerless import find_session  # noqa: PLC0415
 
@@ -245,9 +244,8 @@ def analyze(
             show,
             accept_ik_error,
         )
-        start, end = inputs.pop("start_s", start), inputs.pop("end_s", end)
     else:
-        from ..trials import resolve_trial  # noqa: PLC0415
+        from ..analysis_inputs import folder_trial_inputs  # noqa: PLC0415
 
         for given, flag in (
             (static, "--static"),
@@ -257,28 +255,22 @@ def analyze(
         ):
             if given is not None:
                 fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
-        estimate = forces is not None and str(forces) == "estimate"
-        spec = resolve_trial(
-            trial, trial_name, model=model, coordinates=coordinates, forces=None if estimate else forces
+        spec, inputs = folder_trial_inputs(
+            trial, trial_name, out, model=model, coordinates=coordinates, forces=forces
         )
-        if estimate:
-            from ..trials import with_estimated_forces  # noqa: PLC0415
-
-            spec = with_estimated_forces(spec, out)
-        inputs["forces_source"] = "estimated from motion alone" if estimate else "measured"
-    opts = AnalysisOptions(
-        lowpass_hz=lowpass if lowpass > 0 else None,
+    opts = analysis_options(
+        spec,
+        inputs,
+        lowpass_hz=lowpass,
         activation_exponent=exponent,
         strength=strength,
         height_m=height_m,
         cycle=cycle,
         start_s=start,
         end_s=end,
-        speed_m_s=speed if speed is not None else spec.speed_m_s,
-        speed_source="given" if speed is not None else spec.speed_source,
+        speed_m_s=speed,
         emg=emg_options,
         residual_reduction=residual_reduction,
-        **inputs,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)
     if as_json:
@@ -336,4 +328,4 @@ def _prepare_lab(
             lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
     for n in lab.notices:
         typer.echo(f"runmuscles: notice: {n}", err=True)
-    return lab.spec, lab.analysis_fields()
+    return lab.spec, lab.analysis_inputs()

@@ -170,9 +170,10 @@ class LabTrial:
     analysis_kind: str = "stride"
     warnings: list[QualityWarning] = field(default_factory=list)
 
-    def analysis_fields(self) -> dict:
-        """Keywords of :class:`runmuscles.pipeline.AnalysisOptions` this preparation sets
-        (the window and reference foot only when the plates impose them)."""
+    def analysis_inputs(self) -> dict:
+        """Keywords of :class:`runmuscles.pipeline.AnalysisOptions` this preparation sets:
+        how the inputs were made, and the window and reference foot when the plates impose
+        them (``runmuscles analyze`` and ``runmuscles batch`` pass the same)."""
         out = {
             "forces_source": self.forces_source,
             "input_path": self.path,

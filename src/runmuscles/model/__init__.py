@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cached_property
@@ -136,7 +137,9 @@ class RunnerModel:
                 },
             }
             with contextlib.suppress(OSError):  # a read-only cache folder only costs speed
-                extras.write_text(json.dumps(info))
+                tmp = extras.with_name(f".{extras.name}.tmp{os.getpid()}")
+                tmp.write_text(json.dumps(info))
+                os.replace(tmp, extras)  # atomic: workers sharing the cache never read half of it
         from ..muscles.recruitment import Reserves  # noqa: PLC0415
 
         a = info["actuators"]

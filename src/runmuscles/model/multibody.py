@@ -287,10 +287,17 @@ class Multibody:
 
     # -- cache -----------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Pickle the model (reload with :meth:`Multibody.load`; no XML, no OpenSim)."""
+        """Pickle the model (reload with :meth:`Multibody.load`; no XML, no OpenSim).
+
+        The file is replaced atomically, so processes sharing a cache folder (the workers
+        of ``runmuscles batch``) never read a half-written one."""
+        import os  # noqa: PLC0415
+
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
+        tmp.write_bytes(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, p)
         return p
 
     @staticmethod
