@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import one_line_error, run_cli
 
 from runmuscles.errors import InputError
 from runmuscles.lab import prepare_lab_trial
@@ -51,22 +50,6 @@ def _need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present")
     return path
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "runmuscles", *args], capture_output=True, text=True, timeout=1200
-    )
-
-
-def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, err
-    assert err.startswith("runmuscles: error: ")
-    for n in needles:
-        assert n in err, (n, err)
-    return err
 
 
 def _observed(runner: str, speed: str) -> dict[str, str]:

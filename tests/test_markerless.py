@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import one_line_error
 
 from runmuscles.dynamics.grf_estimation import running_support
 from runmuscles.errors import InputError
@@ -43,16 +44,6 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "runmuscles", *args], capture_output=True, text=True, timeout=900
     )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, err
-    assert err.startswith("runmuscles: error: ")
-    for n in needles:
-        assert n in err, (n, err)
-    return err
 
 
 def _support(model: Path, coordinates: Path):
@@ -94,12 +85,12 @@ def test_opencap_reading_path() -> None:
 def test_opencap_through_analyze_refuses_forces_from_motion(tmp_path: Path) -> None:
     # no forces given: estimated from motion, which walking is refused
     proc = run_cli("analyze", str(OPENCAP_WALK), "--model", str(OPENCAP_MODEL), "--out", str(tmp_path / "w"))
-    assert_one_line_error(proc, OPENCAP_WALK.name, "assume running", "airborne only 0 %", "--forces")
+    one_line_error(proc, OPENCAP_WALK.name, "assume running", "airborne only 0 %", "--forces")
     proc = run_cli(
         "analyze", str(OPENCAP_SQUAT), "--model", str(OPENCAP_MODEL), "--forces", "estimate",
         "--out", str(tmp_path / "s"),
     )  # fmt: skip
-    assert_one_line_error(proc, "both feet are on the ground together", "--forces")
+    one_line_error(proc, "both feet are on the ground together", "--forces")
     assert not (tmp_path / "s" / "summary.json").exists() and not (tmp_path / "w" / "summary.json").exists()
 
 
@@ -113,16 +104,16 @@ def test_pose2sim_keypoints_are_not_landmarks(tmp_path: Path) -> None:
     check_not_keypoints(pig, "pig")
     check_not_keypoints(["r.ASIS_study", "r_knee_study", "r_ankle_study", "r_calc_study", "RHJC"], "opencap")
     proc = run_cli("analyze", str(P2S_TRC), "--height", "1.7", "--mass", "70", "--out", str(tmp_path / "t"))
-    assert_one_line_error(proc, "pose-estimation keypoints", "RHip", ".mot")
+    one_line_error(proc, "pose-estimation keypoints", "RHip", ".mot")
 
 
 def test_pose2sim_angles_need_a_muscle_model_and_are_not_running(tmp_path: Path) -> None:
     assert describe_markerless(P2S_MODEL) == "Pose2Sim" and muscle_count(P2S_MODEL) == 0
     proc = run_cli("analyze", str(P2S_MOT), "--model", str(P2S_MODEL), "--out", str(tmp_path / "m"))
-    assert_one_line_error(proc, P2S_MODEL.name, "has no muscles", "--height and --mass")
+    one_line_error(proc, P2S_MODEL.name, "has no muscles", "--height and --mass")
     # on the default model scaled by height: the spine read as one lumbar joint, then refused
     proc = run_cli("analyze", str(P2S_MOT), "--height", "1.7", "--mass", "70", "--out", str(tmp_path / "d"))
-    assert_one_line_error(proc, "assume running", "airborne only 0 %")
+    one_line_error(proc, "assume running", "airborne only 0 %")
     assert (tmp_path / "d" / f"{P2S_MOT.stem}_for_model.mot").exists()
 
 
@@ -146,9 +137,9 @@ def test_output_folders_run_through_analyze(hamner: Path, tmp_path: Path) -> Non
     with pytest.raises(InputError, match="walking1_videoAndMocap"):
         find_session(DATA / "opencap")  # two trials: name one
     proc = run_cli("analyze", str(DATA / "opencap"), "--trial", "walking1", "--quiet", "--out", str(tmp_path))
-    assert_one_line_error(proc, OPENCAP_WALK.name, "airborne only 0 %", "--forces")
+    one_line_error(proc, OPENCAP_WALK.name, "airborne only 0 %", "--forces")
     proc = run_cli("analyze", str(DATA / "pose2sim"), "--quiet", "--out", str(tmp_path))
-    assert_one_line_error(proc, "Pose2Sim model has no muscles", "--height and --mass")
+    one_line_error(proc, "Pose2Sim model has no muscles", "--height and --mass")
     proc = run_cli(
         "analyze",
         str(DATA / "pose2sim"),
@@ -160,5 +151,5 @@ def test_output_folders_run_through_analyze(hamner: Path, tmp_path: Path) -> Non
         "--out",
         str(tmp_path),
     )
-    assert_one_line_error(proc, "assume running", "airborne only 0 %")
+    one_line_error(proc, "assume running", "airborne only 0 %")
     assert not (tmp_path / "summary.json").exists()

@@ -16,12 +16,12 @@ And bad input: a plate struck by both feet at once.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import one_line_error, run_cli
 
 from runmuscles.errors import InputError
 from runmuscles.kinematics.forceplates import body_weight_from_cycles
@@ -41,22 +41,6 @@ GAPS = {  # Fukuchi name: (start, end) s from the window's start, each shorter t
     "R.ASIS": (0.9, 0.95),
     "L.Heel.Bottom": (1.3, 1.36),
 }
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "runmuscles", *args], capture_output=True, text=True, timeout=1200
-    )
-
-
-def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout[-500:], proc.stderr)
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr and len(err.splitlines()) == 1, err
-    assert err.startswith("runmuscles: error: ")
-    for n in needles:
-        assert n in err, (n, err)
-    return err
 
 
 # -- the pieces, on made-up steps -------------------------------------------------------------------
