@@ -118,7 +118,8 @@ class Limit:
                 if self.in_range(v * factor):
                     hint = f" (in {other}? that is {v * factor:.3g} {self.unit})"
                     break
-            return f"{v:g} {self.unit} is outside the accepted range {self.describe()}{hint} ({self.basis})"
+            value_text = f"{v:g} {self.unit}".strip()
+            return f"{value_text} is outside the accepted range {self.describe()}{hint} ({self.basis})"
         return None
 
 

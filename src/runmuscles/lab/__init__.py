@@ -44,6 +44,7 @@ from ..plausibility import (
     check_forces,
     marker_gap_warnings,
     truncation_warnings,
+    vertical_by_foot,
 )
 from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_trc, write_trc
@@ -437,18 +438,15 @@ def _forces_in_trial_axes(xml, loads, markers, rotation, out, notes):
 
 
 def _vertical_per_foot(loads) -> dict[str, np.ndarray] | None:
-    """Each foot's vertical force (``{"r", "l"}``) from an ExternalLoads set, by the foot
-    body each force is applied to; ``None`` when a foot has none."""
-    from ..pipeline import foot_side  # noqa: PLC0415
-
-    d = loads.data
-    out: dict[str, np.ndarray] = {}
-    for f in loads.forces:
-        side = foot_side(f.applied_to_body)
-        if side is None or f.force_expressed_in_body != "ground":
-            return None
-        out[side[0]] = out.get(side[0], 0.0) + d.column(f.force_columns[1])
-    return out if set(out) == {"r", "l"} else None
+    """Each foot's vertical force (``{"r", "l"}``) from an ExternalLoads set
+    (:func:`runmuscles.plausibility.vertical_by_foot`); ``None`` unless every force is on a
+    foot, expressed in ground, and both feet have one."""
+    if any(f.force_expressed_in_body != "ground" for f in loads.forces):
+        return None
+    _, by_side, _ = vertical_by_foot(loads)
+    if set(by_side) != {"right", "left"}:
+        return None
+    return {"r": by_side["right"], "l": by_side["left"]}
 
 
 def _coordinates_for_model(
