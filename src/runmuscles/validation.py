@@ -150,6 +150,11 @@ LIMITS: dict[str, Limit] = _limits(
         "start_s", None, None, "s", "start of the analysis window", "any finite time in the data",
     ),
     Limit("end_s", None, None, "s", "end of the analysis window", "any finite time in the data"),
+    Limit(
+        "stride_frequency_hz", 0.4, 2.5, "Hz", "stride frequency (one leg's strides per second)",
+        "walking about 0.9 Hz, running 1.3-1.6 Hz, sprinting up to about 2.4 Hz (Weyand PG et al. 2000, "
+        "J Appl Physiol 89:1991-1999)",
+    ),
     Limit("cycle", 1, None, "", "stride cycle number (1-based)", "cycles are counted from 1",
           integer=True),
     # -- processing --------------------------------------------------------------------------

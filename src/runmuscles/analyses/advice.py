@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..validation import check
 from .groups import GROUP_LABELS, MAIN_GROUPS, group_members, muscle_side
 from .validity import SATURATION_CODES  # quality codes under which near-limit time is not shown
 
@@ -470,6 +471,8 @@ def _per_km_from_summary(summary: dict[str, Any]) -> tuple[dict[str, dict[str, f
             "summary.json",
             "no running speed or stride frequency: cannot give load per km (analyze with --speed)",
         )
+    check("speed_m_s", speed, "summary.json speed_m_s")
+    check("stride_frequency_hz", f_stride, "summary.json stride_frequency_hz")
     strides_per_km = 1000.0 * float(f_stride) / float(speed)
     out = {}
     for g, e in groups.items():

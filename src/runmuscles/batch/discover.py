@@ -30,6 +30,8 @@ from pathlib import Path
 
 from ..errors import InputError
 
+#: A trial id names a folder and a file under the output folder: no path parts.
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 __all__ = [
     "MANIFEST_COLUMNS",
     "Skipped",
@@ -401,6 +403,17 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 Path(path_of(folder or lab)).parent.name if lab else Path(folder).name
             )
         trial_id = r.get("id") or _id_for_file(file_for_id, subject, r.get("session", ""))
+        if not _SAFE_ID.fullmatch(trial_id):  # it names a folder and a file under --out
+            raise InputError(
+                f"{where} (id)",
+                f"'{trial_id}' is not a trial id: letters, digits, '-' and '_' only, starting with a letter "
+                "or digit",
+            )
+        if folder and (r.get("mass_kg") or r.get("static")):  # as `runmuscles analyze` refuses them
+            raise InputError(
+                f"{where} (mass_kg, static)",
+                "mass_kg and static go with a C3D, TRC or joint-angle file, not with a trial folder",
+            )
         strength = check_choice("strength", r.get("strength") or None, f"{where} (strength)")
         rows.append(
             TrialRow(
