@@ -35,6 +35,7 @@ from .analyses.stride import (
     stride_metrics,
     time_normalize,
 )
+from .constants import HICKS_RESIDUAL_FORCE_FRACTION, HICKS_RESIDUAL_MOMENT_FRACTION
 from .errors import InputError
 from .kinematics.coordinates import CoordinateKinematics, prepare_coordinates
 from .kinematics.events import GaitEvents, StrideCycle, detect_gait_events, side_phase_labels
@@ -48,7 +49,7 @@ from .muscles.recruitment import (
 from .plausibility import check_inputs
 from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
-from .validation import check
+from .validation import check, check_choice
 
 if TYPE_CHECKING:
     from .analyses.emg import EmgOptions, EmgRecording
@@ -61,13 +62,6 @@ __all__ = [
     "analyze_trial",
     "foot_side",
 ]
-
-# Hicks JL, Uchida TK, Seth A, Rajagopal A, Delp SL (2015) Is my model good enough? Best
-# practices for verification and validation of musculoskeletal models and simulations of
-# movement. J Biomech Eng 137:020905. Residual forces: peak below 5 % of the peak external
-# force; residual moments: peak below 1 % of (centre-of-mass height x peak external force).
-HICKS_RESIDUAL_FORCE_FRACTION = 0.05
-HICKS_RESIDUAL_MOMENT_FRACTION = 0.01
 
 
 @dataclass
@@ -169,8 +163,7 @@ class AnalysisOptions:
         check("start_s", self.start_s, "start_s")
         check("end_s", self.end_s, "end_s")
         check("cycle", self.cycle, "cycle")
-        if self.strength not in ("model", "volume"):
-            raise InputError("strength", f"'{self.strength}' is not one of model, volume")
+        check_choice("strength", self.strength, "strength")
         if self.analysis_kind not in ("stride", "stance_only"):
             raise InputError("analysis_kind", f"'{self.analysis_kind}' is not one of stride, stance_only")
         if self.side not in ("right", "left"):
@@ -846,7 +839,7 @@ def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):
 
     rr = reduce_residuals(model.multibody, ck.time_s, ck.q, ck.qdot, ck.qddot, loads or None)
     adjusted = CoordinateKinematics(
-        ck.time_s, ck.names, rr.q, rr.qdot, rr.qddot, ck.source, ck.lowpass_hz, ck.notes
+        ck.time_s, ck.names, rr.q, rr.qdot, rr.qddot, ck.source, ck.lowpass_hz, ck.notes, ck.warnings
     )
     return adjusted, rr.generalized_forces, rr
 

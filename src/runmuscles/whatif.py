@@ -816,7 +816,9 @@ class WhatIfEngine:
             q, qd, qdd = self.model.complete_coordinates(st.q + st.dq, st.qd + d1, st.qdd + d2)
         else:
             q, qd, qdd = st.q, st.qd, st.qdd
-        new_ck = CoordinateKinematics(st.t, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, list(ck.notes))
+        new_ck = CoordinateKinematics(
+            st.t, ck.names, q, qd, qdd, ck.source, ck.lowpass_hz, list(ck.notes), list(ck.warnings)
+        )
         vertical = {"time_s": st.t}
         from .pipeline import foot_side  # noqa: PLC0415
 

@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
+from ..history import ACTIVITY_SUFFIXES
 from ._app import app
-
-_WATCH_SUFFIXES = (".fit", ".gpx", ".tcx")
 
 
 @app.command()
@@ -47,7 +46,7 @@ def advice(
         result = adv.advice_for_week(open_history(db), week)
     elif source.is_dir():
         result = adv.advice_for_results(source)
-    elif source.suffix.lower() in _WATCH_SUFFIXES:
+    elif source.suffix.lower() in ACTIVITY_SUFFIXES:
         from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
 
         if not source.exists():

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..constants import HICKS_RESIDUAL_FORCE_FRACTION, HICKS_RESIDUAL_MOMENT_FRACTION
 from ..errors import InputError
 from ..model.multibody import Multibody, mass_center
 from .inverse import BodyLoad, inverse_dynamics
@@ -68,11 +69,9 @@ __all__ = [
     "reduce_residuals",
 ]
 
-# Hicks JL, Uchida TK, Seth A, Rajagopal A, Delp SL (2015) J Biomech Eng 137:020905 (the same
-# thresholds as runmuscles.pipeline.HICKS_RESIDUAL_*): peak residual force below 5 % of the
-# peak external force, peak residual moment below 1 % of centre-of-mass height x that force.
-HICKS_FORCE_FRACTION = 0.05
-HICKS_MOMENT_FRACTION = 0.01
+# The Hicks et al. (2015) thresholds, one definition (runmuscles.constants).
+HICKS_FORCE_FRACTION = HICKS_RESIDUAL_FORCE_FRACTION
+HICKS_MOMENT_FRACTION = HICKS_RESIDUAL_MOMENT_FRACTION
 
 #: Largest change of the total mass (fraction). OpenSim's RRA documentation and Hicks et al.
 #: 2015 treat recommended mass changes of a few per cent as the sign of a data problem; the

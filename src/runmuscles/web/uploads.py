@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..history import ACTIVITY_SUFFIXES
+
 __all__ = [
     "MAX_FILES_PER_UPLOAD",
     "MAX_ZIP_ENTRIES",
@@ -50,7 +52,6 @@ __all__ = [
 MB = 1 << 20
 #: Largest accepted file per suffix (issue 16's suggested caps).
 SIZE_CAP_BYTES = {".fit": 50 * MB, ".gpx": 50 * MB, ".tcx": 50 * MB, ".zip": 1024 * MB}
-ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
 #: Gzipped activity files (``.fit.gz``): the cap applies to the file after decompression.
 GZ_SUFFIXES = tuple(s + ".gz" for s in ACTIVITY_SUFFIXES)
 MAX_ZIP_RATIO = 100.0
