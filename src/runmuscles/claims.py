@@ -19,6 +19,7 @@ import numpy as np
 from .analyses.groups import MAIN_GROUPS, group_members, muscle_stem
 from .kinematics.events import PHASES
 from .whatif import Condition, SpeedModel, WhatIfEngine, WhatIfResult, compare_groups
+from .whatif_compare import DEFAULT_BASELINE_SPEED_M_S
 
 __all__ = ["CLAIMS", "Claim", "ClaimEvidence", "evaluate_claims"]
 
@@ -409,10 +410,15 @@ def evaluate_claims(
     speed_model
         The runner's trials (claims about speed use the slowest and fastest).
     reference_speed_m_s
-        Trial for the other claims (default: the measured speed nearest 3.5 m/s).
+        Trial for the other claims (default: the measured speed nearest
+        :data:`runmuscles.whatif_compare.DEFAULT_BASELINE_SPEED_M_S`, as the what-if).
     """
     speeds = speed_model.speeds_m_s
-    ref = reference_speed_m_s if reference_speed_m_s is not None else min(speeds, key=lambda v: abs(v - 3.5))
+    ref = (
+        reference_speed_m_s
+        if reference_speed_m_s is not None
+        else min(speeds, key=lambda v: abs(v - DEFAULT_BASELINE_SPEED_M_S))
+    )
     engine = speed_model.engine_at(ref)
     if engine is None:
         from .errors import InputError  # noqa: PLC0415
