@@ -65,6 +65,7 @@ __all__ = [
     "store_activity",
     "activities",
     "check_history_file",
+    "recent_weeks",
     "single_run_spikes",
     "weekly_loads",
 ]
@@ -759,3 +760,23 @@ def export_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
         w.writeheader()
         w.writerows(rows)
     return path
+
+
+def recent_weeks(engine, n: int, rows: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+    """The last ``n`` weeks with runs, oldest first, and the single-run spikes from the first
+    of them on (what ``runmuscles history`` and the app's runs page show).
+
+    Each week: ``week_start``, ``runs``, ``distance_m`` and ``groups`` (its
+    :func:`weekly_loads` rows, highest load first). ``rows`` are :func:`weekly_loads`' rows
+    when the caller already has them.
+    """
+    rows = weekly_loads(engine) if rows is None else rows
+    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-n:]
+    weeks = []
+    for w in shown:
+        wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
+        weeks.append(
+            {"week_start": w, "runs": wr[0]["runs"], "distance_m": wr[0]["distance_m"], "groups": wr}
+        )
+    spikes = [s for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]]
+    return weeks, spikes

@@ -64,20 +64,18 @@ def history(
 
 
 def _print_weeks(engine, rows: list[dict], weeks: int) -> None:
-    from ..history import activities, single_run_spikes  # noqa: PLC0415
+    from ..history import recent_weeks  # noqa: PLC0415
 
-    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-weeks:]
-    for w in shown:
-        wr = [r for r in rows if r["week_start"] == w]
-        typer.echo(f"week of {w}: {wr[0]['runs']} runs, {wr[0]['distance_m'] / 1000:.1f} km")
-        for r in sorted(wr, key=lambda r: -r["load"]):
+    shown, spikes = recent_weeks(engine, weeks, rows)
+    for wk in shown:
+        typer.echo(f"week of {wk['week_start']}: {wk['runs']} runs, {wk['distance_m'] / 1000:.1f} km")
+        for r in wk["groups"]:
             ratio = f"x{r['ratio']:.2f}" if r["ratio"] is not None else "-"
             typer.echo(
                 f"  {r['group']:<18}{r['load']:>10.1f}  vs previous 3 weeks {ratio}"
                 + (f"  {r['note']}" if r["rise"] else "")
             )
     typer.echo("(weekly comparisons are descriptive: not validated for injury)")
-    spikes = [s for s in single_run_spikes(activities(engine)) if s["start_time"][:10] >= shown[0]]
     typer.echo("single runs more than 10 % longer than the longest of the previous 30 days:")
     for s in spikes:
         typer.echo(f"  {s['note']}")

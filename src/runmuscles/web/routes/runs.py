@@ -52,36 +52,29 @@ WEEKS_SHOWN = 8
 
 
 def weeks(engine) -> tuple[list[dict[str, Any]], list[str]]:
-    """The last weeks with runs (per-group load against the 3 weeks before, from
-    :func:`runmuscles.history.weekly_loads`) and the single-run spikes' notes in them, as
-    ``runmuscles history`` prints them."""
-    from ...history import activities, single_run_spikes, weekly_loads  # noqa: PLC0415
+    """The last weeks with runs, newest first (:func:`runmuscles.history.recent_weeks`, as
+    ``runmuscles history`` prints them), and the single-run spikes' notes in them."""
+    from ...history import recent_weeks  # noqa: PLC0415
 
-    rows = weekly_loads(engine)
-    shown = sorted({r["week_start"] for r in rows if r["runs"]})[-WEEKS_SHOWN:]
-    out = []
-    for w in reversed(shown):
-        wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
-        out.append(
-            {
-                "week_start": w,
-                "runs": wr[0]["runs"],
-                "distance_km": wr[0]["distance_m"] / 1000,
-                "groups": [
-                    {
-                        "label": GROUP_LABELS.get(r["group"], r["group"]).split(" (")[0],
-                        "load": r["load"],
-                        "ratio": r["ratio"],
-                        "note": r["note"] if r["rise"] else "",
-                    }
-                    for r in wr
-                ],
-            }
-        )
-    spikes = [
-        s["note"] for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]
+    shown, spikes = recent_weeks(engine, WEEKS_SHOWN)
+    out = [
+        {
+            "week_start": wk["week_start"],
+            "runs": wk["runs"],
+            "distance_km": wk["distance_m"] / 1000,
+            "groups": [
+                {
+                    "label": GROUP_LABELS.get(r["group"], r["group"]).split(" (")[0],
+                    "load": r["load"],
+                    "ratio": r["ratio"],
+                    "note": r["note"] if r["rise"] else "",
+                }
+                for r in wk["groups"]
+            ],
+        }
+        for wk in reversed(shown)
     ]
-    return out, spikes
+    return out, [s["note"] for s in spikes]
 
 
 @router.get("/runs")
