@@ -525,7 +525,10 @@ def activities(engine) -> list[dict[str, Any]]:
             r["groups"] = {}
         for lr in conn.execute(sa.select(loads)):
             m = lr._mapping
-            by_id[m["activity_id"]]["groups"][m["muscle_group"]] = {c: m[c] for c in LOAD_COLUMNS}
+            row = by_id.get(m["activity_id"])
+            if row is None:  # committed by another import between the two reads (PostgreSQL's
+                continue  # read committed): it is not in this view yet
+            row["groups"][m["muscle_group"]] = {c: m[c] for c in LOAD_COLUMNS}
     return rows
 
 
