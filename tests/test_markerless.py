@@ -9,6 +9,8 @@ reason on one line; the hamner2013 running trials (2-5 m/s) must pass the same c
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +155,56 @@ def test_output_folders_run_through_analyze(hamner: Path, tmp_path: Path) -> Non
     )
     one_line_error(proc, "assume running", "airborne only 0 %")
     assert not (tmp_path / "summary.json").exists()
+
+
+OPENCAP_SESSION = DATA / "opencap_session"
+
+
+def test_opencap_session_download_goes_through_analyze_and_walking_is_refused(tmp_path: Path) -> None:
+    """A whole OpenCap session download (its own folder layout): found, read, walking refused."""
+    session = find_session(OPENCAP_SESSION)
+    assert session.source == "OpenCap"
+    assert session.coordinates == OPENCAP_SESSION / "OpenSimData" / "Kinematics" / "walk.mot"
+    assert session.model.name == "LaiArnoldModified2017_poly_withArms_weldHand_scaled.osim"
+    assert session.model_has_muscles
+    proc = run_cli("analyze", str(OPENCAP_SESSION), "--quiet", "--out", str(tmp_path / "out"))
+    one_line_error(proc, "walk.mot", "airborne only 0 %", "--forces")
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_running_trial_in_the_opencap_layout_runs_through_analyze(hamner: Path, tmp_path: Path) -> None:
+    """A running trial laid out as an OpenCap download gives exactly the direct analysis.
+
+    The folder path (``analyze FOLDER``) must find the model and the angles and then take the
+    same steps as naming them (``--model --coordinates --forces estimate``): forces from the
+    motion alone, which a running trial allows.
+    """
+    subject = hamner / "subject01"
+    model = subject / "model" / "subject01_adjusted_scaled.osim"
+    folder = tmp_path / "session"
+    (folder / "OpenSimData" / "Model").mkdir(parents=True)
+    (folder / "OpenSimData" / "Kinematics").mkdir(parents=True)
+    shutil.copy(model, folder / "OpenSimData" / "Model" / model.name)
+    shutil.copy(subject / "ik" / "Run_4.mot", folder / "OpenSimData" / "Kinematics" / "Run_4.mot")
+    proc = run_cli("analyze", str(folder), "--cycle", "1", "--quiet", "--out", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(
+        "analyze",
+        "--model",
+        str(model),
+        "--coordinates",
+        str(subject / "ik" / "Run_4.mot"),
+        "--forces",
+        "estimate",
+        "--cycle",
+        "1",
+        "--quiet",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("muscles.csv", "groups.csv", "normalized.csv", "activation.sto", "force.sto"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["n_strides"] == 1 and summary["quality"]["valid"]
+    assert summary["provenance"]["coordinates"].endswith("Run_4.mot")
