@@ -118,6 +118,27 @@ def test_exact_moment_arms_equal_compute_moment_arm(samplers):
     assert np.all(out["moment_arm_m"][:, vas, knee] < -0.01)  # knee extensor: 1-5 cm
 
 
+def test_moment_arms_with_moving_path_points_and_muscle_subsets(samplers):
+    """Hamner's knee extensors run over moving path points (mobility forces): the running sum
+    route reads those forces, whichever muscles are asked for and in whatever order, and
+    equals Muscle.computeMomentArm."""
+    gs = samplers["hamner"]
+    q, qd = running_frames(gs.info, trials=("Run_4",), step=80)
+    names, muscles = gs.info.coordinate_names, gs.info.muscle_names
+    knee, hip = names.index("knee_angle_r"), names.index("hip_flexion_r")
+    chosen = np.array([muscles.index(m) for m in ("vas_int_r", "rect_fem_r", "bifemsh_r", "glut_max1_r")])
+    full = gs.sample(q, qd, strength=False)["moment_arm_m"]
+    part = gs.sample(q, qd, strength=False, muscles=chosen[::-1])["moment_arm_m"]
+    assert np.allclose(part[:, ::-1], full[:, chosen], rtol=0, atol=1e-12)
+    worst = 0.0
+    for f in range(len(q)):
+        for k in chosen:
+            for j in (knee, hip):
+                worst = max(worst, abs(gs.compute_moment_arm(q[f], muscles[k], names[j]) - full[f, k, j]))
+    assert worst < 1e-12
+    assert np.all(full[:, muscles.index("vas_int_r"), knee] > 0.01)  # extensor; Hamner knees flex negative
+
+
 @pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
 def test_numpy_strength_equals_opensim(samplers, model):
     """F0 fl fv cos(pennation) from the muscle's own curves equals OpenSim's

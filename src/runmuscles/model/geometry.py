@@ -448,7 +448,9 @@ class MuscleGeometry:
         n_m = len(info.muscle_names)
         length = np.full((n_total, n_m), np.nan)
         speed = np.full((n_total, n_m), np.nan)
-        arms = np.full((n_total, n_m, n_c), np.nan)
+        # zeros, not NaN: pages of rows that are never written stay untouched (the array is
+        # 100+ MB for a full-body model); which entries hold values is in ``computed``.
+        arms = np.zeros((n_total, n_m, n_c))
         done = [0]
 
         def step(k: int, total: int) -> None:
@@ -479,7 +481,7 @@ class MuscleGeometry:
             d_rows = np.nonzero(computed[:, d_mus].any(axis=1))[0]
             s_jac = sampler.speed_jacobian(q[d_rows], d_crd, d_mus)  # (N, n_coords, n_muscles)
             r_sel = arms[d_rows][:, d_mus][:, :, d_crd].transpose(0, 2, 1)
-            # NaN where a muscle was not computed on a row (such rows are not fitted)
+            # zero where a muscle was not computed on a row (such rows are not fitted)
             delta = {"muscles": d_mus, "coords": d_crd, "rows": d_rows, "values": s_jac + r_sel}
             t_sample += time.perf_counter() - t1
         _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, report, lo, hi, delta, computed)

@@ -353,6 +353,7 @@ class GeometrySampler:
         muscles = self.model.getMuscles()
         self._muscles = [muscles.get(i) for i in range(muscles.getSize())]
         self._paths = [m.getGeometryPath() for m in self._muscles]
+        self._mobility = np.zeros(len(self._paths), dtype=bool)  # paths seen adding mobility forces
         self.nq = self.state.getNQ()
         self.nu = self.state.getNU()
         self.q_index, self.u_index = self._state_indices()
@@ -452,21 +453,42 @@ class GeometrySampler:
         ``muscles`` selects rows (model order indices; all when None). The body forces of
         successive paths are accumulated and each path's ``G`` is the difference of two
         running totals (``J^T`` is linear): one force vector and one Jacobian product per
-        path, with no per-path allocation (rounding: 1e-15 m).
+        path, with no per-path allocation (rounding: 1e-15 m). Mobility forces (moving path
+        points) are read only after the paths known to add them; a row where the running
+        total shows any other path adding some is recomputed reading every path, and those
+        paths are remembered.
         """
+        chosen = np.arange(len(self._paths)) if muscles is None else np.asarray(muscles, dtype=int)
+        out = self._generalized_forces(chosen, read_all=False)
+        if out is None:
+            out = self._generalized_forces(chosen, read_all=True)
+        return out
+
+    def _generalized_forces(self, chosen: np.ndarray, *, read_all: bool) -> np.ndarray | None:
         osim = self._osim
-        chosen = range(len(self._paths)) if muscles is None else [int(k) for k in muscles]
         out = np.empty((len(chosen), self.nu))
         gen = osim.Vector(self.nu, 0.0)
         bodies = osim.VectorOfSpatialVec(self._n_bodies, self._zero_sv)
-        mob = osim.Vector(self.nu, 0.0)
+        mob = osim.Vector(self.nu, 0.0)  # mobility forces of the paths that are read
+        unread = osim.Vector(self.nu, 0.0)  # those of the others: must stay zero
         prev = np.zeros(self.nu)
+        mob_prev = np.zeros(self.nu)
         for row, k in enumerate(chosen):
-            self._paths[k].addInEquivalentForces(self.state, 1.0, bodies, mob)
+            read = read_all or self._mobility[k]
+            self._paths[k].addInEquivalentForces(self.state, 1.0, bodies, mob if read else unread)
             self._matter.multiplyBySystemJacobianTranspose(self.state, bodies, gen)
-            total = gen.to_numpy() + mob.to_numpy()
+            total = gen.to_numpy()
             out[row] = total - prev
             prev = total
+            if read:
+                mob_now = mob.to_numpy()
+                step = mob_now - mob_prev
+                out[row] += step
+                mob_prev = mob_now
+                if np.any(step != 0.0):
+                    self._mobility[k] = True
+        if not read_all and np.any(unread.to_numpy() != 0.0):
+            return None  # a path not known to add mobility forces did: read them all
         return out
 
     def sample(
