@@ -53,6 +53,21 @@ def _moment_arm_stats(ev, ref, spans) -> tuple[float, float]:
     return float(np.sqrt(np.mean(err**2))), float(np.abs(err).max())
 
 
+def _load_former(path: Path):
+    """A cache of the former format (4: the same arrays, another design), for comparison only."""
+    import numpy as np  # noqa: PLC0415
+
+    from runmuscles.model import geometry  # noqa: PLC0415
+
+    current = geometry.FORMAT_VERSION
+    with np.load(path) as z:
+        geometry.FORMAT_VERSION = int(z["format_version"])
+    try:
+        return geometry.MuscleGeometry.load(path)
+    finally:
+        geometry.FORMAT_VERSION = current
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dense", action="store_true", help="also build with a 10000-configuration design")
@@ -104,7 +119,7 @@ def main() -> None:
             refs["dense"] = MuscleGeometry.build(path, n_samples=10000)
             row["dense_build_wall_s"] = time.perf_counter() - t
         if args.reference_dir is not None and (args.reference_dir / f"{name}.npz").exists():
-            refs["former"] = MuscleGeometry.load(args.reference_dir / f"{name}.npz")
+            refs["former"] = _load_former(args.reference_dir / f"{name}.npz")
         for label, ref in refs.items():
             er = ref.evaluate(q, qd)
             rms, mx = _moment_arm_stats(ev.moment_arm_m, er.moment_arm_m, spans)
