@@ -457,12 +457,18 @@ class MuscleGeometry:
             if progress is not None:
                 progress(done[0] + k, n_total)
 
+        # Lengthening speeds (velocity stage) on the base rows only: they serve to find and
+        # check the speed corrections; the top-ups need positions only.
+        has_speed = np.zeros_like(computed)
         for rows, subset in design.blocks:
             sel = np.arange(n_m) if subset is None else subset
-            part = sampler.sample(q[rows], qdot[rows], strength=False, progress=step, muscles=sel)
+            qd_rows = qdot[rows] if subset is None else None
+            part = sampler.sample(q[rows], qd_rows, strength=False, progress=step, muscles=sel)
             length[np.ix_(rows, sel)] = part["length_m"]
-            speed[np.ix_(rows, sel)] = part["speed_m_s"]
             arms[np.ix_(rows, sel)] = part["moment_arm_m"]
+            if subset is None:
+                speed[np.ix_(rows, sel)] = part["speed_m_s"]
+                has_speed[np.ix_(rows, sel)] = True
             done[0] += len(rows)
         t_sample = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -470,7 +476,7 @@ class MuscleGeometry:
         groups, report = _fit_groups(
             q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, valid, computed
         )
-        need = _speed_mismatch(qdot, speed, arms, inputs_of, computed)
+        need = _speed_mismatch(qdot, speed, arms, inputs_of, has_speed)
         partner = mirror.muscle_partner
         need[partner[need & (partner >= 0)]] = True  # both sides of a pair alike
         delta = None
@@ -484,7 +490,9 @@ class MuscleGeometry:
             # zero where a muscle was not computed on a row (such rows are not fitted)
             delta = {"muscles": d_mus, "coords": d_crd, "rows": d_rows, "values": s_jac + r_sel}
             t_sample += time.perf_counter() - t1
-        _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, report, lo, hi, delta, computed)
+        _fit_speed_correction(
+            groups, q, qdot, speed, arms, train, valid, report, lo, hi, delta, computed, has_speed
+        )
         report["muscle_samples"] = np.array(int(computed.sum()))
         report["mirror_pairs"] = np.array(int((mirror.muscle_partner >= 0).sum() // 2))
         report["mirrored_coordinates"] = np.array(int((mirror.coord_partner >= 0).sum()))
@@ -1071,7 +1079,9 @@ def _speed_mismatch(qdot, speed, arms, inputs_of, computed) -> np.ndarray:
     return need
 
 
-def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, hi, delta, computed):
+def _fit_speed_correction(
+    groups, q, qdot, speed, arms, train, valid, rep, lo, hi, delta, computed, has_speed
+):
     """Fit ``delta_j(q) = s_j + r_j`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
 
     OpenSim's lengthening speed is linear in the speeds, ``dL/dt = sum_j s_j(q) qdot_j``,
@@ -1080,7 +1090,8 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, h
     exact ``s_j + r_j`` for those muscles (``muscles``, ``coords``, ``rows`` and ``values``
     of shape ``(len(rows), n_coords, n_muscles)``); each is fitted like a moment arm, per
     cell, on the rows where the group's muscles were computed (``computed``). The fit is
-    checked on held-out samples against OpenSim's speed at random coordinate speeds.
+    checked on held-out samples against OpenSim's speed at random coordinate speeds (rows
+    where it was computed: ``has_speed``).
     """
     n_m = speed.shape[1]
     rep["speed_rms_m_s"] = np.zeros(n_m)
@@ -1097,7 +1108,7 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, h
         qc = np.clip(q[:, g.coords], lo[g.coords], hi[g.coords])
         cell = _in_cell(qc, g.lo, g.hi, g.cell_top) if bool(g.split) else np.ones(len(q), dtype=bool)
         cell &= computed[:, g.muscles].all(axis=1)
-        va = np.nonzero(cell & all_valid)[0]
+        va = np.nonzero(cell & all_valid & has_speed[:, g.muscles].all(axis=1))[0]
         r = arms[va][:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
         pred = -np.einsum("nkj,nj->nk", r, qdot[va][:, g.coords])
         dm = np.array([k for k, m in enumerate(g.muscles) if int(m) in d_mus], dtype=np.int64)

@@ -353,7 +353,7 @@ class GeometrySampler:
         muscles = self.model.getMuscles()
         self._muscles = [muscles.get(i) for i in range(muscles.getSize())]
         self._paths = [m.getGeometryPath() for m in self._muscles]
-        self._mobility = np.zeros(len(self._paths), dtype=bool)  # paths seen adding mobility forces
+        self._mobility = [False] * len(self._paths)  # paths seen adding mobility forces
         self.nq = self.state.getNQ()
         self.nu = self.state.getNU()
         self.q_index, self.u_index = self._state_indices()
@@ -466,29 +466,30 @@ class GeometrySampler:
 
     def _generalized_forces(self, chosen: np.ndarray, *, read_all: bool) -> np.ndarray | None:
         osim = self._osim
-        out = np.empty((len(chosen), self.nu))
+        state, paths, matter, mobility = self.state, self._paths, self._matter, self._mobility
         gen = osim.Vector(self.nu, 0.0)
         bodies = osim.VectorOfSpatialVec(self._n_bodies, self._zero_sv)
         mob = osim.Vector(self.nu, 0.0)  # mobility forces of the paths that are read
         unread = osim.Vector(self.nu, 0.0)  # those of the others: must stay zero
-        prev = np.zeros(self.nu)
-        mob_prev = np.zeros(self.nu)
-        for row, k in enumerate(chosen):
-            read = read_all or self._mobility[k]
-            self._paths[k].addInEquivalentForces(self.state, 1.0, bodies, mob if read else unread)
-            self._matter.multiplyBySystemJacobianTranspose(self.state, bodies, gen)
-            total = gen.to_numpy()
-            out[row] = total - prev
-            prev = total
+        totals = [np.zeros(self.nu)]
+        reads = []
+        for row, k in enumerate(chosen.tolist()):
+            read = read_all or mobility[k]
+            paths[k].addInEquivalentForces(state, 1.0, bodies, mob if read else unread)
+            matter.multiplyBySystemJacobianTranspose(state, bodies, gen)
+            totals.append(gen.to_numpy())
             if read:
-                mob_now = mob.to_numpy()
-                step = mob_now - mob_prev
-                out[row] += step
-                mob_prev = mob_now
-                if np.any(step != 0.0):
-                    self._mobility[k] = True
+                reads.append((row, k, mob.to_numpy()))
         if not read_all and np.any(unread.to_numpy() != 0.0):
             return None  # a path not known to add mobility forces did: read them all
+        out = np.diff(np.vstack(totals), axis=0)
+        prev = totals[0]
+        for row, k, now in reads:
+            step = now - prev
+            out[row] += step
+            prev = now
+            if np.any(step != 0.0):
+                mobility[k] = True
         return out
 
     def sample(
@@ -551,14 +552,12 @@ class GeometrySampler:
                 self.model.realizeVelocity(self.state)
             else:
                 self.model.realizePosition(self.state)
-            for k, mu in enumerate(selected):
-                out["length_m"][f, k] = mu.getLength(self.state)
+            st = self.state
+            out["length_m"][f] = [mu.getLength(st) for mu in selected]
             if want_speed:
-                for k, mu in enumerate(selected):
-                    out["speed_m_s"][f, k] = mu.getLengtheningSpeed(self.state)
+                out["speed_m_s"][f] = [mu.getLengtheningSpeed(st) for mu in selected]
             if strength:
-                for k, mu in enumerate(selected):
-                    out["strength_n"][f, k] = mu.calcInextensibleTendonActiveFiberForce(self.state, 1.0)
+                out["strength_n"][f] = [mu.calcInextensibleTendonActiveFiberForce(st, 1.0) for mu in selected]
             if moment_arms:
                 c = cmat if cmat is not None else self._coupling_matrix(q[f])
                 out["moment_arm_m"][f] = self.generalized_forces(None if muscles is None else chosen) @ c.T
