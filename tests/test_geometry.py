@@ -393,6 +393,7 @@ def test_scaled_model_is_not_assumed_symmetric(surrogates):
     sides do (millimetres), not by rounding."""
     geom = surrogates["hamner"]
     assert int(geom.fit_report["mirror_pairs"]) == 46
+    assert int(geom.fit_report["mirrored_coordinates"]) == 17  # its ranges match to 1e-8
     d_len, d_arm = _mirror_differences(geom, NEGATED_MIDLINE)
     assert d_len > 1e-4 and d_arm > 1e-5, (d_len, d_arm)
 

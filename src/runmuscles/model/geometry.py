@@ -139,6 +139,7 @@ _CELL_SAMPLES = {1: 200, 2: 400, 3: 600, 4: 800}
 # Mirror-image detection: a coordinate's mirror sign is voted by muscle pairs whose moment
 # arms about it exceed this at the all-zero pose (which is its own mirror image).
 _MIRROR_VOTE_M = 1e-4
+_MIRROR_RANGE_TOL = 1e-5  # radians or metres: sampling domains that map onto each other
 
 
 def default_cache_dir() -> Path:
@@ -782,7 +783,7 @@ def _mirror_design(sampler, coord_names, muscle_names, used, lo, hi) -> _Mirror:
 
     Sides are paired by name (:func:`_side_partner`). A coordinate's sign under the mirror
     is voted at the all-zero pose (its own mirror image) by every muscle pair with a moment
-    arm about it: ``r_left(c') = s * r_right(c)`` (a sagittal-plane reflection keeps flexion
+    arm about it (both sides above 0.1 mm, within a factor 2): ``r_left(c') = s * r_right(c)`` (a sagittal-plane reflection keeps flexion
     and negates list/bending and axial rotation of midline joints). A coordinate is
     mirrored only when the votes agree and its sampling domain maps onto its partner's;
     the others are sampled independently. Whether the model *is* symmetric is not decided
@@ -811,14 +812,14 @@ def _mirror_design(sampler, coord_names, muscle_names, used, lo, hi) -> _Mirror:
         votes = set()
         for m in np.nonzero(m_partner >= 0)[0]:
             a, b = arms[m, c], arms[m_partner[m], pc]
-            if abs(a) > _MIRROR_VOTE_M and abs(b) > _MIRROR_VOTE_M:
-                ratio = b / a
-                votes.add(1.0 if 0.5 < ratio < 2.0 else -1.0 if -2.0 < ratio < -0.5 else 0.0)
-        if len(votes) != 1 or 0.0 in votes:
-            continue
+            if abs(a) > _MIRROR_VOTE_M and abs(b) > _MIRROR_VOTE_M and 0.5 < abs(b / a) < 2.0:
+                votes.add(float(np.sign(b / a)))
+        if len(votes) != 1:
+            continue  # no vote, or both signs: sampled independently
         s = votes.pop()
         m_lo, m_hi = (lo[c], hi[c]) if s > 0 else (-hi[c], -lo[c])
-        if abs(m_lo - lo[pc]) <= 1e-9 and abs(m_hi - hi[pc]) <= 1e-9:
+        # (ranges written with different precision per side differ by ~1e-7)
+        if abs(m_lo - lo[pc]) <= _MIRROR_RANGE_TOL and abs(m_hi - hi[pc]) <= _MIRROR_RANGE_TOL:
             c_partner[c], c_sign[c] = pc, s
     # a pair is mirrored both ways or not at all
     for c in np.nonzero(c_partner >= 0)[0]:
@@ -852,7 +853,7 @@ class _Design:
         fresh = _draw(self.rng, n, self.n_c, self.cols, self.lo, self.hi)
         fresh_dot = np.zeros_like(q)
         fresh_dot[:, self.cols] = self.rng.uniform(-1.0, 1.0, (n, self.cols.size))
-        q2 = self.mirror.apply(q, fresh)
+        q2 = np.clip(self.mirror.apply(q, fresh), self.lo, self.hi)
         qd2 = self.mirror.apply(qdot, fresh_dot)
         start = len(self.q)
         rows = np.arange(start, start + 2 * n)
