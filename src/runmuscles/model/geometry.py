@@ -783,10 +783,10 @@ def _mirror_design(sampler, coord_names, muscle_names, used, lo, hi) -> _Mirror:
 
     Sides are paired by name (:func:`_side_partner`). A coordinate's sign under the mirror
     is voted at the all-zero pose (its own mirror image) by every muscle pair with a moment
-    arm about it (both sides above 0.1 mm, within a factor 2): ``r_left(c') = s * r_right(c)`` (a sagittal-plane reflection keeps flexion
-    and negates list/bending and axial rotation of midline joints). A coordinate is
-    mirrored only when the votes agree and its sampling domain maps onto its partner's;
-    the others are sampled independently. Whether the model *is* symmetric is not decided
+    arm about it (both sides above 0.1 mm, within a factor 2): ``r_left(c') = s r_right(c)``
+    (a sagittal-plane reflection keeps flexion and negates list/bending and axial rotation
+    of midline joints). A coordinate is mirrored only when the votes agree and its sampling
+    domain maps onto its partner's (to 1e-5); the others are sampled independently. Whether the model *is* symmetric is not decided
     here: sampling mirror images costs nothing, and a symmetric model then gets mirror-image
     fits (same samples, same least-squares problems) while an asymmetric (scaled) one gets
     each side fitted on its own values.
