@@ -786,10 +786,11 @@ def _mirror_design(sampler, coord_names, muscle_names, used, lo, hi) -> _Mirror:
     arm about it (both sides above 0.1 mm, within a factor 2): ``r_left(c') = s r_right(c)``
     (a sagittal-plane reflection keeps flexion and negates list/bending and axial rotation
     of midline joints). A coordinate is mirrored only when the votes agree and its sampling
-    domain maps onto its partner's (to 1e-5); the others are sampled independently. Whether the model *is* symmetric is not decided
-    here: sampling mirror images costs nothing, and a symmetric model then gets mirror-image
-    fits (same samples, same least-squares problems) while an asymmetric (scaled) one gets
-    each side fitted on its own values.
+    domain maps onto its partner's (to 1e-5); the others are sampled independently.
+    Whether the model *is* symmetric is not decided here: sampling mirror images costs
+    nothing, and a symmetric model then gets mirror-image fits (same samples, same
+    least-squares problems) while an asymmetric (scaled) one gets each side fitted on its
+    own values.
     """
     n_c, n_m = len(coord_names), len(muscle_names)
     c_index = {n: k for k, n in enumerate(coord_names)}
