@@ -428,7 +428,7 @@ class MuscleGeometry:
         design.add(_draw(rng, (n_samples + 1) // 2, n_c, cols, lo, hi), None)
         # Top up each cell of each input set to its minimum, computing only the muscles of
         # that input set and of its mirror image (cheap: a few muscles per row).
-        muscles_of: dict[tuple[int, ...], np.ndarray] = {}
+        muscles_of: dict[tuple[int, ...], list[int]] = {}
         for m, ins in enumerate(inputs_of):
             muscles_of.setdefault(tuple(int(i) for i in ins), []).append(m)
         for key, brk in sets.items():
