@@ -426,3 +426,60 @@ def test_cache_of_another_format_version_is_never_used(tmp_path, monkeypatch):
     np.savez(old, format_version=np.array(FORMAT_VERSION - 1))
     with pytest.raises(InputError, match=f"format {FORMAT_VERSION - 1}, expected {FORMAT_VERSION}"):
         MuscleGeometry.load(old)
+
+
+class _FakeSampler:
+    """Moment arms at the all-zero pose of a small two-sided model (for the mirror map)."""
+
+    def __init__(self, arms: np.ndarray) -> None:
+        self.arms = arms
+
+    def sample(self, q, qdot=None, **_) -> dict:
+        return {"moment_arm_m": np.repeat(self.arms[None], len(q), axis=0)}
+
+
+def test_mirror_map_is_detected_not_assumed():
+    """Sides pair by name; each coordinate's sign comes from the muscle pairs' moment arms;
+    a coordinate whose two sides have different ranges, or whose votes disagree, is not
+    mirrored; mirror rows are mirror images of their partners and stay paired in the split."""
+    coords = ["hip_flexion_r", "hip_flexion_l", "lumbar_bending", "lumbar_extension", "knee_angle_r"]
+    coords += ["knee_angle_l", "ankle_angle_r", "ankle_angle_l"]
+    muscles = ["glut_r", "glut_l", "trunk_r", "trunk_l", "vas_r", "vas_l", "sol_r", "sol_l", "tib_r", "tib_l"]
+    arms = np.zeros((len(muscles), len(coords)))
+    arms[0, 0] = arms[1, 1] = 0.05  # hip: same sign on both sides
+    arms[2, 2], arms[3, 2] = 0.03, -0.03  # lumbar bending: opposite signs
+    arms[2, 3] = arms[3, 3] = 0.02  # lumbar extension: same
+    arms[4, 4] = arms[5, 5] = 0.04  # knee (its ranges differ below)
+    arms[6, 6], arms[7, 7] = 0.04, 0.04  # ankle: one pair says +1 ...
+    arms[8, 6], arms[9, 7] = 0.03, -0.03  # ... the other -1: no mirror
+    lo = np.array([-0.5, -0.5, -0.4, -0.6, -2.0, -1.9, -0.8, -0.8])
+    hi = np.array([2.0, 2.0, 0.4, 0.5, 0.1, 0.1, 0.8, 0.8])
+    used = np.ones(len(coords), dtype=bool)
+    mirror = geometry_module._mirror_design(_FakeSampler(arms), coords, muscles, used, lo, hi)
+    assert mirror.muscle_partner.tolist() == [1, 0, 3, 2, 5, 4, 7, 6, 9, 8]
+    assert mirror.coord_partner.tolist() == [1, 0, 2, 3, -1, -1, -1, -1]
+    assert mirror.coord_sign[:4].tolist() == [1.0, 1.0, -1.0, 1.0]
+
+    rng = np.random.default_rng(0)
+    cols = np.arange(len(coords))
+    design = geometry_module._Design(len(coords), cols, lo, hi, mirror, rng)
+    design.add(geometry_module._draw(rng, 50, len(coords), cols, lo, hi), None)
+    design.add(geometry_module._draw(rng, 20, len(coords), cols, lo, hi), np.array([0, 1]))
+    q = design.q
+    assert q.shape == (140, len(coords))
+    for start, n in ((0, 50), (100, 20)):
+        a, b = q[start : start + n], q[start + n : start + 2 * n]
+        assert np.array_equal(b[:, 1], a[:, 0]) and np.array_equal(b[:, 0], a[:, 1])
+        assert np.array_equal(b[:, 2], -a[:, 2]) and np.array_equal(b[:, 3], a[:, 3])
+        assert not np.allclose(b[:, 4], a[:, 5])  # knee: independent draws
+    assert np.all((q >= lo) & (q <= hi))
+    assert (
+        design.computed[:100].all()
+        and design.computed[100:, :2].all()
+        and not design.computed[100:, 2:].any()
+    )
+    train, valid = design.split(rng)
+    assert np.intersect1d(train, valid).size == 0 and train.size + valid.size == len(q)
+    pair = {i: i + 50 for i in range(50)} | {100 + i: 120 + i for i in range(20)}
+    held = set(valid.tolist())
+    assert all((i in held) == (j in held) for i, j in pair.items())
