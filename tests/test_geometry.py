@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from runmuscles.errors import InputError
-from runmuscles.model.geometry import MuscleGeometry, model_hash
+from runmuscles.model import geometry as geometry_module
+from runmuscles.model.geometry import FORMAT_VERSION, MuscleGeometry, model_hash
 from runmuscles.model.muscle_curves import (
     CLASS_CODES,
     millard_active_force_length,
@@ -33,6 +34,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 RAJAGOPAL = DATA / "models" / "Rajagopal2016.osim"
 HAMNER = DATA / "hamner2013" / "subject01" / "model" / "subject01_adjusted_scaled.osim"
 DEGROOTE = DATA / "fukuchi2017" / "RBDS001" / "RBDS001_complex.osim"
+GENERIC_HAMNER = DATA / "models" / "FullBodyModel_Hamner2010_v2_0.osim"
 IK = DATA / "hamner2013" / "subject01" / "ik"
 MODELS = {"rajagopal": RAJAGOPAL, "hamner": HAMNER, "degroote": DEGROOTE}
 
@@ -114,6 +116,27 @@ def test_exact_moment_arms_equal_compute_moment_arm(samplers):
     vas = gs.info.muscle_names.index("vasint_r")
     assert np.allclose(out["moment_arm_m"][:, vas, knee], out["moment_arm_m"][:, vas, beta])
     assert np.all(out["moment_arm_m"][:, vas, knee] < -0.01)  # knee extensor: 1-5 cm
+
+
+def test_moment_arms_with_moving_path_points_and_muscle_subsets(samplers):
+    """Hamner's knee extensors run over moving path points (mobility forces): the running sum
+    route reads those forces, whichever muscles are asked for and in whatever order, and
+    equals Muscle.computeMomentArm."""
+    gs = samplers["hamner"]
+    q, qd = running_frames(gs.info, trials=("Run_4",), step=80)
+    names, muscles = gs.info.coordinate_names, gs.info.muscle_names
+    knee, hip = names.index("knee_angle_r"), names.index("hip_flexion_r")
+    chosen = np.array([muscles.index(m) for m in ("vas_int_r", "rect_fem_r", "bifemsh_r", "glut_max1_r")])
+    full = gs.sample(q, qd, strength=False)["moment_arm_m"]
+    part = gs.sample(q, qd, strength=False, muscles=chosen[::-1])["moment_arm_m"]
+    assert np.allclose(part[:, ::-1], full[:, chosen], rtol=0, atol=1e-12)
+    worst = 0.0
+    for f in range(len(q)):
+        for k in chosen:
+            for j in (knee, hip):
+                worst = max(worst, abs(gs.compute_moment_arm(q[f], muscles[k], names[j]) - full[f, k, j]))
+    assert worst < 1e-12
+    assert np.all(full[:, muscles.index("vas_int_r"), knee] > 0.01)  # extensor; Hamner knees flex negative
 
 
 @pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
@@ -202,7 +225,7 @@ _FPE = (
 @pytest.mark.parametrize("model", ["rajagopal", "hamner", "degroote"])
 def test_surrogate_matches_opensim_on_running_frames(samplers, surrogates, model):
     gs, geom = samplers[model], surrogates[model]
-    assert geom.build_s > 0  # (build time: 10-35 s on an idle 2-core machine; not a test target)
+    assert geom.build_s > 0  # (build time: 4-5 s of CPU; benchmarks/bench_geometry.py times it)
     q, qd = running_frames(gs.info)
     inside = geom.inside_domain(q)
     assert inside.mean() > 0.95  # Run_5 reaches 125 deg knee flexion, beyond Rajagopal's 120
@@ -307,3 +330,156 @@ def test_evaluate_rejects_bad_input(surrogates):
     q[1, 0] = np.nan
     with pytest.raises(InputError, match="NaN"):
         geom.evaluate(q)
+
+
+# -- mirror-image fits, the sampling design and the cache version -----------------------------
+def test_side_partner_names():
+    side = geometry_module._side_partner
+    assert side("hip_flexion_r") == "hip_flexion_l"
+    assert side("knee_angle_l_beta") == "knee_angle_r_beta"
+    assert side("R_glmax") == "L_glmax"
+    assert side("lumbar_bending") is None  # midline
+    assert side("r_l") is None  # ambiguous: two side tokens
+
+
+def _mirror_differences(geom: MuscleGeometry, negated: tuple[str, ...]) -> tuple[float, float]:
+    """Largest left-right difference of lengths and moment arms between the surrogate at
+    random configurations and at their mirror images (sides swapped, ``negated`` midline
+    coordinates' signs flipped)."""
+    names, muscles = geom.coordinate_names, geom.muscle_names
+    c_of, m_of = {n: k for k, n in enumerate(names)}, {n: k for k, n in enumerate(muscles)}
+    side = geometry_module._side_partner
+    rng = np.random.default_rng(3)
+    lo, hi = np.nan_to_num(geom.domain_lo), np.nan_to_num(geom.domain_hi)
+    q = lo + rng.random((300, len(names))) * (hi - lo)
+    partner = np.array([c_of.get(side(n) or n, k) for k, n in enumerate(names)])
+    sign = np.array([-1.0 if n in negated else 1.0 for n in names])
+    qm = np.empty_like(q)
+    qm[:, partner] = q * sign
+    a, b = geom.evaluate(q), geom.evaluate(qm)
+    d_len = d_arm = 0.0
+    for m, name in enumerate(muscles):
+        other = side(name)
+        if other is None or other not in m_of:
+            continue
+        pm = m_of[other]
+        d_len = max(d_len, float(np.abs(a.length_m[:, m] - b.length_m[:, pm]).max()))
+        mirrored = sign * b.moment_arm_m[:, pm][:, partner]
+        d_arm = max(d_arm, float(np.abs(a.moment_arm_m[:, m] - mirrored).max()))
+    return d_len, d_arm
+
+
+NEGATED_MIDLINE = ("pelvis_list", "pelvis_rotation", "pelvis_tz", "lumbar_bending", "lumbar_rotation")
+
+
+@pytest.mark.slow
+def test_symmetric_model_gets_mirror_image_fits(tmp_path):
+    """The generic Hamner 2010 model is left-right symmetric: its left muscles are fitted on
+    the mirror images of the right muscles' samples, so the two surrogates are mirror images
+    to rounding (they differed by up to 0.1 mm when each side had its own random samples).
+    The mirror map is found from the model (the lumbar list and rotation change sign)."""
+    _need(GENERIC_HAMNER)
+    geom = MuscleGeometry.for_model(GENERIC_HAMNER, cache_dir=tmp_path)
+    assert int(geom.fit_report["mirror_pairs"]) == 46
+    assert int(geom.fit_report["mirrored_coordinates"]) == 17  # 7 per leg and 3 lumbar
+    d_len, d_arm = _mirror_differences(geom, NEGATED_MIDLINE)
+    assert d_len < 1e-9 and d_arm < 1e-9, (d_len, d_arm)
+
+
+@pytest.mark.slow
+def test_scaled_model_is_not_assumed_symmetric(surrogates):
+    """A model scaled per side (hamner2013 subject01) gets mirror-image samples too, but its
+    sides are fitted on their own values: its left and right surrogates differ as OpenSim's
+    sides do (millimetres), not by rounding."""
+    geom = surrogates["hamner"]
+    assert int(geom.fit_report["mirror_pairs"]) == 46
+    assert int(geom.fit_report["mirrored_coordinates"]) == 17  # its ranges match to 1e-8
+    d_len, d_arm = _mirror_differences(geom, NEGATED_MIDLINE)
+    assert d_len > 1e-4 and d_arm > 1e-5, (d_len, d_arm)
+
+
+@pytest.mark.slow
+def test_fast_design_agrees_with_a_dense_design(samplers, surrogates):
+    """The default design (a small base topped up per cell) against a dense one (10000
+    configurations with every muscle computed, like the former uniform design): moment arms
+    within 0.1 mm RMS on running frames (issue 17; measured 0.04-0.06 mm, see
+    benchmarks/bench_geometry.py), with far fewer OpenSim muscle evaluations."""
+    gs, geom = samplers["degroote"], surrogates["degroote"]
+    dense = MuscleGeometry.build(DEGROOTE, n_samples=10000)
+    q, qd = running_frames(gs.info)
+    q, qd = q[geom.inside_domain(q)], qd[geom.inside_domain(q)]
+    spans = np.abs(gs.sample(q[:50], moment_arms=True, strength=False)["moment_arm_m"]).max(axis=0) > 1e-6
+    diff = (geom.evaluate(q, qd).moment_arm_m - dense.evaluate(q, qd).moment_arm_m)[:, spans]
+    assert np.sqrt(np.mean(diff**2)) < 0.1e-3
+    assert int(geom.fit_report["muscle_samples"]) < 0.5 * int(dense.fit_report["muscle_samples"])
+
+
+def test_cache_of_another_format_version_is_never_used(tmp_path, monkeypatch):
+    """The format version is part of the cache file's name (the model hash) and is checked
+    on load: a cache written by another version is rebuilt, never mixed in."""
+    _need(RAJAGOPAL)
+    digest = model_hash(RAJAGOPAL)
+    monkeypatch.setattr(geometry_module, "FORMAT_VERSION", FORMAT_VERSION - 1)
+    assert model_hash(RAJAGOPAL) != digest
+    monkeypatch.undo()
+    old = tmp_path / "old.npz"
+    np.savez(old, format_version=np.array(FORMAT_VERSION - 1))
+    with pytest.raises(InputError, match=f"format {FORMAT_VERSION - 1}, expected {FORMAT_VERSION}"):
+        MuscleGeometry.load(old)
+
+
+class _FakeSampler:
+    """Moment arms at the all-zero pose of a small two-sided model (for the mirror map)."""
+
+    def __init__(self, arms: np.ndarray) -> None:
+        self.arms = arms
+
+    def sample(self, q, qdot=None, **_) -> dict:
+        return {"moment_arm_m": np.repeat(self.arms[None], len(q), axis=0)}
+
+
+def test_mirror_map_is_detected_not_assumed():
+    """Sides pair by name; each coordinate's sign comes from the muscle pairs' moment arms;
+    a coordinate whose two sides have different ranges, or whose votes disagree, is not
+    mirrored; mirror rows are mirror images of their partners and stay paired in the split."""
+    coords = ["hip_flexion_r", "hip_flexion_l", "lumbar_bending", "lumbar_extension", "knee_angle_r"]
+    coords += ["knee_angle_l", "ankle_angle_r", "ankle_angle_l"]
+    muscles = ["glut_r", "glut_l", "trunk_r", "trunk_l", "vas_r", "vas_l", "sol_r", "sol_l", "tib_r", "tib_l"]
+    arms = np.zeros((len(muscles), len(coords)))
+    arms[0, 0] = arms[1, 1] = 0.05  # hip: same sign on both sides
+    arms[2, 2], arms[3, 2] = 0.03, -0.03  # lumbar bending: opposite signs
+    arms[2, 3] = arms[3, 3] = 0.02  # lumbar extension: same
+    arms[4, 4] = arms[5, 5] = 0.04  # knee (its ranges differ below)
+    arms[6, 6], arms[7, 7] = 0.04, 0.04  # ankle: one pair says +1 ...
+    arms[8, 6], arms[9, 7] = 0.03, -0.03  # ... the other -1: no mirror
+    lo = np.array([-0.5, -0.5, -0.4, -0.6, -2.0, -1.9, -0.8, -0.8])
+    hi = np.array([2.0, 2.0, 0.4, 0.5, 0.1, 0.1, 0.8, 0.8])
+    used = np.ones(len(coords), dtype=bool)
+    mirror = geometry_module._mirror_design(_FakeSampler(arms), coords, muscles, used, lo, hi)
+    assert mirror.muscle_partner.tolist() == [1, 0, 3, 2, 5, 4, 7, 6, 9, 8]
+    assert mirror.coord_partner.tolist() == [1, 0, 2, 3, -1, -1, -1, -1]
+    assert mirror.coord_sign[:4].tolist() == [1.0, 1.0, -1.0, 1.0]
+
+    rng = np.random.default_rng(0)
+    cols = np.arange(len(coords))
+    design = geometry_module._Design(len(coords), cols, lo, hi, mirror, rng)
+    design.add(geometry_module._draw(rng, 50, len(coords), cols, lo, hi), None)
+    design.add(geometry_module._draw(rng, 20, len(coords), cols, lo, hi), np.array([0, 1]))
+    q = design.q
+    assert q.shape == (140, len(coords))
+    for start, n in ((0, 50), (100, 20)):
+        a, b = q[start : start + n], q[start + n : start + 2 * n]
+        assert np.array_equal(b[:, 1], a[:, 0]) and np.array_equal(b[:, 0], a[:, 1])
+        assert np.array_equal(b[:, 2], -a[:, 2]) and np.array_equal(b[:, 3], a[:, 3])
+        assert not np.allclose(b[:, 4], a[:, 5])  # knee: independent draws
+    assert np.all((q >= lo) & (q <= hi))
+    assert (
+        design.computed[:100].all()
+        and design.computed[100:, :2].all()
+        and not design.computed[100:, 2:].any()
+    )
+    train, valid = design.split(rng)
+    assert np.intersect1d(train, valid).size == 0 and train.size + valid.size == len(q)
+    pair = {i: i + 50 for i in range(50)} | {100 + i: 120 + i for i in range(20)}
+    held = set(valid.tolist())
+    assert all((i in held) == (j in held) for i, j in pair.items())

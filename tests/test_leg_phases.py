@@ -4,9 +4,10 @@
   from that foot's own events, extended periodically at the ends of the recording;
 * mirroring a trial left to right (swap the r/l coordinates and force columns, negate the
   lateral-plane coordinates and the z of forces and centres of pressure) gives the same
-  per-phase group shares with the sides swapped: within 1e-3 on the symmetric generic Hamner
-  2010 model (the geometry surrogate's per-side fits limit it; the split itself is exact to
-  rounding), within 0.01 on a scaled model (Hamner 2013 subject01, scaled per side);
+  per-phase group shares with the sides swapped: to 1e-6 on the symmetric generic Hamner
+  2010 model (the geometry surrogate samples each configuration's mirror image, so its left
+  and right fits are mirror images; the split itself is exact to rounding), within 0.01 on
+  a scaled model (Hamner 2013 subject01, scaled per side);
 * the calves of both legs do most of their impulse in their own stance, not in swing.
 """
 
@@ -119,14 +120,15 @@ def _compare_mirrored(model: Path, hamner: Path, tmp: Path) -> tuple[float, floa
 
 
 def test_mirrored_trial_swaps_sides_on_the_generic_model(hamner: Path, shared_data: Path, tmp_path):
-    """The generic model is left-right symmetric (its path points mirror to 1e-9), and the
-    per-leg phase split is exact; what is left (2.5e-4) comes from the geometry surrogate,
-    whose right and left muscles are fitted on different random samples (lengths differ by
-    up to 0.1 mm between sides): 1e-6 is not reached end to end."""
+    """The generic model is left-right symmetric (its path points mirror to 1e-9), the
+    per-leg phase split is exact, and the geometry surrogate's left and right fits are
+    mirror images (fitted on mirror-image samples): the shares agree to 1e-6 end to end.
+    (Before mirror-image sampling the sides were fitted on different random samples and
+    differed by 2.5e-4.)"""
     same, other = _compare_mirrored(
         shared_data / "models" / "FullBodyModel_Hamner2010_v2_0.osim", hamner, tmp_path
     )
-    assert same < 1e-3, same
+    assert same < 1e-6, same
     assert other < 0.02, other
 
 

@@ -18,10 +18,22 @@ How the surrogate is built
    :data:`RUNNING_ENVELOPE_DEG` (hip flexion -40..120 deg, knee 0..150 deg of flexion,
    ankle +-50 deg...); the other coordinates stay at zero. OpenSim gives lengths and
    moment arms (``MomentArmSolver``'s definition, couplers included) at every sample.
+   Every configuration is followed by its left-right mirror image (:func:`_mirror_design`
+   detects the map from the model: sides paired by name, each coordinate's sign voted by
+   the muscle pairs' moment arms at the all-zero pose), so on a symmetric model the left
+   muscles are fitted on exactly the right muscles' samples, mirrored, and their
+   surrogates are mirror images to rounding (1e-12 m on Hamner 2010); a scaled,
+   asymmetric model gets each side fitted on its own values.
 3. Cells: the input box of a group of muscles is cut where a ``ConditionalPathPoint``
    switches (Hamner/Gait2392 hamstrings, psoas, vasti: the moment arm jumps there), or
-   else in pieces along the knee (3) and hip flexion (2); cells that got fewer than 1/8
-   of the samples are topped up with samples drawn inside them.
+   else in pieces along the knee (3) and hip flexion (2). A small base design (1000-2000
+   configurations, all muscles) is topped up cell by cell to a least count per cell
+   (200-800, by the number of inputs), computing OpenSim only for the muscles of that
+   input set and their mirror images: each muscle gets the samples its own fit needs,
+   and a row costs 5-8 microseconds per muscle computed (moment arms from one running sum
+   of body forces, see :meth:`GeometrySampler.generalized_forces`). This replaced a
+   uniform design of 10000-16000 configurations x all muscles (20-74 s for a scaled
+   model; now 4-5 s of CPU time; agreement measured in ``benchmarks/bench_geometry.py``).
 4. Fitting: per cell, a total-degree Chebyshev polynomial in the coordinates scaled to
    [-1, 1]. The length and each non-zero moment arm are fitted separately by least squares
    (moment arms are *not* derivatives of the fitted length: with wrapping surfaces
@@ -71,7 +83,7 @@ __all__ = [
 ]
 
 #: Bump when the cache layout or the fitting changes: old caches are then rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 #: Running envelope per coordinate (degrees; the side suffix ``_r``/``_l`` is dropped),
 #: generous on purpose: treadmill running at 2-5 m/s spans hip flexion -15..65 deg, knee
@@ -118,6 +130,16 @@ _GROUP_ARRAYS = (
     "split",
 )
 _NONZERO_M = 1e-6  # a moment arm column is fitted when |r| exceeds 1 micrometre somewhere
+# Sampling design (measured in benchmarks/bench_geometry.py against the former 10000-sample
+# uniform design): base configurations, all muscles computed, by the largest number of
+# inputs of any muscle; and the least number of samples in each cell of an input set,
+# topped up computing only that set's muscles (and their mirror images).
+_BASE_SAMPLES = {1: 800, 2: 1000, 3: 1500, 4: 2000}
+_CELL_SAMPLES = {1: 200, 2: 400, 3: 600, 4: 800}
+# Mirror-image detection: a coordinate's mirror sign is voted by muscle pairs whose moment
+# arms about it exceed this at the all-zero pose (which is its own mirror image).
+_MIRROR_VOTE_M = 1e-4
+_MIRROR_RANGE_TOL = 1e-5  # radians or metres: sampling domains that map onto each other
 
 
 def default_cache_dir() -> Path:
@@ -326,7 +348,8 @@ class MuscleGeometry:
         progress
             Called as ``progress(done, total)`` while sampling OpenSim.
         n_samples
-            Number of OpenSim samples when building (default by model size, 8000-12000).
+            Number of base configurations when building (default 800-2000 by the largest
+            number of inputs of a muscle; cells are then topped up).
         """
         p = Path(osim_path)
         digest = model_hash(p)
@@ -358,7 +381,11 @@ class MuscleGeometry:
         seed: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> MuscleGeometry:
-        """Sample OpenSim and fit the surrogate (needs OpenSim; 10-40 s)."""
+        """Sample OpenSim and fit the surrogate (needs OpenSim; 4-5 s of CPU time).
+
+        ``n_samples`` is the number of base configurations (all muscles; see the module
+        docstring), ``seed`` that of the random design.
+        """
         from ..opensim_adapter.geometry import GeometrySampler, _spanned, _switches  # noqa: PLC0415
 
         sampler = GeometrySampler(osim_path)
@@ -392,54 +419,84 @@ class MuscleGeometry:
         breaks_of = [tuple(sorted(sets[tuple(int(i) for i in ins)])) for ins in inputs_of]
         max_dim = max((len(i) for i in inputs_of), default=1)
         if n_samples is None:
-            n_samples = 8000 if max_dim <= 3 else 10000
+            n_samples = _BASE_SAMPLES.get(max_dim, _BASE_SAMPLES[4])
         rng = np.random.default_rng(seed)
         cols = np.nonzero(used)[0]
-        q = _draw(rng, n_samples, n_c, cols, lo, hi)
-        # Top up cells that got fewer than an eighth of the samples (narrow cells between
-        # two switches), uniformly inside the cell.
-        extra = []
-        n_min = n_samples // 8
+        mirror = _mirror_design(sampler, info.coordinate_names, info.muscle_names, used, lo, hi)
+        t0 = time.perf_counter()
+        design = _Design(n_c, cols, lo, hi, mirror, rng)
+        design.add(_draw(rng, (n_samples + 1) // 2, n_c, cols, lo, hi), None)
+        # Top up each cell of each input set to its minimum, computing only the muscles of
+        # that input set and of its mirror image (cheap: a few muscles per row).
+        muscles_of: dict[tuple[int, ...], list[int]] = {}
+        for m, ins in enumerate(inputs_of):
+            muscles_of.setdefault(tuple(int(i) for i in ins), []).append(m)
         for key, brk in sets.items():
-            if not brk:
-                continue
             coords = np.array(key, dtype=np.int64)
+            if coords.size == 0:
+                continue
+            mus = np.array(muscles_of[key], dtype=np.int64)
+            subset = np.union1d(mus, mirror.muscle_partner[mus][mirror.muscle_partner[mus] >= 0])
+            n_min = _CELL_SAMPLES.get(coords.size, _CELL_SAMPLES[4])
             for c_lo, c_hi in _cells(coords, tuple(sorted(brk)), lo, hi):
-                n_in = int(_in_cell(q[:, coords], c_lo, c_hi, c_hi >= hi[coords]).sum())
+                n_in = design.count(mus, coords, c_lo, c_hi, c_hi >= hi[coords])
                 if n_in < n_min:
                     box_lo, box_hi = lo.copy(), hi.copy()
                     box_lo[coords], box_hi[coords] = c_lo, c_hi
-                    extra.append(_draw(rng, n_min - n_in, n_c, cols, box_lo, box_hi))
-        if extra:
-            q = np.vstack([q, *extra])
+                    design.add(_draw(rng, (n_min - n_in + 1) // 2, n_c, cols, box_lo, box_hi), subset)
+        q, qdot, computed = design.q, design.qdot, design.computed
         n_total = len(q)
-        t0 = time.perf_counter()
-        # Random coordinate speeds: one velocity realization per sample gives the
-        # lengthening speeds used to fit the speed correction (see _fit_speed_correction).
-        qdot = np.zeros_like(q)
-        qdot[:, cols] = rng.uniform(-1.0, 1.0, (n_total, cols.size))
-        out = sampler.sample(q, qdot, strength=False, progress=progress)
+        n_m = len(info.muscle_names)
+        length = np.full((n_total, n_m), np.nan)
+        speed = np.full((n_total, n_m), np.nan)
+        # zeros, not NaN: pages of rows that are never written stay untouched (the array is
+        # 100+ MB for a full-body model); which entries hold values is in ``computed``.
+        arms = np.zeros((n_total, n_m, n_c))
+        done = [0]
+
+        def step(k: int, total: int) -> None:
+            if progress is not None:
+                progress(done[0] + k, n_total)
+
+        # Lengthening speeds (velocity stage) on the base rows only: they serve to find and
+        # check the speed corrections; the top-ups need positions only.
+        has_speed = np.zeros_like(computed)
+        for rows, subset in design.blocks:
+            sel = np.arange(n_m) if subset is None else subset
+            qd_rows = qdot[rows] if subset is None else None
+            part = sampler.sample(q[rows], qd_rows, strength=False, progress=step, muscles=sel)
+            length[np.ix_(rows, sel)] = part["length_m"]
+            arms[np.ix_(rows, sel)] = part["moment_arm_m"]
+            if subset is None:
+                speed[np.ix_(rows, sel)] = part["speed_m_s"]
+                has_speed[np.ix_(rows, sel)] = True
+            done[0] += len(rows)
         t_sample = time.perf_counter() - t0
         t0 = time.perf_counter()
-        order = rng.permutation(n_total)
-        n_valid = max(int(0.15 * n_total), 200)
-        train, valid = np.sort(order[n_valid:]), np.sort(order[:n_valid])
+        train, valid = design.split(rng)
         groups, report = _fit_groups(
-            q, out["length_m"], out["moment_arm_m"], spans, inputs_of, breaks_of, lo, hi, train, valid
+            q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, valid, computed
         )
-        need = _speed_mismatch(q, qdot, out["speed_m_s"], out["moment_arm_m"], inputs_of)
+        need = _speed_mismatch(qdot, speed, arms, inputs_of, has_speed)
+        partner = mirror.muscle_partner
+        need[partner[need & (partner >= 0)]] = True  # both sides of a pair alike
         delta = None
         if need.any():
             t1 = time.perf_counter()
             d_mus = np.nonzero(need)[0]
             d_crd = np.unique(np.concatenate([inputs_of[m] for m in d_mus]))
-            s_jac = sampler.speed_jacobian(q, d_crd, d_mus)  # (N, n_coords, n_muscles)
-            r_sel = out["moment_arm_m"][:, d_mus][:, :, d_crd].transpose(0, 2, 1)
-            delta = {"muscles": d_mus, "coords": d_crd, "values": s_jac + r_sel}
+            d_rows = np.nonzero(computed[:, d_mus].any(axis=1))[0]
+            s_jac = sampler.speed_jacobian(q[d_rows], d_crd, d_mus)  # (N, n_coords, n_muscles)
+            r_sel = arms[d_rows][:, d_mus][:, :, d_crd].transpose(0, 2, 1)
+            # zero where a muscle was not computed on a row (such rows are not fitted)
+            delta = {"muscles": d_mus, "coords": d_crd, "rows": d_rows, "values": s_jac + r_sel}
             t_sample += time.perf_counter() - t1
         _fit_speed_correction(
-            groups, q, qdot, out["speed_m_s"], out["moment_arm_m"], train, valid, report, lo, hi, delta
+            groups, q, qdot, speed, arms, train, valid, report, lo, hi, delta, computed, has_speed
         )
+        report["muscle_samples"] = np.array(int(computed.sum()))
+        report["mirror_pairs"] = np.array(int((mirror.muscle_partner >= 0).sum() // 2))
+        report["mirrored_coordinates"] = np.array(int((mirror.coord_partner >= 0).sum()))
         n_samples = n_total
         report.update(n_samples=n_samples, sampling_s=t_sample, fitting_s=time.perf_counter() - t0, seed=seed)
         dom_lo = np.where(used, lo, np.nan)
@@ -684,6 +741,148 @@ def exact_geometry(
 
 
 # -- build helpers ------------------------------------------------------------------------
+_SIDE_TOKENS = {"r": "l", "l": "r", "R": "L", "L": "R"}
+
+
+def _side_partner(name: str) -> str | None:
+    """The other side's name: the one ``r``/``l`` token between underscores swapped
+    (``hip_flexion_r`` -> ``hip_flexion_l``, ``knee_angle_r_beta`` -> ``knee_angle_l_beta``,
+    ``R_glmax`` -> ``L_glmax``); None for names with no or several side tokens."""
+    parts = name.split("_")
+    sided = [k for k, t in enumerate(parts) if t in _SIDE_TOKENS]
+    if len(sided) != 1:
+        return None
+    parts[sided[0]] = _SIDE_TOKENS[parts[sided[0]]]
+    return "_".join(parts)
+
+
+@dataclass
+class _Mirror:
+    """A model's left-right mirror map, as far as it was detected.
+
+    ``coord_partner[c]`` is the coordinate that ``c`` maps to (itself for a midline
+    coordinate, -1 when ``c`` is not mirrored) and ``coord_sign[c]`` the sign it maps
+    with; ``muscle_partner[m]`` is the other side's muscle (-1 for none).
+    """
+
+    coord_partner: np.ndarray
+    coord_sign: np.ndarray
+    muscle_partner: np.ndarray
+
+    def apply(self, q: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """Mirror images of configurations (or speeds) ``q``; coordinates without a mirror
+        take ``fresh`` values (independent draws)."""
+        out = fresh.copy()
+        src = np.nonzero(self.coord_partner >= 0)[0]
+        out[:, self.coord_partner[src]] = q[:, src] * self.coord_sign[src]
+        return out
+
+
+def _mirror_design(sampler, coord_names, muscle_names, used, lo, hi) -> _Mirror:
+    """Detect the left-right mirror map of a model from OpenSim itself, assuming nothing.
+
+    Sides are paired by name (:func:`_side_partner`). A coordinate's sign under the mirror
+    is voted at the all-zero pose (its own mirror image) by every muscle pair with a moment
+    arm about it (both sides above 0.1 mm, within a factor 2): ``r_left(c') = s r_right(c)``
+    (a sagittal-plane reflection keeps flexion and negates list/bending and axial rotation
+    of midline joints). A coordinate is mirrored only when the votes agree and its sampling
+    domain maps onto its partner's (to 1e-5); the others are sampled independently.
+    Whether the model *is* symmetric is not decided here: sampling mirror images costs
+    nothing, and a symmetric model then gets mirror-image fits (same samples, same
+    least-squares problems) while an asymmetric (scaled) one gets each side fitted on its
+    own values.
+    """
+    n_c, n_m = len(coord_names), len(muscle_names)
+    c_index = {n: k for k, n in enumerate(coord_names)}
+    m_index = {n: k for k, n in enumerate(muscle_names)}
+    m_partner = np.full(n_m, -1, dtype=np.int64)
+    for k, name in enumerate(muscle_names):
+        other = _side_partner(name)
+        if other is not None and other in m_index:
+            m_partner[k] = m_index[other]
+    c_partner = np.full(n_c, -1, dtype=np.int64)
+    c_sign = np.zeros(n_c)
+    if not (m_partner >= 0).any():
+        return _Mirror(c_partner, c_sign, m_partner)
+    arms = sampler.sample(np.zeros((1, n_c)), None, strength=False)["moment_arm_m"][0]
+    for c in np.nonzero(used)[0]:
+        other = _side_partner(coord_names[c])
+        pc = c if other is None else c_index.get(other, -1)
+        if pc < 0 or not used[pc]:
+            continue
+        votes = set()
+        for m in np.nonzero(m_partner >= 0)[0]:
+            a, b = arms[m, c], arms[m_partner[m], pc]
+            if abs(a) > _MIRROR_VOTE_M and abs(b) > _MIRROR_VOTE_M and 0.5 < abs(b / a) < 2.0:
+                votes.add(float(np.sign(b / a)))
+        if len(votes) != 1:
+            continue  # no vote, or both signs: sampled independently
+        s = votes.pop()
+        m_lo, m_hi = (lo[c], hi[c]) if s > 0 else (-hi[c], -lo[c])
+        # (ranges written with different precision per side differ by ~1e-7)
+        if abs(m_lo - lo[pc]) <= _MIRROR_RANGE_TOL and abs(m_hi - hi[pc]) <= _MIRROR_RANGE_TOL:
+            c_partner[c], c_sign[c] = pc, s
+    # a pair is mirrored both ways or not at all
+    for c in np.nonzero(c_partner >= 0)[0]:
+        pc = c_partner[c]
+        if c_partner[pc] != c or c_sign[pc] != c_sign[c]:
+            c_partner[c], c_partner[pc] = -1, -1
+    return _Mirror(c_partner, c_sign, m_partner)
+
+
+class _Design:
+    """Sample configurations in blocks, each followed by its mirror image.
+
+    ``blocks`` holds ``(rows, muscles)`` (muscles None: all); ``computed`` is ``(N, M)``:
+    which muscles are sampled on which rows. Each row's mirror image is another row, so a
+    symmetric model's left muscles see exactly the right muscles' configurations, mirrored.
+    """
+
+    def __init__(self, n_c, cols, lo, hi, mirror: _Mirror, rng) -> None:
+        self.n_c, self.cols, self.lo, self.hi, self.mirror, self.rng = n_c, cols, lo, hi, mirror, rng
+        self.n_m = len(mirror.muscle_partner)
+        self.q = np.zeros((0, n_c))
+        self.qdot = np.zeros((0, n_c))
+        self.computed = np.zeros((0, self.n_m), dtype=bool)
+        self.blocks: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self.first: list[np.ndarray] = []  # first row of each mirror pair
+
+    def add(self, q: np.ndarray, muscles: np.ndarray | None) -> None:
+        n = len(q)
+        qdot = np.zeros_like(q)
+        qdot[:, self.cols] = self.rng.uniform(-1.0, 1.0, (n, self.cols.size))
+        fresh = _draw(self.rng, n, self.n_c, self.cols, self.lo, self.hi)
+        fresh_dot = np.zeros_like(q)
+        fresh_dot[:, self.cols] = self.rng.uniform(-1.0, 1.0, (n, self.cols.size))
+        q2 = np.clip(self.mirror.apply(q, fresh), self.lo, self.hi)
+        qd2 = self.mirror.apply(qdot, fresh_dot)
+        start = len(self.q)
+        rows = np.arange(start, start + 2 * n)
+        self.q = np.vstack([self.q, q, q2])
+        self.qdot = np.vstack([self.qdot, qdot, qd2])
+        comp = np.zeros((2 * n, self.n_m), dtype=bool)
+        comp[:, slice(None) if muscles is None else muscles] = True
+        self.computed = np.vstack([self.computed, comp])
+        self.blocks.append((rows, muscles))
+        self.first.append(np.arange(start, start + n))
+
+    def count(self, muscles, coords, c_lo, c_hi, top) -> int:
+        """Rows inside a cell where all these muscles are computed."""
+        ok = self.computed[:, muscles].all(axis=1)
+        return int(_in_cell(self.q[ok][:, coords], c_lo, c_hi, top).sum())
+
+    def split(self, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Training and held-out rows, 15 % (at least 200) held out, mirror pairs kept together."""
+        first = np.concatenate(self.first)
+        offset = np.concatenate([np.full(len(f), len(f)) for f in self.first])
+        order = rng.permutation(len(first))
+        n_valid = min(max(int(0.15 * len(first)), 100), len(first) // 2)
+        pick = order[:n_valid]
+        valid = np.sort(np.concatenate([first[pick], first[pick] + offset[pick]]))
+        train = np.setdiff1d(np.arange(len(self.q)), valid)
+        return train, valid
+
+
 def _draw(rng, n: int, n_c: int, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """``n`` configurations uniform in ``[lo, hi]`` over ``cols``, zero elsewhere."""
     q = np.zeros((n, n_c))
@@ -743,17 +942,18 @@ def _in_cell(qc: np.ndarray, cell_lo: np.ndarray, cell_hi: np.ndarray, top: np.n
 
 def _fit_cell(x_tr, y_tr, x_va, y_va, n_dim):
     """Choose the degree on held-out samples; robust least squares. Returns deg, coef, err, frac."""
-    degs = _DEGREES.get(n_dim, _DEFAULT_DEGREES)
+    degs = sorted(_DEGREES.get(n_dim, _DEFAULT_DEGREES))
+    # Degrees with at least 4 training samples per coefficient (the lowest always).
+    n_of = {d: _exponents(n_dim, d).shape[0] for d in degs}
+    degs = [d for d in degs if n_of[d] * 4 <= len(x_tr)] or degs[:1]
     all_exps = _exponents(n_dim, max(degs))
     a_tr, _ = _basis(x_tr, all_exps)
     a_va, _ = _basis(x_va, all_exps)
     gram = a_tr.T @ a_tr
     rhs = a_tr.T @ y_tr
     fits = []
-    for d in sorted(degs):
+    for d in degs:
         n_terms = int(np.sum(all_exps.sum(axis=1) <= d))
-        if n_terms * 4 > len(x_tr) and fits:
-            continue
         c, n_out = _robust_solve(gram, rhs, a_tr, y_tr, n_terms)
         e = a_va[:, :n_terms] @ c - y_va
         keep = ~_outlier_rows(e, e)
@@ -766,7 +966,9 @@ def _fit_cell(x_tr, y_tr, x_va, y_va, n_dim):
     return deg, coef, err, frac, all_exps[: coef.shape[0]]
 
 
-def _fit_groups(q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, valid):
+def _fit_groups(q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, valid, computed):
+    """Fit every group of muscles sharing inputs, per cell, on the rows where all of the
+    group's muscles were computed (``computed``: ``(N, M)`` boolean)."""
     n_m = length.shape[1]
     by_key: dict[tuple, list[int]] = {}
     for m, ins in enumerate(inputs_of):
@@ -784,10 +986,11 @@ def _fit_groups(q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, val
     for (ins, breaks), muscles in by_key.items():
         coords = np.array(ins, dtype=np.int64)
         mus = np.array(muscles, dtype=np.int64)
+        ok = computed[:, mus].all(axis=1)
         ma_m, ma_c = [], []
         for m in muscles:
             for c in np.nonzero(spans[m])[0]:
-                if np.abs(arms[:, m, c]).max() > _NONZERO_M:
+                if np.abs(arms[ok, m, c]).max() > _NONZERO_M:
                     ma_m.append(m)
                     ma_c.append(int(c))
         ma_m_arr = np.array(ma_m, dtype=np.int64)
@@ -800,12 +1003,12 @@ def _fit_groups(q, length, arms, spans, inputs_of, breaks_of, lo, hi, train, val
             top = cell_hi >= hi[coords]
             if coords.size == 0:  # spans no coordinate: constant length, no moment arms
                 exps = np.zeros((1, 0), dtype=np.int16)
-                coef = y[train].mean(axis=0, keepdims=True)
-                err = y[valid] - coef
+                coef = y[is_train & ok].mean(axis=0, keepdims=True)
+                err = y[is_valid & ok] - coef
                 deg, frac = 0, 0.0
             else:
                 inside = _in_cell(q[:, coords], cell_lo, cell_hi, top)
-                tr, va = inside & is_train, inside & is_valid
+                tr, va = inside & is_train & ok, inside & is_valid & ok
                 x = 2.0 * (q[:, coords] - cell_lo) / (cell_hi - cell_lo) - 1.0
                 deg, coef, err, frac, exps = _fit_cell(x[tr], y[tr], x[va], y[va], coords.size)
             errs.append(err)
@@ -864,27 +1067,33 @@ def _robust_solve(gram, rhs, a, y, n_terms):
     return c, n_out
 
 
-def _speed_mismatch(q, qdot, speed, arms, inputs_of) -> np.ndarray:
-    """Muscles whose OpenSim speed differs from ``-sum_j r_j qdot_j`` (boolean, ``(M,)``)."""
+def _speed_mismatch(qdot, speed, arms, inputs_of, computed) -> np.ndarray:
+    """Muscles whose OpenSim speed differs from ``-sum_j r_j qdot_j`` (boolean, ``(M,)``),
+    judged on the rows where each was computed."""
     n_m = speed.shape[1]
     need = np.zeros(n_m, dtype=bool)
-    tol = 1e-6 * max(1.0, float(np.abs(speed).max()))
+    tol = 1e-6 * max(1.0, float(np.nanmax(np.abs(speed))))
     for m in range(n_m):
         ins = inputs_of[m]
-        resid = speed[:, m] + np.einsum("nj,nj->n", arms[:, m][:, ins], qdot[:, ins])
+        rows = computed[:, m]
+        resid = speed[rows, m] + np.einsum("nj,nj->n", arms[rows, m][:, ins], qdot[rows][:, ins])
         need[m] = np.abs(resid).max() > tol
     return need
 
 
-def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, hi, delta=None):
+def _fit_speed_correction(
+    groups, q, qdot, speed, arms, train, valid, rep, lo, hi, delta, computed, has_speed
+):
     """Fit ``delta_j(q) = s_j + r_j`` so that speed = sum_j (delta_j - r_j) qdot_j matches OpenSim.
 
     OpenSim's lengthening speed is linear in the speeds, ``dL/dt = sum_j s_j(q) qdot_j``,
     and ``s_j = -r_j`` except for some wrapping paths (Rajagopal's gastrocnemii with two
     wrap surfaces: up to 2 mm per rad/s near full knee extension). ``delta`` holds OpenSim's
-    exact ``s_j + r_j`` for those muscles (``muscles``, ``coords``, ``values`` of shape
-    ``(N, n_coords, n_muscles)``); each is fitted like a moment arm, per cell. The fit is
-    checked on held-out samples against OpenSim's speed at random coordinate speeds.
+    exact ``s_j + r_j`` for those muscles (``muscles``, ``coords``, ``rows`` and ``values``
+    of shape ``(len(rows), n_coords, n_muscles)``); each is fitted like a moment arm, per
+    cell, on the rows where the group's muscles were computed (``computed``). The fit is
+    checked on held-out samples against OpenSim's speed at random coordinate speeds (rows
+    where it was computed: ``has_speed``).
     """
     n_m = speed.shape[1]
     rep["speed_rms_m_s"] = np.zeros(n_m)
@@ -900,28 +1109,35 @@ def _fit_speed_correction(groups, q, qdot, speed, arms, train, valid, rep, lo, h
             continue
         qc = np.clip(q[:, g.coords], lo[g.coords], hi[g.coords])
         cell = _in_cell(qc, g.lo, g.hi, g.cell_top) if bool(g.split) else np.ones(len(q), dtype=bool)
-        tr = np.nonzero(cell & all_train)[0]
-        va = np.nonzero(cell & all_valid)[0]
-        r = arms[:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
-        base = -np.einsum("nkj,nj->nk", r, qdot[:, g.coords])
+        cell &= computed[:, g.muscles].all(axis=1)
+        va = np.nonzero(cell & all_valid & has_speed[:, g.muscles].all(axis=1))[0]
+        r = arms[va][:, g.muscles][:, :, g.coords]  # (N, k, n): exact moment arms of the inputs
+        pred = -np.einsum("nkj,nj->nk", r, qdot[va][:, g.coords])
         dm = np.array([k for k, m in enumerate(g.muscles) if int(m) in d_mus], dtype=np.int64)
-        pred = base.copy()
         if dm.size:
-            deg = min(_DELTA_DEGREES.get(g.coords.size, 3), int(g.exps.sum(axis=1).max()))
-            n_t = int(np.sum(g.exps.sum(axis=1) <= deg))
-            b, _ = _basis(g.scaled(q), g.exps[:n_t])
+            # rows of delta["values"] inside the cell: training and held-out
+            at = np.full(len(q), -1, dtype=np.int64)
+            at[delta["rows"]] = np.arange(len(delta["rows"]))
+            tr = np.nonzero(cell & all_train & (at >= 0))[0]
             n_in = g.coords.size
+            deg = min(_DELTA_DEGREES.get(n_in, 3), int(g.exps.sum(axis=1).max()))
+            while deg > 1 and 4 * int(np.sum(g.exps.sum(axis=1) <= deg)) > len(tr):
+                deg -= 1
+            n_t = int(np.sum(g.exps.sum(axis=1) <= deg))
             rows_m = [d_mus[int(g.muscles[k])] for k in dm]
             rows_c = [d_crd[int(c)] for c in g.coords]
             # targets ordered (input j, muscle k): column j * kd + k
-            y = delta["values"][:, rows_c][:, :, rows_m].reshape(len(q), n_in * dm.size)
-            gram = b[tr].T @ b[tr]
-            c, _ = _robust_solve(gram, b[tr].T @ y[tr], b[tr], y[tr], n_t)
+            y = delta["values"][at[tr]][:, rows_c][:, :, rows_m].reshape(len(tr), n_in * dm.size)
+            b, _ = _basis(g.scaled(q[tr]), g.exps[:n_t])
+            c, _ = _robust_solve(b.T @ b, b.T @ y, b, y, n_t)
             g.delta_muscles = g.muscles[dm]
             g.coef_delta = np.ascontiguousarray(c)
-            d_fit = (b @ c).reshape(len(q), n_in, dm.size)
-            pred[:, dm] += np.einsum("njk,nj->nk", d_fit, qdot[:, g.coords])
-        e = pred[va] - speed[va][:, g.muscles]
+            b_va, _ = _basis(g.scaled(q[va]), g.exps[:n_t])
+            d_fit = (b_va @ c).reshape(len(va), n_in, dm.size)
+            pred[:, dm] += np.einsum("njk,nj->nk", d_fit, qdot[va][:, g.coords])
+        e = pred - speed[va][:, g.muscles]
+        if not e.size:
+            continue
         rep["speed_rms_m_s"][g.muscles] = np.maximum(
             rep["speed_rms_m_s"][g.muscles], np.sqrt(np.mean(e**2, axis=0))
         )

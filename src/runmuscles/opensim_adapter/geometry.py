@@ -353,6 +353,7 @@ class GeometrySampler:
         muscles = self.model.getMuscles()
         self._muscles = [muscles.get(i) for i in range(muscles.getSize())]
         self._paths = [m.getGeometryPath() for m in self._muscles]
+        self._mobility = [False] * len(self._paths)  # paths seen adding mobility forces
         self.nq = self.state.getNQ()
         self.nu = self.state.getNU()
         self.q_index, self.u_index = self._state_indices()
@@ -446,17 +447,49 @@ class GeometrySampler:
             uv[self.u_index] = qdot_row
         self.state.setU(osim.Vector.createFromMat(uv))
 
-    def generalized_forces(self) -> np.ndarray:
-        """``G`` (M, nu): generalized forces of a unit tension along each path (state realized)."""
+    def generalized_forces(self, muscles: np.ndarray | None = None) -> np.ndarray:
+        """``G`` (M, nu): generalized forces of a unit tension along each path (state realized).
+
+        ``muscles`` selects rows (model order indices; all when None). The body forces of
+        successive paths are accumulated and each path's ``G`` is the difference of two
+        running totals (``J^T`` is linear): one force vector and one Jacobian product per
+        path, with no per-path allocation (rounding: 1e-15 m). Mobility forces (moving path
+        points) are read only after the paths known to add them; a row where the running
+        total shows any other path adding some is recomputed reading every path, and those
+        paths are remembered.
+        """
+        chosen = np.arange(len(self._paths)) if muscles is None else np.asarray(muscles, dtype=int)
+        out = self._generalized_forces(chosen, read_all=False)
+        if out is None:
+            out = self._generalized_forces(chosen, read_all=True)
+        return out
+
+    def _generalized_forces(self, chosen: np.ndarray, *, read_all: bool) -> np.ndarray | None:
         osim = self._osim
-        out = np.empty((len(self._paths), self.nu))
+        state, paths, matter, mobility = self.state, self._paths, self._matter, self._mobility
         gen = osim.Vector(self.nu, 0.0)
-        for k, path in enumerate(self._paths):
-            bodies = osim.VectorOfSpatialVec(self._n_bodies, self._zero_sv)
-            mob = osim.Vector(self.nu, 0.0)
-            path.addInEquivalentForces(self.state, 1.0, bodies, mob)
-            self._matter.multiplyBySystemJacobianTranspose(self.state, bodies, gen)
-            out[k] = gen.to_numpy() + mob.to_numpy()
+        bodies = osim.VectorOfSpatialVec(self._n_bodies, self._zero_sv)
+        mob = osim.Vector(self.nu, 0.0)  # mobility forces of the paths that are read
+        unread = osim.Vector(self.nu, 0.0)  # those of the others: must stay zero
+        totals = [np.zeros(self.nu)]
+        reads = []
+        for row, k in enumerate(chosen.tolist()):
+            read = read_all or mobility[k]
+            paths[k].addInEquivalentForces(state, 1.0, bodies, mob if read else unread)
+            matter.multiplyBySystemJacobianTranspose(state, bodies, gen)
+            totals.append(gen.to_numpy())
+            if read:
+                reads.append((row, k, mob.to_numpy()))
+        if not read_all and np.any(unread.to_numpy() != 0.0):
+            return None  # a path not known to add mobility forces did: read them all
+        out = np.diff(np.vstack(totals), axis=0)
+        prev = totals[0]
+        for row, k, now in reads:
+            step = now - prev
+            out[row] += step
+            prev = now
+            if np.any(step != 0.0):
+                mobility[k] = True
         return out
 
     def sample(
@@ -467,6 +500,7 @@ class GeometrySampler:
         moment_arms: bool = True,
         strength: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        muscles: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Exact geometry at each frame.
 
@@ -480,6 +514,9 @@ class GeometrySampler:
             Skip those outputs when False (faster).
         progress
             Called as ``progress(done, total)`` every 50 frames.
+        muscles
+            Muscle indices (model order) to compute; all when None. The ``M`` axis of the
+            outputs then follows this selection.
 
         Returns
         -------
@@ -499,7 +536,9 @@ class GeometrySampler:
             raise InputError(self.path, "q or qdot has NaN or infinite values")
         want_speed = qdot is not None or strength
         q, qd = self.enforce_couplers(q, qdot)
-        n_f, n_m = q.shape[0], len(self._muscles)
+        chosen = np.arange(len(self._muscles)) if muscles is None else np.asarray(muscles, dtype=int)
+        selected = [self._muscles[int(k)] for k in chosen]
+        n_f, n_m = q.shape[0], len(selected)
         out = {"length_m": np.empty((n_f, n_m)), "speed_m_s": np.zeros((n_f, n_m))}
         if moment_arms:
             out["moment_arm_m"] = np.empty((n_f, n_m, n_c))
@@ -513,17 +552,15 @@ class GeometrySampler:
                 self.model.realizeVelocity(self.state)
             else:
                 self.model.realizePosition(self.state)
-            for k, mu in enumerate(self._muscles):
-                out["length_m"][f, k] = mu.getLength(self.state)
+            st = self.state
+            out["length_m"][f] = [mu.getLength(st) for mu in selected]
             if want_speed:
-                for k, mu in enumerate(self._muscles):
-                    out["speed_m_s"][f, k] = mu.getLengtheningSpeed(self.state)
+                out["speed_m_s"][f] = [mu.getLengtheningSpeed(st) for mu in selected]
             if strength:
-                for k, mu in enumerate(self._muscles):
-                    out["strength_n"][f, k] = mu.calcInextensibleTendonActiveFiberForce(self.state, 1.0)
+                out["strength_n"][f] = [mu.calcInextensibleTendonActiveFiberForce(st, 1.0) for mu in selected]
             if moment_arms:
                 c = cmat if cmat is not None else self._coupling_matrix(q[f])
-                out["moment_arm_m"][f] = self.generalized_forces() @ c.T
+                out["moment_arm_m"][f] = self.generalized_forces(None if muscles is None else chosen) @ c.T
             if progress is not None and (f + 1) % 50 == 0:
                 progress(f + 1, n_f)
         return out
