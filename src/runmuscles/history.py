@@ -136,6 +136,10 @@ def _schema():
         sa.Column("imported_at", sa.DateTime, nullable=False),
         # JSON: per group, the pace / hills / cadence parts of each load (NULL: not known)
         sa.Column("drivers", sa.Text),
+        # revision 0002: what computed the loads (NULL: stored before runmuscles kept it)
+        sa.Column("engine_version", sa.String(40)),
+        sa.Column("settings", sa.Text),  # JSON of engine_settings()
+        sa.Column("computed_at", sa.DateTime),
     )
     loads = sa.Table(
         "group_loads",
@@ -146,7 +150,18 @@ def _schema():
         sa.Column("muscle_group", sa.String(40), primary_key=True),
         *(sa.Column(c, sa.Float, nullable=False) for c in LOAD_COLUMNS),
     )
-    _TABLES.update(metadata=md, activities=activities, loads=loads)
+    profile = sa.Table(
+        "profile",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("body_mass_kg", sa.Float),
+        sa.Column("height_m", sa.Float),
+        sa.Column("sex", sa.String(12)),
+        sa.Column("cadence_spm", sa.Float),
+        sa.Column("units", sa.String(2)),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    _TABLES.update(metadata=md, activities=activities, loads=loads, profile=profile)
     return _TABLES
 
 
@@ -294,26 +309,41 @@ def open_history(db: str | Path | None = None):
 
 
 def _schema_state(conn) -> tuple[bool, str | None]:
-    """(every table and column is there, why the database is not a runmuscles history)."""
+    """(the schema is at the newest revision, why the database is not a runmuscles history)."""
     import sqlalchemy as sa  # noqa: PLC0415
+
+    from .migrations import HEAD, current_revision  # noqa: PLC0415
 
     insp = sa.inspect(conn)
     tables = set(insp.get_table_names())
     cols = {c["name"] for c in insp.get_columns("activities")} if "activities" in tables else set()
-    want = {c.name for c in _schema()["activities"].columns}
-    ready = {"activities", "group_loads"} <= tables and want <= cols
-    return ready, _foreign_tables_problem(tables, cols)
+    problem = _foreign_tables_problem(tables, cols)
+    rev = current_revision(conn) if "alembic_version" in tables else None
+    if problem is None and rev is not None and rev not in _KNOWN_REVISIONS:
+        problem = (
+            f"was written by a newer runmuscles (schema revision {rev}; this one knows up to {HEAD}); "
+            "upgrade runmuscles to use it"
+        )
+    return rev == HEAD, problem
+
+
+#: Schema revisions this code can read or upgrade (:mod:`runmuscles.migrations`).
+_KNOWN_REVISIONS = ("0001", "0002")
 
 
 def _ensure_schema(engine, shown: str) -> None:
-    """Create the tables and columns that are missing, once, even under concurrent first use.
+    """Create or upgrade the schema (Alembic revisions), once, even under concurrent first use.
 
-    The creation runs in one transaction that holds the database's write lock from its
+    The migration runs in one transaction that holds the database's write lock from its
     start (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock), so a
-    second process waits, then finds the tables made. Other databases retry when a
-    concurrent creation makes theirs fail. A complete schema is seen without any lock.
+    second process waits, then finds the schema upgraded. Other databases retry when a
+    concurrent creation makes theirs fail. A schema at the newest revision is seen without
+    any lock. A history made before migrations (tables, no ``alembic_version``) is stamped
+    as the first revision and upgraded: its rows are kept (:func:`runmuscles.migrations.upgrade`).
     """
     import sqlalchemy as sa  # noqa: PLC0415
+
+    from .migrations import upgrade  # noqa: PLC0415
 
     with engine.connect() as conn:
         ready, problem = _schema_state(conn)
@@ -329,11 +359,15 @@ def _ensure_schema(engine, shown: str) -> None:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 elif dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-                _, problem = _schema_state(conn)
+                ready, problem = _schema_state(conn)
                 if problem is not None:
                     raise InputError(shown, problem)
-                _schema()["metadata"].create_all(conn)
-                _add_missing_columns(conn)
+                if not ready:
+                    tables = set(sa.inspect(conn).get_table_names())
+                    legacy = "activities" in tables and "alembic_version" not in tables
+                    if legacy:
+                        _add_missing_columns(conn)
+                    upgrade(conn, legacy=legacy)
                 conn.commit()
             return
         except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
@@ -347,7 +381,7 @@ def _ensure_schema(engine, shown: str) -> None:
 
 
 def _add_missing_columns(conn) -> None:
-    """Bring a database written by an older runmuscles up to the current columns."""
+    """Bring a history made before migrations to revision 0001 (it may lack ``drivers``)."""
     import sqlalchemy as sa  # noqa: PLC0415
 
     have = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
