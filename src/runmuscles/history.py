@@ -55,6 +55,15 @@ from .errors import InputError
 
 __all__ = [
     "ImportResult",
+    "MIXED_NOTE",
+    "RecomputeResult",
+    "current_settings_key",
+    "delete_activity",
+    "engine_settings",
+    "outdated_runs",
+    "recompute",
+    "settings_key",
+    "week_settings",
     "RISE_RATIO",
     "SINGLE_RUN_RISE",
     "SINGLE_RUN_WINDOW_DAYS",
@@ -442,11 +451,59 @@ def _find(conn, digest: str) -> int | None:
     return conn.execute(sa.select(act.c.id).where(act.c.content_hash == digest)).scalar_one_or_none()
 
 
+def engine_settings(model: dict[str, Any], usual_cadence_spm: float | None = None) -> dict[str, Any]:
+    """What a stored run's loads depend on besides its file: kept with each activity.
+
+    ``load_model`` (the table's format, build date and the runmuscles that built it),
+    the settings its trials were analysed with (``strength``, ``residual_reduction``,
+    ``muscle_solution``: ``None`` when the table does not record them) and the
+    ``usual_cadence_spm`` assumed where a file has no cadence (the profile's; ``None``: the
+    runners' typical cadence). Two runs with different settings (or engine versions) are not
+    comparable as they stand; :func:`recompute` brings them to the current ones.
+    """
+    prov = model.get("provenance", {}) or {}
+    built = prov.get("settings", {}) or {}
+    return {
+        "load_model": {
+            "format": model.get("format"),
+            "date": prov.get("date"),
+            "runmuscles_version": prov.get("runmuscles_version"),
+        },
+        "strength": built.get("strength"),
+        "residual_reduction": built.get("residual_reduction"),
+        "muscle_solution": built.get("muscle_solution", built.get("muscles")),
+        "usual_cadence_spm": usual_cadence_spm,
+    }
+
+
+def settings_key(engine_version: str | None, settings: str | dict | None) -> str:
+    """A short fingerprint of (engine version, settings); ``unknown`` for rows stored before
+    runmuscles kept them (schema revision 0001)."""
+    if engine_version is None and settings is None:
+        return "unknown"
+    if isinstance(settings, str):
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = {"unreadable": settings}
+    text = json.dumps({"engine_version": engine_version, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _current_settings(engine, model: dict[str, Any], usual_cadence_spm: float | None) -> dict[str, Any]:
+    if usual_cadence_spm is None:
+        from .profile import load_profile  # noqa: PLC0415
+
+        usual_cadence_spm = load_profile(engine).cadence_spm
+    return engine_settings(model, usual_cadence_spm)
+
+
 def import_paths(
     engine,
     paths: Iterable[str | Path],
     *,
     on_result: Callable[[ImportResult], None] | None = None,
+    usual_cadence_spm: float | None = None,
 ) -> list[ImportResult]:
     """Import activity files (and folders of them) into the history, one transaction each.
 
@@ -458,17 +515,24 @@ def import_paths(
         Files (FIT, GPX, TCX) or folders (searched recursively for those suffixes).
     on_result
         Called after each file with its :class:`ImportResult` (its row already committed).
+    usual_cadence_spm
+        The cadence assumed where a file has none (default: the history's profile, see
+        :mod:`runmuscles.profile`; without one, the runners' typical cadence).
 
     Returns
     -------
     list of ImportResult
+        Each stored run keeps the engine version and :func:`engine_settings`.
     """
     import sqlalchemy as sa  # noqa: PLC0415
 
+    from . import __version__  # noqa: PLC0415
     from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
     from .readers.watch import read_activity  # noqa: PLC0415
 
     model = load_load_model()
+    settings = _current_settings(engine, model, usual_cadence_spm)
+    cadence = settings["usual_cadence_spm"]
     results: list[ImportResult] = []
     for f in _expand(paths):
         digest = content_hash(f)
@@ -478,7 +542,7 @@ def import_paths(
             res = ImportResult(f, "duplicate", found)
         else:
             try:
-                rec = summarize_activity(read_activity(f), model=model)
+                rec = summarize_activity(read_activity(f), model=model, usual_cadence_spm=cadence)
             except InputError as exc:
                 res = ImportResult(f, "error", None, str(exc))
             else:
@@ -496,6 +560,9 @@ def import_paths(
                     "warnings": json.dumps(warnings),
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
                     "drivers": json.dumps(rec["drivers"]),
+                    "engine_version": __version__,
+                    "settings": json.dumps(settings, sort_keys=True),
+                    "computed_at": datetime.now(UTC).replace(tzinfo=None),
                 }
                 try:
                     new_id = store_activity(engine, row, rec["groups"])
@@ -544,6 +611,142 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
             ],
         )
     return int(new_id)
+
+
+def current_settings_key(engine, usual_cadence_spm: float | None = None) -> str:
+    """:func:`settings_key` of what an import would store now (this engine, the shipped load
+    model, the profile's cadence)."""
+    from . import __version__  # noqa: PLC0415
+    from .analyses.load_model import load_load_model  # noqa: PLC0415
+
+    return settings_key(__version__, _current_settings(engine, load_load_model(), usual_cadence_spm))
+
+
+def outdated_runs(engine, acts: list[dict[str, Any]] | None = None) -> list[int]:
+    """Ids of the runs whose loads were computed with another engine version or other settings
+    than an import would use now (including runs stored before the history kept them)."""
+    key = current_settings_key(engine)
+    acts = activities(engine) if acts is None else acts
+    return [a["id"] for a in acts if settings_key(a.get("engine_version"), a.get("settings")) != key]
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    """Outcome of recomputing one stored run: ``recomputed``, ``current`` (nothing to do) or
+    ``error`` (with the reason; the stored run is left as it was)."""
+
+    activity_id: int
+    status: str
+    message: str = ""
+
+
+def recompute(
+    engine,
+    ids: Iterable[int] | None = None,
+    *,
+    usual_cadence_spm: float | None = None,
+    on_result: Callable[[RecomputeResult], None] | None = None,
+) -> list[RecomputeResult]:
+    """Compute stored runs again from their files with the current engine and settings.
+
+    Parameters
+    ----------
+    engine
+        From :func:`open_history`.
+    ids
+        The runs to recompute (every one given, even if current); ``None``: every run whose
+        :func:`settings_key` differs from the current one (:func:`outdated_runs`).
+    usual_cadence_spm
+        Default: the profile's (as :func:`import_paths`).
+
+    Each run is rewritten in one transaction (its row and its group loads), so a recompute
+    that is stopped leaves every run either as it was or fully recomputed. A run whose file
+    is gone, or whose file no longer has the content that was imported, is left as it was
+    and reported as an error.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from . import __version__  # noqa: PLC0415
+    from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
+    from .readers.watch import read_activity  # noqa: PLC0415
+
+    model = load_load_model()
+    settings = _current_settings(engine, model, usual_cadence_spm)
+    key = settings_key(__version__, settings)
+    wanted = None if ids is None else {int(i) for i in ids}
+    acts = activities(engine)
+    if wanted is not None:
+        missing = wanted - {a["id"] for a in acts}
+        if missing:
+            raise InputError(f"run {min(missing)}", "no such run in the history")
+    t = _schema()
+    out: list[RecomputeResult] = []
+    for a in acts:
+        if wanted is not None and a["id"] not in wanted:
+            continue
+        if wanted is None and settings_key(a.get("engine_version"), a.get("settings")) == key:
+            continue
+        path = Path(a["source"])
+        if not path.is_file():
+            res = RecomputeResult(a["id"], "error", "its file is no longer where it was imported from")
+        elif content_hash(path) != a["content_hash"]:
+            res = RecomputeResult(a["id"], "error", "its file has changed since it was imported")
+        else:
+            try:
+                rec = summarize_activity(
+                    read_activity(path), model=model, usual_cadence_spm=settings["usual_cadence_spm"]
+                )
+            except InputError as exc:
+                res = RecomputeResult(a["id"], "error", str(exc))
+            else:
+                start = datetime.fromisoformat(rec["start_time"]).astimezone(UTC).replace(tzinfo=None)
+                values = {
+                    "sport": rec["sport"],
+                    "start_time": start,
+                    "distance_m": rec["distance_m"],
+                    "duration_s": rec["duration_s"],
+                    "ascent_m": rec["ascent_m"],
+                    "descent_m": rec["descent_m"],
+                    "warnings": json.dumps(rec["warnings"]),
+                    "drivers": json.dumps(rec["drivers"]),
+                    "engine_version": __version__,
+                    "settings": json.dumps(settings, sort_keys=True),
+                    "computed_at": datetime.now(UTC).replace(tzinfo=None),
+                }
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.update(t["activities"]).where(t["activities"].c.id == a["id"]).values(**values)
+                    )
+                    conn.execute(sa.delete(t["loads"]).where(t["loads"].c.activity_id == a["id"]))
+                    conn.execute(
+                        sa.insert(t["loads"]),
+                        [
+                            {"activity_id": a["id"], "muscle_group": g, **{c: v[c] for c in LOAD_COLUMNS}}
+                            for g, v in rec["groups"].items()
+                        ],
+                    )
+                res = RecomputeResult(a["id"], "recomputed")
+        out.append(res)
+        if on_result is not None:
+            on_result(res)
+    return out
+
+
+def delete_activity(engine, activity_id: int) -> dict[str, Any]:
+    """Remove one run and its group loads (one transaction); returns the removed row.
+
+    Raises :class:`~runmuscles.errors.InputError` when the history has no such run.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    t = _schema()
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(t["activities"]).where(t["activities"].c.id == activity_id)).first()
+        if row is None:
+            raise InputError(f"run {activity_id}", "no such run in the history")
+        conn.execute(sa.delete(t["loads"]).where(t["loads"].c.activity_id == activity_id))
+        conn.execute(sa.delete(t["activities"]).where(t["activities"].c.id == activity_id))
+    return dict(row._mapping)
 
 
 def activities(engine) -> list[dict[str, Any]]:
@@ -809,11 +1012,36 @@ def recent_weeks(engine, n: int, rows: list[dict] | None = None) -> tuple[list[d
     """
     rows = weekly_loads(engine) if rows is None else rows
     shown = sorted({r["week_start"] for r in rows if r["runs"]})[-n:]
+    acts = activities(engine)
+    keys = week_settings(acts)
     weeks = []
     for w in shown:
         wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
         weeks.append(
-            {"week_start": w, "runs": wr[0]["runs"], "distance_m": wr[0]["distance_m"], "groups": wr}
+            {
+                "week_start": w,
+                "runs": wr[0]["runs"],
+                "distance_m": wr[0]["distance_m"],
+                "groups": wr,
+                "mixed_settings": len(keys.get(w, ())) > 1,
+            }
         )
-    spikes = [s for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]]
+    spikes = [s for s in single_run_spikes(acts) if shown and s["start_time"][:10] >= shown[0]]
     return weeks, spikes
+
+
+#: What a week that mixes engine settings is told (history command and runs page).
+MIXED_NOTE = (
+    "mixes runs computed with different engine versions or settings: its loads are not comparable "
+    "as they stand (recompute them)"
+)
+
+
+def week_settings(acts: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Per ISO week (Monday, ISO date): the :func:`settings_key` of its runs. A week with more
+    than one key mixes results of different engine versions or settings."""
+    out: dict[str, set[str]] = {}
+    for a in acts:
+        w = _monday(a["start_time"]).isoformat()
+        out.setdefault(w, set()).add(settings_key(a.get("engine_version"), a.get("settings")))
+    return out
