@@ -21,6 +21,7 @@ from . import (  # noqa: F401, E402  (each module registers its command on ``app
     demo,
     history,
     load_model,
+    profile,
     report,
     run,
     serve,
