@@ -321,12 +321,14 @@ def delete_upload(engine, data_dir: str | Path, batch: str) -> dict[str, int]:
 def delete_run(engine, data_dir: str | Path, activity_id: int) -> dict[str, Any]:
     """Remove one run from the history, and its file when it is an uploaded one (the upload's
     manifest then marks it ``deleted``, so it is not imported again on restart)."""
-    from .history import delete_activity  # noqa: PLC0415
+    from .history import activities, delete_activity  # noqa: PLC0415
 
     row = delete_activity(engine, activity_id)
     root = _uploads_root(data_dir).resolve()
     src = Path(row["source"])
     removed = False
+    if any(a["source"] == row["source"] for a in activities(engine)):
+        return {"id": activity_id, "file_removed": False}  # another run still refers to the file
     try:
         rel = src.resolve().relative_to(root)
     except (ValueError, OSError):

@@ -159,9 +159,9 @@ LIMITS: dict[str, Limit] = _limits(
           integer=True),
     Limit(
         "cadence_spm", 100.0, 250.0, "steps/min", "usual running cadence (both feet's steps per minute)",
-        "runners' self-selected cadence is about 150-190 steps/min (Heiderscheit BC et al. 2011, Med Sci "
-        "Sports Exerc 43:296-302: 172 +/- 11); 100-250 steps/min (stride frequency 0.83-2.1 Hz) spans "
-        "slow jogging to fast running (Weyand PG et al. 2000, J Appl Physiol 89:1991-1999)",
+        "running at 1.3-1.6 strides/s (stride_frequency_hz above; Weyand PG et al. 2000, J Appl Physiol "
+        "89:1991-1999) is 156-192 steps/min; 100-250 steps/min (0.83-2.1 strides/s) leaves room for slow "
+        "jogging and fast running",
     ),
     # -- processing --------------------------------------------------------------------------
     Limit(
