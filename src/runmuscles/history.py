@@ -16,6 +16,16 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
 * **Safe first use**: the schema is created in one transaction that holds the database's
   write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so processes that
   open a new history at the same moment create it once; none fails.
+* **Migrations**: the schema is versioned with Alembic (:mod:`runmuscles.migrations`, scripts
+  inside the package). A new history is created by running every revision; a history of an
+  older runmuscles is upgraded on open, inside the same lock, rows kept; one made before
+  migrations existed is recognised and stamped as the first revision; one of a newer
+  runmuscles is refused.
+* **Engine settings per run**: each stored run keeps the engine version and
+  :func:`engine_settings` (load model, strength, residual reduction, muscle solution, the
+  profile's usual cadence). :func:`week_settings` tells weeks that mix settings (marked by
+  ``runmuscles history`` and the app's runs page); :func:`recompute` computes runs again
+  from their files with the current ones.
 * **Nothing else overwritten**: an existing file that is not a runmuscles history (a text
   file, a one-byte file, another program's SQLite database) is refused, never rewritten;
   error messages show a database URL without its password.
