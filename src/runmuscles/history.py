@@ -331,13 +331,18 @@ def _schema_state(conn) -> tuple[bool, str | None]:
     """(the schema is at the newest revision, why the database is not a runmuscles history)."""
     import sqlalchemy as sa  # noqa: PLC0415
 
-    from .migrations import HEAD, current_revision  # noqa: PLC0415
+    from .migrations import HEAD  # noqa: PLC0415  (alembic itself is imported only to upgrade)
 
     insp = sa.inspect(conn)
     tables = set(insp.get_table_names())
     cols = {c["name"] for c in insp.get_columns("activities")} if "activities" in tables else set()
     problem = _foreign_tables_problem(tables, cols)
-    rev = current_revision(conn) if "alembic_version" in tables else None
+    revs = (
+        conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+        if "alembic_version" in tables
+        else []
+    )
+    rev = revs[0] if len(revs) == 1 else None
     if problem is None and rev is not None and rev not in _KNOWN_REVISIONS:
         problem = (
             f"was written by a newer runmuscles (schema revision {rev}; this one knows up to {HEAD}); "
