@@ -90,3 +90,20 @@ def test_history_compare_and_recompute(tmp_path, watch):
     p = run_cli("history", "--db", db, "--recompute")
     assert p.returncode == 2 and "run 2: recomputed" in p.stdout
     assert "runmuscles: error: run 1: its file is no longer where it was imported from" in p.stderr
+
+
+def test_backup_and_restore_commands_give_the_same_history(tmp_path, watch):
+    data = tmp_path / "data"
+    assert run_cli("history", "--db", data / "history.sqlite", "--import", watch / "test.tcx").returncode == 0
+    assert run_cli("profile", "--db", data / "history.sqlite", "--units", "mi").returncode == 0
+    out = tmp_path / "b.zip"
+    p = run_cli("backup", out, "--data-dir", data)
+    assert p.returncode == 0 and "1 runs, 0 files" in p.stdout, p.stderr
+    one_line_error(run_cli("backup", out, "--data-dir", data), "exists already")
+    p = run_cli("restore", out, "--data-dir", tmp_path / "new")
+    assert p.returncode == 0 and "restored 1 runs" in p.stdout, p.stderr
+    before = run_cli("history", "--db", data / "history.sqlite").stdout
+    after = run_cli("history", "--db", tmp_path / "new" / "history.sqlite").stdout
+    assert before == after and " mi" in after
+    one_line_error(run_cli("restore", out, "--data-dir", tmp_path / "new"), "empty")
+    one_line_error(run_cli("restore", tmp_path / "none.zip", "--data-dir", tmp_path / "x"), "not found")

@@ -16,6 +16,7 @@ from ..errors import RunmusclesError
 from . import (  # noqa: F401, E402  (each module registers its command on ``app``)
     advice,
     analyze,
+    backup,
     batch,
     claims,
     demo,
