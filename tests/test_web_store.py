@@ -203,6 +203,9 @@ def test_compare_page_shows_two_runs_and_two_weeks_side_by_side(client, watch):
     rows = re.findall(r'<tr data-group="([a-z_]+)">', r.text)
     assert "calves" in rows and "quadriceps" in rows
     assert "% distance" in r.text and "Not comparable" not in r.text
+    assert (
+        f'<option value="{a["id"]}" selected>' in r.text and f'<option value="{b["id"]}" selected>' in r.text
+    )
     week_a = (a["start_time"].date() - timedelta(days=a["start_time"].weekday())).isoformat()
     week_b = b["start_time"].date().isoformat()
     r = client.get(f"/compare?a={week_a}&b={week_b}")

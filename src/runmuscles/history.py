@@ -628,13 +628,34 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
     return int(new_id)
 
 
+_SHIPPED_SETTINGS: dict[tuple[int, int], dict[str, Any]] = {}
+
+
+def _shipped_model_settings() -> dict[str, Any]:
+    """:func:`engine_settings` of the shipped load model, read once per version of its file
+    (the runs page asks on every view)."""
+    from importlib import resources  # noqa: PLC0415
+
+    from .analyses.load_model import LOAD_MODEL_FILE, load_load_model  # noqa: PLC0415
+
+    st = Path(str(resources.files("runmuscles") / "data" / LOAD_MODEL_FILE)).stat()
+    key = (st.st_mtime_ns, st.st_size)
+    if key not in _SHIPPED_SETTINGS:
+        _SHIPPED_SETTINGS.clear()
+        _SHIPPED_SETTINGS[key] = engine_settings(load_load_model())
+    return dict(_SHIPPED_SETTINGS[key])
+
+
 def current_settings_key(engine, usual_cadence_spm: float | None = None) -> str:
     """:func:`settings_key` of what an import would store now (this engine, the shipped load
     model, the profile's cadence)."""
     from . import __version__  # noqa: PLC0415
-    from .analyses.load_model import load_load_model  # noqa: PLC0415
+    from .profile import load_profile  # noqa: PLC0415
 
-    return settings_key(__version__, _current_settings(engine, load_load_model(), usual_cadence_spm))
+    settings = _shipped_model_settings()
+    cadence = usual_cadence_spm if usual_cadence_spm is not None else load_profile(engine).cadence_spm
+    settings["usual_cadence_spm"] = cadence
+    return settings_key(__version__, settings)
 
 
 def outdated_runs(engine, acts: list[dict[str, Any]] | None = None) -> list[int]:

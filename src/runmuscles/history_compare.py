@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from .errors import InputError
 from .history import LOAD_COLUMNS, activities, settings_key
 
-__all__ = ["Ref", "compare", "compare_lines", "parse_ref"]
+__all__ = ["Ref", "choices", "compare", "compare_lines", "parse_ref"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^\d{1,18}$")
@@ -157,6 +157,19 @@ def compare(engine, a: str | Ref, b: str | Ref) -> dict[str, Any]:
         "groups": rows,
         "comparable": comparable,
         "notes": notes,
+    }
+
+
+def choices(engine) -> dict[str, list[dict[str, Any]]]:
+    """What can be compared, newest first: ``runs`` (``ref``: the id, ``label``) and ``weeks``
+    with runs (``ref``: the Monday, ``label``)."""
+    acts = activities(engine)
+    mondays = sorted({(a["start_time"].date() - timedelta(days=a["start_time"].weekday())) for a in acts})
+    return {
+        "runs": [{"ref": str(a["id"]), "label": f"run of {a['start_time']:%Y-%m-%d %H:%M}"} for a in acts][
+            ::-1
+        ],
+        "weeks": [{"ref": m.isoformat(), "label": f"week of {m.isoformat()}"} for m in mondays][::-1],
     }
 
 

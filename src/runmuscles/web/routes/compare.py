@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from ...analyses.groups import GROUP_LABELS
-from ...history import activities
-from ...history_compare import compare, parse_ref
+from ...history_compare import choices, compare, parse_ref
 from ..app import render
 
 router = APIRouter()
@@ -23,18 +22,9 @@ def compare_page(
     b: str | None = Query(None, max_length=18, pattern=REF),
 ):
     engine = request.app.state.engine
-    acts = activities(engine)
-    weeks = sorted({(x["start_time"].date().toordinal() - x["start_time"].weekday()) for x in acts})
-    from datetime import date  # noqa: PLC0415
-
-    context = {
-        "runs": [{"id": x["id"], "start": f"{x['start_time']:%Y-%m-%d %H:%M}"} for x in acts][::-1],
-        "weeks": [date.fromordinal(w).isoformat() for w in weeks][::-1],
-        "a": a or "",
-        "b": b or "",
-        "result": None,
-        "labels": GROUP_LABELS,
-    }
-    if a and b:
-        context["result"] = compare(engine, parse_ref(a, "a"), parse_ref(b, "b"))
-    return render(request, "compare.html", context)
+    result = compare(engine, parse_ref(a, "a"), parse_ref(b, "b")) if a and b else None
+    return render(
+        request,
+        "compare.html",
+        {**choices(engine), "a": a or "", "b": b or "", "result": result, "labels": GROUP_LABELS},
+    )
