@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def test_run_uses_the_profile_unless_a_flag_overrides_it_and_says_which(tmp_path
     assert "body mass: 64 kg (from the profile)" in p.stdout
     assert "usual cadence: 176 steps/min (from the profile)" in p.stdout
     assert "2.91 mi" in p.stdout and "the runner's usual cadence (176 steps/min" in p.stdout
+    assert re.search(r"pace \d+:\d\d /mi", p.stdout) and "/km" not in p.stdout
     p = run_cli("run", tcx, "--mass", "80", "--json")
     assert "body mass: 80 kg (from --mass)" in p.stderr
     import json

@@ -25,6 +25,7 @@ __all__ = [
     "Profile",
     "Resolved",
     "format_distance",
+    "format_pace",
     "load_profile",
     "profile_from_db",
     "resolve",
@@ -145,3 +146,11 @@ def format_distance(distance_m: float | None, units: str = "km", digits: int = 2
     if units == "mi":
         return f"{distance_m / M_PER_MI:.{digits}f} mi"
     return f"{distance_m / 1000.0:.{digits}f} km"
+
+
+def format_pace(s_per_km: float | None, units: str = "km") -> str:
+    """A pace in the profile's units: ``5:03 /km`` or ``8:08 /mi`` (``-`` when unknown)."""
+    if s_per_km is None or not s_per_km > 0:
+        return "-"
+    s = round(s_per_km * (KM_PER_MI if units == "mi" else 1.0))
+    return f"{s // 60}:{s % 60:02d} /{'mi' if units == 'mi' else 'km'}"

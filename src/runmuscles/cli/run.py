@@ -56,7 +56,7 @@ def run(
     drove it (pace, hills, cadence)."""
     from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
-    from ..profile import format_distance, profile_from_db, resolve  # noqa: PLC0415
+    from ..profile import format_distance, format_pace, profile_from_db, resolve  # noqa: PLC0415
 
     if out is not None:
         check_output_dir(out)
@@ -91,7 +91,7 @@ def run(
         typer.echo(
             f"{f.name}: {rec['sport']}, {format_distance(rec['distance_m'], units)}"
             + f" in {_fmt_duration(rec['duration_s'])}"
-            + (f", pace {int(pace // 60)}:{int(pace % 60):02d} /km" if pace else "")
+            + (f", pace {format_pace(pace, units)}" if pace else "")
             + (f", +{asc:.0f} m / -{desc:.0f} m" if asc is not None and desc is not None else "")
         )
         typer.echo(
