@@ -352,6 +352,7 @@ def test_compare_two_runs_and_two_weeks(db_url):
     assert (calves["a"], calves["b"], calves["change_pct"]) == (200.0, 300.0, pytest.approx(50.0))
     assert calves["per_km_change_pct"] == pytest.approx(-25.0)  # twice the distance, 1.5 times the load
     assert r["comparable"] is True and r["distance_change_pct"] == pytest.approx(100.0)
+    assert "largest rise: calves +50 %; smallest rise: shin +0 %" in r["notes"][0]
     w = compare(eng, "2024-03-06", "2024-03-11")  # any day of each week
     assert w["a"]["runs"] == 2 and w["b"]["runs"] == 1
     wc = {g["group"]: g for g in w["groups"]}["calves"]["impulse_bw_s"]

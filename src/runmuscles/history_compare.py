@@ -145,9 +145,11 @@ def compare(engine, a: str | Ref, b: str | Ref) -> dict[str, Any]:
     if moved:
         up = max(moved, key=lambda r: r["impulse_bw_s"]["change_pct"])
         down = min(moved, key=lambda r: r["impulse_bw_s"]["change_pct"])
+        hi, lo = up["impulse_bw_s"]["change_pct"], down["impulse_bw_s"]["change_pct"]
+        most = "largest rise" if hi >= 0 else "smallest fall"
+        least = "largest fall" if lo < 0 else "smallest rise"
         notes.append(
-            f"largest rise of force impulse: {up['group']} {up['impulse_bw_s']['change_pct']:+.0f} %; "
-            f"largest fall or smallest rise: {down['group']} {down['impulse_bw_s']['change_pct']:+.0f} % "
+            f"force impulse, {most}: {up['group']} {hi:+.0f} %; {least}: {down['group']} {lo:+.0f} % "
             "(descriptive; not validated for injury)"
         )
     return {
