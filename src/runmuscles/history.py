@@ -16,6 +16,16 @@ else ``~/.local/share/runmuscles/history.sqlite``); any SQLAlchemy URL (e.g.
 * **Safe first use**: the schema is created in one transaction that holds the database's
   write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so processes that
   open a new history at the same moment create it once; none fails.
+* **Migrations**: the schema is versioned with Alembic (:mod:`runmuscles.migrations`, scripts
+  inside the package). A new history is created by running every revision; a history of an
+  older runmuscles is upgraded on open, inside the same lock, rows kept; one made before
+  migrations existed is recognised and stamped as the first revision; one of a newer
+  runmuscles is refused.
+* **Engine settings per run**: each stored run keeps the engine version and
+  :func:`engine_settings` (load model, strength, residual reduction, muscle solution, the
+  profile's usual cadence). :func:`week_settings` tells weeks that mix settings (marked by
+  ``runmuscles history`` and the app's runs page); :func:`recompute` computes runs again
+  from their files with the current ones.
 * **Nothing else overwritten**: an existing file that is not a runmuscles history (a text
   file, a one-byte file, another program's SQLite database) is refused, never rewritten;
   error messages show a database URL without its password.
@@ -55,6 +65,15 @@ from .errors import InputError
 
 __all__ = [
     "ImportResult",
+    "MIXED_NOTE",
+    "RecomputeResult",
+    "current_settings_key",
+    "delete_activity",
+    "engine_settings",
+    "outdated_runs",
+    "recompute",
+    "settings_key",
+    "week_settings",
     "RISE_RATIO",
     "SINGLE_RUN_RISE",
     "SINGLE_RUN_WINDOW_DAYS",
@@ -136,6 +155,10 @@ def _schema():
         sa.Column("imported_at", sa.DateTime, nullable=False),
         # JSON: per group, the pace / hills / cadence parts of each load (NULL: not known)
         sa.Column("drivers", sa.Text),
+        # revision 0002: what computed the loads (NULL: stored before runmuscles kept it)
+        sa.Column("engine_version", sa.String(40)),
+        sa.Column("settings", sa.Text),  # JSON of engine_settings()
+        sa.Column("computed_at", sa.DateTime),
     )
     loads = sa.Table(
         "group_loads",
@@ -146,7 +169,18 @@ def _schema():
         sa.Column("muscle_group", sa.String(40), primary_key=True),
         *(sa.Column(c, sa.Float, nullable=False) for c in LOAD_COLUMNS),
     )
-    _TABLES.update(metadata=md, activities=activities, loads=loads)
+    profile = sa.Table(
+        "profile",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("body_mass_kg", sa.Float),
+        sa.Column("height_m", sa.Float),
+        sa.Column("sex", sa.String(12)),
+        sa.Column("cadence_spm", sa.Float),
+        sa.Column("units", sa.String(2)),
+        sa.Column("updated_at", sa.DateTime),
+    )
+    _TABLES.update(metadata=md, activities=activities, loads=loads, profile=profile)
     return _TABLES
 
 
@@ -294,26 +328,46 @@ def open_history(db: str | Path | None = None):
 
 
 def _schema_state(conn) -> tuple[bool, str | None]:
-    """(every table and column is there, why the database is not a runmuscles history)."""
+    """(the schema is at the newest revision, why the database is not a runmuscles history)."""
     import sqlalchemy as sa  # noqa: PLC0415
+
+    from .migrations import HEAD  # noqa: PLC0415  (alembic itself is imported only to upgrade)
 
     insp = sa.inspect(conn)
     tables = set(insp.get_table_names())
     cols = {c["name"] for c in insp.get_columns("activities")} if "activities" in tables else set()
-    want = {c.name for c in _schema()["activities"].columns}
-    ready = {"activities", "group_loads"} <= tables and want <= cols
-    return ready, _foreign_tables_problem(tables, cols)
+    problem = _foreign_tables_problem(tables, cols)
+    revs = (
+        conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+        if "alembic_version" in tables
+        else []
+    )
+    rev = revs[0] if len(revs) == 1 else None
+    if problem is None and rev is not None and rev not in _KNOWN_REVISIONS:
+        problem = (
+            f"was written by a newer runmuscles (schema revision {rev}; this one knows up to {HEAD}); "
+            "upgrade runmuscles to use it"
+        )
+    return rev == HEAD, problem
+
+
+#: Schema revisions this code can read or upgrade (:mod:`runmuscles.migrations`).
+_KNOWN_REVISIONS = ("0001", "0002")
 
 
 def _ensure_schema(engine, shown: str) -> None:
-    """Create the tables and columns that are missing, once, even under concurrent first use.
+    """Create or upgrade the schema (Alembic revisions), once, even under concurrent first use.
 
-    The creation runs in one transaction that holds the database's write lock from its
+    The migration runs in one transaction that holds the database's write lock from its
     start (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock), so a
-    second process waits, then finds the tables made. Other databases retry when a
-    concurrent creation makes theirs fail. A complete schema is seen without any lock.
+    second process waits, then finds the schema upgraded. Other databases retry when a
+    concurrent creation makes theirs fail. A schema at the newest revision is seen without
+    any lock. A history made before migrations (tables, no ``alembic_version``) is stamped
+    as the first revision and upgraded: its rows are kept (:func:`runmuscles.migrations.upgrade`).
     """
     import sqlalchemy as sa  # noqa: PLC0415
+
+    from .migrations import upgrade  # noqa: PLC0415
 
     with engine.connect() as conn:
         ready, problem = _schema_state(conn)
@@ -329,11 +383,15 @@ def _ensure_schema(engine, shown: str) -> None:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 elif dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-                _, problem = _schema_state(conn)
+                ready, problem = _schema_state(conn)
                 if problem is not None:
                     raise InputError(shown, problem)
-                _schema()["metadata"].create_all(conn)
-                _add_missing_columns(conn)
+                if not ready:
+                    tables = set(sa.inspect(conn).get_table_names())
+                    legacy = "activities" in tables and "alembic_version" not in tables
+                    if legacy:
+                        _add_missing_columns(conn)
+                    upgrade(conn, legacy=legacy)
                 conn.commit()
             return
         except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
@@ -347,7 +405,7 @@ def _ensure_schema(engine, shown: str) -> None:
 
 
 def _add_missing_columns(conn) -> None:
-    """Bring a database written by an older runmuscles up to the current columns."""
+    """Bring a history made before migrations to revision 0001 (it may lack ``drivers``)."""
     import sqlalchemy as sa  # noqa: PLC0415
 
     have = {c["name"] for c in sa.inspect(conn).get_columns("activities")}
@@ -408,11 +466,59 @@ def _find(conn, digest: str) -> int | None:
     return conn.execute(sa.select(act.c.id).where(act.c.content_hash == digest)).scalar_one_or_none()
 
 
+def engine_settings(model: dict[str, Any], usual_cadence_spm: float | None = None) -> dict[str, Any]:
+    """What a stored run's loads depend on besides its file: kept with each activity.
+
+    ``load_model`` (the table's format, build date and the runmuscles that built it),
+    the settings its trials were analysed with (``strength``, ``residual_reduction``,
+    ``muscle_solution``: ``None`` when the table does not record them) and the
+    ``usual_cadence_spm`` assumed where a file has no cadence (the profile's; ``None``: the
+    runners' typical cadence). Two runs with different settings (or engine versions) are not
+    comparable as they stand; :func:`recompute` brings them to the current ones.
+    """
+    prov = model.get("provenance", {}) or {}
+    built = prov.get("settings", {}) or {}
+    return {
+        "load_model": {
+            "format": model.get("format"),
+            "date": prov.get("date"),
+            "runmuscles_version": prov.get("runmuscles_version"),
+        },
+        "strength": built.get("strength"),
+        "residual_reduction": built.get("residual_reduction"),
+        "muscle_solution": built.get("muscle_solution", built.get("muscles")),
+        "usual_cadence_spm": usual_cadence_spm,
+    }
+
+
+def settings_key(engine_version: str | None, settings: str | dict | None) -> str:
+    """A short fingerprint of (engine version, settings); ``unknown`` for rows stored before
+    runmuscles kept them (schema revision 0001)."""
+    if engine_version is None and settings is None:
+        return "unknown"
+    if isinstance(settings, str):
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = {"unreadable": settings}
+    text = json.dumps({"engine_version": engine_version, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _current_settings(engine, model: dict[str, Any], usual_cadence_spm: float | None) -> dict[str, Any]:
+    if usual_cadence_spm is None:
+        from .profile import load_profile  # noqa: PLC0415
+
+        usual_cadence_spm = load_profile(engine).cadence_spm
+    return engine_settings(model, usual_cadence_spm)
+
+
 def import_paths(
     engine,
     paths: Iterable[str | Path],
     *,
     on_result: Callable[[ImportResult], None] | None = None,
+    usual_cadence_spm: float | None = None,
 ) -> list[ImportResult]:
     """Import activity files (and folders of them) into the history, one transaction each.
 
@@ -424,17 +530,24 @@ def import_paths(
         Files (FIT, GPX, TCX) or folders (searched recursively for those suffixes).
     on_result
         Called after each file with its :class:`ImportResult` (its row already committed).
+    usual_cadence_spm
+        The cadence assumed where a file has none (default: the history's profile, see
+        :mod:`runmuscles.profile`; without one, the runners' typical cadence).
 
     Returns
     -------
     list of ImportResult
+        Each stored run keeps the engine version and :func:`engine_settings`.
     """
     import sqlalchemy as sa  # noqa: PLC0415
 
+    from . import __version__  # noqa: PLC0415
     from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
     from .readers.watch import read_activity  # noqa: PLC0415
 
     model = load_load_model()
+    settings = _current_settings(engine, model, usual_cadence_spm)
+    cadence = settings["usual_cadence_spm"]
     results: list[ImportResult] = []
     for f in _expand(paths):
         digest = content_hash(f)
@@ -444,7 +557,7 @@ def import_paths(
             res = ImportResult(f, "duplicate", found)
         else:
             try:
-                rec = summarize_activity(read_activity(f), model=model)
+                rec = summarize_activity(read_activity(f), model=model, usual_cadence_spm=cadence)
             except InputError as exc:
                 res = ImportResult(f, "error", None, str(exc))
             else:
@@ -462,6 +575,9 @@ def import_paths(
                     "warnings": json.dumps(warnings),
                     "imported_at": datetime.now(UTC).replace(tzinfo=None),
                     "drivers": json.dumps(rec["drivers"]),
+                    "engine_version": __version__,
+                    "settings": json.dumps(settings, sort_keys=True),
+                    "computed_at": datetime.now(UTC).replace(tzinfo=None),
                 }
                 try:
                     new_id = store_activity(engine, row, rec["groups"])
@@ -510,6 +626,163 @@ def store_activity(engine, row: dict[str, Any], groups: dict[str, dict[str, floa
             ],
         )
     return int(new_id)
+
+
+_SHIPPED_SETTINGS: dict[tuple[int, int], dict[str, Any]] = {}
+
+
+def _shipped_model_settings() -> dict[str, Any]:
+    """:func:`engine_settings` of the shipped load model, read once per version of its file
+    (the runs page asks on every view)."""
+    from importlib import resources  # noqa: PLC0415
+
+    from .analyses.load_model import LOAD_MODEL_FILE, load_load_model  # noqa: PLC0415
+
+    st = Path(str(resources.files("runmuscles") / "data" / LOAD_MODEL_FILE)).stat()
+    key = (st.st_mtime_ns, st.st_size)
+    if key not in _SHIPPED_SETTINGS:
+        _SHIPPED_SETTINGS.clear()
+        _SHIPPED_SETTINGS[key] = engine_settings(load_load_model())
+    return dict(_SHIPPED_SETTINGS[key])
+
+
+def current_settings_key(engine, usual_cadence_spm: float | None = None) -> str:
+    """:func:`settings_key` of what an import would store now (this engine, the shipped load
+    model, the profile's cadence)."""
+    from . import __version__  # noqa: PLC0415
+    from .profile import load_profile  # noqa: PLC0415
+
+    settings = _shipped_model_settings()
+    cadence = usual_cadence_spm if usual_cadence_spm is not None else load_profile(engine).cadence_spm
+    settings["usual_cadence_spm"] = cadence
+    return settings_key(__version__, settings)
+
+
+def outdated_runs(engine, acts: list[dict[str, Any]] | None = None) -> list[int]:
+    """Ids of the runs whose loads were computed with another engine version or other settings
+    than an import would use now (including runs stored before the history kept them)."""
+    key = current_settings_key(engine)
+    acts = activities(engine) if acts is None else acts
+    return [a["id"] for a in acts if settings_key(a.get("engine_version"), a.get("settings")) != key]
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    """Outcome of recomputing one stored run: ``recomputed``, ``current`` (nothing to do) or
+    ``error`` (with the reason; the stored run is left as it was)."""
+
+    activity_id: int
+    status: str
+    message: str = ""
+
+
+def recompute(
+    engine,
+    ids: Iterable[int] | None = None,
+    *,
+    usual_cadence_spm: float | None = None,
+    on_result: Callable[[RecomputeResult], None] | None = None,
+) -> list[RecomputeResult]:
+    """Compute stored runs again from their files with the current engine and settings.
+
+    Parameters
+    ----------
+    engine
+        From :func:`open_history`.
+    ids
+        The runs to recompute (every one given, even if current); ``None``: every run whose
+        :func:`settings_key` differs from the current one (:func:`outdated_runs`).
+    usual_cadence_spm
+        Default: the profile's (as :func:`import_paths`).
+
+    Each run is rewritten in one transaction (its row and its group loads), so a recompute
+    that is stopped leaves every run either as it was or fully recomputed. A run whose file
+    is gone, or whose file no longer has the content that was imported, is left as it was
+    and reported as an error.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from . import __version__  # noqa: PLC0415
+    from .analyses.load_model import load_load_model, summarize_activity  # noqa: PLC0415
+    from .readers.watch import read_activity  # noqa: PLC0415
+
+    model = load_load_model()
+    settings = _current_settings(engine, model, usual_cadence_spm)
+    key = settings_key(__version__, settings)
+    wanted = None if ids is None else {int(i) for i in ids}
+    acts = activities(engine)
+    if wanted is not None:
+        missing = wanted - {a["id"] for a in acts}
+        if missing:
+            raise InputError(f"run {min(missing)}", "no such run in the history")
+    t = _schema()
+    out: list[RecomputeResult] = []
+    for a in acts:
+        if wanted is not None and a["id"] not in wanted:
+            continue
+        if wanted is None and settings_key(a.get("engine_version"), a.get("settings")) == key:
+            continue
+        path = Path(a["source"])
+        if not path.is_file():
+            res = RecomputeResult(a["id"], "error", "its file is no longer where it was imported from")
+        elif content_hash(path) != a["content_hash"]:
+            res = RecomputeResult(a["id"], "error", "its file has changed since it was imported")
+        else:
+            try:
+                rec = summarize_activity(
+                    read_activity(path), model=model, usual_cadence_spm=settings["usual_cadence_spm"]
+                )
+            except InputError as exc:
+                res = RecomputeResult(a["id"], "error", str(exc))
+            else:
+                start = datetime.fromisoformat(rec["start_time"]).astimezone(UTC).replace(tzinfo=None)
+                values = {
+                    "sport": rec["sport"],
+                    "start_time": start,
+                    "distance_m": rec["distance_m"],
+                    "duration_s": rec["duration_s"],
+                    "ascent_m": rec["ascent_m"],
+                    "descent_m": rec["descent_m"],
+                    "warnings": json.dumps(rec["warnings"]),
+                    "drivers": json.dumps(rec["drivers"]),
+                    "engine_version": __version__,
+                    "settings": json.dumps(settings, sort_keys=True),
+                    "computed_at": datetime.now(UTC).replace(tzinfo=None),
+                }
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.update(t["activities"]).where(t["activities"].c.id == a["id"]).values(**values)
+                    )
+                    conn.execute(sa.delete(t["loads"]).where(t["loads"].c.activity_id == a["id"]))
+                    conn.execute(
+                        sa.insert(t["loads"]),
+                        [
+                            {"activity_id": a["id"], "muscle_group": g, **{c: v[c] for c in LOAD_COLUMNS}}
+                            for g, v in rec["groups"].items()
+                        ],
+                    )
+                res = RecomputeResult(a["id"], "recomputed")
+        out.append(res)
+        if on_result is not None:
+            on_result(res)
+    return out
+
+
+def delete_activity(engine, activity_id: int) -> dict[str, Any]:
+    """Remove one run and its group loads (one transaction); returns the removed row.
+
+    Raises :class:`~runmuscles.errors.InputError` when the history has no such run.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    t = _schema()
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(t["activities"]).where(t["activities"].c.id == activity_id)).first()
+        if row is None:
+            raise InputError(f"run {activity_id}", "no such run in the history")
+        conn.execute(sa.delete(t["loads"]).where(t["loads"].c.activity_id == activity_id))
+        conn.execute(sa.delete(t["activities"]).where(t["activities"].c.id == activity_id))
+    return dict(row._mapping)
 
 
 def activities(engine) -> list[dict[str, Any]]:
@@ -775,11 +1048,36 @@ def recent_weeks(engine, n: int, rows: list[dict] | None = None) -> tuple[list[d
     """
     rows = weekly_loads(engine) if rows is None else rows
     shown = sorted({r["week_start"] for r in rows if r["runs"]})[-n:]
+    acts = activities(engine)
+    keys = week_settings(acts)
     weeks = []
     for w in shown:
         wr = sorted((r for r in rows if r["week_start"] == w), key=lambda r: -r["load"])
         weeks.append(
-            {"week_start": w, "runs": wr[0]["runs"], "distance_m": wr[0]["distance_m"], "groups": wr}
+            {
+                "week_start": w,
+                "runs": wr[0]["runs"],
+                "distance_m": wr[0]["distance_m"],
+                "groups": wr,
+                "mixed_settings": len(keys.get(w, ())) > 1,
+            }
         )
-    spikes = [s for s in single_run_spikes(activities(engine)) if shown and s["start_time"][:10] >= shown[0]]
+    spikes = [s for s in single_run_spikes(acts) if shown and s["start_time"][:10] >= shown[0]]
     return weeks, spikes
+
+
+#: What a week that mixes engine settings is told (history command and runs page).
+MIXED_NOTE = (
+    "mixes runs computed with different engine versions or settings: its loads are not comparable "
+    "as they stand (recompute them)"
+)
+
+
+def week_settings(acts: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Per ISO week (Monday, ISO date): the :func:`settings_key` of its runs. A week with more
+    than one key mixes results of different engine versions or settings."""
+    out: dict[str, set[str]] = {}
+    for a in acts:
+        w = _monday(a["start_time"]).isoformat()
+        out.setdefault(w, set()).add(settings_key(a.get("engine_version"), a.get("settings")))
+    return out

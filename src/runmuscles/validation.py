@@ -157,6 +157,12 @@ LIMITS: dict[str, Limit] = _limits(
     ),
     Limit("cycle", 1, None, "", "stride cycle number (1-based)", "cycles are counted from 1",
           integer=True),
+    Limit(
+        "cadence_spm", 100.0, 250.0, "steps/min", "usual running cadence (both feet's steps per minute)",
+        "running at 1.3-1.6 strides/s (stride_frequency_hz above; Weyand PG et al. 2000, J Appl Physiol "
+        "89:1991-1999) is 156-192 steps/min; 100-250 steps/min (0.83-2.1 strides/s) leaves room for slow "
+        "jogging and fast running",
+    ),
     # -- processing --------------------------------------------------------------------------
     Limit(
         "lowpass_hz", 0.5, 100.0, "Hz", "low-pass cutoff for joint angles",
@@ -340,6 +346,8 @@ CHOICES: dict[str, dict[str, str]] = {
     "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
     "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
     "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+    "units": {"km": "kilometres", "mi": "miles (1 mi = 1609.344 m)"},
+    "sex": {"female": "female", "male": "male", "unspecified": "not given"},
 }
 
 

@@ -604,7 +604,10 @@ def advice_for_stored_run(engine, activity_id: int, **kw: Any) -> dict[str, Any]
     if not path.is_file():
         raise InputError(f"run {activity_id}", "its file is no longer where it was imported from")
     others = [a for a in acts if a["id"] != activity_id and a["content_hash"] != found[0]["content_hash"]]
-    return advice_for_run(summarize_run_file(path), history=others, **kw)
+    from ..profile import load_profile  # noqa: PLC0415
+
+    cadence = load_profile(engine).cadence_spm  # as the run was imported (the history's profile)
+    return advice_for_run(summarize_run_file(path, usual_cadence_spm=cadence), history=others, **kw)
 
 
 def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[str, Any]:

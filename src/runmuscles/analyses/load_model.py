@@ -563,7 +563,10 @@ def _nearest_on_axis(
 
 
 def run_load(
-    clean_run, body_mass_kg: float | None = None, model: dict[str, Any] | None = None
+    clean_run,
+    body_mass_kg: float | None = None,
+    model: dict[str, Any] | None = None,
+    usual_cadence_spm: float | None = None,
 ) -> dict[str, Any]:
     """Per-group muscle load of a cleaned run, and what drove it.
 
@@ -575,6 +578,9 @@ def run_load(
         Runner's body mass; when given, impulses are also in N s and work in J.
     model
         A table from :func:`load_load_model` (default: the shipped one).
+    usual_cadence_spm
+        The runner's usual cadence (steps/min, e.g. from the profile): used where the file has
+        no cadence, instead of the runners' typical cadence at that speed.
 
     Returns
     -------
@@ -591,6 +597,7 @@ def run_load(
         cadence used); ``warnings``.
     """
     check("body_mass_kg", body_mass_kg, "body_mass_kg")
+    check("cadence_spm", usual_cadence_spm, "usual cadence")
     m = model if model is not None else load_load_model()
     grid = _Grid(m)
     speeds, grades, cads = grid.speeds, grid.grades, grid.cads
@@ -651,13 +658,17 @@ def run_load(
     f_typ = np.interp(v, speeds, grid.freq)
     c_spm = cad_spm[ok]
     has_cad = np.isfinite(c_spm) & (c_spm > 0)
-    cp = np.where(has_cad, 100.0 * (c_spm / 120.0) / f_typ, 100.0)
+    missing = 100.0 if usual_cadence_spm is None else 100.0 * (usual_cadence_spm / 120.0) / f_typ
+    cp = np.where(has_cad, 100.0 * (c_spm / 120.0) / f_typ, missing)
+    assumed = (
+        "the runners' typical cadence at each speed assumed (100 %)"
+        if usual_cadence_spm is None
+        else f"the runner's usual cadence ({usual_cadence_spm:g} steps/min, from the profile) assumed"
+    )
     if d_total > 0 and not has_cad.any():
-        warnings.append("no cadence in the file: the runners' typical cadence at each speed assumed (100 %)")
+        warnings.append(f"no cadence in the file: {assumed}")
     elif (~has_cad).any() and d_total > 0:
-        warnings.append(
-            f"{d_ok[~has_cad].sum():.0f} m without cadence counted at the typical cadence (100 %)"
-        )
+        warnings.append(f"{d_ok[~has_cad].sum():.0f} m without cadence: {assumed}")
     cp = _nearest_on_axis(
         cp,
         cads,
@@ -703,7 +714,11 @@ def run_load(
         "distance_uphill_m": float(d_ok[gr > 0.5].sum()),
         "distance_downhill_m": float(d_ok[gr < -0.5].sum()),
         "mean_cadence_pct": wmean(cp),
-        "cadence_source": "file" if has_cad.any() else "typical (no cadence in the file)",
+        "cadence_source": "file"
+        if has_cad.any()
+        else "typical (no cadence in the file)"
+        if usual_cadence_spm is None
+        else "the profile's usual cadence (no cadence in the file)",
     }
     return {
         "groups": groups,
@@ -743,7 +758,9 @@ def main_driver(changes: dict[str, float | None]) -> str | None:
     return best
 
 
-def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> dict[str, Any]:
+def summarize_run_file(
+    path: str | Path, body_mass_kg: float | None = None, usual_cadence_spm: float | None = None
+) -> dict[str, Any]:
     """Read, clean and load one watch file: the record ``runmuscles run --json`` prints.
 
     Parameters
@@ -753,6 +770,8 @@ def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> d
     body_mass_kg
         Runner's body mass (adds absolute loads); checked against the declared
         ``body_mass_kg`` limit (:func:`runmuscles.validation.check`).
+    usual_cadence_spm
+        The runner's usual cadence, used where the file has none (see :func:`run_load`).
 
     Returns
     -------
@@ -763,17 +782,23 @@ def summarize_run_file(path: str | Path, body_mass_kg: float | None = None) -> d
     from ..readers.watch import read_activity  # noqa: PLC0415
 
     check("body_mass_kg", body_mass_kg, "body_mass_kg")
-    rec = summarize_activity(read_activity(path), body_mass_kg=body_mass_kg)
+    rec = summarize_activity(
+        read_activity(path), body_mass_kg=body_mass_kg, usual_cadence_spm=usual_cadence_spm
+    )
     rec["file"] = str(path)
     return rec
 
 
 def summarize_activity(
-    activity, body_mass_kg: float | None = None, model: dict[str, Any] | None = None
+    activity,
+    body_mass_kg: float | None = None,
+    model: dict[str, Any] | None = None,
+    usual_cadence_spm: float | None = None,
 ) -> dict[str, Any]:
     """Clean and load one activity (:class:`~runmuscles.readers.watch.Activity`).
 
-    ``model`` is a load table from :func:`load_load_model` (default: the shipped one).
+    ``model`` is a load table from :func:`load_load_model` (default: the shipped one);
+    ``usual_cadence_spm`` the runner's usual cadence, used where the file has none.
 
     Returns
     -------
@@ -794,7 +819,7 @@ def summarize_activity(
 
     check("body_mass_kg", body_mass_kg, "body_mass_kg")
     run = clean_activity(activity)
-    load = run_load(run, body_mass_kg=body_mass_kg, model=model)
+    load = run_load(run, body_mass_kg=body_mass_kg, model=model, usual_cadence_spm=usual_cadence_spm)
     dist = reported_distance(activity, run)
     tot = run.totals
 

@@ -16,11 +16,13 @@ from ..errors import RunmusclesError
 from . import (  # noqa: F401, E402  (each module registers its command on ``app``)
     advice,
     analyze,
+    backup,
     batch,
     claims,
     demo,
     history,
     load_model,
+    profile,
     report,
     run,
     serve,

@@ -11,6 +11,7 @@ import typer
 
 from ..errors import InputError
 from ..history import ACTIVITY_SUFFIXES
+from ..validation import option_check
 from ._app import app
 
 
@@ -32,6 +33,14 @@ def advice(
         str | None, typer.Option(help="With --db and no SOURCE: the week containing this date (YYYY-MM-DD).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the advice as one JSON object.")] = False,
+    cadence_spm: Annotated[
+        float | None,
+        typer.Option(
+            "--cadence",
+            help="Usual cadence (steps/min), used where a watch file has none (default: the profile's).",
+            callback=option_check("cadence_spm", "--cadence"),
+        ),
+    ] = None,
 ) -> None:
     """Per muscle group: load per km, demand relative to capacity, change with speed and
     grade; the groups your running stresses most and least; 2-3 cited exercises for each;
@@ -48,16 +57,21 @@ def advice(
         result = adv.advice_for_results(source)
     elif source.suffix.lower() in ACTIVITY_SUFFIXES:
         from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
+        from ..profile import profile_from_db, resolve  # noqa: PLC0415
 
         if not source.exists():
             raise InputError(source, "file not found")
+        cadence = resolve(cadence_spm, profile_from_db(db).cadence_spm, "--cadence")
+        typer.echo(cadence.said("usual cadence", "steps/min"), err=as_json)
         history = None
         if db is not None:
             from ..history import activities, content_hash, open_history  # noqa: PLC0415
 
             digest = content_hash(source)
             history = [a for a in activities(open_history(db)) if a["content_hash"] != digest]
-        result = adv.advice_for_run(summarize_run_file(source), history=history)
+        result = adv.advice_for_run(
+            summarize_run_file(source, usual_cadence_spm=cadence.value), history=history
+        )
     elif source.exists():
         raise InputError(source, "not a results folder or a FIT, GPX or TCX file")
     else:

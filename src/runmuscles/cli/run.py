@@ -35,8 +35,16 @@ def run(
         float | None,
         typer.Option(
             "--mass",
-            help="Body mass (kg): adds loads in N s and J.",
+            help="Body mass (kg): adds loads in N s and J (default: the profile's, runmuscles profile).",
             callback=option_check("body_mass_kg", "--mass"),
+        ),
+    ] = None,
+    cadence_spm: Annotated[
+        float | None,
+        typer.Option(
+            "--cadence",
+            help="Usual cadence (steps/min), used where a file has none (default: the profile's).",
+            callback=option_check("cadence_spm", "--cadence"),
         ),
     ] = None,
     out: Annotated[
@@ -48,6 +56,7 @@ def run(
     drove it (pace, hills, cadence)."""
     from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
+    from ..profile import format_distance, format_pace, profile_from_db, resolve  # noqa: PLC0415
 
     if out is not None:
         check_output_dir(out)
@@ -56,11 +65,17 @@ def run(
         from ..history import open_history  # noqa: PLC0415
 
         history = open_history(db)
+    stored = profile_from_db(db)
+    mass = resolve(mass_kg, stored.body_mass_kg, "--mass")
+    cadence = resolve(cadence_spm, stored.cadence_spm, "--cadence")
+    units = stored.shown_units
+    for line in (mass.said("body mass", "kg"), cadence.said("usual cadence", "steps/min")):
+        typer.echo(line, err=as_json)  # which value was used, and from where
     failed = False
     records = []
     for f in files:
         try:
-            rec = summarize_run_file(f, body_mass_kg=mass_kg)
+            rec = summarize_run_file(f, body_mass_kg=mass.value, usual_cadence_spm=cadence.value)
         except RunmusclesError as exc:
             failed = True
             if as_json:  # the JSON stream says which file failed; stderr has the one line as always
@@ -74,9 +89,9 @@ def run(
         pace = rec["pace_s_per_km"]
         asc, desc = rec["ascent_m"], rec["descent_m"]
         typer.echo(
-            f"{f.name}: {rec['sport']}, {rec['distance_m'] / 1000:.2f} km"
+            f"{f.name}: {rec['sport']}, {format_distance(rec['distance_m'], units)}"
             + f" in {_fmt_duration(rec['duration_s'])}"
-            + (f", pace {int(pace // 60)}:{int(pace % 60):02d} /km" if pace else "")
+            + (f", pace {format_pace(pace, units)}" if pace else "")
             + (f", +{asc:.0f} m / -{desc:.0f} m" if asc is not None and desc is not None else "")
         )
         typer.echo(
@@ -128,7 +143,7 @@ def run(
     if history is not None:
         from ..history import import_paths  # noqa: PLC0415
 
-        for r in import_paths(history, files):
+        for r in import_paths(history, files, usual_cadence_spm=cadence.value):
             if not as_json:
                 typer.echo(f"history: {r.path.name}: {r.status}", err=True)
     if failed:

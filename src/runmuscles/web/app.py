@@ -197,6 +197,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="runmuscles", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    from ..profile import format_distance  # noqa: PLC0415
+
+    templates.env.filters["distance"] = format_distance  # {{ metres|distance(units) }}
     app.state.settings = settings
     app.state.guard = guard
     app.state.engine = engine
@@ -261,9 +264,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    from .routes import advice, claims, home, runs, upload, whatif  # noqa: PLC0415
+    from .routes import advice, claims, compare, home, mydata, profile, runs, upload, whatif  # noqa: PLC0415
 
-    for module in (home, upload, runs, advice, claims, whatif):
+    for module in (home, upload, runs, compare, advice, claims, whatif, profile, mydata):
         app.include_router(module.router)
     return app
 
@@ -278,5 +281,8 @@ def _resume(store: UploadStore, db: str, unfinished, time_limit_s: float) -> Non
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """A page from its template, with what every page needs (the CSRF token, the nav)."""
     templates: Jinja2Templates = request.app.state.templates
-    ctx = {"csrf_token": getattr(request.state, "csrf_token", ""), **context}
+    from ..profile import load_profile  # noqa: PLC0415
+
+    units = load_profile(request.app.state.engine).shown_units  # the profile's, on every page
+    ctx = {"csrf_token": getattr(request.state, "csrf_token", ""), "units": units, **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status)

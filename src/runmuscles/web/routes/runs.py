@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from markupsafe import Markup
 
 from ...analyses.groups import GROUP_LABELS
@@ -29,6 +29,9 @@ def run_rows(request: Request) -> list[dict[str, Any]]:
                 "name": names.get(a["source"], "imported file"),
                 "start": a["start_time"].strftime("%Y-%m-%d %H:%M"),
                 "distance_km": a["distance_m"] / 1000,
+                "distance_m": a["distance_m"],
+                "engine_version": a.get("engine_version"),
+                "settings": json.loads(a["settings"]) if a.get("settings") else None,
                 "duration": _clock(a["duration_s"]),
                 "sport": a["sport"],
                 "groups": a["groups"],
@@ -62,6 +65,8 @@ def weeks(engine) -> tuple[list[dict[str, Any]], list[str]]:
             "week_start": wk["week_start"],
             "runs": wk["runs"],
             "distance_km": wk["distance_m"] / 1000,
+            "distance_m": wk["distance_m"],
+            "mixed": wk["mixed_settings"],
             "groups": [
                 {
                     "label": GROUP_LABELS.get(r["group"], r["group"]).split(" (")[0],
@@ -78,11 +83,42 @@ def weeks(engine) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 @router.get("/runs")
-def runs_page(request: Request):
-    week_rows, spikes = weeks(request.app.state.engine)
+def runs_page(
+    request: Request,
+    recomputed: int | None = Query(None, ge=0, le=10**9),
+    failed: int | None = Query(None, ge=0, le=10**9),
+):
+    from ...history import MIXED_NOTE, outdated_runs  # noqa: PLC0415
+
+    engine = request.app.state.engine
+    week_rows, spikes = weeks(engine)
     return render(
-        request, "runs.html", {"runs": run_rows(request)[::-1], "weeks": week_rows, "spikes": spikes}
+        request,
+        "runs.html",
+        {
+            "runs": run_rows(request)[::-1],
+            "weeks": week_rows,
+            "spikes": spikes,
+            "outdated": len(outdated_runs(engine)),
+            "mixed_note": MIXED_NOTE,
+            "recomputed": recomputed,
+            "failed": failed,
+        },
     )
+
+
+@router.post("/runs/recompute")
+async def recompute_runs(request: Request):
+    """Recompute, from their files, the runs stored with another engine version or settings
+    (:func:`runmuscles.history.recompute`, as ``runmuscles history --recompute``)."""
+    from starlette.concurrency import run_in_threadpool  # noqa: PLC0415
+    from starlette.responses import RedirectResponse  # noqa: PLC0415
+
+    from ...history import recompute  # noqa: PLC0415
+
+    done = await run_in_threadpool(recompute, request.app.state.engine)
+    bad = sum(1 for r in done if r.status == "error")
+    return RedirectResponse(f"/runs?recomputed={len(done) - bad}&failed={bad}", status_code=303)
 
 
 @router.get("/runs/{run_id}")

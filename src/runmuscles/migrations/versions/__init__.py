@@ -1,0 +1,1 @@
+"""The history's schema revisions (Alembic migration scripts, oldest first)."""
