@@ -377,3 +377,88 @@ def test_browser_uploads_a_c3d_with_its_static_trial_and_sees_the_analysis(
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(tmp_path / "data", ignore_errors=True)
+
+
+# -- the what-if sliders in a real browser ------------------------------------------------------------
+
+
+def _key(b, key: str, code: int, times: int) -> None:
+    for _ in range(times):
+        for kind in ("keyDown", "keyUp"):
+            b.call(
+                "Input.dispatchKeyEvent",
+                {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code},
+            )
+
+
+def _wait_whatif(b, query: str, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = b.evaluate("document.body.dataset.whatif || ''")
+        if state == "error" or (state == "done" and b.evaluate("document.body.dataset.whatifQuery") == query):
+            break
+        time.sleep(0.2)
+    assert b.evaluate("document.body.dataset.whatif") == "done", b.evaluate(
+        "document.getElementById('whatif-status').textContent"
+    )
+    assert b.evaluate("document.body.dataset.whatifQuery") == query
+
+
+@pytest.mark.slow
+def test_browser_whatif_sliders_by_keyboard_move_fills_and_changes(tmp_path, require_service):
+    from test_web import _start_server
+
+    from runmuscles.reports.browser import HeadlessBrowser, find_chromium
+
+    if find_chromium() is None:
+        require_service("no Chromium (install Debian's 'chromium' package)")
+    proc, url = _start_server(tmp_path)
+    origin = url.split("/?")[0]
+    read = (
+        "JSON.stringify([[...document.querySelectorAll('#whatif-bodymap path.region')]"
+        ".map(p => p.getAttribute('fill')), "
+        "[...document.querySelectorAll('#whatif-table td[data-col=change]')].map(t => t.textContent), "
+        "[...document.querySelectorAll('#whatif-table rect[data-col=bar]')]"
+        ".map(r => r.getAttribute('width'))])"
+    )
+    try:
+        with HeadlessBrowser(width=1280, height=1000, timeout_s=300) as b:
+            b.open(url)
+            b.open(origin + "/whatif")
+            # every control has a label; the wind waits for an overground surface, with the reason
+            assert b.evaluate("[...document.querySelectorAll('#whatif-form input, #whatif-form select')]"
+                              ".every(el => el.labels && el.labels.length > 0)")  # fmt: skip
+            names = b.evaluate(
+                "[...document.querySelectorAll('#whatif-form input[type=range]')].map(e => e.name)"
+            )
+            assert names == ["speed_m_s", "grade_pct", "cadence_pct", "lean_deg", "overstride_m", "wind_m_s"]
+            assert b.evaluate("document.getElementById('wind').disabled")
+            assert not b.evaluate("document.getElementById('speed').disabled")  # four measured speeds
+            before = json.loads(b.evaluate(read))
+            # the speed slider, from the keyboard: five steps of 0.1 m/s up
+            b.evaluate("document.getElementById('speed').focus()")
+            base = float(b.evaluate("document.getElementById('speed').value"))
+            _key(b, "ArrowRight", 39, 5)
+            want = f"{base + 0.5:.1f}".rstrip("0").rstrip(".")
+            _wait_whatif(b, f"speed_m_s={want}")
+            after_speed = json.loads(b.evaluate(read))
+            assert after_speed[0] != before[0] and after_speed[1] != before[1] and after_speed[2] != before[2]
+            # back to the baseline, then cadence +10 % (older requests aborted while keys repeat)
+            b.evaluate("document.getElementById('whatif-reset').click()")
+            _wait_whatif(b, "")
+            assert json.loads(b.evaluate(read))[1] == before[1]
+            b.evaluate("document.getElementById('cadence').focus()")
+            _key(b, "ArrowRight", 39, 10)
+            _wait_whatif(b, "cadence_pct=110")
+            after_cadence = json.loads(b.evaluate(read))
+            assert after_cadence[0] != before[0] and after_cadence[1] != before[1]
+            # overground: the wind slider works
+            b.evaluate("(() => { const s = document.getElementById('surface'); s.value = 'overground';"
+                       " s.dispatchEvent(new Event('input', {bubbles: true})); })()")  # fmt: skip
+            assert not b.evaluate("document.getElementById('wind').disabled")
+            _wait_whatif(b, "cadence_pct=110&surface=overground")
+            assert b.console_errors == []
+            assert all(u.startswith(origin) or u.startswith("data:") for u in b.requests), b.requests
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -45,13 +45,20 @@ def _groups(payload: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-#: The page's sliders: Condition field, label, the declared limit (its range), step, unit, help.
+#: The page's sliders: element id, Condition field, label, the declared limit (its range), step, unit, help.
 SLIDERS = (
-    ("grade_pct", "Slope", 1.0, "%", "positive uphill"),
-    ("cadence_pct", "Cadence", 1.0, "% of the recorded", "steps per minute against the runner's own"),
-    ("lean_deg", "Trunk lean", 1.0, "deg", "extra forward lean; negative: more upright"),
-    ("overstride_m", "Overstride", 0.01, "m", "foot further ahead of the body at contact"),
-    ("wind_m_s", "Wind", 0.5, "m/s", "head wind positive, tail wind negative; overground only"),
+    ("grade", "grade_pct", "Slope", 1.0, "%", "positive uphill"),
+    (
+        "cadence",
+        "cadence_pct",
+        "Cadence",
+        1.0,
+        "% of the recorded",
+        "steps per minute against the runner's own",
+    ),
+    ("lean", "lean_deg", "Trunk lean", 1.0, "deg", "extra forward lean; negative: more upright"),
+    ("overstride", "overstride_m", "Overstride", 0.01, "m", "foot further ahead of the body at contact"),
+    ("wind", "wind_m_s", "Wind", 0.5, "m/s", "head wind positive, tail wind negative; overground only"),
 )
 #: The neutral value of each slider (the recorded condition).
 NEUTRAL = {"grade_pct": 0.0, "cadence_pct": 100.0, "lean_deg": 0.0, "overstride_m": 0.0, "wind_m_s": 0.0}
@@ -93,6 +100,7 @@ def whatif_page(request: Request):
         demo.prefetch(sorted(steps, key=abs))
     sliders = [
         {
+            "id": element_id,
             "name": key,
             "label": label,
             "low": LIMITS[key].low,
@@ -102,7 +110,7 @@ def whatif_page(request: Request):
             "help": help_text,
             "value": NEUTRAL[key],
         }
-        for key, label, step, unit, help_text in SLIDERS
+        for element_id, key, label, step, unit, help_text in SLIDERS
     ]
     return render(
         request,

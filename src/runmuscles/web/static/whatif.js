@@ -8,7 +8,7 @@
   const status = document.getElementById("whatif-status");
   const notes = document.getElementById("whatif-notes");
   const surface = document.getElementById("surface");
-  const wind = document.getElementById("wind_m_s");
+  const wind = document.getElementById("wind");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const BAR_HALF_PX = 60;
   const BAR_FULL_PCT = 50; // a change of 50 % fills half the bar
@@ -102,7 +102,8 @@
   }
 
   wind.disabled = surface.value !== "overground";
-  form.addEventListener("input", update);
+  // on each control (an input event dispatched by a script need not bubble to the form)
+  for (const el of form.querySelectorAll("input[type=range], select")) el.addEventListener("input", update);
   form.addEventListener("reset", () => setTimeout(update, 0));
   form.addEventListener("submit", (e) => e.preventDefault());
 })();
