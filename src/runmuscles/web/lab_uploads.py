@@ -38,7 +38,14 @@ from .uploads import (
     _suffix,
 )
 
-__all__ = ["LAB_SIZE_CAP_BYTES", "LabSession", "assign_roles", "check_lab_content", "extract_lab_zip"]
+__all__ = [
+    "LAB_SIZE_CAP_BYTES",
+    "LabSession",
+    "assign_roles",
+    "check_lab_content",
+    "content_names",
+    "extract_lab_zip",
+]
 
 #: Largest accepted file per suffix: C3D and zip as issue 16 suggests; text tables of a whole
 #: session (markers at 200 Hz for minutes) stay well under 500 MB; XML files are small.
@@ -74,6 +81,33 @@ class LabSession:
     def roles(self) -> dict[str, str]:
         """Role -> the user's file name (for display)."""
         return {k: f.name for k, f in vars(self).items() if f is not None}
+
+
+def content_names(session: LabSession) -> LabSession:
+    """The session with its trial, static trial and model renamed ``<role>-<sha256 of the content>``.
+
+    Still generated names (never the client's), but the same file gets the same name: the
+    models made from it (the scaled model is named after the static trial or the trial) and
+    their cached muscle geometry (:mod:`runmuscles.model.geometry`, named after the model file)
+    are found again when the same session is uploaded again. The forces keep their names (the
+    ExternalLoads file names its data by them).
+    """
+    import hashlib  # noqa: PLC0415
+    from dataclasses import replace  # noqa: PLC0415
+
+    renamed = {}
+    for role in ("trial", "static", "model"):
+        f = getattr(session, role)
+        if f is None:
+            continue
+        h = hashlib.sha256()
+        with f.path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        target = f.path.with_name(f"{role}-{h.hexdigest()[:32]}{f.suffix}")
+        f.path.rename(target)
+        renamed[role] = replace(f, path=target)
+    return replace(session, **renamed)
 
 
 def check_lab_content(f: StoredFile) -> None:

@@ -22,7 +22,14 @@ from ...errors import InputError
 from ...validation import check
 from ..app import render
 from ..lab_jobs import ID_PATTERN, RESULT_DOWNLOADS
-from ..lab_uploads import LAB_SIZE_CAP_BYTES, LAB_WHAT, assign_roles, check_lab_content, extract_lab_zip
+from ..lab_uploads import (
+    LAB_SIZE_CAP_BYTES,
+    LAB_WHAT,
+    assign_roles,
+    check_lab_content,
+    content_names,
+    extract_lab_zip,
+)
 from ..uploads import UploadRefused, receive_upload
 
 router = APIRouter()
@@ -77,6 +84,9 @@ async def lab_upload(request: Request):
         settings["emg"] = fields.get("emg") == "on"
         files, skipped = await run_in_threadpool(_store, received, inputs)
         session = await run_in_threadpool(assign_roles, files)
+        before = {id(getattr(session, r)): r for r in ("trial", "static", "model") if getattr(session, r)}
+        session = await run_in_threadpool(content_names, session)
+        files = [getattr(session, before[id(f)]) if id(f) in before else f for f in files]
     except (UploadRefused, InputError):
         shutil.rmtree(inputs.parent, ignore_errors=True)
         raise
