@@ -462,3 +462,32 @@ def test_browser_whatif_sliders_by_keyboard_move_fills_and_changes(tmp_path, req
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_whatif_parameters_are_checked_before_any_computation(client):
+    assert client.get("/api/whatif?cadence_pct=110").status_code == 401
+    login(client)
+    for query in (
+        "strike=..%2F..%2Fetc%2Fpasswd",
+        "strike=midfoot",
+        "surface=%2Fetc%2Fpasswd",
+        "speed_m_s=..%2F..",
+        "cadence_pct=nan",
+        "lean_deg=1e999",
+        "overstride_m=abc",
+        "wind_m_s=inf",
+    ):
+        t0 = time.perf_counter()
+        r = client.get(f"/api/whatif?{query}")
+        assert r.status_code == 422, (query, r.status_code)
+        assert "error" in r.json() and "root:" not in r.text and "Traceback" not in r.text
+        assert time.perf_counter() - t0 < 5  # refused before the runner is loaded
+
+
+def test_speed_slider_is_disabled_with_the_reason_for_a_one_speed_runner():
+    from runmuscles.web.routes.whatif import speed_slider
+
+    one = speed_slider([3.5], 3.5)
+    assert one["disabled"] and "one speed only (3.5 m/s)" in one["reason"]
+    four = speed_slider([2.0, 3.0, 4.0, 5.0], 3.0)
+    assert not four["disabled"] and (four["low"], four["high"], four["value"]) == (2.0, 5.0, 3.0)

@@ -64,20 +64,24 @@ SLIDERS = (
 NEUTRAL = {"grade_pct": 0.0, "cadence_pct": 100.0, "lean_deg": 0.0, "overstride_m": 0.0, "wind_m_s": 0.0}
 
 
-def _speed_slider(demo, base: dict[str, Any]) -> dict[str, Any]:
-    """The speed slider: the runner's measured range, or disabled with the reason."""
-    speeds = list(demo.runner().speeds_m_s)
-    ref = base["baseline_speed_m_s"]
-    if len(speeds) < 2:
+def speed_slider(speeds_m_s: list[float], baseline_m_s: float) -> dict[str, Any]:
+    """The speed slider over the runner's measured speeds, or disabled with the reason (one speed)."""
+    if len(speeds_m_s) < 2:
         return {
-            "low": ref,
-            "high": ref,
-            "value": ref,
+            "low": baseline_m_s,
+            "high": baseline_m_s,
+            "value": baseline_m_s,
             "disabled": True,
-            "reason": f"This runner was measured at one speed only ({ref:g} m/s): another speed needs trials "
-            "at two speeds or more.",
+            "reason": f"This runner was measured at one speed only ({baseline_m_s:g} m/s): another speed "
+            "needs trials at two speeds or more.",
         }
-    return {"low": min(speeds), "high": max(speeds), "value": ref, "disabled": False, "reason": ""}
+    return {
+        "low": min(speeds_m_s),
+        "high": max(speeds_m_s),
+        "value": baseline_m_s,
+        "disabled": False,
+        "reason": "",
+    }
 
 
 @router.get("/whatif")
@@ -119,7 +123,7 @@ def whatif_page(request: Request):
             "bodymap": Markup(svg),
             "groups": _groups(base),
             "speed": base["baseline_speed_m_s"],
-            "speed_slider": _speed_slider(demo, base),
+            "speed_slider": speed_slider(list(demo.runner().speeds_m_s), base["baseline_speed_m_s"]),
             "sliders": sliders,
             "grade_low": lim.low,
             "grade_high": lim.high,
