@@ -46,6 +46,22 @@ RESULT_DOWNLOADS = {
 }
 
 
+#: How the page names the library's stages (the lab path's and the pipeline's ``progress`` names).
+STAGE_LABELS = {
+    "reading": "reading the trial",
+    "model": "preparing the model (muscle geometry)",
+    "read": "reading the joint angles and forces",
+    "checks": "checking the inputs",
+    "events": "finding foot strikes and toe-offs",
+    "kinematics": "joint angles and their velocities",
+    "dynamics": "inverse dynamics (joint moments)",
+    "residual reduction": "residual reduction",
+    "geometry": "muscle lengths and moment arms",
+    "muscles": "muscle forces (static optimization)",
+    "analyses": "per-muscle results per stride and phase",
+}
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -73,6 +89,7 @@ def run_job(folder: str) -> None:
         now = time.time()
         if status["stages"]:
             status["stages"][-1]["seconds"] = round(now - status["stages"][-1]["at"], 2)
+        stage = STAGE_LABELS.get(stage, stage)
         status["stage"] = stage
         status["stages"].append({"stage": stage, "at": now})
         _write_json(base / "status.json", status)
@@ -88,7 +105,6 @@ def run_job(folder: str) -> None:
 
         emg = EmgOptions(path("trial"))
     try:
-        say("reading the files")
         _analysis, _paths, notices = analyze_lab_files(
             path("trial"),
             results,
