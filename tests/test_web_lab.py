@@ -228,7 +228,9 @@ def test_opensim_files_are_analysed_in_the_background_and_shown(client, hamner):
     from runmuscles.reports.html import static_text
 
     csrf = login(client)
-    r = post_lab(client, csrf, opensim_session(hamner), data={"mass_kg": "", "height_m": ""})
+    r = post_lab(
+        client, csrf, opensim_session(hamner), data={"mass_kg": "", "height_m": "", "speed_m_s": "3.96"}
+    )
     assert r.status_code == 303, r.text[:400]
     job_id = r.headers["location"].rsplit("/", 1)[-1]
     assert re.fullmatch(r"[0-9a-f]{32}", job_id)
@@ -251,6 +253,7 @@ def test_opensim_files_are_analysed_in_the_background_and_shown(client, hamner):
     assert len(fills) >= 4 and "#d0d0d0" not in fills
     assert 'id="t0-curves-muscle"' in page and 'class="curve-chooser"' in page
     assert 'id="quality-banner"' in page and "Quality" in page
+    assert "In short &mdash; 3.96 m/s" in page  # the speed given in the form
     assert str(client.app.state.lab_jobs.root) not in page  # no stored paths shown
     # downloads: the written files themselves
     results = client.app.state.lab_jobs.root / job_id / "results"

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ID_PATTERN", "LabJobs", "RESULT_DOWNLOADS"]
+__all__ = ["ID_PATTERN", "LabJobs", "RESULT_DOWNLOADS", "public_text"]
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
 _ID = re.compile(ID_PATTERN)
@@ -68,8 +68,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)  # readers never see half a file
 
 
-def _public_message(text: str, folder: Path, names: dict[str, str]) -> str:
-    """An error message with stored paths replaced by the user's file names."""
+def public_text(text: str, folder: Path, names: dict[str, str]) -> str:
+    """A message or page with stored paths replaced by the user's file names (no internal path shown)."""
     for stored, name in names.items():
         text = text.replace(str(folder / "inputs" / stored), name).replace(stored, name)
     return text.replace(str(folder / "results"), "results").replace(str(folder), "analysis")
@@ -126,9 +126,9 @@ def run_job(folder: str) -> None:
             results, results / "report.html", title=f"Running muscles: {names[job['roles']['trial']]}"
         )
         say("done")
-        status.update(state="done", notices=[_public_message(n, base, names) for n in notices])
+        status.update(state="done", notices=[public_text(n, base, names) for n in notices])
     except RunmusclesError as exc:
-        status.update(state="error", error=_public_message(str(exc), base, names))
+        status.update(state="error", error=public_text(str(exc), base, names))
     except Exception as exc:  # a bug: said as one, without internals
         status.update(
             state="error",

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from ...errors import InputError
 from ...validation import check
 from ..app import render
-from ..lab_jobs import ID_PATTERN, RESULT_DOWNLOADS
+from ..lab_jobs import ID_PATTERN, RESULT_DOWNLOADS, public_text
 from ..lab_uploads import (
     LAB_SIZE_CAP_BYTES,
     LAB_WHAT,
@@ -38,6 +38,7 @@ JobId = PathParam(pattern=ID_PATTERN, max_length=32)
 NUMBER_FIELDS = {
     "mass_kg": ("body_mass_kg", "body mass"),
     "height_m": ("height_m", "height"),
+    "speed_m_s": ("speed_m_s", "running speed"),
     "start_s": ("start_s", "start of the window"),
     "end_s": ("end_s", "end of the window"),
 }
@@ -162,7 +163,7 @@ def analysis_page(request: Request, job_id: str = JobId):
         "analysis.html",
         {
             **ctx,
-            "sections": Markup(analysis_sections_html(rs, "t0")),
+            "sections": Markup(public_text(analysis_sections_html(rs, "t0"), results.parent, names)),
             "valid": quality.get("valid", True),
             "warnings": quality.get("warnings", []),
             "notices": status.get("notices", []),
