@@ -494,3 +494,26 @@ def test_speed_slider_is_disabled_with_the_reason_for_a_one_speed_runner():
     assert one["disabled"] and "one speed only (3.5 m/s)" in one["reason"]
     four = speed_slider([2.0, 3.0, 4.0, 5.0], 3.0)
     assert not four["disabled"] and (four["low"], four["high"], four["value"]) == (2.0, 5.0, 3.0)
+
+
+def test_a_zip_of_opensim_files_in_folders_gives_the_session(tmp_path, hamner):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in opensim_session(hamner):
+            zf.writestr(f"session/subject01/{name}", data)
+        zf.writestr("session/readme.txt", b"notes")
+        zf.writestr("session/.DS_Store", b"\0")
+    packed = _stored(tmp_path, "session.zip", buf.getvalue())
+    lab_uploads.check_lab_content(packed)
+    files, skipped = lab_uploads.extract_lab_zip(packed, tmp_path)
+    assert sorted(skipped) == [".DS_Store", "readme.txt"]
+    assert sorted(f.name for f in files) == sorted(n for n, _ in opensim_session(hamner))
+    assert all(f.path.parent == tmp_path and f.path.stem == f.file_id for f in files)  # generated names
+    session = lab_uploads.content_names(lab_uploads.assign_roles(files))
+    assert session.trial.name == "Run_4.mot" and session.forces.name == "Run_4_grf.xml"
+    assert session.model.path.name.startswith("model-") and session.trial.path.name.startswith("trial-")
+    assert session.roles() == {
+        "trial": "Run_4.mot",
+        "model": "subject01_adjusted_scaled.osim",
+        "forces": "Run_4_grf.xml",
+    }
