@@ -41,7 +41,7 @@
       const row = document.querySelector('#whatif-table tr[data-group="' + g.group + '"]');
       if (!row) continue;
       row.querySelector('[data-col="whatif"]').textContent = g.whatif.toFixed(2);
-      const sign = g.change_pct > 0 ? "+" : "";
+      const sign = g.change_pct >= 0 ? "+" : ""; // as the page writes it (Python's %+.1f)
       row.querySelector('[data-col="change"]').textContent = sign + g.change_pct.toFixed(1) + " %";
       bar(row.querySelector('[data-col="bar"]'), g.change_pct);
     }
