@@ -144,6 +144,8 @@ def analyze_lab_files(
         forces=forces,
         mass_kg=mass_kg,
         height_m=height_m,
+        start_s=start_s,
+        end_s=end_s,
         progress=progress,
     )
     spec = lab.spec
