@@ -3,7 +3,7 @@
 Starts ``runmuscles serve`` on a fresh data folder, then drives the browser as a user would:
 the Upload page, a lab session uploaded through its form (the shared Fukuchi 2017 C3D trial
 with its static trial, a window of a few strides), the analysis page once it is done (its
-body map and the curves on one axis), and the What-if page after moving two sliders. Prints
+quality panel, body map and the curves on one axis), and the What-if page after moving two sliders. Prints
 how long the lab analysis took, stage by stage, and the host's load.
 
     PYTHONPATH=src python benchmarks/web_screenshots.py [--out docs] [--start 10 --end 12.5]
@@ -101,7 +101,8 @@ def main() -> None:
                 took_s = time.perf_counter() - t0
                 print(f"lab analysis (C3D + static, {args.start}-{args.end} s): {took_s:.0f} s")
                 b.evaluate("window.scrollTo(0, 0)")
-                b.screenshot(args.out / "web-analysis.png")
+                b.screenshot(args.out / "web-analysis-quality.png")
+                b.screenshot(args.out / "web-analysis.png", selector="#t0-bodymap")
                 b.evaluate("document.querySelector('.curves-row[data-level=muscle]').scrollIntoView()")
                 b.screenshot(args.out / "web-analysis-curves.png", selector=".curves-row[data-level=muscle]")
                 b.open(origin + "/whatif")
@@ -115,7 +116,14 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    for name in ("web-upload", "web-analysis-progress", "web-analysis", "web-analysis-curves", "web-whatif"):
+    for name in (
+        "web-upload",
+        "web-analysis-progress",
+        "web-analysis-quality",
+        "web-analysis",
+        "web-analysis-curves",
+        "web-whatif",
+    ):
         print(args.out / f"{name}.png")
 
 
