@@ -203,8 +203,13 @@ def test_lab_uploads_are_guarded(client, hamner, shared_data, monkeypatch):
 def test_analysis_routes_refuse_traversal_and_unknown_ids(client):
     for path in ("/analyses", "/analyses/" + "a" * 32, "/api/analyses/" + "a" * 32):
         assert client.get(path).status_code == 401, path
-    login(client)
+    csrf = login(client)
     assert client.get("/analyses").status_code == 200
+    foreign = {"host": "attacker.example:8765"}  # DNS rebinding
+    assert client.get("/analyses", headers=foreign).status_code == 421
+    assert client.get("/static/report/report.js", headers=foreign).status_code == 421
+    assert post_lab(client, csrf, [("a.mot", b"x")], headers=foreign).status_code == 421
+    assert client.get("/static/report/..%2F..%2Fweb%2Fapp.py").status_code == 404
     for path in (
         "/analyses/" + "a" * 32,
         "/analyses/..%2F..%2Fetc%2Fpasswd",
