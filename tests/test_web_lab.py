@@ -299,6 +299,7 @@ def test_a_failing_analysis_says_why_without_paths(client, hamner):
     st = wait_done(client, job_id, 300)
     assert st["state"] == "error" and st["error"]
     assert str(client.app.state.lab_jobs.root) not in st["error"]
+    assert "the height" in st["error"] and "--height" not in st["error"]  # as the form names it
     page = client.get(f"/analyses/{job_id}")
     assert page.status_code == 200 and st["error"] in html.unescape(page.text)
 

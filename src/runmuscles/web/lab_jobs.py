@@ -68,8 +68,23 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)  # readers never see half a file
 
 
-def public_text(text: str, folder: Path, names: dict[str, str]) -> str:
-    """A message or page with stored paths replaced by the user's file names (no internal path shown)."""
+#: The command line's options named in the library's messages, as the upload form names them.
+FORM_NAMES = {
+    "--static": "the static trial",
+    "--height": "the height",
+    "--mass": "the body mass",
+    "--start": "the window's start",
+    "--end": "the window's end",
+    "--speed": "the running speed",
+}
+
+
+def public_text(text: str, folder: Path, names: dict[str, str], *, form: bool = False) -> str:
+    """A message or page with stored paths replaced by the user's file names (no internal path
+    shown); ``form``: the command line's options named as the upload form names them."""
+    if form:
+        for flag, label in FORM_NAMES.items():
+            text = re.sub(rf"{flag}\b(?!-)", label, text)
     for stored, name in names.items():
         text = text.replace(str(folder / "inputs" / stored), name).replace(stored, name)
     return text.replace(str(folder / "results"), "results").replace(str(folder), "analysis")
@@ -126,9 +141,9 @@ def run_job(folder: str) -> None:
             results, results / "report.html", title=f"Running muscles: {names[job['roles']['trial']]}"
         )
         say("done")
-        status.update(state="done", notices=[public_text(n, base, names) for n in notices])
+        status.update(state="done", notices=[public_text(n, base, names, form=True) for n in notices])
     except RunmusclesError as exc:
-        status.update(state="error", error=public_text(str(exc), base, names))
+        status.update(state="error", error=public_text(str(exc), base, names, form=True))
     except Exception as exc:  # a bug: said as one, without internals
         status.update(
             state="error",
