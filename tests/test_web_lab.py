@@ -523,3 +523,51 @@ def test_a_zip_of_opensim_files_in_folders_gives_the_session(tmp_path, hamner):
         "model": "subject01_adjusted_scaled.osim",
         "forces": "Run_4_grf.xml",
     }
+
+
+@pytest.mark.slow
+def test_a_killed_server_leaves_the_analysis_to_its_next_start(tmp_path, hamner):
+    import os
+    import signal
+
+    import httpx
+    from test_web import _start_server
+
+    proc, url = _start_server(tmp_path)
+    origin = url.split("/?")[0]
+    c = httpx.Client(follow_redirects=False, timeout=120)
+    for _ in range(200):
+        try:
+            page = c.get(url, follow_redirects=True).text
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    csrf = re.search(r'name="csrf-token" content="(\w+)"', page).group(1)
+    parts = [("trial", (n, d, "application/octet-stream")) for n, d in opensim_session(hamner)]
+    r = c.post(f"{origin}/lab?csrf_token={csrf}", files=parts)
+    assert r.status_code == 303
+    job_id = r.headers["location"].rsplit("/", 1)[-1]
+    status = tmp_path / "data" / "analyses" / job_id / "status.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and json.loads(status.read_text())["state"] != "running":
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-analysis
+    proc.wait(timeout=10)
+    time.sleep(15)  # the orphaned analysis stops at its next stage
+    left = json.loads(status.read_text())
+    assert left["state"] == "running", left  # not finished by an orphan, not marked failed
+    assert not (tmp_path / "data" / "analyses" / job_id / "results" / "report.html").exists()
+    proc, url = _start_server(tmp_path)  # runs it again
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and json.loads(status.read_text())["state"] in (
+            "queued",
+            "running",
+        ):
+            time.sleep(0.5)
+        done = json.loads(status.read_text())
+        assert done["state"] == "done", done
+        assert (tmp_path / "data" / "analyses" / job_id / "results" / "report.html").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

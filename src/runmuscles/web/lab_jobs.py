@@ -90,8 +90,12 @@ def public_text(text: str, folder: Path, names: dict[str, str], *, form: bool = 
     return text.replace(str(folder / "results"), "results").replace(str(folder), "analysis")
 
 
-def run_job(folder: str) -> None:
-    """Run one stored analysis (in the worker's child process); writes ``status.json`` throughout."""
+def run_job(folder: str, server_pid: int | None = None) -> None:
+    """Run one stored analysis (in the worker's child process); writes ``status.json`` throughout.
+
+    ``server_pid``: the app's process; when it is gone (killed), the analysis stops at its next
+    stage, its status left "running" for the next start of the app to run it again.
+    """
     from ..analysis_inputs import analyze_lab_files  # noqa: PLC0415
     from ..errors import RunmusclesError  # noqa: PLC0415
 
@@ -101,6 +105,8 @@ def run_job(folder: str) -> None:
     status: dict[str, Any] = {"state": "running", "stage": "starting", "stages": [], "started": time.time()}
 
     def say(stage: str) -> None:
+        if server_pid is not None and os.getppid() != server_pid:
+            os._exit(1)  # orphaned: the app was killed; it resumes this analysis when started again
         now = time.time()
         if status["stages"]:
             status["stages"][-1]["seconds"] = round(now - status["stages"][-1]["at"], 2)
@@ -257,7 +263,7 @@ class LabJobs:
             except queue.Empty:
                 continue
             d = self.root / job_id
-            proc = ctx.Process(target=run_job, args=(str(d),), daemon=True)
+            proc = ctx.Process(target=run_job, args=(str(d), os.getpid()), daemon=True)
             self._proc = proc
             proc.start()
             proc.join(self.time_limit_s)
