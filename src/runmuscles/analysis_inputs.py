@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import AnalysisOptions
     from .trials import TrialSpec
 
-__all__ = ["analysis_options", "folder_trial_inputs"]
+__all__ = ["analysis_options", "analyze_lab_files", "folder_trial_inputs"]
 
 
 def folder_trial_inputs(
@@ -101,3 +101,62 @@ def analysis_options(
         residual_reduction=defaults.residual_reduction if residual_reduction is None else residual_reduction,
         **inputs,
     )
+
+
+def analyze_lab_files(
+    trial: str | Path,
+    out: str | Path,
+    *,
+    static: str | Path | None = None,
+    model: str | Path | None = None,
+    forces: str | Path | None = None,
+    mass_kg: float | None = None,
+    height_m: float | None = None,
+    speed_m_s: float | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    emg=None,
+    progress=None,
+):
+    """A lab trial's files analysed as ``runmuscles analyze TRIAL --out OUT`` analyses them.
+
+    :func:`runmuscles.lab.prepare_lab_trial` (model scaling, inverse kinematics, forces), then
+    :func:`runmuscles.pipeline.analyze_trial` with :func:`analysis_options`' defaults (the
+    command's) and :func:`runmuscles.results.write_results` into ``out``. ``progress`` is
+    called with the name of each stage as it starts (both steps name theirs); ``emg``: the
+    :class:`~runmuscles.analyses.emg.EmgOptions` of ``--emg``.
+
+    Returns
+    -------
+    (analysis, paths, notices)
+        The :class:`~runmuscles.pipeline.TrialAnalysis`, the written files by kind, and the lab
+        path's notices (what it assumed).
+    """
+    from .lab import prepare_lab_trial  # noqa: PLC0415
+    from .pipeline import analyze_trial  # noqa: PLC0415
+    from .results import write_results  # noqa: PLC0415
+
+    lab = prepare_lab_trial(
+        trial,
+        out,
+        static=static,
+        model=model,
+        forces=forces,
+        mass_kg=mass_kg,
+        height_m=height_m,
+        start_s=start_s,
+        end_s=end_s,
+        progress=progress,
+    )
+    spec = lab.spec
+    opts = analysis_options(
+        spec,
+        lab.analysis_inputs(),
+        height_m=height_m,
+        speed_m_s=speed_m_s,
+        start_s=start_s,
+        end_s=end_s,
+        emg=emg,
+    )
+    analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts, progress=progress)
+    return analysis, write_results(analysis, out), list(lab.notices)

@@ -307,7 +307,7 @@ def _render(values, top, labels, fmt_value, *, metric, figure_id, title, region_
         f'<rect x="{lx}" y="{ly}" width="14" height="{lh}" fill="url(#{figure_id}-ramp)" stroke="#999"/>'
     )
     for m in labels:
-        vis = "" if m == metric else ' style="display:none"'
+        vis = "" if m == metric else ' display="none"'
         out.append(f'<g class="legend" data-metric="{m}"{vis}>')
         out.append(
             f'<text x="{lx + 7}" y="{ly - 28}" text-anchor="middle" font-size="11">'

@@ -123,7 +123,7 @@ def emg_html(summary: dict, *, prefix: str) -> str:
         + '<div class="scroll"><table>'
         + "".join(rows)
         + "</table></div>"
-        + f'<div class="row emg-row" style="flex-wrap:wrap">{figs}</div>'
+        + f'<div class="row emg-row">{figs}</div>'
         + '<p class="note">Filled: EMG envelope (mean over strides, normalised); line: model activation '
         "(mean of the mapped muscles); dashed: onsets and offsets.</p>"
     )

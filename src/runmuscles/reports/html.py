@@ -25,108 +25,40 @@ from .. import __version__
 from ..analyses.groups import GROUP_LABELS
 from ..errors import InputError
 from .bodymap import METRICS, body_map_svg
+from .curves import curves_section_html
 from .figures import group_curves_svg, heatmap_svg, phase_shares_svg, speed_svgs
 from .narrative import speed_sentences, summary_sentences
 from .resultset import ResultSet, find_result_folders, load_results
 from .svg import esc
 
-__all__ = ["PAGE_CSS", "build_report", "export_figures", "load_runs", "report_html"]
+__all__ = [
+    "PAGE_CSS",
+    "STATIC_FILES",
+    "analysis_sections_html",
+    "build_report",
+    "export_figures",
+    "load_runs",
+    "report_html",
+    "static_text",
+]
 
-_CSS = """
-:root{--ink:#222;--muted:#666;--line:#ddd;--accent:#b8336a;--bad:#b3261e;--ok:#2e7d32}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 Helvetica,Arial,sans-serif;color:var(--ink);background:#faf9f7}
-header{padding:18px 28px 8px;background:#fff;border-bottom:1px solid var(--line)}
-header h1{margin:0 0 4px;font-size:22px}
-header .meta{color:var(--muted);font-size:13px}
-nav{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid var(--line);
-  padding:6px 28px;display:flex;gap:14px;flex-wrap:wrap;align-items:center}
-nav a{color:var(--ink);text-decoration:none;font-size:13px}
-nav a:hover{text-decoration:underline}
-main{padding:8px 28px 40px;max-width:1320px}
-section{background:#fff;border:1px solid var(--line);border-radius:6px;margin:16px 0;
-  padding:12px 18px}
-section h2{font-size:17px;margin:4px 0 10px}
-section h3{font-size:14px;margin:14px 0 6px}
-.summary li{margin:3px 0}
-.btns{display:inline-flex;gap:4px;flex-wrap:wrap}
-button{font:inherit;font-size:13px;border:1px solid #bbb;background:#f4f4f4;border-radius:4px;
-  padding:3px 10px;cursor:pointer}
-button.on{background:var(--accent);border-color:var(--accent);color:#fff}
-.row{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.side{flex:1;min-width:420px}.side table{font-size:12px}.side th{font-weight:600}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}
-th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.bad{color:var(--bad);font-weight:bold}.ok{color:var(--ok)}
-.note{color:var(--muted);font-size:12.5px}
-.flags li{color:var(--bad)}
-#tip{position:fixed;pointer-events:none;background:#222;color:#fff;font-size:12px;padding:4px 7px;
-  border-radius:4px;display:none;z-index:10;max-width:360px}
-.trial{display:none}.trial.on{display:block}
-svg .region{cursor:pointer}svg .region:hover{stroke-width:2;stroke:#000}
-code{font-size:12px;word-break:break-all}
-"""
+#: The report's style sheet and script: files of this package, inlined by the offline report and
+#: served as files by the web app (whose Content-Security-Policy allows no inline code).
+STATIC_FILES = ("report.css", "report.js")
+
+
+def static_text(name: str) -> str:
+    """One of :data:`STATIC_FILES`, read from the package."""
+    from importlib.resources import files  # noqa: PLC0415
+
+    if name not in STATIC_FILES:
+        raise KeyError(name)
+    return (files("runmuscles.reports") / "static" / name).read_text(encoding="utf-8")
+
+
+_CSS = static_text("report.css")
 #: The report's style sheet (the run report uses it too).
 PAGE_CSS = _CSS
-
-_JS = """
-(function(){
-  var tip=document.getElementById('tip');
-  function show(t,x,y){tip.textContent=t;tip.style.display='block';tip.style.left=(x+12)+'px';
-  tip.style.top=(y+12)+'px';}
-  function hide(){tip.style.display='none';}
-  document.addEventListener('mousemove',function(e){
-    var el=e.target.closest?e.target.closest('[data-tip]'):null;
-    if(el){show(el.getAttribute('data-tip'),e.clientX,e.clientY);return;}
-    var p=e.target.closest?e.target.closest('.heatmap-panel'):null;
-    if(p){var t=heat(p,e);if(t){show(t,e.clientX,e.clientY);return;}}
-    hide();
-  });
-  document.addEventListener('click',function(e){
-    var el=e.target.closest?e.target.closest('[data-tip]'):null;
-    if(el){show(el.getAttribute('data-tip'),e.clientX,e.clientY);}
-  });
-  function heat(p,e){
-    var svg=p.ownerSVGElement,m=svg.getScreenCTM();if(!m)return null;
-    var pt=svg.createSVGPoint();pt.x=e.clientX;pt.y=e.clientY;pt=pt.matrixTransform(m.inverse());
-    var data=p.__vals;if(!data){var s=svg.querySelector('script.heatmap-values');
-  data=JSON.parse(s.textContent)[p.getAttribute('data-side')];p.__vals=data;}
-    var r=Math.floor((pt.y-parseFloat(p.getAttribute('data-y')))/parseFloat(p.getAttribute('data-row-h')));
-    var c=Math.round((pt.x-parseFloat(p.getAttribute('data-x')))/parseFloat(p.getAttribute('data-col-w')));
-    if(r<0||r>=data.muscles.length||c<0||c>=data.a[r].length)return null;
-    return data.muscles[r]+' at '+c+' % of the cycle: activation '+data.a[r][c].toFixed(2);
-  }
-  var LABEL=%METRICS%;
-  function fmtv(m,v){if(v==='')return 'no muscles of this group in the model';v=parseFloat(v);
-  return m==='peak'?v.toFixed(2):(100*v).toFixed(1)+' %';}
-  document.querySelectorAll('.metric-btns').forEach(function(box){
-    box.addEventListener('click',function(e){
-      var b=e.target.closest('button');if(!b)return;var m=b.getAttribute('data-metric');
-      box.querySelectorAll('button').forEach(function(x){x.classList.toggle('on',x===b);});
-      var svg=document.getElementById(box.getAttribute('data-target'));
-      svg.querySelectorAll('.region').forEach(function(r){
-        r.setAttribute('fill',r.getAttribute('data-c-'+m));
-        var t=r.getAttribute('data-label')+': '+LABEL[m]+' '+fmtv(m,r.getAttribute('data-v-'+m));
-        r.setAttribute('data-tip',t);var ti=r.querySelector('title');if(ti)ti.textContent=t;
-      });
-      svg.querySelectorAll('.legend').forEach(function(g){
-  g.style.display=g.getAttribute('data-metric')===m?'':'none';});
-    });
-  });
-  document.querySelectorAll('nav a[data-sec]').forEach(function(a){a.addEventListener('click',function(e){
-    var t=document.querySelector('.trial.on section[id$="-'+a.getAttribute('data-sec')+'"]');
-    if(t){e.preventDefault();t.scrollIntoView();}
-  });});
-  var sel=document.querySelectorAll('.trial-btns button');
-  sel.forEach(function(b){b.addEventListener('click',function(){
-    sel.forEach(function(x){x.classList.toggle('on',x===b);});
-    document.querySelectorAll('.trial').forEach(function(t){
-  t.classList.toggle('on',t.getAttribute('data-trial')===b.getAttribute('data-trial'));});
-  });});
-})();
-"""
 
 
 _SECTIONS = (("bodymap", "body map"), ("stride", "stride"), ("quality", "quality"))
@@ -422,6 +354,8 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>{m
 <section id="{tid}-stride"><h2>Stride &mdash; when they work</h2>
 <div class="scroll">{heatmap_svg(rs, figure_id=f"{tid}-heatmap")}</div>
 <div class="scroll">{group_curves_svg(rs, figure_id=f"{tid}-groupcurves")}</div>
+<h3>Curves on one axis &mdash; choose muscles or groups to compare</h3>
+{curves_section_html(rs, tid)}
 <div class="scroll">{phase_shares_svg(rs, figure_id=f"{tid}-phaseshares")}</div></section>
 <section id="{tid}-energy"><h2>Energy and fibre types &mdash; what it cost</h2>
 {energy_html(rs)}</section>
@@ -430,6 +364,12 @@ Deep hip rotators, peronei and tibialis posterior ("other") are not drawn.</p>{m
 <section id="{tid}-quality" class="quality"><h2>Quality &mdash; how far to trust these numbers</h2>
 {quality_html(rs)}</section>
 </div>"""
+
+
+def analysis_sections_html(rs: ResultSet, prefix: str = "t0") -> str:
+    """One analysis's sections as the report shows them (summary, body map, stride curves, energy,
+    EMG, training, quality); the web app's analysis page shows the same HTML."""
+    return _trial_html(rs, int(prefix[1:]) if prefix[1:].isdigit() else 0, on=True)
 
 
 def results_advice_section(folder: Path, section_id: str) -> str:
@@ -505,7 +445,6 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
     sections = _SECTIONS + ((("emg", "EMG"),) if any(r.summary.get("emg") for r in runs) else ())
     nav += [f'<a href="#t{last}-{sec}" data-sec="{sec}">{label}</a>' for sec, label in sections]
     files = ", ".join(sorted({n for r in runs for n in r.summary.get("files", {}).values()}))
-    metric_labels = "{" + ",".join(f'"{m}":"{lab}"' for m, lab in METRICS.items()) + "}"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -515,7 +454,7 @@ def report_html(runs: list[ResultSet], *, title: str | None = None) -> str:
         f'<p class="note">Built only from the result tables ({esc(files)}) of '
         f"{', '.join(f'<code>{esc(r.folder)}</code>' for r in runs)}; "
         f"{'speeds' if len(speeds) > 1 else 'speed'} as recorded in each summary.json.</p></main>"
-        f'<div id="tip"></div><script>{_JS.replace("%METRICS%", metric_labels)}</script></body></html>'
+        f'<div id="tip"></div><script>{static_text("report.js")}</script></body></html>'
     )
 
 

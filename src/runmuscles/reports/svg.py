@@ -54,13 +54,16 @@ PHASE_FILL = {
     "late_swing": "#ebebeb",
 }
 
-# Sequential ramp for loads (light = little, dark red = most), stops chosen for this project.
+# Sequential ramp for loads: light yellow = little, dark violet = most. The stops are matplotlib's
+# "viridis" at 1, 0.75, 0.5, 0.25 and 0 (van der Walt S, Smith N 2015, "A better default colormap
+# for matplotlib", SciPy 2015): monotonic in lightness and readable with the common colour-vision
+# deficiencies (deuteranopia, protanopia, tritanopia) and in grey scale.
 _RAMP = (
-    (0.0, (255, 247, 222)),
-    (0.25, (253, 204, 120)),
-    (0.5, (244, 135, 62)),
-    (0.75, (204, 46, 44)),
-    (1.0, (110, 12, 40)),
+    (0.0, (253, 231, 37)),
+    (0.25, (94, 201, 98)),
+    (0.5, (33, 145, 140)),
+    (0.75, (59, 82, 139)),
+    (1.0, (68, 1, 84)),
 )
 
 
@@ -85,7 +88,7 @@ def ramp(u: float) -> str:
             w = (u - u0) / (u1 - u0)
             r, g, b = (round(a + w * (b_ - a)) for a, b_ in zip(c0, c1, strict=True))
             return f"#{r:02x}{g:02x}{b:02x}"
-    return "#6e0c28"
+    return "#440154"
 
 
 def ramp_stops() -> list[tuple[float, str]]:

@@ -182,6 +182,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     demo = DemoRunner()
 
     store = UploadStore(data_dir)
+    from .lab_jobs import LabJobs  # noqa: PLC0415
+
+    lab_jobs = LabJobs(data_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -192,8 +195,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             threading.Thread(
                 target=_resume, args=(store, db, unfinished, settings.import_time_limit_s), daemon=True
             ).start()
+        lab_jobs.resume()  # lab analyses a stopped server left unfinished
         yield
         demo.stop()
+        lab_jobs.stop()
 
     app = FastAPI(title="runmuscles", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -207,6 +212,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.templates = templates
     app.state.uploads = store
     app.state.demo = demo
+    app.state.lab_jobs = lab_jobs
 
     def page_error(request: Request, status: int, message: str) -> Response:
         if request.url.path.startswith("/api/"):
@@ -263,10 +269,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             "it with what you did.",
         )
 
+    # the report's style sheet and script, the same files the offline report.html inlines
+    app.mount("/static/report", StaticFiles(directory=str(HERE.parent / "reports" / "static")), name="report")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    from .routes import advice, claims, compare, home, mydata, profile, runs, upload, whatif  # noqa: PLC0415
+    from .routes import advice, claims, compare, home, lab, mydata, profile, runs, upload, whatif  # noqa: PLC0415
 
-    for module in (home, upload, runs, compare, advice, claims, whatif, profile, mydata):
+    for module in (home, upload, lab, runs, compare, advice, claims, whatif, profile, mydata):
         app.include_router(module.router)
     return app
 

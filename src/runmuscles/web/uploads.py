@@ -80,6 +80,7 @@ class StoredFile:
     suffix: str
     path: Path
     size_bytes: int
+    field: str = ""  # the form's file input it came from (a lab session's trial or static)
 
 
 def _client_name(raw: str) -> str:
@@ -99,14 +100,27 @@ def _cap(suffix: str) -> int:
     return SIZE_CAP_BYTES.get(suffix.removesuffix(".gz"), 0)
 
 
-async def receive_upload(request, folder: Path, field: str = "files") -> list[StoredFile]:
+async def receive_upload(
+    request,
+    folder: Path,
+    field: str | tuple[str, ...] = "files",
+    *,
+    caps: dict[str, int] | None = None,
+    what: str = "FIT, GPX, TCX, or a zip of them",
+    fields_out: dict[str, str] | None = None,
+) -> list[StoredFile]:
     """Stream a multipart/form-data request's files into ``folder``, each checked while it arrives.
+
+    ``field``: the file inputs read; ``caps``: accepted suffixes and their size caps (default:
+    :data:`SIZE_CAP_BYTES` and the gzipped activity files), ``what`` names them in a refusal;
+    ``fields_out``, when given, receives the form's other (short) fields.
 
     Raises :class:`UploadRefused` (after removing what was written) for a refused file; the
     files' contents are checked afterwards by :func:`check_content`.
     """
     from python_multipart.multipart import MultipartParser, parse_options_header  # noqa: PLC0415
 
+    fields = (field,) if isinstance(field, str) else field
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
@@ -132,7 +146,8 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
     def on_headers_finished() -> None:
         _, disp = parse_options_header(part["headers"].get("content-disposition", b""))
         raw_name = disp.get(b"filename")
-        part["is_file"] = raw_name is not None and disp.get(b"name", b"").decode("latin-1") == field
+        part["input"] = disp.get(b"name", b"").decode("latin-1")
+        part["is_file"] = raw_name is not None and part["input"] in fields
         if not part["is_file"]:
             return
         if not raw_name.strip():  # a file input left empty
@@ -140,8 +155,12 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
             return
         name = _client_name(raw_name.decode("utf-8", "replace"))
         suffix = _suffix(name)
-        if suffix not in SIZE_CAP_BYTES and suffix not in GZ_SUFFIXES:
-            raise UploadRefused(name, "not a file the app reads (FIT, GPX, TCX, or a zip of them)")
+        if (
+            (suffix not in caps)
+            if caps is not None
+            else (suffix not in SIZE_CAP_BYTES and suffix not in GZ_SUFFIXES)
+        ):
+            raise UploadRefused(name, f"not a file the app reads ({what})")
         if len(stored) >= MAX_FILES_PER_UPLOAD:
             raise UploadRefused(name, f"more than {MAX_FILES_PER_UPLOAD} files in one upload")
         file_id = uuid.uuid4().hex
@@ -154,8 +173,9 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
         if not part.get("is_file"):
             if part["size"] > MAX_FIELD_BYTES:
                 raise UploadRefused("upload", "a form field is too long")
+            part["text"] = part.get("text", b"") + data[start:end]
             return
-        cap = _cap(part["suffix"])
+        cap = caps[part["suffix"]] if caps is not None else _cap(part["suffix"])
         if part["size"] > cap:
             raise UploadRefused(
                 part["name"], f"larger than the {cap // MB} MB accepted for {part['suffix']} files"
@@ -163,11 +183,15 @@ async def receive_upload(request, folder: Path, field: str = "files") -> list[St
         part["fh"].write(data[start:end])
 
     def on_part_end() -> None:
+        if fields_out is not None and not part.get("is_file") and part.get("input"):
+            fields_out[part["input"]] = part.get("text", b"").decode("utf-8", "replace")
         if part.get("fh") is not None:
             part["fh"].close()
             part["fh"] = None
             stored.append(
-                StoredFile(part["file_id"], part["name"], part["suffix"], part["path"], part["size"])
+                StoredFile(
+                    part["file_id"], part["name"], part["suffix"], part["path"], part["size"], part["input"]
+                )
             )
 
     parser = MultipartParser(

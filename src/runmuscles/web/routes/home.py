@@ -13,4 +13,5 @@ router = APIRouter()
 @router.get("/")
 def home(request: Request):
     rows = run_rows(request)
-    return render(request, "home.html", {"runs": rows[::-1][:10], "n_runs": len(rows)})
+    analyses = request.app.state.lab_jobs.listing()[:5]
+    return render(request, "home.html", {"runs": rows[::-1][:10], "n_runs": len(rows), "analyses": analyses})
