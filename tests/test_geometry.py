@@ -483,3 +483,27 @@ def test_mirror_map_is_detected_not_assumed():
     pair = {i: i + 50 for i in range(50)} | {100 + i: 120 + i for i in range(20)}
     held = set(valid.tolist())
     assert all((i in held) == (j in held) for i, j in pair.items())
+
+
+def test_a_copied_model_under_another_name_reuses_the_cache(tmp_path, monkeypatch):
+    """The cache is found by the model's content: an uploaded or copied model with the same
+    bytes under another name loads the existing surrogate instead of building a new one."""
+    demo = Path(geometry_module.__file__).resolve().parents[1] / "data" / "demo"
+    model = demo / "hamner2013_subject01" / "model" / "subject01_adjusted_scaled.osim"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for f in (demo / "cache").glob("*.npz"):
+        (cache / f.name).write_bytes(f.read_bytes())
+    copy = tmp_path / "model-3f2a9c.osim"
+    copy.write_bytes(model.read_bytes())
+
+    def no_build(*_a, **_k):
+        raise AssertionError("the geometry was rebuilt for a model whose cache exists")
+
+    monkeypatch.setattr(MuscleGeometry, "build", classmethod(no_build))
+    geom = MuscleGeometry.for_model(copy, cache_dir=cache)
+    assert geom.model_sha256 == model_hash(model)
+    assert geom.model_path == str(copy)
+    copy.write_bytes(model.read_bytes().replace(b"</OpenSimDocument>", b"</OpenSimDocument>\n"))
+    with pytest.raises(AssertionError, match="rebuilt"):
+        MuscleGeometry.for_model(copy, cache_dir=cache)  # other bytes: its own cache

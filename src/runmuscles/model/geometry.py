@@ -355,9 +355,13 @@ class MuscleGeometry:
         digest = model_hash(p)
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         target = folder / f"{p.stem}-{digest[:20]}.npz"
-        if target.exists() and not rebuild:
+        # the same bytes under another file name (an uploaded or copied model) share the cache
+        found = [target] + sorted(q for q in folder.glob(f"*-{digest[:20]}.npz") if q != target)
+        for cached in found if not rebuild else ():
+            if not cached.exists():
+                continue
             try:
-                geom = cls.load(target)
+                geom = cls.load(cached)
             except (InputError, KeyError, ValueError, OSError):
                 geom = None  # unreadable or stale cache: rebuild it
             if geom is not None and geom.model_sha256 == digest:
