@@ -19,7 +19,7 @@ import numpy as np
 from .analyses.groups import MAIN_GROUPS, group_members, muscle_stem
 from .kinematics.events import PHASES
 from .whatif import Condition, SpeedModel, WhatIfEngine, WhatIfResult, compare_groups
-from .whatif_compare import DEFAULT_BASELINE_SPEED_M_S
+from .whatif.compare import DEFAULT_BASELINE_SPEED_M_S
 
 __all__ = ["CLAIMS", "Claim", "ClaimEvidence", "evaluate_claims"]
 

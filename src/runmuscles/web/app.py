@@ -102,7 +102,7 @@ class DemoRunner:
             return self._runner
 
     def whatif(self, cond) -> dict[str, Any]:
-        from ..whatif_compare import whatif_payload  # noqa: PLC0415
+        from ..whatif.compare import whatif_payload  # noqa: PLC0415
 
         with self._lock:
             return whatif_payload(self.runner(), cond, energetics=False)
