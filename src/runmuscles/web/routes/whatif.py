@@ -1,6 +1,6 @@
 """What-if for the bundled runner: a grade slider; the page's script asks ``/api/whatif``.
 
-The JSON endpoint calls :func:`runmuscles.whatif_compare.whatif_payload` (as ``runmuscles
+The JSON endpoint calls :func:`runmuscles.whatif.compare.whatif_payload` (as ``runmuscles
 whatif`` does) and returns each group's what-if load, its change against the baseline and
 its body-map colour (:func:`runmuscles.reports.bodymap.group_fills`, the colours of the
 drawn map).
