@@ -15,6 +15,7 @@ __all__ = [
     "BUNDLED_RUNNER_LABEL",
     "DEFAULT_BASELINE_SPEED_M_S",
     "UNITS",
+    "baseline_speed",
     "reference_speed",
     "whatif_payload",
 ]
@@ -30,9 +31,14 @@ UNITS = {
 }
 
 
+def baseline_speed(speeds_m_s: list[float], at: float | None = None) -> float:
+    """``at``, else the speed in ``speeds_m_s`` nearest :data:`DEFAULT_BASELINE_SPEED_M_S`."""
+    return at if at is not None else min(speeds_m_s, key=lambda v: abs(v - DEFAULT_BASELINE_SPEED_M_S))
+
+
 def reference_speed(sm: SpeedModel, at: float | None = None) -> float:
     """The baseline trial's speed: ``at``, else the runner's trial nearest 3.5 m/s."""
-    ref = at if at is not None else min(sm.speeds_m_s, key=lambda v: abs(v - DEFAULT_BASELINE_SPEED_M_S))
+    ref = baseline_speed(sm.speeds_m_s, at)
     if sm.engine_at(ref) is None:
         have = ", ".join(f"{v:g}" for v in sm.speeds_m_s)
         raise InputError("--at", f"no trial at {ref:g} m/s (this runner has {have})")

@@ -158,21 +158,10 @@ def load_runner(
     strength
         Muscle strength model (see :class:`~runmuscles.pipeline.AnalysisOptions`).
     """
-    from pathlib import Path  # noqa: PLC0415
-
     from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from ..trials import demo_trials, resolve_trial  # noqa: PLC0415
 
-    if folder is None:
-        specs = demo_trials()
-    else:
-        folder = Path(folder)
-        names = trials or sorted(p.name.removesuffix("_grf.xml") for p in folder.glob("Run_*_grf.xml"))
-        if not names:
-            raise InputError(folder, "no trials (Run_N_grf.xml) in this folder; name them with --trial")
-        specs = [resolve_trial(folder, n) for n in names]
     engines = []
-    for spec in specs:
+    for spec in runner_trials(folder, trials=trials):
         if progress is not None:
             progress(spec.label)
         opts = AnalysisOptions(
@@ -180,3 +169,19 @@ def load_runner(
         )
         engines.append(WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, opts)))
     return SpeedModel(engines)
+
+
+def runner_trials(folder=None, *, trials: list[str] | None = None) -> list:
+    """The trials :func:`load_runner` analyses (:class:`~runmuscles.trials.TrialSpec`, with
+    their speeds), without analysing them."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..trials import demo_trials, resolve_trial  # noqa: PLC0415
+
+    if folder is None:
+        return list(demo_trials())
+    folder = Path(folder)
+    names = trials or sorted(p.name.removesuffix("_grf.xml") for p in folder.glob("Run_*_grf.xml"))
+    if not names:
+        raise InputError(folder, "no trials (Run_N_grf.xml) in this folder; name them with --trial")
+    return [resolve_trial(folder, n) for n in names]

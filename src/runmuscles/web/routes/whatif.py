@@ -58,9 +58,6 @@ def whatif_page(request: Request):
         top=_top(base),
     )
     lim = LIMITS["grade_pct"]
-    if request.app.state.settings.prefetch:  # the slider's steps, nearest the level first
-        steps = [float(g) for g in range(int(lim.low), int(lim.high) + 1) if g != 0]
-        request.app.state.demo.prefetch(sorted(steps, key=abs))
     return render(
         request,
         "whatif.html",
@@ -86,3 +83,9 @@ def whatif_api(request: Request, grade_pct: float = Query(ge=-1e6, le=1e6)):
         "fills": group_fills(loads, _top(demo.baseline())),
         "notes": payload["whatif"]["notes"],
     }
+
+
+@router.get("/api/whatif/status")
+def whatif_status(request: Request):
+    """How far computing ahead has come: conditions remembered, queued and computing."""
+    return request.app.state.demo.service.counts()
