@@ -109,7 +109,7 @@ def test_service_answers_exactly_from_worker_processes_and_remembers():
 
 
 @pytest.mark.slow
-def test_service_keeps_the_engines_refusal_and_validates_first():
+def test_service_keeps_refusals_and_interpolates_speeds_from_remembered_runs():
     svc = WhatIfService(RunnerSpec(), workers=0)
     try:
         with pytest.raises(InputError, match="grade"):
@@ -121,5 +121,18 @@ def test_service_keeps_the_engines_refusal_and_validates_first():
         with pytest.raises(InputError, match="treadmill only"):
             svc.cached(bad)  # remembered: not computed again
         assert svc.counts()["computed"] == 1
+        # speeds between two trials: interpolated from the same two engine runs, computed once
+        a = svc.payload(Condition(speed_m_s=3.4))
+        b = svc.payload(Condition(speed_m_s=3.6))
+        assert "interpolated between the trials at 3 and 4 m/s" in a["whatif"]["notes"][0]
+        assert a["whatif"]["stride"] != b["whatif"]["stride"]
+        first, second = (svc._done[Condition(speed_m_s=v)][2] for v in (3.4, 3.6))
+        assert second < 0.25 * first, (first, second)
+        # queued around conditions the user has left: dropped; around the latest: kept
+        for g in (5.0, -5.0, 10.0):
+            assert svc.ahead(Condition(grade_pct=g)) > 0
+        assert Condition(grade_pct=5.0, lean_deg=3.0) not in svc._pending
+        assert Condition(grade_pct=-5.0, lean_deg=3.0) in svc._pending
+        assert Condition(grade_pct=10.0, lean_deg=3.0) in svc._pending
     finally:
         svc.close()

@@ -17,6 +17,7 @@ ranges (:data:`runmuscles.validation.LIMITS`).
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import math
@@ -33,7 +34,7 @@ from ..errors import InputError
 from ..validation import LIMITS
 from .condition import SURFACES, Condition
 
-__all__ = ["SLIDER_STEPS", "RunnerSpec", "WhatIfService", "canonical", "reachable", "slider_values"]
+__all__ = ["SLIDER_STEPS", "RunnerSpec", "WhatIfService", "canonical", "moves", "reachable", "slider_values"]
 
 #: The step of each numeric slider (the unit of the condition's field). Choices (``strike``,
 #: ``surface``) have no step: every choice is one move away.
@@ -118,7 +119,19 @@ def reachable(
     speeds_m_s: list[float] | None = None,
     baseline_speed_m_s: float | None = None,
 ) -> list[Condition]:
-    """The conditions one slider move away from ``cond``, nearest first.
+    """The conditions one slider move away from ``cond``, nearest first (see :func:`moves`)."""
+    found = moves(cond, reach=reach, speeds_m_s=speeds_m_s, baseline_speed_m_s=baseline_speed_m_s)
+    return [c for _, c in found]
+
+
+def moves(
+    cond: Condition,
+    *,
+    reach: int | None = None,
+    speeds_m_s: list[float] | None = None,
+    baseline_speed_m_s: float | None = None,
+) -> list[tuple[float, Condition]]:
+    """The conditions one slider move away from ``cond`` with their distance, nearest first.
 
     For each slider, its other values ordered by their distance from ``cond``'s value as a
     fraction of the slider's range (a choice: :data:`CHOICE_DISTANCE`); the sliders are
@@ -146,10 +159,10 @@ def reachable(
             ranked.append((abs(v - here) / span, order, _set(cond, key, v, baseline_speed_m_s)))
     ranked.sort(key=lambda x: (x[0], x[1]))
     out, seen = [], {canonical(cond)}
-    for _, _, c in ranked:
+    for d, _, c in ranked:
         if c not in seen:
             seen.add(c)
-            out.append(c)
+            out.append((d, c))
     return out
 
 
@@ -191,11 +204,43 @@ class RunnerSpec:
 _WORKER_RUNNERS: dict[RunnerSpec, Any] = {}
 
 
+def _load(spec: RunnerSpec):
+    """The runner, its engines' results remembered (:class:`_Remembered`)."""
+    sm = spec.load()
+    for engine in sm.engines:
+        engine.evaluate = _Remembered(engine.evaluate)
+    return sm
+
+
 def _worker_runner(spec: RunnerSpec):
     sm = _WORKER_RUNNERS.get(spec)
     if sm is None:
-        sm = _WORKER_RUNNERS[spec] = spec.load()
+        sm = _WORKER_RUNNERS[spec] = _load(spec)
     return sm
+
+
+class _Remembered:
+    """An engine's :meth:`~runmuscles.whatif.WhatIfEngine.evaluate` that keeps its last results
+    (without their analyses): the speed slider's steps between two trials are each
+    interpolated from the same two engine runs (:class:`~runmuscles.whatif.SpeedModel`), which
+    are so computed once. A copy is returned each time (the speed model sets its condition)."""
+
+    SIZE = 16
+
+    def __init__(self, evaluate) -> None:
+        self._evaluate = evaluate
+        self._kept: OrderedDict[tuple[Condition, bool], Any] = OrderedDict()
+
+    def __call__(self, condition: Condition, *, energetics: bool = False):
+        key = (condition, energetics)
+        found = self._kept.get(key)
+        if found is None:
+            found = replace(self._evaluate(condition, energetics=energetics), analysis=None)
+            self._kept[key] = found
+            while len(self._kept) > self.SIZE:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(key)
+        return copy.copy(found)
 
 
 def _compute(spec: RunnerSpec, sm, cond: Condition) -> tuple[str, Any, float]:
@@ -236,6 +281,9 @@ class WhatIfService:
         baseline (around the baseline: every slider's whole range).
     """
 
+    #: Conditions queued around the last this many conditions asked for stay queued.
+    KEEP_AROUND = 2
+
     def __init__(
         self,
         spec: RunnerSpec | None = None,
@@ -257,6 +305,8 @@ class WhatIfService:
         self._queue: list[tuple[tuple, Condition]] = []
         self._seq = itertools.count()
         self._generation = 0
+        # per condition queued ahead: the generation it was last queued in (0: the baseline's)
+        self._kept_until: dict[Condition, int] = {}
         self._closed = False
         self._pool: ProcessPoolExecutor | None = None
         self._dispatcher: threading.Thread | None = None
@@ -300,28 +350,56 @@ class WhatIfService:
         return _unpack(fut.result(timeout=timeout_s))
 
     def ahead(self, around: Condition | None = None) -> int:
-        """Queue the conditions one slider move away from ``around`` (default: the baseline:
-        every slider's whole range, once), nearest first, after any asked for and before those
-        queued around earlier conditions. Returns how many were queued."""
-        if around is None or not canonical(around).changes():
+        """Queue the conditions one slider move away from ``around``, after any asked for, in the
+        order of their distance from where they were queued around (:func:`moves`; the later
+        first at equal distances), so that the steps next to the user's condition come before
+        the baseline's far ones, and the baseline's near ones before far combinations.
+
+        Around the baseline (the default, once): every slider's whole range, kept queued until
+        computed. Around another condition: :attr:`ahead_reach` steps each way, dropped again
+        (unless computing) once the user has moved on, i.e. once :attr:`KEEP_AROUND` later
+        conditions were queued around. Returns how many conditions were newly queued."""
+        baseline = around is None or not canonical(around).changes()
+        if baseline:
             if self._around_baseline:
                 return 0
             self._around_baseline = True
-            around, reach = Condition(), None
-        else:
-            reach = self.ahead_reach
+            around = Condition()
         speeds, base = self.speeds()
-        todo = reachable(canonical(around), reach=reach, speeds_m_s=speeds, baseline_speed_m_s=base)
+        todo = moves(
+            canonical(around),
+            reach=None if baseline else self.ahead_reach,
+            speeds_m_s=speeds,
+            baseline_speed_m_s=base,
+        )
         n = 0
         with self._lock:
             self._generation += 1
-            for rank, c in enumerate(todo):
-                if c in self._done or c in self._pending:
+            gen = self._generation
+            for distance, c in todo:
+                if c in self._done or c in self._running:
                     continue
-                self._pending[c] = Future()
-                self._push((1, -self._generation, rank, next(self._seq)), c)
-                n += 1
+                if c not in self._pending:
+                    self._pending[c] = Future()
+                    n += 1
+                if baseline:
+                    self._kept_until[c] = 0  # the baseline's: kept
+                elif self._kept_until.get(c) != 0:
+                    self._kept_until[c] = gen
+                self._push((1, distance, -gen, next(self._seq)), c)
+            if not baseline:
+                self._drop_before(gen - self.KEEP_AROUND + 1)
         return n
+
+    def _drop_before(self, gen: int) -> None:
+        """Unqueue the conditions queued around conditions older than ``gen`` (the lock held)."""
+        for c, g in list(self._kept_until.items()):
+            if g == 0 or g >= gen or c in self._running or c in self._asked:
+                continue
+            del self._kept_until[c]
+            fut = self._pending.pop(c, None)
+            if fut is not None:
+                fut.cancel()
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until nothing is queued or computing; ``False`` on timeout."""
@@ -395,6 +473,7 @@ class WhatIfService:
             while len(self._done) > self.capacity:
                 self._done.popitem(last=False)
             fut = self._pending.pop(cond, None)
+            self._kept_until.pop(cond, None)
             self.stats["computed"] += 1
             self.stats["compute_s"] += result[2]
             if cond not in self._asked:
@@ -408,6 +487,7 @@ class WhatIfService:
         with self._lock:
             self._running.discard(cond)
             self._asked.discard(cond)
+            self._kept_until.pop(cond, None)
             fut = self._pending.pop(cond, None)
             self._wake.notify_all()
         if fut is not None and not fut.done():
@@ -433,7 +513,7 @@ class WhatIfService:
             while (cond := self._take(1)) is not None:
                 try:
                     if self._local_runner is None:
-                        self._local_runner = self.spec.load()
+                        self._local_runner = _load(self.spec)
                     self._finish(cond, _compute(self.spec, self._local_runner, cond))
                 except Exception as exc:  # a bug: whoever waits for it gets it
                     self._fail(cond, exc)
