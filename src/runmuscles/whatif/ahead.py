@@ -28,6 +28,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InputError
@@ -164,6 +165,14 @@ def moves(
             seen.add(c)
             out.append((d, c))
     return out
+
+
+@lru_cache(maxsize=1024)
+def _moves_kept(
+    cond: Condition, reach: int | None, speeds_m_s: tuple[float, ...], baseline_speed_m_s: float | None
+) -> tuple[tuple[float, Condition], ...]:
+    """:func:`moves`, remembered (a slider going back and forth asks for the same ones)."""
+    return tuple(moves(cond, reach=reach, speeds_m_s=list(speeds_m_s), baseline_speed_m_s=baseline_speed_m_s))
 
 
 @dataclass(frozen=True)
@@ -366,12 +375,7 @@ class WhatIfService:
             self._around_baseline = True
             around = Condition()
         speeds, base = self.speeds()
-        todo = moves(
-            canonical(around),
-            reach=None if baseline else self.ahead_reach,
-            speeds_m_s=speeds,
-            baseline_speed_m_s=base,
-        )
+        todo = _moves_kept(canonical(around), None if baseline else self.ahead_reach, tuple(speeds), base)
         n = 0
         with self._lock:
             self._generation += 1
