@@ -19,7 +19,7 @@ import numpy as np
 from .analyses.groups import MAIN_GROUPS, group_members, muscle_stem
 from .kinematics.events import PHASES
 from .whatif import Condition, SpeedModel, WhatIfEngine, WhatIfResult, compare_groups
-from .whatif_compare import DEFAULT_BASELINE_SPEED_M_S
+from .whatif.compare import DEFAULT_BASELINE_SPEED_M_S
 
 __all__ = ["CLAIMS", "Claim", "ClaimEvidence", "evaluate_claims"]
 
@@ -411,7 +411,7 @@ def evaluate_claims(
         The runner's trials (claims about speed use the slowest and fastest).
     reference_speed_m_s
         Trial for the other claims (default: the measured speed nearest
-        :data:`runmuscles.whatif_compare.DEFAULT_BASELINE_SPEED_M_S`, as the what-if).
+        :data:`runmuscles.whatif.compare.DEFAULT_BASELINE_SPEED_M_S`, as the what-if).
     """
     speeds = speed_model.speeds_m_s
     ref = (

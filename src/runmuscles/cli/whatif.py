@@ -101,7 +101,7 @@ def whatif(
     from ..analyses.groups import MAIN_GROUPS  # noqa: PLC0415
     from ..outputs import check_output_dir, prepare_output_dir  # noqa: PLC0415
     from ..whatif import Condition, load_runner  # noqa: PLC0415
-    from ..whatif_compare import BUNDLED_RUNNER_LABEL, whatif_payload  # noqa: PLC0415
+    from ..whatif.compare import BUNDLED_RUNNER_LABEL, whatif_payload  # noqa: PLC0415
 
     check_output_dir(out)
     cond = Condition(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +55,12 @@ class WebSettings:
     extra_hosts
         More host names the ``Host`` header may carry (e.g. ``testserver`` in tests).
     prefetch
-        Once the what-if page is opened, compute the slider's other steps in the background.
+        Once a what-if is answered, compute the conditions one slider move away from it in the
+        background (:mod:`runmuscles.whatif.ahead`).
     import_time_limit_s
         Longest time one uploaded file may take to be read (:mod:`runmuscles.web.importer`).
+    whatif_workers
+        Processes that compute what-ifs (0: a thread of the server's process).
     """
 
     data_dir: Path = field(default_factory=default_data_dir)
@@ -69,29 +71,29 @@ class WebSettings:
     extra_hosts: tuple[str, ...] = ()
     prefetch: bool = True
     import_time_limit_s: float = 60.0
+    whatif_workers: int = 2
 
     def allowed_hosts(self) -> set[str]:
         return {*LOOPBACK_HOSTS, self.host.strip("[]").lower(), *self.extra_hosts}
 
 
 class DemoRunner:
-    """The bundled runner, loaded on first use and shared by the pages (one at a time).
+    """The bundled runner, loaded on first use and shared by the pages.
 
-    What-if results per slope are kept (the last :data:`CACHE_SIZE`), and :meth:`prefetch`
-    computes the slider's steps in a background thread, so a slider that returns to a slope,
-    or reaches one computed ahead, is answered at once.
+    What-if comparisons come from a :class:`~runmuscles.whatif.ahead.WhatIfService`: computed
+    in ``workers`` processes, remembered, and (with ``prefetch``) computed ahead for the
+    sliders' steps once the first is answered; every answer is the exact one for its condition.
+    The claims use a runner loaded in this process.
     """
 
-    CACHE_SIZE = 256
+    def __init__(self, *, workers: int = 2, prefetch: bool = True) -> None:
+        from ..whatif.ahead import WhatIfService  # noqa: PLC0415
 
-    def __init__(self) -> None:
         self._lock = threading.RLock()
         self._runner = None
         self._claims: list[dict[str, Any]] | None = None
-        self._baseline: dict[str, Any] | None = None
-        self._by_grade: OrderedDict[float, dict[str, Any]] = OrderedDict()
-        self._stop = threading.Event()
-        self._prefetching: threading.Thread | None = None
+        self.prefetch = prefetch
+        self.service = WhatIfService(workers=workers)
 
     def runner(self):
         from ..whatif import load_runner  # noqa: PLC0415
@@ -102,54 +104,27 @@ class DemoRunner:
             return self._runner
 
     def whatif(self, cond) -> dict[str, Any]:
-        from ..whatif_compare import whatif_payload  # noqa: PLC0415
-
-        with self._lock:
-            return whatif_payload(self.runner(), cond, energetics=False)
+        """The comparison of ``cond`` against the baseline; with ``prefetch``, the conditions one
+        slider move away are queued next."""
+        payload = self.service.payload(cond)
+        if self.prefetch:
+            self.service.ahead()  # every slider's range around the baseline (the first time)
+            self.service.ahead(cond)  # before it: the steps next to this condition
+        return payload
 
     def whatif_grade(self, grade_pct: float) -> dict[str, Any]:
-        """:meth:`whatif` of a slope (remembered)."""
+        """:meth:`whatif` of a slope."""
         from ..whatif import Condition  # noqa: PLC0415
 
-        key = round(float(grade_pct), 6)
-        found = self._by_grade.get(key)  # a remembered slope does not wait for a computation
-        if found is not None:
-            return found
-        with self._lock:
-            if key not in self._by_grade:
-                self._by_grade[key] = self.whatif(Condition(grade_pct=key))
-                while len(self._by_grade) > self.CACHE_SIZE:
-                    self._by_grade.popitem(last=False)
-            self._by_grade.move_to_end(key)
-            return self._by_grade[key]
-
-    def prefetch(self, grades: list[float]) -> None:
-        """Compute these slopes in a background thread (once; stopped by :meth:`stop`)."""
-        with self._lock:
-            if self._prefetching is not None:
-                return
-
-            def work() -> None:
-                for g in grades:
-                    if self._stop.is_set():
-                        return
-                    self.whatif_grade(g)
-
-            self._prefetching = threading.Thread(target=work, name="whatif-prefetch", daemon=True)
-            self._prefetching.start()
+        return self.whatif(Condition(grade_pct=float(grade_pct)))
 
     def stop(self) -> None:
-        self._stop.set()
+        self.service.close()
 
     def baseline(self) -> dict[str, Any]:
         from ..whatif import Condition  # noqa: PLC0415
 
-        if self._baseline is not None:
-            return self._baseline
-        with self._lock:
-            if self._baseline is None:
-                self._baseline = self.whatif(Condition())
-            return self._baseline
+        return self.whatif(Condition())
 
     def claims(self) -> list[dict[str, Any]]:
         from ..claims import evaluate_claims  # noqa: PLC0415
@@ -179,7 +154,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     cookie = f"{SESSION_COOKIE}_{settings.port}"
     guard = Guard.for_hosts(settings.allowed_hosts(), cookie_name=cookie, **token)
 
-    demo = DemoRunner()
+    demo = DemoRunner(workers=settings.whatif_workers, prefetch=settings.prefetch)
 
     store = UploadStore(data_dir)
     from .lab_jobs import LabJobs  # noqa: PLC0415

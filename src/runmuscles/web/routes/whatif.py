@@ -1,7 +1,7 @@
 """What-if for the bundled runner: sliders for speed, slope, cadence, trunk lean, overstride and
 wind, and choices of foot strike and surface; the page's script asks ``/api/whatif``.
 
-The JSON endpoint calls :func:`runmuscles.whatif_compare.whatif_payload` (as ``runmuscles
+The JSON endpoint calls :func:`runmuscles.whatif.compare.whatif_payload` (as ``runmuscles
 whatif`` does) and returns each group's what-if load, its change against the baseline and
 its body-map colour (:func:`runmuscles.reports.bodymap.group_fills`, the colours of the
 drawn map).
@@ -99,9 +99,6 @@ def whatif_page(request: Request):
         top=_top(base),
     )
     lim = LIMITS["grade_pct"]
-    if request.app.state.settings.prefetch:  # the slider's steps, nearest the level first
-        steps = [float(g) for g in range(int(lim.low), int(lim.high) + 1) if g != 0]
-        demo.prefetch(sorted(steps, key=abs))
     sliders = [
         {
             "id": element_id,
@@ -162,8 +159,8 @@ def whatif_api(
         wind_m_s=wind_m_s,
     )
     changes = cond.changes()
-    # a slope alone is remembered (and computed ahead); any other condition is computed
-    payload = demo.whatif_grade(grade_pct) if set(changes) <= {"grade_pct"} else demo.whatif(cond)
+    # every condition is remembered and the ones next to it are computed ahead
+    payload = demo.whatif(cond)
     loads = {g: v[QUANTITY] for g, v in payload["whatif"]["groups"].items()}
     return {
         "grade_pct": grade_pct,
@@ -173,3 +170,9 @@ def whatif_api(
         "fills": group_fills(loads, _top(baseline)),
         "notes": payload["whatif"]["notes"],
     }
+
+
+@router.get("/api/whatif/status")
+def whatif_status(request: Request):
+    """How far computing ahead has come: conditions remembered, queued and computing."""
+    return request.app.state.demo.service.counts()
