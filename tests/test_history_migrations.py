@@ -387,14 +387,20 @@ def test_backup_restores_the_same_history_into_an_empty_data_folder(
             [{"file_id": "f1", "name": "my run.tcx", "suffix": ".tcx", "path": "f1.tcx", "size_bytes": 1}]
         )
     )
+    lab = data / "analyses" / ("b" * 32)  # an app lab analysis: its settings and results
+    (lab / "results").mkdir(parents=True)
+    (lab / "job.json").write_text(json.dumps({"files": {"trial": "RBDS001runT35.c3d"}}))
+    (lab / "results" / "summary.json").write_text(json.dumps({"n_strides": 3}))
     eng = open_history(db_url)
     import_paths(eng, [batch / "f1.tcx", WATCH / "korita-zbevnica.gpx"])
     save_profile(eng, Profile(body_mass_kg=70.0, units="mi"))
     archive = tmp_path / "backup.zip"
-    assert write_archive(eng, data, archive) == {"runs": 2, "files": 2}
+    assert write_archive(eng, data, archive) == {"runs": 2, "files": 4}
     new_data = tmp_path / "new"
     eng2 = open_history(postgres_or_sqlite_second)
-    assert restore_archive(eng2, new_data, archive) == {"runs": 2, "files": 2}
+    assert restore_archive(eng2, new_data, archive) == {"runs": 2, "files": 4}
+    for f in ("job.json", "results/summary.json"):
+        assert (new_data / "analyses" / ("b" * 32) / f).read_bytes() == (lab / f).read_bytes()
 
     def same(rows):
         return [{k: v for k, v in r.items() if k != "source"} for r in rows]

@@ -58,6 +58,12 @@ def _uploads_root(data_dir: str | Path) -> Path:
     return Path(data_dir) / "uploads"
 
 
+#: The data folder's stored folders an archive holds: the uploaded watch files, and the app's
+#: lab analyses (``analyses/<id>/``: inputs, settings, status and results; see
+#: :mod:`runmuscles.web.lab_jobs`).
+STORED_FOLDERS = ("uploads", "analyses")
+
+
 def _rows(engine, name: str) -> list[dict[str, Any]]:
     import sqlalchemy as sa  # noqa: PLC0415
 
@@ -112,7 +118,8 @@ def write_archive(engine, data_dir: str | Path, out) -> dict[str, int]:
             "runmuscles export and backup.\n"
             "tables/: the history as CSV (activities, group_loads, profile, weekly_loads).\n"
             f"{BACKUP_NAME}: the same rows exactly, for `restore` (runmuscles serve: My data).\n"
-            "uploads/: the uploaded files, one folder per upload (manifest.json names them).\n",
+            "uploads/: the uploaded files, one folder per upload (manifest.json names them).\n"
+            "analyses/: the app's lab analyses, one folder each (inputs, job.json, results).\n",
         )
         zf.writestr(BACKUP_NAME, json.dumps(backup, indent=1))
         weekly = weekly_loads(engine)
@@ -123,12 +130,21 @@ def write_archive(engine, data_dir: str | Path, out) -> dict[str, int]:
                 w.writeheader()
                 w.writerows(rows)
             zf.writestr(f"tables/{name}.csv", buf.getvalue())
-        if root.is_dir():
-            for f in sorted(root.rglob("*")):
+        for folder in STORED_FOLDERS:
+            base = Path(data_dir) / folder
+            if not base.is_dir():
+                continue
+            for f in sorted(base.rglob("*")):
                 if f.is_file() and not f.is_symlink() and not f.name.endswith(".tmp"):
-                    zf.write(f, str(PurePosixPath("uploads", *f.relative_to(root).parts)))
+                    zf.write(f, str(PurePosixPath(folder, *f.relative_to(base).parts)))
                     n_files += 1
     return {"runs": len(tables["activities"]), "files": n_files}
+
+
+def _remove_stored(data_dir: str | Path) -> None:
+    """Remove what a failed restore wrote (the folders were empty before it)."""
+    for folder in STORED_FOLDERS:
+        shutil.rmtree(Path(data_dir) / folder, ignore_errors=True)
 
 
 def _check_archive(zf: zipfile.ZipFile, name: str) -> None:
@@ -178,8 +194,10 @@ def restore_archive(engine, data_dir: str | Path, archive, name: str = "backup")
     root = _uploads_root(data_dir)
     if not history_is_empty(engine):
         raise InputError("restore", "the history already holds runs or a profile; restore into an empty one")
-    if root.is_dir() and any(root.iterdir()):
-        raise InputError("restore", "the data folder already holds uploads; restore into an empty one")
+    for folder in STORED_FOLDERS:
+        held = Path(data_dir) / folder
+        if held.is_dir() and any(held.iterdir()):
+            raise InputError("restore", f"the data folder already holds {folder}; restore into an empty one")
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError):
@@ -227,12 +245,14 @@ def restore_archive(engine, data_dir: str | Path, archive, name: str = "backup")
                     row["source"] = str(root.joinpath(*rel.parts[1:]))
                 rows[tname].append(row)
         files = [
-            i for i in zf.infolist() if not i.is_dir() and PurePosixPath(i.filename).parts[:1] == ("uploads",)
+            i
+            for i in zf.infolist()
+            if not i.is_dir() and PurePosixPath(i.filename).parts[:1] in {(f,) for f in STORED_FOLDERS}
         ]
         written: list[Path] = []
         try:
             for info in files:
-                dest = root.joinpath(*PurePosixPath(info.filename).parts[1:])
+                dest = Path(data_dir).joinpath(*PurePosixPath(info.filename).parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, dest.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
@@ -253,12 +273,12 @@ def restore_archive(engine, data_dir: str | Path, archive, name: str = "backup")
                         )
                     )
         except (sa.exc.DBAPIError, OSError) as exc:
-            shutil.rmtree(root, ignore_errors=True)
+            _remove_stored(data_dir)
             raise InputError(
                 name, f"could not be restored ({type(exc).__name__}); nothing was kept"
             ) from None
         except Exception:
-            shutil.rmtree(root, ignore_errors=True)
+            _remove_stored(data_dir)
             raise
     return {"runs": len(rows["activities"]), "files": len(written)}
 
