@@ -340,6 +340,10 @@ CHOICES: dict[str, dict[str, str]] = {
     "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
     "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
     "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+    "ik": {
+        "own": "inverse kinematics on the project's multibody model (runmuscles.kinematics.marker_ik)",
+        "opensim": "OpenSim's InverseKinematicsTool",
+    },
 }
 
 
