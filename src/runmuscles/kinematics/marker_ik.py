@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 #: Solver stops for a frame when no coordinate moves more than this in an accepted step
-#: (1e-6 rad is 6e-5 deg, 1e-6 m is 1 um: below OpenSim's default accuracy 1e-5).
-_STEP_TOL = 1e-6
+#: (1e-5 rad is 6e-4 deg, 1e-5 m is 0.01 mm: a thousandth of the agreement asked of it).
+_STEP_TOL = 1e-5
 _MAX_ITERATIONS = 60
 #: Frames solved from the default pose first (every so many seconds); the frames between
 #: start from the interpolated solutions of their neighbours (warm start). 0.05 s is a
@@ -185,18 +185,26 @@ def _free_coordinates(model: Multibody, marked: set[str]) -> np.ndarray:
 
 
 class _Problem:
-    """Residuals and Jacobians of the weighted marker (and coordinate-task) errors."""
+    """Residuals and Jacobians of the weighted marker (and coordinate-task) errors.
+
+    ``target`` ``(n, m, 3)`` holds the trial's markers (0 where not seen) and ``sqrt_w``
+    ``(n, m)`` the square roots of their weights (0 where not seen)."""
 
     def __init__(self, model, body_idx, loc, target, sqrt_w, free, task_idx, task_sqrt_w, task_value):
         self.model = model
         self.body_idx = body_idx
         self.loc = loc
-        self.target = target  # (n, m, 3), NaN -> 0 with the weight set to 0
-        self.sqrt_w = sqrt_w  # (n, m)
+        self.target = target
+        self.sqrt_w = sqrt_w
         self.free = free
         self.task_idx = task_idx
         self.task_sqrt_w = task_sqrt_w
         self.task_value = task_value
+        # markers moved by each joint (its subtree), as index arrays
+        self.moved = [np.flatnonzero(model.subtree[j, body_idx]) for j in range(model.n_joints)]
+        self.task_column = np.array(
+            [np.flatnonzero(free == c)[0] if (free == c).any() else -1 for c in task_idx], dtype=int
+        )
 
     def rows(self, rows: np.ndarray) -> _Problem:
         """The same problem for frames ``rows`` only."""
@@ -212,62 +220,80 @@ class _Problem:
             self.task_value,
         )
 
-    def _markers(self, kin):
+    def _markers(self, kin) -> np.ndarray:
+        """Tracked markers in ground, ``(n, m, 3)``."""
         b = self.body_idx
-        x = kin.p_t[:, b] + np.einsum("ijmf,mj->imf", kin.R_t[:, :, b], self.loc)  # (3, m, n*rep)
-        return x
+        x = kin.p_t[:, b] + np.einsum("ijmf,mj->imf", kin.R_t[:, :, b], self.loc)  # (3, m, n)
+        return np.ascontiguousarray(x.transpose(2, 1, 0))
 
-    def residual(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Weighted residuals of frames ``rows`` at ``q`` ``(len(rows), n_coordinates)``."""
-        kin = forward_kinematics(self.model, q)
-        x = self._markers(kin)  # (3, m, n)
-        e = (np.moveaxis(x, 2, 0).transpose(0, 2, 1) - self.target[rows]) * self.sqrt_w[rows][:, :, None]
+    def _residual(self, x: np.ndarray, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        e = (x - self.target[rows]) * self.sqrt_w[rows][:, :, None]
         r = e.reshape(len(rows), -1)
         if self.task_idx.size:
             t = (q[:, self.task_idx] - self.task_value) * self.task_sqrt_w
             r = np.concatenate([r, t], axis=1)
         return r
 
-    def jacobian(self, q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Residuals and their Jacobian ``(n, n_res, n_free)`` with respect to the free coordinates.
+    def residual(self, q: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Weighted residuals of frames ``rows`` at ``q`` ``(len(rows), n_coordinates)``."""
+        return self._residual(self._markers(forward_kinematics(self.model, q)), q, rows)
 
-        From one pass of forward kinematics: an axis ``i`` of joint ``j`` turned (or slid)
-        at rate ``ds_i/dq_c`` moves a marker ``x`` of the joint's subtree at
+    def normal_equations(self, q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cost ``r^T r``, ``J^T J`` and ``J^T r`` of frames ``rows`` at ``q``, with ``J`` the
+        Jacobian of the weighted residuals ``r`` with respect to the free coordinates.
+
+        ``J`` comes from one pass of forward kinematics: an axis ``i`` of joint ``j`` turned
+        (or slid) at rate ``ds_i/dq_c`` moves a marker ``x`` of the joint's subtree at
         ``w x (x - o_M)`` (rotation: ``w`` the axis in ground times the rate, ``o_M`` the
         joint's child frame origin) or ``t ds_i/dq_c`` (translation along the axis ``t``)."""
+        J, r = self.jacobian(q, rows)
+        n, k = q.shape[0], self.free.size
+        Jf = J.reshape(k, n, -1).transpose(1, 0, 2)  # (n, k, R)
+        H = Jf @ Jf.transpose(0, 2, 1)
+        g = (Jf @ r[:, :, None])[:, :, 0]
+        return np.einsum("fr,fr->f", r, r), H, g
+
+    def jacobian(self, q: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The Jacobian ``(n_free, n, n_res)`` of the weighted residuals, and the residuals
+        ``(n, n_res)`` (see :meth:`normal_equations`)."""
         model = self.model
         n, k = q.shape[0], self.free.size
         kin = forward_kinematics(model, q, simbody_compatible=False)
-        b = self.body_idx
-        x = self._markers(kin)  # (3, m, n)
-        J = np.zeros((3, b.size, k, n))
+        x = self._markers(kin)  # (n, m, 3)
+        m = x.shape[1]
+        J = np.zeros((k, n, m, 3))
         for j, i, a, rate in self._axis_rates(q):
+            mk = self.moved[j]
+            if not mk.size:
+                continue
             par = model.parent[j]
             Rp = kin.R_t[:, :, par]  # (3, 3, n)
-            mask = model.subtree[j, b].astype(bool)
-            if not mask.any():
-                continue
             if i < 3:
-                w = np.einsum("ijf,jf->if", Rp, kin.joint_E_t[:, i, j]) * rate
-                o = kin.p_t[:, par] + np.einsum("ijf,jf->if", Rp, kin.joint_p_PM_t[:, j])
-                J[:, mask, a] += np.cross(w[:, None], x[:, mask] - o[:, None], axis=0)
+                w = np.einsum("ijf,jf->fi", Rp, kin.joint_E_t[:, i, j]) * rate[:, None]
+                o = kin.p_t[:, par].T + np.einsum("ijf,jf->fi", Rp, kin.joint_p_PM_t[:, j])
+                d = x[:, mk] - o[:, None, :]
+                w = w[:, None, :]
+                J[a][:, mk] += np.stack(
+                    (
+                        w[..., 1] * d[..., 2] - w[..., 2] * d[..., 1],
+                        w[..., 2] * d[..., 0] - w[..., 0] * d[..., 2],
+                        w[..., 0] * d[..., 1] - w[..., 1] * d[..., 0],
+                    ),
+                    axis=-1,
+                )
             else:
-                t = np.einsum("ijf,j->if", Rp, kin.joint_T[j][:, i - 3]) * rate
-                J[:, mask, a] += t[:, None]
-        x0 = np.moveaxis(x, 2, 0).transpose(0, 2, 1)  # (n, m, 3)
-        sw = self.sqrt_w[rows]
-        r = ((x0 - self.target[rows]) * sw[:, :, None]).reshape(n, -1)
-        J = (J.transpose(3, 1, 0, 2) * sw[:, :, None, None]).reshape(n, -1, k)
+                t = np.einsum("ijf,j->fi", Rp, kin.joint_T[j][:, i - 3]) * rate[:, None]
+                J[a][:, mk] += t[:, None, :]
+        J *= self.sqrt_w[rows][None, :, :, None]
+        J = J.reshape(k, n, m * 3)
+        r = self._residual(x, q, rows)
         if self.task_idx.size:
-            t = (q[:, self.task_idx] - self.task_value) * self.task_sqrt_w
-            r = np.concatenate([r, t], axis=1)
-            Jt = np.zeros((n, self.task_idx.size, k))
-            for a, c in enumerate(self.task_idx):
-                hit = np.flatnonzero(self.free == c)
-                if hit.size:
-                    Jt[:, a, hit[0]] = self.task_sqrt_w[a]
-            J = np.concatenate([J, Jt], axis=1)
-        return r, J
+            Jt = np.zeros((k, n, self.task_idx.size))
+            for a, col in enumerate(self.task_column):
+                if col >= 0:
+                    Jt[col, :, a] = self.task_sqrt_w[a]
+            J = np.concatenate([J, Jt], axis=2)
+        return J, r
 
     def _axis_rates(self, q: np.ndarray):
         """``(joint, axis, free column, ds/dq per frame)`` of every joint axis a free coordinate
@@ -301,39 +327,41 @@ class _Problem:
 
 
 def _levenberg_marquardt(problem: _Problem, q: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple:
-    """Projected Levenberg-Marquardt on every frame at once; frames drop out as they converge."""
-    free = problem.free
+    """Projected Levenberg-Marquardt on every frame at once; frames drop out as they converge.
+
+    One forward-kinematics pass per iteration: the normal equations are formed at every
+    trial point, and kept for the frames whose step is accepted, so a rejected step is
+    retried with a larger damping from the kept ones."""
+    model, free = problem.model, problem.free
     n = q.shape[0]
+    eye = np.eye(free.size)
+    q = fill_dependent_coordinates(model, q)[0]
+    rows = np.arange(n)
+    cost, H, g = problem.normal_equations(q, rows)
     lam = np.full(n, 1e-3)
-    active = np.arange(n)
-    q = q.copy()
+    active = rows.copy()
     it = 0
-    cost = np.full(n, np.inf)
     while active.size and it < _MAX_ITERATIONS:
         it += 1
-        qa = fill_dependent_coordinates(problem.model, q[active])[0]
-        r, J = problem.jacobian(qa, active)
-        c0 = np.einsum("fr,fr->f", r, r)
-        cost[active] = c0
-        g = np.einsum("frk,fr->fk", J, r)
-        H = np.einsum("frk,frl->fkl", J, J)
-        diag = np.einsum("fkk->fk", H)
-        A = H + (lam[active, None] * (diag + 1e-9))[:, :, None] * np.eye(free.size)
-        dq = -np.linalg.solve(A, g[:, :, None])[:, :, 0]
-        qt = qa.copy()
-        qt[:, free] = np.clip(qa[:, free] + dq, lo, hi)
-        qt = fill_dependent_coordinates(problem.model, qt)[0]
-        c1 = np.einsum("fr,fr->f", *(2 * (problem.residual(qt, active),)))
-        better = c1 <= c0
-        step = np.max(np.abs(qt[:, free] - qa[:, free]), axis=1)
-        q[active[better]] = qt[better]
-        cost[active[better]] = c1[better]
-        lam[active[better]] = np.maximum(lam[active[better]] / 3.0, 1e-9)
+        Ha = H[active]
+        diag = np.einsum("fkk->fk", Ha)
+        A = Ha + (lam[active, None] * (diag + 1e-9))[:, :, None] * eye
+        dq = -np.linalg.solve(A, g[active][:, :, None])[:, :, 0]
+        qt = q[active].copy()
+        qt[:, free] = np.clip(qt[:, free] + dq, lo, hi)
+        qt = fill_dependent_coordinates(model, qt)[0]
+        ct, Ht, gt = problem.normal_equations(qt, active)
+        c0 = cost[active]
+        better = ct <= c0
+        step = np.max(np.abs(qt[:, free] - q[active][:, free]), axis=1)
+        acc = active[better]
+        q[acc], H[acc], g[acc], cost[acc] = qt[better], Ht[better], gt[better], ct[better]
+        lam[acc] = np.maximum(lam[acc] / 3.0, 1e-9)
         lam[active[~better]] *= 4.0
         done = (better & (step < _STEP_TOL)) | (~better & (lam[active] > 1e8))
-        done |= better & (c0 - c1 <= 1e-12 * np.maximum(c0, 1e-30))
+        done |= better & (c0 - ct <= 1e-10 * np.maximum(c0, 1e-30))
         active = active[~done]
-    return fill_dependent_coordinates(problem.model, q)[0], cost, it
+    return q, cost, it
 
 
 def solve_marker_ik(

@@ -833,22 +833,39 @@ def prepare_lab_trial(
             f"{height_m / factor:.2f} m (standing hip height / 0.530, Drillis & Contini 1966)"
         )
     else:
-        scaled = _scale_from_markers(
+        from .scale_cache import cached_scaling, scaling_key  # noqa: PLC0415
+
+        key = scaling_key(
             generic,
-            trial,
-            trial_m,
-            static,
-            static_markers,
-            plan,
-            mm,
-            bodies,
+            static_markers if static_markers is not None else trial_m,
+            {"rename": plan.rename, "tracking": plan.tracking, "from": Path(static or trial).name},
             mass,
             height_m,
+        )
+        scaled = cached_scaling(
+            key,
             model_dir,
             notes,
             flags,
             quality,
             steps,
+            lambda: _scale_from_markers(
+                generic,
+                trial,
+                trial_m,
+                static,
+                static_markers,
+                plan,
+                mm,
+                bodies,
+                mass,
+                height_m,
+                model_dir,
+                notes,
+                flags,
+                quality,
+                steps,
+            ),
         )
 
     # -- joint angles --------------------------------------------------------------------------
