@@ -423,25 +423,25 @@ def solve_marker_ik(
     lo = np.where(model.clamped[free], model.ranges[free, 0], -np.inf)
     hi = np.where(model.clamped[free], model.ranges[free, 1], np.inf)
     problem = _Problem(branch, body_idx, loc, target, sqrt_w, free, task_idx, task_sqrt_w, task_value)
+    rest = np.arange(n)
     it = 0
     if initial_q is None:
         q0 = np.tile(model.default_values, (n, 1))
         step = max(1, int(round(_COARSE_STEP_S / np.median(np.diff(trial.time_s))))) if n > 2 else 1
         coarse = np.unique(np.r_[np.arange(0, n, step), n - 1])
-        sub = problem.rows(coarse)
         qc = _fit_root(branch, body_idx, loc, target[coarse], sqrt_w[coarse], free, q0[coarse], lo, hi)
-        qc, _, it = _levenberg_marquardt(sub, qc, lo, hi)
-        if coarse.size < n:
-            for c in free:
-                q0[:, c] = np.interp(np.arange(n), coarse, qc[:, c])
-            q0 = fill_dependent_coordinates(model, q0)[0]
-            q0[coarse] = qc
-        else:
-            q0 = qc
+        qc, _, it = _levenberg_marquardt(problem.rows(coarse), qc, lo, hi)
+        for c in free:
+            q0[:, c] = np.interp(np.arange(n), coarse, qc[:, c])
+        q0 = fill_dependent_coordinates(model, q0)[0]
+        q0[coarse] = qc
+        rest = np.setdiff1d(rest, coarse)
     else:
         q0 = np.array(initial_q, dtype=float, copy=True)
-    q, _, it2 = _levenberg_marquardt(problem, q0, lo, hi)
-    it += it2
+    q = q0
+    if rest.size:
+        q[rest], _, it2 = _levenberg_marquardt(problem.rows(rest), q0[rest], lo, hi)
+        it += it2
     x = marker_positions(branch, ModelMarkers(tracked, bodies, loc), q)
     d = np.linalg.norm(x - lab, axis=2)
     d_seen = np.where(seen, d, np.nan)
@@ -473,11 +473,10 @@ def _fit_root(branch, body_idx, loc, target, sqrt_w, free, q0, lo, hi) -> np.nda
     if len(root_coords) == 0 or on_root.sum() < 3:
         return q0
     q0 = q0.copy()
-    # translate so the root markers' mean matches (translations first, then all root coordinates)
     rc = np.array(root_coords, dtype=int)
     sel = np.flatnonzero(on_root)
     sub = _Problem(
-        branch,
+        branch.branch([branch.body_names[1]]),  # the root body alone: a cheaper kinematics pass
         body_idx[sel],
         loc[sel],
         target[:, sel],

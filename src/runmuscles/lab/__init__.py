@@ -1084,6 +1084,7 @@ def _scale_from_markers(
 def _inverse_kinematics(
     scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial, solver="own"
 ) -> tuple[Path, list[QualityWarning]]:
+    from ..tables import TimeTable  # noqa: PLC0415
     from . import ik_quality  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
 
@@ -1162,7 +1163,13 @@ def _inverse_kinematics(
         ik.marker_errors_path.name.replace("_ik_marker_errors", "_ik_model_marker_locations")
     )
     lab_names = {m: plan.lab_name(m) or m for m in trial_m.names}
-    diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
+    if solver == "own":  # the tables in memory, not read back from the files just written
+        r = ik.result
+        cols = [f"{m}_t{a}" for m in r.marker_names for a in "xyz"]
+        table = TimeTable(r.time_s, r.model_markers_m.reshape(r.time_s.size, -1), cols)
+        diagnosis = ik_quality.diagnose_ik(trial_m, table, lab_names)
+    else:
+        diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
     if diagnosis is not None:
         quality["inverse_kinematics"].update(diagnosis.as_dict())
     mean_rms = float(np.mean(ik.rms_m))
