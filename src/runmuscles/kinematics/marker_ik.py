@@ -200,8 +200,13 @@ class _Problem:
         self.task_idx = task_idx
         self.task_sqrt_w = task_sqrt_w
         self.task_value = task_value
-        # markers moved by each joint (its subtree), as index arrays
-        self.moved = [np.flatnonzero(model.subtree[j, body_idx]) for j in range(model.n_joints)]
+        # markers moved by each joint (its subtree): a slice when they are contiguous (markers in
+        # depth-first body order, see _depth_first), else an index array
+        self.moved = []
+        for j in range(model.n_joints):
+            hit = np.flatnonzero(model.subtree[j, body_idx])
+            contiguous = hit.size and hit[-1] - hit[0] + 1 == hit.size
+            self.moved.append(slice(int(hit[0]), int(hit[-1]) + 1) if contiguous else hit)
         self.task_column = np.array(
             [np.flatnonzero(free == c)[0] if (free == c).any() else -1 for c in task_idx], dtype=int
         )
@@ -264,7 +269,7 @@ class _Problem:
         J = np.zeros((k, n, m, 3))
         for j, i, a, rate in self._axis_rates(q):
             mk = self.moved[j]
-            if not mk.size:
+            if not isinstance(mk, slice) and not mk.size:
                 continue
             par = model.parent[j]
             Rp = kin.R_t[:, :, par]  # (3, 3, n)
@@ -272,15 +277,7 @@ class _Problem:
                 w = np.einsum("ijf,jf->fi", Rp, kin.joint_E_t[:, i, j]) * rate[:, None]
                 o = kin.p_t[:, par].T + np.einsum("ijf,jf->fi", Rp, kin.joint_p_PM_t[:, j])
                 d = x[:, mk] - o[:, None, :]
-                w = w[:, None, :]
-                J[a][:, mk] += np.stack(
-                    (
-                        w[..., 1] * d[..., 2] - w[..., 2] * d[..., 1],
-                        w[..., 2] * d[..., 0] - w[..., 0] * d[..., 2],
-                        w[..., 0] * d[..., 1] - w[..., 1] * d[..., 0],
-                    ),
-                    axis=-1,
-                )
+                J[a][:, mk] += np.cross(w[:, None, :], d)
             else:
                 t = np.einsum("ijf,j->fi", Rp, kin.joint_T[j][:, i - 3]) * rate[:, None]
                 J[a][:, mk] += t[:, None, :]
@@ -404,9 +401,13 @@ def solve_marker_ik(
             trial.meta.get("source", "markers"),
             f"only {len(tracked)} tracked markers are on the model: too few for inverse kinematics",
         )
+    branch = model.branch(
+        sorted({markers.bodies[markers.names.index(m)] for m in tracked}, key=model.body_names.index)
+    )
+    order = _depth_first(branch)
+    tracked.sort(key=lambda m: order[branch.body_index(markers.bodies[markers.names.index(m)])])
     mi = [markers.names.index(m) for m in tracked]
     bodies = [markers.bodies[i] for i in mi]
-    branch = model.branch(sorted(set(bodies), key=model.body_names.index))
     body_idx = np.array([branch.body_index(b) for b in bodies], dtype=int)
     loc = markers.location_m[mi]
     lab = trial.positions_m[:, [trial.names.index(m) for m in tracked], :]
@@ -462,6 +463,22 @@ def solve_marker_ik(
         it,
         time.perf_counter() - t0,
     )
+
+
+def _depth_first(model: Multibody) -> np.ndarray:
+    """Position of every body in a depth-first walk of the tree: each joint's subtree is then
+    a contiguous run of bodies (and of markers sorted by it)."""
+    children: dict[int, list[int]] = {}
+    for j, p in enumerate(model.parent):
+        children.setdefault(int(p), []).append(j + 1)
+    pos = np.zeros(model.n_bodies, dtype=int)
+    stack, k = [0], 0
+    while stack:
+        b = stack.pop()
+        pos[b] = k
+        k += 1
+        stack.extend(reversed(children.get(b, [])))
+    return pos
 
 
 def _fit_root(branch, body_idx, loc, target, sqrt_w, free, q0, lo, hi) -> np.ndarray:
