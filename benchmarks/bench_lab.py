@@ -128,7 +128,8 @@ def _lab_stages(trial: Path, static: Path, mass_kg: float, height_m: float, out:
 
 
 def _agreement(own: Path, ref: Path) -> dict[str, float]:
-    """RMS difference per coordinate (deg or mm) between two ``ik.mot`` of the same model."""
+    """RMS difference per coordinate (deg or mm) between two ``ik.mot`` of the same model
+    (coupler-dependent coordinates left out: they follow their independent coordinate)."""
     import numpy as np  # noqa: PLC0415
 
     from runmuscles.model.multibody import coordinates_from_table, load_osim  # noqa: PLC0415
@@ -140,7 +141,9 @@ def _agreement(own: Path, ref: Path) -> dict[str, float]:
     qb = coordinates_from_table(mb, read_storage(ref / "ik.mot"))
     out = {}
     for i, c in enumerate(mb.coordinate_names):
-        if mb.locked[i] or c.startswith(("lumbar", "arm_", "elbow", "pro_sup", "wrist")):
+        if mb.locked[i] or c in mb.dependent_coordinates:
+            continue
+        if c.startswith(("lumbar", "arm_", "elbow", "pro_sup", "wrist")):  # no markers: held
             continue
         d = np.sqrt(np.mean((qa[:, i] - qb[:, i]) ** 2))
         out[c] = float(np.degrees(d) if mb.motion_types[i] == "rotational" else 1000 * d)
@@ -206,11 +209,22 @@ def speed(args) -> None:
         }
         for state in ("cold", "prepared")
     }
+    # the cold runs without the geometry cache's build (the model stage; the OpenSim run was given
+    # the cache): the lab path's own part
+    geometry = runs["own_cold"].get("pipeline_s", {}).get("model", 0.0)
+    own_lab = runs["own_cold"]["wall_s"] - geometry
+    ratios["cold_without_geometry"] = (
+        {"wall_s": runs["opensim_cold"]["wall_s"] / own_lab} if own_lab > 0 else {}
+    )
+    print(
+        f"own cold: {runs['own_cold']['wall_s']:.1f} s = geometry cache {geometry:.1f} s (geom's part) + "
+        f"{own_lab:.1f} s the rest (scaling, inverse kinematics, dynamics, muscles)"
+    )
     print(
         "lab stages of the prepared own run (this process): "
         + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
     )
-    for state in ("cold", "prepared"):
+    for state in ("cold", "cold_without_geometry", "prepared"):
         r = ratios[state]
         print(
             f"OpenSim / own, {state}: {r.get('wall_s', float('nan')):.1f}x wall, "
