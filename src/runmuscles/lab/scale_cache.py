@@ -4,7 +4,8 @@ Scaling a model with OpenSim's ScaleTool from a static trial gives the same mode
 running trial of that runner; ``runmuscles analyze`` of a second trial (or a rerun) takes it
 from this cache instead. The key is a hash of everything the scaling reads: the generic
 model's bytes, the marker table it scales from (values and names), the marker plan (names
-mapped, tracking markers), mass, height and a version of the scaling method. An entry holds
+mapped, tracking markers), mass, height, the code of the modules that scale and OpenSim's
+version. An entry holds
 the whole ``model/`` folder the scaling wrote, and what it reported (notes, flags, steps,
 the quality numbers), so that a run from the cache reports the same as the run that made it.
 
@@ -15,12 +16,14 @@ renamed into place, so that parallel runs never see half an entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +33,18 @@ __all__ = ["SCALE_CACHE_VERSION", "cached_scaling", "scaling_key"]
 #: Bump when the scaling (setup, weights, measurements) changes: old entries are then unused.
 SCALE_CACHE_VERSION = 1
 _RECORD = "scaling.json"
+#: The modules whose code decides the scaled model (setup, weights, measurements, the tool).
+_SCALING_CODE = ("lab/__init__.py", "lab/scaling.py", "lab/markers.py", "opensim_adapter/tools.py")
 
 
 def scaling_key(generic: Path, table, plan_items: dict, mass_kg: float | None, height_m: float | None) -> str:
     """Hash of the scaling's inputs (``table``: the :class:`MarkerTable` scaled from)."""
     h = hashlib.sha256()
     h.update(f"v{SCALE_CACHE_VERSION}".encode())
+    for code in _SCALING_CODE:  # a change to the scaling's code is a new key
+        h.update((Path(__file__).parents[1] / code).read_bytes())
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        h.update(metadata.version("opensim").encode())
     h.update(Path(generic).read_bytes())
     h.update(json.dumps(table.names).encode())
     h.update(np.ascontiguousarray(table.time_s, dtype=float).tobytes())
