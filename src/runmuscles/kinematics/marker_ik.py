@@ -595,5 +595,13 @@ def run_marker_ik(
     mot, errors, locations = write_ik_files(res, out_mot)
     missing = [m for m, w in marker_weights.items() if w > 0 and m in markers.names and m not in trial.names]
     return MarkerIKRun(
-        mot, errors, locations, res.time_s, res.rms_m, res.max_m, res.marker_mean_error_m, missing, res
+        mot,
+        errors,
+        locations,
+        res.time_s,
+        np.nan_to_num(res.rms_m),  # a frame without any tracked marker: no error (as in the file)
+        np.nan_to_num(res.max_m, neginf=0.0),
+        res.marker_mean_error_m,
+        missing,
+        res,
     )
