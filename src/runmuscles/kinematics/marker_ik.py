@@ -444,11 +444,11 @@ def solve_marker_ik(
         q[rest], _, it2 = _levenberg_marquardt(problem.rows(rest), q0[rest], lo, hi)
         it += it2
     x = marker_positions(branch, ModelMarkers(tracked, bodies, loc), q)
-    d = np.linalg.norm(x - lab, axis=2)
-    d_seen = np.where(seen, d, np.nan)
-    with np.errstate(invalid="ignore"):
-        rms = np.sqrt(np.nanmean(d_seen**2, axis=1))
-        mx = np.nanmax(np.where(seen, d, -np.inf), axis=1)
+    d = np.where(seen, np.linalg.norm(np.where(seen[:, :, None], x - lab, 0.0), axis=2), 0.0)
+    n_seen = seen.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.where(n_seen > 0, np.sqrt(np.sum(d**2, axis=1) / n_seen), np.nan)
+    mx = np.where(n_seen > 0, np.max(np.where(seen, d, -np.inf), axis=1), np.nan)
     return MarkerIKResult(
         trial.time_s.copy(),
         q,
