@@ -16,7 +16,8 @@ each with or without forces (``forces``: an ExternalLoads ``.xml``, a force ``.m
    (:func:`default_model`) always is. Scaling (:mod:`runmuscles.lab.scaling`) uses OpenSim's
    ScaleTool: from the static trial (measurements), else from the height (one factor),
    else from the running trial's markers. The lab's marker names are mapped onto the
-   model's (:mod:`runmuscles.lab.markers`).
+   model's (:mod:`runmuscles.lab.markers`). A runner's scaled model is kept between runs
+   (:mod:`runmuscles.lab.scale_cache`): the next trial with the same static trial reuses it.
 2. **joint angles**: inverse kinematics on the markers, with marker weights per segment, by
    the project's own solver on its multibody model (:mod:`runmuscles.kinematics.marker_ik`,
    default) or OpenSim's InverseKinematicsTool (``ik="opensim"``); coordinates no marker
