@@ -4,7 +4,7 @@ all twelve Fukuchi 2017 running trials from C3D through ``runmuscles analyze``.
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_lab.py [--data ../shared/data/fukuchi2017]
-        [--trial RBDS001runT35] [--start S --end E] [--json FILE]
+        [--trial RBDS001runT35] [--start S --end E] [--json benchmarks/lab_speed_latest.json]
     .venv/bin/python benchmarks/bench_lab.py --trials [--start 5 --end 7] [--cold] [--json FILE]
 
 Speed (the default): one trial (default ``RBDS001runT35.c3d`` with ``RBDS001static.c3d``,
@@ -227,8 +227,8 @@ def speed(args) -> None:
     for state in ("cold", "cold_without_geometry", "prepared"):
         r = ratios[state]
         print(
-            f"OpenSim / own, {state}: {r.get('wall_s', float('nan')):.1f}x wall, "
-            f"{r.get('cpu_s', float('nan')):.1f}x CPU"
+            f"OpenSim / own, {state}: "
+            + ", ".join(f"{r[m]:.1f}x {m[:-2]}" for m in ("wall_s", "cpu_s") if m in r)
         )
     if agree:
         worst = max(agree, key=agree.get)
