@@ -348,6 +348,10 @@ CHOICES: dict[str, dict[str, str]] = {
     "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
     "units": {"km": "kilometres", "mi": "miles (1 mi = 1609.344 m)"},
     "sex": {"female": "female", "male": "male", "unspecified": "not given"},
+    "ik": {
+        "own": "inverse kinematics on the project's multibody model (runmuscles.kinematics.marker_ik)",
+        "opensim": "OpenSim's InverseKinematicsTool",
+    },
 }
 
 

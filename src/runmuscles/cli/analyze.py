@@ -118,6 +118,15 @@ def analyze(
             "the result is then marked not valid.",
         ),
     ] = False,
+    ik: Annotated[
+        str,
+        typer.Option(
+            "--ik",
+            help="Inverse kinematics of C3D/TRC markers: 'own' (default: the project's multibody "
+            "model, all frames at once) or 'opensim' (OpenSim's InverseKinematicsTool).",
+            callback=choice_check("ik", "--ik"),
+        ),
+    ] = "own",
     stance_only: Annotated[
         bool,
         typer.Option(
@@ -243,6 +252,7 @@ def analyze(
             stance_only,
             show,
             accept_ik_error,
+            ik,
         )
     else:
         from ..analysis_inputs import folder_trial_inputs  # noqa: PLC0415
@@ -297,6 +307,7 @@ def _prepare_lab(
     stance_only,
     show,
     accept_ik_error=False,
+    ik="own",
 ):
     """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
     from ..lab import prepare_lab_trial  # noqa: PLC0415
@@ -318,6 +329,7 @@ def _prepare_lab(
             stance_only=stance_only,
             progress=say,
             accept_ik_error=accept_ik_error,
+            ik=ik,
         )
 
     if progress is None:

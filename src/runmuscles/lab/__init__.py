@@ -16,10 +16,13 @@ each with or without forces (``forces``: an ExternalLoads ``.xml``, a force ``.m
    (:func:`default_model`) always is. Scaling (:mod:`runmuscles.lab.scaling`) uses OpenSim's
    ScaleTool: from the static trial (measurements), else from the height (one factor),
    else from the running trial's markers. The lab's marker names are mapped onto the
-   model's (:mod:`runmuscles.lab.markers`).
-2. **joint angles**: OpenSim's InverseKinematicsTool on the markers, with marker weights per
-   segment; coordinates no marker observes (a trunk without markers) are held at their
-   default values. A coordinates file is used as it is.
+   model's (:mod:`runmuscles.lab.markers`). A runner's scaled model is kept between runs
+   (:mod:`runmuscles.lab.scale_cache`): the next trial with the same static trial reuses it.
+2. **joint angles**: inverse kinematics on the markers, with marker weights per segment, by
+   the project's own solver on its multibody model (:mod:`runmuscles.kinematics.marker_ik`,
+   default) or OpenSim's InverseKinematicsTool (``ik="opensim"``); coordinates no marker
+   observes (a trunk without markers) are held at their default values. A coordinates file
+   is used as it is.
 3. **forces**: the given file; else the C3D file's plates, split into right and left foot;
    else (and with ``"estimate"``) from the motion alone
    (:mod:`runmuscles.dynamics.grf_estimation`), written as ``grf_estimated.mot``/``.xml``.
@@ -505,6 +508,7 @@ def prepare_lab_trial(
     stance_only: bool = False,
     progress: Callable[[str], None] | None = None,
     accept_ik_error: bool = False,
+    ik: str = "own",
 ) -> LabTrial:
     """Turn a lab trial into a scaled model, joint angles and ground reaction forces.
 
@@ -539,14 +543,20 @@ def prepare_lab_trial(
     accept_ik_error
         Go on when the inverse kinematics fits the markers worse than the gate's limit
         (:func:`runmuscles.lab.ik_quality.ik_gate`); the result is then marked not valid.
+    ik
+        Inverse-kinematics solver (``CHOICES["ik"]``): ``"own"`` (default,
+        :mod:`runmuscles.kinematics.marker_ik` on the project's multibody model) or
+        ``"opensim"`` (OpenSim's InverseKinematicsTool).
 
     Returns
     -------
     LabTrial
     """
+    from ..validation import check_choice  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
     from . import scaling as ls  # noqa: PLC0415
 
+    check_choice("ik", ik, "--ik")
     say = progress or (lambda stage: None)
     trial = Path(trial)
     out = Path(out_dir)
@@ -824,22 +834,39 @@ def prepare_lab_trial(
             f"{height_m / factor:.2f} m (standing hip height / 0.530, Drillis & Contini 1966)"
         )
     else:
-        scaled = _scale_from_markers(
+        from .scale_cache import cached_scaling, scaling_key  # noqa: PLC0415
+
+        key = scaling_key(
             generic,
-            trial,
-            trial_m,
-            static,
-            static_markers,
-            plan,
-            mm,
-            bodies,
+            static_markers if static_markers is not None else trial_m,
+            {"rename": plan.rename, "tracking": plan.tracking, "from": Path(static or trial).name},
             mass,
             height_m,
+        )
+        scaled = cached_scaling(
+            key,
             model_dir,
             notes,
             flags,
             quality,
             steps,
+            lambda: _scale_from_markers(
+                generic,
+                trial,
+                trial_m,
+                static,
+                static_markers,
+                plan,
+                mm,
+                bodies,
+                mass,
+                height_m,
+                model_dir,
+                notes,
+                flags,
+                quality,
+                steps,
+            ),
         )
 
     # -- joint angles --------------------------------------------------------------------------
@@ -847,14 +874,14 @@ def prepare_lab_trial(
         coordinates = _coordinates_for_model(trial, Path(scaled), out, notes, flags)
         steps.insert(1, f"joint angles from {trial.name}")
     else:
-        say("inverse kinematics (OpenSim)")
+        say("inverse kinematics (OpenSim)" if ik == "opensim" else "inverse kinematics")
         from .runway import widen_root_translations  # noqa: PLC0415
 
         scaled, widened = widen_root_translations(scaled, trial_m, model_dir)
         if widened:
             notes.append(widened)
         coordinates, ik_warnings = _inverse_kinematics(
-            scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+            scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial, ik
         )
         warnings += ik_warnings
 
@@ -1056,9 +1083,9 @@ def _scale_from_markers(
 
 
 def _inverse_kinematics(
-    scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial
+    scaled, trial_m, out, plan, notes, flags, quality, steps, accept_ik_error, trial, solver="own"
 ) -> tuple[Path, list[QualityWarning]]:
-    from ..opensim_adapter.tools import model_summary, run_inverse_kinematics  # noqa: PLC0415
+    from ..tables import TimeTable  # noqa: PLC0415
     from . import ik_quality  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
 
@@ -1074,13 +1101,28 @@ def _inverse_kinematics(
             f"only {len(weights)} of the trial's markers are on the model: too few for inverse kinematics",
         )
     hold = _unobserved_coordinates(Path(scaled), {on_model[m] for m in weights})
-    summary = model_summary(scaled)
-    hold = [c for c in hold if c in summary.coordinates]
+    if solver == "opensim":
+        from ..opensim_adapter.tools import model_summary  # noqa: PLC0415
+
+        summary = model_summary(scaled)
+        hold = [c for c in hold if c in summary.coordinates]
     if hold:
         notes.append(
             f"no markers move {', '.join(hold)}: held at the model's default values in inverse kinematics"
         )
-    ik = run_inverse_kinematics(
+    if solver == "opensim":
+        from ..opensim_adapter.tools import run_inverse_kinematics  # noqa: PLC0415
+
+        run = run_inverse_kinematics
+        who = "OpenSim"
+    else:
+        from ..kinematics.marker_ik import run_marker_ik  # noqa: PLC0415
+
+        def run(model, _trc, out_mot, **kw):
+            return run_marker_ik(model, trial_m, out_mot, **kw)
+
+        who = "own multibody"
+    ik = run(
         scaled,
         trc,
         out / "ik.mot",
@@ -1103,10 +1145,11 @@ def _inverse_kinematics(
         "marker_mean_error_m": {plan.lab_name(m) or m: e for m, e in ik.marker_mean_error_m.items()},
         "marker_weights": weights,
         "coordinates_held_at_default": hold,
+        "solver": solver,
         "errors_file": str(ik.marker_errors_path),
     }
     text = (
-        f"inverse kinematics (OpenSim, {ik.time_s.size} frames): marker error RMS "
+        f"inverse kinematics ({who}, {ik.time_s.size} frames): marker error RMS "
         f"{100 * np.mean(ik.rms_m):.1f} cm mean, {100 * np.max(ik.rms_m):.1f} cm worst frame; largest "
         f"single marker {100 * np.max(ik.max_m):.1f} cm"
     )
@@ -1121,7 +1164,13 @@ def _inverse_kinematics(
         ik.marker_errors_path.name.replace("_ik_marker_errors", "_ik_model_marker_locations")
     )
     lab_names = {m: plan.lab_name(m) or m for m in trial_m.names}
-    diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
+    if solver == "own":  # the tables in memory, not read back from the files just written
+        r = ik.result
+        cols = [f"{m}_t{a}" for m in r.marker_names for a in "xyz"]
+        table = TimeTable(r.time_s, r.model_markers_m.reshape(r.time_s.size, -1), cols)
+        diagnosis = ik_quality.diagnose_ik(trial_m, table, lab_names)
+    else:
+        diagnosis = ik_quality.diagnose_ik(trc, locations, lab_names) if locations.is_file() else None
     if diagnosis is not None:
         quality["inverse_kinematics"].update(diagnosis.as_dict())
     mean_rms = float(np.mean(ik.rms_m))
@@ -1141,5 +1190,5 @@ def _inverse_kinematics(
         )
     else:
         notes.append(text)
-    steps.insert(1, "joint angles by OpenSim inverse kinematics")
+    steps.insert(1, f"joint angles by {'OpenSim' if solver == 'opensim' else 'own'} inverse kinematics")
     return ik.coordinates_path, warnings

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import InputError
 from ..quality import QualityWarning
 from ..readers.opensim_files import MarkerTable, read_storage, read_trc
+from ..tables import TimeTable
 from ..validation import LIMITS
 
 __all__ = [
@@ -146,8 +147,8 @@ def markers_on_wrong_side(trial: MarkerTable, names_of: dict[str, str]) -> list[
 
 
 def diagnose_ik(
-    markers_trc: str | Path,
-    locations_sto: str | Path,
+    markers_trc: str | Path | MarkerTable,
+    locations_sto: str | Path | TimeTable,
     lab_name: dict[str, str] | None = None,
     *,
     n_worst: int = 3,
@@ -157,9 +158,10 @@ def diagnose_ik(
     Parameters
     ----------
     markers_trc
-        The marker file IK tracked (model names).
+        The marker file IK tracked (model names), or its table.
     locations_sto
-        OpenSim's ``<name>_ik_model_marker_locations.sto`` (the model's markers per frame).
+        OpenSim's ``<name>_ik_model_marker_locations.sto`` (the model's markers per frame),
+        or its table (columns ``<marker>_tx``...).
     lab_name
         Model name -> the lab's name, for messages.
 
@@ -180,8 +182,8 @@ def diagnose_ik(
       mislabelled marker).
     """
     names_of = lab_name or {}
-    trial = read_trc(markers_trc)
-    loc = read_storage(locations_sto)
+    trial = markers_trc if isinstance(markers_trc, MarkerTable) else read_trc(markers_trc)
+    loc = locations_sto if isinstance(locations_sto, TimeTable) else read_storage(locations_sto)
     per: dict[str, dict[str, float]] = {}
     err_of: dict[str, np.ndarray] = {}
     model_at: dict[str, np.ndarray] = {}

@@ -40,6 +40,8 @@ declares.
 
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 
 __all__ = [
@@ -313,14 +315,26 @@ def _corner(x0, y0, dydx0, x1, y1, dydx1, curviness):
 
 
 _BINOM5 = np.array([1.0, 5.0, 10.0, 10.0, 5.0, 1.0])
+# Bernstein to power basis: sum_k C(5,k) u^k (1-u)^(5-k) p_k = sum_j u^j (p @ _TO_POWER)[j]
+_TO_POWER = np.array(
+    [
+        [_BINOM5[k] * comb(5 - k, j - k) * (-1.0) ** (j - k) if j >= k else 0.0 for j in range(6)]
+        for k in range(6)
+    ]
+)
 
 
 def _bezier(u, pts):
     """Quintic Bezier value at ``u`` (any shape) for control points ``pts`` (..., 6)."""
-    k = np.arange(6)
-    uu = u[..., None]
-    w = _BINOM5 * uu**k * (1.0 - uu) ** (5 - k)
-    return np.sum(w * pts, axis=-1)
+    return _horner(u, pts @ _TO_POWER)
+
+
+def _horner(u, c):
+    """Polynomial ``sum_j c[..., j] u^j`` (degree 5) by Horner's rule."""
+    v = c[..., 5] * u + c[..., 4]
+    for j in (3, 2, 1, 0):
+        v = v * u + c[..., j]
+    return v
 
 
 def _segmented(x, segments, dydx_lo, dydx_hi):
@@ -330,11 +344,15 @@ def _segmented(x, segments, dydx_lo, dydx_hi):
     ys = np.array([sy for _, sy in segments])
     starts = xs[:, 0]
     idx = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(segments) - 1)
-    px, py = xs[idx], ys[idx]
+    cx, py = (xs @ _TO_POWER)[idx], ys[idx]
+    cx = [np.ascontiguousarray(cx[..., j]) for j in range(6)]
     lo_u, hi_u = np.zeros_like(x), np.ones_like(x)
     for _ in range(60):  # bisection on the monotonic x(u): 1e-18 in u
         mid = 0.5 * (lo_u + hi_u)
-        right = _bezier(mid, px) < x
+        v = cx[5] * mid + cx[4]
+        for j in (3, 2, 1, 0):
+            v = v * mid + cx[j]
+        right = v < x
         lo_u = np.where(right, mid, lo_u)
         hi_u = np.where(right, hi_u, mid)
     y = _bezier(0.5 * (lo_u + hi_u), py)

@@ -395,10 +395,15 @@ def write_trc(path: str | Path, markers: MarkerTable, *, names: list[str] | None
         "\t\t" + "\t".join(f"X{k + 1}\tY{k + 1}\tZ{k + 1}" for k in range(len(names))),
     ]
     xyz = markers.positions_m.reshape(n, -1)
+    row_fmt = "\t".join(["%.6f"] * xyz.shape[1])  # one format per row (a gap: the field left empty)
+    finite = np.isfinite(xyz)
     with p.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(head) + "\n")
         for i in range(n):
-            vals = "\t".join(f"{v:.6f}" if math.isfinite(v) else "" for v in xyz[i])
+            if finite[i].all():
+                vals = row_fmt % tuple(xyz[i])
+            else:
+                vals = "\t".join(f"{v:.6f}" if math.isfinite(v) else "" for v in xyz[i])
             fh.write(f"{i + 1}\t{markers.time_s[i]:.10g}\t{vals}\n")
     return p
 
