@@ -95,6 +95,9 @@ VARIATIONS = {
     "tol1e-2": {"convergence_tolerance": 1e-2, "max_iterations": 1000},
     "mesh0.04": {"mesh_interval_s": 0.04},
     "seeded": {"seeded_from": "rigid"},
+    # a warm restart: the same run's last iterate (stopped, not converged) as the initial guess,
+    # with the tolerance of the recorded what-if checks (benchmarks/moco_latest.json)
+    "continued": {"seeded_from": None, "convergence_tolerance": 1e-2, "max_iterations": 1000},
 }
 
 
@@ -203,6 +206,8 @@ def main() -> None:
     settings = dict(BASE_SETTINGS) | dict(RUNS[args.run])
     if args.variation:
         settings |= VARIATIONS[args.variation]
+        if args.variation == "continued":
+            settings["seeded_from"] = args.run
     name = args.run + (f"_{args.variation}" if args.variation else "")
     work = args.work or Path(tempfile.mkdtemp(prefix=f"runmuscles-moco-{name}-"))
     started = dt.datetime.now(dt.UTC)
