@@ -75,10 +75,13 @@ def _model(
     compliant_triceps: bool = False,
     tendon_strain: float | None = None,
     tendon_dynamics: str = "implicit",
+    fiber_damping: float | None = None,
 ):
     """The model processor as MocoInverse solves it. With ``compliant_triceps`` the triceps
     surae keep compliant tendons (``tendon_dynamics`` implicit or explicit; the tendon strain
-    at F0 that the model declares, or ``tendon_strain``), every other muscle a rigid one."""
+    at F0 that the model declares, or ``tendon_strain``), every other muscle a rigid one.
+    ``fiber_damping`` (normalised, DeGroote et al. 2016) is set on every muscle when given
+    (OpenSim 4.6's DeGrooteFregly2016Muscle default is 0)."""
     import opensim as osim  # noqa: PLC0415
 
     osim.Logger.setLevelString("Error")
@@ -105,7 +108,7 @@ def _model(
     proc.append(osim.ModOpIgnorePassiveFiberForcesDGF())
     proc.append(osim.ModOpScaleActiveFiberForceCurveWidthDGF(1.5))
     proc.append(osim.ModOpAddReserves(1.0))
-    if not compliant_triceps:
+    if not compliant_triceps and fiber_damping is None:
         return proc
     strain = {}
     for i in range(muscles.getSize()):
@@ -116,7 +119,11 @@ def _model(
     dgf = processed.updMuscles()
     for i in range(dgf.getSize()):
         m = osim.DeGrooteFregly2016Muscle.safeDownCast(dgf.get(i))
-        if m is None or not m.getName().startswith(TRICEPS_SURAE):
+        if m is None:
+            continue
+        if fiber_damping is not None:
+            m.set_fiber_damping(fiber_damping)
+        if not compliant_triceps or not m.getName().startswith(TRICEPS_SURAE):
             continue
         m.set_ignore_tendon_compliance(False)
         m.set_tendon_compliance_dynamics_mode(tendon_dynamics)
@@ -149,7 +156,7 @@ def _moco(
     if solution is not None:
         out, wall, ok = solution, float("nan"), True
     else:
-        out, wall, ok = _solve(
+        out, wall, ok, _ = _solve(
             _model(model_path, files, f0, compliant, *tendon),
             files,
             t0,
@@ -295,9 +302,47 @@ def _solve(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, gues
     ok = bool(sol.success())
     if not ok:  # not converged (e.g. the iteration limit): keep the trajectory, say so
         sol.unseal()
+    info = {
+        "status": str(sol.getStatus()),
+        "iterations": int(sol.getNumIterations()),
+        "objective": float(sol.getObjective()),
+    }
     # the trajectory goes through a file (read with the project's own reader)
     sol.write(str(out))
-    return out, wall, ok
+    return out, wall, ok, info
+
+
+#: The analysis options of the baseline stride (the bundled runner at 4 m/s, stride 1).
+BASELINE_OPTIONS = {"speed_m_s": 4.0, "strength": "volume", "cycle": 1}
+
+
+def baseline_stride(**options):
+    """The bundled runner's 4 m/s trial (Hamner & Delp 2013 subject01 Run_4), analysed with
+    :data:`BASELINE_OPTIONS` (and ``options``, e.g. ``residual_reduction``), its what-if engine,
+    its model, and the volume-scaled maximum isometric force of each muscle (N), which the Moco
+    model is given too."""
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+    from runmuscles.model.strength import volume_scaled_max_isometric_force  # noqa: PLC0415
+    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from runmuscles.trials import demo_trials  # noqa: PLC0415
+    from runmuscles.whatif import WhatIfEngine  # noqa: PLC0415
+
+    spec = next(s for s in demo_trials() if s.speed_m_s == BASELINE_OPTIONS["speed_m_s"])
+    analysis = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(**(BASELINE_OPTIONS | options))
+    )
+    engine = WhatIfEngine(analysis)
+    rm = RunnerModel.load(spec.model)
+    geom = rm.geometry
+    f0, _ = volume_scaled_max_isometric_force(
+        list(geom.muscle_names),
+        geom.max_isometric_force_n,
+        geom.params,
+        rm.body_mass_kg,
+        rm.estimated_height_m(),
+    )
+    f0 = {n: float(v) for n, v in zip(geom.muscle_names, f0, strict=True)}
+    return spec, analysis, engine, rm, f0
 
 
 def main() -> None:
@@ -343,27 +388,9 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
-    from runmuscles.model.strength import volume_scaled_max_isometric_force  # noqa: PLC0415
-    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from runmuscles.trials import demo_trials  # noqa: PLC0415
-    from runmuscles.whatif import Condition, WhatIfEngine, export_opensim  # noqa: PLC0415
+    from runmuscles.whatif import Condition, export_opensim  # noqa: PLC0415
 
-    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
-    analysis = analyze_trial(
-        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
-    )
-    engine = WhatIfEngine(analysis)
-    rm = RunnerModel.load(spec.model)
-    geom = rm.geometry
-    f0, _ = volume_scaled_max_isometric_force(
-        list(geom.muscle_names),
-        geom.max_isometric_force_n,
-        geom.params,
-        rm.body_mass_kg,
-        rm.estimated_height_m(),
-    )
-    f0 = {n: float(v) for n, v in zip(geom.muscle_names, f0, strict=True)}
+    spec, analysis, engine, rm, f0 = baseline_stride()
     c = analysis.cycles[0]
     work = Path(tempfile.mkdtemp(prefix="runmuscles-moco-"))
     rows = {}
