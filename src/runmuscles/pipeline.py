@@ -124,8 +124,11 @@ class AnalysisOptions:
         Adjust the masses, the trunk's mass centre and the pelvis motion so that the pelvis
         residuals fall within the Hicks et al. 2015 thresholds where the data allow
         (:func:`runmuscles.dynamics.residual_reduction.reduce_residuals`, as OpenSim's RRA);
-        the analysis then runs on the adjusted motion and model, and ``summary.json``'s
-        quality section gets a ``residual_reduction`` block. Off by default.
+        the analysis then runs on the adjusted motion and model (its body mass, joint
+        torques, muscle strength and per-kilogram numbers all from the adjusted masses), and
+        ``summary.json``'s quality section gets a ``residual_reduction`` block. On by default
+        (issue 15: a muscle solution on motion that disagrees with its forces is partly an
+        artefact); ``runmuscles so``, the exact OpenSim drop-in, runs without it.
     """
 
     lowpass_hz: float | None = 12.0
@@ -152,7 +155,7 @@ class AnalysisOptions:
     input_warnings: list[QualityWarning] = field(default_factory=list)
     analysis_kind: str = "stride"
     emg: EmgOptions | None = None
-    residual_reduction: bool = False
+    residual_reduction: bool = True
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -739,6 +742,9 @@ def analyze_motion(
     if opts.residual_reduction:
         say("residual reduction")
         ck, tau, reduction = _reduce_residuals(model, ck, ext)
+        # from here on the adjusted model: the body mass reported, the joint torques, the
+        # strength and the per-kg numbers agree (and a what-if's baseline is this analysis)
+        model = replace(model, multibody=reduction.multibody)
         timings["residual_reduction"] = _time.perf_counter() - t1
     else:
         tau = inverse_dynamics(model.multibody, ck.q, ck.qdot, ck.qddot, ext or None)

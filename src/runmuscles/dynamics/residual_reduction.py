@@ -163,6 +163,11 @@ class ResidualReduction:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def body_mass_kg(self) -> float:
+        """The adjusted model's total mass (kg)."""
+        return float(self.multibody.total_mass_kg)
+
+    @property
     def within_thresholds(self) -> bool:
         return bool(self.after["force_n"]["within_threshold"] and self.after["moment_nm"]["within_threshold"])
 
@@ -186,6 +191,9 @@ class ResidualReduction:
             "and AddBiomechanics)",
             "mass_scale": self.mass_scale,
             "mass_change_kg": self.mass_change_kg,
+            # the summary's body_mass_kg (and every per-kg number) is the adjusted one
+            "body_mass_before_kg": self.body_mass_kg - self.mass_change_kg,
+            "body_mass_after_kg": self.body_mass_kg,
             "mass_change_percent": 100.0 * (self.mass_scale - 1.0),
             "trunk_body": self.trunk_body,
             "trunk_com_shift_cm": [float(v * 100.0) for v in self.trunk_com_shift_m],
@@ -715,7 +723,8 @@ def reduce_residuals(
     scale = 1.0 + float(x[0])
     notes = [
         f"residual reduction: total mass {100 * (scale - 1):+.2f} % "
-        f"({model.total_mass_kg * (scale - 1):+.2f} kg), "
+        f"({model.total_mass_kg * (scale - 1):+.2f} kg: {model.total_mass_kg:.2f} -> "
+        f"{model.total_mass_kg * scale:.2f} kg, the mass of every result), "
         f"{model.body_names[trunk]} mass centre moved by "
         + ", ".join(f"{v * 100:+.1f}" for v in x[1:4])
         + " cm; pelvis residual peaks "
