@@ -739,7 +739,8 @@ def analyze_motion(
     t1 = _time.perf_counter()
     ext = list(body_loads or []) + list(extra_loads or [])
     reduction = None
-    if opts.residual_reduction:
+    not_reduced = _why_not_reduced(model, ck, body_loads) if opts.residual_reduction else ""
+    if opts.residual_reduction and not not_reduced:
         say("residual reduction")
         ck, tau, reduction = _reduce_residuals(model, ck, ext)
         # from here on the adjusted model: the body mass reported, the joint torques, the
@@ -786,10 +787,13 @@ def analyze_motion(
         )
         for c in cycles
     ]
-    quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
+    quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts, reduced=reduction is not None)
     if reduction is not None:
         quality["residual_reduction"] = reduction.as_dict()
         quality["notes"] = list(reduction.notes) + quality["notes"]
+    elif not_reduced:
+        quality["residual_reduction"] = {"applied": False, "reason": not_reduced}
+        quality["notes"] = [f"residual reduction not applied: {not_reduced}", *quality["notes"]]
     from .analyses.strike_pattern import foot_strike_summary  # noqa: PLC0415
 
     strikes = foot_strike_summary(
@@ -836,6 +840,14 @@ def analyze_motion(
 
     mark_validity(result)
     return result
+
+
+def _why_not_reduced(model, ck: CoordinateKinematics, body_loads: list | None) -> str:
+    """Why the default residual reduction cannot run here ("" when it can): no measured or
+    estimated ground reaction forces, no free root joint, too few frames."""
+    from .dynamics.residual_reduction import why_not_reduced  # noqa: PLC0415
+
+    return why_not_reduced(model.multibody, ck.time_s.size, body_loads)
 
 
 def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):
@@ -936,7 +948,9 @@ def _window(
     return start, end, cycles
 
 
-def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -> dict:
+def _quality(
+    model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts, *, reduced: bool = False
+) -> dict:
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     warnings: list[QualityWarning] = list(ck.warnings)
@@ -977,11 +991,7 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 flags.append(
                     f"pelvis residual {kind.split('_')[0]}s peak {peak:.0f} exceed the Hicks et al. 2015 "
                     f"threshold {limit:.0f} "
-                    + (
-                        "(after residual reduction)"
-                        if opts.residual_reduction
-                        else "(no residual reduction was applied)"
-                    )
+                    + ("(after residual reduction)" if reduced else "(no residual reduction was applied)")
                 )
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))

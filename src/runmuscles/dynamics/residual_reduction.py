@@ -67,6 +67,7 @@ __all__ = [
     "ResidualReduction",
     "pelvis_residual_peaks",
     "reduce_residuals",
+    "why_not_reduced",
 ]
 
 # The Hicks et al. (2015) thresholds, one definition (runmuscles.constants).
@@ -226,6 +227,24 @@ def _root(model: Multibody) -> tuple[list[int], list[bool]]:
     if len(tra) != 3 or len(rot) != 3:
         raise InputError(model.source, "the root joint must have three rotations and three translations")
     return tra + rot, [False] * 3 + [True] * 3
+
+
+def why_not_reduced(model: Multibody, n_frames: int, loads: Sequence[BodyLoad] | None) -> str:
+    """Why residual reduction cannot run on this model and motion, or ``""`` when it can.
+
+    It needs ground reaction forces (without them the pelvis residuals are the whole support
+    of the body, not an inconsistency), a free six-coordinate root joint and at least four
+    frames. The analysis then runs on the motion and masses as given, and says so.
+    """
+    if not loads:
+        return "no ground reaction forces: the pelvis residuals have nothing to be made consistent with"
+    if n_frames < 4:
+        return f"{n_frames} frames: it needs at least 4"
+    try:
+        _root(model)
+    except InputError as exc:
+        return exc.problem
+    return ""
 
 
 def _trunk(model: Multibody, trunk_body: str | None) -> int:
