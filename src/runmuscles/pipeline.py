@@ -787,7 +787,9 @@ def analyze_motion(
         )
         for c in cycles
     ]
-    quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts, reduced=reduction is not None)
+    quality = _quality(
+        model, ck, tau, rec, body_loads, events, geo, opts, before=reduction.before if reduction else None
+    )
     if reduction is not None:
         quality["residual_reduction"] = reduction.as_dict()
         quality["notes"] = list(reduction.notes) + quality["notes"]
@@ -949,8 +951,12 @@ def _window(
 
 
 def _quality(
-    model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts, *, reduced: bool = False
+    model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts, *, before: dict | None = None
 ) -> dict:
+    """The quality section; ``before``: the pelvis residuals of the motion as given when residual
+    reduction changed it (:func:`runmuscles.dynamics.residual_reduction.pelvis_residual_peaks`),
+    which judge whether angles and forces agree (the reduced motion agrees by construction)."""
+    reduced = before is not None
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     warnings: list[QualityWarning] = list(ck.warnings)
@@ -996,7 +1002,7 @@ def _quality(
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
                 )
-    consistency = _consistency(model, ck, loads, residual, bw, warnings, flags)
+    consistency = _consistency(model, ck, loads, before or residual, bw, warnings, flags)
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):

@@ -280,6 +280,8 @@ def pelvis_residual_peaks(
         out[kind] = {
             "peak": peak,
             "rms": float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0,
+            # the frames' largest entry at the 95th percentile (the pipeline's robust peak)
+            "p95": float(np.percentile(np.abs(vals).max(axis=1), 95)) if vals.size else 0.0,
             "threshold_hicks_2015": limit,
             "within_threshold": peak <= limit,
         }
