@@ -9,6 +9,10 @@ Assumptions, all recorded in the result's ``settings`` and ``quality`` sections:
 * coordinates are processed as OpenSim's AnalyzeTool does (pad, third-order Butterworth
   low-pass forwards and backwards, quintic-spline derivatives);
 * ground reaction forces are interpolated linearly to the frame times;
+* the masses, the trunk's mass centre and the pelvis motion are first adjusted within small
+  bounds so that the pelvis residuals fall within the Hicks et al. 2015 thresholds (residual
+  reduction, :mod:`runmuscles.dynamics.residual_reduction`; on by default, off with
+  ``residual_reduction=False``); every later stage uses the adjusted model and motion;
 * muscles have rigid tendons and produce ``activation x F0 x fl x fv x cos(pennation)``
   (OpenSim's StaticOptimization with ``use_muscle_physiology``), passive fibre force is
   not counted;
