@@ -335,7 +335,9 @@ def _subjects_table(per_subject) -> str:
     sel = per_subject[(per_subject["side"] == "both") & (per_subject["phase"] == "stride")]
     sel = sel[sel["group"].isin(_DRAWN)]
     rows = []
-    for _, r in sel.sort_values(["subject", "speed_m_s", "group"], key=None).iterrows():
+    order = {g: k for k, g in enumerate(_DRAWN)}
+    sel = sel.assign(_order=sel["group"].map(order)).sort_values(["subject", "speed_m_s", "_order"])
+    for _, r in sel.iterrows():
         speed = None if r["speed_m_s"] != r["speed_m_s"] else float(r["speed_m_s"])
         rows.append(
             f'<tr><td>{esc(r["subject"])}</td><td class="n">{esc(_speed_text(speed))}</td>'
