@@ -422,3 +422,20 @@ def test_dataset_report_shows_curves_and_shares_across_subjects_and_failed_trial
     assert table.count("<tr>") - 1 == 2 * len(drawn) and ">01<" in table and ">02<" in table
     desc = json.loads((out / "dataset_description.json").read_text())
     assert "dataset_report.html" in desc["provenance"]["tables"]["report"]
+
+
+def test_dataset_report_when_no_trial_succeeded(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from runmuscles.reports.dataset_html import dataset_report_html
+
+    failed = {"trial_id": "sub-1_task-x", "subject": "1", "status": "failed", "error": "bad <file>"}
+    pq.write_table(
+        pa.Table.from_pylist([{**failed, "error_kind": "input", "results": ""}]),
+        tmp_path / "manifest.parquet",
+    )
+    page = dataset_report_html(tmp_path)
+    assert "bad &lt;file&gt;" in page and "1 of 1 trials failed" in page
+    assert "No trial succeeded" in page and "<svg" not in page
+    with pytest.raises(InputError, match="no manifest.parquet"):
+        dataset_report_html(tmp_path / "elsewhere")
