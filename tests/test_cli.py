@@ -48,7 +48,7 @@ def test_analyze_trial_folder_json(subject01: Path, tmp_path: Path) -> None:
     rr = s["quality"]["residual_reduction"]
     assert s["speed_m_s"] == 4.0 and rr["body_mass_before_kg"] == pytest.approx(72.84, abs=0.01)
     assert (
-        s["body_mass_kg"] == rr["body_mass_after_kg"] == pytest.approx(72.84 * rr["mass_scale"], abs=1e-5)
+        s["body_mass_kg"] == rr["body_mass_after_kg"] == pytest.approx(72.84 * rr["mass_scale"], abs=1e-4)
     )  # JSON: 6 decimals
     assert abs(rr["mass_change_percent"]) <= 2.0 + 1e-9
     # the published gait cycle: 0.862-1.546 s
