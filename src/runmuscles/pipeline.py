@@ -743,7 +743,7 @@ def analyze_motion(
     t1 = _time.perf_counter()
     ext = list(body_loads or []) + list(extra_loads or [])
     reduction = None
-    not_reduced = _why_not_reduced(model, ck, body_loads) if opts.residual_reduction else ""
+    not_reduced = _why_not_reduced(model, ck, body_loads, opts) if opts.residual_reduction else ""
     if opts.residual_reduction and not not_reduced:
         say("residual reduction")
         ck, tau, reduction = _reduce_residuals(model, ck, ext)
@@ -848,12 +848,14 @@ def analyze_motion(
     return result
 
 
-def _why_not_reduced(model, ck: CoordinateKinematics, body_loads: list | None) -> str:
+def _why_not_reduced(model, ck: CoordinateKinematics, body_loads: list | None, opts: AnalysisOptions) -> str:
     """Why the default residual reduction cannot run here ("" when it can): no measured or
-    estimated ground reaction forces, no free root joint, too few frames."""
+    estimated ground reaction forces, forces on only some contacts (stance only), no free root
+    joint, too few frames."""
     from .dynamics.residual_reduction import why_not_reduced  # noqa: PLC0415
 
-    return why_not_reduced(model.multibody, ck.time_s.size, body_loads)
+    measured_all = opts.analysis_kind != "stance_only"
+    return why_not_reduced(model.multibody, ck.time_s.size, body_loads, every_contact_measured=measured_all)
 
 
 def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):

@@ -229,15 +229,24 @@ def _root(model: Multibody) -> tuple[list[int], list[bool]]:
     return tra + rot, [False] * 3 + [True] * 3
 
 
-def why_not_reduced(model: Multibody, n_frames: int, loads: Sequence[BodyLoad] | None) -> str:
+def why_not_reduced(
+    model: Multibody, n_frames: int, loads: Sequence[BodyLoad] | None, *, every_contact_measured: bool = True
+) -> str:
     """Why residual reduction cannot run on this model and motion, or ``""`` when it can.
 
-    It needs ground reaction forces (without them the pelvis residuals are the whole support
-    of the body, not an inconsistency), a free six-coordinate root joint and at least four
-    frames. The analysis then runs on the motion and masses as given, and says so.
+    It needs ground reaction forces on every contact (without them the pelvis residuals are
+    the support of the body where no force was measured, not an inconsistency of the data: no
+    forces at all, or a stance-only analysis of plates under fewer than three steps), a free
+    six-coordinate root joint and at least four frames. The analysis then runs on the motion
+    and masses as given, and says so.
     """
     if not loads:
         return "no ground reaction forces: the pelvis residuals have nothing to be made consistent with"
+    if not every_contact_measured:
+        return (
+            "the forces do not measure every contact (stance only): the residuals where no force was "
+            "measured are not the data's inconsistency"
+        )
     if n_frames < 4:
         return f"{n_frames} frames: it needs at least 4"
     try:
