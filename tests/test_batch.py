@@ -3,13 +3,16 @@ faults (a corrupted trial, a killed worker), reuse on rerun, and the tidy datase
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -24,6 +27,8 @@ from runmuscles.batch import (
     run,
 )
 from runmuscles.errors import InputError
+from runmuscles.reports.dataset_html import dataset_curves
+from runmuscles.reports.resultset import load_results
 
 pytestmark = pytest.mark.slow
 
@@ -241,12 +246,38 @@ def test_changed_settings_run_again(client, tmp_path: Path, hamner: Path) -> Non
     rows = [r for r in rows if r.trial == "Run_3"]
     out = tmp_path / "out"
     assert run(rows, client, out=out).executed == 1
+    summary = json.loads((out / "trials" / "sub-01_task-Run3" / "summary.json").read_text())
+    assert summary["settings"]["residual_reduction"] is True  # on by default, as in analyze
+    assert summary["quality"]["residual_reduction"]["applied"] is True
     rows[0].cycle = 2
     planned = plan(rows, out)
     assert [(p.action, p.reason) for p in planned] == [("run", "settings changed")]
     assert run(rows, client, out=out).executed == 1
     assert [p.action for p in plan(rows, out)] == ["reuse"]
     assert [p.reason for p in plan(rows, out, force=True)] == ["--force"]
+    # switching residual reduction off is a settings change, and reaches the analysis
+    rows[0].residual_reduction = False
+    assert [(p.action, p.reason) for p in plan(rows, out)] == [("run", "settings changed")]
+    assert run(rows, client, out=out).executed == 1
+    summary = json.loads((out / "trials" / "sub-01_task-Run3" / "summary.json").read_text())
+    assert summary["settings"]["residual_reduction"] is False
+    assert "residual_reduction" not in summary["quality"]
+
+
+def test_manifest_residual_reduction_column(tmp_path: Path, hamner: Path) -> None:
+    f = tmp_path / "m.csv"
+    runner = hamner / "subject01"
+    f.write_text(f"folder,trial,residual_reduction\n{runner},Run_2,no\n{runner},Run_3,\n{runner},Run_4,YES\n")
+    rows, _ = read_manifest_csv(f)
+    assert [r.residual_reduction for r in rows] == [False, None, True]
+    # the value in force is hashed: a row without its own takes the default (on)
+    assert [r.settings()["residual_reduction"] for r in rows] == [False, True, True]
+    # the command's switch fills the rows without their own
+    rows, _ = discover(f, residual_reduction=False)
+    assert [r.residual_reduction for r in rows] == [False, False, True]
+    f.write_text("coordinates,residual_reduction\na.mot,maybe\n")
+    with pytest.raises(InputError, match=r"m.csv:2 \(residual_reduction\): 'maybe' is not one of"):
+        read_manifest_csv(f)
 
 
 def test_an_immediate_rerun_executes_no_trial_task(batch_run, client) -> None:
@@ -332,3 +363,79 @@ def test_a_c3d_trial_in_a_batch_equals_analyze(client, tmp_path: Path, shared_da
     for name in ("ik.mot", "activation.sto", "force.sto", "inverse_dynamics.sto", "muscles.csv"):
         assert (mine / name).read_bytes() == (single / name).read_bytes(), name
     assert _summary(mine) == _summary(single)
+
+
+# -- the dataset report ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_runners(client, tmp_path_factory, hamner: Path):
+    """Two runners at 4 m/s (one stride each) and the corrupted trial: a small real batch."""
+    tmp = tmp_path_factory.mktemp("report")
+    lines = ["folder,trial,cycle"] + [f"{hamner / s},Run_4,1" for s in ("subject01", "subject02")]
+    lines.append(f"{_bad_runner(tmp, hamner)},Run_4,1")
+    manifest = tmp / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    out = tmp / "out"
+    return run(manifest, client, out=out), out
+
+
+def _floats(text: str) -> np.ndarray:
+    return np.array([float(v) for v in text.split(",")])
+
+
+def test_dataset_report_shows_curves_and_shares_across_subjects_and_failed_trials(two_runners) -> None:
+    result, out = two_runners
+    assert result.ok == 2 and len(result.failed) == 1
+    page = (out / "dataset_report.html").read_text()
+    assert (
+        page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page.split("<svg")[0]
+    )
+    # the failed trial, with its reason
+    bad = result.failed[0]
+    assert bad["trial_id"] in page and html.escape(bad["error"]) in page
+    # the curves: the subjects' own curves (normalized.csv over body weight), their mean and SD
+    dc = dataset_curves(out)
+    assert list(dc.curves) == [4.0]
+    own = {}
+    for sub in ("01", "02"):
+        rs = load_results(out / "trials" / f"sub-{sub}_task-Run4")
+        idx = [rs.muscle_names.index(m) for m in rs.members("calves", "right")]
+        own[sub] = rs.force_norm_n[:, idx].sum(axis=1) / rs.body_weight_n
+        assert np.array_equal(dc.curves[4.0]["calves"][sub], own[sub])
+    curve = re.search(r'data-group="calves" data-subjects="2">.*?class="curve"[^>]*data-mean-bw="([^"]+)" '
+                      r'data-sd-bw="([^"]+)"', page, re.S)  # fmt: skip
+    assert curve is not None
+    pair = np.array([own["01"], own["02"]])
+    assert np.allclose(_floats(curve.group(1)), pair.mean(axis=0), rtol=1e-4, atol=1e-9)
+    assert np.allclose(_floats(curve.group(2)), pair.std(axis=0, ddof=1), rtol=1e-4, atol=1e-9)
+    assert _floats(curve.group(2)).max() > 0.0  # two runners differ
+    # the shares: the dataset summary's mean over subjects and its SD, per group and speed
+    _, across = dataset_summary(out)
+    row = across[(across["group"] == "calves") & (across["side"] == "both") & (across["phase"] == "stride")]
+    dot = re.search(r'<circle [^>]*data-group="calves" data-value="([^"]+)" data-sd="([^"]+)"', page)
+    assert dot is not None and int(row["n_subjects"].iloc[0]) == 2
+    assert float(dot.group(1)) == pytest.approx(float(row["share_of_impulse"].iloc[0]), rel=1e-5)
+    assert float(dot.group(2)) == pytest.approx(float(row["share_of_impulse_sd"].iloc[0]), rel=1e-5)
+    # subject x speed x group: one row per subject and group
+    table = page.split('class="subjects"')[1].split("</table>")[0]
+    per_subject, _ = dataset_summary(out)
+    drawn = set(per_subject["group"]) - {"other"}
+    assert table.count("<tr>") - 1 == 2 * len(drawn) and ">01<" in table and ">02<" in table
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert "dataset_report.html" in desc["provenance"]["tables"]["report"]
+
+
+def test_dataset_report_when_no_trial_succeeded(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from runmuscles.reports.dataset_html import dataset_report_html
+
+    failed = {"trial_id": "sub-1_task-x", "subject": "1", "status": "failed", "error": "bad <file>"}
+    pq.write_table(
+        pa.Table.from_pylist([{**failed, "error_kind": "input", "results": ""}]),
+        tmp_path / "manifest.parquet",
+    )
+    page = dataset_report_html(tmp_path)
+    assert "bad &lt;file&gt;" in page and "1 of 1 trials failed" in page
+    assert "No trial succeeded" in page and "<svg" not in page
+    with pytest.raises(InputError, match="no manifest.parquet"):
+        dataset_report_html(tmp_path / "elsewhere")

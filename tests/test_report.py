@@ -206,6 +206,13 @@ def test_numbers_in_the_report_equal_the_result_tables(demo_results: Path) -> No
         for tr in t.xpath(".//tr[contains(@class, 'residual')]"):
             res = summary["quality"]["residuals"][tr.get("data-kind")]
             assert float(tr.get("data-peak")) == pytest.approx(res["peak"], rel=1e-5)
+        # residual reduction (on by default): the mass before and after, the summary's mass the after
+        rr = summary["quality"]["residual_reduction"]
+        (para,) = t.find_class("residual-reduction")
+        assert rr["body_mass_after_kg"] == summary["body_mass_kg"]
+        assert (
+            f"{rr['body_mass_before_kg']:.2f} \u2192 {summary['body_mass_kg']:.2f} kg" in para.text_content()
+        )
         # heatmap = normalized.csv activation; group curves' means = sum of normalized.csv forces
         norm = _rows(folder / "normalized.csv")
         act = {(float(r["cycle_pct"]), r["muscle"]): float(r["activation"]) for r in norm}

@@ -11,6 +11,7 @@ import pytest
 from conftest import HAMNER_SUBJECTS
 from typer.testing import CliRunner
 
+from runmuscles.analyses.groups import group_members
 from runmuscles.cli import app
 from runmuscles.dynamics.inverse import BodyLoad, inverse_dynamics
 from runmuscles.dynamics.residual_reduction import (
@@ -20,6 +21,7 @@ from runmuscles.dynamics.residual_reduction import (
     _adjusted,
     _root,
     reduce_residuals,
+    why_not_reduced,
 )
 from runmuscles.errors import InputError
 from runmuscles.kinematics.coordinates import prepare_coordinates
@@ -139,14 +141,31 @@ def test_rejects_too_few_frames(stride) -> None:
         reduce_residuals(model.multibody, t[:3], q[:3], qd[:3], qdd[:3], cut)
 
 
-def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_path: Path) -> None:
-    assert AnalysisOptions().residual_reduction is False
+def test_default_reduction_skipped_with_its_reason_where_it_cannot_run(stride, hamner: Path) -> None:
+    model, t, q, qd, qdd, loads = stride
+    assert why_not_reduced(model.multibody, t.size, loads) == ""
+    assert "no ground reaction forces" in why_not_reduced(model.multibody, t.size, None)
+    assert "at least 4" in why_not_reduced(model.multibody, 3, loads)
+    # an analysis without forces (as OpenSim's SO allows) runs on the motion as given, and says so
     spec = resolve_trial(hamner / "subject02", "Run_3")
-    off = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1))
-    assert "residual_reduction" not in off.quality
-    on = analyze_trial(
-        spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1, residual_reduction=True)
+    a = analyze_trial(
+        spec.model, spec.coordinates, None, AnalysisOptions(require_gait_events=False, start_s=1.0, end_s=1.3)
     )
+    assert a.residual_reduction is None and a.quality["residual_reduction"]["applied"] is False
+    assert a.body_mass_kg == RunnerModel.load(spec.model).body_mass_kg
+    assert any(
+        n.startswith("residual reduction not applied: no ground reaction forces") for n in a.quality["notes"]
+    )
+
+
+def test_pipeline_switch_on_by_default_and_reported(hamner: Path, tmp_path: Path) -> None:
+    assert AnalysisOptions().residual_reduction is True
+    spec = resolve_trial(hamner / "subject02", "Run_3")
+    off = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1, residual_reduction=False)
+    )
+    assert "residual_reduction" not in off.quality
+    on = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(cycle=1))
     rr = on.quality["residual_reduction"]
     for kind in ("force_n", "moment_nm"):
         assert on.quality["residuals"][kind]["peak"] == pytest.approx(rr["residuals_after"][kind]["peak"])
@@ -154,6 +173,20 @@ def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_p
     assert rr["within_thresholds"]
     assert any(n.startswith("residual reduction:") for n in on.quality["notes"])
     assert not any(w["code"] == "pelvis_residuals_above_hicks" for w in on.quality["warnings"])
+    # the reported mass is the adjusted one, and the torques and per-kg numbers rest on it
+    assert off.body_mass_kg == pytest.approx(rr["body_mass_before_kg"], rel=1e-12)
+    assert on.body_mass_kg == pytest.approx(rr["body_mass_after_kg"], rel=1e-12)
+    assert on.body_mass_kg == pytest.approx(off.body_mass_kg * rr["mass_scale"], rel=1e-12)
+    assert on.body_mass_kg == on.residual_reduction.multibody.total_mass_kg
+    assert on.summary()["body_mass_kg"] == on.body_mass_kg
+    assert on.quality["body_weight_n"] == pytest.approx(on.body_mass_kg * 9.80665, rel=1e-12)
+    calves = group_members(on.muscle_names)["calves"]
+    g = next(
+        r for r in on.group_rows() if (r["group"], r["side"], r["phase"]) == ("calves", "both", "stride")
+    )
+    work_j = sum(r["positive_work_j"] for r in on.muscle_rows() if r["muscle"] in calves)
+    assert g["positive_work_j_per_kg"] == pytest.approx(work_j / on.body_mass_kg, rel=1e-12)
+    assert g["positive_work_j_per_kg"] != pytest.approx(work_j / off.body_mass_kg, rel=1e-6)
     # what-ifs start from the reduced motion and the adjusted model, without reducing again
     engine = WhatIfEngine(on)
     assert engine.model.multibody is on.residual_reduction.multibody
@@ -171,7 +204,6 @@ def test_pipeline_switch_off_by_default_and_reported_when_on(hamner: Path, tmp_p
             "Run_3",
             "--cycle",
             "1",
-            "--residual-reduction",
             "--out",
             str(out),
             "--quiet",

@@ -329,12 +329,23 @@ def test_overstride_lengthens_stance_and_keeps_impulse(engine, base):
 
 def test_exported_whatif_reanalyses_to_the_same_dynamics(engine, tmp_path):
     """The OpenSim files of a what-if, read back through the pipeline with the exported
-    gravity, give the same joint moments (what OpenSim's tools would get from them)."""
+    gravity, give the same joint moments (what OpenSim's tools would get from them): exactly
+    on the model file as it is when the analysis had no residual reduction; a reduced
+    analysis's export names the model adjustments its motion goes with."""
     from runmuscles.model import RunnerModel
     from runmuscles.whatif import export_opensim
 
-    r = engine.evaluate(Condition(cadence_pct=105.0))
-    files = export_opensim(r, tmp_path)
+    files = export_opensim(engine.evaluate(Condition(cadence_pct=105.0)), tmp_path / "reduced")
+    adjusted = json.loads(files["condition"].read_text())["model_adjustments"]
+    rr = engine.analysis.residual_reduction
+    assert adjusted["mass_scale_all_bodies"] == rr.mass_scale and adjusted["trunk_body"] == rr.trunk_body
+    assert adjusted["trunk_mass_center_shift_m"] == rr.trunk_com_shift_m.tolist()
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    as_given = AnalysisOptions(speed_m_s=4.0, strength="volume", residual_reduction=False)
+    plain = WhatIfEngine(analyze_trial(spec.model, spec.coordinates, spec.forces, as_given))
+    r = plain.evaluate(Condition(cadence_pct=105.0))
+    files = export_opensim(r, tmp_path / "plain")
+    assert json.loads(files["condition"].read_text())["model_adjustments"] is None
     a = r.analysis
     opts = AnalysisOptions(
         lowpass_hz=None,
@@ -342,6 +353,7 @@ def test_exported_whatif_reanalyses_to_the_same_dynamics(engine, tmp_path):
         speed_m_s=4.0,
         start_s=float(a.time_s[0]),
         end_s=float(a.time_s[-1]),
+        residual_reduction=False,
     )
     again = analyze_trial(a.model_path, files["coordinates"], files["grf_xml"], opts)
     assert np.allclose(files["gravity_m_s2"], RunnerModel.load(a.model_path).multibody.gravity_m_s2)

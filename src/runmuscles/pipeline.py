@@ -9,6 +9,10 @@ Assumptions, all recorded in the result's ``settings`` and ``quality`` sections:
 * coordinates are processed as OpenSim's AnalyzeTool does (pad, third-order Butterworth
   low-pass forwards and backwards, quintic-spline derivatives);
 * ground reaction forces are interpolated linearly to the frame times;
+* the masses, the trunk's mass centre and the pelvis motion are first adjusted within small
+  bounds so that the pelvis residuals fall within the Hicks et al. 2015 thresholds (residual
+  reduction, :mod:`runmuscles.dynamics.residual_reduction`; on by default, off with
+  ``residual_reduction=False``); every later stage uses the adjusted model and motion;
 * muscles have rigid tendons and produce ``activation x F0 x fl x fv x cos(pennation)``
   (OpenSim's StaticOptimization with ``use_muscle_physiology``), passive fibre force is
   not counted;
@@ -124,8 +128,11 @@ class AnalysisOptions:
         Adjust the masses, the trunk's mass centre and the pelvis motion so that the pelvis
         residuals fall within the Hicks et al. 2015 thresholds where the data allow
         (:func:`runmuscles.dynamics.residual_reduction.reduce_residuals`, as OpenSim's RRA);
-        the analysis then runs on the adjusted motion and model, and ``summary.json``'s
-        quality section gets a ``residual_reduction`` block. Off by default.
+        the analysis then runs on the adjusted motion and model (its body mass, joint
+        torques, muscle strength and per-kilogram numbers all from the adjusted masses), and
+        ``summary.json``'s quality section gets a ``residual_reduction`` block. On by default
+        (issue 15: a muscle solution on motion that disagrees with its forces is partly an
+        artefact); ``runmuscles so``, the exact OpenSim drop-in, runs without it.
     """
 
     lowpass_hz: float | None = 12.0
@@ -152,7 +159,7 @@ class AnalysisOptions:
     input_warnings: list[QualityWarning] = field(default_factory=list)
     analysis_kind: str = "stride"
     emg: EmgOptions | None = None
-    residual_reduction: bool = False
+    residual_reduction: bool = True
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -736,9 +743,13 @@ def analyze_motion(
     t1 = _time.perf_counter()
     ext = list(body_loads or []) + list(extra_loads or [])
     reduction = None
-    if opts.residual_reduction:
+    not_reduced = _why_not_reduced(model, ck, body_loads, opts) if opts.residual_reduction else ""
+    if opts.residual_reduction and not not_reduced:
         say("residual reduction")
         ck, tau, reduction = _reduce_residuals(model, ck, ext)
+        # from here on the adjusted model: the body mass reported, the joint torques, the
+        # strength and the per-kg numbers agree (and a what-if's baseline is this analysis)
+        model = replace(model, multibody=reduction.multibody)
         timings["residual_reduction"] = _time.perf_counter() - t1
     else:
         tau = inverse_dynamics(model.multibody, ck.q, ck.qdot, ck.qddot, ext or None)
@@ -780,10 +791,15 @@ def analyze_motion(
         )
         for c in cycles
     ]
-    quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
+    quality = _quality(
+        model, ck, tau, rec, body_loads, events, geo, opts, before=reduction.before if reduction else None
+    )
     if reduction is not None:
         quality["residual_reduction"] = reduction.as_dict()
         quality["notes"] = list(reduction.notes) + quality["notes"]
+    elif not_reduced:
+        quality["residual_reduction"] = {"applied": False, "reason": not_reduced}
+        quality["notes"] = [f"residual reduction not applied: {not_reduced}", *quality["notes"]]
     from .analyses.strike_pattern import foot_strike_summary  # noqa: PLC0415
 
     strikes = foot_strike_summary(
@@ -830,6 +846,16 @@ def analyze_motion(
 
     mark_validity(result)
     return result
+
+
+def _why_not_reduced(model, ck: CoordinateKinematics, body_loads: list | None, opts: AnalysisOptions) -> str:
+    """Why the default residual reduction cannot run here ("" when it can): no measured or
+    estimated ground reaction forces, forces on only some contacts (stance only), no free root
+    joint, too few frames."""
+    from .dynamics.residual_reduction import why_not_reduced  # noqa: PLC0415
+
+    measured_all = opts.analysis_kind != "stance_only"
+    return why_not_reduced(model.multibody, ck.time_s.size, body_loads, every_contact_measured=measured_all)
 
 
 def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):
@@ -930,7 +956,13 @@ def _window(
     return start, end, cycles
 
 
-def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -> dict:
+def _quality(
+    model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts, *, before: dict | None = None
+) -> dict:
+    """The quality section; ``before``: the pelvis residuals of the motion as given when residual
+    reduction changed it (:func:`runmuscles.dynamics.residual_reduction.pelvis_residual_peaks`),
+    which judge whether angles and forces agree (the reduced motion agrees by construction)."""
+    reduced = before is not None
     bw = model.body_mass_kg * STANDARD_GRAVITY_M_S2
     flags: list[str] = []
     warnings: list[QualityWarning] = list(ck.warnings)
@@ -971,16 +1003,12 @@ def _quality(model, ck, tau, rec: RecruitmentResult, loads, events, geo, opts) -
                 flags.append(
                     f"pelvis residual {kind.split('_')[0]}s peak {peak:.0f} exceed the Hicks et al. 2015 "
                     f"threshold {limit:.0f} "
-                    + (
-                        "(after residual reduction)"
-                        if opts.residual_reduction
-                        else "(no residual reduction was applied)"
-                    )
+                    + ("(after residual reduction)" if reduced else "(no residual reduction was applied)")
                 )
                 warnings.append(
                     QualityWarning("pelvis_residuals_above_hicks", flags[-1], affects=("muscles",))
                 )
-    consistency = _consistency(model, ck, loads, residual, bw, warnings, flags)
+    consistency = _consistency(model, ck, loads, before or residual, bw, warnings, flags)
     # reserves
     res_rows = {}
     for k, name in enumerate(rec.reserve_names):

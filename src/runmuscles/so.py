@@ -90,6 +90,7 @@ def run_so_setup(setup_path: str | Path, *, out_dir: str | Path | None = None) -
         reserves=reserves_for_setup(setup),
         require_gait_events=False,
         start_at_frame_before=True,
+        residual_reduction=False,  # OpenSim's static optimization has none: the exact drop-in
     )
     analysis = analyze_trial(setup.model_file, setup.coordinates_file, setup.external_loads_file, opts)
     results = Path(out_dir) if out_dir is not None else setup.results_directory

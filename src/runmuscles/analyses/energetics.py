@@ -614,7 +614,7 @@ def _geometry_params(analysis):
 
         h = opts.height_m if opts.height_m is not None else model.estimated_height_m()
         f0, _ = volume_scaled_max_isometric_force(
-            list(geom.muscle_names), geom.max_isometric_force_n, geom.params, model.body_mass_kg, h
+            list(geom.muscle_names), geom.max_isometric_force_n, geom.params, float(analysis.body_mass_kg), h
         )
         params["max_isometric_force_n"] = f0
         sigma = SPECIFIC_TENSION_N_CM2 * 1e4

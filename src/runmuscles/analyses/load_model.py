@@ -349,9 +349,9 @@ def build_load_model(
             "trials": [f"Run_{v}" for v in speeds],
             "window": "first to last published gait cycle (gaitTimes.json) of each trial",
             "method": (
-                "each trial analysed once (runmuscles.pipeline.analyze_trial: inverse dynamics, static "
-                "optimization); every grade x cadence condition recomputed from it with "
-                "runmuscles.whatif.WhatIfEngine.evaluate; per km = per stride x 1000 / (speed x the "
+                "each trial analysed once (runmuscles.pipeline.analyze_trial: residual reduction, "
+                "inverse dynamics, static optimization); every grade x cadence condition recomputed from it "
+                "with runmuscles.whatif.WhatIfEngine.evaluate; per km = per stride x 1000 / (speed x the "
                 "condition's stride time); each cell is the mean over the runners at that speed "
                 "(runners: how many)"
             ),

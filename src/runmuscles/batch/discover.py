@@ -13,8 +13,8 @@ inputs. They come from
 * a **manifest** CSV, one row per trial, columns (only ``coordinates``/``markers`` or
   ``folder`` + ``trial`` are needed): ``id, subject, session, folder, trial, model,
   coordinates, markers, forces, static, mass_kg, height_m, start_s, end_s, cycle,
-  speed_m_s, lowpass_hz, activation_exponent, strength``. Relative paths are relative to
-  the manifest's folder.
+  speed_m_s, lowpass_hz, activation_exponent, strength, residual_reduction`` (``yes``/``no``,
+  empty: the default, on). Relative paths are relative to the manifest's folder.
 
 Trial IDs follow the BIDS entity convention (``sub-<label>[_ses-<label>]_task-<label>
 [_run-<index>]``, Gorgolewski et al. 2016, BIDS specification 1.9 "File naming"), taken
@@ -74,6 +74,7 @@ class TrialRow:
     lowpass_hz: float | None = None
     activation_exponent: float | None = None
     strength: str | None = None
+    residual_reduction: bool | None = None
     source: str = ""
 
     def to_dict(self) -> dict:
@@ -122,6 +123,9 @@ class TrialRow:
         )
         out = {k: getattr(self, k) for k in keep}
         out["forces_estimate"] = self.forces == "estimate"
+        # the value in force (a row without its own takes the analysis default), so that a
+        # change of the default changes the settings hash
+        out["residual_reduction"] = residual_reduction_in_force(self.residual_reduction)
         return out
 
 
@@ -207,7 +211,19 @@ def _id_for_file(path: Path, subject: str, session: str = "") -> str:
     return bids_id(subject, stem, session=session)
 
 
-def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[TrialRow], list[Skipped]]:
+def residual_reduction_in_force(value: bool | None) -> bool:
+    """A row's residual reduction switch, ``None`` taking
+    :class:`~runmuscles.pipeline.AnalysisOptions`' default."""
+    if value is not None:
+        return bool(value)
+    from ..pipeline import AnalysisOptions  # noqa: PLC0415
+
+    return bool(AnalysisOptions.residual_reduction)
+
+
+def discover(
+    source: str | Path, *, cycle: int | None = None, residual_reduction: bool | None = None
+) -> tuple[list[TrialRow], list[Skipped]]:
     """The trials of a batch input (folder or manifest CSV), and what was skipped and why.
 
     Parameters
@@ -216,6 +232,9 @@ def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[Tria
         A data folder (hamner2013 layout or C3D sessions) or a manifest ``.csv``.
     cycle
         Stride cycle to analyse in rows that do not set their own (``None``: the data's extent).
+    residual_reduction
+        Residual reduction on or off in rows that do not set their own (``None``: the
+        analysis default, on).
 
     Returns
     -------
@@ -236,6 +255,10 @@ def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[Tria
         for r in rows:
             if r.cycle is None and r.start_s is None and r.end_s is None:
                 r.cycle = cycle
+    if residual_reduction is not None:
+        for r in rows:
+            if r.residual_reduction is None:
+                r.residual_reduction = residual_reduction
     seen: dict[str, str] = {}
     for r in rows:
         if r.trial_id in seen:
@@ -351,6 +374,23 @@ def _num(row: dict, column: str, where: str):
     return int(value) if LIMITS[key].integer else value
 
 
+#: Manifest cells that mean on / off (case-insensitive) in a yes/no column.
+_YES = ("yes", "true", "on", "1")
+_NO = ("no", "false", "off", "0")
+
+
+def _flag(row: dict, column: str, where: str) -> bool | None:
+    """A yes/no manifest cell; ``None`` when empty."""
+    text = (row.get(column) or "").strip().lower()
+    if not text:
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise InputError(f"{where} ({column})", f"'{text}' is not one of {', '.join(_YES + _NO)}")
+
+
 def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
     """Rows of a manifest CSV (see the module's docstring for the columns).
 
@@ -435,6 +475,7 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 lowpass_hz=_num(r, "lowpass_hz", where),
                 activation_exponent=_num(r, "activation_exponent", where),
                 strength=strength,
+                residual_reduction=_flag(r, "residual_reduction", where),
                 source=where,
             )
         )

@@ -264,6 +264,7 @@ def run(
     workers: int | None = None,
     scheduler: str | None = None,
     cycle: int | None = None,
+    residual_reduction: bool | None = None,
     force: bool = False,
     rerun_failed: bool = False,
     cache_dir: str | Path | None = None,
@@ -284,9 +285,14 @@ def run(
     out
         Output folder: ``trials/<trial_id>/`` (what ``runmuscles analyze`` writes),
         ``dataset/{timeseries,muscles,groups}/subject=<s>/<trial_id>.parquet``,
-        ``manifest.parquet``, ``manifest.csv`` and ``dataset_description.json``.
+        ``manifest.parquet``, ``manifest.csv``, ``dataset_description.json``, the dataset
+        summaries (``summary_subjects.csv``, ``summary_dataset.csv``) and the dataset report
+        ``dataset_report.html`` (:mod:`runmuscles.reports.dataset_html`).
     cycle
         Stride cycle for rows without their own window.
+    residual_reduction
+        Residual reduction on or off for rows without their own setting (``None``: on, the
+        analysis default).
     force, rerun_failed
         Run every trial; run again the trials that failed last time.
     cache_dir
@@ -304,8 +310,12 @@ def run(
     """
     if isinstance(manifest, list):
         rows, skipped = manifest, []
+        if residual_reduction is not None:
+            for r in rows:
+                if r.residual_reduction is None:
+                    r.residual_reduction = residual_reduction
     else:
-        rows, skipped = discover(manifest, cycle=cycle)
+        rows, skipped = discover(manifest, cycle=cycle, residual_reduction=residual_reduction)
     out_p = Path(out).resolve()
     check_output_file(out_p / DESCRIPTION, json_written_by_runmuscles)
     prepare_output_dir(out_p)
@@ -334,6 +344,9 @@ def run(
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
     _write_manifest(out_p, ordered)
     write_dataset_summary(out_p)
+    from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
+
+    write_dataset_report(out_p)
     _write_description(out_p, manifest, ordered)
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard)
 
@@ -537,6 +550,7 @@ def _write_description(out: Path, source, rows: list[dict]) -> None:
                 "muscles": f"{DATASET_DIR}/muscles/{part} (per stride and muscle)",
                 "groups": f"{DATASET_DIR}/groups/{part} (per stride, group, side and phase)",
                 "manifest": f"{MANIFEST_PARQUET} and {MANIFEST_CSV} (one row per trial)",
+                "report": "dataset_report.html (group curves and shares across subjects, failed trials)",
             },
         },
     }

@@ -189,9 +189,10 @@ def analyze(
             "--residual-reduction/--no-residual-reduction",
             help="Adjust masses, the trunk's mass centre and the pelvis motion so that the pelvis "
             "residuals fall within the Hicks et al. 2015 thresholds (as OpenSim's RRA); the changes are "
-            "in summary.json's quality.residual_reduction.",
+            "in summary.json's quality.residual_reduction. On by default; --no-residual-reduction "
+            "analyses the motion and masses as given.",
         ),
-    ] = False,
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html.")] = False,

@@ -45,6 +45,15 @@ def batch(
             callback=option_check("cycle", "--cycle"),
         ),
     ] = None,
+    residual_reduction: Annotated[
+        bool | None,
+        typer.Option(
+            "--residual-reduction/--no-residual-reduction",
+            help="Residual reduction (as `runmuscles analyze`; on by default) for trials whose manifest "
+            "row does not set its own residual_reduction.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would run, what is reused and what was skipped.")
     ] = False,
@@ -67,7 +76,7 @@ def batch(
         from ._app import fail  # noqa: PLC0415
 
         fail("--workers goes with the local cluster, not with --scheduler (that cluster has its own)")
-    rows, skipped = discover(source, cycle=cycle)
+    rows, skipped = discover(source, cycle=cycle, residual_reduction=residual_reduction)
     for s in skipped:
         typer.echo(f"skipped: {s.path}: {s.reason}", err=True)
     if dry_run:

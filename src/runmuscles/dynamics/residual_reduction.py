@@ -67,6 +67,7 @@ __all__ = [
     "ResidualReduction",
     "pelvis_residual_peaks",
     "reduce_residuals",
+    "why_not_reduced",
 ]
 
 # The Hicks et al. (2015) thresholds, one definition (runmuscles.constants).
@@ -163,6 +164,11 @@ class ResidualReduction:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def body_mass_kg(self) -> float:
+        """The adjusted model's total mass (kg)."""
+        return float(self.multibody.total_mass_kg)
+
+    @property
     def within_thresholds(self) -> bool:
         return bool(self.after["force_n"]["within_threshold"] and self.after["moment_nm"]["within_threshold"])
 
@@ -186,6 +192,9 @@ class ResidualReduction:
             "and AddBiomechanics)",
             "mass_scale": self.mass_scale,
             "mass_change_kg": self.mass_change_kg,
+            # the summary's body_mass_kg (and every per-kg number) is the adjusted one
+            "body_mass_before_kg": self.body_mass_kg - self.mass_change_kg,
+            "body_mass_after_kg": self.body_mass_kg,
             "mass_change_percent": 100.0 * (self.mass_scale - 1.0),
             "trunk_body": self.trunk_body,
             "trunk_com_shift_cm": [float(v * 100.0) for v in self.trunk_com_shift_m],
@@ -218,6 +227,33 @@ def _root(model: Multibody) -> tuple[list[int], list[bool]]:
     if len(tra) != 3 or len(rot) != 3:
         raise InputError(model.source, "the root joint must have three rotations and three translations")
     return tra + rot, [False] * 3 + [True] * 3
+
+
+def why_not_reduced(
+    model: Multibody, n_frames: int, loads: Sequence[BodyLoad] | None, *, every_contact_measured: bool = True
+) -> str:
+    """Why residual reduction cannot run on this model and motion, or ``""`` when it can.
+
+    It needs ground reaction forces on every contact (without them the pelvis residuals are
+    the support of the body where no force was measured, not an inconsistency of the data: no
+    forces at all, or a stance-only analysis of plates under fewer than three steps), a free
+    six-coordinate root joint and at least four frames. The analysis then runs on the motion
+    and masses as given, and says so.
+    """
+    if not loads:
+        return "no ground reaction forces: the pelvis residuals have nothing to be made consistent with"
+    if not every_contact_measured:
+        return (
+            "the forces do not measure every contact (stance only): the residuals where no force was "
+            "measured are not the data's inconsistency"
+        )
+    if n_frames < 4:
+        return f"{n_frames} frames: it needs at least 4"
+    try:
+        _root(model)
+    except InputError as exc:
+        return exc.problem
+    return ""
 
 
 def _trunk(model: Multibody, trunk_body: str | None) -> int:
@@ -253,6 +289,8 @@ def pelvis_residual_peaks(
         out[kind] = {
             "peak": peak,
             "rms": float(np.sqrt(np.mean(vals**2))) if vals.size else 0.0,
+            # the frames' largest entry at the 95th percentile (the pipeline's robust peak)
+            "p95": float(np.percentile(np.abs(vals).max(axis=1), 95)) if vals.size else 0.0,
             "threshold_hicks_2015": limit,
             "within_threshold": peak <= limit,
         }
@@ -715,7 +753,8 @@ def reduce_residuals(
     scale = 1.0 + float(x[0])
     notes = [
         f"residual reduction: total mass {100 * (scale - 1):+.2f} % "
-        f"({model.total_mass_kg * (scale - 1):+.2f} kg), "
+        f"({model.total_mass_kg * (scale - 1):+.2f} kg: {model.total_mass_kg:.2f} -> "
+        f"{model.total_mass_kg * scale:.2f} kg, the mass of every result), "
         f"{model.body_names[trunk]} mass centre moved by "
         + ", ".join(f"{v * 100:+.1f}" for v in x[1:4])
         + " cm; pelvis residual peaks "

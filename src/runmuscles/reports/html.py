@@ -218,6 +218,28 @@ def _foot_strike_text(fs: dict | None) -> str:
     )
 
 
+def _residual_reduction_html(rr: dict | None) -> str:
+    """One paragraph on the residual reduction (``quality.residual_reduction``): the mass
+    change, the pelvis's kinematic changes and the residual peaks before and after."""
+    if not rr:
+        return '<p class="note">Residual reduction: off (the motion and masses as given).</p>'
+    if not rr.get("applied"):
+        return f'<p class="note">Residual reduction: not applied ({esc(rr.get("reason", ""))}).</p>'
+    kin = rr.get("kinematic_changes", {})
+    rot = max((v["rms_deg"] for v in kin.values() if "rms_deg" in v), default=0.0)
+    tra = max((v["rms_cm"] for v in kin.values() if "rms_cm" in v), default=0.0)
+    before, after = rr["residuals_before"], rr["residuals_after"]
+    return (
+        '<p class="residual-reduction">Residual reduction (the residuals above are after it): body mass '
+        f"{rr['body_mass_before_kg']:.2f} &rarr; {rr['body_mass_after_kg']:.2f} kg "
+        f"({rr['mass_change_percent']:+.2f} %; every result uses the adjusted mass), {esc(rr['trunk_body'])} "
+        "mass centre moved " + ", ".join(f"{v:+.1f}" for v in rr["trunk_com_shift_cm"]) + " cm, pelvis "
+        f"motion changed by at most {rot:.2f} deg and {tra:.2f} cm RMS; peak residual forces "
+        f"{before['force_n']['peak']:.0f} &rarr; {after['force_n']['peak']:.0f} N, moments "
+        f"{before['moment_nm']['peak']:.0f} &rarr; {after['moment_nm']['peak']:.0f} N m.</p>"
+    )
+
+
 def quality_html(rs: ResultSet) -> str:
     """The quality panel: where the numbers come from and how far to trust them."""
     s = rs.summary
@@ -270,6 +292,7 @@ def quality_html(rs: ResultSet) -> str:
             f'<td class="{"ok" if ok else "bad"}">{"within" if ok else "above threshold"}</td></tr>'
         )
     parts.append("<table>" + "".join(rows) + "</table>")
+    parts.append(_residual_reduction_html(q.get("residual_reduction")))
     parts.append("<h3>Reserve actuators</h3>")
     muscled = set(q.get("muscle_coordinate_reserves", []))
     rows = ["<tr><th>reserve</th><th>coordinate</th><th class=n>peak</th><th class=n>RMS</th><th></th></tr>"]

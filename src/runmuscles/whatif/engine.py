@@ -299,4 +299,5 @@ class WhatIfEngine:
             )
         res.timings_s["transform"] = t_transform
         res.timings_s["total"] = _time.perf_counter() - t0
+        res.residual_reduction = a.residual_reduction  # the adjusted model it ran on (for export_opensim)
         return result_from_analysis(cond, res, st.notes, energetics=energetics)

@@ -16,8 +16,9 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
     Files: ``coordinates.mot`` (radians and metres, ``inDegrees=no``), ``grf.mot`` with its
     ExternalLoads ``grf.xml`` (one force per foot body, the feet's loads summed, the point of
     application their force-weighted mean), and ``condition.json`` with the gravity vector to
-    set on the model (tilted for a grade) and any other external loads (e.g. air drag) that
-    these files do not carry.
+    set on the model (tilted for a grade), any other external loads (e.g. air drag) that
+    these files do not carry, and the residual reduction's model adjustments (every body's
+    mass and inertia scaled, the trunk's mass centre moved) that the motion goes with.
 
     Returns
     -------
@@ -60,7 +61,12 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
     tilt = [ld for ld in (a.extra_loads or []) if ld.name.startswith("gravity_tilt_")]
     from ..model import RunnerModel  # noqa: PLC0415
 
-    mb = RunnerModel.load(a.model_path, cache_dir=a.options.cache_dir).multibody
+    rr = a.residual_reduction  # the reduced motion goes with the adjusted masses
+    mb = (
+        rr.multibody
+        if rr is not None
+        else RunnerModel.load(a.model_path, cache_dir=a.options.cache_dir).multibody
+    )
     g = np.asarray(mb.gravity_m_s2, dtype=float)
     if tilt:
         body = tilt[0].body
@@ -73,6 +79,14 @@ def export_opensim(result: WhatIfResult, folder) -> dict[str, Any]:
                 "condition": dict(result.condition.__dict__),
                 "gravity_m_s2": g.tolist(),
                 "other_external_loads": other,
+                "model_adjustments": None
+                if rr is None
+                else {
+                    "what": "residual reduction: set these on the model before OpenSim's tools",
+                    "mass_scale_all_bodies": rr.mass_scale,
+                    "trunk_body": rr.trunk_body,
+                    "trunk_mass_center_shift_m": [float(v) for v in rr.trunk_com_shift_m],
+                },
                 "notes": result.notes,
             },
             indent=2,
