@@ -47,7 +47,7 @@ from .muscles.recruitment import (
     solve_recruitment,
 )
 from .plausibility import check_inputs
-from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
+from .quality import SCHEMA_VERSION, QualityWarning, merge_warnings, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check, check_choice
 
@@ -126,6 +126,11 @@ class AnalysisOptions:
         (:func:`runmuscles.dynamics.residual_reduction.reduce_residuals`, as OpenSim's RRA);
         the analysis then runs on the adjusted motion and model, and ``summary.json``'s
         quality section gets a ``residual_reduction`` block. Off by default.
+    muscles
+        ``"static"`` (static optimization, rigid tendons) or ``"dynamic"`` (compliant tendons
+        and activation dynamics by direct collocation, seeded from the static solution:
+        :mod:`runmuscles.muscles.dynamic`); if the dynamic solution fails, the static one
+        stays the result with a ``dynamic_not_converged`` quality warning.
     """
 
     lowpass_hz: float | None = 12.0
@@ -153,6 +158,7 @@ class AnalysisOptions:
     analysis_kind: str = "stride"
     emg: EmgOptions | None = None
     residual_reduction: bool = False
+    muscles: str = "static"
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -164,6 +170,7 @@ class AnalysisOptions:
         check("end_s", self.end_s, "end_s")
         check("cycle", self.cycle, "cycle")
         check_choice("strength", self.strength, "strength")
+        check_choice("muscles", self.muscles, "muscles")
         if self.analysis_kind not in ("stride", "stance_only"):
             raise InputError("analysis_kind", f"'{self.analysis_kind}' is not one of stride, stance_only")
         if self.side not in ("right", "left"):
@@ -769,6 +776,12 @@ def analyze_motion(
         exponent=opts.activation_exponent,
     )
     rec = solve_recruitment(problem)
+    dynamic_warnings: list[QualityWarning] = []
+    if opts.muscles == "dynamic":
+        from .muscles.dynamic_pipeline import dynamic_recruitment  # noqa: PLC0415
+
+        say("muscles (dynamic)")
+        rec, dynamic_warnings, _ = dynamic_recruitment(model, geo, problem, rec, ck.time_s)
     timings["muscles"] = _time.perf_counter() - t1
 
     say("analyses")
@@ -781,6 +794,8 @@ def analyze_motion(
         for c in cycles
     ]
     quality = _quality(model, ck, tau, rec, body_loads, events, geo, opts)
+    if dynamic_warnings:
+        quality.update(quality_mark(merge_warnings(quality["warnings"], dynamic_warnings)))
     if reduction is not None:
         quality["residual_reduction"] = reduction.as_dict()
         quality["notes"] = list(reduction.notes) + quality["notes"]

@@ -340,6 +340,10 @@ CHOICES: dict[str, dict[str, str]] = {
     "tendon": {"compliant": "tendon stretch from the muscle forces, post hoc", "rigid": "rigid tendons"},
     "strike": {"rearfoot": "heel-first landing", "forefoot": "ball-first landing"},
     "surface": {"treadmill": "constant-speed belt", "overground": "with air drag"},
+    "muscles": {
+        "static": "static optimization, rigid tendons (per frame)",
+        "dynamic": "compliant tendons and activation dynamics by direct collocation (De Groote et al. 2016)",
+    },
 }
 
 

@@ -75,6 +75,7 @@ class TrialRow:
     activation_exponent: float | None = None
     strength: str | None = None
     source: str = ""
+    muscles: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +120,7 @@ class TrialRow:
             "activation_exponent",
             "strength",
             "trial",
+            "muscles",
         )
         out = {k: getattr(self, k) for k in keep}
         out["forces_estimate"] = self.forces == "estimate"
@@ -207,7 +209,9 @@ def _id_for_file(path: Path, subject: str, session: str = "") -> str:
     return bids_id(subject, stem, session=session)
 
 
-def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[TrialRow], list[Skipped]]:
+def discover(
+    source: str | Path, *, cycle: int | None = None, muscles: str | None = None
+) -> tuple[list[TrialRow], list[Skipped]]:
     """The trials of a batch input (folder or manifest CSV), and what was skipped and why.
 
     Parameters
@@ -216,6 +220,8 @@ def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[Tria
         A data folder (hamner2013 layout or C3D sessions) or a manifest ``.csv``.
     cycle
         Stride cycle to analyse in rows that do not set their own (``None``: the data's extent).
+    muscles
+        The muscle solution of every row (``static``/``dynamic``; ``None``: the default).
 
     Returns
     -------
@@ -232,6 +238,8 @@ def discover(source: str | Path, *, cycle: int | None = None) -> tuple[list[Tria
         rows, skipped = read_manifest_csv(src)
     else:
         rows, skipped = _discover_folder(src.resolve())
+    for r in rows:
+        r.muscles = muscles
     if cycle is not None:
         for r in rows:
             if r.cycle is None and r.start_s is None and r.end_s is None:

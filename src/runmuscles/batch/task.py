@@ -100,6 +100,7 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
         end_s=row.end_s,
         speed_m_s=row.speed_m_s,
         cache_dir=cache_dir,
+        muscles=row.muscles,
     )
     analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
     paths = write_results(analysis, out)
