@@ -17,8 +17,8 @@ pytest.importorskip("casadi")
 from runmuscles.errors import InputError  # noqa: E402
 from runmuscles.model import RunnerModel  # noqa: E402
 from runmuscles.model.muscle_curves import (  # noqa: E402
-    thelen_active_force_length,
-    thelen_force_velocity,
+    degroote_active_force_length,
+    degroote_force_velocity,
 )
 from runmuscles.muscles.dynamic import muscle_blocks, solve_dynamic  # noqa: E402
 from runmuscles.muscles.dynamic_model import DynamicSettings, tendon_strain  # noqa: E402
@@ -116,13 +116,12 @@ def test_compliant_trunk_block_physics(stride):
     assert sol.converged, sol.block_status
     # moments met; activations and excitations within their bounds
     scale = 1.0 + np.abs(sub.target).max()
-    assert np.abs(sol.muscle_moment + sol.reserve_moment - sub.target).max() < 1e-4 * scale
+    assert np.abs(sol.muscle_moment + sol.reserve_moment - sub.target).max() < 1e-3 * scale
     for v in (sol.activation, sol.excitation):
         assert np.all(v >= sub.min_activation - 1e-6) and np.all(v <= sub.max_activation + 1e-6)
     # tendon length from the tendon force through the model's own tendon curve (Thelen 2003)
     code = np.zeros(6, dtype=int)
     idx = trunk.muscles
-    props = {"tendon_strain_at_one_norm_force": np.full(6, 0.033)}
     from runmuscles.analyses.energetics import tendon_properties  # noqa: PLC0415
 
     props = tendon_properties(a.model_path, [a.muscle_names[i] for i in idx], ["Thelen2003Muscle"] * 6)
@@ -134,10 +133,12 @@ def test_compliant_trunk_block_physics(stride):
     lopt = p["optimal_fiber_length_m"]
     ln = sol.fibre_length_m / lopt
     vn = sol.fibre_velocity_m_s / (p["max_contraction_velocity_lopt_s"] * lopt)
-    along = np.sqrt(np.maximum(sol.fibre_length_m**2 - (lopt * np.sin(p["pennation_at_optimal_rad"])) ** 2, 0))
+    width_m = lopt * np.sin(p["pennation_at_optimal_rad"])
+    along = np.sqrt(np.maximum(sol.fibre_length_m**2 - width_m**2, 0))
     cos_a = along / sol.fibre_length_m
-    fl = thelen_active_force_length(ln, p["thelen_kshape_active"])
-    fv = thelen_force_velocity(vn, p["thelen_af"], p["thelen_flen"], p["thelen_fv_extrap_threshold"], 1.0)
+    # the default fibre curves: De Groote et al. 2016's
+    fl = degroote_active_force_length(ln, 1.0)
+    fv = degroote_force_velocity(vn)
     fibre = (sol.activation * fl * fv + st.fibre_damping * vn) * cos_a
     assert np.abs(fibre - f_norm).max() < 0.02
     # fibre length along the tendon = path length - tendon length

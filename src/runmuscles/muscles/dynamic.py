@@ -422,15 +422,6 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
             "print_timing_statistics": "yes" if st.print_level else "no",
         },
     }
-    import os
-
-    if os.environ.get("DYN_DEBUG"):
-        gf = ca.Function("gf", [w], [gi if isinstance(gi, ca.MX) else ca.MX(gi) for gi in g])
-        vals = gf(np.concatenate(x0))
-        for gi, v, lo, hi in zip(g, vals if isinstance(vals, (list, tuple)) else [vals], lbg, ubg):
-            v = np.asarray(v).ravel()
-            viol = np.maximum(lo - v, 0) + np.maximum(v - hi, 0)
-            print(gi.shape, float(viol.max()), int(np.argmax(viol)))
     solver = ca.nlpsol("dyn", "ipopt", {"x": w, "f": J, "g": cat(*g)}, opts)
     built = _time.perf_counter() - t0
     sol = solver(

@@ -166,6 +166,8 @@ class DynamicSettings:
             active_force_width_scale=1.5,
             passive_fibre_force=False,
             fibre_damping=0.01,
+            # MocoInverse's implicit_auxiliary_derivatives_weight 0.01 on (dF~T/dt)^2 = 1.0 on u^2
+            tendon_derivative_weight=1.0,
         )
 
     def with_(self, **changes) -> DynamicSettings:

@@ -157,7 +157,10 @@ def dynamic_recruitment(
     try:
         sol = solve_dynamic(dynamic_inputs(model, geo, problem, static, time_s, st), st)
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
-        msg = f"the dynamic muscle solution failed ({type(exc).__name__}: {str(exc)[:120]}); static optimization's is the result"
+        msg = (
+            f"the dynamic muscle solution failed ({type(exc).__name__}: {str(exc)[:120]}); "
+            "static optimization's is the result"
+        )
         return static, [QualityWarning("dynamic_failed", msg, affects=("muscles",))], None
     if not sol.converged:
         bad = [s for s in sol.block_status if not s["converged"]]
