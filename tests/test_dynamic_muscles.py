@@ -92,7 +92,7 @@ def test_blocks_split_the_legs_and_trunk(stride):
 
 def test_rigid_limit_without_activation_dynamics_is_static_optimization(stride):
     a, model, geo = stride
-    st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(tolerance=1e-8)
+    st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(tolerance=1e-8, mesh_interval_s=None)
     inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
     sol = solve_dynamic(inp, st)
     assert sol.converged
@@ -107,7 +107,7 @@ def test_rigid_limit_without_activation_dynamics_is_static_optimization(stride):
 
 def test_compliant_trunk_block_physics(stride):
     a, model, geo = stride
-    st = DynamicSettings.default()
+    st = DynamicSettings.default().with_(mesh_interval_s=None)  # every frame a node
     inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
     blocks, _ = muscle_blocks(inp.moment_arm, inp.reserve_gain)
     trunk = next(b for b in blocks if b.muscles.size == 6)

@@ -606,6 +606,11 @@ def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -
     act, exc, force, lt, lm, vm, rc = (to_f(v) for v in (act, exc, force, lt, lm, vm, rc))
     arm_f = inp.moment_arm * force[:, None, :]
     muscle_moment = arm_f.sum(axis=2)
+    # between mesh nodes the muscle forces are interpolated: the reserves there close what the
+    # interpolated forces leave of the moments (least squares), so every frame is in equilibrium
+    off = np.setdiff1d(np.arange(F), nodes)
+    for f in off:
+        rc[f] = np.linalg.lstsq(inp.reserve_gain[f], inp.target[f] - muscle_moment[f], rcond=None)[0]
     reserve_moment = (inp.reserve_gain @ rc[..., None])[..., 0]
     return DynamicSolution(
         activation=act,
