@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.muscle_curves import _DG_B, _DG_D
 from .dynamic_model import (
     FIBRE_LENGTH_GRID,
     FIBRE_VELOCITY_GRID,
@@ -221,6 +222,24 @@ def _mesh_frames(time_s: np.ndarray, mesh_interval_s: float | None) -> np.ndarra
     return idx
 
 
+def _degroote_fl(ca, norm_length, width_scale: float):
+    """De Groote et al. (2016) active force-length curve, symbolic (the constants of
+    :func:`runmuscles.model.muscle_curves.degroote_active_force_length`)."""
+    x = (norm_length - 1.0) / width_scale + 1.0
+    out = 0.0
+    for b1, b2, b3, b4 in _DG_B:
+        d = b3 + b4 * x
+        out = out + b1 * ca.exp(-0.5 * (x - b2) ** 2 / (d * d))
+    return out
+
+
+def _degroote_fv(ca, norm_velocity):
+    """De Groote et al. (2016) force-velocity curve, symbolic."""
+    d1, d2, d3, d4 = _DG_D
+    t = d2 * norm_velocity + d3
+    return d1 * ca.log(t + ca.sqrt(t * t + 1.0)) + d4
+
+
 def _splines(ca, name: str, grid: np.ndarray, table: np.ndarray) -> list:
     return [ca.interpolant(f"{name}{i}", "bspline", [grid], row) for i, row in enumerate(table)]
 
@@ -242,9 +261,15 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
 
     # ---- per-node symbolic model of the compliant muscles ------------------------------
     cv = inp.curves
-    fl_s = _splines(ca, "fl", FIBRE_LENGTH_GRID, cv.fl)
-    fv_s = _splines(ca, "fv", FIBRE_VELOCITY_GRID, cv.fv)
+    if st.curves == "degroote2016":  # closed form: cheaper to evaluate than splines
+        fl_s = [lambda x: _degroote_fl(ca, x, st.active_force_width_scale)] * (int(cv.fl_row.max()) + 1)
+        fv_s = [lambda v: _degroote_fv(ca, v)] * (int(cv.fv_row.max()) + 1)
+    else:
+        fl_s = _splines(ca, "fl", FIBRE_LENGTH_GRID, cv.fl)
+        fv_s = _splines(ca, "fv", FIBRE_VELOCITY_GRID, cv.fv)
     fp_s = _splines(ca, "fp", FIBRE_LENGTH_GRID, cv.fpas)
+    if not np.any(cv.fpas):
+        fp_s = [lambda x: 0.0] * len(fp_s)
     st_s = _splines(ca, "st", TENDON_FORCE_GRID, cv.strain)
     a_c = ca.SX.sym("a", Mc)
     f_c = ca.SX.sym("f", Mc)
