@@ -158,3 +158,29 @@ def test_muscles_option_is_a_declared_choice():
     assert AnalysisOptions(muscles="dynamic").muscles == "dynamic"
     with pytest.raises(InputError, match="static, dynamic"):
         AnalysisOptions(muscles="hill")
+
+
+def test_analysis_with_the_dynamic_solution_writes_its_states(tmp_path):
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from runmuscles.analyses.energetics import muscle_energetics  # noqa: PLC0415
+    from runmuscles.results import write_results  # noqa: PLC0415
+
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    opts = AnalysisOptions(speed_m_s=4.0, strength="volume", start_s=0.9, end_s=1.1, muscles="dynamic")
+    a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    rec = a.recruitment
+    assert rec.solution == "dynamic", a.quality["warnings"]
+    assert rec.tendon_length_m.shape == rec.activation.shape
+    # every frame in equilibrium: muscles plus reserves reproduce the joint moments
+    assert np.abs(rec.moment_residual).max() < 1e-3 * (1.0 + np.abs(rec.target_moment).max())
+    paths = write_results(a, tmp_path)
+    cols = pq.read_table(paths["timeseries"]).column_names
+    assert {"excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"} <= set(cols)
+    assert a.summary()["settings"]["muscles"] == "dynamic"
+    # the energetics take the solution's own fibre states: the fibre's power is the tendon force
+    # times the fibre's shortening speed along the tendon
+    e = muscle_energetics(a, tendon="compliant")
+    along = a.muscle_length_m - rec.tendon_length_m
+    v_along = rec.fibre_velocity_m_s * rec.fibre_length_m / along
+    assert np.allclose(e.fibre_power_w, -rec.muscle_force_n * v_along, rtol=1e-6, atol=1e-6)
