@@ -184,3 +184,11 @@ def test_analysis_with_the_dynamic_solution_writes_its_states(tmp_path):
     along = a.muscle_length_m - rec.tendon_length_m
     v_along = rec.fibre_velocity_m_s * rec.fibre_length_m / along
     assert np.allclose(e.fibre_power_w, -rec.muscle_force_n * v_along, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("command", ["analyze", "batch"])
+def test_cli_muscles_option_refuses_unknown_solutions(command, tmp_path):
+    from cli_helpers import one_line_error, run_cli  # noqa: PLC0415
+
+    args = [command, str(tmp_path), "--out", str(tmp_path / "out"), "--muscles", "hill"]
+    one_line_error(run_cli(*args, timeout_s=120), "--muscles", "static, dynamic")
