@@ -64,7 +64,7 @@ def _measures(analysis) -> dict:
     }
 
 
-def _speed_series(subjects, speed: float, cycle: int) -> list[dict]:
+def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dict]:
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import resolve_trial, runner_folders  # noqa: PLC0415
 
@@ -88,6 +88,8 @@ def _speed_series(subjects, speed: float, cycle: int) -> list[dict]:
             row[muscles] = _measures(a) | {"wall_s": time.perf_counter() - t0}
         print(json.dumps(row), flush=True)
         rows.append(row)
+        if progress is not None:
+            progress(rows)
     return rows
 
 
@@ -134,11 +136,18 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=5.0)
     ap.add_argument("--cycle", type=int, default=1)
     ap.add_argument("--no-emg", action="store_true")
+    ap.add_argument("--no-series", action="store_true", help="only the Rajagopal EMG check")
     ap.add_argument("--json", type=Path, default=RECORD)
     args = ap.parse_args()
     load_before = os.getloadavg()
-    rows = _speed_series(args.subjects, args.speed, args.cycle)
-    record: dict = {"speed_m_s": args.speed, "cycle": args.cycle, "runners": rows}
+    record: dict = {"speed_m_s": args.speed, "cycle": args.cycle, "host_load_before": list(load_before)}
+
+    def save(rows: list[dict]) -> None:  # after every runner: a partial record survives a stop
+        record["runners"] = rows
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
+
+    rows = [] if args.no_series else _speed_series(args.subjects, args.speed, args.cycle, save)
+    record["runners"] = rows
     summary = {}
     for muscles in ("static", "dynamic"):
         ok = [r[muscles] for r in rows if "error" not in r.get(muscles, {"error": 1})]
@@ -156,8 +165,8 @@ def main() -> None:
     record["summary"] = summary
     print(json.dumps(summary, indent=2))
     if not args.no_emg:
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
         record["rajagopal_emg"] = _emg()
-    record["host_load_before"] = list(load_before)
     record["host_load_after"] = list(os.getloadavg())
     args.json.write_text(json.dumps(record, indent=2) + "\n")
 
