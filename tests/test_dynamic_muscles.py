@@ -192,3 +192,33 @@ def test_cli_muscles_option_refuses_unknown_solutions(command, tmp_path):
 
     args = [command, str(tmp_path), "--out", str(tmp_path / "out"), "--muscles", "hill"]
     one_line_error(run_cli(*args, timeout_s=120), "--muscles", "static, dynamic")
+
+
+def test_solves_after_opensim_was_loaded(stride):
+    """OpenSim's own libcasadi shadows the PyPI package's in a process that loaded OpenSim
+    first; the solve then runs in a fresh interpreter (a subprocess, so this process is
+    untouched)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import opensim, pickle, sys, numpy as np\n"
+        "from runmuscles.muscles.dynamic import solve_dynamic\n"
+        "inp, st = pickle.load(sys.stdin.buffer)\n"
+        "sol = solve_dynamic(inp, st)\n"
+        "print(sol.converged, float(np.abs(sol.muscle_moment + sol.reserve_moment - inp.target).max()))\n"
+    )
+    a, model, geo = stride
+    st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(mesh_interval_s=None)
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    blocks, _ = muscle_blocks(inp.moment_arm, inp.reserve_gain)
+    trunk = next(b for b in blocks if b.muscles.size == 6)
+    sub = _window(inp, slice(0, 10), trunk.muscles, trunk.rows, trunk.reserves)
+    import pickle  # noqa: PLC0415
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps((sub, st)), capture_output=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    ok, err = proc.stdout.decode().split()
+    assert ok == "True" and float(err) < 1e-4

@@ -343,7 +343,10 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     a0 = np.clip(inp.seed_activation[nodes][:, mus].T, amin, amax)
     e0 = a0.copy()
     if st.activation_dynamics and N > 1:
-        a0 = _simulate_activation(e0, t, st, amin[:, 0], amax[:, 0])
+        if st.seed == "lead":  # excitations that would drive static optimization's activations
+            e0 = np.clip(a0 + _activation_lead_s(a0, t, st), amin, amax)
+        else:  # activations that static optimization's activations, as excitations, would give
+            a0 = _simulate_activation(e0, t, st, amin[:, 0], amax[:, 0])
     f0 = _equilibrium_seed(inp, gm, a0[ic], nodes, st)
     u0 = np.zeros((Mc, N))
     if N > 1 and Mc:
@@ -500,6 +503,18 @@ def _activation_rate(e, a, st: DynamicSettings):
     return (sw / (ta * (0.5 + 1.5 * a)) + (1 - sw) * (0.5 + 1.5 * a) / td) * (e - a)
 
 
+def _activation_lead_s(a: np.ndarray, t: np.ndarray, st: DynamicSettings) -> np.ndarray:
+    """``tau(a) da/dt``: how far excitation must lead activation (first-order dynamics with
+    the activation or deactivation time constant of De Groote et al. 2016)."""
+    dadt = np.gradient(a, t, axis=1)
+    tau = np.where(
+        dadt > 0,
+        st.activation_time_constant_s * (0.5 + 1.5 * a),
+        st.deactivation_time_constant_s / (0.5 + 1.5 * a),
+    )
+    return tau * dadt
+
+
 def _simulate_activation(e: np.ndarray, t: np.ndarray, st: DynamicSettings, amin, amax) -> np.ndarray:
     """Activations ``(M, N)`` driven by excitations held between nodes (explicit Euler in 1 ms
     steps), starting at the first excitation: a seed consistent with the dynamics."""
@@ -569,6 +584,36 @@ def _to_frames(time_s: np.ndarray, nodes: np.ndarray, values: np.ndarray) -> np.
     return np.stack([np.interp(time_s, tn, values[:, j]) for j in range(values.shape[1])], axis=1)
 
 
+_IN_CHILD = False
+
+
+def _child_solve(inp: DynamicInputs, st: DynamicSettings) -> DynamicSolution:
+    global _IN_CHILD  # noqa: PLW0603 - a flag of the spawned interpreter
+    _IN_CHILD = True
+    return solve_dynamic(inp, st)
+
+
+def _solve_in_fresh_process(inp: DynamicInputs, st: DynamicSettings) -> DynamicSolution:
+    """:func:`solve_dynamic` in a spawned interpreter (which has not loaded OpenSim)."""
+    import multiprocessing  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    # ``import opensim`` puts its library folder (with its libcasadi) on LD_LIBRARY_PATH,
+    # which a new process's loader would search first: leave it out for the child
+    before = os.environ.get("LD_LIBRARY_PATH")
+    if before is not None:
+        keep = [p for p in before.split(os.pathsep) if p and not (Path(p) / "libcasadi.so").exists()]
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(keep)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(_child_solve, inp, st).result()
+    finally:
+        if before is not None:
+            os.environ["LD_LIBRARY_PATH"] = before
+
+
 def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -> DynamicSolution:
     """Solve the dynamic muscle redundancy problem (see the module docstring).
 
@@ -584,9 +629,15 @@ def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -
     DynamicSolution
         Values at the input frames.
     """
-    import casadi as ca  # noqa: PLC0415 - heavy, and only needed here
-
     st = settings or DynamicSettings()
+    try:
+        import casadi as ca  # noqa: PLC0415 - heavy, and only needed here
+    except ImportError:
+        # OpenSim's own libcasadi (Moco), loaded first in this process, shadows the PyPI
+        # package's library of the same name: solve in a fresh interpreter instead
+        if _IN_CHILD:
+            raise
+        return _solve_in_fresh_process(inp, st)
     start = _time.perf_counter()
     F, M = inp.length_m.shape
     K = inp.reserve_gain.shape[2]

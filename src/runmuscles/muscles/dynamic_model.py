@@ -116,7 +116,12 @@ class DynamicSettings:
     tolerance, constraint_tolerance, max_iterations, print_level, mu_strategy
         IPOPT's convergence tolerance (1e-3, MocoInverse's default), constraint tolerance
         (normalized forces; moments over 1 + their peak), iteration limit, output level (0:
-        silent) and barrier strategy.
+        silent) and barrier strategy (``monotone``: 122 iterations on a 43-muscle leg of the
+        bundled stride, against 265-326 with ``adaptive``).
+    seed
+        Initial guess from static optimization: ``"simulate"`` (default: its activations as
+        excitations, the activations they give, so the seed meets the activation dynamics) or
+        ``"lead"`` (its activations, with excitations leading them by ``tau(a) da/dt``).
     """
 
     compliant: str = "all"
@@ -138,7 +143,8 @@ class DynamicSettings:
     constraint_tolerance: float = 1e-4
     max_iterations: int = 1000
     print_level: int = 0
-    mu_strategy: str = "adaptive"
+    mu_strategy: str = "monotone"
+    seed: str = "simulate"
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):

@@ -156,7 +156,7 @@ def dynamic_recruitment(
     st = settings or DynamicSettings()
     try:
         sol = solve_dynamic(dynamic_inputs(model, geo, problem, static, time_s, st), st)
-    except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+    except (RuntimeError, ValueError, ImportError, OSError, np.linalg.LinAlgError) as exc:
         msg = (
             f"the dynamic muscle solution failed ({type(exc).__name__}: {str(exc)[:120]}); "
             "static optimization's is the result"
