@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_dynamic.py [--preset default|moco|rigid] [--repeats 1] [--json FILE]
+    .venv/bin/python benchmarks/bench_dynamic.py [--presets default moco rigid] [--repeats 1] [--json FILE]
 
 Case: Hamner & Delp (2013) subject01, Run_4 (4 m/s), stride cycle 1, volume-scaled strength
 (the bundled runner's stride, the one the MocoInverse references solve). Timed: building and
@@ -61,34 +61,19 @@ def _moco_time(preset: str) -> tuple[float | None, str]:
     return best[0], f"{MOCO_RECORD.name}: run '{best[1]}' ({'converged' if best[2] else 'did not converge'})"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", choices=("default", "moco", "rigid"), default="default")
-    ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=RECORD)
-    args = ap.parse_args()
-
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
+def _bench(preset: str, repeats: int, a, model, geo) -> dict:
     from runmuscles.muscles.dynamic import solve_dynamic  # noqa: PLC0415
     from runmuscles.muscles.dynamic_model import DynamicSettings  # noqa: PLC0415
     from runmuscles.muscles.dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
-    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from runmuscles.trials import demo_trials  # noqa: PLC0415
 
-    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
-    a = analyze_trial(
-        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
-    )
-    model = RunnerModel.load(a.model_path)
-    geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
     st = {
         "default": DynamicSettings.default(),
         "moco": DynamicSettings.moco(),
         "rigid": DynamicSettings.rigid_limit(),
-    }[args.preset]
+    }[preset]
     load_before = os.getloadavg()
     walls, sol = [], None
-    for _ in range(max(1, args.repeats)):
+    for _ in range(max(1, repeats)):
         t0 = time.perf_counter()
         inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
         sol = solve_dynamic(inp, st)
@@ -96,9 +81,9 @@ def main() -> None:
     load_after = os.getloadavg()
     wall = statistics.median(walls)
     n_comp = int(inp.compliant.sum())
-    moco_s, moco_src = _moco_time(args.preset)
+    moco_s, moco_src = _moco_time(preset)
     print(
-        f"dynamic muscle solution ({args.preset}): {len(a.muscle_names)} muscles ({n_comp} compliant), "
+        f"dynamic muscle solution ({preset}): {len(a.muscle_names)} muscles ({n_comp} compliant), "
         f"{a.time_s.size} frames, mesh {st.mesh_interval_s} s: {wall:.1f} s (median of {len(walls)}), "
         f"converged={sol.converged}"
     )
@@ -108,18 +93,15 @@ def main() -> None:
             f"{b['status']}, build {b['build_s']} s, solve {b['solve_s']} s"
         )
     print(
-        f"host load average (1, 5, 15 min): before {load_before}, after {load_after}; {os.cpu_count()} cores"
+        f"  host load average (1, 5, 15 min): before {load_before}, after {load_after}; {os.cpu_count()} cores"
     )
     if moco_s is not None:
-        print(f"MocoInverse: {moco_s:.0f} s ({moco_src}); ratio {moco_s / wall:.1f}x")
+        print(f"  MocoInverse: {moco_s:.0f} s ({moco_src}); ratio {moco_s / wall:.1f}x")
     else:
-        print(f"MocoInverse: {moco_src}")
-    record = {
-        "case": "hamner2013 subject01 Run_4 cycle 1, volume strength",
-        "preset": args.preset,
-        "muscles": len(a.muscle_names),
+        print(f"  MocoInverse: {moco_src}")
+    return {
+        "preset": preset,
         "compliant_muscles": n_comp,
-        "frames": int(a.time_s.size),
         "mesh_interval_s": st.mesh_interval_s,
         "wall_s": walls,
         "median_wall_s": wall,
@@ -127,11 +109,36 @@ def main() -> None:
         "blocks": sol.block_status,
         "load_average_before": list(load_before),
         "load_average_after": list(load_after),
-        "cpu_count": os.cpu_count(),
-        "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
         "moco_inverse_s": moco_s,
         "moco_inverse_source": moco_src,
         "ratio_vs_moco": None if moco_s is None else moco_s / wall,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--presets", nargs="+", choices=("default", "moco", "rigid"), default=["default", "moco"])
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=RECORD)
+    args = ap.parse_args()
+
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from runmuscles.trials import demo_trials  # noqa: PLC0415
+
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    a = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
+    )
+    model = RunnerModel.load(a.model_path)
+    geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
+    record = {
+        "case": "hamner2013 subject01 Run_4 cycle 1, volume strength",
+        "muscles": len(a.muscle_names),
+        "frames": int(a.time_s.size),
+        "cpu_count": os.cpu_count(),
+        "machine": f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
+        "runs": [_bench(p, args.repeats, a, model, geo) for p in args.presets],
     }
     args.json.write_text(json.dumps(record, indent=2) + "\n")
 
