@@ -93,7 +93,8 @@ def _bench(preset: str, repeats: int, a, model, geo) -> dict:
             f"{b['status']}, build {b['build_s']} s, solve {b['solve_s']} s"
         )
     print(
-        f"  host load average (1, 5, 15 min): before {load_before}, after {load_after}; {os.cpu_count()} cores"
+        f"  host load average (1, 5, 15 min): before {load_before}, after {load_after}; "
+        f"{os.cpu_count()} cores"
     )
     if moco_s is not None:
         print(f"  MocoInverse: {moco_s:.0f} s ({moco_src}); ratio {moco_s / wall:.1f}x")
