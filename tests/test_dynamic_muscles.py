@@ -194,19 +194,22 @@ def test_cli_muscles_option_refuses_unknown_solutions(command, tmp_path):
     one_line_error(run_cli(*args, timeout_s=120), "--muscles", "static, dynamic")
 
 
-def test_solves_after_opensim_was_loaded(stride):
-    """OpenSim's own libcasadi shadows the PyPI package's in a process that loaded OpenSim
-    first; the solve then runs in a fresh interpreter (a subprocess, so this process is
-    untouched)."""
+@pytest.mark.parametrize("opensim_first", [True, False])
+def test_solves_beside_opensim(stride, opensim_first):
+    """OpenSim's own libcasadi and the PyPI package's conflict in one process, whichever is
+    loaded first: the solve runs in a fresh interpreter, and OpenSim still loads after it
+    (checked in a subprocess, so this process is untouched)."""
     import subprocess  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
+    osim = "import opensim; opensim.Model()\n"
     code = (
-        "import opensim, pickle, sys, numpy as np\n"
+        (osim if opensim_first else "") + "import pickle, sys, numpy as np\n"
         "from runmuscles.muscles.dynamic import solve_dynamic\n"
         "inp, st = pickle.load(sys.stdin.buffer)\n"
         "sol = solve_dynamic(inp, st)\n"
-        "print(sol.converged, float(np.abs(sol.muscle_moment + sol.reserve_moment - inp.target).max()))\n"
+        + ("" if opensim_first else osim)
+        + "print(sol.converged, float(np.abs(sol.muscle_moment + sol.reserve_moment - inp.target).max()))\n"
     )
     a, model, geo = stride
     st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(mesh_interval_s=None)

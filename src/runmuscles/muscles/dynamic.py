@@ -614,7 +614,9 @@ def _solve_in_fresh_process(inp: DynamicInputs, st: DynamicSettings) -> DynamicS
             os.environ["LD_LIBRARY_PATH"] = before
 
 
-def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -> DynamicSolution:
+def solve_dynamic(
+    inp: DynamicInputs, settings: DynamicSettings | None = None, *, fresh_process: bool = True
+) -> DynamicSolution:
     """Solve the dynamic muscle redundancy problem (see the module docstring).
 
     Parameters
@@ -623,6 +625,10 @@ def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -
         :class:`DynamicInputs` (e.g. from :func:`runmuscles.muscles.dynamic_pipeline.dynamic_inputs`).
     settings
         :class:`~runmuscles.muscles.dynamic_model.DynamicSettings` (default: its defaults).
+    fresh_process
+        Solve in a spawned interpreter (default), so that this process never loads CasADi's
+        library, which conflicts with OpenSim's copy of it; ``False``: in this process (only
+        where OpenSim is never loaded).
 
     Returns
     -------
@@ -630,14 +636,13 @@ def solve_dynamic(inp: DynamicInputs, settings: DynamicSettings | None = None) -
         Values at the input frames.
     """
     st = settings or DynamicSettings()
-    try:
-        import casadi as ca  # noqa: PLC0415 - heavy, and only needed here
-    except ImportError:
-        # OpenSim's own libcasadi (Moco), loaded first in this process, shadows the PyPI
-        # package's library of the same name: solve in a fresh interpreter instead
-        if _IN_CHILD:
-            raise
+    if fresh_process and not _IN_CHILD:
+        # OpenSim's own libcasadi (Moco) and the PyPI package's have the same name: whichever a
+        # process loads first breaks the other (OpenSim is needed later to build a new model's
+        # geometry cache, e.g. in a batch worker), so CasADi is loaded in a child interpreter
         return _solve_in_fresh_process(inp, st)
+    import casadi as ca  # noqa: PLC0415 - heavy, and only needed here
+
     start = _time.perf_counter()
     F, M = inp.length_m.shape
     K = inp.reserve_gain.shape[2]
