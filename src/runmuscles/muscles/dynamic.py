@@ -51,8 +51,12 @@ __all__ = ["DynamicBlock", "DynamicInputs", "DynamicSolution", "muscle_blocks", 
 TENDON_DERIVATIVE_SCALE = 10.0
 #: Bounds: normalized tendon force, the derivative control, normalized fibre length.
 MAX_NORM_TENDON_FORCE = 2.5
+#: A slack muscle whose path shortens faster than its maximum contraction velocity has a
+#: negative fibre force (the force-velocity curve crosses zero at -v_max; damping adds to it);
+#: the tendon force may follow it down to this (over F0) rather than make the problem
+#: infeasible (rigid-tendon muscles in Moco and here likewise give negative strengths there).
+MIN_NORM_TENDON_FORCE = -0.05
 MAX_TENDON_DERIVATIVE_CONTROL = 10.0
-FIBRE_LENGTH_BOUNDS = (0.1, 2.4)
 #: A musculotendon path shorter than its slack tendon leaves no fibre length along the tendon;
 #: the fibre's length along the tendon is a smooth positive part of ``L - l_T`` with this
 #: width (in optimal fibre lengths), so the fibre stays defined (and slack) there.
@@ -332,7 +336,11 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     if st.activation_dynamics:
         lbw.insert(0, amin.ravel("F"))
         ubw.insert(0, amax.ravel("F"))
-    lbw += [np.zeros(Mc * N), -MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N), lo_r.ravel("F")]
+    lbw += [
+        MIN_NORM_TENDON_FORCE * np.ones(Mc * N),
+        -MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
+        lo_r.ravel("F"),
+    ]
     ubw += [
         MAX_NORM_TENDON_FORCE * np.ones(Mc * N),
         MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
@@ -377,10 +385,12 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     V = inp.speed_m_s[nodes][:, gm].T
     if Mc:
         hmap = hill.map(N)
-        heq, hln, _, _, _, _ = hmap(A[ic, :], Fc, U, L, V)
-        g += [ca.vec(heq), ca.vec(hln)]
-        lbg += [np.zeros(Mc * N), FIBRE_LENGTH_BOUNDS[0] * np.ones(Mc * N)]
-        ubg += [np.zeros(Mc * N), FIBRE_LENGTH_BOUNDS[1] * np.ones(Mc * N)]
+        # no bounds on the fibre length: a path shorter than its slack tendon plus a minimum
+        # fibre (unpennated muscles at extreme joint angles) would make the problem infeasible
+        heq = hmap(A[ic, :], Fc, U, L, V)[0]
+        g.append(ca.vec(heq))
+        lbg.append(np.zeros(Mc * N))
+        ubg.append(np.zeros(Mc * N))
     for k in range(N):
         mom = ca.mtimes(ca.DM(gain_k[k]), R[:, k])
         if Mr:
@@ -566,7 +576,7 @@ def _equilibrium_seed(
         )
         return f - fiber * cos_a
 
-    lo = np.zeros(act.shape)
+    lo = np.full(act.shape, MIN_NORM_TENDON_FORCE)
     hi = np.full(act.shape, MAX_NORM_TENDON_FORCE)
     for _ in range(30):
         mid = 0.5 * (lo + hi)

@@ -58,7 +58,7 @@ TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
 #: (lengthening positive, in maximum contraction velocities) and normalized tendon force.
 FIBRE_LENGTH_GRID = np.linspace(0.05, 2.5, 99)
 FIBRE_VELOCITY_GRID = np.linspace(-2.0, 2.0, 101)
-TENDON_FORCE_GRID = np.linspace(0.0, 3.0, 121)
+TENDON_FORCE_GRID = np.linspace(-0.1, 3.0, 125)
 
 
 @dataclass(frozen=True)
