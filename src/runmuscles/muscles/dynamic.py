@@ -597,31 +597,60 @@ def _to_frames(time_s: np.ndarray, nodes: np.ndarray, values: np.ndarray) -> np.
 _IN_CHILD = False
 
 
-def _child_solve(inp: DynamicInputs, st: DynamicSettings) -> DynamicSolution:
-    global _IN_CHILD  # noqa: PLW0603 - a flag of the spawned interpreter
+def _child_main() -> None:
+    """Entry of the child interpreter: ``argv[1]`` holds the pickled inputs and settings; the
+    pickled solution is written to ``argv[2]``."""
+    import pickle  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    global _IN_CHILD  # noqa: PLW0603 - a flag of the child interpreter
     _IN_CHILD = True
-    return solve_dynamic(inp, st)
+    with open(sys.argv[1], "rb") as fh:
+        inp, st = pickle.load(fh)
+    sol = solve_dynamic(inp, st)
+    with open(sys.argv[2], "wb") as fh:
+        pickle.dump(sol, fh)
 
 
 def _solve_in_fresh_process(inp: DynamicInputs, st: DynamicSettings) -> DynamicSolution:
-    """:func:`solve_dynamic` in a spawned interpreter (which has not loaded OpenSim)."""
-    import multiprocessing  # noqa: PLC0415
+    """:func:`solve_dynamic` in a new interpreter (``python -c``, so a caller's script is not
+    re-imported), which has not loaded OpenSim."""
     import os  # noqa: PLC0415
-    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
+    env = dict(os.environ)
     # ``import opensim`` puts its library folder (with its libcasadi) on LD_LIBRARY_PATH,
     # which a new process's loader would search first: leave it out for the child
-    before = os.environ.get("LD_LIBRARY_PATH")
-    if before is not None:
-        keep = [p for p in before.split(os.pathsep) if p and not (Path(p) / "libcasadi.so").exists()]
-        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(keep)
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            return pool.submit(_child_solve, inp, st).result()
-    finally:
-        if before is not None:
-            os.environ["LD_LIBRARY_PATH"] = before
+    if "LD_LIBRARY_PATH" in env:
+        keep = [
+            p
+            for p in env["LD_LIBRARY_PATH"].split(os.pathsep)
+            if p and not (Path(p) / "libcasadi.so").exists()
+        ]
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(keep)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+    with tempfile.TemporaryDirectory(prefix="runmuscles-dynamic-") as tmp:
+        src, out = Path(tmp) / "in.pkl", Path(tmp) / "out.pkl"
+        with open(src, "wb") as fh:
+            pickle.dump((inp, st), fh)
+        code = "from runmuscles.muscles.dynamic import _child_main; _child_main()"
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(src), str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL if st.print_level == 0 else None,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        if proc.returncode != 0 or not out.is_file():
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no message"]
+            raise RuntimeError(f"the solver process failed (exit {proc.returncode}): {tail[0][:200]}")
+        with open(out, "rb") as fh:
+            return pickle.load(fh)
 
 
 def solve_dynamic(
