@@ -69,6 +69,7 @@ def analysis_options(
     emg=None,
     cache_dir: str | Path | None = None,
     residual_reduction: bool | None = None,
+    muscles: str | None = None,
 ) -> AnalysisOptions:
     """The analysis settings of one trial.
 
@@ -99,6 +100,7 @@ def analysis_options(
         emg=emg,
         cache_dir=Path(cache_dir) if cache_dir else None,
         residual_reduction=defaults.residual_reduction if residual_reduction is None else residual_reduction,
+        muscles=muscles or defaults.muscles,
         **inputs,
     )
 

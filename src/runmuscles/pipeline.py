@@ -51,7 +51,7 @@ from .muscles.recruitment import (
     solve_recruitment,
 )
 from .plausibility import check_inputs
-from .quality import SCHEMA_VERSION, QualityWarning, quality_mark
+from .quality import SCHEMA_VERSION, QualityWarning, merge_warnings, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
 from .validation import check, check_choice
 
@@ -133,6 +133,11 @@ class AnalysisOptions:
         ``summary.json``'s quality section gets a ``residual_reduction`` block. On by default
         (issue 15: a muscle solution on motion that disagrees with its forces is partly an
         artefact); ``runmuscles so``, the exact OpenSim drop-in, runs without it.
+    muscles
+        ``"static"`` (static optimization, rigid tendons) or ``"dynamic"`` (compliant tendons
+        and activation dynamics by direct collocation, seeded from the static solution:
+        :mod:`runmuscles.muscles.dynamic`); if the dynamic solution fails, the static one
+        stays the result with a ``dynamic_not_converged`` quality warning.
     """
 
     lowpass_hz: float | None = 12.0
@@ -160,6 +165,7 @@ class AnalysisOptions:
     analysis_kind: str = "stride"
     emg: EmgOptions | None = None
     residual_reduction: bool = True
+    muscles: str = "static"
 
     def __post_init__(self) -> None:
         # the declared limits (runmuscles.validation): the same rules from every shell
@@ -171,6 +177,7 @@ class AnalysisOptions:
         check("end_s", self.end_s, "end_s")
         check("cycle", self.cycle, "cycle")
         check_choice("strength", self.strength, "strength")
+        check_choice("muscles", self.muscles, "muscles")
         if self.analysis_kind not in ("stride", "stance_only"):
             raise InputError("analysis_kind", f"'{self.analysis_kind}' is not one of stride, stance_only")
         if self.side not in ("right", "left"):
@@ -780,6 +787,12 @@ def analyze_motion(
         exponent=opts.activation_exponent,
     )
     rec = solve_recruitment(problem)
+    dynamic_warnings: list[QualityWarning] = []
+    if opts.muscles == "dynamic":
+        from .muscles.dynamic_pipeline import dynamic_recruitment  # noqa: PLC0415
+
+        say("muscles (dynamic)")
+        rec, dynamic_warnings, _ = dynamic_recruitment(model, geo, problem, rec, ck.time_s)
     timings["muscles"] = _time.perf_counter() - t1
 
     say("analyses")
@@ -794,6 +807,8 @@ def analyze_motion(
     quality = _quality(
         model, ck, tau, rec, body_loads, events, geo, opts, before=reduction.before if reduction else None
     )
+    if dynamic_warnings:
+        quality.update(quality_mark(merge_warnings(quality["warnings"], dynamic_warnings)))
     if reduction is not None:
         quality["residual_reduction"] = reduction.as_dict()
         quality["notes"] = list(reduction.notes) + quality["notes"]

@@ -18,7 +18,8 @@ recomputed. Files in ``out_dir``:
 ``normalized.csv``
     activation and force per muscle at 0-100 % of the gait cycle (mean over strides).
 ``timeseries.parquet``
-    tidy per-frame table (time, muscle, activation, force_n, power_w, phase).
+    tidy per-frame table (time, muscle, activation, force_n, power_w, phase; with the dynamic
+    muscle solution also excitation, tendon_length_m, fibre_length_m, fibre_velocity_m_s).
 ``summary.json``
     headline numbers, group shares, quality flags and provenance; units in key names.
 """
@@ -88,7 +89,9 @@ def write_results(analysis: TrialAnalysis, out_dir: str | Path, *, parquet: bool
         "model": str(analysis.model_path),
         "coordinates": analysis.coordinates.source,
         "external_loads": str(analysis.external_loads_path) if analysis.external_loads_path else "",
-        "method": "static optimization (runmuscles)",
+        "method": "static optimization (runmuscles)"
+        if rec.solution == "static"
+        else "dynamic muscle solution: compliant tendons, activation dynamics (runmuscles)",
     }
     header = {"source_model": Path(analysis.model_path).name, "generator": "runmuscles"}
     paths: dict[str, Path] = {}
@@ -150,5 +153,10 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
             "phase": phase.ravel(),
         }
     )
+    # the dynamic solution's own states (force_n is then the tendon force)
+    for name in ("excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"):
+        values = getattr(rec, name, None)
+        if values is not None:
+            table = table.append_column(name, pa.array(np.asarray(values, dtype=float).ravel()))
     pq.write_table(table, path)
     return path

@@ -352,6 +352,10 @@ CHOICES: dict[str, dict[str, str]] = {
         "own": "inverse kinematics on the project's multibody model (runmuscles.kinematics.marker_ik)",
         "opensim": "OpenSim's InverseKinematicsTool",
     },
+    "muscles": {
+        "static": "static optimization, rigid tendons (per frame)",
+        "dynamic": "compliant tendons and activation dynamics by direct collocation (De Groote et al. 2016)",
+    },
 }
 
 

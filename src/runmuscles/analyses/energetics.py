@@ -153,13 +153,10 @@ from ..model.muscle_curves import (
     MILLARD_TENDON_NORM_FORCE_AT_TOE_END,
     MILLARD_TENDON_STRAIN_AT_ONE_NORM_FORCE,
     degroote_active_force_length,
-    degroote_tendon_strain,
     fixed_width_fiber_length,
     fixed_width_pennation_angle,
-    millard_tendon_strain,
     table_curve,
     thelen_active_force_length,
-    thelen_tendon_strain,
 )
 from .fibres import (
     DEFAULT_SLOW_TWITCH_PERCENT,
@@ -399,6 +396,19 @@ def tendon_properties(model_path, muscle_names: list[str], muscle_class: list[st
     return out
 
 
+def _solution_tendon_state(rec, length_m: np.ndarray, speed_m_s: np.ndarray):
+    """Tendon length and lengthening speed of a dynamic muscle solution
+    (:mod:`runmuscles.muscles.dynamic`: its own tendon and fibre states), ``(None, None)`` for a
+    static one. The tendon's speed is the path's minus the fibre's along the tendon,
+    ``v_MT - v_M l_M / (L - l_T)`` (constant-thickness pennation)."""
+    if getattr(rec, "tendon_length_m", None) is None or rec.fibre_length_m is None:
+        return None, None
+    lt = np.asarray(rec.tendon_length_m, dtype=float)
+    lm = np.asarray(rec.fibre_length_m, dtype=float)
+    along = np.asarray(length_m, dtype=float) - lt
+    return lt, speed_m_s - np.asarray(rec.fibre_velocity_m_s, dtype=float) * lm / np.maximum(along, 1e-9)
+
+
 def compliant_tendon_state(
     time_s: np.ndarray,
     force_n: np.ndarray,
@@ -432,28 +442,11 @@ def compliant_tendon_state(
         Each ``(F, M)``.
     """
     from ..kinematics.filters import quintic_spline_derivative  # noqa: PLC0415
+    from ..muscles.dynamic_model import tendon_strain  # noqa: PLC0415
 
     force = np.atleast_2d(np.asarray(force_n, dtype=float))
     norm_force = force / np.asarray(params["max_isometric_force_n"], dtype=float)
-    strain = np.empty(force.shape)
-    code = np.asarray(class_code)
-    e0 = np.asarray(tendon["tendon_strain_at_one_norm_force"], dtype=float)
-    for c in np.unique(code):
-        cols = np.nonzero(code == c)[0]
-        if c == CLASS_CODES["Thelen2003Muscle"]:
-            strain[:, cols] = thelen_tendon_strain(norm_force[:, cols], e0[cols])
-        elif c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
-            strain[:, cols] = degroote_tendon_strain(norm_force[:, cols], e0[cols])
-        else:  # Millard2012: one Bezier curve per distinct parameter set
-            for j in cols:
-                k = float(tendon["millard_tendon_stiffness_at_one_norm_force"][j])
-                strain[:, j] = millard_tendon_strain(
-                    norm_force[:, j],
-                    float(e0[j]),
-                    None if np.isnan(k) else k,
-                    float(tendon["millard_tendon_norm_force_at_toe_end"][j]),
-                    float(tendon["millard_tendon_curviness"][j]),
-                )
+    strain = tendon_strain(norm_force, class_code, tendon)
     length = np.asarray(params["tendon_slack_length_m"], dtype=float) * (1.0 + strain)
     t = np.asarray(time_s, dtype=float)
     dt = np.diff(t)
@@ -666,8 +659,10 @@ def muscle_energetics(
         lce, vel, fl = fibre_kinematics(analysis.muscle_length_m, speed, code, params, tables)
         power = -force * speed  # F_CE v_CE = tendon force x musculotendon speed
     else:
-        props = tendon_properties(analysis.model_path, list(analysis.muscle_names), classes)
-        lt, vt = compliant_tendon_state(analysis.time_s, force, code, params, props)
+        lt, vt = _solution_tendon_state(analysis.recruitment, analysis.muscle_length_m, speed)
+        if lt is None:  # static optimization: the tendon stretch post hoc
+            props = tendon_properties(analysis.model_path, list(analysis.muscle_names), classes)
+            lt, vt = compliant_tendon_state(analysis.time_s, force, code, params, props)
         lce, vel, fl = fibre_kinematics(
             analysis.muscle_length_m, speed, code, params, tables, tendon_length_m=lt, tendon_speed_m_s=vt
         )

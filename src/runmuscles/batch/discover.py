@@ -76,6 +76,7 @@ class TrialRow:
     strength: str | None = None
     residual_reduction: bool | None = None
     source: str = ""
+    muscles: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,6 +121,7 @@ class TrialRow:
             "activation_exponent",
             "strength",
             "trial",
+            "muscles",
         )
         out = {k: getattr(self, k) for k in keep}
         out["forces_estimate"] = self.forces == "estimate"
@@ -222,7 +224,11 @@ def residual_reduction_in_force(value: bool | None) -> bool:
 
 
 def discover(
-    source: str | Path, *, cycle: int | None = None, residual_reduction: bool | None = None
+    source: str | Path,
+    *,
+    cycle: int | None = None,
+    residual_reduction: bool | None = None,
+    muscles: str | None = None,
 ) -> tuple[list[TrialRow], list[Skipped]]:
     """The trials of a batch input (folder or manifest CSV), and what was skipped and why.
 
@@ -235,6 +241,8 @@ def discover(
     residual_reduction
         Residual reduction on or off in rows that do not set their own (``None``: the
         analysis default, on).
+    muscles
+        The muscle solution of every row (``static``/``dynamic``; ``None``: the default).
 
     Returns
     -------
@@ -251,6 +259,8 @@ def discover(
         rows, skipped = read_manifest_csv(src)
     else:
         rows, skipped = _discover_folder(src.resolve())
+    for r in rows:
+        r.muscles = muscles
     if cycle is not None:
         for r in rows:
             if r.cycle is None and r.start_s is None and r.end_s is None:

@@ -101,6 +101,7 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
         speed_m_s=row.speed_m_s,
         cache_dir=cache_dir,
         residual_reduction=row.residual_reduction,
+        muscles=row.muscles,
     )
     analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
     paths = write_results(analysis, out)

@@ -106,6 +106,14 @@ def analyze(
             callback=choice_check("strength", "--strength"),
         ),
     ] = "volume",
+    muscles: Annotated[
+        str,
+        typer.Option(
+            help="Muscle solution: 'static' (static optimization, rigid tendons) or 'dynamic' (compliant "
+            "tendons and activation dynamics by direct collocation, De Groote et al. 2016).",
+            callback=choice_check("muscles", "--muscles"),
+        ),
+    ] = "static",
     speed: Annotated[
         float | None,
         typer.Option(help="Running speed (m/s), if known.", callback=option_check("speed_m_s", "--speed")),
@@ -282,6 +290,7 @@ def analyze(
         speed_m_s=speed,
         emg=emg_options,
         residual_reduction=residual_reduction,
+        muscles=muscles,
     )
     analysis, paths = run_one(spec, opts, out, show_progress=show)
     if as_json:

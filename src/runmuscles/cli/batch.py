@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..validation import option_check
+from ..validation import choice_check, option_check
 from ._app import app
 
 #: Exit status when the batch ran and some trials failed (bad batch input exits 2).
@@ -61,6 +61,14 @@ def batch(
     rerun_failed: Annotated[
         bool, typer.Option("--rerun-failed", help="Run the trials that failed last time again.")
     ] = False,
+    muscles: Annotated[
+        str,
+        typer.Option(
+            help="Muscle solution: 'static' (static optimization, rigid tendons) or 'dynamic' (compliant "
+            "tendons and activation dynamics by direct collocation).",
+            callback=choice_check("muscles", "--muscles"),
+        ),
+    ] = "static",
 ) -> None:
     """Analyse every trial of a data set on Dask: per-trial results, a tidy Parquet dataset, a manifest.
 
@@ -76,7 +84,7 @@ def batch(
         from ._app import fail  # noqa: PLC0415
 
         fail("--workers goes with the local cluster, not with --scheduler (that cluster has its own)")
-    rows, skipped = discover(source, cycle=cycle, residual_reduction=residual_reduction)
+    rows, skipped = discover(source, cycle=cycle, residual_reduction=residual_reduction, muscles=muscles)
     for s in skipped:
         typer.echo(f"skipped: {s.path}: {s.reason}", err=True)
     if dry_run:

@@ -323,6 +323,8 @@ class RunnerModel:
             frames.strength_n = np.broadcast_to(geom.max_isometric_force_n, frames.strength_n.shape).copy()
         frames.notes = notes
         frames.strength_model = strength
+        # the parameters these strengths were computed with (the dynamic muscle solution's)
+        frames.muscle_params = geom.params
         return frames
 
     def estimated_height_m(self) -> float:

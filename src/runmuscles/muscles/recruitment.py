@@ -129,6 +129,14 @@ class RecruitmentResult:
     converged: np.ndarray
     iterations: np.ndarray
     notes: list[str] = field(default_factory=list)
+    #: ``"static"`` or ``"dynamic"`` (:mod:`runmuscles.muscles.dynamic`): which solution this is.
+    solution: str = "static"
+    #: Dynamic solution only, ``(F, M)``: excitation, tendon length (m), fibre length (m) and
+    #: fibre lengthening velocity along the fibre (m/s); ``None`` for static optimization.
+    excitation: np.ndarray | None = None
+    tendon_length_m: np.ndarray | None = None
+    fibre_length_m: np.ndarray | None = None
+    fibre_velocity_m_s: np.ndarray | None = None
 
     @property
     def moment_residual(self) -> np.ndarray:
@@ -160,6 +168,10 @@ class RecruitmentProblem:
     notes: list[str]
     muscle_names: list[str]
     reserves: Reserves
+    #: ``(F, C_ind, M)`` projected moment arms (``A_mus`` without the strengths), and the rows
+    #: of ``target`` that ``A`` and ``b`` keep.
+    muscle_moment_arm: np.ndarray | None = None
+    keep_rows: list[int] | None = None
 
 
 def build_recruitment_problem(
@@ -288,6 +300,8 @@ def build_recruitment_problem(
         notes=notes,
         muscle_names=list(muscle_names),
         reserves=reserves,
+        muscle_moment_arm=P @ R.transpose(0, 2, 1),
+        keep_rows=keep_rows,
     )
 
 

@@ -1,0 +1,326 @@
+"""Muscle-tendon curves and settings of the dynamic muscle solution (:mod:`.dynamic`).
+
+The collocation problem needs smooth, symbolic curves. Each muscle's own curves (its class's
+active force-length, force-velocity and passive force-length relations, and its tendon's
+strain as a function of force, :mod:`runmuscles.model.muscle_curves`) are tabulated with NumPy
+and fitted with cubic B-splines (CasADi's ``bspline`` interpolant), one spline per distinct
+curve, so that every model's muscles are solved with their own curves and the solver gets
+exact, continuous derivatives.
+
+Settings (:class:`DynamicSettings`) and their presets:
+
+* :meth:`DynamicSettings.default`: every muscle with a compliant tendon, activation dynamics
+  with the time constants of De Groote et al. (2016) (15 ms activation, 60 ms deactivation,
+  after Raasch et al. 1997), the model's own active curves, no passive fibre force.
+* :meth:`DynamicSettings.rigid_limit`: the same solver with rigid tendons (optionally without
+  activation dynamics: then it is static optimization's problem on every mesh node).
+* :meth:`DynamicSettings.moco`: MocoInverse's set-up (Dembia CL et al. 2020, PLoS Comput Biol
+  16:e1008493): DeGrooteFregly2016 curves, active force-length widened 1.5x, passive fibre
+  force off, fibre damping 0.01, compliant tendons on the triceps surae only, reserves of
+  1 N m, objective the sum of squared excitations and reserve controls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..model.muscle_curves import (
+    CLASS_CODES,
+    degroote_active_force_length,
+    degroote_force_velocity,
+    degroote_passive_force_length,
+    degroote_tendon_strain,
+    millard_tendon_strain,
+    rigid_tendon_active_force,
+    table_curve,
+    thelen_active_force_length,
+    thelen_force_velocity,
+    thelen_passive_force_length,
+    thelen_tendon_strain,
+)
+
+__all__ = [
+    "TRICEPS_SURAE",
+    "CurveTables",
+    "DynamicSettings",
+    "compliant_mask",
+    "muscle_curve_tables",
+    "tendon_strain",
+]
+
+#: Name prefixes of the triceps surae (soleus and both gastrocnemii) in the Hamner 2010,
+#: Rajagopal 2016 and Lai-Arnold 2017 models: the compliant muscles of the Moco preset.
+TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
+
+#: Grids of the tabulated curves: normalized fibre length, normalized fibre velocity
+#: (lengthening positive, in maximum contraction velocities) and normalized tendon force.
+FIBRE_LENGTH_GRID = np.linspace(0.05, 2.5, 99)
+FIBRE_VELOCITY_GRID = np.linspace(-2.0, 2.0, 101)
+TENDON_FORCE_GRID = np.linspace(-0.1, 3.0, 125)
+
+
+@dataclass(frozen=True)
+class DynamicSettings:
+    """Settings of :func:`runmuscles.muscles.dynamic.solve_dynamic`.
+
+    Attributes
+    ----------
+    compliant
+        Which muscles get compliant tendons: ``"all"``, ``"none"`` (rigid tendons) or
+        ``"triceps_surae"`` (:data:`TRICEPS_SURAE`).
+    activation_dynamics
+        Activation as a state driven by excitation (De Groote et al. 2016, Eqs 1-2); off:
+        activation = excitation.
+    activation_time_constant_s, deactivation_time_constant_s
+        15 ms and 60 ms (De Groote et al. 2016, after Raasch CC, Zajac FE, Ma B, Levine WS
+        (1997) J Biomech 30:595-602).
+    activation_smoothing
+        ``b`` of the smooth switch ``0.5 + 0.5 tanh(b (e - a))`` between the two time
+        constants (10: OpenSim's DeGrooteFregly2016Muscle default).
+    curves
+        Fibre curves of the compliant muscles. ``"degroote2016"`` (default): the smooth
+        DeGrooteFregly2016 curves, made for gradient-based optimal control (De Groote et al.
+        2016; Moco's ModOpReplaceMusclesWithDeGrooteFregly2016), with each muscle's own F0,
+        optimal fibre length, pennation and maximum contraction velocity; ``"model"``: each
+        muscle's own class curves (Thelen's piecewise force-velocity curve makes IPOPT need
+        about twice the iterations).
+    tendon_curve
+        ``"model"`` (default): each muscle's own class tendon curve and strain at F0 (as the
+        energetics read them); ``"degroote2016"``: the DeGroote tendon curve at the muscle's
+        strain at F0 (Moco's replacement muscle).
+    rigid_curves
+        Strength of the rigid-tendon muscles: ``"model"`` (default): static optimization's own
+        (the model's curves, so the rigid limit is static optimization); ``"degroote2016"``:
+        the DeGrooteFregly2016 muscle's with ``active_force_width_scale`` (Moco's).
+    active_force_width_scale
+        Widening of the DeGroote active force-length curve (``"degroote2016"`` only; Moco's
+        ModOpScaleActiveFiberForceCurveWidthDGF).
+    passive_fibre_force
+        Include the passive fibre force (compliant muscles). Off by default, as in static
+        optimization here (OpenSim's StaticOptimization uses the active force only) and in
+        MocoInverse's standard set-up: fibre lengths beyond the passive curve's range (which a
+        scaled model's geometry can give) would otherwise demand tendon forces no muscle has.
+    fibre_damping
+        Normalized fibre damping (force over F0 per normalized velocity; De Groote et al.
+        2016 use 0.01 in OpenSim's implementation).
+    mesh_interval_s
+        Collocation mesh interval (every k-th frame, the nearest to it; the results are
+        interpolated linearly to the frames); ``None``: every frame. 0.02 s: the mesh of the
+        MocoInverse reference solutions.
+    excitation_weight, reserve_weight, tendon_derivative_weight
+        Objective: mean over time of ``w_e sum e^2 + w_r sum r^2 + w_d sum (dF~T/dt / 10)^2``
+        (the last a small regularisation of the implicit tendon dynamics, as Moco's
+        ``implicit_auxiliary_derivatives_weight``).
+    tolerance, constraint_tolerance, max_iterations, print_level, mu_strategy
+        IPOPT's convergence tolerance (1e-3, MocoInverse's default), constraint tolerance
+        (normalized forces; moments over 1 + their peak), iteration limit, output level (0:
+        silent) and barrier strategy (``monotone``: 122 iterations on a 43-muscle leg of the
+        bundled stride, against 265-326 with ``adaptive``).
+    seed
+        Initial guess from static optimization: ``"simulate"`` (default: its activations as
+        excitations, the activations they give, so the seed meets the activation dynamics) or
+        ``"lead"`` (its activations, with excitations leading them by ``tau(a) da/dt``).
+    """
+
+    compliant: str = "all"
+    activation_dynamics: bool = True
+    activation_time_constant_s: float = 0.015
+    deactivation_time_constant_s: float = 0.060
+    activation_smoothing: float = 10.0
+    curves: str = "degroote2016"
+    tendon_curve: str = "model"
+    rigid_curves: str = "model"
+    active_force_width_scale: float = 1.0
+    passive_fibre_force: bool = False
+    fibre_damping: float = 0.01
+    mesh_interval_s: float | None = 0.02
+    excitation_weight: float = 1.0
+    reserve_weight: float = 1.0
+    tendon_derivative_weight: float = 1e-3
+    tolerance: float = 1e-3
+    constraint_tolerance: float = 1e-4
+    max_iterations: int = 1000
+    print_level: int = 0
+    mu_strategy: str = "monotone"
+    seed: str = "simulate"
+
+    def __post_init__(self) -> None:
+        if self.compliant not in ("all", "none", "triceps_surae"):
+            raise ValueError(f"unknown compliant setting {self.compliant!r}")
+        if self.curves not in ("model", "degroote2016") or self.tendon_curve not in ("model", "degroote2016"):
+            raise ValueError(f"unknown curves {self.curves!r} / {self.tendon_curve!r}")
+
+    @classmethod
+    def default(cls) -> DynamicSettings:
+        return cls()
+
+    @classmethod
+    def rigid_limit(cls, *, activation_dynamics: bool = True) -> DynamicSettings:
+        """Rigid tendons; without activation dynamics the problem is static optimization's."""
+        return cls(compliant="none", activation_dynamics=activation_dynamics, tendon_derivative_weight=0.0)
+
+    @classmethod
+    def moco(cls, *, compliant: str = "triceps_surae") -> DynamicSettings:
+        """MocoInverse's settings (see the module docstring)."""
+        return cls(
+            compliant=compliant,
+            curves="degroote2016",
+            tendon_curve="degroote2016",
+            rigid_curves="degroote2016",
+            active_force_width_scale=1.5,
+            passive_fibre_force=False,
+            fibre_damping=0.01,
+            # MocoInverse's implicit_auxiliary_derivatives_weight 0.01 on (dF~T/dt)^2 = 1.0 on u^2
+            tendon_derivative_weight=1.0,
+        )
+
+    def with_(self, **changes) -> DynamicSettings:
+        return replace(self, **changes)
+
+
+def compliant_mask(muscle_names: list[str], setting: str) -> np.ndarray:
+    """Which muscles have compliant tendons under a :attr:`DynamicSettings.compliant` value."""
+    if setting == "all":
+        return np.ones(len(muscle_names), dtype=bool)
+    if setting == "none":
+        return np.zeros(len(muscle_names), dtype=bool)
+    return np.array([n.lower().startswith(TRICEPS_SURAE) for n in muscle_names], dtype=bool)
+
+
+def tendon_strain(
+    norm_force: np.ndarray, class_code: np.ndarray, tendon: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Tendon strain at a force over F0, ``(F, M)``, each muscle by its class's tendon curve.
+
+    ``tendon``: :func:`runmuscles.analyses.energetics.tendon_properties` (strain at F0, and the
+    Millard curve parameters).
+    """
+    f = np.atleast_2d(np.asarray(norm_force, dtype=float))
+    strain = np.empty(f.shape)
+    code = np.asarray(class_code)
+    e0 = np.asarray(tendon["tendon_strain_at_one_norm_force"], dtype=float)
+    for c in np.unique(code):
+        cols = np.nonzero(code == c)[0]
+        if c == CLASS_CODES["Thelen2003Muscle"]:
+            strain[:, cols] = thelen_tendon_strain(f[:, cols], e0[cols])
+        elif c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
+            strain[:, cols] = degroote_tendon_strain(f[:, cols], e0[cols])
+        else:  # Millard2012: one Bezier curve per muscle's parameters
+            for j in cols:
+                k = float(tendon["millard_tendon_stiffness_at_one_norm_force"][j])
+                strain[:, j] = millard_tendon_strain(
+                    f[:, j],
+                    float(e0[j]),
+                    None if np.isnan(k) else k,
+                    float(tendon["millard_tendon_norm_force_at_toe_end"][j]),
+                    float(tendon["millard_tendon_curviness"][j]),
+                )
+    return strain
+
+
+@dataclass
+class CurveTables:
+    """Each muscle's curves tabulated on the grids above; rows deduplicated.
+
+    ``fl``, ``fv``, ``fpas``, ``strain``: ``(n_distinct, n_grid)`` tables; ``*_row``: ``(M,)``
+    the row each muscle uses.
+    """
+
+    fl: np.ndarray
+    fl_row: np.ndarray
+    fv: np.ndarray
+    fv_row: np.ndarray
+    fpas: np.ndarray
+    fpas_row: np.ndarray
+    strain: np.ndarray
+    strain_row: np.ndarray
+
+
+def _dedupe(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse = np.unique(np.round(rows, 12), axis=0, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def muscle_curve_tables(
+    class_code: np.ndarray,
+    params: dict[str, np.ndarray],
+    tables: dict[str, np.ndarray] | None,
+    tendon: dict[str, np.ndarray],
+    settings: DynamicSettings,
+) -> CurveTables:
+    """Tabulate each muscle's fibre and tendon curves (see the module docstring).
+
+    With ``settings.curves == "degroote2016"`` every muscle takes the DeGrooteFregly2016 fibre
+    curves (active force-length widened by ``active_force_width_scale``); with
+    ``settings.tendon_curve == "degroote2016"`` the DeGroote tendon curve at its own strain at F0
+    (Moco's muscle replacement).
+    """
+    code = np.asarray(class_code)
+    M = code.size
+    x = FIBRE_LENGTH_GRID[None, :].repeat(M, 0)
+    v = FIBRE_VELOCITY_GRID[None, :].repeat(M, 0)
+    ft = TENDON_FORCE_GRID[:, None].repeat(M, 1)
+    tendon_code = code
+    if settings.tendon_curve == "degroote2016":
+        tendon_code = np.full(M, CLASS_CODES["DeGrooteFregly2016Muscle"])
+    if settings.curves == "degroote2016":
+        fl = degroote_active_force_length(x, settings.active_force_width_scale)
+        fv = degroote_force_velocity(v)
+        fpas = degroote_passive_force_length(x, 0.6)
+    else:
+        fl, fv, fpas = np.empty(x.shape), np.empty(v.shape), np.empty(x.shape)
+        for c in np.unique(code):
+            cols = np.nonzero(code == c)[0]
+            p = {k: np.asarray(val)[cols][:, None] for k, val in params.items()}
+            xc, vc = x[cols], v[cols]
+            if c == CLASS_CODES["Thelen2003Muscle"]:
+                fl[cols] = thelen_active_force_length(xc, p["thelen_kshape_active"])
+                fv[cols] = thelen_force_velocity(
+                    vc, p["thelen_af"], p["thelen_flen"], p["thelen_fv_extrap_threshold"], 1.0
+                )
+                fpas[cols] = thelen_passive_force_length(
+                    xc, p["thelen_fmax_muscle_strain"], p["thelen_kshape_passive"]
+                )
+            elif c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
+                fl[cols] = degroote_active_force_length(xc, p["degroote_active_force_width_scale"])
+                fv[cols] = degroote_force_velocity(vc)
+                fpas[cols] = degroote_passive_force_length(xc, p["degroote_passive_fiber_strain"])
+                fpas[cols] *= np.where(p["degroote_ignore_passive"] > 0.5, 0.0, 1.0)
+            else:
+                if tables is None or "fl" not in tables:
+                    raise ValueError("Millard2012 muscles need their tabulated curves")
+                rows = p["curve_table"][:, 0].astype(np.intp)
+                fl[cols] = table_curve(xc, tables["fl_x"], tables["fl"], rows[:, None], extrapolate=False)
+                fv[cols] = table_curve(vc, tables["fv_x"], tables["fv"], rows[:, None], extrapolate=True)
+                fpe_x = tables.get("fpe_x", tables["fl_x"])
+                fpas[cols] = table_curve(xc, fpe_x, tables["fpe"], rows[:, None], extrapolate=True)
+    if not settings.passive_fibre_force:
+        fpas = np.zeros_like(fpas)
+    strain = tendon_strain(ft, tendon_code, tendon).T
+    fl_u, fl_r = _dedupe(fl)
+    fv_u, fv_r = _dedupe(fv)
+    fp_u, fp_r = _dedupe(fpas)
+    st_u, st_r = _dedupe(strain)
+    return CurveTables(fl_u, fl_r, fv_u, fv_r, fp_u, fp_r, st_u, st_r)
+
+
+def rigid_strength_n(
+    length_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    class_code: np.ndarray,
+    params: dict[str, np.ndarray],
+    tables: dict[str, np.ndarray] | None,
+    settings: DynamicSettings,
+    model_strength_n: np.ndarray,
+) -> np.ndarray:
+    """Force at full activation with a rigid tendon ``(F, M)``: the static optimization's own,
+    or, for the Moco preset (widened curves), the DeGrooteFregly2016 muscle's."""
+    if settings.rigid_curves == "model":
+        return np.asarray(model_strength_n, dtype=float)
+    p = dict(params)
+    M = np.asarray(class_code).size
+    p["degroote_active_force_width_scale"] = np.full(M, settings.active_force_width_scale)
+    code = np.full(M, CLASS_CODES["DeGrooteFregly2016Muscle"])
+    return rigid_tendon_active_force(length_m, speed_m_s, code, p, tables)

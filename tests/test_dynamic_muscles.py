@@ -1,0 +1,227 @@
+"""The dynamic muscle solution (compliant tendons, activation dynamics, direct collocation).
+
+Physics checks on the bundled runner's stride (Hamner & Delp 2013 subject01 Run_4, cycle 1,
+volume strength), kept fast: the rigid limit on the whole stride, the compliant solution on
+the trunk block (6 muscles) over a short window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+pytest.importorskip("casadi")
+
+from runmuscles.errors import InputError  # noqa: E402
+from runmuscles.model import RunnerModel  # noqa: E402
+from runmuscles.model.muscle_curves import (  # noqa: E402
+    degroote_active_force_length,
+    degroote_force_velocity,
+)
+from runmuscles.muscles.dynamic import muscle_blocks, solve_dynamic  # noqa: E402
+from runmuscles.muscles.dynamic_model import DynamicSettings, tendon_strain  # noqa: E402
+from runmuscles.muscles.dynamic_pipeline import dynamic_inputs, dynamic_recruitment  # noqa: E402
+from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: E402
+from runmuscles.trials import demo_trials  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stride():
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    a = analyze_trial(
+        spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
+    )
+    model = RunnerModel.load(a.model_path)
+    geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
+    return a, model, geo
+
+
+def _window(inp, frames: slice, muscles: np.ndarray, rows: np.ndarray, reserves: np.ndarray):
+    """The inputs restricted to some frames, one block's muscles, rows and reserves."""
+    cut = {}
+    for f in dataclasses.fields(inp):
+        v = getattr(inp, f.name)
+        if f.name == "curves":
+            continue
+        if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == inp.time_s.size:
+            v = v[frames]
+        cut[f.name] = v
+    cut["moment_arm"] = cut["moment_arm"][:, rows][:, :, muscles]
+    cut["reserve_gain"] = cut["reserve_gain"][:, rows][:, :, reserves]
+    cut["target"] = cut["target"][:, rows]
+    for k in ("length_m", "speed_m_s", "rigid_strength_n", "seed_activation"):
+        cut[k] = cut[k][:, muscles]
+    cut["seed_reserve"] = cut["seed_reserve"][:, reserves]
+    for k in ("reserve_lower", "reserve_upper"):
+        cut[k] = cut[k][reserves]
+    for k in (
+        "min_activation",
+        "max_activation",
+        "max_isometric_force_n",
+        "optimal_fiber_length_m",
+        "tendon_slack_length_m",
+        "pennation_at_optimal_rad",
+        "max_contraction_velocity_lopt_s",
+        "compliant",
+    ):
+        cut[k] = cut[k][muscles]
+    c = inp.curves
+    cut["curves"] = dataclasses.replace(
+        c,
+        fl_row=c.fl_row[muscles],
+        fv_row=c.fv_row[muscles],
+        fpas_row=c.fpas_row[muscles],
+        strain_row=c.strain_row[muscles],
+    )
+    return type(inp)(**cut)
+
+
+def test_blocks_split_the_legs_and_trunk(stride):
+    a, model, geo = stride
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, DynamicSettings.rigid_limit())
+    blocks, lone = muscle_blocks(inp.moment_arm, inp.reserve_gain)
+    names = a.muscle_names
+    sides = [{names[m][-2:] for m in b.muscles} for b in blocks]
+    assert sorted(b.muscles.size for b in blocks) == [6, 43, 43]
+    assert {"_r"} in sides and {"_l"} in sides
+    assert sum(b.muscles.size for b in blocks) == len(names)
+    assert lone.size == 0
+
+
+def test_rigid_limit_without_activation_dynamics_is_static_optimization(stride):
+    a, model, geo = stride
+    st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(tolerance=1e-8, mesh_interval_s=None)
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    sol = solve_dynamic(inp, st)
+    assert sol.converged
+    so = a.recruitment.activation
+    assert np.abs(sol.activation - so).max() < 0.01
+    assert np.sqrt(np.mean((sol.activation - so) ** 2)) < 1e-3
+    # the moments are met exactly (equality constraints)
+    assert np.abs(sol.muscle_moment + sol.reserve_moment - inp.target).max() < 1e-5
+    # rigid tendons: tendon force = activation x static optimization's strength
+    assert np.allclose(sol.tendon_force_n, sol.activation * inp.rigid_strength_n, atol=1e-9)
+
+
+def test_compliant_trunk_block_physics(stride):
+    a, model, geo = stride
+    st = DynamicSettings.default().with_(mesh_interval_s=None)  # every frame a node
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    blocks, _ = muscle_blocks(inp.moment_arm, inp.reserve_gain)
+    trunk = next(b for b in blocks if b.muscles.size == 6)
+    sub = _window(inp, slice(10, 30), trunk.muscles, trunk.rows, trunk.reserves)
+    sol = solve_dynamic(sub, st)
+    assert sol.converged, sol.block_status
+    # moments met; activations and excitations within their bounds
+    scale = 1.0 + np.abs(sub.target).max()
+    assert np.abs(sol.muscle_moment + sol.reserve_moment - sub.target).max() < 1e-3 * scale
+    for v in (sol.activation, sol.excitation):
+        assert np.all(v >= sub.min_activation - 1e-6) and np.all(v <= sub.max_activation + 1e-6)
+    # tendon length from the tendon force through the model's own tendon curve (Thelen 2003)
+    code = np.zeros(6, dtype=int)
+    idx = trunk.muscles
+    from runmuscles.analyses.energetics import tendon_properties  # noqa: PLC0415
+
+    props = tendon_properties(a.model_path, [a.muscle_names[i] for i in idx], ["Thelen2003Muscle"] * 6)
+    f_norm = sol.tendon_force_n / sub.max_isometric_force_n
+    lt = sub.tendon_slack_length_m * (1.0 + tendon_strain(f_norm, code, props))
+    assert np.allclose(sol.tendon_length_m, lt, atol=2e-4)
+    # Hill equilibrium with the model's own curves (NumPy), within the spline fit
+    p = {k: v[idx] for k, v in geo.muscle_params.items()}
+    lopt = p["optimal_fiber_length_m"]
+    ln = sol.fibre_length_m / lopt
+    vn = sol.fibre_velocity_m_s / (p["max_contraction_velocity_lopt_s"] * lopt)
+    width_m = lopt * np.sin(p["pennation_at_optimal_rad"])
+    along = np.sqrt(np.maximum(sol.fibre_length_m**2 - width_m**2, 0))
+    cos_a = along / sol.fibre_length_m
+    # the default fibre curves: De Groote et al. 2016's
+    fl = degroote_active_force_length(ln, 1.0)
+    fv = degroote_force_velocity(vn)
+    fibre = (sol.activation * fl * fv + st.fibre_damping * vn) * cos_a
+    assert np.abs(fibre - f_norm).max() < 0.02
+    # fibre length along the tendon = path length - tendon length
+    assert np.allclose(along, sub.length_m - sol.tendon_length_m, atol=1e-3 * lopt.max())
+
+
+def test_failure_is_a_warning_and_the_static_solution_stays(stride):
+    a, model, geo = stride
+    st = DynamicSettings.default().with_(max_iterations=1)
+    rec, warnings, sol = dynamic_recruitment(model, geo, a.problem, a.recruitment, a.time_s, st)
+    assert rec is a.recruitment
+    assert [w.code for w in warnings] == ["dynamic_not_converged"]
+    assert sol is not None and not sol.converged
+
+
+def test_muscles_option_is_a_declared_choice():
+    assert AnalysisOptions(muscles="dynamic").muscles == "dynamic"
+    with pytest.raises(InputError, match="static, dynamic"):
+        AnalysisOptions(muscles="hill")
+
+
+def test_analysis_with_the_dynamic_solution_writes_its_states(tmp_path):
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    from runmuscles.analyses.energetics import muscle_energetics  # noqa: PLC0415
+    from runmuscles.results import write_results  # noqa: PLC0415
+
+    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
+    opts = AnalysisOptions(speed_m_s=4.0, strength="volume", start_s=0.9, end_s=1.1, muscles="dynamic")
+    a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    rec = a.recruitment
+    assert rec.solution == "dynamic", a.quality["warnings"]
+    assert rec.tendon_length_m.shape == rec.activation.shape
+    # every frame in equilibrium: muscles plus reserves reproduce the joint moments
+    assert np.abs(rec.moment_residual).max() < 1e-3 * (1.0 + np.abs(rec.target_moment).max())
+    paths = write_results(a, tmp_path)
+    cols = pq.read_table(paths["timeseries"]).column_names
+    assert {"excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"} <= set(cols)
+    assert a.summary()["settings"]["muscles"] == "dynamic"
+    # the energetics take the solution's own fibre states: the fibre's power is the tendon force
+    # times the fibre's shortening speed along the tendon
+    e = muscle_energetics(a, tendon="compliant")
+    along = a.muscle_length_m - rec.tendon_length_m
+    v_along = rec.fibre_velocity_m_s * rec.fibre_length_m / along
+    assert np.allclose(e.fibre_power_w, -rec.muscle_force_n * v_along, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("command", ["analyze", "batch"])
+def test_cli_muscles_option_refuses_unknown_solutions(command, tmp_path):
+    from cli_helpers import one_line_error, run_cli  # noqa: PLC0415
+
+    args = [command, str(tmp_path), "--out", str(tmp_path / "out"), "--muscles", "hill"]
+    one_line_error(run_cli(*args, timeout_s=120), "--muscles", "static, dynamic")
+
+
+@pytest.mark.parametrize("opensim_first", [True, False])
+def test_solves_beside_opensim(stride, opensim_first):
+    """OpenSim's own libcasadi and the PyPI package's conflict in one process, whichever is
+    loaded first: the solve runs in a fresh interpreter, and OpenSim still loads after it
+    (checked in a subprocess, so this process is untouched)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    osim = "import opensim; opensim.Model()\n"
+    code = (
+        (osim if opensim_first else "") + "import pickle, sys, numpy as np\n"
+        "from runmuscles.muscles.dynamic import solve_dynamic\n"
+        "inp, st = pickle.load(sys.stdin.buffer)\n"
+        "sol = solve_dynamic(inp, st)\n"
+        + ("" if opensim_first else osim)
+        + "print(sol.converged, float(np.abs(sol.muscle_moment + sol.reserve_moment - inp.target).max()))\n"
+    )
+    a, model, geo = stride
+    st = DynamicSettings.rigid_limit(activation_dynamics=False).with_(mesh_interval_s=None)
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    blocks, _ = muscle_blocks(inp.moment_arm, inp.reserve_gain)
+    trunk = next(b for b in blocks if b.muscles.size == 6)
+    sub = _window(inp, slice(0, 10), trunk.muscles, trunk.rows, trunk.reserves)
+    import pickle  # noqa: PLC0415
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps((sub, st)), capture_output=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    ok, err = proc.stdout.decode().split()
+    assert ok == "True" and float(err) < 1e-4
