@@ -34,6 +34,8 @@ def stride():
         spec.model, spec.coordinates, spec.forces, AnalysisOptions(speed_m_s=4.0, strength="volume", cycle=1)
     )
     model = RunnerModel.load(a.model_path)
+    if a.residual_reduction is not None:  # the analysis ran on the adjusted masses (volume strength too)
+        model = dataclasses.replace(model, multibody=a.residual_reduction.multibody)
     geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
     return a, model, geo
 
