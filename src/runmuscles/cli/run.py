@@ -69,8 +69,9 @@ def run(
     mass = resolve(mass_kg, stored.body_mass_kg, "--mass")
     cadence = resolve(cadence_spm, stored.cadence_spm, "--cadence")
     units = stored.shown_units
-    for line in (mass.said("body mass", "kg"), cadence.said("usual cadence", "steps/min")):
-        typer.echo(line, err=as_json)  # which value was used, and from where
+    # which value was used, and from where: said with the first result (a file refused alone
+    # gets its one error line and nothing else)
+    said = [mass.said("body mass", "kg"), cadence.said("usual cadence", "steps/min")]
     failed = False
     records = []
     for f in files:
@@ -83,6 +84,9 @@ def run(
             typer.echo(f"runmuscles: error: {exc}", err=True)
             continue
         records.append(rec)
+        for line in said:
+            typer.echo(line, err=as_json)
+        said = []
         if as_json:
             typer.echo(json.dumps(rec))
             continue
