@@ -21,7 +21,14 @@ import pytest
 pytest.importorskip("casadi")
 
 REFERENCE = Path(__file__).parent / "data" / "moco_inverse"
-RUNS = (("compliant_triceps", "triceps_surae"), ("rigid", "none"))
+#: Reference runs, first the preferred: a run "continued" from its own stopped iterate
+#: (``--variation continued``) before the run itself.
+RUNS = (
+    ("compliant_triceps_continued", "triceps_surae"),
+    ("compliant_triceps", "triceps_surae"),
+    ("rigid_continued", "none"),
+    ("rigid", "none"),
+)
 
 
 def _reference() -> tuple[str, str, dict] | None:
@@ -75,7 +82,10 @@ def test_dynamic_solution_agrees_with_moco_inverse():
     model = RunnerModel.load(a.model_path)
     geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
     settings = record.get("settings", {})
+    muscle = next(iter(record["model"]["muscles"].values()))  # Moco's muscles, as it ran them
     st = DynamicSettings.moco(compliant=compliant).with_(
+        activation_time_constant_s=float(muscle["activation_time_constant_s"]),
+        deactivation_time_constant_s=float(muscle["deactivation_time_constant_s"]),
         mesh_interval_s=float(settings.get("mesh_interval_s", 0.02)),
         fibre_damping=float(settings.get("fiber_damping", 0.01)),
         active_force_width_scale=float(settings.get("active_force_width_scale", 1.5)),
