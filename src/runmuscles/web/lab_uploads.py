@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import re
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .uploads import (
-    MAX_ZIP_ENTRIES,
     MB,
     StoredFile,
     UploadRefused,
-    _check_entry,
     _client_name,
     _copy_capped,
     _suffix,
+    open_checked_zip,
 )
 
 __all__ = [
@@ -206,23 +204,11 @@ def extract_lab_zip(f: StoredFile, folder: Path) -> tuple[list[StoredFile], list
 
     Returns the extracted files and the names of entries that are not lab files.
     """
-    try:
-        zf = zipfile.ZipFile(f.path)
-    except (zipfile.BadZipFile, OSError):
-        raise UploadRefused(f.name, "is not a readable zip archive") from None
-    cap = LAB_SIZE_CAP_BYTES[".zip"]
+    zf = open_checked_zip(f, LAB_SIZE_CAP_BYTES[".zip"])
     out: list[StoredFile] = []
     skipped: list[str] = []
     with zf:
         infos = zf.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise UploadRefused(f.name, f"has more than {MAX_ZIP_ENTRIES} entries")
-        total = 0
-        for info in infos:
-            _check_entry(f.name, info)
-            total += info.file_size
-            if total > cap:
-                raise UploadRefused(f.name, f"holds more than {cap // MB} MB uncompressed")
         for info in infos:
             if info.is_dir():
                 continue

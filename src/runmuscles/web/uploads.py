@@ -315,21 +315,9 @@ def extract_zip(f: StoredFile, folder: Path) -> tuple[list[StoredFile], list[str
         The extracted activities (each passed :func:`check_content`), and the names of
         entries that are not activity files.
     """
-    try:
-        zf = zipfile.ZipFile(f.path)
-    except (zipfile.BadZipFile, OSError):
-        raise UploadRefused(f.name, "is not a readable zip archive") from None
-    cap = SIZE_CAP_BYTES[".zip"]
+    zf = open_checked_zip(f, SIZE_CAP_BYTES[".zip"])
     with zf:
         infos = zf.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise UploadRefused(f.name, f"has more than {MAX_ZIP_ENTRIES} entries")
-        total = 0
-        for info in infos:
-            _check_entry(f.name, info)
-            total += info.file_size
-            if total > cap:
-                raise UploadRefused(f.name, f"holds more than {cap // MB} MB uncompressed")
         out: list[StoredFile] = []
         skipped: list[str] = []
         folder.mkdir(parents=True, exist_ok=True)
@@ -352,6 +340,30 @@ def extract_zip(f: StoredFile, folder: Path) -> tuple[list[StoredFile], list[str
                 check_content(item)
             out.append(item)
     return out, skipped
+
+
+def open_checked_zip(f: StoredFile, cap: int) -> zipfile.ZipFile:
+    """The stored zip ``f``, opened once every entry passed :func:`_check_entry` and the
+    entries' total size and count are within ``cap`` bytes and :data:`MAX_ZIP_ENTRIES`
+    (nothing is extracted yet). Raises :class:`UploadRefused`."""
+    try:
+        zf = zipfile.ZipFile(f.path)
+    except (zipfile.BadZipFile, OSError):
+        raise UploadRefused(f.name, "is not a readable zip archive") from None
+    try:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise UploadRefused(f.name, f"has more than {MAX_ZIP_ENTRIES} entries")
+        total = 0
+        for info in infos:
+            _check_entry(f.name, info)
+            total += info.file_size
+            if total > cap:
+                raise UploadRefused(f.name, f"holds more than {cap // MB} MB uncompressed")
+    except UploadRefused:
+        zf.close()
+        raise
+    return zf
 
 
 def _check_entry(zip_name: str, info: zipfile.ZipInfo) -> None:
