@@ -208,9 +208,11 @@ def analyze(
     """Analyse one trial: per-muscle activation, force and work per stride and phase.
 
     From lab files (C3D, TRC or joint angles; with or without forces) the model is scaled
-    (static trial, or --height/--mass), joint angles come from OpenSim's inverse kinematics
-    and forces from the file, the C3D's plates or the motion alone; the chosen path and its
-    assumptions are in the quality panel.
+    (static trial, or --height/--mass), joint angles come from inverse kinematics (the
+    project's own by default, OpenSim's with --ik opensim), forces from the file, the C3D's
+    plates or the motion alone, and residual reduction adjusts masses and pelvis motion to the
+    forces (--no-residual-reduction: off); the chosen path and its assumptions are in the
+    quality panel.
     """
     from ..analysis_inputs import analysis_options  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
