@@ -571,3 +571,14 @@ def test_a_killed_server_leaves_the_analysis_to_its_next_start(tmp_path, hamner)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_window_ending_before_it_starts_is_refused_before_anything_runs() -> None:
+    from runmuscles.errors import InputError
+    from runmuscles.validation import check_window
+
+    check_window(1.0, 2.0)
+    check_window(None, 2.0)
+    for start, end in ((2.0, 1.9), (2.0, 2.0)):
+        with pytest.raises(InputError, match="end must be after its start"):
+            check_window(start, end, "analysis window")

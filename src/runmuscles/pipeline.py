@@ -53,7 +53,7 @@ from .muscles.recruitment import (
 from .plausibility import check_inputs
 from .quality import SCHEMA_VERSION, QualityWarning, merge_warnings, quality_mark
 from .readers.opensim_files import ExternalLoads, read_external_loads, read_storage
-from .validation import check, check_choice
+from .validation import check, check_choice, check_window
 
 if TYPE_CHECKING:
     from .analyses.emg import EmgOptions, EmgRecording
@@ -182,8 +182,7 @@ class AnalysisOptions:
             raise InputError("analysis_kind", f"'{self.analysis_kind}' is not one of stride, stance_only")
         if self.side not in ("right", "left"):
             raise InputError("side", f"'{self.side}' is not one of right, left")
-        if self.start_s is not None and self.end_s is not None and self.end_s <= self.start_s:
-            raise InputError(None, f"the time window {self.start_s:g}-{self.end_s:g} s is empty")
+        check_window(self.start_s, self.end_s)
 
     def as_dict(self) -> dict:
         skip = (

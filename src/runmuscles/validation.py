@@ -398,6 +398,14 @@ def check(key: str, value: Any, where: str | None = None) -> Any:
     return value
 
 
+def check_window(start_s: float | None, end_s: float | None, where: str | None = None) -> None:
+    """Refuse an analysis window whose end is not after its start (either may be open)."""
+    if start_s is not None and end_s is not None and not end_s > start_s:
+        raise InputError(
+            where, f"the time window {start_s:g}-{end_s:g} s is empty (its end must be after its start)"
+        )
+
+
 def option_check(key: str, flag: str | None = None):
     """A typer/click ``callback`` applying ``LIMITS[key]`` to an option's value (lists too)."""
 

@@ -552,11 +552,12 @@ def prepare_lab_trial(
     -------
     LabTrial
     """
-    from ..validation import check_choice  # noqa: PLC0415
+    from ..validation import check_choice, check_window  # noqa: PLC0415
     from . import markers as lm  # noqa: PLC0415
     from . import scaling as ls  # noqa: PLC0415
 
     check_choice("ik", ik, "--ik")
+    check_window(start_s, end_s)  # before any scaling or inverse kinematics
     say = progress or (lambda stage: None)
     trial = Path(trial)
     out = Path(out_dir)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InputError
-from ...validation import check
+from ...validation import check, check_window
 from ..app import render
 from ..lab_jobs import ID_PATTERN, RESULT_DOWNLOADS, public_text
 from ..lab_uploads import (
@@ -82,6 +82,7 @@ async def lab_upload(request: Request):
             request, inputs, ("trial", "static"), caps=LAB_SIZE_CAP_BYTES, what=LAB_WHAT, fields_out=fields
         )
         settings = {name: _number(fields, name) for name in NUMBER_FIELDS}
+        check_window(settings.get("start_s"), settings.get("end_s"), "analysis window")
         settings["emg"] = fields.get("emg") == "on"
         files, skipped = await run_in_threadpool(_store, received, inputs)
         session = await run_in_threadpool(assign_roles, files)
