@@ -439,3 +439,20 @@ def test_dataset_report_when_no_trial_succeeded(tmp_path: Path) -> None:
     assert "No trial succeeded" in page and "<svg" not in page
     with pytest.raises(InputError, match="no manifest.parquet"):
         dataset_report_html(tmp_path / "elsewhere")
+
+
+def test_manifest_muscles_column_is_read_and_checked(tmp_path: Path, hamner: Path) -> None:
+    """A row's own muscle solution is kept (``--muscles`` fills only empty cells); a bad one is refused."""
+    from runmuscles.batch.discover import discover
+    from runmuscles.errors import InputError
+
+    m = tmp_path / "m.csv"
+    s01 = hamner / "subject01"
+    m.write_text(f"folder,trial,muscles\n{s01},Run_4,dynamic\n{s01},Run_5,\n")
+    rows, _ = discover(m, muscles="static")
+    assert [r.muscles for r in rows] == ["dynamic", "static"]
+    rows, _ = discover(m)
+    assert rows[1].muscles is None and rows[1].settings()["muscles"] == "static"
+    m.write_text(f"folder,trial,muscles\n{hamner / 'subject01'},Run_4,maybe\n")
+    with pytest.raises(InputError, match=r"m.csv:2 \(muscles\)"):
+        discover(m)

@@ -13,8 +13,10 @@ inputs. They come from
 * a **manifest** CSV, one row per trial, columns (only ``coordinates``/``markers`` or
   ``folder`` + ``trial`` are needed): ``id, subject, session, folder, trial, model,
   coordinates, markers, forces, static, mass_kg, height_m, start_s, end_s, cycle,
-  speed_m_s, lowpass_hz, activation_exponent, strength, residual_reduction`` (``yes``/``no``,
-  empty: the default, on). Relative paths are relative to the manifest's folder.
+  speed_m_s, lowpass_hz, activation_exponent, strength, residual_reduction, muscles``
+  (``residual_reduction``: ``yes``/``no``, empty: the default, on; ``muscles``:
+  ``static``/``dynamic``, empty: ``--muscles``, else static). Relative paths are relative
+  to the manifest's folder.
 
 Trial IDs follow the BIDS entity convention (``sub-<label>[_ses-<label>]_task-<label>
 [_run-<index>]``, Gorgolewski et al. 2016, BIDS specification 1.9 "File naming"), taken
@@ -128,6 +130,10 @@ class TrialRow:
         # the value in force (a row without its own takes the analysis default), so that a
         # change of the default changes the settings hash
         out["residual_reduction"] = residual_reduction_in_force(self.residual_reduction)
+        if self.muscles is None:
+            from ..pipeline import AnalysisOptions  # noqa: PLC0415
+
+            out["muscles"] = AnalysisOptions.muscles
         return out
 
 
@@ -259,8 +265,10 @@ def discover(
         rows, skipped = read_manifest_csv(src)
     else:
         rows, skipped = _discover_folder(src.resolve())
-    for r in rows:
-        r.muscles = muscles
+    if muscles is not None:  # rows that name their own solution keep it
+        for r in rows:
+            if r.muscles is None:
+                r.muscles = muscles
     if cycle is not None:
         for r in rows:
             if r.cycle is None and r.start_s is None and r.end_s is None:
@@ -465,6 +473,7 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 "mass_kg and static go with a C3D, TRC or joint-angle file, not with a trial folder",
             )
         strength = check_choice("strength", r.get("strength") or None, f"{where} (strength)")
+        muscles = check_choice("muscles", r.get("muscles") or None, f"{where} (muscles)")
         rows.append(
             TrialRow(
                 trial_id=trial_id,
@@ -486,6 +495,7 @@ def read_manifest_csv(path: str | Path) -> tuple[list[TrialRow], list[Skipped]]:
                 activation_exponent=_num(r, "activation_exponent", where),
                 strength=strength,
                 residual_reduction=_flag(r, "residual_reduction", where),
+                muscles=muscles,
                 source=where,
             )
         )

@@ -62,13 +62,14 @@ def batch(
         bool, typer.Option("--rerun-failed", help="Run the trials that failed last time again.")
     ] = False,
     muscles: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Muscle solution: 'static' (static optimization, rigid tendons) or 'dynamic' (compliant "
-            "tendons and activation dynamics by direct collocation).",
+            help="Muscle solution for trials whose manifest row does not set its own: 'static' (static "
+            "optimization, rigid tendons; the default) or 'dynamic' (compliant tendons and activation "
+            "dynamics by direct collocation).",
             callback=choice_check("muscles", "--muscles"),
         ),
-    ] = "static",
+    ] = None,
 ) -> None:
     """Analyse every trial of a data set on Dask: per-trial results, a tidy Parquet dataset, a manifest.
 
