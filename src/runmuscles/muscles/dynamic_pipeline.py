@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import RunmusclesError
 from ..model.muscle_curves import CLASS_CODES
 from ..quality import QualityWarning
 from .dynamic import DynamicInputs, DynamicSolution, solve_dynamic
@@ -156,7 +157,15 @@ def dynamic_recruitment(
     st = settings or DynamicSettings()
     try:
         sol = solve_dynamic(dynamic_inputs(model, geo, problem, static, time_s, st), st)
-    except (RuntimeError, ValueError, ImportError, OSError, np.linalg.LinAlgError) as exc:
+    except (
+        RuntimeError,
+        ValueError,
+        KeyError,
+        ImportError,
+        OSError,
+        np.linalg.LinAlgError,
+        RunmusclesError,
+    ) as exc:
         msg = (
             f"the dynamic muscle solution failed ({type(exc).__name__}: {str(exc)[:120]}); "
             "static optimization's is the result"
