@@ -109,3 +109,10 @@ def test_backup_and_restore_commands_give_the_same_history(tmp_path, watch):
     assert before == after and " mi" in after
     one_line_error(run_cli("restore", out, "--data-dir", tmp_path / "new"), "empty")
     one_line_error(run_cli("restore", tmp_path / "none.zip", "--data-dir", tmp_path / "x"), "not found")
+
+
+def test_backup_of_a_missing_data_folder_is_refused(tmp_path):
+    """A mistyped --data-dir gives one line, not an empty backup (nor a new empty history)."""
+    missing = tmp_path / "no-such-folder"
+    one_line_error(run_cli("backup", tmp_path / "b.zip", "--data-dir", missing), "no such data folder")
+    assert not missing.exists() and not (tmp_path / "b.zip").exists()

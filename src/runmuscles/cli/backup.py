@@ -37,6 +37,8 @@ def backup(
 
     if out.exists():
         raise InputError(out, "exists already; give a new file name (a backup never overwrites)")
+    if data_dir is not None and not data_dir.is_dir():  # never an empty backup of a mistyped folder
+        raise InputError(data_dir, "no such data folder")
     folder, engine = _open(data_dir, db)
     counts = write_archive(engine, folder, out)
     typer.echo(f"wrote {out}: {counts['runs']} runs, {counts['files']} files")
