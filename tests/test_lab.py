@@ -431,6 +431,10 @@ def test_cli_bad_lab_input_one_line(tmp_path: Path) -> None:
     one_line_error(proc, "--height", "181 m is outside", "(in cm? that is 1.81 m)")
     proc = run_cli("analyze", str(FUKUCHI / "RBDS001"), "--static", str(trial), "--out", str(tmp_path))
     one_line_error(proc, "--static goes with a C3D, TRC or joint-angle file")
+    ik_flags = ((("--ik", "opensim"), "--ik goes with"), (("--accept-ik-error",), "--accept-ik-error goes"))
+    for flags, said in ik_flags:
+        proc = run_cli("analyze", str(FUKUCHI / "RBDS001"), *flags, "--out", str(tmp_path))
+        one_line_error(proc, said, "not with a trial folder")
 
 
 def test_scaling_without_a_static_trial(tmp_path: Path) -> None:

@@ -127,14 +127,14 @@ def analyze(
         ),
     ] = False,
     ik: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--ik",
             help="Inverse kinematics of C3D/TRC markers: 'own' (default: the project's multibody "
             "model, all frames at once) or 'opensim' (OpenSim's InverseKinematicsTool).",
             callback=choice_check("ik", "--ik"),
         ),
-    ] = "own",
+    ] = None,
     stance_only: Annotated[
         bool,
         typer.Option(
@@ -263,7 +263,7 @@ def analyze(
             stance_only,
             show,
             accept_ik_error,
-            ik,
+            ik or "own",
         )
     else:
         from ..analysis_inputs import folder_trial_inputs  # noqa: PLC0415
@@ -273,6 +273,8 @@ def analyze(
             (stance_only or None, "--stance-only"),
             (mass_kg, "--mass"),
             (marker_map, "--markers"),
+            (ik, "--ik"),
+            (accept_ik_error or None, "--accept-ik-error"),
         ):
             if given is not None:
                 fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
