@@ -234,3 +234,21 @@ def test_ik_files_read_back_as_opensim_writes_them(tmp_path: Path) -> None:
     loc = read_storage(run.marker_locations_path)
     assert f"{names[0]}_tx" in loc.labels and loc.data.shape == (3, 3 * len(names))
     assert set(json.loads(json.dumps(run.marker_mean_error_m))) == set(names)
+
+
+def test_markers_without_data_do_not_count_as_tracked() -> None:
+    """Named markers that are blank in every frame leave too few to fit: refused by name."""
+    _, mb, mk = _hamner_model()
+    names = _leg_markers(mb, mk)
+    idx = [mk.names.index(m) for m in names]
+    x = mi.marker_positions(
+        mb,
+        mi.ModelMarkers(names, [mk.bodies[i] for i in idx], mk.location_m[idx]),
+        np.tile(mb.default_values, (5, 1)),
+    )
+    x[:, 2:, :] = np.nan  # two markers with data, the rest named but empty
+    trial = MarkerTable(np.arange(5) / 100.0, x, names, 100.0, "m")
+    from runmuscles.errors import InputError  # noqa: PLC0415
+
+    with pytest.raises(InputError, match="only 2 tracked markers with data"):
+        mi.solve_marker_ik(mb, mk, trial, dict.fromkeys(names, 1.0))

@@ -412,11 +412,18 @@ def solve_marker_ik(
     MarkerIKResult
     """
     t0 = time.perf_counter()
-    tracked = [m for m, w in marker_weights.items() if w > 0 and m in markers.names and m in trial.names]
+    tracked = [
+        m
+        for m, w in marker_weights.items()
+        if w > 0
+        and m in markers.names
+        and m in trial.names
+        and np.isfinite(trial.positions_m[:, trial.names.index(m), :]).all(axis=1).any()  # has data
+    ]
     if len(tracked) < 3:
         raise InputError(
             trial.meta.get("source", "markers"),
-            f"only {len(tracked)} tracked markers are on the model: too few for inverse kinematics",
+            f"only {len(tracked)} tracked markers with data are on the model: too few for inverse kinematics",
         )
     branch = model.branch(
         sorted({markers.bodies[markers.names.index(m)] for m in tracked}, key=model.body_names.index)
