@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
 from .validation import check, check_choice
 
 __all__ = [
@@ -101,7 +102,12 @@ def load_profile(engine) -> Profile:
     if row is None:
         return Profile()
     m = row._mapping
-    return Profile(**{f.name: m[f.name] for f in fields(Profile)})
+    try:
+        return Profile(**{f.name: m[f.name] for f in fields(Profile)})
+    except InputError as exc:  # a stored value outside today's limits: say how to get out
+        raise InputError(
+            "stored profile", f"{exc.problem} (`runmuscles profile --clear` resets it)"
+        ) from None
 
 
 def save_profile(engine, profile: Profile) -> Profile:
