@@ -51,7 +51,9 @@ __all__ = [
 ]
 
 #: Name prefixes of the triceps surae (soleus and both gastrocnemii) in the Hamner 2010,
-#: Rajagopal 2016 and Lai-Arnold 2017 models: the compliant muscles of the Moco preset.
+#: Rajagopal 2016 and Lai-Arnold 2017 models: the compliant muscles of the Moco preset. The
+#: mask itself comes from the project's muscle groups (``calves``,
+#: :func:`runmuscles.analyses.groups.group_members`), which know more models' names.
 TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
 
 #: Grids of the tabulated curves: normalized fibre length, normalized fibre velocity
@@ -186,7 +188,10 @@ def compliant_mask(muscle_names: list[str], setting: str) -> np.ndarray:
         return np.ones(len(muscle_names), dtype=bool)
     if setting == "none":
         return np.zeros(len(muscle_names), dtype=bool)
-    return np.array([n.lower().startswith(TRICEPS_SURAE) for n in muscle_names], dtype=bool)
+    from ..analyses.groups import group_members  # noqa: PLC0415  (the one muscle-name mapping)
+
+    calves = set(group_members(muscle_names).get("calves", ()))
+    return np.array([n in calves for n in muscle_names], dtype=bool)
 
 
 def tendon_strain(
