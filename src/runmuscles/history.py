@@ -313,18 +313,47 @@ def open_history(db: str | Path | None = None):
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - runs per connection
+            import contextlib  # noqa: PLC0415
+            import sqlite3  # noqa: PLC0415
+
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA busy_timeout=60000")
-            cur.execute("PRAGMA journal_mode=WAL")
+            with contextlib.suppress(sqlite3.OperationalError):
+                # WAL is kept by the file once set; on a new file another process may hold
+                # the lock this needs (SQLite then answers "locked" at once, without waiting).
+                # The history works in either mode, and a later connection sets it.
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-    try:
-        _ensure_schema(engine, shown)
-    except sa.exc.DBAPIError as exc:
-        engine.dispose()
-        raise InputError(shown, f"cannot open the history database ({exc.orig})") from None
-    return engine
+    import random  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    deadline = time.monotonic() + _LOCKED_WAIT_S
+    while True:
+        try:
+            _ensure_schema(engine, shown)
+            return engine
+        except sa.exc.DBAPIError as exc:
+            # SQLite answers "database is locked" without waiting where waiting could
+            # deadlock (a reader upgrading to a writer, a WAL snapshot gone stale): the other
+            # process's transaction ends, so the open is tried again, within a limit.
+            if is_sqlite and _is_locked(exc) and time.monotonic() < deadline:
+                engine.dispose()
+                time.sleep(0.05 + 0.25 * random.random())
+                continue
+            engine.dispose()
+            raise InputError(shown, f"cannot open the history database ({exc.orig})") from None
+
+
+#: How long :func:`open_history` keeps trying an SQLite history another process has locked (s).
+_LOCKED_WAIT_S = 120.0
+
+
+def _is_locked(exc: Exception) -> bool:
+    """Whether an SQLAlchemy error is SQLite's "database is locked" / "busy"."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "busy" in text
 
 
 def _schema_state(conn) -> tuple[bool, str | None]:
