@@ -340,6 +340,7 @@ def test_fukuchi_c3d_end_to_end(runner: str, speed: str, tmp_path: Path) -> None
     assert s["n_strides"] >= 1 and 1.8 < s["peak_vertical_grf_bw"] < 3.5  # RBDS002 3.5 m/s: 1 in 2 s
     ik = q["input"]["inverse_kinematics"]
     assert ik["marker_rms_m_mean"] < 0.025, ik  # 1.2-2.0 cm on these trials
+    assert ik["frames_without_markers"] == 0
     assert abs(q["input"]["scaling"]["stature_estimate_m"] - height) < 0.07 * height
     for f in ("grf.mot", "grf.xml", "ik.mot", "markers.trc", "summary.json", "activation.sto"):
         assert (out / f).exists(), f
@@ -461,3 +462,22 @@ def test_scaling_without_a_static_trial(tmp_path: Path) -> None:
     # inverse kinematics over the window and 0.25 s either side (4.75-5.65 s, 150 Hz)
     t = read_storage(from_markers.spec.coordinates).time_s
     assert t[0] == pytest.approx(4.75, abs=1 / 150) and t[-1] == pytest.approx(5.65, abs=1 / 150)
+
+
+def test_frames_without_any_tracked_marker_are_counted_apart() -> None:
+    """A frame where no weighted marker was seen has no marker error to average: it is not
+    a perfect fit (both inverse-kinematics solvers write 0 there)."""
+    import numpy as np
+
+    from runmuscles.lab import _frames_with_markers
+    from runmuscles.readers.opensim_files import MarkerTable
+
+    pos = np.ones((5, 3, 3))
+    pos[1] = np.nan  # nothing seen
+    pos[2, :2] = np.nan  # only the unweighted marker seen
+    pos[3, 0] = np.nan  # one weighted marker still seen
+    table = MarkerTable(np.arange(5) * 0.01, pos, ["A", "B", "C"], 100.0, "m", {})
+    seen = _frames_with_markers(table, {"A": 1.0, "B": 1.0, "C": 0.0}, 5)
+    assert seen.tolist() == [True, False, False, True, True]
+    # frames that do not line up with the trial's: nothing is left out
+    assert _frames_with_markers(table, {"A": 1.0}, 4).all()
