@@ -672,8 +672,11 @@ def _fit_segment(
                 + d[6 + c][:, :, None] * dbasis[:, None, :]
                 + d[12 + c][:, :, None] * ddbasis[:, None, :]
             )
-        # mass scale and trunk shift: finite differences on the model
+        # mass scale and trunk shift: finite differences on the model (not where they are held
+        # fixed: the programme moves fixed parameters into its constant, where their columns cancel)
         for p, step in ((0, 1e-4), (1, 1e-4), (2, 1e-4), (3, 1e-4)):
+            if fixed is not None:
+                break
             xp = x.copy()
             xp[p] += step
             mbp = _adjusted(model, 1.0 + xp[0], trunk, xp[1:4])
