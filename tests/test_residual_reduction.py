@@ -232,3 +232,33 @@ def test_done_when_on_all_28_hamner_trials(hamner: Path) -> None:
             within.append(rr.within_thresholds)
     assert len(within) == 28
     assert sum(within) >= 0.8 * len(within), sum(within)
+
+
+def test_linear_programme_same_optimum_with_piqp_and_highs(stride, monkeypatch) -> None:
+    """The step's programme, solved by PIQP (the default) and by HiGHS (the fallback), on a real
+    stride: the optimum is unique, and both find it (the parameters to ~1e-7 of their scale)."""
+    import sys
+
+    import runmuscles.dynamics.residual_reduction as rr_mod
+
+    pytest.importorskip("piqp")
+    captured = []
+    solve = rr_mod._solve_lp
+
+    def spy(*args):
+        captured.append(args)
+        return solve(*args)
+
+    monkeypatch.setattr(rr_mod, "_solve_lp", spy)
+    model, t, q, qd, qdd, loads = stride
+    reduce_residuals(model.multibody, t, q, qd, qdd, loads)
+    assert len(captured) >= 2
+    for args in captured[:2]:
+        x_piqp, ratio_piqp = solve(*args)
+        with monkeypatch.context() as m:
+            m.setitem(sys.modules, "piqp", None)  # its import fails: HiGHS answers
+            x_highs, ratio_highs = solve(*args)
+        assert np.isfinite(ratio_piqp) and ratio_piqp == pytest.approx(ratio_highs, rel=1e-7)
+        # mass scale - 1 and trunk shift (m), then the spline coefficients (rad, m)
+        assert np.abs(x_piqp - x_highs).max() < 1e-6
+        assert np.abs(x_highs).max() > 1e-3  # a real step, not the zero of a failed solve
