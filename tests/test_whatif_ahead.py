@@ -136,3 +136,27 @@ def test_service_keeps_refusals_and_interpolates_speeds_from_remembered_runs():
         assert Condition(grade_pct=10.0, lean_deg=3.0) in svc._pending
     finally:
         svc.close()
+
+
+def test_a_dragged_slider_s_own_steps_are_computed_ahead_first():
+    """Around a condition reached by moving the grade slider, every grade step within reach
+    comes before any other slider's step, nearest first; around one with two moved sliders,
+    both sliders' steps come first."""
+    from runmuscles.whatif.ahead import drag_first, moves
+
+    around = Condition(grade_pct=5.0)
+    ranked = drag_first(around, moves(around, reach=4))
+    grades = [c.grade_pct for r, _, c in ranked if r == 0]
+    assert [abs(g - 5.0) for g in grades] == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert [r for r, _, _ in ranked[:8]] == [0] * 8 and {r for r, _, _ in ranked[8:]} == {1}
+    for _, _, c in ranked[8:]:  # the others keep grade 5 and move another slider
+        assert c.grade_pct == 5.0 and len(c.changes()) == 2
+    distances = [d for r, d, _ in ranked if r == 1]
+    assert distances == sorted(distances) and len(ranked) == len(moves(around, reach=4))
+    two = Condition(grade_pct=5.0, lean_deg=3.0)
+    ranked = drag_first(two, moves(two, reach=2))
+    first = [c for r, _, c in ranked if r == 0]
+    assert len(first) == 8 and all((c.grade_pct != 5.0) != (c.lean_deg != 3.0) for c in first)
+    assert all(c.grade_pct == 5.0 and c.lean_deg == 3.0 for r, _, c in ranked if r == 1)
+    # around the recorded condition: nothing was moved, every slider by its distance alone
+    assert {r for r, _, _ in drag_first(Condition(), moves(Condition(), reach=1))} == {1}

@@ -25,6 +25,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, replace
@@ -35,7 +36,16 @@ from ..errors import InputError
 from ..validation import LIMITS
 from .condition import SURFACES, Condition
 
-__all__ = ["SLIDER_STEPS", "RunnerSpec", "WhatIfService", "canonical", "moves", "reachable", "slider_values"]
+__all__ = [
+    "SLIDER_STEPS",
+    "RunnerSpec",
+    "WhatIfService",
+    "canonical",
+    "drag_first",
+    "moves",
+    "reachable",
+    "slider_values",
+]
 
 #: The step of each numeric slider (the unit of the condition's field). Choices (``strike``,
 #: ``surface``) have no step: every choice is one move away.
@@ -175,6 +185,26 @@ def _moves_kept(
     return tuple(moves(cond, reach=reach, speeds_m_s=list(speeds_m_s), baseline_speed_m_s=baseline_speed_m_s))
 
 
+def _moved_slider(cond: Condition, other: Condition) -> str | None:
+    """The field in which ``other`` (one slider move away) differs from ``cond``."""
+    for f in fields(cond):
+        if getattr(cond, f.name) != getattr(other, f.name):
+            return f.name
+    return None
+
+
+def drag_first(
+    around: Condition, found: Sequence[tuple[float, Condition]]
+) -> list[tuple[int, float, Condition]]:
+    """The moves of :func:`moves` around ``around`` as ``(rank, distance, condition)``, in the
+    order they are computed ahead: rank 0 for the steps of a slider ``around`` has moved from
+    the recorded condition (the one being dragged is among them), 1 for every other; nearest
+    first within each rank."""
+    moved = set(canonical(around).changes())
+    ranked = [(0 if moved and _moved_slider(around, c) in moved else 1, d, c) for d, c in found]
+    return sorted(ranked, key=lambda x: (x[0], x[1]))
+
+
 @dataclass(frozen=True)
 class RunnerSpec:
     """Which runner a service answers for (the arguments of :func:`runmuscles.whatif.load_runner`).
@@ -228,6 +258,24 @@ def _worker_runner(spec: RunnerSpec):
     return sm
 
 
+#: How often a worker checks that the process that started it is still there (s).
+ORPHAN_CHECK_S = 2.0
+
+
+def _worker_start(spec: RunnerSpec, parent_pid: int) -> None:
+    """A worker's initializer: end this worker once the service's process is gone (killed: a
+    pool's workers would otherwise wait for work for ever, each holding a loaded runner), then
+    load the runner."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="whatif-orphan-check", daemon=True).start()
+    _worker_runner(spec)
+
+
 class _Remembered:
     """An engine's :meth:`~runmuscles.whatif.WhatIfEngine.evaluate` that keeps its last results
     (without their analyses): the speed slider's steps between two trials are each
@@ -267,6 +315,11 @@ def _compute(spec: RunnerSpec, sm, cond: Condition) -> tuple[str, Any, float]:
 
 def _worker_compute(spec: RunnerSpec, cond: Condition) -> tuple[str, Any, float]:
     return _compute(spec, _worker_runner(spec), cond)
+
+
+def _worker_ready() -> int:
+    """Nothing (the worker's initializer has loaded the runner): submitted to start a worker."""
+    return os.getpid()
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -367,7 +420,10 @@ class WhatIfService:
         Around the baseline (the default, once): every slider's whole range, kept queued until
         computed. Around another condition: :attr:`ahead_reach` steps each way, dropped again
         (unless computing) once the user has moved on, i.e. once :attr:`KEEP_AROUND` later
-        conditions were queued around. Returns how many conditions were newly queued."""
+        conditions were queued around. There the steps of the sliders that condition has moved
+        (the slider being dragged is one of them) come first, nearest first, before any other
+        slider's: a drag's next values are its own slider's neighbours. Returns how many
+        conditions were newly queued."""
         baseline = around is None or not canonical(around).changes()
         if baseline:
             if self._around_baseline:
@@ -375,12 +431,14 @@ class WhatIfService:
             self._around_baseline = True
             around = Condition()
         speeds, base = self.speeds()
-        todo = _moves_kept(canonical(around), None if baseline else self.ahead_reach, tuple(speeds), base)
+        around = canonical(around)
+        todo = _moves_kept(around, None if baseline else self.ahead_reach, tuple(speeds), base)
+        ranked = [(1, d, c) for d, c in todo] if baseline else drag_first(around, todo)
         n = 0
         with self._lock:
             self._generation += 1
             gen = self._generation
-            for distance, c in todo:
+            for first, distance, c in ranked:
                 if c in self._done or c in self._running:
                     continue
                 if c not in self._pending:
@@ -390,7 +448,7 @@ class WhatIfService:
                     self._kept_until[c] = 0  # the baseline's: kept
                 elif self._kept_until.get(c) != 0:
                     self._kept_until[c] = gen
-                self._push((1, distance, -gen, next(self._seq)), c)
+                self._push((1, first, distance, -gen, next(self._seq)), c)
             if not baseline:
                 self._drop_before(gen - self.KEEP_AROUND + 1)
         return n
@@ -533,9 +591,14 @@ class WhatIfService:
                     self._pool = ProcessPoolExecutor(
                         self.workers,
                         mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_worker_runner,
-                        initargs=(self.spec,),
+                        initializer=_worker_start,
+                        initargs=(self.spec, os.getpid()),
                     )
+                    # every worker started now, loading the runner at the same time as the
+                    # first (a pool starts a worker only when none is idle: the second would
+                    # otherwise load while the user already moves the sliders)
+                    for _ in range(self.workers - 1):
+                        self._pool.submit(_worker_ready)
                 job = self._pool.submit(_worker_compute, self.spec, cond)
             except (BrokenProcessPool, RuntimeError) as exc:
                 self._pool = None
