@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,58 @@ def test_a_dragged_slider_s_own_steps_are_computed_ahead_first():
     assert all(c.grade_pct == 5.0 and c.lean_deg == 3.0 for r, _, c in ranked if r == 1)
     # around the recorded condition: nothing was moved, every slider by its distance alone
     assert {r for r, _, _ in drag_first(Condition(), moves(Condition(), reach=1))} == {1}
+
+
+_ORPHAN_PARENT = """
+import multiprocessing, os, sys, time
+from runmuscles.whatif.ahead import exit_when_orphaned
+
+def child(parent_pid):
+    exit_when_orphaned(parent_pid)
+    time.sleep(600)
+
+if __name__ == "__main__":
+    p = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+    p.start()
+    print(p.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # ended (a zombie at most)
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_worker_ends_when_the_server_that_started_it_is_killed(tmp_path):
+    """A service worker's orphan check: the server SIGKILLed, its worker ends by itself
+    (a pool's idle workers would otherwise stay for ever, each holding a loaded runner)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        time.sleep(0.5)
+        assert not _gone(child)  # alive while its parent is
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(child)
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)
+        if child is not None and not _gone(child):  # the check failed: do not leave it behind
+            os.kill(child, signal.SIGKILL)

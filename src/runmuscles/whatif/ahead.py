@@ -262,17 +262,25 @@ def _worker_runner(spec: RunnerSpec):
 ORPHAN_CHECK_S = 2.0
 
 
-def _worker_start(spec: RunnerSpec, parent_pid: int) -> None:
-    """A worker's initializer: end this worker once the service's process is gone (killed: a
-    pool's workers would otherwise wait for work for ever, each holding a loaded runner), then
-    load the runner."""
+def exit_when_orphaned(parent_pid: int) -> threading.Thread:
+    """End this process once ``parent_pid`` is no longer its parent (the parent was killed or
+    ended without stopping it): checked every :data:`ORPHAN_CHECK_S` in a daemon thread."""
 
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(ORPHAN_CHECK_S)
         os._exit(1)
 
-    threading.Thread(target=watch, name="whatif-orphan-check", daemon=True).start()
+    th = threading.Thread(target=watch, name="whatif-orphan-check", daemon=True)
+    th.start()
+    return th
+
+
+def _worker_start(spec: RunnerSpec, parent_pid: int) -> None:
+    """A worker's initializer: end this worker once the service's process is gone (a pool's
+    workers would otherwise wait for work for ever, each holding a loaded runner: seen here
+    after a server was stopped), then load the runner."""
+    exit_when_orphaned(parent_pid)
     _worker_runner(spec)
 
 
