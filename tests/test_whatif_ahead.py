@@ -216,3 +216,26 @@ def test_a_worker_ends_when_the_server_that_started_it_is_killed(tmp_path):
         parent.wait(timeout=10)
         if child is not None and not _gone(child):  # the check failed: do not leave it behind
             os.kill(child, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_second_worker_loads_the_runner_from_the_first_one_s_snapshot(tmp_path):
+    """The first worker leaves the loaded runner for the next one: read in a fraction of the
+    load's time, removed once read, and answering exactly as the runner it came from."""
+    import os
+
+    from runmuscles.whatif.ahead import _compute, _load
+
+    path = str(tmp_path / "runner.pickle")
+    spec = RunnerSpec()
+    t0 = time.process_time()
+    first = _load(spec, path)
+    load_s = time.process_time() - t0
+    assert os.path.exists(path)
+    t0 = time.process_time()
+    second = _load(spec, path)
+    assert time.process_time() - t0 < 0.2 * load_s
+    assert not os.path.exists(path)  # read once: no copy of the runner left behind
+    for cond in (Condition(grade_pct=4.0), Condition(lean_deg=-2.0)):
+        a, b = _compute(spec, first, cond), _compute(spec, second, cond)
+        assert a[0] == b[0] == "ok" and a[1] == b[1], cond
