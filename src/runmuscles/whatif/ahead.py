@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -421,6 +422,7 @@ class WhatIfService:
         self._around_baseline = False
         self._speeds: tuple[list[float], float] | None = None
         self._snapshot_dir: str | None = None
+        self._snapshot_cleanup: weakref.finalize | None = None
         self.stats = {"hits": 0, "waited": 0, "computed": 0, "computed_ahead": 0, "compute_s": 0.0}
 
     # -- public -------------------------------------------------------------------------------
@@ -543,10 +545,13 @@ class WhatIfService:
 
     def _snapshot_path(self) -> str:
         """Where the first worker leaves the loaded runner for the next (a private folder,
-        removed by :meth:`close`): the pool starts a second worker only once the first is busy,
-        i.e. after the first answer, and that one then loads in a fraction of a second."""
+        removed by :meth:`close`, at the latest when this process exits): the pool starts a
+        second worker only once the first is busy, i.e. after the first answer, and that one
+        then loads in a fraction of a second."""
         if self._snapshot_dir is None:
             self._snapshot_dir = tempfile.mkdtemp(prefix="runmuscles-whatif-")
+            # removed at close, or when this service is dropped or its process exits unclosed
+            self._snapshot_cleanup = weakref.finalize(self, shutil.rmtree, self._snapshot_dir, True)
         return os.path.join(self._snapshot_dir, "runner.pickle")
 
     def close(self) -> None:
@@ -561,8 +566,8 @@ class WhatIfService:
             fut.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._snapshot_dir is not None:
-            shutil.rmtree(self._snapshot_dir, ignore_errors=True)
+        if self._snapshot_cleanup is not None:
+            self._snapshot_cleanup()
 
     # -- inside -------------------------------------------------------------------------------
     def _push(self, priority: tuple, cond: Condition) -> None:
