@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_web.py [--moves 8] [--imports 100] [--clients 8] [--json FILE]
-                                             [--no-browser]
+                                             [--no-browser] [--clients-only] [--src OTHER/src]
 
 Starts the real server (``runmuscles serve --port 0 --no-browser`` in a new process, with a
 new data folder; what-ifs computed in up to 2 worker processes) and reports, with the host's
@@ -26,6 +26,10 @@ load average (at the start and before each part) and CPU count:
   replaced (after computing ahead; the bench asks for none of these grades itself);
 * **import**: seconds to upload and import a zip of ``--imports`` distinct GPX files
   (time-shifted copies of a shared run: each copy's timestamps moved by whole days).
+
+``--clients-only`` stops after the first 8-client run (right after the first analysis);
+``--src`` serves another checkout's sources (e.g. the commit before a change, timed in the same
+conditions).
 
 Issue 16's targets: slider to repaint median < 100 ms and 95th percentile < 200 ms; 8 clients
 95th percentile < 500 ms; 100 imports < 60 s.
@@ -75,6 +79,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--no-browser", action="store_true", help="skip the headless-Chromium timing")
     ap.add_argument("--screenshots", type=Path, help="save PNGs of the what-if and a run page here")
+    ap.add_argument(
+        "--clients-only", action="store_true", help="stop after the clients right after the first analysis"
+    )
+    ap.add_argument("--src", type=Path, default=REPO / "src", help="the sources the server runs")
     args = ap.parse_args()
 
     import httpx  # noqa: PLC0415
@@ -83,7 +91,8 @@ def main() -> None:
     print(f"host: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     out: dict = {"cpus": os.cpu_count(), "loadavg": load}
     data = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env = {**os.environ, "PYTHONPATH": str(args.src.resolve())}
+    out["src"] = str(args.src)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "runmuscles", "serve", "--port", "0", "--no-browser", "--data-dir", str(data)],
@@ -125,6 +134,9 @@ def main() -> None:
         out["clients"] = _clients(
             origin, c, args.clients, args.client_seconds, "right after the first analysis"
         )
+        if args.clients_only:
+            out["ahead_at_end"] = c.get(origin + "/api/whatif/status").json()
+            return _finish(proc, out, args.json)
 
         out["load_before_miss"] = os.getloadavg()
         grades = [(-1) ** k * (2.5 + 2 * (k % 5)) for k in range(args.moves)]  # off the 1 % steps
@@ -204,10 +216,16 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    _finish(proc, out, args.json)
+
+
+def _finish(proc: subprocess.Popen, out: dict, path: Path | None) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
     out["loadavg_end"] = os.getloadavg()
     print(f"host load average at the end: {out['loadavg_end'][0]:.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
+    if path:
+        path.write_text(json.dumps(out, indent=2))
 
 
 def _clients(origin: str, main, n: int, seconds: float, when: str, period_s: float = 0.25) -> dict:

@@ -541,3 +541,62 @@ def test_advice_in_memory_matches_the_results_folder(tmp_path):
             disk[g]["demand"]["peak_force_over_capacity"], abs=0.01
         )
         assert mem[g]["stress_score"] == pytest.approx(disk[g]["stress_score"], abs=0.01)
+
+
+# -- units: the profile's km or mi -------------------------------------------------------------
+
+_KM_WORD = re.compile(r"\bkm\b|per-km|/km\b")
+
+
+def test_advice_text_follows_the_profile_units(tmp_path):
+    """A profile in miles: the week's label, the method, the reasons, the single-run check and
+    the printed and HTML tables say mi (never km), and the per-mile loads are the per-km ones
+    times 1.609344 km/mi; the per_km numbers stay per km."""
+    from runmuscles.profile import Profile, save_profile
+    from runmuscles.reports.advice_html import advice_section_html
+
+    m = load_load_model()
+    eng = open_history(tmp_path / "h.sqlite")
+    mon = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    # 20, 20, then 40 min in one week: the last is a single-run spike
+    for k, minutes in enumerate((20, 20, 40)):
+        start = mon + timedelta(days=2 * k)
+        _store(eng, _record(_run(3.0, duration_s=60 * minutes, start=start), f"r{k}", start, m), start)
+    in_km = advice_for_week(eng, "2026-03-02", model=m)
+    save_profile(eng, Profile(units="mi"))
+    in_mi = advice_for_week(eng, "2026-03-02", model=m)  # the profile's units, not asked for
+    assert in_km["units"] == "km" and in_mi["units"] == "mi"
+    dist_m = 3.0 * 60 * 80
+    assert in_mi["source"]["label"].endswith(f"3 runs, {dist_m / 1609.344:.1f} mi)")
+    assert in_km["source"]["label"].endswith(f"3 runs, {dist_m / 1000:.1f} km)")
+    assert in_mi["spikes"] and " mi" in in_mi["spikes"][0]["note"]
+    texts = [t for t in iter_text(in_mi) if t != in_mi["units"]]
+    assert not [t for t in texts if _KM_WORD.search(t)]
+    assert any("per mi" in t for t in texts) and any("per-mi" in t for t in texts)
+    for a, b in zip(in_km["groups"], in_mi["groups"], strict=True):
+        assert a["per_km"] == b["per_km"]
+        for q, v in a["per_km"].items():
+            assert b["per_unit"][q] == pytest.approx(v * 1.609344, rel=1e-12)
+            assert a["per_unit"][q] == v
+    lines = advice_lines(in_mi)
+    assert any("BW s/mi" in line for line in lines)
+    assert not [line for line in lines if _KM_WORD.search(line)]
+    html = advice_section_html(in_mi, "week")
+    assert "impulse (BW s/mi)" in html and not _KM_WORD.search(html)
+    top = in_mi["groups"][0]
+    assert f"<td class=n>{top['per_unit']['impulse_bw_s']:.0f}</td>" in html
+    # a run's advice, asked in miles, and an unknown unit refused
+    rec = _record(_run(3.0), "one", mon, m)
+    run_mi = advice_for_run(rec, model=m, units="mi")
+    assert not [t for t in iter_text(run_mi) if _KM_WORD.search(t)]
+    with pytest.raises(InputError, match="units"):
+        advice_for_run(rec, model=m, units="furlong")
+
+
+def test_single_run_spike_note_in_miles():
+    runs = _runs([10, 8, 10, 12], [0, 3, 7, 10])
+    km_note = single_run_spikes(runs)[0]["note"]
+    mi_note = single_run_spikes(runs, units="mi")[0]["note"]
+    assert "12.0 km" in km_note and "(10.0 km)" in km_note
+    assert f"{12000 / 1609.344:.1f} mi" in mi_note and f"({10000 / 1609.344:.1f} mi)" in mi_note
+    assert not _KM_WORD.search(mi_note)

@@ -127,3 +127,27 @@ def test_cli_load_model_build_wrong_folder(tmp_path):
     p = _cli("load-model", "build", str(tmp_path / "empty"), "--cadences", "90,95")
     assert p.returncode == 2 and "must include 100" in p.stderr
     assert not (tmp_path / "lm.json").exists()
+
+
+def test_run_report_follows_the_profile_units(tmp_path):
+    """``runmuscles run --out`` with a profile in miles: distances and pace in mi (never km),
+    in the run's facts and its advice section; the same numbers as the km page."""
+    from runmuscles.profile import format_distance, format_pace
+
+    gpx = _hilly_gpx(tmp_path / "hills.gpx")
+    db = str(tmp_path / "h.sqlite")
+    p = _cli("profile", "--db", db, "--units", "mi")
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "report"
+    p = _cli("run", str(gpx), "--json", "--out", str(out), "--db", db)
+    assert p.returncode == 0, p.stderr
+    rec = json.loads(p.stdout.splitlines()[0])
+    html = (out / "runs.html").read_text()
+    km_word = re.compile(r"\bkm\b|/km\b|per-km")
+    assert not km_word.search(html), km_word.search(html)
+    assert format_distance(rec["distance_m"], "mi") in html
+    assert format_pace(rec["pace_s_per_km"], "mi") in html and "/mi" in html
+    assert "impulse (BW s/mi)" in html  # the advice section's table
+    _numbers_in(html, rec)  # the loads themselves do not change with the unit
+    km_page = run_report_html([rec])
+    assert format_distance(rec["distance_m"], "km") in km_page and "impulse (BW s/km)" in km_page

@@ -582,3 +582,60 @@ def test_a_window_ending_before_it_starts_is_refused_before_anything_runs() -> N
     for start, end in ((2.0, 1.9), (2.0, 2.0)):
         with pytest.raises(InputError, match="end must be after its start"):
             check_window(start, end, "analysis window")
+
+
+# -- my data: lab analyses listed and deleted --------------------------------------------------------
+
+
+def _wait_state(c: TestClient, job_id: str, states: tuple[str, ...], timeout_s: float = 300.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        st = c.get(f"/api/analyses/{job_id}").json()
+        if st["state"] in states:
+            return st
+        time.sleep(0.2)
+    raise AssertionError(f"{job_id} not {states} in {timeout_s} s")
+
+
+@pytest.mark.slow
+def test_my_data_lists_and_deletes_lab_analyses_finished_running_or_queued(client, hamner):
+    """My data lists every lab analysis and deletes one with all its files: a finished one
+    (here: refused by the lab path), a running one (its process is stopped first) and a
+    queued one (never started); nothing of them is written again afterwards, and an export
+    then holds no analysis."""
+    csrf = login(client)
+    jobs = client.app.state.lab_jobs
+    files = opensim_session(hamner)
+    ids = []
+    for session in ([files[0], files[1], files[2]], files, files):  # fails fast; runs; waits
+        r = post_lab(client, csrf, session)
+        assert r.status_code == 303, r.text[:300]
+        ids.append(r.headers["location"].rsplit("/", 1)[-1])
+    failed, running, queued = ids
+    page = client.get("/mydata").text
+    listed = re.findall(r'data-analysis="([0-9a-f]{32})"', page)
+    assert sorted(listed) == sorted(ids) and "Run_4.mot" in page
+    assert 'id="restore-form"' not in page  # a data folder with analyses is not empty
+    assert _wait_state(client, failed, ("done", "error"))["state"] == "error"
+    _wait_state(client, running, ("running",))
+    assert client.get(f"/api/analyses/{queued}").json()["state"] == "queued"
+    for job_id in (queued, running, failed):
+        folder = jobs.root / job_id
+        assert (folder / "inputs").is_dir() and any((folder / "inputs").iterdir())
+        r = client.post(f"/mydata/analyses/{job_id}/delete?csrf_token={csrf}", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/mydata?done=analysis-deleted"
+        assert not folder.exists(), job_id
+        assert client.get(f"/analyses/{job_id}").status_code == 404
+        assert client.get(f"/api/analyses/{job_id}").status_code == 404
+    assert jobs._proc is None and jobs._running_id is None  # the running one was stopped
+    time.sleep(2.0)  # nothing comes back: no status written for them, the queued one not started
+    assert not any(jobs.root.iterdir())
+    page = client.get("/mydata?done=analysis-deleted").text
+    assert "The lab analysis was deleted." in page and "No lab analyses stored." in page
+    assert 'id="restore-form"' in page  # empty again: a backup may be restored
+    assert job_id not in client.get("/analyses").text
+    names = zipfile.ZipFile(io.BytesIO(client.get("/mydata/export").content)).namelist()
+    assert not [n for n in names if n.startswith("analyses/")]
+    # deleting it again: readable, not a crash
+    r = client.post(f"/mydata/analyses/{failed}/delete?csrf_token={csrf}")
+    assert r.status_code == 400 and error_text(r) == "analysis: no such analysis"

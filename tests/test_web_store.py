@@ -49,6 +49,7 @@ def _posts(csrf: str = "") -> list[tuple[str, dict]]:
         (f"/profile{q}", {"data": {"units": "mi"}}),
         (f"/mydata/runs/1/delete{q}", {}),
         (f"/mydata/uploads/{HEX}/delete{q}", {}),
+        (f"/mydata/analyses/{HEX}/delete{q}", {}),
         (f"/mydata/restore{q}", {"files": [("backup", ("b.zip", b"PK\x05\x06" + b"\0" * 18))]}),
         (f"/runs/recompute{q}", {}),
     ]
@@ -109,6 +110,11 @@ def test_path_traversal_in_every_new_parameter_is_refused(client):
         "/mydata/uploads/..%2F..%2Fdata/delete",
         "/mydata/uploads/..%2F" + HEX[:29] + "/delete",
         "/mydata/uploads/" + HEX.upper() + "/delete",
+        "/mydata/analyses/..%2F..%2Fhistory.sqlite/delete",
+        "/mydata/analyses/..%2F" + HEX[:29] + "/delete",
+        "/mydata/analyses/" + HEX.upper() + "/delete",
+        "/mydata/analyses/" + HEX + "0/delete",
+        "/mydata/analyses/%2Fetc%2Fpasswd/delete",
     )
     for path in posts:
         r = client.post(f"{path}?csrf_token={csrf}")
@@ -119,6 +125,8 @@ def test_path_traversal_in_every_new_parameter_is_refused(client):
     assert r.status_code == 400 and error_text(r) == "upload: no such upload"
     r = client.post(f"/mydata/runs/7/delete?csrf_token={csrf}")
     assert r.status_code == 400 and "no such run" in error_text(r)
+    r = client.post(f"/mydata/analyses/{HEX}/delete?csrf_token={csrf}")
+    assert r.status_code == 400 and error_text(r) == "analysis: no such analysis"
     assert (client.app.state.uploads.root.parent / "history.sqlite").exists()
 
 
@@ -144,6 +152,22 @@ def test_profile_is_saved_checked_and_its_units_apply_to_every_page(client, watc
     r = client.post(f"/profile?csrf_token={csrf}", data={"units": "furlongs"})
     assert r.status_code == 400 and "units" in error_text(r)
     assert 'value="61.5"' in client.get("/profile").text  # a refused form changes nothing
+
+
+def test_advice_pages_follow_the_profile_units(client, watch):
+    """The advice of a week and of a run in the profile's miles: the week's distance, the
+    method, the reasons and the table (BW s per mi); in km before the profile said mi."""
+    csrf = login(client)
+    _upload_one(client, csrf, watch, "test.tcx")
+    km_week = client.get("/advice").text
+    assert "4.7 km)" in km_week and "impulse (BW s/km)" in km_week
+    client.post(f"/profile?csrf_token={csrf}", data={"units": "mi"})
+    km_word = re.compile(r"\bkm\b|/km\b|per-km")
+    for path in ("/advice", "/runs/1/advice"):
+        page = client.get(path).text
+        assert "impulse (BW s/mi)" in page and "per mi" in page, path
+        assert not km_word.search(page), (path, km_word.search(page))
+    assert "2.9 mi)" in client.get("/advice").text  # 4689 m in the week's title
 
 
 # -- runs: engine settings, mixed weeks, recompute; compare ---------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,105 @@ def test_service_keeps_refusals_and_interpolates_speeds_from_remembered_runs():
         assert Condition(grade_pct=10.0, lean_deg=3.0) in svc._pending
     finally:
         svc.close()
+
+
+def test_a_dragged_slider_s_own_steps_are_computed_ahead_first():
+    """Around a condition reached by moving the grade slider, every grade step within reach
+    comes before any other slider's step, nearest first; around one with two moved sliders,
+    both sliders' steps come first."""
+    from runmuscles.whatif.ahead import drag_first, moves
+
+    around = Condition(grade_pct=5.0)
+    ranked = drag_first(around, moves(around, reach=4))
+    grades = [c.grade_pct for r, _, c in ranked if r == 0]
+    assert [abs(g - 5.0) for g in grades] == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert [r for r, _, _ in ranked[:8]] == [0] * 8 and {r for r, _, _ in ranked[8:]} == {1}
+    for _, _, c in ranked[8:]:  # the others keep grade 5 and move another slider
+        assert c.grade_pct == 5.0 and len(c.changes()) == 2
+    distances = [d for r, d, _ in ranked if r == 1]
+    assert distances == sorted(distances) and len(ranked) == len(moves(around, reach=4))
+    two = Condition(grade_pct=5.0, lean_deg=3.0)
+    ranked = drag_first(two, moves(two, reach=2))
+    first = [c for r, _, c in ranked if r == 0]
+    assert len(first) == 8 and all((c.grade_pct != 5.0) != (c.lean_deg != 3.0) for c in first)
+    assert all(c.grade_pct == 5.0 and c.lean_deg == 3.0 for r, _, c in ranked if r == 1)
+    # around the recorded condition: nothing was moved, every slider by its distance alone
+    assert {r for r, _, _ in drag_first(Condition(), moves(Condition(), reach=1))} == {1}
+
+
+_ORPHAN_PARENT = """
+import multiprocessing, os, sys, time
+from runmuscles.whatif.ahead import exit_when_orphaned
+
+def child(parent_pid):
+    exit_when_orphaned(parent_pid)
+    time.sleep(600)
+
+if __name__ == "__main__":
+    p = multiprocessing.get_context("spawn").Process(target=child, args=(os.getpid(),))
+    p.start()
+    print(p.pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # ended (a zombie at most)
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_worker_ends_when_the_server_that_started_it_is_killed(tmp_path):
+    """A service worker's orphan check: the server SIGKILLed, its worker ends by itself
+    (a pool's idle workers would otherwise stay for ever, each holding a loaded runner)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        time.sleep(0.5)
+        assert not _gone(child)  # alive while its parent is
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _gone(child)
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)
+        if child is not None and not _gone(child):  # the check failed: do not leave it behind
+            os.kill(child, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_second_worker_loads_the_runner_from_the_first_one_s_snapshot(tmp_path):
+    """The first worker leaves the loaded runner for the next one: read in a fraction of the
+    load's time, removed once read, and answering exactly as the runner it came from."""
+    import os
+
+    from runmuscles.whatif.ahead import _compute, _load
+
+    path = str(tmp_path / "runner.pickle")
+    spec = RunnerSpec()
+    t0 = time.process_time()
+    first = _load(spec, path)
+    load_s = time.process_time() - t0
+    assert os.path.exists(path)
+    t0 = time.process_time()
+    second = _load(spec, path)
+    assert time.process_time() - t0 < 0.2 * load_s
+    assert not os.path.exists(path)  # read once: no copy of the runner left behind
+    for cond in (Condition(grade_pct=4.0), Condition(lean_deg=-2.0)):
+        a, b = _compute(spec, first, cond), _compute(spec, second, cond)
+        assert a[0] == b[0] == "ok" and a[1] == b[1], cond

@@ -954,6 +954,7 @@ def single_run_spikes(
     rise: float = SINGLE_RUN_RISE,
     window_days: float = SINGLE_RUN_WINDOW_DAYS,
     quantity: str = "impulse_bw_s",
+    units: str = "km",
 ) -> list[dict[str, Any]]:
     """Runs more than ``rise`` longer than the longest run of the previous ``window_days``.
 
@@ -972,6 +973,8 @@ def single_run_spikes(
         The threshold (0.10: 10 % longer) and the window (30 days before the run's start).
     quantity
         The per-group load compared descriptively.
+    units
+        The distances in ``note`` (``km`` or ``mi``: the profile's, :mod:`runmuscles.profile`).
 
     Returns
     -------
@@ -995,6 +998,10 @@ def single_run_spikes(
         ),
         key=lambda r: r["t"],
     )
+    from .profile import format_distance  # noqa: PLC0415
+    from .validation import check_choice  # noqa: PLC0415
+
+    check_choice("units", units, "units")
     window = timedelta(days=window_days)
     out: list[dict[str, Any]] = []
     for i, r in enumerate(rows):
@@ -1030,8 +1037,9 @@ def single_run_spikes(
                 "longer_pct": 100.0 * frac,
                 "category": category,
                 "validated": "distance",
-                "note": f"{r['t'].date().isoformat()}: {r['d'] / 1000:.1f} km, {100 * frac:.0f} % longer "
-                f"than the longest run of the previous {window_days:g} days ({longest / 1000:.1f} km): "
+                "note": f"{r['t'].date().isoformat()}: {format_distance(r['d'], units, 1)}, "
+                f"{100 * frac:.0f} % longer than the longest run of the previous {window_days:g} days "
+                f"({format_distance(longest, units, 1)}): "
                 f"a {category}. "
                 "In 5,205 runners, runs more than 10 % longer than that were followed by more running "
                 "injuries (Frandsen JSB et al. 2025, Br J Sports Med 59:1203-1210).",

@@ -279,6 +279,7 @@ def build_advice(
     warnings: Iterable[str] = (),
     model: dict[str, Any] | None = None,
     exercises: dict[str, Any] | None = None,
+    units: str = "km",
 ) -> dict[str, Any]:
     """Rank the groups and pick cited exercises (the common part of every ``advice_for_*``).
 
@@ -301,18 +302,26 @@ def build_advice(
         Anything the user should know about the inputs.
     model, exercises
         The run-load table and the exercise table (default: the shipped ones).
+    units
+        The distance unit the text and ``per_unit`` use (``km`` or ``mi``: the profile's,
+        :mod:`runmuscles.profile`); ``per_km`` stays per kilometre whatever it is.
 
     Returns
     -------
     dict
-        ``source``, ``groups`` (each with ``group``, ``label``, ``rank``, ``headroom_rank``,
-        loads, ``share_of_impulse``, ``demand``, ``response``), ``ranked``, ``suggestions``
+        ``source``, ``units``, ``groups`` (each with ``group``, ``label``, ``rank``,
+        ``headroom_rank``, loads (``per_km``, and ``per_unit``: per ``units``),
+        ``share_of_impulse``, ``demand``, ``response``), ``ranked``, ``suggestions``
         (``group``, ``exercise``, ``evidence``, ``measured_on``, ``source``, ``dose``,
         ``verified_in``, ``unchecked``, ``why``), ``notes``, ``spikes``, ``weekly_changes``,
         ``evidence``, ``method`` and ``warnings``.
     """
+    from ..profile import KM_PER_MI  # noqa: PLC0415
+    from ..validation import check_choice  # noqa: PLC0415
     from .load_model import load_load_model, table_load_per_km  # noqa: PLC0415
 
+    check_choice("units", units, "units")
+    km_per_unit = KM_PER_MI if units == "mi" else 1.0
     m = model if model is not None else load_load_model()
     ex = exercises if exercises is not None else load_exercises()
     lo, hi = float(m["speeds_m_s"][0]), float(m["speeds_m_s"][-1])
@@ -341,6 +350,7 @@ def build_advice(
             "share_of_impulse": shares[g],
             "share_of_impulse_on_hill": hill_shares[g],
             "per_km": {q: float(per_km[g][q]) for q in QUANTITY_WORDS},
+            "per_unit": {q: float(per_km[g][q]) * km_per_unit for q in QUANTITY_WORDS},
             "response": resp,
             "headroom": max(ratios) if ratios else None,
             "evidence_level": ex.get("groups", {}).get(g, {}).get("evidence_level", ""),
@@ -370,7 +380,7 @@ def build_advice(
     suggestions: list[dict[str, Any]] = []
     notes: list[dict[str, str]] = []
     for g in [*stressed, *headroom]:
-        why = _why(rows[g], kind, stressed=g in stressed)
+        why = _why(rows[g], kind, stressed=g in stressed, units=units)
         picked = _exercises_for(ex, g)
         info = ex.get("groups", {}).get(g, {})
         if info.get("evidence_level") == "thin" or not picked:
@@ -393,6 +403,7 @@ def build_advice(
     statements = [s for s in ex.get("statements", []) if s.get("key") in ("economy", "injury")]
     return {
         "source": {"kind": kind, "label": label, "speed_m_s": v_now},
+        "units": units,
         "groups": [rows[g] for g in by_stress],
         "ranked": {"most_stressed": stressed, "least_loaded_vs_faster_or_hillier": headroom},
         "suggestions": suggestions,
@@ -404,10 +415,10 @@ def build_advice(
         "pain": PAIN_NOTE,
         "method": {
             "model": MODEL_NOTE,
-            "stress": "share of the summed group impulse per km (groups overlap), averaged with the demand "
-            "relative to capacity where the analysis gives it",
-            "least_loaded": f"largest ratio of per-km impulse or positive work at {v_fast:.1f} m/s (pace + "
-            f"{FASTER_BY_M_S:g}, at most {MAX_SPEED_M_S:g}) or at +{HILL_GRADE_PCT:g} % grade to the "
+            "stress": f"share of the summed group impulse per {units} (groups overlap), averaged with the "
+            "demand relative to capacity where the analysis gives it",
+            "least_loaded": f"largest ratio of per-{units} impulse or positive work at {v_fast:.1f} m/s "
+            f"(pace + {FASTER_BY_M_S:g}, at most {MAX_SPEED_M_S:g}) or at +{HILL_GRADE_PCT:g} % grade to the "
             "load now, from the run-load table",
             "demand": demand_note,
         },
@@ -419,7 +430,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f} %"
 
 
-def _why(row: dict[str, Any], kind: str, *, stressed: bool) -> str:
+def _why(row: dict[str, Any], kind: str, *, stressed: bool, units: str = "km") -> str:
     """One sentence tying the exercise to this runner's numbers."""
     name = row["label"].split(" (")[0].lower()
     where = {"trial": "in this trial", "run": "on this run", "week": "this week"}.get(kind, "")
@@ -448,7 +459,7 @@ def _why(row: dict[str, Any], kind: str, *, stressed: bool) -> str:
         if best is None:
             continue
         what = "muscle impulse" if best == imp else "positive muscle work"
-        parts.append(("" if what == last else f"{what} per km ") + f"{100 * (best - 1):+.0f} % {cond}")
+        parts.append(("" if what == last else f"{what} per {units} ") + f"{100 * (best - 1):+.0f} % {cond}")
         last = what
     subject = {"trial": "This trial's running", "run": "This run", "week": "This week's running"}.get(
         kind, "This running"
@@ -551,11 +562,14 @@ def _trial(summary: dict, label: str, demand, flags: list[str], **kw: Any) -> di
     )
 
 
-def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | None = None, **kw: Any) -> dict:
+def advice_for_run(
+    record: dict[str, Any], *, history: list[dict[str, Any]] | None = None, units: str = "km", **kw: Any
+) -> dict:
     """Advice for one run (the record of :func:`~runmuscles.analyses.load_model.summarize_run_file`).
 
     ``history``: earlier runs (dicts with ``start_time``, ``distance_m`` and ``groups``, e.g.
-    :func:`runmuscles.history.activities`) for the single-run check.
+    :func:`runmuscles.history.activities`) for the single-run check. ``units``: the distance
+    unit of the text (``km`` or ``mi``, :func:`build_advice`).
     """
     from ..history import single_run_spikes  # noqa: PLC0415
 
@@ -567,7 +581,11 @@ def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | No
     speed = float(record["distance_m"]) / moving if moving > 0 else float("nan")
     spikes, check = [], "not checked: no earlier runs given (runmuscles advice FILE --db HISTORY)"
     if history is not None:
-        spikes = [s for s in single_run_spikes([*history, record]) if s.get("source") == record.get("file")]
+        spikes = [
+            s
+            for s in single_run_spikes([*history, record], units=units)
+            if s.get("source") == record.get("file")
+        ]
         check = "checked against the history"
     return build_advice(
         kind="run",
@@ -579,6 +597,7 @@ def advice_for_run(record: dict[str, Any], *, history: list[dict[str, Any]] | No
         spikes=spikes,
         spike_check=check,
         warnings=record.get("warnings", []),
+        units=units,
         **kw,
     )
 
@@ -588,7 +607,8 @@ def advice_for_stored_run(engine, activity_id: int, **kw: Any) -> dict[str, Any]
 
     The run's file is read again (:func:`~runmuscles.analyses.load_model.summarize_run_file`:
     the history keeps loads, not the distance inside the load model's speed range), and the
-    single-run check runs against every other run of the history.
+    single-run check runs against every other run of the history. The text's distance unit is
+    ``units``, else the history's profile's (:mod:`runmuscles.profile`).
 
     Raises :class:`~runmuscles.errors.InputError` when the history has no run ``activity_id``
     or its file is no longer where it was imported from.
@@ -606,7 +626,9 @@ def advice_for_stored_run(engine, activity_id: int, **kw: Any) -> dict[str, Any]
     others = [a for a in acts if a["id"] != activity_id and a["content_hash"] != found[0]["content_hash"]]
     from ..profile import load_profile  # noqa: PLC0415
 
-    cadence = load_profile(engine).cadence_spm  # as the run was imported (the history's profile)
+    profile = load_profile(engine)
+    cadence = profile.cadence_spm  # as the run was imported (the history's profile)
+    kw.setdefault("units", profile.shown_units)
     return advice_for_run(summarize_run_file(path, usual_cadence_spm=cadence), history=others, **kw)
 
 
@@ -614,11 +636,15 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
     """Advice for one ISO week of the history (default: the last week with runs).
 
     Includes the single-run check for the week's runs and the descriptive per-group
-    comparison with the previous three weeks (:func:`runmuscles.history.weekly_loads`).
+    comparison with the previous three weeks (:func:`runmuscles.history.weekly_loads`). The
+    text's distance unit is ``units``, else the history's profile's (:mod:`runmuscles.profile`).
     """
     from datetime import date, timedelta  # noqa: PLC0415
 
     from ..history import activities, single_run_spikes, weekly_loads  # noqa: PLC0415
+    from ..profile import format_distance, load_profile  # noqa: PLC0415
+
+    units = kw.pop("units", None) or load_profile(engine).shown_units
 
     acts = activities(engine)
     if not acts:
@@ -654,7 +680,7 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
         raise InputError("history", f"the week of {week_start} has no distance")
     per_km = {g: {q: x / km for q, x in v.items()} for g, v in totals.items()}
     sources = {a["source"] for a in week}
-    spikes = [s for s in single_run_spikes(acts) if s.get("source") in sources]
+    spikes = [s for s in single_run_spikes(acts, units=units) if s.get("source") in sources]
     changes = [
         {k: r[k] for k in ("group", "load", "previous_load", "ratio", "rise", "note")}
         for r in weekly_loads(engine)
@@ -662,7 +688,8 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
     ]
     return build_advice(
         kind="week",
-        label=f"week of {week_start} ({len(week)} run{'' if len(week) == 1 else 's'}, {km:.1f} km)",
+        label=f"week of {week_start} ({len(week)} run{'' if len(week) == 1 else 's'}, "
+        f"{format_distance(dist, units, 1)})",
         speed_m_s=dist / dur if dur > 0 else float("nan"),
         per_km=per_km,
         totals=totals,
@@ -671,6 +698,7 @@ def advice_for_week(engine, week_start: str | None = None, **kw: Any) -> dict[st
         spike_check="checked: the week's runs against the 30 days before each",
         changes=changes,
         warnings=["the week's pace is its distance over elapsed time (stops included)"],
+        units=units,
         **kw,
     )
 
@@ -695,11 +723,17 @@ def wording_problems(texts: Iterable[str]) -> list[str]:
     return [t for t in texts for rx in _FORBIDDEN_RE if rx.search(t)]
 
 
+def _per_unit(row: dict[str, Any]) -> dict[str, float]:
+    """A group row's loads per the advice's distance unit (``per_km`` in advice without one)."""
+    return row.get("per_unit") or row["per_km"]
+
+
 def advice_lines(advice: dict[str, Any]) -> list[str]:
     """The advice as plain text lines (what ``runmuscles advice`` prints)."""
     src = advice["source"]
+    units = advice.get("units", "km")
     out = [f"{src['kind']}: {src['label']}", MODEL_NOTE, ""]
-    out.append("Muscle groups, most stressed first (share of the summed group impulse per km):")
+    out.append(f"Muscle groups, most stressed first (share of the summed group impulse per {units}):")
     for r in advice["groups"]:
         d = r.get("demand")
         dem = ""
@@ -714,7 +748,7 @@ def advice_lines(advice: dict[str, Any]) -> list[str]:
 
         out.append(
             f"  {r['rank']}. {r['label']:<28} {_pct(r['share_of_impulse']):>5}  "
-            f"{r['per_km']['impulse_bw_s']:7.0f} BW s/km{dem}; at {resp['speed_faster_m_s']:.1f} m/s "
+            f"{_per_unit(r)['impulse_bw_s']:7.0f} BW s/{units}{dem}; at {resp['speed_faster_m_s']:.1f} m/s "
             f"{x(resp['impulse_ratio_faster'])} impulse, {x(resp['positive_work_ratio_faster'])} work; "
             f"on +{resp['grade_hill_pct']:g} % {x(resp['impulse_ratio_hill'])} impulse"
         )

@@ -46,15 +46,17 @@ def advice(
     grade; the groups your running stresses most and least; 2-3 cited exercises for each;
     and the single-run check (a run >10 % longer than the longest of the previous 30 days)."""
     from ..analyses import advice as adv  # noqa: PLC0415
+    from ..profile import profile_from_db  # noqa: PLC0415
 
+    units = profile_from_db(db).shown_units  # the text's distances, as the profile says
     if source is None:
         if db is None:
             raise InputError("advice", "give a results folder, a watch file, or --db HISTORY")
         from ..history import open_history  # noqa: PLC0415
 
-        result = adv.advice_for_week(open_history(db), week)
+        result = adv.advice_for_week(open_history(db), week, units=units)
     elif source.is_dir():
-        result = adv.advice_for_results(source)
+        result = adv.advice_for_results(source, units=units)
     elif source.suffix.lower() in ACTIVITY_SUFFIXES:
         from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
         from ..profile import profile_from_db, resolve  # noqa: PLC0415
@@ -70,7 +72,7 @@ def advice(
             digest = content_hash(source)
             history = [a for a in activities(open_history(db)) if a["content_hash"] != digest]
         result = adv.advice_for_run(
-            summarize_run_file(source, usual_cadence_spm=cadence.value), history=history
+            summarize_run_file(source, usual_cadence_spm=cadence.value), history=history, units=units
         )
     elif source.exists():
         raise InputError(source, "not a results folder or a FIT, GPX or TCX file")

@@ -140,7 +140,7 @@ def run(
     if out is not None and records:
         from ..reports.runs_html import write_run_report  # noqa: PLC0415
 
-        page = write_run_report(records, out)
+        page = write_run_report(records, out, units=units)
         (out / "runs.json").write_text(json.dumps(records, indent=1))
         if not as_json:
             typer.echo(f"written: {page}, {out / 'runs.json'}")

@@ -26,6 +26,7 @@ def _ratio(x: float | None) -> str:
 
 def advice_section_html(advice: dict[str, Any], section_id: str) -> str:
     """One ``<section>``: what the running asks of each group, and cited exercises."""
+    units = advice.get("units", "km")
     rows = []
     for r in advice["groups"]:
         d = r.get("demand") or {}
@@ -34,7 +35,7 @@ def advice_section_html(advice: dict[str, Any], section_id: str) -> str:
             f'<tr data-group="{esc(r["group"])}"><td class=n>{r["rank"]}</td>'
             f"<td>{esc(r['label'].split(' (')[0])}</td>"
             f"<td class=n>{_pct(r['share_of_impulse'])}</td>"
-            f"<td class=n>{r['per_km']['impulse_bw_s']:.0f}</td>"
+            f"<td class=n>{(r.get('per_unit') or r['per_km'])['impulse_bw_s']:.0f}</td>"
             f"<td class=n>{_pct(d.get('peak_force_over_capacity'))}</td>"
             f"<td class=n>{_pct(d.get('near_limit_fraction'))}</td>"
             f"<td class=n>{_ratio(resp['positive_work_ratio_faster'])}</td>"
@@ -43,7 +44,8 @@ def advice_section_html(advice: dict[str, Any], section_id: str) -> str:
     resp0 = advice["groups"][0]["response"] if advice["groups"] else {}
     head = (
         "<tr><th class=n>rank</th><th>group</th><th class=n>share of impulse</th>"
-        "<th class=n>impulse (BW s/km)</th><th class=n>peak / capacity</th><th class=n>near limit</th>"
+        f"<th class=n>impulse (BW s/{esc(units)})</th><th class=n>peak / capacity</th>"
+        "<th class=n>near limit</th>"
         f"<th class=n>work at {resp0.get('speed_faster_m_s', 0):.1f} m/s</th>"
         f"<th class=n>impulse at +{resp0.get('grade_hill_pct', 0):g} %</th></tr>"
     )
@@ -127,11 +129,11 @@ def results_advice_section(folder: str | Path, section_id: str) -> str:
         return ""
 
 
-def run_advice_section(record: dict[str, Any], section_id: str) -> str:
-    """The section for a run record, or ``""`` where no advice can be given."""
+def run_advice_section(record: dict[str, Any], section_id: str, units: str = "km") -> str:
+    """The section for a run record (distances in ``units``), or ``""`` where no advice can be given."""
     from ..analyses.advice import advice_for_run  # noqa: PLC0415
 
     try:
-        return advice_section_html(advice_for_run(record), section_id)
+        return advice_section_html(advice_for_run(record, units=units), section_id)
     except RunmusclesError:
         return ""

@@ -14,6 +14,8 @@ from typing import Any
 
 from .. import __version__
 from ..analyses.groups import GROUP_LABELS
+from ..profile import format_distance, format_pace
+from ..validation import check_choice
 from .advice_html import run_advice_section
 from .bodymap import group_load_map_svg
 from .html import PAGE_CSS
@@ -29,12 +31,6 @@ def _clock(s: float | None) -> str:
         return "-"
     s = int(round(s))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def _pace(s_per_km: float | None) -> str:
-    if not s_per_km:
-        return "-"
-    return f"{int(s_per_km // 60)}:{int(round(s_per_km % 60)) % 60:02d} /km"
 
 
 def _order(groups: dict[str, Any]) -> list[str]:
@@ -53,7 +49,7 @@ def _validity(quality: dict[str, Any] | None) -> str:
     )
 
 
-def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
+def run_section_html(rec: dict[str, Any], idx: int = 0, units: str = "km") -> str:
     """One run's section: totals, body map (force impulse per group), load and drivers table.
 
     Parameters
@@ -62,6 +58,8 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
         A record of :func:`~runmuscles.analyses.load_model.summarize_run_file`.
     idx
         Position on the page (for unique element ids).
+    units
+        Distances and pace in ``km`` or ``mi`` (the profile's, :mod:`runmuscles.profile`).
     """
     groups = rec["groups"]
     drivers = rec.get("drivers") or {}
@@ -70,11 +68,15 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
     cond = rec.get("conditions") or {}
     facts = [
         ("date", esc(rec.get("start_time", "")[:16].replace("T", " ")) + " UTC"),
-        ("distance", f"{rec['distance_m'] / 1000:.2f} km ({rec['distance_loaded_m'] / 1000:.2f} km loaded)"),
+        (
+            "distance",
+            f"{format_distance(rec['distance_m'], units)} "
+            f"({format_distance(rec['distance_loaded_m'], units)} loaded)",
+        ),
         ("distance from", esc((rec.get("distance") or {}).get("reason", "the track"))),
         ("validity", _validity(rec.get("quality"))),
         ("time", f"{_clock(rec.get('duration_s'))} (moving {_clock(rec.get('moving_time_s'))})"),
-        ("pace", _pace(rec.get("pace_s_per_km"))),
+        ("pace", format_pace(rec.get("pace_s_per_km"), units)),
         ("ascent / descent", "-" if asc is None or desc is None else f"+{asc:.0f} m / -{desc:.0f} m"),
         ("strides", f"{rec['strides']:.0f}"),
     ]
@@ -83,9 +85,9 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
         facts.append(
             (
                 "hills",
-                f"{cond.get('distance_uphill_m', 0) / 1000:.2f} km uphill"
+                f"{format_distance(cond.get('distance_uphill_m', 0), units)} uphill"
                 + (f" (mean {up:+.1f} %)" if up is not None else "")
-                + f", {cond.get('distance_downhill_m', 0) / 1000:.2f} km downhill"
+                + f", {format_distance(cond.get('distance_downhill_m', 0), units)} downhill"
                 + (f" (mean {down:+.1f} %)" if down is not None else ""),
             )
         )
@@ -147,11 +149,13 @@ def run_section_html(rec: dict[str, Any], idx: int = 0) -> str:
 <p class="note">Pace, hills and cadence split each group's impulse: {method}.
 Deep hip rotators, peronei and tibialis posterior ("other") are in the table, not on the map.</p>
 {f'<h3>Warnings</h3><ul class="flags">{warn}</ul>' if warn else ""}</div></div></section>
-{run_advice_section(rec, f"run{idx}-advice")}"""
+{run_advice_section(rec, f"run{idx}-advice", units)}"""
 
 
-def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) -> str:
-    """The page for one or more runs (records of ``summarize_run_file``)."""
+def run_report_html(records: list[dict[str, Any]], *, title: str | None = None, units: str = "km") -> str:
+    """The page for one or more runs (records of ``summarize_run_file``), distances and paces in
+    ``units`` (``km`` or ``mi``: the profile's, :mod:`runmuscles.profile`)."""
+    check_choice("units", units, "units")
     title = title or (
         f"Muscle load of {Path(records[0]['file']).name}"
         if len(records) == 1
@@ -162,25 +166,26 @@ def run_report_html(records: list[dict[str, Any]], *, title: str | None = None) 
         f"&middot; built {time.strftime('%Y-%m-%d %H:%M')}"
     )
     nav = "".join(f'<a href="#run{k}">{esc(Path(r["file"]).name)}</a>' for k, r in enumerate(records))
-    sections = "".join(run_section_html(r, k) for k, r in enumerate(records))
+    sections = "".join(run_section_html(r, k, units) for k, r in enumerate(records))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{PAGE_CSS}</style></head><body>"
         f"<header><h1>{esc(title)}</h1><div class=meta>{meta}</div></header>"
         f"<nav>{nav}</nav><main>{sections}"
-        '<p class="note">Loads integrate the runmuscles load table (muscle force impulse and work per km '
-        "against speed, grade and cadence, from the 7 runners of Hamner &amp; Delp 2013, J Biomech "
+        '<p class="note">Loads integrate the runmuscles load table (muscle force impulse and work per unit '
+        "distance against speed, grade and cadence, from the 7 runners of Hamner &amp; Delp 2013, J Biomech "
         "46:780-787, recomputed on slopes and at other cadences with the what-if engine) over each "
         "second of running.</p></main></body></html>"
     )
 
 
-def write_run_report(records: list[dict[str, Any]], out_dir: str | Path) -> Path:
-    """Write :data:`RUN_REPORT_FILE` for the runs into ``out_dir``; returns its path."""
+def write_run_report(records: list[dict[str, Any]], out_dir: str | Path, *, units: str = "km") -> Path:
+    """Write :data:`RUN_REPORT_FILE` for the runs into ``out_dir`` (distances in ``units``);
+    returns its path."""
     from ..outputs import prepare_output_dir  # noqa: PLC0415
 
     out = prepare_output_dir(out_dir)
     path = out / RUN_REPORT_FILE
-    path.write_text(run_report_html(records), encoding="utf-8")
+    path.write_text(run_report_html(records, units=units), encoding="utf-8")
     return path

@@ -10,6 +10,7 @@ kinematics use every core they get), each in a spawned process that calls
 :func:`runmuscles.analysis_inputs.analyze_lab_files`, the library call of ``runmuscles
 analyze``, and reports every stage as it starts. Analyses left queued or running when a
 server stopped are run again when the next one starts (:meth:`LabJobs.resume`).
+:meth:`LabJobs.delete` removes an analysis with all its files (stopping it first when it runs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -171,6 +173,8 @@ class LabJobs:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._proc = None
+        self._running_id: str | None = None  # the analysis whose process runs (under _lock)
+        self._deleting: set[str] = set()  # analyses being deleted: not started, no status written
 
     # -- storage -------------------------------------------------------------------------
     def new(self) -> tuple[str, Path]:
@@ -230,6 +234,38 @@ class LabJobs:
             )
         return sorted(rows, key=lambda r: -r["_t"])
 
+    def delete(self, job_id: str, *, wait_s: float = 30.0) -> dict[str, int]:
+        """Remove one analysis: its uploaded inputs, settings, status and results. A queued one
+        is never started; a running one is stopped first. Returns ``{"files": n}`` (the files
+        removed). Raises :class:`~runmuscles.errors.InputError` for an id that is no analysis."""
+        from ..errors import InputError  # noqa: PLC0415
+
+        d = self.folder(job_id)
+        if d is None:
+            raise InputError("analysis", "no such analysis")
+        with self._lock:
+            self._deleting.add(job_id)
+            proc = self._proc if self._running_id == job_id else None
+        try:
+            if proc is not None:
+                if proc.is_alive():
+                    proc.kill()
+                deadline = time.monotonic() + wait_s
+                while time.monotonic() < deadline:  # the worker has reaped it and moved on
+                    with self._lock:
+                        if self._running_id != job_id:
+                            break
+                    time.sleep(0.02)
+            files = sum(1 for f in d.rglob("*") if f.is_file())
+            try:
+                shutil.rmtree(d)
+            except FileNotFoundError:  # deleted by another request meanwhile
+                raise InputError("analysis", "no such analysis") from None
+        finally:
+            with self._lock:
+                self._deleting.discard(job_id)
+        return {"files": files}
+
     # -- running -------------------------------------------------------------------------
     def submit(self, job_id: str) -> None:
         self._queue.put(job_id)
@@ -263,24 +299,36 @@ class LabJobs:
             except queue.Empty:
                 continue
             d = self.root / job_id
-            proc = ctx.Process(target=run_job, args=(str(d), os.getpid()), daemon=True)
-            self._proc = proc
-            proc.start()
-            proc.join(self.time_limit_s)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-                st = self.status(job_id) or {}
+            with self._lock:
+                if job_id in self._deleting or not (d / "job.json").is_file():
+                    continue  # deleted while queued
+                proc = ctx.Process(target=run_job, args=(str(d), os.getpid()), daemon=True)
+                self._proc = proc
+                self._running_id = job_id
+                proc.start()
+            try:
+                self._finish_job(job_id, d, proc)
+            finally:
+                with self._lock:
+                    self._proc = None
+                    self._running_id = None
+
+    def _finish_job(self, job_id: str, d: Path, proc) -> None:
+        """Wait for an analysis's process; say in its status why it stopped, unless deleted."""
+        proc.join(self.time_limit_s)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+            if job_id in self._deleting:
+                return
+            st = self.status(job_id) or {}
+            st.update(state="error", error=f"took longer than {self.time_limit_s / 60:g} minutes; stopped")
+            _write_json(d / "status.json", st)
+        elif proc.exitcode != 0 and not self._stop.is_set() and job_id not in self._deleting:
+            st = self.status(job_id) or {}
+            if st.get("state") not in ("done", "error"):
                 st.update(
-                    state="error", error=f"took longer than {self.time_limit_s / 60:g} minutes; stopped"
+                    state="error",
+                    error="the analysis stopped unexpectedly (out of memory?); not finished",
                 )
                 _write_json(d / "status.json", st)
-            elif proc.exitcode != 0 and not self._stop.is_set():
-                st = self.status(job_id) or {}
-                if st.get("state") not in ("done", "error"):
-                    st.update(
-                        state="error",
-                        error="the analysis stopped unexpectedly (out of memory?); not finished",
-                    )
-                    _write_json(d / "status.json", st)
-            self._proc = None

@@ -17,14 +17,19 @@ ranges (:data:`runmuscles.validation.LIMITS`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import heapq
 import itertools
 import math
 import os
+import shutil
+import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, replace
@@ -35,7 +40,16 @@ from ..errors import InputError
 from ..validation import LIMITS
 from .condition import SURFACES, Condition
 
-__all__ = ["SLIDER_STEPS", "RunnerSpec", "WhatIfService", "canonical", "moves", "reachable", "slider_values"]
+__all__ = [
+    "SLIDER_STEPS",
+    "RunnerSpec",
+    "WhatIfService",
+    "canonical",
+    "drag_first",
+    "moves",
+    "reachable",
+    "slider_values",
+]
 
 #: The step of each numeric slider (the unit of the condition's field). Choices (``strike``,
 #: ``surface``) have no step: every choice is one move away.
@@ -175,6 +189,26 @@ def _moves_kept(
     return tuple(moves(cond, reach=reach, speeds_m_s=list(speeds_m_s), baseline_speed_m_s=baseline_speed_m_s))
 
 
+def _moved_slider(cond: Condition, other: Condition) -> str | None:
+    """The field in which ``other`` (one slider move away) differs from ``cond``."""
+    for f in fields(cond):
+        if getattr(cond, f.name) != getattr(other, f.name):
+            return f.name
+    return None
+
+
+def drag_first(
+    around: Condition, found: Sequence[tuple[float, Condition]]
+) -> list[tuple[int, float, Condition]]:
+    """The moves of :func:`moves` around ``around`` as ``(rank, distance, condition)``, in the
+    order they are computed ahead: rank 0 for the steps of a slider ``around`` has moved from
+    the recorded condition (the one being dragged is among them), 1 for every other; nearest
+    first within each rank."""
+    moved = set(canonical(around).changes())
+    ranked = [(0 if moved and _moved_slider(around, c) in moved else 1, d, c) for d, c in found]
+    return sorted(ranked, key=lambda x: (x[0], x[1]))
+
+
 @dataclass(frozen=True)
 class RunnerSpec:
     """Which runner a service answers for (the arguments of :func:`runmuscles.whatif.load_runner`).
@@ -213,19 +247,84 @@ class RunnerSpec:
 _WORKER_RUNNERS: dict[RunnerSpec, Any] = {}
 
 
-def _load(spec: RunnerSpec):
-    """The runner, its engines' results remembered (:class:`_Remembered`)."""
-    sm = spec.load()
+def _load(spec: RunnerSpec, snapshot: str | None = None):
+    """The runner, its engines' results remembered (:class:`_Remembered`).
+
+    ``snapshot``: a file a worker of the same service wrote: the runner as loaded, pickled
+    (about 0.1 s to read against about 12 s of CPU to analyse its trials again, most of it
+    residual reduction; the same objects, so the same answers). A worker that finds it loads
+    it and removes it; one that does not, loads the runner and writes it for the next worker.
+    """
+    sm = _read_snapshot(snapshot) if snapshot else None
+    if sm is None:
+        sm = spec.load()
+        if snapshot:
+            _write_snapshot(sm, snapshot)
     for engine in sm.engines:
         engine.evaluate = _Remembered(engine.evaluate)
     return sm
 
 
-def _worker_runner(spec: RunnerSpec):
+def _read_snapshot(path: str):
+    import pickle  # noqa: PLC0415
+
+    try:
+        with open(path, "rb") as f:
+            sm = pickle.load(f)  # written by this service's own worker (a private folder)
+        os.unlink(path)
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return None
+    return sm
+
+
+def _write_snapshot(sm, path: str) -> None:
+    import pickle  # noqa: PLC0415
+
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            pickle.dump(sm, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # a reader never sees half a file
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _worker_runner(spec: RunnerSpec, snapshot: str | None = None):
     sm = _WORKER_RUNNERS.get(spec)
     if sm is None:
-        sm = _WORKER_RUNNERS[spec] = _load(spec)
+        sm = _WORKER_RUNNERS[spec] = _load(spec, snapshot)
     return sm
+
+
+#: How often a worker checks that the process that started it is still there (s).
+ORPHAN_CHECK_S = 2.0
+
+
+def exit_when_orphaned(parent_pid: int, remove: str | None = None) -> threading.Thread:
+    """End this process once ``parent_pid`` is no longer its parent (the parent was killed or
+    ended without stopping it): checked every :data:`ORPHAN_CHECK_S` in a daemon thread.
+    ``remove``: a folder of the parent's removed first (the runner's snapshot)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        if remove:
+            shutil.rmtree(remove, ignore_errors=True)
+        os._exit(1)
+
+    th = threading.Thread(target=watch, name="whatif-orphan-check", daemon=True)
+    th.start()
+    return th
+
+
+def _worker_start(spec: RunnerSpec, parent_pid: int, snapshot: str | None = None) -> None:
+    """A worker's initializer: end this worker once the service's process is gone (a pool's
+    workers would otherwise wait for work for ever, each holding a loaded runner: seen here
+    after a server was stopped), then load the runner (from ``snapshot`` when a worker before
+    it wrote one, see :func:`_load`)."""
+    exit_when_orphaned(parent_pid, os.path.dirname(snapshot) if snapshot else None)
+    _worker_runner(spec, snapshot)
 
 
 class _Remembered:
@@ -322,6 +421,8 @@ class WhatIfService:
         self._local_runner = None
         self._around_baseline = False
         self._speeds: tuple[list[float], float] | None = None
+        self._snapshot_dir: str | None = None
+        self._snapshot_cleanup: weakref.finalize | None = None
         self.stats = {"hits": 0, "waited": 0, "computed": 0, "computed_ahead": 0, "compute_s": 0.0}
 
     # -- public -------------------------------------------------------------------------------
@@ -367,7 +468,10 @@ class WhatIfService:
         Around the baseline (the default, once): every slider's whole range, kept queued until
         computed. Around another condition: :attr:`ahead_reach` steps each way, dropped again
         (unless computing) once the user has moved on, i.e. once :attr:`KEEP_AROUND` later
-        conditions were queued around. Returns how many conditions were newly queued."""
+        conditions were queued around. There the steps of the sliders that condition has moved
+        (the slider being dragged is one of them) come first, nearest first, before any other
+        slider's: a drag's next values are its own slider's neighbours. Returns how many
+        conditions were newly queued."""
         baseline = around is None or not canonical(around).changes()
         if baseline:
             if self._around_baseline:
@@ -375,12 +479,14 @@ class WhatIfService:
             self._around_baseline = True
             around = Condition()
         speeds, base = self.speeds()
-        todo = _moves_kept(canonical(around), None if baseline else self.ahead_reach, tuple(speeds), base)
+        around = canonical(around)
+        todo = _moves_kept(around, None if baseline else self.ahead_reach, tuple(speeds), base)
+        ranked = [(1, d, c) for d, c in todo] if baseline else drag_first(around, todo)
         n = 0
         with self._lock:
             self._generation += 1
             gen = self._generation
-            for distance, c in todo:
+            for first, distance, c in ranked:
                 if c in self._done or c in self._running:
                     continue
                 if c not in self._pending:
@@ -390,7 +496,7 @@ class WhatIfService:
                     self._kept_until[c] = 0  # the baseline's: kept
                 elif self._kept_until.get(c) != 0:
                     self._kept_until[c] = gen
-                self._push((1, distance, -gen, next(self._seq)), c)
+                self._push((1, first, distance, -gen, next(self._seq)), c)
             if not baseline:
                 self._drop_before(gen - self.KEEP_AROUND + 1)
         return n
@@ -437,6 +543,17 @@ class WhatIfService:
             self._speeds = (speeds, baseline_speed(speeds, self.spec.at) if speeds else None)
         return self._speeds
 
+    def _snapshot_path(self) -> str:
+        """Where the first worker leaves the loaded runner for the next (a private folder,
+        removed by :meth:`close`, at the latest when this process exits): the pool starts a
+        second worker only once the first is busy, i.e. after the first answer, and that one
+        then loads in a fraction of a second."""
+        if self._snapshot_dir is None:
+            self._snapshot_dir = tempfile.mkdtemp(prefix="runmuscles-whatif-")
+            # removed at close, or when this service is dropped or its process exits unclosed
+            self._snapshot_cleanup = weakref.finalize(self, shutil.rmtree, self._snapshot_dir, True)
+        return os.path.join(self._snapshot_dir, "runner.pickle")
+
     def close(self) -> None:
         """Stop computing ahead and end the worker processes."""
         with self._lock:
@@ -449,6 +566,8 @@ class WhatIfService:
             fut.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._snapshot_cleanup is not None:
+            self._snapshot_cleanup()
 
     # -- inside -------------------------------------------------------------------------------
     def _push(self, priority: tuple, cond: Condition) -> None:
@@ -533,8 +652,8 @@ class WhatIfService:
                     self._pool = ProcessPoolExecutor(
                         self.workers,
                         mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_worker_runner,
-                        initargs=(self.spec,),
+                        initializer=_worker_start,
+                        initargs=(self.spec, os.getpid(), self._snapshot_path()),
                     )
                 job = self._pool.submit(_worker_compute, self.spec, cond)
             except (BrokenProcessPool, RuntimeError) as exc:

@@ -1,5 +1,6 @@
-"""My data: delete a run or an upload, export everything (one zip, which is also the backup),
-restore a backup into an empty data folder. The work is :mod:`runmuscles.datastore`'s."""
+"""My data: delete a run, an upload or a lab analysis, export everything (one zip, which is also
+the backup), restore a backup into an empty data folder. The work is :mod:`runmuscles.datastore`'s
+(a lab analysis: :meth:`runmuscles.web.lab_jobs.LabJobs.delete`, which stops it if it runs)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ...datastore import (
     write_archive,
 )
 from ..app import render
+from ..lab_jobs import ID_PATTERN
 from ..uploads import UploadRefused, check_content, receive_upload
 from .runs import run_rows
 
@@ -36,13 +38,16 @@ def _data_dir(request: Request) -> FsPath:
 def mydata_page(request: Request):
     data_dir = _data_dir(request)
     engine = request.app.state.engine
+    uploads = list_uploads(data_dir)
+    analyses = request.app.state.lab_jobs.listing()
     return render(
         request,
         "mydata.html",
         {
             "runs": run_rows(request)[::-1],
-            "uploads": list_uploads(data_dir),
-            "empty": history_is_empty(engine) and not list_uploads(data_dir),
+            "uploads": uploads,
+            "analyses": analyses,
+            "empty": history_is_empty(engine) and not uploads and not analyses,
             "done": request.query_params.get("done", "")[:20],
         },
     )
@@ -58,6 +63,12 @@ def delete_run_route(request: Request, run_id: int = Path(ge=1, le=2**62)):
 def delete_upload_route(request: Request, batch: str = Path(pattern=r"^[0-9a-f]{32}$")):
     delete_upload(request.app.state.engine, _data_dir(request), batch)
     return RedirectResponse("/mydata?done=upload-deleted", status_code=303)
+
+
+@router.post("/mydata/analyses/{job_id}/delete")
+def delete_analysis_route(request: Request, job_id: str = Path(pattern=ID_PATTERN, max_length=32)):
+    request.app.state.lab_jobs.delete(job_id)
+    return RedirectResponse("/mydata?done=analysis-deleted", status_code=303)
 
 
 @router.get("/mydata/export")
