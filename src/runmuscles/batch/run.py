@@ -9,6 +9,7 @@ notebook's own, or one connected to ``--scheduler``) it uses that cluster as it 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from .. import __version__
 from ..errors import InputError
 from ..outputs import check_output_file, json_written_by_runmuscles, prepare_output_dir
 from .discover import Skipped, TrialRow, discover
-from .task import DATASET_DIR, TABLES, TRIALS_DIR, QuietOpenSim, prepare_model_task, run_trial_task
+from .task import DATASET_DIR, TABLES, TRIALS_DIR, BatchWorker, prepare_model_task, run_trial_task
 
 __all__ = [
     "BatchResult",
@@ -60,13 +61,20 @@ BIDS_VERSION = "1.9.0"
 
 def versions() -> dict[str, str]:
     """Versions that change results: runmuscles, Python and the numeric libraries."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    # looked up once per process: a distribution's metadata costs milliseconds per lookup,
+    # and a batch's manifest asks for it once per trial
     out = {"runmuscles": __version__, "python": platform.python_version()}
     for dist in ("numpy", "scipy", "opensim", "daqp", "pyarrow"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = ""
-    return out
+    return tuple(out.items())
 
 
 def _sha256_files(paths: list[Path]) -> tuple[str, list[str]]:
@@ -135,6 +143,14 @@ class BatchResult:
         Trial tasks run this time (0 on an immediate rerun).
     skipped
         What discovery skipped, and why.
+    models
+        Each unique model's preparation record (``model``, ``error``, ``seconds``, ``worker``,
+        ``finished_utc``) of this run.
+    timings_s
+        Where the batch's own time went: ``plan`` (hashing inputs, reading the last
+        manifest), ``cluster`` (starting or joining the cluster, the worker plugin's set-up),
+        ``execute`` (from submitting the first task to collecting the last), ``write``
+        (manifest, dataset summaries, report, description).
     """
 
     out: Path
@@ -142,6 +158,8 @@ class BatchResult:
     executed: int
     skipped: list[Skipped] = field(default_factory=list)
     dashboard: str = ""
+    models: list[dict] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict]:
@@ -319,28 +337,38 @@ def run(
     out_p = Path(out).resolve()
     check_output_file(out_p / DESCRIPTION, json_written_by_runmuscles)
     prepare_output_dir(out_p)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
     planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed)
+    timings["plan"] = time.perf_counter() - t0
     to_run = [p for p in planned if p.action == "run"]
     records: dict[str, dict] = {}
     for p in planned:
         if p.action == "reuse":
             records[p.row.trial_id] = {**p.previous, "executed": False}
     dashboard = ""
+    models: list[dict] = []
     if to_run:
         own = client is None
         cluster = None
+        t0 = time.perf_counter()
         if own:
             client, cluster = _start_client(workers, scheduler)
         try:
             dashboard = _dashboard(client)
             if on_start is not None:
                 on_start(dashboard)
-            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress))
+            _setup_workers(client)
+            timings["cluster"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress, models))
+            timings["execute"] = time.perf_counter() - t0
         finally:
             if own:
                 client.close()
                 if cluster is not None:
                     cluster.close()
+    t0 = time.perf_counter()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
     _write_manifest(out_p, ordered)
     write_dataset_summary(out_p)
@@ -348,21 +376,27 @@ def run(
 
     write_dataset_report(out_p)
     _write_description(out_p, manifest, ordered)
-    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard)
+    timings["write"] = time.perf_counter() - t0
+    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings)
+
+
+def _setup_workers(client) -> None:
+    """Register :class:`~runmuscles.batch.task.BatchWorker` (also on workers that join later)."""
+    try:
+        client.register_plugin(BatchWorker(), name=BatchWorker.name)
+    except AttributeError:  # pragma: no cover - older distributed
+        client.register_worker_plugin(BatchWorker(), name=BatchWorker.name)
 
 
 def _execute(
-    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress
+    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress, models_done_info
 ) -> dict[str, dict]:
     import uuid  # noqa: PLC0415
 
     from distributed import as_completed  # noqa: PLC0415
 
-    try:
-        client.register_plugin(QuietOpenSim(), name=QuietOpenSim.name)
-    except AttributeError:  # pragma: no cover - older distributed
-        client.register_worker_plugin(QuietOpenSim(), name=QuietOpenSim.name)
     cache = str(cache_dir) if cache_dir else None
+    digests: dict[str, str] = {}  # model path -> content digest (each file read once)
     models: dict[str, object] = {}  # model content digest -> its preparation's future
     model_paths: dict[str, str] = {}
     futures = {}
@@ -374,7 +408,9 @@ def _execute(
         model = _model_of(p.row)
         dep = None
         if model is not None:
-            digest = _sha256_files([Path(model)])[0]
+            if model not in digests:
+                digests[model] = _sha256_files([Path(model)])[0]
+            digest = digests[model]
             if digest not in models:
                 model_paths[digest] = model
                 models[digest] = client.submit(
@@ -402,11 +438,12 @@ def _execute(
     for fut in as_completed([*models.values(), *futures]):
         if fut in model_of:  # a model preparation: only reported
             models_done += 1
+            try:
+                info = fut.result()
+            except Exception as exc:  # noqa: BLE001 - its trials report it
+                info = {"model": model_paths[model_of[fut]], "error": str(exc), "seconds": None}
+            models_done_info.append(info)
             if model_progress is not None:
-                try:
-                    info = fut.result()
-                except Exception as exc:  # noqa: BLE001 - its trials report it
-                    info = {"model": model_paths[model_of[fut]], "error": str(exc), "seconds": None}
                 model_progress(info, models_done, len(models))
             continue
         done += 1
@@ -452,6 +489,7 @@ _COLUMNS = (
     "dataset_s",
     "stage_timings_s",
     "worker",
+    "peak_rss_mb",
     "submitted_utc",
     "started_utc",
     "finished_utc",
@@ -492,6 +530,7 @@ def _manifest_row(p: PlannedTrial, rec: dict, out: Path) -> dict:
         "dataset_s": rec.get("dataset_s"),
         "stage_timings_s": json.dumps(rec.get("stage_timings_s") or {}, sort_keys=True),
         "worker": rec.get("worker", ""),
+        "peak_rss_mb": rec.get("peak_rss_mb"),
         "submitted_utc": rec.get("submitted_utc"),
         "started_utc": rec.get("started_utc"),
         "finished_utc": rec.get("finished_utc"),
@@ -508,7 +547,7 @@ def _write_manifest(out: Path, rows: list[dict]) -> None:
             return pa.bool_()
         if column == "n_strides":
             return pa.int64()
-        if column.endswith("_utc") or column in ("duration_s", "analyze_s", "dataset_s"):
+        if column.endswith("_utc") or column in ("duration_s", "analyze_s", "dataset_s", "peak_rss_mb"):
             return pa.float64()
         return pa.string()
 
