@@ -178,9 +178,8 @@ def main() -> None:
         return
     tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     report: dict = {"cpus": os.cpu_count(), "quick": args.quick, "workers": args.workers, "runs": []}
-    print(
-        f"{os.cpu_count()} CPUs, {args.workers} workers, Hamner cycle {args.cycle or 'all'}; Fukuchi whole trials"
-    )
+    cycle = args.cycle or "all"
+    print(f"{os.cpu_count()} CPUs, {args.workers} workers, Hamner cycle {cycle}; Fukuchi whole trials")
     for name in args.sets.split(","):
         rows = _rows(name, args.cycle or None, args.quick)
         modes = args.modes.split(",")
