@@ -371,10 +371,12 @@ def run(
     t0 = time.perf_counter()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
     _write_manifest(out_p, ordered)
-    write_dataset_summary(out_p)
+    summaries = dataset_summary(out_p)
+    write_dataset_summary(out_p, summaries)
     from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
 
-    write_dataset_report(out_p)
+    curves = {k: r["curves"] for k, r in records.items() if r.get("executed") and r.get("curves")}
+    write_dataset_report(out_p, curves=curves, summaries=summaries)
     _write_description(out_p, manifest, ordered)
     timings["write"] = time.perf_counter() - t0
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings)
@@ -640,10 +642,11 @@ def dataset_summary(out: str | Path):
     return per_subject, across_subjects
 
 
-def write_dataset_summary(out: str | Path) -> list[Path]:
-    """Write :func:`dataset_summary` as ``summary_subjects.csv`` and ``summary_dataset.csv``."""
+def write_dataset_summary(out: str | Path, summaries=None) -> list[Path]:
+    """Write :func:`dataset_summary` (``summaries``, when already computed) as
+    ``summary_subjects.csv`` and ``summary_dataset.csv``."""
     out = Path(out)
-    per_subject, across = dataset_summary(out)
+    per_subject, across = dataset_summary(out) if summaries is None else summaries
     written = []
     for name, frame in ((SUMMARY_SUBJECTS, per_subject), (SUMMARY_DATASET, across)):
         target = out / name

@@ -200,6 +200,18 @@ def _write_dataset_rows(out: Path, row: TrialRow, analysis, trial_dir: Path) -> 
                 target.unlink()
 
 
+def _report_curves(trial_dir: Path) -> dict | None:
+    """The trial's curves for the dataset report (read here, beside the trial, so that the
+    client does not read every trial's folder again); ``None`` if unreadable (the report
+    then reads the folder itself and says why it could not)."""
+    from ..reports.dataset_html import trial_curves  # noqa: PLC0415
+
+    try:
+        return trial_curves(trial_dir)
+    except InputError:
+        return None
+
+
 def _drop_dataset_rows(out: Path, row: TrialRow) -> None:
     for name in TABLES:
         with suppress(FileNotFoundError):
@@ -235,6 +247,7 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
         analysis, paths = analyze_row(row, trial_dir, cache_dir=cache_dir)
         t1 = time.perf_counter()
         _write_dataset_rows(base, row, analysis, trial_dir)
+        record["curves"] = _report_curves(trial_dir)
         summary = analysis.summary()
         record.update(
             status="ok",
