@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_batch.py            # all 28 Hamner and 12 Fukuchi C3D trials
     .venv/bin/python benchmarks/bench_batch.py --quick    # 4 Hamner + 2 Fukuchi trials, a few minutes
+    .venv/bin/python benchmarks/bench_batch.py --cheap    # 28 cheap tasks: the per-task overhead
         [--sets hamner,fukuchi] [--modes cold,warm] [--cycle 1] [--workers 2] [--json FILE]
 
 For each set of trials (``hamner``: ``../shared/data/hamner2013``, trial folders; ``fukuchi``:
@@ -45,10 +46,11 @@ SETS = {"hamner": DATA / "hamner2013", "fukuchi": DATA / "fukuchi2017"}
 QUICK = {"hamner": 4, "fukuchi": 2}
 
 
-def _rows(name: str, cycle: int | None, quick: bool):
+def _rows(name: str, cycle: int | None, quick: bool, cheap: bool = False):
     from runmuscles.batch import discover
 
-    rows, _ = discover(SETS[name], cycle=cycle if name == "hamner" else None)
+    rr = False if cheap else None
+    rows, _ = discover(SETS[name], cycle=cycle if name == "hamner" else None, residual_reduction=rr)
     if quick:  # the first trials of the first two runners
         subjects = sorted({r.subject for r in rows})[:2]
         per = QUICK[name] // 2
@@ -65,7 +67,7 @@ def _serial_part(args) -> None:
     """Run in a fresh process: the trial tasks one after another; print one JSON line."""
     from runmuscles.batch.task import peak_rss_mb, run_trial_task
 
-    rows = _rows(args.set, args.cycle or None, args.quick)
+    rows = _rows(args.set, args.cycle or None, args.quick, args.cheap)
     c0, t0 = _cpu_s(), time.perf_counter()
     recs = [run_trial_task(r.to_dict(), args.serial_out, args.cache or None) for r in rows]
     wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
@@ -81,7 +83,7 @@ def _serial_part(args) -> None:
 def _serial(name: str, args, cache: str | None, out: Path) -> dict:
     cmd = [sys.executable, __file__, "--serial-part", "--set", name, "--cycle", str(args.cycle),
            "--serial-out", str(out), "--cache", cache or ""]  # fmt: skip
-    cmd += ["--quick"] if args.quick else []
+    cmd += (["--quick"] if args.quick else []) + (["--cheap"] if args.cheap else [])
     p = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if p.returncode != 0:
         raise SystemExit(f"serial part failed:\n{p.stderr[-3000:]}")
@@ -163,6 +165,12 @@ def _print(name: str, mode: str, n: int, s: dict, c: dict, workers: int) -> None
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="4 Hamner and 2 Fukuchi trials")
+    ap.add_argument(
+        "--cheap",
+        action="store_true",
+        help="cheap tasks to show the overhead: the 28 Hamner trials, one stride, no residual "
+        "reduction, warm caches",
+    )
     ap.add_argument("--sets", default="hamner,fukuchi")
     ap.add_argument("--modes", default="cold,warm")
     ap.add_argument("--cycle", type=int, default=1, help="Hamner stride cycle per trial (0: whole trials)")
@@ -176,12 +184,15 @@ def main() -> None:
     if args.serial_part:
         _serial_part(args)
         return
+    if args.cheap:
+        args.sets, args.modes, args.cycle = "hamner", "warm", args.cycle or 1
     tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    report: dict = {"cpus": os.cpu_count(), "quick": args.quick, "workers": args.workers, "runs": []}
+    report: dict = {"cpus": os.cpu_count(), "quick": args.quick, "cheap": args.cheap, "workers": args.workers}
+    report["runs"] = []
     cycle = args.cycle or "all"
     print(f"{os.cpu_count()} CPUs, {args.workers} workers, Hamner cycle {cycle}; Fukuchi whole trials")
     for name in args.sets.split(","):
-        rows = _rows(name, args.cycle or None, args.quick)
+        rows = _rows(name, args.cycle or None, args.quick, args.cheap)
         modes = args.modes.split(",")
         caches = {"serial": None, "cluster": None}
         for mode in modes:
