@@ -261,7 +261,8 @@ def analyze(
             if given is not None:
                 fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
     progress, _ = progress_factory(show and sys.stderr.isatty())
-    label = Path(lab_file).name if lab_file is not None else (trial_name or Path(str(coordinates)).stem)
+    named = lab_file if lab_file is not None else (coordinates or trial)
+    label = trial_name or (Path(named).name if named is not None else "trial")
 
     def run(say):
         return analyze_one(
