@@ -181,6 +181,10 @@ def test_batch_records_memory_timings_and_model_preparation(batch_run) -> None:
     (model,) = result.models
     assert model["error"] == "" and model["seconds"] > 0.0 and ":" in model["worker"]
     assert model["finished_utc"] >= min(r["submitted_utc"] for r in ran)
+    # the trials start after their model's preparation, yet are not all put on the worker that
+    # prepared it: the one runner's four trials ran on both workers
+    assert all(r["started_utc"] >= model["finished_utc"] for r in ran)
+    assert len({r["worker"] for r in m if r["executed"]}) == 2
 
 
 def test_report_curves_from_the_workers_equal_those_read_from_the_folders(batch_run) -> None:

@@ -393,6 +393,15 @@ def _setup_workers(client) -> None:
 def _execute(
     client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress, models_done_info
 ) -> dict[str, dict]:
+    """Submit and collect: each unique model's preparation first, each trial once its model
+    is prepared.
+
+    A trial is submitted when its model's preparation has finished (with that task's record),
+    not as a task depending on it: Dask places a task beside its dependencies' results, which
+    would put every trial of a runner on the worker that prepared the runner's model and leave
+    the others idle; trials without dependencies are spread over the workers as they free up
+    (and need no transfer of a dependency's result).
+    """
     import uuid  # noqa: PLC0415
 
     from distributed import as_completed  # noqa: PLC0415
@@ -401,44 +410,55 @@ def _execute(
     digests: dict[str, str] = {}  # model path -> content digest (each file read once)
     models: dict[str, object] = {}  # model content digest -> its preparation's future
     model_paths: dict[str, str] = {}
-    futures = {}
+    waiting: dict[str, list[PlannedTrial]] = {}  # model digest -> trials waiting for it
+    free: list[PlannedTrial] = []  # trials whose model is made by the trial itself
+    futures: dict[object, PlannedTrial] = {}
     submitted = time.time()
     # keys unique to this run: a key the scheduler still holds from an earlier run on the
     # same client would hand back that run's result instead of running the task again
     nonce = uuid.uuid4().hex[:10]
     for p in to_run:
         model = _model_of(p.row)
-        dep = None
-        if model is not None:
-            if model not in digests:
-                digests[model] = _sha256_files([Path(model)])[0]
-            digest = digests[model]
-            if digest not in models:
-                model_paths[digest] = model
-                models[digest] = client.submit(
-                    prepare_model_task,
-                    model,
-                    cache,
-                    key=f"prepare-model-{digest[:16]}-{nonce}",
-                    retries=TASK_RETRIES,
-                )
-            dep = models[digest]
+        if model is None:
+            free.append(p)
+            continue
+        if model not in digests:
+            digests[model] = _sha256_files([Path(model)])[0]
+        digest = digests[model]
+        if digest not in models:
+            model_paths[digest] = model
+            waiting[digest] = []
+            models[digest] = client.submit(
+                prepare_model_task,
+                model,
+                cache,
+                key=f"prepare-model-{digest[:16]}-{nonce}",
+                retries=TASK_RETRIES,
+            )
+        waiting[digest].append(p)
+    pending = as_completed(list(models.values()))
+
+    def submit_trial(p: PlannedTrial, model_ready: dict | None) -> None:
         fut = client.submit(
             run_trial_task,
             p.row.to_dict(),
             str(out),
             cache,
-            dep,
+            model_ready,
             key=f"trial-{p.row.trial_id}-{nonce}",
             retries=TASK_RETRIES,
             pure=False,
         )
         futures[fut] = p
+        pending.add(fut)
+
+    for p in free:
+        submit_trial(p, None)
     results: dict[str, dict] = {}
     model_of = {f: digest for digest, f in models.items()}
     done = models_done = 0
-    for fut in as_completed([*models.values(), *futures]):
-        if fut in model_of:  # a model preparation: only reported
+    for fut in pending:
+        if fut in model_of:  # a model preparation: reported, then its trials go
             models_done += 1
             try:
                 info = fut.result()
@@ -447,6 +467,8 @@ def _execute(
             models_done_info.append(info)
             if model_progress is not None:
                 model_progress(info, models_done, len(models))
+            for p in waiting.pop(model_of[fut]):
+                submit_trial(p, info)
             continue
         done += 1
         p = futures[fut]

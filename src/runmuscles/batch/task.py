@@ -135,8 +135,9 @@ def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None
 def prepare_model_task(model_path: str, cache_dir: str | None) -> dict:
     """Load a model once (building its geometry cache, written atomically, if missing).
 
-    Trial tasks that use the model depend on this task, so the cache is built once per
-    unique model, not by every worker at once. A failure is returned, not raised: the
+    The trials that use the model are submitted once this task has finished
+    (:func:`runmuscles.batch.run.run`), so the cache is built once per unique model, not by
+    every worker at once. A failure is returned, not raised: the
     trials that use the model then fail with their own reason.
     """
     from ..model import RunnerModel  # noqa: PLC0415
@@ -230,7 +231,7 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
     cache_dir
         Model cache folder (``None``: the user cache).
     model_ready
-        The record of the trial's model preparation task (the dependency; unused otherwise).
+        The record of the trial's model preparation task (its error, if any, is noted).
     """
     quiet_opensim()
     row = TrialRow.from_dict(row_data)
