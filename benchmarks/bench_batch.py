@@ -106,6 +106,7 @@ def _cluster(rows, args, cache: str | None, out: Path) -> dict:
     try:
         cpu0 = sum(client.run(_cpu_s).values())
         sched0 = client.run_on_scheduler(_cpu_s)
+        own_scheduler = client.run_on_scheduler(os.getpid) == os.getpid()  # a LocalCluster's
         c0, t1 = _cpu_s(), time.perf_counter()
         result = run(rows, client, out=out, cache_dir=cache)
         wall, client_cpu = time.perf_counter() - t1, _cpu_s() - c0
@@ -128,6 +129,7 @@ def _cluster(rows, args, cache: str | None, out: Path) -> dict:
         "wall_s": wall,
         "start_s": start_s,
         "cpu_s": {"workers": worker_cpu, "scheduler": sched_cpu, "client": client_cpu},
+        "scheduler_in_client": own_scheduler,
         "failed": failed,
         "stages": stages,
         "batch_s": result.timings_s,
@@ -144,9 +146,10 @@ def _print(name: str, mode: str, n: int, s: dict, c: dict, workers: int) -> None
     print(f"serial : {s['wall_s']:7.2f} s wall, {s['cpu_s']:7.2f} s CPU (load before {s['load']:.2f}); "
           f"peak RSS {s['peak_rss_mb']:.0f} MB")  # fmt: skip
     cpu = c["cpu_s"]
+    rest = (f"client and scheduler (one process) {cpu['client']:.2f} s" if c["scheduler_in_client"]
+            else f"scheduler {cpu['scheduler']:.2f} s, client {cpu['client']:.2f} s")  # fmt: skip
     print(f"cluster: {c['wall_s']:7.2f} s wall + {c['start_s']:.2f} s start, {workers} workers (load before "
-          f"{c['load']:.2f}); CPU: workers {cpu['workers']:.2f} s, scheduler {cpu['scheduler']:.2f} s, "
-          f"client {cpu['client']:.2f} s")  # fmt: skip
+          f"{c['load']:.2f}); CPU: workers {cpu['workers']:.2f} s, {rest}")  # fmt: skip
     judged = "judged" if max(s["load"], c["load"]) < 1 else "NOT judged: load >= 1"
     print(f"speed-up {s['wall_s'] / c['wall_s']:.2f}x ({judged}; target >= 1.8x)")
     for part, d in (("serial ", s), ("cluster", c)):
