@@ -13,7 +13,8 @@ For each set of trials (``hamner``: ``../shared/data/hamner2013``, trial folders
 caches the cold run built, or the user's cache without a cold run), the same trial tasks
 (:func:`runmuscles.batch.task.run_trial_task`) run
 
-* **serial**: one after another in a fresh Python process (its imports included), and
+* **serial**: one after another in a fresh Python process (its imports included; one BLAS
+  thread, as Dask's nanny gives each worker), and
 * **cluster**: through :func:`runmuscles.batch.run` on a LocalCluster of ``--workers``
   processes with one thread each (a fresh cluster per mode; its start is timed apart).
 
@@ -84,7 +85,9 @@ def _serial(name: str, args, cache: str | None, out: Path) -> dict:
     cmd = [sys.executable, __file__, "--serial-part", "--set", name, "--cycle", str(args.cycle),
            "--serial-out", str(out), "--cache", cache or ""]  # fmt: skip
     cmd += (["--quick"] if args.quick else []) + (["--cheap"] if args.cheap else [])
-    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # one BLAS thread, as in a Dask worker (its nanny sets these): the serial run is one worker
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if p.returncode != 0:
         raise SystemExit(f"serial part failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])

@@ -360,6 +360,7 @@ def run(
                 on_start(dashboard)
             _setup_workers(client)
             timings["cluster"] = time.perf_counter() - t0
+            _import_writers_meanwhile()
             t0 = time.perf_counter()
             records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress, models))
             timings["execute"] = time.perf_counter() - t0
@@ -380,6 +381,26 @@ def run(
     _write_description(out_p, manifest, ordered)
     timings["write"] = time.perf_counter() - t0
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings)
+
+
+#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report).
+_WRITER_MODULES = ("pandas", "pyarrow.csv", "pyarrow.dataset", "runmuscles.reports.dataset_html")
+
+
+def _import_writers_meanwhile() -> None:
+    """Import the writers' modules in a background thread while the workers run the trials
+    (the client only waits then), rather than after the last trial (some 0.3-0.5 s).
+    Python's import lock makes a later ``import`` of the same module wait for this one."""
+    import contextlib  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    def load() -> None:
+        for name in _WRITER_MODULES:
+            with contextlib.suppress(ImportError):  # the writer then reports it itself
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="runmuscles-batch-imports", daemon=True).start()
 
 
 def _setup_workers(client) -> None:
