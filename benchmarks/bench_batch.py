@@ -136,7 +136,9 @@ def _cluster(rows, args, cache: str | None, out: Path) -> dict:
         "failed": failed,
         "stages": stages,
         "batch_s": result.timings_s,
-        "overhead": task_overhead(result.records, result.models, result.timings_s, args.workers),
+        "overhead": task_overhead(
+            result.records, result.models, result.timings_s, args.workers, cpu_s=result.cpu_s
+        ),
         # ru_maxrss is a high-water mark: read at the end it covers every task of a worker that
         # lived through the batch; the per-task readings also cover workers lost on the way
         "worker_peak_rss_mb": sorted(peaks_end.values()),
@@ -161,7 +163,8 @@ def _print(name: str, mode: str, n: int, s: dict, c: dict, workers: int) -> None
     print("batch stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in c["batch_s"].items()))
     o = c["overhead"]
     print(f"overhead per task: {o['overhead_per_task_ms']:.1f} ms (between tasks "
-          f"{o['between_tasks_per_task_ms']:.1f} ms + bookkeeping {o['bookkeeping_per_task_ms']:.1f} ms; "
+          f"{o['between_tasks_per_task_ms']:.1f} ms + bookkeeping {o['bookkeeping_per_task_ms']:.1f} ms, "
+          f"of which {o['bookkeeping_cpu_per_task_ms']:.1f} ms CPU; "
           f"target < 50 ms); tail idle {o['tail_s']:.2f} s; workers x span - work: "
           f"{o['span_definition_per_task_ms']:.0f} ms/task")  # fmt: skip
     print("worker peak RSS (MB): " + ", ".join(f"{v:.0f}" for v in c["worker_peak_rss_mb"])

@@ -178,6 +178,7 @@ def test_batch_records_memory_timings_and_model_preparation(batch_run) -> None:
     assert ran and all(50.0 < r["peak_rss_mb"] < 4096.0 for r in ran)
     assert set(result.timings_s) == {"plan", "cluster", "execute", "write"}
     assert all(v >= 0.0 for v in result.timings_s.values()) and result.timings_s["execute"] > 0.0
+    assert set(result.cpu_s) == {"plan", "write"} and all(v >= 0.0 for v in result.cpu_s.values())
     (model,) = result.models
     assert model["error"] == "" and model["seconds"] > 0.0 and ":" in model["worker"]
     assert model["finished_utc"] >= min(r["submitted_utc"] for r in ran)

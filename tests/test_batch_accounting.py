@@ -28,7 +28,8 @@ def test_overhead_splits_work_preparation_gaps_and_tail() -> None:
     # and 2.15-4.15 s, then idle until a finishes at 5.2 s (tail 1.05 s)
     records = [_rec("a", 1.1, 2.0), _rec("a", 3.2, 2.0), _rec("b", 0.05, 2.0), _rec("b", 2.15, 2.0)]
     models = [{"worker": "a", "seconds": 1.0, "finished_utc": 101.0}]
-    o = task_overhead(records, models, {"plan": 0.2, "write": 0.6}, workers=2)
+    cpu = {"plan": 0.1, "write": 0.3}
+    o = task_overhead(records, models, {"plan": 0.2, "write": 0.6}, workers=2, cpu_s=cpu)
     assert o["tasks"] == 4
     assert o["work_s"] == pytest.approx(8.0) and o["preparation_s"] == pytest.approx(1.0)
     assert o["span_s"] == pytest.approx(5.2)
@@ -38,6 +39,7 @@ def test_overhead_splits_work_preparation_gaps_and_tail() -> None:
     assert o["between_tasks_per_task_ms"] == pytest.approx(87.5)
     assert o["bookkeeping_per_task_ms"] == pytest.approx(200.0)
     assert o["overhead_per_task_ms"] == pytest.approx(287.5)
+    assert o["bookkeeping_cpu_per_task_ms"] == pytest.approx(100.0)
     # the first definition: 2 workers x 5.2 s - 8 s of trials, per task
     assert o["span_definition_per_task_ms"] == pytest.approx(600.0)
 
@@ -45,7 +47,7 @@ def test_overhead_splits_work_preparation_gaps_and_tail() -> None:
 def test_overhead_ignores_reused_trials_and_counts_idle_workers_as_tail() -> None:
     reused = {"executed": False, "worker": "a", "duration_s": 50.0, "submitted_utc": 0.0, "finished_utc": 1.0}
     o = task_overhead([_rec("a", 0.01, 1.0), reused], [], {}, workers=3)
-    assert o["tasks"] == 1 and o["work_s"] == pytest.approx(1.0)
+    assert o["tasks"] == 1 and o["work_s"] == pytest.approx(1.0) and o["bookkeeping_cpu_per_task_ms"] is None
     assert o["between_tasks_s"] == pytest.approx(0.01)
     assert o["tail_s"] == pytest.approx(2 * 1.01)  # two workers never got a task
     lost = {"executed": True, "worker": "", "duration_s": None, "submitted_utc": 100.0, "finished_utc": None}

@@ -27,7 +27,13 @@ from collections import defaultdict
 __all__ = ["task_overhead"]
 
 
-def task_overhead(records: list[dict], models: list[dict], timings_s: dict[str, float], workers: int) -> dict:
+def task_overhead(
+    records: list[dict],
+    models: list[dict],
+    timings_s: dict[str, float],
+    workers: int,
+    cpu_s: dict[str, float] | None = None,
+) -> dict:
     """The overhead of one batch run from its records (:class:`~runmuscles.batch.BatchResult`).
 
     Parameters
@@ -41,13 +47,16 @@ def task_overhead(records: list[dict], models: list[dict], timings_s: dict[str, 
         The batch's ``plan`` and ``write`` seconds (:attr:`BatchResult.timings_s`).
     workers
         Worker processes (threads) of the cluster.
+    cpu_s
+        The client's CPU seconds in ``plan`` and ``write`` (:attr:`BatchResult.cpu_s`), if known.
 
     Returns
     -------
     dict
         ``tasks``, ``work_s`` (trials), ``preparation_s`` (models), ``span_s``,
         ``between_tasks_s``, ``tail_s``, ``between_tasks_per_task_ms``,
-        ``bookkeeping_per_task_ms``, ``overhead_per_task_ms`` (their sum) and
+        ``bookkeeping_per_task_ms``, ``overhead_per_task_ms`` (their sum),
+        ``bookkeeping_cpu_per_task_ms`` (``None`` without ``cpu_s``) and
         ``span_definition_per_task_ms`` (``workers x span - trial work``, per task: the
         benchmark's first definition, which also counts preparation and the tail).
     """
@@ -79,6 +88,7 @@ def task_overhead(records: list[dict], models: list[dict], timings_s: dict[str, 
     tail = sum(end - ends[w] for w in seen) + max(0, workers - len(seen)) * (end - submitted)
     work = sum(float(r["duration_s"]) for r in ran if r.get("duration_s") is not None)
     bookkeeping = float(timings_s.get("plan", 0.0)) + float(timings_s.get("write", 0.0))
+    book_cpu = None if cpu_s is None else float(cpu_s.get("plan", 0.0)) + float(cpu_s.get("write", 0.0))
     return {
         "tasks": n,
         "work_s": work,
@@ -89,5 +99,6 @@ def task_overhead(records: list[dict], models: list[dict], timings_s: dict[str, 
         "between_tasks_per_task_ms": 1000.0 * between / n,
         "bookkeeping_per_task_ms": 1000.0 * bookkeeping / n,
         "overhead_per_task_ms": 1000.0 * (between + bookkeeping) / n,
+        "bookkeeping_cpu_per_task_ms": None if book_cpu is None else 1000.0 * book_cpu / n,
         "span_definition_per_task_ms": 1000.0 * max(0.0, workers * (end - submitted) - work) / n,
     }
