@@ -1,18 +1,30 @@
-"""``runmuscles batch`` on the 28 Hamner 2013 trials: serial against a 2-worker LocalCluster.
+"""``runmuscles batch``: serial against a 2-worker LocalCluster, cold and warm, on the shared data.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/bench_batch.py [--data ../shared/data/hamner2013] [--cycle 1]
-        [--workers 2] [--cold] [--json FILE]
+    .venv/bin/python benchmarks/bench_batch.py            # all 28 Hamner and 12 Fukuchi C3D trials
+    .venv/bin/python benchmarks/bench_batch.py --quick    # 4 Hamner + 2 Fukuchi trials, a few minutes
+    .venv/bin/python benchmarks/bench_batch.py --cheap    # 28 cheap tasks: the per-task overhead
+        [--sets hamner,fukuchi] [--modes cold,warm] [--cycle 1] [--workers 2] [--json FILE]
 
-The same trial tasks (:func:`runmuscles.batch.task.run_trial_task`) run one after another in
-this process (serial), then through :func:`runmuscles.batch.run` on a LocalCluster of
-``--workers`` processes with one thread each. Printed: the host's load before each part
-(a speed-up is only judged when it was below 1), wall times, the speed-up, per-stage times
-summed over trials, the per-task overhead on the cluster (the workers' busy time beyond the
-trials' own durations, per trial) and each worker's peak resident memory. ``--cycle 0``
-analyses whole trials. ``--cold`` uses an empty model cache folder (each runner's geometry
-cache is built: tens of seconds per model, so minutes in all).
+For each set of trials (``hamner``: ``../shared/data/hamner2013``, trial folders; ``fukuchi``:
+``../shared/data/fukuchi2017``, whole 30 s C3D trials with the runners' models) and each mode
+(``cold``: an empty model cache folder, so every model's geometry cache is built; ``warm``: the
+caches the cold run built, or the user's cache without a cold run), the same trial tasks
+(:func:`runmuscles.batch.task.run_trial_task`) run
+
+* **serial**: one after another in a fresh Python process (its imports included; one BLAS
+  thread, as Dask's nanny gives each worker), and
+* **cluster**: through :func:`runmuscles.batch.run` on a LocalCluster of ``--workers``
+  processes with one thread each (a fresh cluster per mode; its start is timed apart).
+
+Printed per part: the host's load average before it (a speed-up is judged only below 1), wall
+and CPU seconds (the workers' and the scheduler's CPU for the cluster), the speed-up, per-stage
+times summed over trials, the batch's own stages (plan, cluster set-up, execution, writing),
+the per-task overhead (:func:`runmuscles.batch.accounting.task_overhead`: the workers' time
+between tasks plus the client's bookkeeping, per task; target < 50 ms) and each worker's peak
+resident memory (``ru_maxrss`` read in the worker after every task and at the end; target
+<= 1 GB).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,86 +41,184 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+DATA = REPO / ".." / "shared" / "data"
+SETS = {"hamner": DATA / "hamner2013", "fukuchi": DATA / "fukuchi2017"}
+#: ``--quick``: trials per set (two runners each, so that models are prepared in parallel).
+QUICK = {"hamner": 4, "fukuchi": 2}
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
+def _rows(name: str, cycle: int | None, quick: bool, cheap: bool = False):
+    from runmuscles.batch import discover
+
+    rr = False if cheap else None
+    rows, _ = discover(SETS[name], cycle=cycle if name == "hamner" else None, residual_reduction=rr)
+    if quick:  # the first trials of the first two runners
+        subjects = sorted({r.subject for r in rows})[:2]
+        per = QUICK[name] // 2
+        rows = [r for s in subjects for r in [r for r in rows if r.subject == s][:per]]
+    return rows
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "hamner2013")
-    ap.add_argument("--cycle", type=int, default=1, help="stride cycle per trial (0: whole trials)")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--cold", action="store_true", help="empty model cache folder")
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args()
+def _cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
 
+
+def _serial_part(args) -> None:
+    """Run in a fresh process: the trial tasks one after another; print one JSON line."""
+    from runmuscles.batch.task import peak_rss_mb, run_trial_task
+
+    rows = _rows(args.set, args.cycle or None, args.quick, args.cheap)
+    c0, t0 = _cpu_s(), time.perf_counter()
+    recs = [run_trial_task(r.to_dict(), args.serial_out, args.cache or None) for r in rows]
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
+    failed = [r["error"] for r in recs if r["status"] != "ok"]
+    stages: dict[str, float] = defaultdict(float)
+    for r in recs:
+        for k, v in (r.get("stage_timings_s") or {}).items():
+            stages[k] += v
+    out = {"wall_s": wall, "cpu_s": cpu, "failed": failed, "stages": stages, "peak_rss_mb": peak_rss_mb()}
+    print(json.dumps(out))
+
+
+def _serial(name: str, args, cache: str | None, out: Path) -> dict:
+    cmd = [sys.executable, __file__, "--serial-part", "--set", name, "--cycle", str(args.cycle),
+           "--serial-out", str(out), "--cache", cache or ""]  # fmt: skip
+    cmd += (["--quick"] if args.quick else []) + (["--cheap"] if args.cheap else [])
+    # one BLAS thread, as in a Dask worker (its nanny sets these): the serial run is one worker
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if p.returncode != 0:
+        raise SystemExit(f"serial part failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def _cluster(rows, args, cache: str | None, out: Path) -> dict:
     from distributed import Client, LocalCluster
 
-    from runmuscles.batch import discover, run
-    from runmuscles.batch.task import run_trial_task
+    from runmuscles.batch import run
+    from runmuscles.batch.accounting import task_overhead
+    from runmuscles.batch.task import peak_rss_mb
 
-    rows, _ = discover(args.data, cycle=args.cycle or None)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    cache = str(tmp / "cache") if args.cold else None
-    report: dict = {"trials": len(rows), "cycle": args.cycle, "cold": args.cold, "cpus": os.cpu_count()}
-
-    report["load_before_serial"] = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    serial = [run_trial_task(r.to_dict(), str(tmp / "serial"), cache) for r in rows]
-    report["serial_s"] = time.perf_counter() - t0
-    assert all(r["status"] == "ok" for r in serial), [r["error"] for r in serial if r["status"] != "ok"]
-    if args.cold:
-        cache = str(tmp / "cache-cluster")
-
-    report["load_before_cluster"] = os.getloadavg()[0]
     t0 = time.perf_counter()
     cluster = LocalCluster(
         n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
     )
     client = Client(cluster)
-    report["cluster_start_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    result = run(rows, client, out=tmp / "cluster", cache_dir=cache)
-    report["cluster_run_s"] = time.perf_counter() - t1
-    peaks = client.run(_peak_rss_mb)
-    client.close()
-    cluster.close()
-    assert result.ok == len(rows), result.failed
-
-    recs = result.records
-    busy = sum(r["duration_s"] for r in recs)
-    span = max(r["finished_utc"] for r in recs) - min(r["submitted_utc"] for r in recs)
+    start_s = time.perf_counter() - t0
+    try:
+        cpu0 = sum(client.run(_cpu_s).values())
+        sched0 = client.run_on_scheduler(_cpu_s)
+        own_scheduler = client.run_on_scheduler(os.getpid) == os.getpid()  # a LocalCluster's
+        c0, t1 = _cpu_s(), time.perf_counter()
+        result = run(rows, client, out=out, cache_dir=cache)
+        wall, client_cpu = time.perf_counter() - t1, _cpu_s() - c0
+        worker_cpu = sum(client.run(_cpu_s).values()) - cpu0
+        sched_cpu = client.run_on_scheduler(_cpu_s) - sched0
+        peaks_end = client.run(peak_rss_mb)
+    finally:
+        client.close()
+        cluster.close()
+    failed = [r["error"] for r in result.failed]
     stages: dict[str, float] = defaultdict(float)
-    for r in recs:
-        for k, v in json.loads(r["stage_timings_s"]).items():
+    peaks: dict[str, float] = defaultdict(float)
+    for r in result.records:
+        for k, v in json.loads(r["stage_timings_s"] or "{}").items():
             stages[k] += v
-    report.update(
-        speed_up=report["serial_s"] / report["cluster_run_s"],
-        speed_up_with_start=report["serial_s"] / (report["cluster_run_s"] + report["cluster_start_s"]),
-        task_mean_s=busy / len(recs),
-        overhead_per_task_ms=1000.0 * max(0.0, span * args.workers - busy) / len(recs),
-        stage_sums_s=dict(stages),
-        worker_peak_rss_mb=sorted(peaks.values()),
+        if r.get("peak_rss_mb") is not None:
+            peaks[r["worker"]] = max(peaks[r["worker"]], float(r["peak_rss_mb"]))
+    stages["model preparation"] = sum(m.get("seconds") or 0.0 for m in result.models)
+    return {
+        "wall_s": wall,
+        "start_s": start_s,
+        "cpu_s": {"workers": worker_cpu, "scheduler": sched_cpu, "client": client_cpu},
+        "scheduler_in_client": own_scheduler,
+        "failed": failed,
+        "stages": stages,
+        "batch_s": result.timings_s,
+        "overhead": task_overhead(
+            result.records, result.models, result.timings_s, args.workers, cpu_s=result.cpu_s
+        ),
+        # ru_maxrss is a high-water mark: read at the end it covers every task of a worker that
+        # lived through the batch; the per-task readings also cover workers lost on the way
+        "worker_peak_rss_mb": sorted(peaks_end.values()),
+        "task_peak_rss_mb": dict(peaks),
+    }
+
+
+def _print(name: str, mode: str, n: int, s: dict, c: dict, workers: int) -> None:
+    print(f"\n== {name}: {n} trials, {mode} caches ==")
+    print(f"serial : {s['wall_s']:7.2f} s wall, {s['cpu_s']:7.2f} s CPU (load before {s['load']:.2f}); "
+          f"peak RSS {s['peak_rss_mb']:.0f} MB")  # fmt: skip
+    cpu = c["cpu_s"]
+    rest = (f"client and scheduler (one process) {cpu['client']:.2f} s" if c["scheduler_in_client"]
+            else f"scheduler {cpu['scheduler']:.2f} s, client {cpu['client']:.2f} s")  # fmt: skip
+    print(f"cluster: {c['wall_s']:7.2f} s wall + {c['start_s']:.2f} s start, {workers} workers (load before "
+          f"{c['load']:.2f}); CPU: workers {cpu['workers']:.2f} s, {rest}")  # fmt: skip
+    judged = "judged" if max(s["load"], c["load"]) < 1 else "NOT judged: load >= 1"
+    print(f"speed-up {s['wall_s'] / c['wall_s']:.2f}x ({judged}; target >= 1.8x)")
+    for part, d in (("serial ", s), ("cluster", c)):
+        print(f"stages {part} (s, summed over trials): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in sorted(d["stages"].items())))  # fmt: skip
+    print("batch stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in c["batch_s"].items()))
+    o = c["overhead"]
+    print(f"overhead per task: {o['overhead_per_task_ms']:.1f} ms (between tasks "
+          f"{o['between_tasks_per_task_ms']:.1f} ms + bookkeeping {o['bookkeeping_per_task_ms']:.1f} ms, "
+          f"of which {o['bookkeeping_cpu_per_task_ms']:.1f} ms CPU; "
+          f"target < 50 ms); tail idle {o['tail_s']:.2f} s; workers x span - work: "
+          f"{o['span_definition_per_task_ms']:.0f} ms/task")  # fmt: skip
+    print("worker peak RSS (MB): " + ", ".join(f"{v:.0f}" for v in c["worker_peak_rss_mb"])
+          + " (target <= 1024)")  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="4 Hamner and 2 Fukuchi trials")
+    ap.add_argument(
+        "--cheap",
+        action="store_true",
+        help="cheap tasks to show the overhead: the 28 Hamner trials, one stride, no residual "
+        "reduction, warm caches",
     )
-    print(f"{len(rows)} trials (cycle {args.cycle or 'all'}), {'cold' if args.cold else 'warm'} caches, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
-    print(f"serial:  {report['serial_s']:.2f} s   (load before {report['load_before_serial']:.2f})")
-    print(
-        f"cluster: {report['cluster_run_s']:.2f} s + {report['cluster_start_s']:.2f} s start, "
-        f"{args.workers} workers (load before {report['load_before_cluster']:.2f})"
-    )
-    print(
-        f"speed-up {report['speed_up']:.2f}x ({report['speed_up_with_start']:.2f}x with the start); "
-        f"judged only when the load was below 1"
-    )
-    mean_ms, over_ms = report["task_mean_s"] * 1000, report["overhead_per_task_ms"]
-    print(f"mean trial task {mean_ms:.0f} ms; overhead {over_ms:.0f} ms/task")
-    print("stage sums (s): " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items())))
-    print("worker peak RSS (MB): " + ", ".join(f"{v:.0f}" for v in report["worker_peak_rss_mb"]))
+    ap.add_argument("--sets", default="hamner,fukuchi")
+    ap.add_argument("--modes", default="cold,warm")
+    ap.add_argument("--cycle", type=int, default=1, help="Hamner stride cycle per trial (0: whole trials)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--serial-part", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--set", default="hamner", help=argparse.SUPPRESS)
+    ap.add_argument("--serial-out", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--cache", default="", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serial_part:
+        _serial_part(args)
+        return
+    if args.cheap:
+        args.sets, args.modes, args.cycle = "hamner", "warm", args.cycle or 1
+    tmp = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    report: dict = {"cpus": os.cpu_count(), "quick": args.quick, "cheap": args.cheap, "workers": args.workers}
+    report["runs"] = []
+    cycle = args.cycle or "all"
+    print(f"{os.cpu_count()} CPUs, {args.workers} workers, Hamner cycle {cycle}; Fukuchi whole trials")
+    for name in args.sets.split(","):
+        rows = _rows(name, args.cycle or None, args.quick, args.cheap)
+        modes = args.modes.split(",")
+        caches = {"serial": None, "cluster": None}
+        for mode in modes:
+            if mode == "cold":
+                caches = {k: str(tmp / f"{name}-cache-{k}") for k in caches}
+            s_load = os.getloadavg()[0]
+            s = _serial(name, args, caches["serial"], tmp / f"{name}-{mode}-serial")
+            s["load"] = s_load
+            c_load = os.getloadavg()[0]
+            c = _cluster(rows, args, caches["cluster"], tmp / f"{name}-{mode}-cluster")
+            c["load"] = c_load
+            if s["failed"] or c["failed"]:
+                raise SystemExit(f"failed trials: {s['failed'] + c['failed']}")
+            _print(name, mode, len(rows), s, c, args.workers)
+            report["runs"].append({"set": name, "mode": mode, "trials": len(rows), "serial": s, "cluster": c})
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from runmuscles.batch import (
     run,
 )
 from runmuscles.errors import InputError
-from runmuscles.reports.dataset_html import dataset_curves
+from runmuscles.reports.dataset_html import dataset_curves, dataset_report_html, trial_curves
 from runmuscles.reports.resultset import load_results
 
 pytestmark = pytest.mark.slow
@@ -168,6 +168,42 @@ def test_each_unique_model_is_prepared_once(batch_run) -> None:
     models = batch_run[4]
     assert len(models) == 1 and models[0]["error"] == ""
     assert models[0]["model"].endswith("subject01_adjusted_scaled.osim")
+
+
+def test_batch_records_memory_timings_and_model_preparation(batch_run) -> None:
+    result, out, *_ = batch_run
+    m = pq.read_table(out / "manifest.parquet").to_pylist()
+    ran = [r for r in m if r["executed"] and r["status"] == "ok"]
+    # each trial's worker's peak resident memory so far (MB): a Python process with the model
+    assert ran and all(50.0 < r["peak_rss_mb"] < 4096.0 for r in ran)
+    assert set(result.timings_s) == {"plan", "cluster", "execute", "write"}
+    assert all(v >= 0.0 for v in result.timings_s.values()) and result.timings_s["execute"] > 0.0
+    assert set(result.cpu_s) == {"plan", "write"} and all(v >= 0.0 for v in result.cpu_s.values())
+    (model,) = result.models
+    assert model["error"] == "" and model["seconds"] > 0.0 and ":" in model["worker"]
+    assert model["finished_utc"] >= min(r["submitted_utc"] for r in ran)
+    # the trials start after their model's preparation, yet are not all put on the worker that
+    # prepared it: the one runner's four trials ran on both workers
+    assert all(r["started_utc"] >= model["finished_utc"] for r in ran)
+    assert len({r["worker"] for r in m if r["executed"]}) == 2
+
+
+def test_report_curves_from_the_workers_equal_those_read_from_the_folders(batch_run) -> None:
+    result, out, *_ = batch_run
+    ok = [r for r in result.records if r["status"] == "ok"]
+    known = {r["trial_id"]: trial_curves(out / r["results"]) for r in ok}
+    assert all(set(c["groups"]) >= {"calves", "quadriceps"} for c in known.values())
+    read, given = dataset_curves(out), dataset_curves(out, known=known)
+    assert read.problems == given.problems == []
+    assert read.toe_off_pct == given.toe_off_pct and np.array_equal(read.cycle_pct, given.cycle_pct)
+    for speed, groups in read.curves.items():
+        for g, by_subject in groups.items():
+            for subject, curve in by_subject.items():
+                assert np.array_equal(curve, given.curves[speed][g][subject])
+    # the batch's report (drawn from the workers' curves) is the one drawn from the folders alone
+    stamp = re.compile(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    batch_html = stamp.sub("", (out / "dataset_report.html").read_text(encoding="utf-8"))
+    assert batch_html == stamp.sub("", dataset_report_html(out))
 
 
 def test_a_corrupted_trial_fails_with_its_reason_and_the_others_complete(batch_run) -> None:

@@ -1,9 +1,9 @@
 """One trial's inputs and settings, the same for ``runmuscles analyze`` and ``runmuscles batch``.
 
-Both commands turn what they were given into a :class:`~runmuscles.trials.TrialSpec` and
-:class:`~runmuscles.pipeline.AnalysisOptions` here, then call
-:func:`runmuscles.pipeline.analyze_trial` and :func:`runmuscles.results.write_results`; a
-batch's trial therefore gives the files ``analyze`` gives on the same inputs.
+:func:`analyze_one` is the one library path from a trial's files to its written results:
+``runmuscles analyze``, the app's lab analyses (:func:`analyze_lab_files`) and each trial of
+``runmuscles batch`` call it, so a batch's trial gives the files ``analyze`` gives on the same
+inputs. Its steps:
 
 * :func:`folder_trial_inputs`: a trial folder in the hamner2013 layout (with
   ``forces="estimate"``: the forces from the motion alone, written into ``out``);
@@ -14,14 +14,17 @@ batch's trial therefore gives the files ``analyze`` gives on the same inputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import InputError
+
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import AnalysisOptions
+    from .pipeline import AnalysisOptions, TrialAnalysis
     from .trials import TrialSpec
 
-__all__ = ["analysis_options", "analyze_lab_files", "folder_trial_inputs"]
+__all__ = ["analysis_options", "analyze_lab_files", "analyze_one", "folder_trial_inputs", "trial_inputs"]
 
 
 def folder_trial_inputs(
@@ -105,6 +108,166 @@ def analysis_options(
     )
 
 
+def trial_inputs(
+    out: str | Path,
+    *,
+    lab_file: str | Path | None = None,
+    folder: str | Path | None = None,
+    trial: str | None = None,
+    model: str | Path | None = None,
+    coordinates: str | Path | None = None,
+    forces: str | Path | None = None,
+    static: str | Path | None = None,
+    mass_kg: float | None = None,
+    height_m: float | None = None,
+    marker_map: str | Path | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    stance_only: bool = False,
+    accept_ik_error: bool = False,
+    ik: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[TrialSpec, dict, list[str]]:
+    """One trial's files made ready for the analysis: ``(spec, inputs, notices)``.
+
+    ``lab_file`` (C3D, TRC or joint angles) goes through :func:`runmuscles.lab.prepare_lab_trial`
+    (model scaling, inverse kinematics, forces; ``ik`` ``None``: the project's own); otherwise
+    ``folder`` + ``trial`` (or ``coordinates``) through :func:`folder_trial_inputs`. ``inputs``
+    are the :class:`AnalysisOptions` keywords the preparation decided (forces' source, a window
+    imposed by the plates, warnings); ``notices`` what the lab path assumed.
+    """
+    if lab_file is None:
+        lab_only = {
+            "static": static,
+            "mass_kg": mass_kg,
+            "marker_map": marker_map,
+            "ik": ik,
+            "stance_only": stance_only or None,
+            "accept_ik_error": accept_ik_error or None,
+        }
+        given = [k for k, v in lab_only.items() if v is not None]
+        if given:
+            where = folder if folder is not None else coordinates
+            raise InputError(
+                str(where),
+                f"{', '.join(given)}: only with a C3D, TRC or joint-angle file, not a trial folder",
+            )
+        spec, inputs = folder_trial_inputs(
+            folder, trial, out, model=model, coordinates=coordinates, forces=forces
+        )
+        return spec, inputs, []
+    from .lab import prepare_lab_trial  # noqa: PLC0415
+
+    lab = prepare_lab_trial(
+        lab_file,
+        out,
+        static=static,
+        model=model,
+        forces=forces,
+        mass_kg=mass_kg,
+        height_m=height_m,
+        marker_map=marker_map,
+        start_s=start_s,
+        end_s=end_s,
+        stance_only=stance_only,
+        progress=progress,
+        accept_ik_error=accept_ik_error,
+        ik=ik or "own",
+    )
+    return lab.spec, lab.analysis_inputs(), list(lab.notices)
+
+
+def analyze_one(
+    out: str | Path,
+    *,
+    lab_file: str | Path | None = None,
+    folder: str | Path | None = None,
+    trial: str | None = None,
+    model: str | Path | None = None,
+    coordinates: str | Path | None = None,
+    forces: str | Path | None = None,
+    static: str | Path | None = None,
+    mass_kg: float | None = None,
+    height_m: float | None = None,
+    marker_map: str | Path | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    stance_only: bool = False,
+    accept_ik_error: bool = False,
+    ik: str | None = None,
+    lowpass_hz: float | None = None,
+    activation_exponent: float | None = None,
+    strength: str | None = None,
+    cycle: int | None = None,
+    speed_m_s: float | None = None,
+    emg=None,
+    cache_dir: str | Path | None = None,
+    residual_reduction: bool | None = None,
+    muscles: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[TrialAnalysis, dict[str, Path], list[str]]:
+    """One trial analysed and written into ``out``: the one library path of ``runmuscles
+    analyze``, the app's lab analyses and each ``runmuscles batch`` trial.
+
+    :func:`trial_inputs` (the files made ready), :func:`analysis_options` (settings left
+    ``None`` take the command's defaults), :func:`runmuscles.pipeline.analyze_trial` and
+    :func:`runmuscles.results.write_results`. ``progress`` is called with the name of each
+    stage as it starts (preparation's and the analysis'); ``notify`` with each of the lab
+    path's notices as soon as the preparation is done (before the long stages); ``emg``: the
+    :class:`~runmuscles.analyses.emg.EmgOptions` of ``--emg``.
+
+    Returns
+    -------
+    (analysis, paths, notices)
+        The :class:`~runmuscles.pipeline.TrialAnalysis`, the written files by kind, and the lab
+        path's notices (what it assumed).
+    """
+    from .pipeline import analyze_trial  # noqa: PLC0415
+    from .results import write_results  # noqa: PLC0415
+
+    spec, inputs, notices = trial_inputs(
+        out,
+        lab_file=lab_file,
+        folder=folder,
+        trial=trial,
+        model=model,
+        coordinates=coordinates,
+        forces=forces,
+        static=static,
+        mass_kg=mass_kg,
+        height_m=height_m,
+        marker_map=marker_map,
+        start_s=start_s,
+        end_s=end_s,
+        stance_only=stance_only,
+        accept_ik_error=accept_ik_error,
+        ik=ik,
+        progress=progress,
+    )
+    if notify is not None:
+        for n in notices:
+            notify(n)
+    opts = analysis_options(
+        spec,
+        inputs,
+        lowpass_hz=lowpass_hz,
+        activation_exponent=activation_exponent,
+        strength=strength,
+        height_m=height_m,
+        cycle=cycle,
+        start_s=start_s,
+        end_s=end_s,
+        speed_m_s=speed_m_s,
+        emg=emg,
+        cache_dir=cache_dir,
+        residual_reduction=residual_reduction,
+        muscles=muscles,
+    )
+    analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts, progress=progress)
+    return analysis, write_results(analysis, out), notices
+
+
 def analyze_lab_files(
     trial: str | Path,
     out: str | Path,
@@ -120,45 +283,24 @@ def analyze_lab_files(
     emg=None,
     progress=None,
 ):
-    """A lab trial's files analysed as ``runmuscles analyze TRIAL --out OUT`` analyses them.
-
-    :func:`runmuscles.lab.prepare_lab_trial` (model scaling, inverse kinematics, forces), then
-    :func:`runmuscles.pipeline.analyze_trial` with :func:`analysis_options`' defaults (the
-    command's) and :func:`runmuscles.results.write_results` into ``out``. ``progress`` is
-    called with the name of each stage as it starts (both steps name theirs); ``emg``: the
-    :class:`~runmuscles.analyses.emg.EmgOptions` of ``--emg``.
+    """A lab trial's files analysed as ``runmuscles analyze TRIAL --out OUT`` analyses them:
+    :func:`analyze_one` with ``lab_file=trial`` (kept for the app's callers).
 
     Returns
     -------
     (analysis, paths, notices)
-        The :class:`~runmuscles.pipeline.TrialAnalysis`, the written files by kind, and the lab
-        path's notices (what it assumed).
     """
-    from .lab import prepare_lab_trial  # noqa: PLC0415
-    from .pipeline import analyze_trial  # noqa: PLC0415
-    from .results import write_results  # noqa: PLC0415
-
-    lab = prepare_lab_trial(
-        trial,
+    return analyze_one(
         out,
+        lab_file=trial,
         static=static,
         model=model,
         forces=forces,
         mass_kg=mass_kg,
         height_m=height_m,
-        start_s=start_s,
-        end_s=end_s,
-        progress=progress,
-    )
-    spec = lab.spec
-    opts = analysis_options(
-        spec,
-        lab.analysis_inputs(),
-        height_m=height_m,
         speed_m_s=speed_m_s,
         start_s=start_s,
         end_s=end_s,
         emg=emg,
+        progress=progress,
     )
-    analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts, progress=progress)
-    return analysis, write_results(analysis, out), list(lab.notices)

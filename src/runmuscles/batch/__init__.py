@@ -3,9 +3,12 @@
 * :mod:`.discover`: a data folder (hamner2013 layout, C3D sessions) or a manifest CSV ->
   one :class:`TrialRow` per trial, with BIDS-style trial IDs.
 * :mod:`.task`: what a worker runs (a model's preparation; a trial's analysis through the
-  same library path as ``runmuscles analyze``), returning plain records.
+  same library path as ``runmuscles analyze``, :func:`runmuscles.analysis_inputs.analyze_one`),
+  returning plain records (with the worker's peak memory); the worker plugin that sets each
+  worker up once (OpenSim's log file off, the analysis' modules imported).
 * :mod:`.run`: plan (reuse what is unchanged), submit to a Dask cluster, collect, and write
   ``manifest.parquet``/``.csv`` and ``dataset_description.json``.
+* :mod:`.accounting`: where a batch's time went (the per-task overhead).
 
 Usable from a notebook with one's own client::
 

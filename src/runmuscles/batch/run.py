@@ -9,6 +9,7 @@ notebook's own, or one connected to ``--scheduler``) it uses that cluster as it 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from .. import __version__
 from ..errors import InputError
 from ..outputs import check_output_file, json_written_by_runmuscles, prepare_output_dir
 from .discover import Skipped, TrialRow, discover
-from .task import DATASET_DIR, TABLES, TRIALS_DIR, QuietOpenSim, prepare_model_task, run_trial_task
+from .task import DATASET_DIR, TABLES, TRIALS_DIR, BatchWorker, prepare_model_task, run_trial_task
 
 __all__ = [
     "BatchResult",
@@ -60,13 +61,20 @@ BIDS_VERSION = "1.9.0"
 
 def versions() -> dict[str, str]:
     """Versions that change results: runmuscles, Python and the numeric libraries."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    # looked up once per process: a distribution's metadata costs milliseconds per lookup,
+    # and a batch's manifest asks for it once per trial
     out = {"runmuscles": __version__, "python": platform.python_version()}
     for dist in ("numpy", "scipy", "opensim", "daqp", "pyarrow"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = ""
-    return out
+    return tuple(out.items())
 
 
 def _sha256_files(paths: list[Path]) -> tuple[str, list[str]]:
@@ -135,6 +143,17 @@ class BatchResult:
         Trial tasks run this time (0 on an immediate rerun).
     skipped
         What discovery skipped, and why.
+    models
+        Each unique model's preparation record (``model``, ``error``, ``seconds``, ``worker``,
+        ``finished_utc``) of this run.
+    timings_s
+        Where the batch's own time went: ``plan`` (hashing inputs, reading the last
+        manifest), ``cluster`` (starting or joining the cluster, the worker plugin's set-up),
+        ``execute`` (from submitting the first task to collecting the last), ``write``
+        (manifest, dataset summaries, report, description).
+    cpu_s
+        The client process's CPU seconds in ``plan`` and ``write`` (a shared machine's wall
+        times say little).
     """
 
     out: Path
@@ -142,6 +161,9 @@ class BatchResult:
     executed: int
     skipped: list[Skipped] = field(default_factory=list)
     dashboard: str = ""
+    models: list[dict] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict]:
@@ -319,95 +341,160 @@ def run(
     out_p = Path(out).resolve()
     check_output_file(out_p / DESCRIPTION, json_written_by_runmuscles)
     prepare_output_dir(out_p)
+    t0, c0 = time.perf_counter(), time.process_time()
+    timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
+    cpu: dict[str, float] = {}  # the client process's CPU seconds in its own stages
     planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed)
+    timings["plan"], cpu["plan"] = time.perf_counter() - t0, time.process_time() - c0
     to_run = [p for p in planned if p.action == "run"]
     records: dict[str, dict] = {}
     for p in planned:
         if p.action == "reuse":
             records[p.row.trial_id] = {**p.previous, "executed": False}
     dashboard = ""
+    models: list[dict] = []
     if to_run:
         own = client is None
         cluster = None
+        t0 = time.perf_counter()
         if own:
             client, cluster = _start_client(workers, scheduler)
         try:
             dashboard = _dashboard(client)
             if on_start is not None:
                 on_start(dashboard)
-            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress))
+            _setup_workers(client)
+            timings["cluster"] = time.perf_counter() - t0
+            _import_writers_meanwhile()
+            t0 = time.perf_counter()
+            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress, models))
+            timings["execute"] = time.perf_counter() - t0
         finally:
             if own:
                 client.close()
                 if cluster is not None:
                     cluster.close()
+    t0, c0 = time.perf_counter(), time.process_time()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
     _write_manifest(out_p, ordered)
-    write_dataset_summary(out_p)
+    summaries = dataset_summary(out_p)
+    write_dataset_summary(out_p, summaries)
     from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
 
-    write_dataset_report(out_p)
+    curves = {k: r["curves"] for k, r in records.items() if r.get("executed") and r.get("curves")}
+    write_dataset_report(out_p, curves=curves, summaries=summaries)
     _write_description(out_p, manifest, ordered)
-    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard)
+    timings["write"], cpu["write"] = time.perf_counter() - t0, time.process_time() - c0
+    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings, cpu)
+
+
+#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report).
+_WRITER_MODULES = ("pandas", "pyarrow.csv", "pyarrow.dataset", "runmuscles.reports.dataset_html")
+
+
+def _import_writers_meanwhile() -> None:
+    """Import the writers' modules in a background thread while the workers run the trials
+    (the client only waits then), rather than after the last trial (some 0.3-0.5 s).
+    Python's import lock makes a later ``import`` of the same module wait for this one."""
+    import contextlib  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    def load() -> None:
+        for name in _WRITER_MODULES:
+            with contextlib.suppress(ImportError):  # the writer then reports it itself
+                importlib.import_module(name)
+
+    threading.Thread(target=load, name="runmuscles-batch-imports", daemon=True).start()
+
+
+def _setup_workers(client) -> None:
+    """Register :class:`~runmuscles.batch.task.BatchWorker` (also on workers that join later)."""
+    try:
+        client.register_plugin(BatchWorker(), name=BatchWorker.name)
+    except AttributeError:  # pragma: no cover - older distributed
+        client.register_worker_plugin(BatchWorker(), name=BatchWorker.name)
 
 
 def _execute(
-    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress
+    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress, models_done_info
 ) -> dict[str, dict]:
+    """Submit and collect: each unique model's preparation first, each trial once its model
+    is prepared.
+
+    A trial is submitted when its model's preparation has finished (with that task's record),
+    not as a task depending on it: Dask places a task beside its dependencies' results, which
+    would put every trial of a runner on the worker that prepared the runner's model and leave
+    the others idle; trials without dependencies are spread over the workers as they free up
+    (and need no transfer of a dependency's result).
+    """
     import uuid  # noqa: PLC0415
 
     from distributed import as_completed  # noqa: PLC0415
 
-    try:
-        client.register_plugin(QuietOpenSim(), name=QuietOpenSim.name)
-    except AttributeError:  # pragma: no cover - older distributed
-        client.register_worker_plugin(QuietOpenSim(), name=QuietOpenSim.name)
     cache = str(cache_dir) if cache_dir else None
+    digests: dict[str, str] = {}  # model path -> content digest (each file read once)
     models: dict[str, object] = {}  # model content digest -> its preparation's future
     model_paths: dict[str, str] = {}
-    futures = {}
+    waiting: dict[str, list[PlannedTrial]] = {}  # model digest -> trials waiting for it
+    free: list[PlannedTrial] = []  # trials whose model is made by the trial itself
+    futures: dict[object, PlannedTrial] = {}
     submitted = time.time()
     # keys unique to this run: a key the scheduler still holds from an earlier run on the
     # same client would hand back that run's result instead of running the task again
     nonce = uuid.uuid4().hex[:10]
     for p in to_run:
         model = _model_of(p.row)
-        dep = None
-        if model is not None:
-            digest = _sha256_files([Path(model)])[0]
-            if digest not in models:
-                model_paths[digest] = model
-                models[digest] = client.submit(
-                    prepare_model_task,
-                    model,
-                    cache,
-                    key=f"prepare-model-{digest[:16]}-{nonce}",
-                    retries=TASK_RETRIES,
-                )
-            dep = models[digest]
+        if model is None:
+            free.append(p)
+            continue
+        if model not in digests:
+            digests[model] = _sha256_files([Path(model)])[0]
+        digest = digests[model]
+        if digest not in models:
+            model_paths[digest] = model
+            waiting[digest] = []
+            models[digest] = client.submit(
+                prepare_model_task,
+                model,
+                cache,
+                key=f"prepare-model-{digest[:16]}-{nonce}",
+                retries=TASK_RETRIES,
+            )
+        waiting[digest].append(p)
+    pending = as_completed(list(models.values()))
+
+    def submit_trial(p: PlannedTrial, model_ready: dict | None) -> None:
         fut = client.submit(
             run_trial_task,
             p.row.to_dict(),
             str(out),
             cache,
-            dep,
+            model_ready,
             key=f"trial-{p.row.trial_id}-{nonce}",
             retries=TASK_RETRIES,
             pure=False,
         )
         futures[fut] = p
+        pending.add(fut)
+
+    for p in free:
+        submit_trial(p, None)
     results: dict[str, dict] = {}
     model_of = {f: digest for digest, f in models.items()}
     done = models_done = 0
-    for fut in as_completed([*models.values(), *futures]):
-        if fut in model_of:  # a model preparation: only reported
+    for fut in pending:
+        if fut in model_of:  # a model preparation: reported, then its trials go
             models_done += 1
+            try:
+                info = fut.result()
+            except Exception as exc:  # noqa: BLE001 - its trials report it
+                info = {"model": model_paths[model_of[fut]], "error": str(exc), "seconds": None}
+            models_done_info.append(info)
             if model_progress is not None:
-                try:
-                    info = fut.result()
-                except Exception as exc:  # noqa: BLE001 - its trials report it
-                    info = {"model": model_paths[model_of[fut]], "error": str(exc), "seconds": None}
                 model_progress(info, models_done, len(models))
+            for p in waiting.pop(model_of[fut]):
+                submit_trial(p, info)
             continue
         done += 1
         p = futures[fut]
@@ -452,6 +539,7 @@ _COLUMNS = (
     "dataset_s",
     "stage_timings_s",
     "worker",
+    "peak_rss_mb",
     "submitted_utc",
     "started_utc",
     "finished_utc",
@@ -492,6 +580,7 @@ def _manifest_row(p: PlannedTrial, rec: dict, out: Path) -> dict:
         "dataset_s": rec.get("dataset_s"),
         "stage_timings_s": json.dumps(rec.get("stage_timings_s") or {}, sort_keys=True),
         "worker": rec.get("worker", ""),
+        "peak_rss_mb": rec.get("peak_rss_mb"),
         "submitted_utc": rec.get("submitted_utc"),
         "started_utc": rec.get("started_utc"),
         "finished_utc": rec.get("finished_utc"),
@@ -508,7 +597,7 @@ def _write_manifest(out: Path, rows: list[dict]) -> None:
             return pa.bool_()
         if column == "n_strides":
             return pa.int64()
-        if column.endswith("_utc") or column in ("duration_s", "analyze_s", "dataset_s"):
+        if column.endswith("_utc") or column in ("duration_s", "analyze_s", "dataset_s", "peak_rss_mb"):
             return pa.float64()
         return pa.string()
 
@@ -601,10 +690,11 @@ def dataset_summary(out: str | Path):
     return per_subject, across_subjects
 
 
-def write_dataset_summary(out: str | Path) -> list[Path]:
-    """Write :func:`dataset_summary` as ``summary_subjects.csv`` and ``summary_dataset.csv``."""
+def write_dataset_summary(out: str | Path, summaries=None) -> list[Path]:
+    """Write :func:`dataset_summary` (``summaries``, when already computed) as
+    ``summary_subjects.csv`` and ``summary_dataset.csv``."""
     out = Path(out)
-    per_subject, across = dataset_summary(out)
+    per_subject, across = dataset_summary(out) if summaries is None else summaries
     written = []
     for name, frame in ((SUMMARY_SUBJECTS, per_subject), (SUMMARY_DATASET, across)):
         target = out / name

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import InputError
 from .discover import TrialRow
 
-__all__ = ["QuietOpenSim", "analyze_row", "prepare_model_task", "run_trial_task"]
+__all__ = ["BatchWorker", "analyze_row", "peak_rss_mb", "prepare_model_task", "run_trial_task", "warm_worker"]
 
 #: Sub-folders of a batch's output: one results folder per trial, and the tidy dataset.
 TRIALS_DIR = "trials"
@@ -46,73 +46,98 @@ except ImportError:  # pragma: no cover - distributed is a dependency
     _WorkerPlugin = object  # type: ignore[assignment,misc]
 
 
-class QuietOpenSim(_WorkerPlugin):  # type: ignore[misc,valid-type]
-    """Worker plugin: one BLAS thread per worker and OpenSim's log file off, at worker start."""
+#: Modules a trial task imports, imported once when a worker joins the batch
+#: (:class:`BatchWorker`) rather than inside its first trial.
+WARM_IMPORTS = (
+    "runmuscles.analysis_inputs",
+    "runmuscles.pipeline",
+    "runmuscles.results",
+    "runmuscles.model",
+    "runmuscles.lab",
+    "runmuscles.dynamics.inverse",
+    "runmuscles.dynamics.residual_reduction",
+    "pyarrow.parquet",
+)
 
-    name = "runmuscles-quiet-opensim"
+
+def warm_worker() -> float:
+    """Import what trial tasks use (:data:`WARM_IMPORTS`); return the seconds it took."""
+    import importlib  # noqa: PLC0415
+
+    t0 = time.perf_counter()
+    for name in WARM_IMPORTS:
+        with suppress(ImportError):
+            importlib.import_module(name)
+    return time.perf_counter() - t0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MB; Linux reports kB, macOS bytes)."""
+    import resource  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
+    """Worker plugin, at worker start: one BLAS thread per worker, OpenSim's log file off, and
+    the analysis' modules imported (:func:`warm_worker`), so that no trial task pays for them.
+
+    Loaded models stay per worker process (:meth:`runmuscles.model.RunnerModel.load` keeps
+    them), so a worker loads each model it meets once.
+    """
+
+    name = "runmuscles-batch-worker"
 
     def setup(self, worker) -> None:  # noqa: D401 - Dask's hook
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         quiet_opensim()
+        warm_worker()
 
 
 def analyze_row(row: TrialRow, out: Path, *, cache_dir: str | Path | None = None):
     """Analyse one batch row into ``out``, as ``runmuscles analyze`` does with the same inputs.
 
-    A row with ``folder`` + ``trial`` is ``runmuscles analyze FOLDER --trial TRIAL``
-    (:func:`runmuscles.trials.resolve_trial`); a row with ``lab_file`` is ``runmuscles
-    analyze LAB_FILE`` (:func:`runmuscles.lab.prepare_lab_trial`). Settings left ``None``
-    take the command's defaults. Returns ``(analysis, paths)``.
+    A row with ``folder`` + ``trial`` is ``runmuscles analyze FOLDER --trial TRIAL``; a row
+    with ``lab_file`` is ``runmuscles analyze LAB_FILE``: both through the command's own
+    library path, :func:`runmuscles.analysis_inputs.analyze_one`. Settings left ``None`` take
+    the command's defaults. Returns ``(analysis, paths)``.
     """
-    from ..analysis_inputs import analysis_options, folder_trial_inputs  # noqa: PLC0415
-    from ..pipeline import analyze_trial  # noqa: PLC0415
-    from ..results import write_results  # noqa: PLC0415
+    from ..analysis_inputs import analyze_one  # noqa: PLC0415
 
-    if row.lab_file:
-        from ..lab import prepare_lab_trial  # noqa: PLC0415
-
-        lab = prepare_lab_trial(
-            row.lab_file,
-            out,
-            static=row.static or None,
-            model=row.model or None,
-            forces=row.forces or None,
-            mass_kg=row.mass_kg,
-            height_m=row.height_m,
-            start_s=row.start_s,
-            end_s=row.end_s,
-        )
-        spec, inputs = lab.spec, lab.analysis_inputs()
-    else:
-        spec, inputs = folder_trial_inputs(
-            row.folder, row.trial, out, model=row.model or None, forces=row.forces or None
-        )
-    opts = analysis_options(
-        spec,
-        inputs,
+    lab = bool(row.lab_file)
+    analysis, paths, _notices = analyze_one(
+        out,
+        lab_file=row.lab_file or None,
+        folder=None if lab else row.folder,
+        trial=None if lab else row.trial,
+        model=row.model or None,
+        forces=row.forces or None,
+        static=(row.static or None) if lab else None,
+        mass_kg=row.mass_kg if lab else None,
+        height_m=row.height_m,
+        start_s=row.start_s,
+        end_s=row.end_s,
         lowpass_hz=row.lowpass_hz,
         activation_exponent=row.activation_exponent,
         strength=row.strength,
-        height_m=row.height_m,
         cycle=row.cycle,
-        start_s=row.start_s,
-        end_s=row.end_s,
         speed_m_s=row.speed_m_s,
         cache_dir=cache_dir,
         residual_reduction=row.residual_reduction,
         muscles=row.muscles,
     )
-    analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
-    paths = write_results(analysis, out)
     return analysis, paths
 
 
 def prepare_model_task(model_path: str, cache_dir: str | None) -> dict:
     """Load a model once (building its geometry cache, written atomically, if missing).
 
-    Trial tasks that use the model depend on this task, so the cache is built once per
-    unique model, not by every worker at once. A failure is returned, not raised: the
+    The trials that use the model are submitted once this task has finished
+    (:func:`runmuscles.batch.run.run`), so the cache is built once per unique model, not by
+    every worker at once. A failure is returned, not raised: the
     trials that use the model then fail with their own reason.
     """
     from ..model import RunnerModel  # noqa: PLC0415
@@ -123,7 +148,13 @@ def prepare_model_task(model_path: str, cache_dir: str | None) -> dict:
         error = ""
     except Exception as exc:  # noqa: BLE001 - reported per trial
         error = str(exc)
-    return {"model": model_path, "error": error, "seconds": time.perf_counter() - t0}
+    return {
+        "model": model_path,
+        "error": error,
+        "seconds": time.perf_counter() - t0,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "finished_utc": time.time(),
+    }
 
 
 def _atomic_parquet(table, target: Path) -> None:
@@ -170,6 +201,18 @@ def _write_dataset_rows(out: Path, row: TrialRow, analysis, trial_dir: Path) -> 
                 target.unlink()
 
 
+def _report_curves(trial_dir: Path) -> dict | None:
+    """The trial's curves for the dataset report (read here, beside the trial, so that the
+    client does not read every trial's folder again); ``None`` if unreadable (the report
+    then reads the folder itself and says why it could not)."""
+    from ..reports.dataset_html import trial_curves  # noqa: PLC0415
+
+    try:
+        return trial_curves(trial_dir)
+    except InputError:
+        return None
+
+
 def _drop_dataset_rows(out: Path, row: TrialRow) -> None:
     for name in TABLES:
         with suppress(FileNotFoundError):
@@ -188,7 +231,7 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
     cache_dir
         Model cache folder (``None``: the user cache).
     model_ready
-        The record of the trial's model preparation task (the dependency; unused otherwise).
+        The record of the trial's model preparation task (its error, if any, is noted).
     """
     quiet_opensim()
     row = TrialRow.from_dict(row_data)
@@ -205,6 +248,7 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
         analysis, paths = analyze_row(row, trial_dir, cache_dir=cache_dir)
         t1 = time.perf_counter()
         _write_dataset_rows(base, row, analysis, trial_dir)
+        record["curves"] = _report_curves(trial_dir)
         summary = analysis.summary()
         record.update(
             status="ok",
@@ -227,6 +271,7 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
         record.update(status="failed", error=f"{type(exc).__name__}: {text}{at}", error_kind="internal")
     record["duration_s"] = time.perf_counter() - t0
     record["finished_utc"] = time.time()
+    record["peak_rss_mb"] = peak_rss_mb()
     if model_ready and model_ready.get("error") and record["status"] == "ok":
         record["model_note"] = model_ready["error"]
     return record

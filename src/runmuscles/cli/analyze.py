@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..validation import choice_check, option_check
-from ._app import app, fail, progress_factory, report_after_run, run_one
+from ._app import app, fail, progress_factory, report_after_run
 
 
 @app.command()
@@ -214,7 +214,7 @@ def analyze(
     forces (--no-residual-reduction: off); the chosen path and its assumptions are in the
     quality panel.
     """
-    from ..analysis_inputs import analysis_options  # noqa: PLC0415
+    from ..analysis_inputs import analyze_one  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
 
     emg_options = None
@@ -249,25 +249,7 @@ def analyze(
     if lab_file is not None:
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
-        spec, inputs = _prepare_lab(
-            lab_file,
-            out,
-            static,
-            model,
-            forces,
-            mass_kg,
-            height_m,
-            marker_map,
-            start,
-            end,
-            stance_only,
-            show,
-            accept_ik_error,
-            ik or "own",
-        )
     else:
-        from ..analysis_inputs import folder_trial_inputs  # noqa: PLC0415
-
         for given, flag in (
             (static, "--static"),
             (stance_only or None, "--stance-only"),
@@ -278,25 +260,48 @@ def analyze(
         ):
             if given is not None:
                 fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
-        spec, inputs = folder_trial_inputs(
-            trial, trial_name, out, model=model, coordinates=coordinates, forces=forces
+    progress, _ = progress_factory(show and sys.stderr.isatty())
+    named = lab_file if lab_file is not None else (coordinates or trial)
+    label = trial_name or (Path(named).name if named is not None else "trial")
+
+    def run(say):
+        return analyze_one(
+            out,
+            lab_file=lab_file,
+            folder=trial,
+            trial=trial_name,
+            model=model,
+            coordinates=coordinates,
+            forces=forces,
+            static=static,
+            mass_kg=mass_kg,
+            height_m=height_m,
+            marker_map=marker_map,
+            start_s=start,
+            end_s=end,
+            stance_only=stance_only,
+            accept_ik_error=accept_ik_error,
+            ik=ik,
+            lowpass_hz=lowpass,
+            activation_exponent=exponent,
+            strength=strength,
+            cycle=cycle,
+            speed_m_s=speed,
+            emg=emg_options,
+            residual_reduction=residual_reduction,
+            muscles=muscles,
+            progress=say,
+            notify=lambda n: typer.echo(f"runmuscles: notice: {n}", err=True),
         )
-    opts = analysis_options(
-        spec,
-        inputs,
-        lowpass_hz=lowpass,
-        activation_exponent=exponent,
-        strength=strength,
-        height_m=height_m,
-        cycle=cycle,
-        start_s=start,
-        end_s=end,
-        speed_m_s=speed,
-        emg=emg_options,
-        residual_reduction=residual_reduction,
-        muscles=muscles,
-    )
-    analysis, paths = run_one(spec, opts, out, show_progress=show)
+
+    if progress is None:
+        analysis, paths, _notices = run(None)
+    else:
+        with progress:
+            task = progress.add_task("analysing", total=None)
+            analysis, paths, _notices = run(
+                lambda stage: progress.update(task, description=f"{label}: {stage}")
+            )
     if as_json:
         typer.echo(paths["summary"].read_text())
     elif not quiet:
@@ -305,53 +310,3 @@ def analyze(
         print_analysis(analysis, out)
     if not no_report:
         report_after_run(out, announce=show)
-
-
-def _prepare_lab(
-    trial,
-    out,
-    static,
-    model,
-    forces,
-    mass_kg,
-    height_m,
-    marker_map,
-    start,
-    end,
-    stance_only,
-    show,
-    accept_ik_error=False,
-    ik="own",
-):
-    """Lab files -> (TrialSpec, AnalysisOptions keywords), via :func:`runmuscles.lab.prepare_lab_trial`."""
-    from ..lab import prepare_lab_trial  # noqa: PLC0415
-
-    progress, _ = progress_factory(show and sys.stderr.isatty())
-
-    def run(say):
-        return prepare_lab_trial(
-            trial,
-            out,
-            static=static,
-            model=model,
-            forces=forces,
-            mass_kg=mass_kg,
-            height_m=height_m,
-            marker_map=marker_map,
-            start_s=start,
-            end_s=end,
-            stance_only=stance_only,
-            progress=say,
-            accept_ik_error=accept_ik_error,
-            ik=ik,
-        )
-
-    if progress is None:
-        lab = run(None)
-    else:
-        with progress:
-            task = progress.add_task("preparing", total=None)
-            lab = run(lambda stage: progress.update(task, description=f"{Path(trial).name}: {stage}"))
-    for n in lab.notices:
-        typer.echo(f"runmuscles: notice: {n}", err=True)
-    return lab.spec, lab.analysis_inputs()

@@ -15,7 +15,8 @@ share the work across these runners, and how much do the runners differ":
 It reads only what the batch wrote: ``manifest.parquet``, the dataset's ``groups`` table
 (through :func:`runmuscles.batch.run.dataset_summary`) and each successful trial's results
 folder (``normalized.csv`` and ``summary.json``, through
-:func:`runmuscles.reports.resultset.load_results`). Subjects weigh equally: a subject's
+:func:`runmuscles.reports.resultset.load_results`; a batch's workers read their own trials'
+as they finish them, :func:`trial_curves`). Subjects weigh equally: a subject's
 trials at one speed are averaged first (as the dataset summary does with strides).
 """
 
@@ -37,7 +38,14 @@ from .html import PAGE_CSS
 from .resultset import load_results
 from .svg import GROUP_COLOURS, GROUP_ORDER, esc, fmt, nice_ticks, svg_open
 
-__all__ = ["DATASET_REPORT", "DatasetCurves", "dataset_curves", "dataset_report_html", "write_dataset_report"]
+__all__ = [
+    "DATASET_REPORT",
+    "DatasetCurves",
+    "dataset_curves",
+    "dataset_report_html",
+    "trial_curves",
+    "write_dataset_report",
+]
 
 #: File name of the dataset report in a batch's output folder.
 DATASET_REPORT = "dataset_report.html"
@@ -86,10 +94,45 @@ def _manifest_rows(out: Path) -> list[dict]:
     return pq.read_table(f).to_pylist()
 
 
-def dataset_curves(out: str | Path, rows: list[dict] | None = None) -> DatasetCurves:
-    """The group force curves of a batch folder (see :class:`DatasetCurves`)."""
+def trial_curves(folder: str | Path) -> dict:
+    """One successful trial's contribution to :func:`dataset_curves`, as plain data.
+
+    Read from the trial's results folder (:func:`~runmuscles.reports.resultset.load_results`):
+    ``cycle_pct``, ``speed_m_s``, ``groups`` (each drawn group's reference-side members' summed
+    force over the stride, in body weights) and ``toe_off_pct``. A batch's workers compute it
+    beside each trial, so the client does not read every trial's folder again. Raises
+    :class:`~runmuscles.errors.InputError` when the folder cannot be read.
+    """
+    rs = load_results(folder)
+    side = rs.reference_side
+    bw = rs.body_weight_n
+    groups = {}
+    for g in _DRAWN:
+        if g not in rs.groups:
+            continue
+        idx = [rs.muscle_names.index(m) for m in rs.members(g, side) if m in rs.muscle_names]
+        if idx:
+            groups[g] = (rs.force_norm_n[:, idx].sum(axis=1) / bw).tolist()
+    toe = rs.event_pct().get("toe_off")
+    return {
+        "cycle_pct": np.asarray(rs.cycle_pct, dtype=float).tolist(),
+        "speed_m_s": None if rs.speed_m_s is None else float(rs.speed_m_s),
+        "groups": groups,
+        "toe_off_pct": None if toe is None else float(toe),
+    }
+
+
+def dataset_curves(
+    out: str | Path, rows: list[dict] | None = None, known: dict[str, dict] | None = None
+) -> DatasetCurves:
+    """The group force curves of a batch folder (see :class:`DatasetCurves`).
+
+    ``known``: :func:`trial_curves` already computed, by trial ID (a batch's workers'); the
+    other successful trials' folders are read here.
+    """
     out = Path(out)
     rows = _manifest_rows(out) if rows is None else rows
+    known = known or {}
     per: dict[tuple, list[np.ndarray]] = {}
     toe: dict[float | None, dict[str, list[float]]] = {}
     pct = np.linspace(0.0, 100.0, 101)
@@ -97,25 +140,19 @@ def dataset_curves(out: str | Path, rows: list[dict] | None = None) -> DatasetCu
     for r in rows:
         if r.get("status") != "ok" or not r.get("results"):
             continue
-        try:
-            rs = load_results(out / r["results"])
-        except InputError as exc:
-            problems.append(f"{r['trial_id']}: {exc}")
-            continue
-        pct = rs.cycle_pct
-        speed = rs.speed_m_s
-        speed = None if speed is None else float(speed)
-        side = rs.reference_side
-        bw = rs.body_weight_n
-        for g in _DRAWN:
-            if g not in rs.groups:
+        tc = known.get(r["trial_id"])
+        if tc is None:
+            try:
+                tc = trial_curves(out / r["results"])
+            except InputError as exc:
+                problems.append(f"{r['trial_id']}: {exc}")
                 continue
-            idx = [rs.muscle_names.index(m) for m in rs.members(g, side) if m in rs.muscle_names]
-            if idx:
-                per.setdefault((speed, g, r["subject"]), []).append(rs.force_norm_n[:, idx].sum(axis=1) / bw)
-        t = rs.event_pct().get("toe_off")
-        if t is not None:
-            toe.setdefault(speed, {}).setdefault(r["subject"], []).append(float(t))
+        pct = np.asarray(tc["cycle_pct"], dtype=float)
+        speed = tc["speed_m_s"]
+        for g, curve in tc["groups"].items():
+            per.setdefault((speed, g, r["subject"]), []).append(np.asarray(curve, dtype=float))
+        if tc["toe_off_pct"] is not None:
+            toe.setdefault(speed, {}).setdefault(r["subject"], []).append(tc["toe_off_pct"])
     result = DatasetCurves(pct, problems=problems)
     for (speed, g, subject), cs in sorted(per.items(), key=lambda kv: (_speed_key(kv[0][0]), kv[0][1:])):
         result.curves.setdefault(speed, {}).setdefault(g, {})[subject] = np.mean(cs, axis=0)
@@ -373,13 +410,17 @@ def _failed_table(rows: list[dict]) -> str:
     )
 
 
-def dataset_report_html(out: str | Path) -> str:
-    """The dataset report of the batch folder ``out`` as one HTML page."""
+def dataset_report_html(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> str:
+    """The dataset report of the batch folder ``out`` as one HTML page.
+
+    ``curves``: :func:`trial_curves` already computed, by trial ID; ``summaries``:
+    :func:`runmuscles.batch.run.dataset_summary` already computed (a batch passes both).
+    """
     from ..batch.run import dataset_summary  # noqa: PLC0415
 
     out = Path(out)
     rows = _manifest_rows(out)
-    per_subject, across = dataset_summary(out)
+    per_subject, across = dataset_summary(out) if summaries is None else summaries
     ok = [r for r in rows if r.get("status") == "ok"]
     subjects = sorted({r["subject"] for r in ok})
     parts = [
@@ -405,7 +446,7 @@ def dataset_report_html(out: str | Path) -> str:
             "(sample; none for one subject). From <code>summary_dataset.csv</code>.</p>"
             f"{shares_svg(across)}{_shares_table(across)}</section>"
         )
-    dc = dataset_curves(out, rows)
+    dc = dataset_curves(out, rows, curves)
     parts.append('<section id="curves"><h2>Group force curves across subjects</h2>')
     if not dc.curves:
         parts.append("<p>No successful trial to draw.</p>")
@@ -428,11 +469,11 @@ def dataset_report_html(out: str | Path) -> str:
     return "".join(parts)
 
 
-def write_dataset_report(out: str | Path) -> Path:
+def write_dataset_report(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> Path:
     """Write :func:`dataset_report_html` as ``dataset_report.html`` in the batch folder (atomically)."""
     out = Path(out)
     target = out / DATASET_REPORT
     tmp = out / f".{DATASET_REPORT}.tmp{os.getpid()}"
-    tmp.write_text(dataset_report_html(out), encoding="utf-8")
+    tmp.write_text(dataset_report_html(out, curves=curves, summaries=summaries), encoding="utf-8")
     os.replace(tmp, target)
     return target
