@@ -153,6 +153,25 @@ def _kernels() -> dict[str, np.ndarray]:
     return {"b0": b0, "d1": d1, "d3": d3, "d4": d4, "inverse": inverse}
 
 
+def _solve_banded4(A: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``solve(A, rhs)`` for a matrix with at most 4 diagonals on each side of the main one
+    (the spline's interpolation rows use 2, its end conditions 4): LAPACK's banded solver, with
+    partial pivoting as the dense one, in O(n) instead of a dense O(n^3) factorisation (whose
+    threaded BLAS also slowed every other process on a busy host)."""
+    from scipy.linalg import solve_banded  # noqa: PLC0415
+
+    n = A.shape[0]
+    width = 4
+    ab = np.zeros((2 * width + 1, n))
+    for off in range(-width, width + 1):
+        diag = np.diagonal(A, offset=off)
+        if off >= 0:
+            ab[width - off, off:] = diag
+        else:
+            ab[width - off, : n + off] = diag
+    return solve_banded((width, width), ab, rhs, check_finite=False)
+
+
 def _natural_quintic_coefficients(y: np.ndarray) -> np.ndarray:
     """B-spline coefficients ``c[-2..n+1]`` (returned with offset 2) of the natural quintic
     spline interpolating the rows of ``y`` on a unit grid (third and fourth derivatives zero
@@ -183,7 +202,7 @@ def _natural_quintic_coefficients(y: np.ndarray) -> np.ndarray:
         else:
             A[r, m + 2], A[r + 1, m + 3] = 1.0, 1.0
             rhs[r : r + 2] = fixed_right
-        return np.linalg.solve(A, rhs)
+        return _solve_banded4(A, rhs)
 
     if n <= 3 * block:
         return solve(y, None, None, n)
