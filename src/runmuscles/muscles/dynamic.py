@@ -100,6 +100,9 @@ class DynamicInputs:
         :class:`~runmuscles.muscles.dynamic_model.CurveTables`.
     seed_activation, seed_reserve
         Static optimization's solution ``(F, M)``, ``(F, K)``.
+    rigid_passive_force_n
+        ``(F, M)`` the activation-independent tendon force of the rigid-tendon muscles
+        (:func:`~runmuscles.muscles.dynamic_model.rigid_passive_force_n`; ``None``: zero).
     """
 
     time_s: np.ndarray
@@ -122,6 +125,13 @@ class DynamicInputs:
     curves: CurveTables
     seed_activation: np.ndarray
     seed_reserve: np.ndarray
+    rigid_passive_force_n: np.ndarray | None = None
+
+    def rigid_passive(self) -> np.ndarray:
+        """:attr:`rigid_passive_force_n`, zeros where not given."""
+        if self.rigid_passive_force_n is None:
+            return np.zeros(np.shape(self.length_m))
+        return np.asarray(self.rigid_passive_force_n, dtype=float)
 
 
 @dataclass
@@ -327,6 +337,7 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     parts += [ca.vec(Fc), ca.vec(U), ca.vec(R)]
     w = cat(*parts)
 
+    u_max = st.max_tendon_force_rate_per_s / TENDON_DERIVATIVE_SCALE
     amin = inp.min_activation[mus][:, None] * np.ones((1, N))
     amax = inp.max_activation[mus][:, None] * np.ones((1, N))
     lo_r = np.clip(inp.reserve_lower[res], -1e19, 1e19)[:, None] * np.ones((1, N))
@@ -337,13 +348,13 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         lbw.insert(0, amin.ravel("F"))
         ubw.insert(0, amax.ravel("F"))
     lbw += [
-        MIN_NORM_TENDON_FORCE * np.ones(Mc * N),
-        -MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
+        st.norm_tendon_force_bounds[0] * np.ones(Mc * N),
+        -u_max * np.ones(Mc * N),
         lo_r.ravel("F"),
     ]
     ubw += [
-        MAX_NORM_TENDON_FORCE * np.ones(Mc * N),
-        MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
+        st.norm_tendon_force_bounds[1] * np.ones(Mc * N),
+        u_max * np.ones(Mc * N),
         hi_r.ravel("F"),
     ]
 
@@ -360,15 +371,18 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     if N > 1 and Mc:
         u0 = np.clip(
             np.gradient(f0, t, axis=1) / TENDON_DERIVATIVE_SCALE,
-            -MAX_TENDON_DERIVATIVE_CONTROL,
-            MAX_TENDON_DERIVATIVE_CONTROL,
+            -u_max,
+            u_max,
         )
     # moments: rigid muscles a x arm x strength, compliant F0 F~T x arm, reserves
     arm = inp.moment_arm[nodes][:, rows][:, :, mus]  # (N, Cb, Mb)
     gain_r = arm[:, :, ir] * inp.rigid_strength_n[nodes][:, None, mus[ir]]
     gain_c = arm[:, :, ic] * inp.max_isometric_force_n[gm][None, None, :]
     gain_k = inp.reserve_gain[nodes][:, rows][:, :, res]
-    tgt = inp.target[nodes][:, rows]
+    # the rigid muscles' activation-independent force (fibre damping) is known: off the target
+    tgt = inp.target[nodes][:, rows] - np.einsum(
+        "kcm,km->kc", arm[:, :, ir], inp.rigid_passive()[nodes][:, mus[ir]]
+    )
     scale = 1.0 + np.abs(tgt).max(axis=0)  # per row: N m
     # reserves close what the seed's muscles leave of the moments (least squares per node)
     mus_mom = np.einsum("kcm,mk->kc", gain_r, a0[ir]) + np.einsum("kcm,mk->kc", gain_c, f0)
@@ -400,6 +414,10 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         g.append((mom - tgt[k]) / scale)
         lbg.append(np.zeros(Cb))
         ubg.append(np.zeros(Cb))
+    if st.activation_dynamics and st.initial_activation_equals_excitation:
+        g.append(A[:, 0] - E[:, 0])
+        lbg.append(np.zeros(Mb))
+        ubg.append(np.zeros(Mb))
     # dynamics (trapezoidal)
     if N > 1:
         H = ca.DM(h).T
@@ -576,8 +594,8 @@ def _equilibrium_seed(
         )
         return f - fiber * cos_a
 
-    lo = np.full(act.shape, MIN_NORM_TENDON_FORCE)
-    hi = np.full(act.shape, MAX_NORM_TENDON_FORCE)
+    lo = np.full(act.shape, float(st.norm_tendon_force_bounds[0]))
+    hi = np.full(act.shape, float(st.norm_tendon_force_bounds[1]))
     for _ in range(30):
         mid = 0.5 * (lo + hi)
         pos = residual(mid) > 0
@@ -722,7 +740,7 @@ def solve_dynamic(
         exc[:, mus] = got["e"].T
         ic, ir = got["ic"], got["ir"]
         gr, gc = mus[ir], mus[ic]
-        force[:, gr] = got["a"][ir].T * inp.rigid_strength_n[nodes][:, gr]
+        force[:, gr] = got["a"][ir].T * inp.rigid_strength_n[nodes][:, gr] + inp.rigid_passive()[nodes][:, gr]
         if ic.size:
             force[:, gc] = got["f"].T * inp.max_isometric_force_n[gc]
             lt[:, gc] = got["lt"].T
