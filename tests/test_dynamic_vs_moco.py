@@ -16,7 +16,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 if importlib.util.find_spec("casadi") is None:  # found, never imported here: OpenSim's own
@@ -44,26 +43,7 @@ def _reference() -> tuple[str, str, dict] | None:
     return None
 
 
-def _moco_activations(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
-
-    table = read_storage(path)
-    acts = {}
-    for k, label in enumerate(table.labels):
-        if label.endswith("/activation"):
-            acts[label.split("/")[-2]] = np.asarray(table.data[:, k], dtype=float)
-    return np.asarray(table.time_s, dtype=float), acts
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 15, not met yet: against the converged MocoInverse solution (compliant triceps "
-        "surae, 2026-12-07) 8 of 88 muscles are within RMS 0.05; the dynamic solution's mean "
-        "activation is 0.20 against Moco's 0.17 (median RMS 0.12): the muscle models still differ"
-    ),
-)
 def test_dynamic_solution_agrees_with_moco_inverse():
     found = _reference()
     if found is None:
@@ -71,8 +51,15 @@ def test_dynamic_solution_agrees_with_moco_inverse():
     name, compliant, record = found
     from runmuscles.model import RunnerModel  # noqa: PLC0415
     from runmuscles.muscles.dynamic import solve_dynamic  # noqa: PLC0415
-    from runmuscles.muscles.dynamic_model import DynamicSettings  # noqa: PLC0415
     from runmuscles.muscles.dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
+    from runmuscles.muscles.moco_reference import (  # noqa: PLC0415
+        agreement_table,
+        compare_activations,
+        moco_inverse_problem,
+        moco_settings,
+        read_moco_activations,
+    )
+    from runmuscles.muscles.recruitment import solve_recruitment  # noqa: PLC0415
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import demo_trials  # noqa: PLC0415
 
@@ -91,31 +78,15 @@ def test_dynamic_solution_agrees_with_moco_inverse():
     )
     model = RunnerModel.load(a.model_path)
     geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
-    settings = record.get("settings", {})
-    muscle = next(iter(record["model"]["muscles"].values()))  # Moco's muscles, as it ran them
-    st = DynamicSettings.moco(compliant=compliant).with_(
-        activation_time_constant_s=float(muscle["activation_time_constant_s"]),
-        deactivation_time_constant_s=float(muscle["deactivation_time_constant_s"]),
-        mesh_interval_s=float(settings.get("mesh_interval_s", 0.02)),
-        fibre_damping=float(settings.get("fiber_damping", 0.01)),
-        active_force_width_scale=float(settings.get("active_force_width_scale", 1.5)),
-    )
-    sol = solve_dynamic(dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st), st)
+    st = moco_settings(record, compliant)  # Moco's muscles and mesh, as it ran them
+    problem = moco_inverse_problem(model, a, geo)  # Moco's coordinates, reserves and kinematics
+    seed = solve_recruitment(problem)
+    sol = solve_dynamic(dynamic_inputs(model, geo, problem, seed, a.time_s, st), st)
     assert sol.converged, sol.block_status
-    t_moco, moco = _moco_activations(REFERENCE / f"{name}.sto")
-    t0, t1 = max(t_moco[0], a.time_s[0]), min(t_moco[-1], a.time_s[-1])
-    sel = (a.time_s >= t0 - 1e-9) & (a.time_s <= t1 + 1e-9)
-    assert sel.sum() >= 20
-    failures = []
-    for j, m in enumerate(a.muscle_names):
-        if m not in moco:
-            continue
-        ref = np.interp(a.time_s[sel], t_moco, moco[m])
-        if ref.mean() <= 0.05:
-            continue
-        ours = sol.activation[sel, j]
-        rms = float(np.sqrt(np.mean((ours - ref) ** 2)))
-        r = float(np.corrcoef(ours, ref)[0, 1])
-        if not (rms <= 0.05 and r >= 0.9):
-            failures.append(f"{m}: RMS {rms:.3f}, r {r:.2f}")
-    assert not failures, f"against MocoInverse '{name}': " + "; ".join(failures)
+    t_moco, moco = read_moco_activations(REFERENCE / f"{name}.sto")
+    assert (t_moco >= a.time_s[0] - 1e-9).sum() >= 20
+    rows = compare_activations(a.time_s, sol.activation, a.muscle_names, t_moco, moco)
+    assert len(rows) == len(moco)
+    active = [r for r in rows if r.mean_reference > 0.05]
+    failures = [f"{r.muscle}: RMS {r.rms:.3f}, r {r.r:.2f}" for r in active if not r.agrees(0.05, 0.9)]
+    assert not failures, f"against MocoInverse '{name}':\n" + agreement_table(rows)

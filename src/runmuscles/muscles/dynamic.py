@@ -270,7 +270,6 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     Cb, Kb = rows.size, res.size
     N = nodes.size
     t = inp.time_s[nodes]
-    h = np.diff(t)
     gm = mus[ic]  # global indices of compliant muscles
 
     # ---- per-node symbolic model of the compliant muscles ------------------------------
@@ -418,9 +417,8 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         g.append(A[:, 0] - E[:, 0])
         lbg.append(np.zeros(Mb))
         ubg.append(np.zeros(Mb))
-    # dynamics (trapezoidal)
+    # dynamics (trapezoidal or Hermite-Simpson)
     if N > 1:
-        H = ca.DM(h).T
         if st.activation_dynamics:
             ta, td, b = (
                 st.activation_time_constant_s,
@@ -431,29 +429,18 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
             sw = 0.5 + 0.5 * ca.tanh(b * (es - as_))
             rate = (sw / (ta * (0.5 + 1.5 * as_)) + (1 - sw) * (0.5 + 1.5 * as_) / td) * (es - as_)
             fa = ca.Function("act", [es, as_], [rate]).map(N)(E, A)
-            defect = A[:, 1:] - A[:, :-1] - 0.5 * (fa[:, 1:] + fa[:, :-1]) * ca.repmat(H, Mb, 1)
-            g.append(ca.vec(defect))
-            lbg.append(np.zeros(Mb * (N - 1)))
-            ubg.append(np.zeros(Mb * (N - 1)))
+            defect = _collocation_defects(ca, A, fa, t, st.transcription)
+            g.append(defect)
+            lbg.append(np.zeros(defect.numel()))
+            ubg.append(np.zeros(defect.numel()))
         if Mc:
-            defect = (
-                Fc[:, 1:]
-                - Fc[:, :-1]
-                - 0.5 * TENDON_DERIVATIVE_SCALE * (U[:, 1:] + U[:, :-1]) * ca.repmat(H, Mc, 1)
-            )
-            g.append(ca.vec(defect))
-            lbg.append(np.zeros(Mc * (N - 1)))
-            ubg.append(np.zeros(Mc * (N - 1)))
+            defect = _collocation_defects(ca, Fc, TENDON_DERIVATIVE_SCALE * U, t, st.transcription)
+            g.append(defect)
+            lbg.append(np.zeros(defect.numel()))
+            ubg.append(np.zeros(defect.numel()))
 
-    # ---- objective: time mean (trapezoid) --------------------------------------------------
-    wt = np.zeros(N)
-    if N > 1:
-        wt[:-1] += 0.5 * h
-        wt[1:] += 0.5 * h
-        wt /= t[-1] - t[0]
-    else:
-        wt[:] = 1.0
-    W = ca.DM(wt)
+    # ---- objective: time mean (the transcription's quadrature) -----------------------------
+    W = ca.DM(_quadrature_weights(t, st.transcription))
     J = st.excitation_weight * ca.mtimes(ca.sum1(E * E), W)
     if Kb:
         J = J + st.reserve_weight * ca.mtimes(ca.sum1(R * R), W)
@@ -522,6 +509,49 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         "solve_s": round(_time.perf_counter() - t0 - built, 3),
     }
     return out
+
+
+def _collocation_defects(ca, X, Xdot, t: np.ndarray, transcription: str):
+    """Defects of ``dX/dt = Xdot`` on the nodes ``t`` (columns of ``X``, ``Xdot``), stacked.
+
+    ``"trapezoidal"``: ``X[k+1] - X[k] - h/2 (Xdot[k] + Xdot[k+1])`` per interval.
+    ``"hermite_simpson"``: the nodes pair into mesh intervals ``(k, k+1, k+2)``, ``k`` even,
+    the middle node the interval's midpoint (an odd node count); per interval the Hermite
+    interpolation ``X[k+1] - (X[k] + X[k+2])/2 - h/8 (Xdot[k] - Xdot[k+2])`` and the Simpson
+    integration ``X[k+2] - X[k] - h/6 (Xdot[k] + 4 Xdot[k+1] + Xdot[k+2])`` (the separated
+    Hermite-Simpson form of Moco's ``CasOC::HermiteSimpson``; Betts JT (2010) Practical Methods
+    for Optimal Control and Estimation Using Nonlinear Programming, 2nd ed., SIAM, sec. 4.6.5).
+    """
+    n = X.size1()
+    if transcription == "trapezoidal":
+        H = ca.repmat(ca.DM(np.diff(t)).T, n, 1)
+        return ca.vec(X[:, 1:] - X[:, :-1] - 0.5 * (Xdot[:, 1:] + Xdot[:, :-1]) * H)
+    i = np.arange(0, t.size - 2, 2)
+    H = ca.repmat(ca.DM(t[i + 2] - t[i]).T, n, 1)
+    x0, xm, x1 = X[:, i.tolist()], X[:, (i + 1).tolist()], X[:, (i + 2).tolist()]
+    f0, fm, f1 = Xdot[:, i.tolist()], Xdot[:, (i + 1).tolist()], Xdot[:, (i + 2).tolist()]
+    hermite = xm - 0.5 * (x0 + x1) - H / 8.0 * (f0 - f1)
+    simpson = x1 - x0 - H / 6.0 * (f0 + 4.0 * fm + f1)
+    return ca.vertcat(ca.vec(hermite), ca.vec(simpson))
+
+
+def _quadrature_weights(t: np.ndarray, transcription: str) -> np.ndarray:
+    """Weights of the time mean over the nodes: the trapezoidal rule, or Simpson's rule per
+    mesh interval (``h/6, 4h/6, h/6``, as Moco's Hermite-Simpson quadrature); one node: 1."""
+    w = np.zeros(t.size)
+    if t.size < 2:
+        return np.ones(t.size)
+    if transcription == "trapezoidal":
+        h = np.diff(t)
+        w[:-1] += 0.5 * h
+        w[1:] += 0.5 * h
+    else:
+        i = np.arange(0, t.size - 2, 2)
+        h = t[i + 2] - t[i]
+        w[i] += h / 6.0
+        w[i + 1] += 4.0 * h / 6.0
+        w[i + 2] += h / 6.0
+    return w / (t[-1] - t[0])
 
 
 def _activation_rate(e, a, st: DynamicSettings):
@@ -721,6 +751,11 @@ def solve_dynamic(
     F, M = inp.length_m.shape
     K = inp.reserve_gain.shape[2]
     nodes = _mesh_frames(np.asarray(inp.time_s, float), st.mesh_interval_s)
+    if st.transcription == "hermite_simpson" and (nodes.size < 3 or nodes.size % 2 == 0):
+        raise ValueError(
+            "Hermite-Simpson collocation needs an odd number of nodes (mesh points and midpoints), "
+            f"got {nodes.size}"
+        )
     blocks, lone = muscle_blocks(inp.moment_arm, inp.reserve_gain)
     N = nodes.size
     act = np.zeros((N, M))

@@ -116,6 +116,12 @@ class DynamicSettings:
         Objective: mean over time of ``w_e sum e^2 + w_r sum r^2 + w_d sum (dF~T/dt / 10)^2``
         (the last a small regularisation of the implicit tendon dynamics, as Moco's
         ``implicit_auxiliary_derivatives_weight``).
+    transcription
+        ``"trapezoidal"`` (default) or ``"hermite_simpson"``: the nodes (every
+        ``mesh_interval_s``) taken in threes as mesh intervals with their midpoints (an odd
+        number of nodes), Simpson quadrature in the objective, controls free at every node
+        (Moco's ``MocoCasADiSolver`` default transcription, with
+        ``interpolate_control_mesh_interior_points`` off as in MocoInverse).
     initial_activation_equals_excitation
         Each muscle's activation at the first node equals its excitation there (Moco's
         ``MocoInitialActivationGoal``, an endpoint constraint in MocoInverse): without it the
@@ -159,6 +165,7 @@ class DynamicSettings:
     mu_strategy: str = "monotone"
     seed: str = "simulate"
     initial_activation_equals_excitation: bool = False
+    transcription: str = "trapezoidal"
     norm_tendon_force_bounds: tuple[float, float] = (-0.05, 2.5)
     max_tendon_force_rate_per_s: float = 100.0
 
@@ -167,6 +174,8 @@ class DynamicSettings:
             raise ValueError(f"unknown compliant setting {self.compliant!r}")
         if self.curves not in ("model", "degroote2016") or self.tendon_curve not in ("model", "degroote2016"):
             raise ValueError(f"unknown curves {self.curves!r} / {self.tendon_curve!r}")
+        if self.transcription not in ("trapezoidal", "hermite_simpson"):
+            raise ValueError(f"unknown transcription {self.transcription!r}")
 
     @classmethod
     def default(cls) -> DynamicSettings:
@@ -190,6 +199,12 @@ class DynamicSettings:
           it when it replaces a model's muscles), and the initial activation equal to the
           initial excitation (``MocoInitialActivationGoal``);
         * normalized tendon force in ``[0, 5]``, its derivative in +-1000 /s;
+        * nodes every 0.01 s: Moco's 0.02 s Hermite-Simpson mesh has a collocation point at
+          every mesh point and interval midpoint, and enforces the equations of motion and the
+          tendon equilibrium at each of them with a free control there
+          (``interpolate_control_mesh_interior_points`` off; ``CasOCTranscription``), so its
+          problem has as many equilibrium nodes and controls as a trapezoidal mesh of half
+          the interval (the transcriptions still differ between the nodes);
         * objective: the integral of every squared excitation and reserve control (weights 1)
           plus ``0.01 (dF~T/dt)^2`` (``implicit_auxiliary_derivatives_weight``; with
           ``u = dF~T/dt / 10`` that is a weight 1 on ``u^2``).
@@ -209,6 +224,7 @@ class DynamicSettings:
             # MocoInverse's implicit_auxiliary_derivatives_weight 0.01 on (dF~T/dt)^2 = 1.0 on u^2
             tendon_derivative_weight=1.0,
             initial_activation_equals_excitation=True,
+            mesh_interval_s=0.01,
             norm_tendon_force_bounds=(0.0, 5.0),
             max_tendon_force_rate_per_s=1000.0,
         )
