@@ -204,7 +204,9 @@ class DynamicSettings:
           tendon equilibrium at each of them with a free control there
           (``interpolate_control_mesh_interior_points`` off; ``CasOCTranscription``), so its
           problem has as many equilibrium nodes and controls as a trapezoidal mesh of half
-          the interval (the transcriptions still differ between the nodes);
+          the interval. The trapezoidal rule stays (it takes any frames); Moco's own
+          transcription, ``transcription="hermite_simpson"``, needs the inputs at Moco's grid
+          points (:mod:`runmuscles.muscles.moco_reference` sets that up);
         * objective: the integral of every squared excitation and reserve control (weights 1)
           plus ``0.01 (dF~T/dt)^2`` (``implicit_auxiliary_derivatives_weight``; with
           ``u = dF~T/dt / 10`` that is a weight 1 on ``u^2``).

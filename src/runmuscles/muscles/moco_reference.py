@@ -15,9 +15,10 @@ besides :meth:`~runmuscles.muscles.dynamic_model.DynamicSettings.moco`:
   locks, so every coordinate (the locked subtalar, toe and wrist joints too) must be in
   equilibrium, each with a 1 N m reserve (``ModOpAddReserves(1)``) whose squared control is in
   the objective (:func:`moco_inverse_problem`);
+* the same collocation: Hermite-Simpson on the reference's grid (its mesh points and interval
+  midpoints, :func:`moco_grid`), the inputs computed there (:func:`moco_inverse_stride`);
 * the model's muscle settings as the reference ran them: time constants and activation
-  smoothing, and nodes at its Hermite-Simpson collocation points (half its mesh interval;
-  :func:`moco_settings`).
+  smoothing (:func:`moco_settings`).
 
 :func:`compare_activations` gives the per-muscle agreement (mean activations, RMS difference,
 correlation) on the reference's time grid.
@@ -37,29 +38,85 @@ __all__ = [
     "MuscleAgreement",
     "agreement_table",
     "compare_activations",
-    "moco_inverse_problem",
+    "MocoStride",
+    "moco_grid",
+    "moco_inverse_stride",
+    "resample_body_loads",
     "moco_settings",
     "read_moco_activations",
     "spline_kinematics",
 ]
 
 
-def spline_kinematics(time_s: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values, first and second derivatives ``(F, C)`` at ``time_s`` of the natural quintic
-    spline through the samples (third and fourth derivatives zero at both ends): OpenSim's
-    ``GCVSplineSet(table)`` (degree 5, error variance 0), as MocoInverse's ``PositionMotion``
-    differentiates its kinematics."""
+def spline_kinematics(
+    time_s: np.ndarray, q: np.ndarray, at_s: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values, first and second derivatives ``(F, C)`` at ``at_s`` (default: the samples) of
+    the natural quintic spline through the samples (third and fourth derivatives zero at both
+    ends): OpenSim's ``GCVSplineSet(table)`` (degree 5, error variance 0), as MocoInverse's
+    ``PositionMotion`` differentiates its kinematics."""
+    at = time_s if at_s is None else at_s
+    return tuple(_natural_spline(time_s, q, 5, at, d) for d in (0, 1, 2))
+
+
+def moco_grid(t0_s: float, t1_s: float, mesh_interval_s: float) -> np.ndarray:
+    """MocoInverse's collocation points: ``ceil((t1 - t0) / mesh_interval)`` equal mesh
+    intervals (``MocoTool::updateTimeInfo``: never longer than asked), each with its midpoint
+    (Hermite-Simpson)."""
+    n = int(np.ceil((t1_s - t0_s) / mesh_interval_s))
+    return np.linspace(t0_s, t1_s, 2 * n + 1)
+
+
+def _natural_spline(t: np.ndarray, y: np.ndarray, degree: int, t_new: np.ndarray, derivative: int = 0):
+    """The natural interpolating spline of odd ``degree`` through ``(t, y)`` (along axis 0):
+    derivatives ``(degree + 1) / 2 .. degree - 1`` zero at both ends (Woltring 1986's GCVSPL
+    with zero error variance, OpenSim's ``GCVSpline``)."""
     from scipy.interpolate import make_interp_spline  # noqa: PLC0415
 
-    t = np.asarray(time_s, dtype=float)
-    y = np.asarray(q, dtype=float)
+    y = np.asarray(y, dtype=float)
     zero = np.zeros(y.shape[1:])
-    natural = [(3, zero), (4, zero)]
-    spline = make_interp_spline(t, y, k=5, bc_type=(natural, natural), axis=0)
-    return spline(t), spline(t, 1), spline(t, 2)
+    natural = [(d, zero) for d in range((degree + 1) // 2, degree)]
+    spline = make_interp_spline(np.asarray(t, float), y, k=degree, bc_type=(natural, natural), axis=0)
+    return spline(np.asarray(t_new, float), derivative)
 
 
-def moco_inverse_problem(model, analysis, geo) -> RecruitmentProblem:
+def resample_body_loads(loads: list, time_s: np.ndarray, new_time_s: np.ndarray) -> list:
+    """External loads at other times, as OpenSim's ``ExternalForce`` reads its data: a natural
+    cubic spline (``GCVSpline`` of degree 3) through each force, point and torque component
+    (more than three samples; linear with two or three)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    out = []
+    for load in loads:
+        if len(time_s) > 3:
+
+            def at(v):
+                return None if v is None else _natural_spline(time_s, v, 3, new_time_s)
+
+        else:
+
+            def at(v):
+                if v is None:
+                    return None
+                v = np.asarray(v, dtype=float)
+                return np.stack([np.interp(new_time_s, time_s, v[:, i]) for i in range(v.shape[1])], axis=1)
+
+        out.append(
+            replace(load, force_n=at(load.force_n), point_m=at(load.point_m), torque_nm=at(load.torque_nm))
+        )
+    return out
+
+
+@dataclass
+class MocoStride:
+    """The stride as MocoInverse solves it: times, muscle geometry there, the problem."""
+
+    time_s: np.ndarray
+    geometry: object
+    problem: RecruitmentProblem
+
+
+def moco_inverse_stride(model, analysis, *, strength: str, time_s: np.ndarray | None = None) -> MocoStride:
     """The muscle redundancy problem of a MocoInverse reference on an analysed stride.
 
     Parameters
@@ -68,24 +125,32 @@ def moco_inverse_problem(model, analysis, geo) -> RecruitmentProblem:
         :class:`runmuscles.model.RunnerModel` of the analysis.
     analysis
         :class:`runmuscles.pipeline.TrialAnalysis` of the stride (its frames are the
-        reference's kinematics; its external loads are used as they are).
-    geo
-        The model's muscle geometry at the analysis frames.
+        reference's kinematics table; its external loads the reference's).
+    strength
+        The analysis's strength model (the reference's maximum isometric forces).
+    time_s
+        Where to set the problem up (e.g. :func:`moco_grid`); default: the analysis frames.
 
     Returns
     -------
-    RecruitmentProblem
+    MocoStride
         Every coordinate independent with a 1 N m reserve (no constraint, no lock), the
-        generalized forces from inverse dynamics on :func:`spline_kinematics` of the frames.
+        generalized forces from inverse dynamics on :func:`spline_kinematics` of the frames,
+        the loads by :func:`resample_body_loads`, the geometry at the spline's coordinates.
     """
     from ..dynamics.inverse import inverse_dynamics  # noqa: PLC0415
 
     ck = analysis.coordinates
-    q, qd, qdd = spline_kinematics(ck.time_s, ck.q)
+    frames = np.asarray(ck.time_s, dtype=float)
+    t = frames if time_s is None else np.asarray(time_s, dtype=float)
+    q, qd, qdd = (_natural_spline(frames, ck.q, 5, t, d) for d in (0, 1, 2))
     loads = list(analysis.body_loads or []) + list(analysis.extra_loads or [])
+    if time_s is not None:
+        loads = resample_body_loads(loads, frames, t)
     tau = inverse_dynamics(model.multibody, q, qd, qdd, loads or None)
+    geo = model.muscle_geometry(q, qd, strength=strength)
     coords = list(model.coordinate_names)
-    return build_recruitment_problem(
+    problem = build_recruitment_problem(
         coordinate_names=coords,
         generalized_forces=tau,
         muscle_names=model.muscle_names,
@@ -96,17 +161,20 @@ def moco_inverse_problem(model, analysis, geo) -> RecruitmentProblem:
         reserves=Reserves.for_coordinates(coords, optimal_force=1.0),
         independent=coords,
     )
+    return MocoStride(t, geo, problem)
 
 
 def moco_settings(record: dict, compliant: str = "triceps_surae") -> DynamicSettings:
     """:meth:`DynamicSettings.moco` with the reference's recorded muscle settings (its
-    ``model.muscles``, as the processed model had them, and its ``settings``). Raises
+    ``model.muscles``, as the processed model had them, and its ``settings``), and Moco's
+    transcription: Hermite-Simpson with every input time a node, for inputs on the
+    reference's own grid (:func:`moco_grid`, :func:`moco_inverse_stride`). Raises
     ``ValueError`` when the muscles differ in a setting the solver takes as one value."""
     muscles = list(record.get("model", {}).get("muscles", {}).values())
     settings = record.get("settings", {})
     st = DynamicSettings.moco(compliant=compliant).with_(
-        # Hermite-Simpson: collocation points at the mesh points and the interval midpoints
-        mesh_interval_s=0.5 * float(settings.get("mesh_interval_s", 0.02)),
+        transcription="hermite_simpson",
+        mesh_interval_s=None,
         fibre_damping=float(settings.get("fiber_damping", 0.01)),
         active_force_width_scale=float(settings.get("active_force_width_scale", 1.5)),
     )
@@ -170,7 +238,7 @@ def compare_activations(
         ref = reference[m][sel]
         ours = np.interp(tr[sel], t, activation[:, j])
         rms = float(np.sqrt(np.mean((ours - ref) ** 2)))
-        r = float(np.corrcoef(ours, ref)[0, 1]) if np.std(ours) > 0 and np.std(ref) > 0 else float("nan")
+        r = float(np.corrcoef(ours, ref)[0, 1]) if min(np.std(ours), np.std(ref)) > 1e-12 else float("nan")
         out.append(MuscleAgreement(m, float(ref.mean()), float(ours.mean()), rms, r))
     return out
 
