@@ -3,13 +3,15 @@
 Usage (from the repository root; about a minute)::
 
     .venv/bin/python benchmarks/compare_dynamic_moco.py [--reference compliant_triceps_continued]
-        [--set FIELD=VALUE ...] [--json FILE]
+        [--on-frames] [--set FIELD=VALUE ...] [--json FILE]
 
 Solves the reference's stride (the bundled runner's 4 m/s trial, stride 1, volume strength)
-with :func:`runmuscles.muscles.moco_reference.moco_settings` on
-:func:`runmuscles.muscles.moco_reference.moco_inverse_problem` and prints, per muscle, the
-mean activation of Moco and ours, the RMS difference and the correlation. ``--set`` changes
-one setting (e.g. ``--set mesh_interval_s=0.01``) to see what a term does.
+as MocoInverse did: :func:`runmuscles.muscles.moco_reference.moco_settings` (Hermite-Simpson)
+on :func:`~runmuscles.muscles.moco_reference.moco_inverse_stride` at Moco's grid points, and
+prints, per muscle, the mean activation of Moco and ours, the RMS difference and the
+correlation. ``--on-frames``: :meth:`DynamicSettings.moco` as it is (trapezoidal, nodes every
+0.01 s) on the analysis frames instead. ``--set`` changes one setting (e.g.
+``--set activation_smoothing=10``) to see what a term does.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference", default="compliant_triceps_continued")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    ap.add_argument("--on-frames", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -38,7 +41,8 @@ def main() -> None:
     from runmuscles.muscles.moco_reference import (  # noqa: PLC0415
         agreement_table,
         compare_activations,
-        moco_inverse_problem,
+        moco_grid,
+        moco_inverse_stride,
         moco_settings,
         read_moco_activations,
     )
@@ -52,18 +56,23 @@ def main() -> None:
     spec = next(s for s in demo_trials() if s.speed_m_s == opts["speed_m_s"])
     a = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(**opts))
     model = RunnerModel.load(a.model_path)
-    geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength=opts["strength"])
     st = moco_settings(record, compliant)
+    grid = moco_grid(
+        record["stride"]["t0_s"], record["stride"]["t1_s"], record["settings"]["mesh_interval_s"]
+    )
+    if args.on_frames:
+        st = st.with_(transcription="trapezoidal", mesh_interval_s=0.01)
+        grid = None
     for item in args.set:
         key, value = item.split("=", 1)
         st = st.with_(**{key: json.loads(value)})
-    problem = moco_inverse_problem(model, a, geo)
-    seed = solve_recruitment(problem)
+    ms = moco_inverse_stride(model, a, strength=opts["strength"], time_s=grid)
+    seed = solve_recruitment(ms.problem)
     start = time.perf_counter()
-    sol = solve_dynamic(dynamic_inputs(model, geo, problem, seed, a.time_s, st), st)
+    sol = solve_dynamic(dynamic_inputs(model, ms.geometry, ms.problem, seed, ms.time_s, st), st)
     wall = time.perf_counter() - start
     t_ref, ref = read_moco_activations(REFERENCE / f"{args.reference}.sto")
-    rows = compare_activations(a.time_s, sol.activation, a.muscle_names, t_ref, ref)
+    rows = compare_activations(ms.time_s, sol.activation, a.muscle_names, t_ref, ref)
     print(agreement_table(rows))
     print(f"solved in {wall:.1f} s, converged {sol.converged}: {sol.block_status}")
     if args.json:
@@ -71,7 +80,8 @@ def main() -> None:
             json.dumps(
                 {
                     "reference": args.reference,
-                    "settings": {k: v for k, v in vars(st).items()},
+                    "settings": dict(vars(st)),
+                    "on_frames": args.on_frames,
                     "wall_s": round(wall, 1),
                     "converged": sol.converged,
                     "muscles": [vars(r) for r in rows],
