@@ -15,9 +15,13 @@ Settings (:class:`DynamicSettings`) and their presets:
 * :meth:`DynamicSettings.rigid_limit`: the same solver with rigid tendons (optionally without
   activation dynamics: then it is static optimization's problem on every mesh node).
 * :meth:`DynamicSettings.moco`: MocoInverse's set-up (Dembia CL et al. 2020, PLoS Comput Biol
-  16:e1008493): DeGrooteFregly2016 curves, active force-length widened 1.5x, passive fibre
-  force off, fibre damping 0.01, compliant tendons on the triceps surae only, reserves of
-  1 N m, objective the sum of squared excitations and reserve controls.
+  16:e1008493; OpenSim 4.6's ``MocoInverse``): DeGrooteFregly2016 curves for every muscle
+  (rigid tendons too, with the pennation and fibre damping in their force), active
+  force-length widened 1.5x, passive fibre force off, fibre damping 0.01, the muscle's
+  activation smoothing 0.1, initial activation = initial excitation, compliant tendons on the
+  triceps surae only, reserves of 1 N m, objective the integral of squared excitations and
+  reserve controls plus 0.01 (dF~T/dt)^2. :mod:`runmuscles.muscles.moco_reference` adds what
+  depends on the data: Moco's grid, Hermite-Simpson, its kinematics spline and reserves.
 """
 
 from __future__ import annotations
