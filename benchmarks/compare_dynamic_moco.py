@@ -2,7 +2,7 @@
 
 Usage (from the repository root; about a minute)::
 
-    .venv/bin/python benchmarks/compare_dynamic_moco.py [--reference compliant_triceps_continued]
+    .venv/bin/python benchmarks/compare_dynamic_moco.py [--reference compliant_triceps_refined]
         [--on-frames] [--set FIELD=VALUE ...] [--json FILE]
 
 Solves the reference's stride (the bundled runner's 4 m/s trial, stride 1, volume strength)
@@ -29,7 +29,7 @@ REFERENCE = REPO / "tests" / "data" / "moco_inverse"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reference", default="compliant_triceps_continued")
+    ap.add_argument("--reference", default="compliant_triceps_refined")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--on-frames", action="store_true")
     ap.add_argument("--json", type=Path, default=None)

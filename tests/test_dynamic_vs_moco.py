@@ -4,10 +4,12 @@ The reference solutions (``tests/data/moco_inverse/<run>.sto`` and ``<run>.json`
 ``benchmarks/moco_inverse_reference.py``) solve the bundled runner's stride (Hamner & Delp 2013
 subject01 Run_4, cycle 1, volume strength) with DeGroote-Fregly 2016 muscles, compliant triceps
 surae (``compliant_triceps``) or rigid tendons (``rigid``, the fallback where the compliant
-solve did not converge). The dynamic solution with the matching preset
-(:meth:`runmuscles.muscles.dynamic_model.DynamicSettings.moco`) must give, for every muscle
-whose mean activation over the stride exceeds 0.05 in Moco's solution, an activation RMS
-difference <= 0.05 and a correlation r >= 0.9.
+solve did not converge). The dynamic solution of the same optimal control problem (the
+preset :meth:`runmuscles.muscles.dynamic_model.DynamicSettings.moco` with the reference's
+recorded muscle settings, Hermite-Simpson on Moco's grid, Moco's coordinates, reserves and
+kinematics spline: :mod:`runmuscles.muscles.moco_reference`) must give, for every muscle whose
+mean activation over the stride exceeds 0.05 in Moco's solution, an activation RMS difference
+<= 0.05 and a correlation r >= 0.9.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ if importlib.util.find_spec("casadi") is None:  # found, never imported here: Op
     pytest.skip("casadi is not installed", allow_module_level=True)  # libcasadi clashes with it
 
 REFERENCE = Path(__file__).parent / "data" / "moco_inverse"
-#: Reference runs, first the preferred: a run "continued" from its own stopped iterate
-#: (``--variation continued``) before the run itself.
+#: Reference runs, first the preferred: the run solved on to MocoInverse's default tolerance
+#: 1e-3 from the committed continued solution (``--variation refined``), then the run
+#: "continued" from its own stopped iterate at tolerance 1e-2 (``--variation continued``), then
+#: the run itself.
 RUNS = (
+    ("compliant_triceps_refined", "triceps_surae"),
     ("compliant_triceps_continued", "triceps_surae"),
     ("compliant_triceps", "triceps_surae"),
     ("rigid_continued", "none"),
@@ -44,16 +49,6 @@ def _reference() -> tuple[str, str, dict] | None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 15: with Moco's problem term by term (Hermite-Simpson on its grid) 87 of 88 muscles "
-        "agree (median RMS 0.006); per_tert_r has RMS 0.047 but r 0.85: over the stride's first 0.03 s "
-        "Moco's activation is 0.32 and ours 0.02, a choice the objective hardly weighs; Moco's solution "
-        "(stopped at IPOPT tolerance 1e-2) costs 1.0 % more than ours in the right leg's terms "
-        "(3.747 against 3.711, the same Simpson quadrature), within 0.01 % in the others"
-    ),
-)
 def test_dynamic_solution_agrees_with_moco_inverse():
     found = _reference()
     if found is None:
