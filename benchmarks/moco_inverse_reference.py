@@ -98,6 +98,10 @@ VARIATIONS = {
     # a warm restart: the same run's last iterate (stopped, not converged) as the initial guess,
     # with the tolerance of the recorded what-if checks (benchmarks/moco_latest.json)
     "continued": {"seeded_from": None, "convergence_tolerance": 1e-2, "max_iterations": 1000},
+    # the continued run's committed solution (``<run>_continued.sto``: every state, control and
+    # tendon-force derivative on Moco's grid) as the initial guess, solved to MocoInverse's
+    # default tolerance 1e-3
+    "refined": {"seeded_from": None, "convergence_tolerance": 1e-3, "max_iterations": 1000},
 }
 
 
@@ -177,6 +181,73 @@ def _write_solution(full: Path, out: Path) -> list[str]:
     return labels
 
 
+def _solve_from_table(proc, files, t0, t1, mesh, tolerance, max_iterations, out: Path, table: Path | None):
+    """MocoInverse (its own settings, ``MocoInverse::initializeInternal``) started from a
+    committed solution table (:func:`_write_solution`'s columns, on Moco's grid): each state,
+    control and derivative of the guess that the table has."""
+    import math  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    import opensim as osim  # noqa: PLC0415
+
+    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
+
+    inverse = osim.MocoInverse()
+    inverse.setModel(proc)
+    inverse.setKinematics(osim.TableProcessor(str(files["coordinates"])))
+    inverse.set_initial_time(t0)
+    inverse.set_final_time(t1)
+    inverse.set_mesh_interval(mesh)
+    inverse.set_kinematics_allow_extra_columns(True)
+    inverse.set_convergence_tolerance(tolerance)
+    inverse.set_max_iterations(max_iterations)
+    study = inverse.initialize()
+    solver = study.initCasADiSolver()
+    solver.set_multibody_dynamics_mode("implicit")
+    solver.set_interpolate_control_mesh_interior_points(False)
+    solver.set_minimize_implicit_auxiliary_derivatives(True)
+    solver.set_implicit_auxiliary_derivatives_weight(0.01)
+    solver.set_optim_convergence_tolerance(tolerance)
+    solver.set_optim_constraint_tolerance(1e-3)
+    solver.set_optim_sparsity_detection("random")
+    solver.set_optim_finite_difference_scheme("forward")
+    solver.set_num_mesh_intervals(int(math.ceil((t1 - t0) / mesh)))
+    solver.set_optim_max_iterations(max_iterations)
+    guess = solver.createGuess()
+    if table is not None:
+        prior = read_storage(table)
+        cols = {label: np.asarray(prior.data[:, k], dtype=float) for k, label in enumerate(prior.labels)}
+        t_prior = np.asarray(prior.time_s, dtype=float)
+        t_guess = guess.getTime().to_numpy()
+
+        def vec(name):
+            return osim.Vector(np.interp(t_guess, t_prior, cols[name]).tolist())
+
+        for name in guess.getStateNames():
+            if name in cols:
+                guess.setState(name, vec(name))
+        for name in guess.getControlNames():
+            if name in cols:
+                guess.setControl(name, vec(name))
+        for name in guess.getDerivativeNames():
+            if name in cols:
+                guess.setDerivative(name, vec(name))
+        solver.setGuess(guess)
+    start = time.perf_counter()
+    sol = study.solve()
+    wall = time.perf_counter() - start
+    ok = bool(sol.success())
+    if not ok:
+        sol.unseal()
+    info = {
+        "status": str(sol.getStatus()),
+        "iterations": int(sol.getNumIterations()),
+        "objective": float(sol.getObjective()),
+    }
+    sol.write(str(out))
+    return out, wall, ok, info
+
+
 def _record(entry: dict) -> None:
     """Append one run to the record (a lock, since runs may go in parallel processes)."""
     RECORD.touch(exist_ok=True)
@@ -208,6 +279,8 @@ def main() -> None:
         settings |= VARIATIONS[args.variation]
         if args.variation == "continued":
             settings["seeded_from"] = args.run
+        if args.variation == "refined":
+            settings["seeded_from"] = f"{args.run}_continued"
     name = args.run + (f"_{args.variation}" if args.variation else "")
     work = args.work or Path(tempfile.mkdtemp(prefix=f"runmuscles-moco-{name}-"))
     started = dt.datetime.now(dt.UTC)
@@ -240,6 +313,8 @@ def main() -> None:
     guess = None
     if settings.get("seeded_from"):
         seed_full = args.out / f"{settings['seeded_from']}.full.sto"
+        if args.variation == "refined":  # the committed table, not Moco's full trajectory
+            seed_full = args.out / f"{settings['seeded_from']}.sto"
         guess = seed_full if seed_full.is_file() else None
         settings["seeded_from_file"] = None if guess is None else _shown(seed_full)
     full = work / f"{name}.full.sto"
@@ -268,7 +343,8 @@ def main() -> None:
     }
     print(f"{name}: solving {t0:.3f}-{t1:.3f} s, settings {settings}", flush=True)
     try:
-        out, wall, ok, info = _solve(
+        solve = _solve_from_table if args.variation == "refined" else _solve
+        out, wall, ok, info = solve(
             proc,
             files,
             t0,

@@ -4,10 +4,12 @@ The reference solutions (``tests/data/moco_inverse/<run>.sto`` and ``<run>.json`
 ``benchmarks/moco_inverse_reference.py``) solve the bundled runner's stride (Hamner & Delp 2013
 subject01 Run_4, cycle 1, volume strength) with DeGroote-Fregly 2016 muscles, compliant triceps
 surae (``compliant_triceps``) or rigid tendons (``rigid``, the fallback where the compliant
-solve did not converge). The dynamic solution with the matching preset
-(:meth:`runmuscles.muscles.dynamic_model.DynamicSettings.moco`) must give, for every muscle
-whose mean activation over the stride exceeds 0.05 in Moco's solution, an activation RMS
-difference <= 0.05 and a correlation r >= 0.9.
+solve did not converge). The dynamic solution of the same optimal control problem (the
+preset :meth:`runmuscles.muscles.dynamic_model.DynamicSettings.moco` with the reference's
+recorded muscle settings, Hermite-Simpson on Moco's grid, Moco's coordinates, reserves and
+kinematics spline: :mod:`runmuscles.muscles.moco_reference`) must give, for every muscle whose
+mean activation over the stride exceeds 0.05 in Moco's solution, an activation RMS difference
+<= 0.05 and a correlation r >= 0.9.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 if importlib.util.find_spec("casadi") is None:  # found, never imported here: OpenSim's own
     pytest.skip("casadi is not installed", allow_module_level=True)  # libcasadi clashes with it
 
 REFERENCE = Path(__file__).parent / "data" / "moco_inverse"
-#: Reference runs, first the preferred: a run "continued" from its own stopped iterate
-#: (``--variation continued``) before the run itself.
+#: Reference runs, first the preferred: the run solved on to MocoInverse's default tolerance
+#: 1e-3 from the committed continued solution (``--variation refined``), then the run
+#: "continued" from its own stopped iterate at tolerance 1e-2 (``--variation continued``), then
+#: the run itself.
 RUNS = (
+    ("compliant_triceps_refined", "triceps_surae"),
     ("compliant_triceps_continued", "triceps_surae"),
     ("compliant_triceps", "triceps_surae"),
     ("rigid_continued", "none"),
@@ -44,26 +48,7 @@ def _reference() -> tuple[str, str, dict] | None:
     return None
 
 
-def _moco_activations(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    from runmuscles.readers.opensim_files import read_storage  # noqa: PLC0415
-
-    table = read_storage(path)
-    acts = {}
-    for k, label in enumerate(table.labels):
-        if label.endswith("/activation"):
-            acts[label.split("/")[-2]] = np.asarray(table.data[:, k], dtype=float)
-    return np.asarray(table.time_s, dtype=float), acts
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 15, not met yet: against the converged MocoInverse solution (compliant triceps "
-        "surae, 2026-12-07) 8 of 88 muscles are within RMS 0.05; the dynamic solution's mean "
-        "activation is 0.20 against Moco's 0.17 (median RMS 0.12): the muscle models still differ"
-    ),
-)
 def test_dynamic_solution_agrees_with_moco_inverse():
     found = _reference()
     if found is None:
@@ -71,8 +56,16 @@ def test_dynamic_solution_agrees_with_moco_inverse():
     name, compliant, record = found
     from runmuscles.model import RunnerModel  # noqa: PLC0415
     from runmuscles.muscles.dynamic import solve_dynamic  # noqa: PLC0415
-    from runmuscles.muscles.dynamic_model import DynamicSettings  # noqa: PLC0415
     from runmuscles.muscles.dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
+    from runmuscles.muscles.moco_reference import (  # noqa: PLC0415
+        agreement_table,
+        compare_activations,
+        moco_grid,
+        moco_inverse_stride,
+        moco_settings,
+        read_moco_activations,
+    )
+    from runmuscles.muscles.recruitment import solve_recruitment  # noqa: PLC0415
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import demo_trials  # noqa: PLC0415
 
@@ -90,32 +83,18 @@ def test_dynamic_solution_agrees_with_moco_inverse():
         ),
     )
     model = RunnerModel.load(a.model_path)
-    geo = model.muscle_geometry(a.coordinates.q, a.coordinates.qdot, strength="volume")
-    settings = record.get("settings", {})
-    muscle = next(iter(record["model"]["muscles"].values()))  # Moco's muscles, as it ran them
-    st = DynamicSettings.moco(compliant=compliant).with_(
-        activation_time_constant_s=float(muscle["activation_time_constant_s"]),
-        deactivation_time_constant_s=float(muscle["deactivation_time_constant_s"]),
-        mesh_interval_s=float(settings.get("mesh_interval_s", 0.02)),
-        fibre_damping=float(settings.get("fiber_damping", 0.01)),
-        active_force_width_scale=float(settings.get("active_force_width_scale", 1.5)),
-    )
-    sol = solve_dynamic(dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st), st)
+    stride = record["stride"]
+    grid = moco_grid(stride["t0_s"], stride["t1_s"], record["settings"]["mesh_interval_s"])
+    # Moco's coordinates, reserves, kinematics and loads, on its collocation grid
+    ms = moco_inverse_stride(model, a, strength="volume", time_s=grid)
+    st = moco_settings(record, compliant)  # Moco's muscles and transcription, as it ran them
+    seed = solve_recruitment(ms.problem)
+    sol = solve_dynamic(dynamic_inputs(model, ms.geometry, ms.problem, seed, ms.time_s, st), st)
     assert sol.converged, sol.block_status
-    t_moco, moco = _moco_activations(REFERENCE / f"{name}.sto")
-    t0, t1 = max(t_moco[0], a.time_s[0]), min(t_moco[-1], a.time_s[-1])
-    sel = (a.time_s >= t0 - 1e-9) & (a.time_s <= t1 + 1e-9)
-    assert sel.sum() >= 20
-    failures = []
-    for j, m in enumerate(a.muscle_names):
-        if m not in moco:
-            continue
-        ref = np.interp(a.time_s[sel], t_moco, moco[m])
-        if ref.mean() <= 0.05:
-            continue
-        ours = sol.activation[sel, j]
-        rms = float(np.sqrt(np.mean((ours - ref) ** 2)))
-        r = float(np.corrcoef(ours, ref)[0, 1])
-        if not (rms <= 0.05 and r >= 0.9):
-            failures.append(f"{m}: RMS {rms:.3f}, r {r:.2f}")
-    assert not failures, f"against MocoInverse '{name}': " + "; ".join(failures)
+    t_moco, moco = read_moco_activations(REFERENCE / f"{name}.sto")
+    assert t_moco.size == grid.size and abs(t_moco - grid).max() < 1e-6  # the same grid
+    rows = compare_activations(ms.time_s, sol.activation, a.muscle_names, t_moco, moco)
+    assert len(rows) == len(moco)
+    active = [r for r in rows if r.mean_reference > 0.05]
+    failures = [f"{r.muscle}: RMS {r.rms:.3f}, r {r.r:.2f}" for r in active if not r.agrees(0.05, 0.9)]
+    assert not failures, f"against MocoInverse '{name}':\n" + agreement_table(rows)

@@ -100,6 +100,9 @@ class DynamicInputs:
         :class:`~runmuscles.muscles.dynamic_model.CurveTables`.
     seed_activation, seed_reserve
         Static optimization's solution ``(F, M)``, ``(F, K)``.
+    rigid_passive_force_n
+        ``(F, M)`` the activation-independent tendon force of the rigid-tendon muscles
+        (:func:`~runmuscles.muscles.dynamic_model.rigid_passive_force_n`; ``None``: zero).
     """
 
     time_s: np.ndarray
@@ -122,6 +125,13 @@ class DynamicInputs:
     curves: CurveTables
     seed_activation: np.ndarray
     seed_reserve: np.ndarray
+    rigid_passive_force_n: np.ndarray | None = None
+
+    def rigid_passive(self) -> np.ndarray:
+        """:attr:`rigid_passive_force_n`, zeros where not given."""
+        if self.rigid_passive_force_n is None:
+            return np.zeros(np.shape(self.length_m))
+        return np.asarray(self.rigid_passive_force_n, dtype=float)
 
 
 @dataclass
@@ -260,7 +270,6 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     Cb, Kb = rows.size, res.size
     N = nodes.size
     t = inp.time_s[nodes]
-    h = np.diff(t)
     gm = mus[ic]  # global indices of compliant muscles
 
     # ---- per-node symbolic model of the compliant muscles ------------------------------
@@ -327,6 +336,7 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     parts += [ca.vec(Fc), ca.vec(U), ca.vec(R)]
     w = cat(*parts)
 
+    u_max = st.max_tendon_force_rate_per_s / TENDON_DERIVATIVE_SCALE
     amin = inp.min_activation[mus][:, None] * np.ones((1, N))
     amax = inp.max_activation[mus][:, None] * np.ones((1, N))
     lo_r = np.clip(inp.reserve_lower[res], -1e19, 1e19)[:, None] * np.ones((1, N))
@@ -337,13 +347,13 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         lbw.insert(0, amin.ravel("F"))
         ubw.insert(0, amax.ravel("F"))
     lbw += [
-        MIN_NORM_TENDON_FORCE * np.ones(Mc * N),
-        -MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
+        st.norm_tendon_force_bounds[0] * np.ones(Mc * N),
+        -u_max * np.ones(Mc * N),
         lo_r.ravel("F"),
     ]
     ubw += [
-        MAX_NORM_TENDON_FORCE * np.ones(Mc * N),
-        MAX_TENDON_DERIVATIVE_CONTROL * np.ones(Mc * N),
+        st.norm_tendon_force_bounds[1] * np.ones(Mc * N),
+        u_max * np.ones(Mc * N),
         hi_r.ravel("F"),
     ]
 
@@ -360,15 +370,18 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
     if N > 1 and Mc:
         u0 = np.clip(
             np.gradient(f0, t, axis=1) / TENDON_DERIVATIVE_SCALE,
-            -MAX_TENDON_DERIVATIVE_CONTROL,
-            MAX_TENDON_DERIVATIVE_CONTROL,
+            -u_max,
+            u_max,
         )
     # moments: rigid muscles a x arm x strength, compliant F0 F~T x arm, reserves
     arm = inp.moment_arm[nodes][:, rows][:, :, mus]  # (N, Cb, Mb)
     gain_r = arm[:, :, ir] * inp.rigid_strength_n[nodes][:, None, mus[ir]]
     gain_c = arm[:, :, ic] * inp.max_isometric_force_n[gm][None, None, :]
     gain_k = inp.reserve_gain[nodes][:, rows][:, :, res]
-    tgt = inp.target[nodes][:, rows]
+    # the rigid muscles' activation-independent force (fibre damping) is known: off the target
+    tgt = inp.target[nodes][:, rows] - np.einsum(
+        "kcm,km->kc", arm[:, :, ir], inp.rigid_passive()[nodes][:, mus[ir]]
+    )
     scale = 1.0 + np.abs(tgt).max(axis=0)  # per row: N m
     # reserves close what the seed's muscles leave of the moments (least squares per node)
     mus_mom = np.einsum("kcm,mk->kc", gain_r, a0[ir]) + np.einsum("kcm,mk->kc", gain_c, f0)
@@ -400,9 +413,12 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         g.append((mom - tgt[k]) / scale)
         lbg.append(np.zeros(Cb))
         ubg.append(np.zeros(Cb))
-    # dynamics (trapezoidal)
+    if st.activation_dynamics and st.initial_activation_equals_excitation:
+        g.append(A[:, 0] - E[:, 0])
+        lbg.append(np.zeros(Mb))
+        ubg.append(np.zeros(Mb))
+    # dynamics (trapezoidal or Hermite-Simpson)
     if N > 1:
-        H = ca.DM(h).T
         if st.activation_dynamics:
             ta, td, b = (
                 st.activation_time_constant_s,
@@ -413,29 +429,18 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
             sw = 0.5 + 0.5 * ca.tanh(b * (es - as_))
             rate = (sw / (ta * (0.5 + 1.5 * as_)) + (1 - sw) * (0.5 + 1.5 * as_) / td) * (es - as_)
             fa = ca.Function("act", [es, as_], [rate]).map(N)(E, A)
-            defect = A[:, 1:] - A[:, :-1] - 0.5 * (fa[:, 1:] + fa[:, :-1]) * ca.repmat(H, Mb, 1)
-            g.append(ca.vec(defect))
-            lbg.append(np.zeros(Mb * (N - 1)))
-            ubg.append(np.zeros(Mb * (N - 1)))
+            defect = _collocation_defects(ca, A, fa, t, st.transcription)
+            g.append(defect)
+            lbg.append(np.zeros(defect.numel()))
+            ubg.append(np.zeros(defect.numel()))
         if Mc:
-            defect = (
-                Fc[:, 1:]
-                - Fc[:, :-1]
-                - 0.5 * TENDON_DERIVATIVE_SCALE * (U[:, 1:] + U[:, :-1]) * ca.repmat(H, Mc, 1)
-            )
-            g.append(ca.vec(defect))
-            lbg.append(np.zeros(Mc * (N - 1)))
-            ubg.append(np.zeros(Mc * (N - 1)))
+            defect = _collocation_defects(ca, Fc, TENDON_DERIVATIVE_SCALE * U, t, st.transcription)
+            g.append(defect)
+            lbg.append(np.zeros(defect.numel()))
+            ubg.append(np.zeros(defect.numel()))
 
-    # ---- objective: time mean (trapezoid) --------------------------------------------------
-    wt = np.zeros(N)
-    if N > 1:
-        wt[:-1] += 0.5 * h
-        wt[1:] += 0.5 * h
-        wt /= t[-1] - t[0]
-    else:
-        wt[:] = 1.0
-    W = ca.DM(wt)
+    # ---- objective: time mean (the transcription's quadrature) -----------------------------
+    W = ca.DM(_quadrature_weights(t, st.transcription))
     J = st.excitation_weight * ca.mtimes(ca.sum1(E * E), W)
     if Kb:
         J = J + st.reserve_weight * ca.mtimes(ca.sum1(R * R), W)
@@ -504,6 +509,49 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         "solve_s": round(_time.perf_counter() - t0 - built, 3),
     }
     return out
+
+
+def _collocation_defects(ca, X, Xdot, t: np.ndarray, transcription: str):
+    """Defects of ``dX/dt = Xdot`` on the nodes ``t`` (columns of ``X``, ``Xdot``), stacked.
+
+    ``"trapezoidal"``: ``X[k+1] - X[k] - h/2 (Xdot[k] + Xdot[k+1])`` per interval.
+    ``"hermite_simpson"``: the nodes pair into mesh intervals ``(k, k+1, k+2)``, ``k`` even,
+    the middle node the interval's midpoint (an odd node count); per interval the Hermite
+    interpolation ``X[k+1] - (X[k] + X[k+2])/2 - h/8 (Xdot[k] - Xdot[k+2])`` and the Simpson
+    integration ``X[k+2] - X[k] - h/6 (Xdot[k] + 4 Xdot[k+1] + Xdot[k+2])`` (the separated
+    Hermite-Simpson form of Moco's ``CasOC::HermiteSimpson``; Betts JT (2010) Practical Methods
+    for Optimal Control and Estimation Using Nonlinear Programming, 2nd ed., SIAM, sec. 4.6.5).
+    """
+    n = X.size1()
+    if transcription == "trapezoidal":
+        H = ca.repmat(ca.DM(np.diff(t)).T, n, 1)
+        return ca.vec(X[:, 1:] - X[:, :-1] - 0.5 * (Xdot[:, 1:] + Xdot[:, :-1]) * H)
+    i = np.arange(0, t.size - 2, 2)
+    H = ca.repmat(ca.DM(t[i + 2] - t[i]).T, n, 1)
+    x0, xm, x1 = X[:, i.tolist()], X[:, (i + 1).tolist()], X[:, (i + 2).tolist()]
+    f0, fm, f1 = Xdot[:, i.tolist()], Xdot[:, (i + 1).tolist()], Xdot[:, (i + 2).tolist()]
+    hermite = xm - 0.5 * (x0 + x1) - H / 8.0 * (f0 - f1)
+    simpson = x1 - x0 - H / 6.0 * (f0 + 4.0 * fm + f1)
+    return ca.vertcat(ca.vec(hermite), ca.vec(simpson))
+
+
+def _quadrature_weights(t: np.ndarray, transcription: str) -> np.ndarray:
+    """Weights of the time mean over the nodes: the trapezoidal rule, or Simpson's rule per
+    mesh interval (``h/6, 4h/6, h/6``, as Moco's Hermite-Simpson quadrature); one node: 1."""
+    w = np.zeros(t.size)
+    if t.size < 2:
+        return np.ones(t.size)
+    if transcription == "trapezoidal":
+        h = np.diff(t)
+        w[:-1] += 0.5 * h
+        w[1:] += 0.5 * h
+    else:
+        i = np.arange(0, t.size - 2, 2)
+        h = t[i + 2] - t[i]
+        w[i] += h / 6.0
+        w[i + 1] += 4.0 * h / 6.0
+        w[i + 2] += h / 6.0
+    return w / (t[-1] - t[0])
 
 
 def _activation_rate(e, a, st: DynamicSettings):
@@ -576,8 +624,8 @@ def _equilibrium_seed(
         )
         return f - fiber * cos_a
 
-    lo = np.full(act.shape, MIN_NORM_TENDON_FORCE)
-    hi = np.full(act.shape, MAX_NORM_TENDON_FORCE)
+    lo = np.full(act.shape, float(st.norm_tendon_force_bounds[0]))
+    hi = np.full(act.shape, float(st.norm_tendon_force_bounds[1]))
     for _ in range(30):
         mid = 0.5 * (lo + hi)
         pos = residual(mid) > 0
@@ -703,6 +751,11 @@ def solve_dynamic(
     F, M = inp.length_m.shape
     K = inp.reserve_gain.shape[2]
     nodes = _mesh_frames(np.asarray(inp.time_s, float), st.mesh_interval_s)
+    if st.transcription == "hermite_simpson" and (nodes.size < 3 or nodes.size % 2 == 0):
+        raise ValueError(
+            "Hermite-Simpson collocation needs an odd number of nodes (mesh points and midpoints), "
+            f"got {nodes.size}"
+        )
     blocks, lone = muscle_blocks(inp.moment_arm, inp.reserve_gain)
     N = nodes.size
     act = np.zeros((N, M))
@@ -722,7 +775,7 @@ def solve_dynamic(
         exc[:, mus] = got["e"].T
         ic, ir = got["ic"], got["ir"]
         gr, gc = mus[ir], mus[ic]
-        force[:, gr] = got["a"][ir].T * inp.rigid_strength_n[nodes][:, gr]
+        force[:, gr] = got["a"][ir].T * inp.rigid_strength_n[nodes][:, gr] + inp.rigid_passive()[nodes][:, gr]
         if ic.size:
             force[:, gc] = got["f"].T * inp.max_isometric_force_n[gc]
             lt[:, gc] = got["lt"].T

@@ -15,9 +15,13 @@ Settings (:class:`DynamicSettings`) and their presets:
 * :meth:`DynamicSettings.rigid_limit`: the same solver with rigid tendons (optionally without
   activation dynamics: then it is static optimization's problem on every mesh node).
 * :meth:`DynamicSettings.moco`: MocoInverse's set-up (Dembia CL et al. 2020, PLoS Comput Biol
-  16:e1008493): DeGrooteFregly2016 curves, active force-length widened 1.5x, passive fibre
-  force off, fibre damping 0.01, compliant tendons on the triceps surae only, reserves of
-  1 N m, objective the sum of squared excitations and reserve controls.
+  16:e1008493; OpenSim 4.6's ``MocoInverse``): DeGrooteFregly2016 curves for every muscle
+  (rigid tendons too, with the pennation and fibre damping in their force), active
+  force-length widened 1.5x, passive fibre force off, fibre damping 0.01, the muscle's
+  activation smoothing 0.1, initial activation = initial excitation, compliant tendons on the
+  triceps surae only, reserves of 1 N m, objective the integral of squared excitations and
+  reserve controls plus 0.01 (dF~T/dt)^2. :mod:`runmuscles.muscles.moco_reference` adds what
+  depends on the data: Moco's grid, Hermite-Simpson, its kinematics spline and reserves.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from ..model.muscle_curves import (
     degroote_passive_force_length,
     degroote_tendon_strain,
     millard_tendon_strain,
-    rigid_tendon_active_force,
     table_curve,
     thelen_active_force_length,
     thelen_force_velocity,
@@ -46,7 +49,9 @@ __all__ = [
     "CurveTables",
     "DynamicSettings",
     "compliant_mask",
+    "degroote_rigid_tendon_force",
     "muscle_curve_tables",
+    "rigid_passive_force_n",
     "tendon_strain",
 ]
 
@@ -115,6 +120,22 @@ class DynamicSettings:
         Objective: mean over time of ``w_e sum e^2 + w_r sum r^2 + w_d sum (dF~T/dt / 10)^2``
         (the last a small regularisation of the implicit tendon dynamics, as Moco's
         ``implicit_auxiliary_derivatives_weight``).
+    transcription
+        ``"trapezoidal"`` (default) or ``"hermite_simpson"``: the nodes (every
+        ``mesh_interval_s``) taken in threes as mesh intervals with their midpoints (an odd
+        number of nodes), Simpson quadrature in the objective, controls free at every node
+        (Moco's ``MocoCasADiSolver`` default transcription, with
+        ``interpolate_control_mesh_interior_points`` off as in MocoInverse).
+    initial_activation_equals_excitation
+        Each muscle's activation at the first node equals its excitation there (Moco's
+        ``MocoInitialActivationGoal``, an endpoint constraint in MocoInverse): without it the
+        first activation is free, and a solver starts a muscle active at no cost.
+    norm_tendon_force_bounds, max_tendon_force_rate_per_s
+        Bounds of the compliant muscles' normalized tendon force and of its time derivative
+        (1/s). Defaults: ``(-0.05, 2.5)`` and 100 (see
+        :data:`runmuscles.muscles.dynamic.MIN_NORM_TENDON_FORCE`); OpenSim 4.6's
+        DeGrooteFregly2016Muscle bounds the force to ``[0, 5]`` and Moco's direct collocation
+        solvers the derivative to +-1000 (``implicit_auxiliary_derivative_bounds``).
     tolerance, constraint_tolerance, max_iterations, print_level, mu_strategy
         IPOPT's convergence tolerance (1e-3, MocoInverse's default), constraint tolerance
         (normalized forces; moments over 1 + their peak), iteration limit, output level (0:
@@ -147,12 +168,18 @@ class DynamicSettings:
     print_level: int = 0
     mu_strategy: str = "monotone"
     seed: str = "simulate"
+    initial_activation_equals_excitation: bool = False
+    transcription: str = "trapezoidal"
+    norm_tendon_force_bounds: tuple[float, float] = (-0.05, 2.5)
+    max_tendon_force_rate_per_s: float = 100.0
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):
             raise ValueError(f"unknown compliant setting {self.compliant!r}")
         if self.curves not in ("model", "degroote2016") or self.tendon_curve not in ("model", "degroote2016"):
             raise ValueError(f"unknown curves {self.curves!r} / {self.tendon_curve!r}")
+        if self.transcription not in ("trapezoidal", "hermite_simpson"):
+            raise ValueError(f"unknown transcription {self.transcription!r}")
 
     @classmethod
     def default(cls) -> DynamicSettings:
@@ -165,9 +192,35 @@ class DynamicSettings:
 
     @classmethod
     def moco(cls, *, compliant: str = "triceps_surae") -> DynamicSettings:
-        """MocoInverse's settings (see the module docstring)."""
+        """MocoInverse's optimal control problem (OpenSim 4.6, ``MocoInverse::initializeInternal``;
+        see the module docstring), term by term:
+
+        * DeGrooteFregly2016Muscle for every muscle (rigid ones too: their tendon force is
+          ``F0 (a fl fv + d v~M) cos(alpha)``, fibre damping included), active force-length
+          widened 1.5x, passive force off, fibre damping 0.01;
+        * activation dynamics with the DeGrooteFregly2016Muscle's default smoothing
+          ``activation_dynamics_smoothing = 0.1`` (De Groote et al. 2016's own b; OpenSim keeps
+          it when it replaces a model's muscles), and the initial activation equal to the
+          initial excitation (``MocoInitialActivationGoal``);
+        * normalized tendon force in ``[0, 5]``, its derivative in +-1000 /s;
+        * nodes every 0.01 s: Moco's 0.02 s Hermite-Simpson mesh has a collocation point at
+          every mesh point and interval midpoint, and enforces the equations of motion and the
+          tendon equilibrium at each of them with a free control there
+          (``interpolate_control_mesh_interior_points`` off; ``CasOCTranscription``), so its
+          problem has as many equilibrium nodes and controls as a trapezoidal mesh of half
+          the interval. The trapezoidal rule stays (it takes any frames); Moco's own
+          transcription, ``transcription="hermite_simpson"``, needs the inputs at Moco's grid
+          points (:mod:`runmuscles.muscles.moco_reference` sets that up);
+        * objective: the integral of every squared excitation and reserve control (weights 1)
+          plus ``0.01 (dF~T/dt)^2`` (``implicit_auxiliary_derivatives_weight``; with
+          ``u = dF~T/dt / 10`` that is a weight 1 on ``u^2``).
+
+        The time constants are the model's (a Thelen2003 model's muscles carry 10/40 ms into
+        the replacement; :meth:`with_` sets them).
+        """
         return cls(
             compliant=compliant,
+            activation_smoothing=0.1,
             curves="degroote2016",
             tendon_curve="degroote2016",
             rigid_curves="degroote2016",
@@ -176,6 +229,10 @@ class DynamicSettings:
             fibre_damping=0.01,
             # MocoInverse's implicit_auxiliary_derivatives_weight 0.01 on (dF~T/dt)^2 = 1.0 on u^2
             tendon_derivative_weight=1.0,
+            initial_activation_equals_excitation=True,
+            mesh_interval_s=0.01,
+            norm_tendon_force_bounds=(0.0, 5.0),
+            max_tendon_force_rate_per_s=1000.0,
         )
 
     def with_(self, **changes) -> DynamicSettings:
@@ -321,11 +378,59 @@ def rigid_strength_n(
     model_strength_n: np.ndarray,
 ) -> np.ndarray:
     """Force at full activation with a rigid tendon ``(F, M)``: the static optimization's own,
-    or, for the Moco preset (widened curves), the DeGrooteFregly2016 muscle's."""
+    or, for the Moco preset (``rigid_curves == "degroote2016"``), the active part of the
+    DeGrooteFregly2016 muscle's tendon force (:func:`degroote_rigid_tendon_force`)."""
     if settings.rigid_curves == "model":
         return np.asarray(model_strength_n, dtype=float)
-    p = dict(params)
-    M = np.asarray(class_code).size
-    p["degroote_active_force_width_scale"] = np.full(M, settings.active_force_width_scale)
-    code = np.full(M, CLASS_CODES["DeGrooteFregly2016Muscle"])
-    return rigid_tendon_active_force(length_m, speed_m_s, code, p, tables)
+    return degroote_rigid_tendon_force(length_m, speed_m_s, params, settings)[0]
+
+
+def rigid_passive_force_n(
+    length_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    params: dict[str, np.ndarray],
+    settings: DynamicSettings,
+) -> np.ndarray:
+    """The activation-independent part of a rigid-tendon muscle's tendon force ``(F, M)`` (N):
+    zero with the model's strength (static optimization's), the fibre damping (and passive
+    force, when on) along the tendon for the Moco preset."""
+    length_m = np.asarray(length_m, dtype=float)
+    if settings.rigid_curves == "model":
+        return np.zeros(length_m.shape)
+    return degroote_rigid_tendon_force(length_m, speed_m_s, params, settings)[1]
+
+
+def degroote_rigid_tendon_force(
+    length_m: np.ndarray,
+    speed_m_s: np.ndarray,
+    params: dict[str, np.ndarray],
+    settings: DynamicSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tendon force of a DeGrooteFregly2016 muscle with a rigid tendon, split as
+    ``F = a * active + passive`` (N, each ``(F, M)``), as OpenSim 4.6 computes it
+    (``calcMuscleLengthInfoHelper`` / ``calcFiberVelocityInfoHelper`` /
+    ``calcMuscleDynamicsInfoHelper`` with ``ignore_tendon_compliance``): fibre length
+    ``sqrt((L - l_Ts)^2 + h^2)`` with the constant width ``h = l_opt sin(alpha_opt)``, fibre
+    velocity ``v_MT cos(alpha)``, normalized by ``v_max l_opt``; tendon force
+    ``F0 (a fl(l~) fv(v~) + fpas(l~) + d v~) cos(alpha)`` (De Groote et al. 2016, with
+    OpenSim's fibre damping ``d`` and active-curve width scale). The projection on the tendon
+    (``cos(alpha)``) is what the joints feel; OpenSim's ``calcInextensibleTendonActiveFiberForce``
+    (static optimization's strength) leaves it out."""
+    L = np.atleast_2d(np.asarray(length_m, dtype=float))
+    V = np.atleast_2d(np.asarray(speed_m_s, dtype=float))
+    f0 = np.asarray(params["max_isometric_force_n"], dtype=float)
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    lts = np.asarray(params["tendon_slack_length_m"], dtype=float)
+    alpha = np.asarray(params["pennation_at_optimal_rad"], dtype=float)
+    vmax = np.asarray(params["max_contraction_velocity_lopt_s"], dtype=float) * lopt
+    along = L - lts
+    lm = np.sqrt(along * along + (lopt * np.sin(alpha)) ** 2)
+    cos_a = along / lm
+    ln = lm / lopt
+    vn = V * cos_a / vmax
+    active = f0 * degroote_active_force_length(ln, settings.active_force_width_scale)
+    active = active * degroote_force_velocity(vn) * cos_a
+    passive = settings.fibre_damping * vn
+    if settings.passive_fibre_force:
+        passive = passive + degroote_passive_force_length(ln, 0.6)
+    return active, f0 * passive * cos_a

@@ -18,7 +18,13 @@ from ..errors import RunmusclesError
 from ..model.muscle_curves import CLASS_CODES
 from ..quality import QualityWarning
 from .dynamic import DynamicInputs, DynamicSolution, solve_dynamic
-from .dynamic_model import DynamicSettings, compliant_mask, muscle_curve_tables, rigid_strength_n
+from .dynamic_model import (
+    DynamicSettings,
+    compliant_mask,
+    muscle_curve_tables,
+    rigid_passive_force_n,
+    rigid_strength_n,
+)
 from .recruitment import RecruitmentProblem, RecruitmentResult
 
 __all__ = ["dynamic_inputs", "dynamic_recruitment", "dynamic_result"]
@@ -95,6 +101,7 @@ def dynamic_inputs(
         curves=curves,
         seed_activation=np.asarray(static.activation, dtype=float),
         seed_reserve=np.asarray(seed_res, dtype=float),
+        rigid_passive_force_n=rigid_passive_force_n(geo.length_m, geo.speed_m_s, params, settings),
     )
 
 
