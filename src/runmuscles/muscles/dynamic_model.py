@@ -120,6 +120,14 @@ class DynamicSettings:
         (normalized forces; moments over 1 + their peak), iteration limit, output level (0:
         silent) and barrier strategy (``monotone``: 122 iterations on a 43-muscle leg of the
         bundled stride, against 265-326 with ``adaptive``).
+    barrier_initial
+        IPOPT's initial barrier parameter ``mu_init``. 0.01 (IPOPT's default 0.1): the seed
+        from static optimization is already near the solution, and a large first barrier pulls
+        it into the interior first; on the bundled stride's legs (every tendon compliant) 174
+        iterations instead of 336 (``benchmarks/bench_dynamic.py``).
+    block_workers
+        Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
+        one after another in the solver process.
     seed
         Initial guess from static optimization: ``"simulate"`` (default: its activations as
         excitations, the activations they give, so the seed meets the activation dynamics) or
@@ -147,6 +155,8 @@ class DynamicSettings:
     print_level: int = 0
     mu_strategy: str = "monotone"
     seed: str = "simulate"
+    barrier_initial: float = 1e-2
+    block_workers: int = 2
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):
