@@ -25,8 +25,9 @@ problem. Ann Biomed Eng 44:2922-2936 (their formulation with implicit contractio
 
 The legs are nearly separable: muscles, coordinates and reserves are split into the connected
 blocks of their coupling graph (a muscle couples the coordinates it spans; a reserve the
-coordinates it acts on), and each block is its own small NLP. Blocks with no muscle keep
-static optimization's reserves (their optimum does not depend on muscles).
+coordinates it acts on), and each block is its own small NLP, solved side by side in
+``DynamicSettings.block_workers`` processes (forked from the solver process). Blocks with no
+muscle keep static optimization's reserves (their optimum does not depend on muscles).
 """
 
 from __future__ import annotations
