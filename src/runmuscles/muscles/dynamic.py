@@ -683,6 +683,20 @@ def _solve_block_in_worker(
     return _solve_block(ca, inp, blk, nodes, st)
 
 
+def _end_with_parent() -> None:
+    """Pool initializer: on Linux the worker is killed when the solver process ends (e.g. stopped
+    at :data:`CHILD_TIME_LIMIT_S`), instead of solving on as an orphan (``prctl``
+    ``PR_SET_PDEATHSIG``); elsewhere nothing."""
+    import contextlib  # noqa: PLC0415
+    import ctypes  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+
+
 def _solve_blocks(ca, inp: DynamicInputs, blocks: list[DynamicBlock], nodes: np.ndarray, st: DynamicSettings):
     """Solve the independent blocks, in ``st.block_workers`` processes at once (the largest
     blocks first, so the two legs run side by side); results in the blocks' order."""
@@ -696,7 +710,8 @@ def _solve_blocks(ca, inp: DynamicInputs, blocks: list[DynamicBlock], nodes: np.
     # no solver threads yet, and a forked worker needs no second interpreter start-up
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     order = sorted(range(len(blocks)), key=lambda i: -blocks[i].muscles.size)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method)) as pool:
+    ctx = mp.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_end_with_parent) as pool:
         futures = {i: pool.submit(_solve_block_in_worker, inp, blocks[i], nodes, st) for i in order}
         return [futures[i].result() for i in range(len(blocks))]
 
