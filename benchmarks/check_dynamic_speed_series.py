@@ -13,7 +13,9 @@ with static optimization and once with ``muscles="dynamic"``:
   ``ankle_angle_l``, :func:`runmuscles.analyses.validity.validity_warnings`: reserve positive
   work over the net joint moment's), target < 10 %;
 * the fraction of muscles at full activation for more than 5 % of the stride, target < 10 %;
-* the dynamic solution's time, blocks and convergence.
+* the dynamic solution's time, blocks and convergence;
+* why reserves still do ankle work (``ankle_limits``): where they do, each plantarflexor's
+  activation, normalized fibre length and fibre velocity (:func:`_ankle_limits`).
 
 Then the Rajagopal 2016 runner's EMG (the shared trial, ``tests/reference_cases.rajagopal_case``,
 processed envelopes at their true 1000 Hz rate, as ``tests/test_emg.py`` does): the median
@@ -64,6 +66,49 @@ def _measures(analysis) -> dict:
     }
 
 
+#: The ankle plantarflexors whose limits :func:`_ankle_limits` reports (Hamner 2010 names).
+PLANTARFLEXORS = ("soleus", "med_gas", "lat_gas", "tib_post", "flex_dig", "flex_hal", "per_long", "per_brev")
+
+
+def _ankle_limits(analysis) -> dict:
+    """Why reserves do ankle work: over the frames where an ankle's reserve does positive work
+    (reserve moment x ankle speed > 0), per plantarflexor of that side the reserve-work-weighted
+    mean activation, normalized fibre length (optimal fibre lengths; the active force falls
+    away from 1) and fibre velocity (maximum contraction velocities, shortening negative: at -1
+    the force-velocity curve gives no force at any activation). Dynamic solutions only."""
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+
+    rec = analysis.recruitment
+    if rec.fibre_velocity_m_s is None:
+        return {}
+    params = RunnerModel.load(analysis.model_path).geometry.params
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    vmax = np.asarray(params["max_contraction_velocity_lopt_s"], dtype=float) * lopt
+    ck = analysis.coordinates
+    names = list(rec.muscle_names)
+    out = {}
+    for coord in ANKLES:
+        if coord not in rec.coordinate_names:
+            continue
+        c = list(rec.coordinate_names).index(coord)
+        power = np.asarray(rec.reserve_moment)[:, c] * ck.qdot[:, ck.index(coord)]
+        w = np.maximum(power, 0.0)
+        if w.sum() <= 0:
+            continue
+        w = w / w.sum()
+        side = coord[-2:]
+        rows = {}
+        for m, n in enumerate(names):
+            if n.endswith(side) and n[: -len(side)] in PLANTARFLEXORS:
+                rows[n] = {
+                    "activation": round(float(w @ rec.activation[:, m]), 3),
+                    "fibre_length_lopt": round(float(w @ (rec.fibre_length_m[:, m] / lopt[m])), 3),
+                    "fibre_velocity_vmax": round(float(w @ (rec.fibre_velocity_m_s[:, m] / vmax[m])), 3),
+                }
+        out[coord] = {"reserve_work_fraction_of_stride": round(float((power > 0).mean()), 3), "muscles": rows}
+    return out
+
+
 def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dict]:
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import resolve_trial, runner_folders  # noqa: PLC0415
@@ -86,6 +131,8 @@ def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dic
                 row[muscles] = {"error": f"{type(exc).__name__}: {exc}"}
                 continue
             row[muscles] = _measures(a) | {"wall_s": time.perf_counter() - t0}
+            if muscles == "dynamic":
+                row[muscles]["ankle_limits"] = _ankle_limits(a)
         print(json.dumps(row), flush=True)
         rows.append(row)
         if progress is not None:

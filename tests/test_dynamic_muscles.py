@@ -229,3 +229,32 @@ def test_solves_beside_opensim(stride, opensim_first):
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     ok, err = proc.stdout.decode().split()
     assert ok == "True" and float(err) < 1e-4
+
+
+def test_blocks_solved_in_parallel_equal_blocks_solved_one_after_another(stride):
+    """``block_workers=2`` solves the independent blocks in two processes: the same solution
+    as one after another (IPOPT is deterministic), per block its iterations and CPU seconds."""
+    a, model, geo = stride
+    st = DynamicSettings.default().with_(mesh_interval_s=None)
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    blocks, _ = muscle_blocks(inp.moment_arm, inp.reserve_gain)
+    trunk = next(b for b in blocks if b.muscles.size == 6)
+    leg = next(b for b in blocks if b.muscles.size == 43)
+    muscles, rows, reserves = (
+        np.concatenate([getattr(trunk, k), getattr(leg, k)]) for k in ("muscles", "rows", "reserves")
+    )
+    sub = _window(inp, slice(10, 25), muscles, rows, reserves)
+    # the trunk's tendons compliant, the leg's rigid: both kinds of block in one solve
+    sub = dataclasses.replace(sub, compliant=np.arange(muscles.size) < trunk.muscles.size)
+    one = solve_dynamic(sub, st.with_(block_workers=1))
+    two = solve_dynamic(sub, st.with_(block_workers=2))
+    assert one.converged and two.converged, (one.block_status, two.block_status)
+    assert len(two.block_status) == 2
+    for x, y in (
+        (one.activation, two.activation),
+        (one.tendon_force_n, two.tendon_force_n),
+        (one.reserve_control, two.reserve_control),
+    ):
+        assert np.allclose(x, y, rtol=1e-9, atol=1e-9)
+    assert [b["iterations"] for b in one.block_status] == [b["iterations"] for b in two.block_status]
+    assert all(b["cpu_s"] > 0 for b in two.block_status)

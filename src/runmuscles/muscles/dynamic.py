@@ -25,8 +25,9 @@ problem. Ann Biomed Eng 44:2922-2936 (their formulation with implicit contractio
 
 The legs are nearly separable: muscles, coordinates and reserves are split into the connected
 blocks of their coupling graph (a muscle couples the coordinates it spans; a reserve the
-coordinates it acts on), and each block is its own small NLP. Blocks with no muscle keep
-static optimization's reserves (their optimum does not depend on muscles).
+coordinates it acts on), and each block is its own small NLP, solved side by side in
+``DynamicSettings.block_workers`` processes (forked from the solver process). Blocks with no
+muscle keep static optimization's reserves (their optimum does not depend on muscles).
 """
 
 from __future__ import annotations
@@ -261,6 +262,7 @@ def _splines(ca, name: str, grid: np.ndarray, table: np.ndarray) -> list:
 def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, st: DynamicSettings) -> dict:
     """Build and solve one block's NLP; values at the mesh nodes."""
     t0 = _time.perf_counter()
+    cpu0 = _time.process_time()
     mus = blk.muscles
     comp = inp.compliant[mus]
     ic = np.flatnonzero(comp)  # compliant, within the block
@@ -460,6 +462,7 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
             "acceptable_iter": 5,
             "max_iter": st.max_iterations,
             "mu_strategy": st.mu_strategy,
+            "mu_init": st.barrier_initial,
             "hessian_approximation": "exact",
             "sb": "yes",
             "print_timing_statistics": "yes" if st.print_level else "no",
@@ -507,6 +510,7 @@ def _solve_block(ca, inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, s
         "iterations": int(stats.get("iter_count", -1)),
         "build_s": round(built, 3),
         "solve_s": round(_time.perf_counter() - t0 - built, 3),
+        "cpu_s": round(_time.process_time() - cpu0, 3),
     }
     return out
 
@@ -718,6 +722,48 @@ def _solve_in_fresh_process(inp: DynamicInputs, st: DynamicSettings) -> DynamicS
 CHILD_TIME_LIMIT_S = 1800.0
 
 
+def _solve_block_in_worker(
+    inp: DynamicInputs, blk: DynamicBlock, nodes: np.ndarray, st: DynamicSettings
+) -> dict:
+    """:func:`_solve_block` in a worker process of :func:`_solve_blocks`."""
+    import casadi as ca  # noqa: PLC0415
+
+    return _solve_block(ca, inp, blk, nodes, st)
+
+
+def _end_with_parent() -> None:
+    """Pool initializer: on Linux the worker is killed when the solver process ends (e.g. stopped
+    at :data:`CHILD_TIME_LIMIT_S`), instead of solving on as an orphan (``prctl``
+    ``PR_SET_PDEATHSIG``); elsewhere nothing."""
+    import contextlib  # noqa: PLC0415
+    import ctypes  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+
+
+def _solve_blocks(ca, inp: DynamicInputs, blocks: list[DynamicBlock], nodes: np.ndarray, st: DynamicSettings):
+    """Solve the independent blocks, in ``st.block_workers`` processes at once (the largest
+    blocks first, so the two legs run side by side); results in the blocks' order."""
+    workers = min(max(1, int(st.block_workers)), len(blocks))
+    if workers <= 1:
+        return [_solve_block(ca, inp, blk, nodes, st) for blk in blocks]
+    import multiprocessing as mp  # noqa: PLC0415
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    # fork (where there is one): the solver process has loaded NumPy and CasADi but started
+    # no solver threads yet, and a forked worker needs no second interpreter start-up
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    order = sorted(range(len(blocks)), key=lambda i: -blocks[i].muscles.size)
+    ctx = mp.get_context(method)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_end_with_parent) as pool:
+        futures = {i: pool.submit(_solve_block_in_worker, inp, blocks[i], nodes, st) for i in order}
+        return [futures[i].result() for i in range(len(blocks))]
+
+
 def solve_dynamic(
     inp: DynamicInputs, settings: DynamicSettings | None = None, *, fresh_process: bool = True
 ) -> DynamicSolution:
@@ -768,8 +814,7 @@ def solve_dynamic(
     if lone.size:
         rc[:, lone] = inp.seed_reserve[nodes][:, lone]
     statuses = []
-    for blk in blocks:
-        got = _solve_block(ca, inp, blk, nodes, st)
+    for blk, got in zip(blocks, _solve_blocks(ca, inp, blocks, nodes, st), strict=True):
         mus = blk.muscles
         act[:, mus] = got["a"].T
         exc[:, mus] = got["e"].T

@@ -141,6 +141,16 @@ class DynamicSettings:
         (normalized forces; moments over 1 + their peak), iteration limit, output level (0:
         silent) and barrier strategy (``monotone``: 122 iterations on a 43-muscle leg of the
         bundled stride, against 265-326 with ``adaptive``).
+    barrier_initial
+        IPOPT's initial barrier parameter ``mu_init``. 0.01 (IPOPT's default 0.1): the seed
+        from static optimization is already near the solution, and a large first barrier pulls
+        it into the interior first. Measured on the bundled stride (every tendon compliant,
+        ``benchmarks/bench_dynamic.py``): right leg 174 iterations instead of 336 (objective
+        6.80 against 6.66), left leg 356 instead of 249 but a lower local optimum (64.7 against
+        88.4); 0.001 and 0.0001 took 225 and 367 on the right leg.
+    block_workers
+        Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
+        one after another in the solver process.
     seed
         Initial guess from static optimization: ``"simulate"`` (default: its activations as
         excitations, the activations they give, so the seed meets the activation dynamics) or
@@ -172,6 +182,8 @@ class DynamicSettings:
     transcription: str = "trapezoidal"
     norm_tendon_force_bounds: tuple[float, float] = (-0.05, 2.5)
     max_tendon_force_rate_per_s: float = 100.0
+    barrier_initial: float = 1e-2
+    block_workers: int = 2
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):
