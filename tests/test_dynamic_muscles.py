@@ -258,3 +258,20 @@ def test_blocks_solved_in_parallel_equal_blocks_solved_one_after_another(stride)
         assert np.allclose(x, y, rtol=1e-9, atol=1e-9)
     assert [b["iterations"] for b in one.block_status] == [b["iterations"] for b in two.block_status]
     assert all(b["cpu_s"] > 0 for b in two.block_status)
+
+
+def test_block_processes_capped_by_cpus_and_environment(monkeypatch) -> None:
+    """The dynamic solution's block processes never exceed the usable CPUs, and batch workers
+    (which set the variable to 1) solve their blocks one after another."""
+    import os
+
+    from runmuscles.muscles.dynamic import _usable_cpus
+    from runmuscles.muscles.dynamic_model import SOLVER_PROCESSES_ENV
+
+    monkeypatch.delenv(SOLVER_PROCESSES_ENV, raising=False)
+    cpus = len(os.sched_getaffinity(0))
+    assert _usable_cpus() == cpus
+    monkeypatch.setenv(SOLVER_PROCESSES_ENV, "1")
+    assert _usable_cpus() == 1
+    monkeypatch.setenv(SOLVER_PROCESSES_ENV, "not a number")
+    assert _usable_cpus() == cpus

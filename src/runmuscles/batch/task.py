@@ -91,8 +91,13 @@ class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
     name = "runmuscles-batch-worker"
 
     def setup(self, worker) -> None:  # noqa: D401 - Dask's hook
+        from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
+
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+        # the cluster already runs one trial per core: the dynamic solution's independent
+        # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
+        os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
         quiet_opensim()
         warm_worker()
 

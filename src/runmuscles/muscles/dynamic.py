@@ -32,6 +32,7 @@ muscle keep static optimization's reserves (their optimum does not depend on mus
 
 from __future__ import annotations
 
+import os
 import time as _time
 from dataclasses import dataclass, field
 
@@ -41,6 +42,7 @@ from ..model.muscle_curves import _DG_B, _DG_D
 from .dynamic_model import (
     FIBRE_LENGTH_GRID,
     FIBRE_VELOCITY_GRID,
+    SOLVER_PROCESSES_ENV,
     TENDON_FORCE_GRID,
     CurveTables,
     DynamicSettings,
@@ -745,10 +747,22 @@ def _end_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may use, capped by ``$RUNMUSCLES_SOLVER_PROCESSES`` where set."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    cap = os.environ.get(SOLVER_PROCESSES_ENV, "").strip()
+    if cap.isdigit() and int(cap) >= 1:
+        n = min(n, int(cap))
+    return max(1, n)
+
+
 def _solve_blocks(ca, inp: DynamicInputs, blocks: list[DynamicBlock], nodes: np.ndarray, st: DynamicSettings):
     """Solve the independent blocks, in ``st.block_workers`` processes at once (the largest
     blocks first, so the two legs run side by side); results in the blocks' order."""
-    workers = min(max(1, int(st.block_workers)), len(blocks))
+    workers = min(max(1, int(st.block_workers)), len(blocks), _usable_cpus())
     if workers <= 1:
         return [_solve_block(ca, inp, blk, nodes, st) for blk in blocks]
     import multiprocessing as mp  # noqa: PLC0415

@@ -68,6 +68,10 @@ FIBRE_VELOCITY_GRID = np.linspace(-2.0, 2.0, 101)
 TENDON_FORCE_GRID = np.linspace(-0.1, 3.0, 125)
 
 
+#: Environment variable capping :attr:`DynamicSettings.block_workers` (set to 1 in batch workers).
+SOLVER_PROCESSES_ENV = "RUNMUSCLES_SOLVER_PROCESSES"
+
+
 @dataclass(frozen=True)
 class DynamicSettings:
     """Settings of :func:`runmuscles.muscles.dynamic.solve_dynamic`.
@@ -150,7 +154,9 @@ class DynamicSettings:
         88.4); 0.001 and 0.0001 took 225 and 367 on the right leg.
     block_workers
         Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
-        one after another in the solver process.
+        one after another in the solver process. Capped by the CPUs this process may use and
+        by ``$RUNMUSCLES_SOLVER_PROCESSES`` (batch workers set it to 1: the cluster already
+        runs one trial per core).
     seed
         Initial guess from static optimization: ``"simulate"`` (default: its activations as
         excitations, the activations they give, so the seed meets the activation dynamics) or
