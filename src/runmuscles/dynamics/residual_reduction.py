@@ -66,6 +66,7 @@ __all__ = [
     "MAX_TRUNK_COM_SHIFT_M",
     "ResidualReduction",
     "pelvis_residual_peaks",
+    "default_processes",
     "reduce_residuals",
     "why_not_reduced",
 ]
@@ -761,6 +762,87 @@ def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
     return BodyLoad(ld.body, cut(ld.force_n), cut(ld.point_m), cut(ld.torque_nm), ld.point_in_body, ld.name)
 
 
+#: Processes for the segments after the first where the caller may fork (see
+#: :func:`default_processes`). Project choice: two, a common minimum of cores; the segments are
+#: ~0.4 s of CPU each on a 30 s trial, so more processes gain little over their start-up.
+PARALLEL_PROCESSES = 2
+
+
+def default_processes() -> int:
+    """:data:`PARALLEL_PROCESSES` where this process may fork helpers for the segments: on
+    Linux (``fork``), with at least two CPUs, and not inside a daemonic process (a
+    ``multiprocessing`` or Dask worker, which may not have children and is itself one of
+    several) or a Dask worker's thread; else 1."""
+    import multiprocessing  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+        return 1
+    if multiprocessing.current_process().daemon:
+        return 1
+    if "distributed" in sys.modules:
+        try:
+            sys.modules["distributed"].get_worker()
+        except (ValueError, AttributeError):
+            pass
+        else:
+            return 1
+    return PARALLEL_PROCESSES
+
+
+def _fit_one(common: tuple, sl: slice, fixed: np.ndarray | None):
+    """:func:`_fit_segment` on the frames ``sl`` of the problem ``common``."""
+    model, t, q0, qd0, qdd0, loads, idx, trunk, limits, kin_peak, use, knot_spacing_s, iterations = common
+    return _fit_segment(
+        model,
+        t[sl],
+        q0[sl],
+        qd0[sl],
+        qdd0[sl],
+        [_slice(ld, sl) for ld in loads],
+        idx,
+        trunk,
+        limits,
+        kin_peak,
+        use[sl],
+        knot_spacing_s,
+        iterations,
+        fixed,
+    )
+
+
+# the problem the forked helpers solve segments of (set before the fork, inherited by them)
+_FORKED: tuple | None = None
+
+
+def _fit_forked(sl: slice):
+    return _fit_one(_FORKED[0], sl, _FORKED[1])
+
+
+def _fit_others(common: tuple, segments: list[slice], fixed: np.ndarray, processes: int | None) -> list:
+    """:func:`_fit_segment` on each of ``segments`` with the masses and trunk ``fixed``, in
+    ``processes`` forked processes where more than one is asked for (and fork exists)."""
+    global _FORKED  # noqa: PLW0603
+    k = default_processes() if processes is None else max(1, int(processes))
+    k = min(k, len(segments))
+    if k > 1:
+        import multiprocessing  # noqa: PLC0415
+
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            k = 1
+    if k <= 1:
+        return [_fit_one(common, sl, fixed) for sl in segments]
+    _FORKED = (common, fixed)
+    try:
+        with ctx.Pool(k) as pool:
+            return pool.map(_fit_forked, segments, chunksize=1)
+    finally:
+        _FORKED = None
+
+
 def reduce_residuals(
     model: Multibody,
     time_s: np.ndarray,
@@ -772,6 +854,7 @@ def reduce_residuals(
     trunk_body: str | None = None,
     knot_spacing_s: float = KNOT_SPACING_S,
     iterations: int = ITERATIONS,
+    processes: int | None = 1,
 ) -> ResidualReduction:
     """Adjust masses, the trunk's mass centre and the pelvis motion to shrink the pelvis residuals.
 
@@ -792,6 +875,10 @@ def reduce_residuals(
         Knot spacing of the pelvis-coordinate corrections.
     iterations
         Linearise-and-solve passes.
+    processes
+        Processes that solve the segments after the first (which sets the masses and the trunk;
+        the others are independent then): ``None`` picks :func:`default_processes`. Results are
+        the same for any number.
 
     Returns
     -------
@@ -823,29 +910,15 @@ def reduce_residuals(
     # long windows in segments (the linear programme's cost grows faster than its size): the
     # first segment sets the masses and the trunk, the others adjust their motion to them
     n_seg = max(1, int(np.ceil((t[-1] - t[0]) / SEGMENT_S - 1e-9)))
-    fixed = None
+    segments = [slice(int(f[0]), int(f[-1]) + 1) for f in np.array_split(np.arange(n), n_seg)]
+    common = (model, t, q0, qd0, qdd0, loads, idx, trunk, limits, kin_peak, use, knot_spacing_s, iterations)
     corr = [np.zeros((n, 6)) for _ in range(3)]
-    done = 0
-    for frames in np.array_split(np.arange(n), n_seg):
-        sl = slice(int(frames[0]), int(frames[-1]) + 1)
-        seg_loads = [_slice(ld, sl) for ld in loads]
-        params, *parts, passes = _fit_segment(
-            model,
-            t[sl],
-            q0[sl],
-            qd0[sl],
-            qdd0[sl],
-            seg_loads,
-            idx,
-            trunk,
-            limits,
-            kin_peak,
-            use[sl],
-            knot_spacing_s,
-            iterations,
-            fixed,
-        )
-        fixed = params if fixed is None else fixed
+    fixed, *parts, done = _fit_one(common, segments[0], None)
+    for c, part in zip(corr, parts, strict=True):
+        c[segments[0]] = part
+    for sl, (_params, *parts, passes) in zip(
+        segments[1:], _fit_others(common, segments[1:], fixed, processes), strict=True
+    ):
         for c, part in zip(corr, parts, strict=True):
             c[sl] = part
         done = max(done, passes)
