@@ -281,3 +281,23 @@ def test_coordinates_from_table_converts_degrees_and_fills_couplers():
     assert coordinates_from_table(model, table)[0, model.coordinate_index("knee_angle_r")] == -10.0
     with pytest.raises(InputError, match="none of the coordinates"):
         coordinates_from_table(model, TimeTable([0.0], [[1.0]], ["nothing"]))
+
+
+@pytest.mark.parametrize("key", ["rajagopal", "hamner", "fukuchi"])
+def test_shared_position_kinematics_give_the_same_motion(key):
+    """forward_kinematics with positions from position_kinematics (also taken at repeated
+    frames) equals the one-call result exactly, for other speeds and accelerations too."""
+    from runmuscles.model.multibody import forward_kinematics, position_kinematics  # noqa: PLC0415
+
+    mb = model_of(key)
+    q, qd, qdd = random_state(mb, 7, seed=3)
+    frames = np.array([2, 0, 0, 6, 5, 2])
+    for simbody in (True, False):
+        pos = position_kinematics(mb, q, simbody_compatible=simbody).take(frames)
+        qd2, qdd2 = 2.0 * qd[frames] + 0.1, qdd[frames] - 0.3
+        ref = forward_kinematics(mb, q[frames], qd2, qdd2, simbody_compatible=simbody)
+        got = forward_kinematics(mb, q[frames], qd2, qdd2, simbody_compatible=simbody, positions=pos)
+        for name in ("R_t", "p_t", "w_t", "v0_t", "alpha_t", "a0_t", "joint_E_t", "joint_p_PM_t", "joint_ds"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(ref, name), err_msg=name)
+    with pytest.raises(InputError, match="other frames"):
+        forward_kinematics(mb, q[:3], qd[:3], qdd[:3], positions=position_kinematics(mb, q))

@@ -262,3 +262,34 @@ def test_linear_programme_same_optimum_with_piqp_and_highs(stride, monkeypatch) 
         # mass scale - 1 and trunk shift (m), then the spline coefficients (rad, m)
         assert np.abs(x_piqp - x_highs).max() < 1e-6
         assert np.abs(x_highs).max() > 1e-3  # a real step, not the zero of a failed solve
+
+
+def test_perturbed_residuals_equal_one_inverse_dynamics_per_perturbation(stride) -> None:
+    """The Jacobian's 18 perturbed runs with shared position kinematics and blocks of frames
+    equal plain inverse dynamics of each perturbed state (to rounding)."""
+    from runmuscles.dynamics.residual_reduction import _perturbed_residuals  # noqa: PLC0415
+
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    idx, _ = _root(mb)
+    h = np.full(6, 1e-6)
+    got = _perturbed_residuals(mb, q, qd, qdd, loads, idx, h)
+    assert got.shape == (18, t.size, 6)
+    for m in (0, 4, 7, 11, 12, 17):
+        which, c = divmod(m, 6)
+        state = [q.copy(), qd.copy(), qdd.copy()]
+        state[which][:, idx[c]] += h[c]
+        ref = inverse_dynamics(mb, *state, loads)[:, idx]
+        np.testing.assert_allclose(got[m], ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+
+
+def test_segments_in_processes_give_the_same_result(hamner: Path) -> None:
+    """Three segments: the second and third solved in two forked processes equal the serial run."""
+    model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=3)
+    assert t[-1] - t[0] > 2 * SEGMENT_S
+    serial = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
+    forked = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=2)
+    for name in ("q", "qdot", "qddot", "generalized_forces"):
+        np.testing.assert_array_equal(getattr(forked, name), getattr(serial, name), err_msg=name)
+    assert forked.mass_scale == serial.mass_scale
+    assert forked.iterations == serial.iterations

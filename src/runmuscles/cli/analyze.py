@@ -216,6 +216,9 @@ def analyze(
     """
     from ..analysis_inputs import analyze_one  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
+    from ..process_memory import tune_for_one_analysis  # noqa: PLC0415
+
+    tune_for_one_analysis()  # one analysis per process: no huge-page compaction, reuse freed pages
 
     emg_options = None
     if emg is not None:

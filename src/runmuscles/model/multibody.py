@@ -57,6 +57,7 @@ __all__ = [
     "CoordinateCoupler",
     "Kinematics",
     "Multibody",
+    "PositionKinematics",
     "SUPPORTED_JOINTS",
     "coordinates_from_table",
     "coupler_slopes",
@@ -65,6 +66,7 @@ __all__ = [
     "load_osim",
     "load_osim_cached",
     "mass_center",
+    "position_kinematics",
     "project_to_independent",
 ]
 
@@ -960,41 +962,49 @@ class Kinematics:
         return (self.a0_t + _cross(self.alpha_t, self.p_t) + _cross(self.w_t, v)).transpose(2, 1, 0)
 
 
-def _spatial_coordinates(model: Multibody, q, qd, qdd):
-    """Axis values ``s`` and their time derivatives, ``(6, n_joints, F)`` each, ``df/dq`` of the
-    nonlinear axes, and the ``f'' qdot^2`` parts of their second derivatives."""
+def _padded_t(x: np.ndarray) -> np.ndarray:
+    """``(F, n)`` as ``(n + 1, F)`` with a zero last row (the row of axes without a coordinate)."""
+    out = np.empty((x.shape[1] + 1, x.shape[0]))
+    out[:-1] = x.T
+    out[-1] = 0.0
+    return out
+
+
+def _axis_values(model: Multibody, q) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Axis values ``s`` ``(6, n_joints, F)`` and the first and second derivatives of the
+    nonlinear axes' functions, ``(len(nonlinear_axes), F)`` each."""
     plan = _plan(model)
     n = q.shape[0]
-    idx = plan.axis_index  # (6, J), -1 -> the zero row
-    slope, icpt = plan.slope_t, plan.intercept_t
-
-    def pad(x):
-        out = np.empty((x.shape[1] + 1, n))
-        out[:-1] = x.T
-        out[-1] = 0.0
-        return out
-
-    qt = pad(q)
-    s = qt[idx] * slope + icpt
-    sd = sdd = None
-    if qd is not None:
-        qdt = pad(qd)
-        sd = qdt[idx] * slope
-    if qdd is not None:
-        qddt = pad(qdd)
-        sdd = qddt[idx] * slope
+    qt = _padded_t(q)
+    s = qt[plan.axis_index] * plan.slope_t + plan.intercept_t
     ds = np.zeros((len(model.nonlinear_axes), n))
-    quad = []  # (axis, joint, f'' qdot^2): the velocity-product part of sdd
+    d2 = np.zeros((len(model.nonlinear_axes), n))
     for k, (j, i, c, fn) in enumerate(model.nonlinear_axes):
-        f, d1, d2 = fn.evaluate(qt[c], 2)
-        s[i, j] = f
-        ds[k] = d1
-        if sd is not None:
-            sd[i, j] = d1 * qdt[c]
-            if sdd is not None:
-                quad.append((i, j, d2 * qdt[c] ** 2))
-                sdd[i, j] = quad[-1][2] + d1 * qddt[c]
-    return s, sd, sdd, ds, quad
+        s[i, j], ds[k], d2[k] = fn.evaluate(qt[c], 2)
+    return s, ds, d2
+
+
+def _axis_rates(model: Multibody, ds: np.ndarray, d2: np.ndarray, qd, qdd):
+    """The axes' speeds and accelerations ``(6, n_joints, F)`` (``None`` without ``qd``/``qdd``)
+    and the ``f'' qdot^2`` parts of the nonlinear axes' accelerations, from the functions'
+    derivatives at the frames' coordinates."""
+    plan = _plan(model)
+    idx, slope = plan.axis_index, plan.slope_t
+    sd = sdd = None
+    quad = []  # (axis, joint, f'' qdot^2): the velocity-product part of sdd
+    if qd is None:
+        return sd, sdd, quad
+    qdt = _padded_t(qd)
+    sd = qdt[idx] * slope
+    if qdd is not None:
+        qddt = _padded_t(qdd)
+        sdd = qddt[idx] * slope
+    for k, (j, i, c, _fn) in enumerate(model.nonlinear_axes):
+        sd[i, j] = ds[k] * qdt[c]
+        if sdd is not None:
+            quad.append((i, j, d2[k] * qdt[c] ** 2))
+            sdd[i, j] = quad[-1][2] + ds[k] * qddt[c]
+    return sd, sdd, quad
 
 
 def _axis_rotations(axes_rot: np.ndarray, angles: np.ndarray) -> np.ndarray:
@@ -1137,51 +1147,63 @@ def _rotation_chain(model: Multibody, plan: _Plan, s: np.ndarray) -> tuple[np.nd
     return R_FM, E
 
 
-def forward_kinematics(
-    model: Multibody,
-    q: np.ndarray,
-    qdot: np.ndarray | None = None,
-    qddot: np.ndarray | None = None,
-    *,
-    simbody_compatible: bool = True,
-) -> Kinematics:
-    """Body poses (and velocities, accelerations) in ground for every frame.
-
-    Joint-local quantities are computed for all joints at once; the outward pass then
-    composes them level by level in spatial-vector form about the ground origin
-    (Featherstone R, 2008, Rigid Body Dynamics Algorithms, Springer, ch. 2 and 5), where a
-    child's spatial velocity is its parent's plus the joint's, and its spatial
-    acceleration its parent's plus the joint's plus ``V_parent x V_joint``.
-
-    Parameters
-    ----------
-    model
-        The model.
-    q
-        Coordinates, ``(n_frames, n_coordinates)`` in model order (radians, metres).
-    qdot, qddot
-        Their speeds and accelerations (optional; Ball/Free joints: see module notes).
-    simbody_compatible
-        For CustomJoints in which one coordinate drives several rotation axes, reproduce
-        Simbody's velocity-product term of the joint acceleration (what OpenSim computes;
-        see ``Multibody.hdot_masks``) instead of the exact time derivative. Other joints
-        are exact either way.
-
-    Returns
-    -------
-    Kinematics
+@dataclass
+class PositionKinematics:
+    """The position-level part of :func:`forward_kinematics` (what depends on the coordinates
+    only), to evaluate several speeds and accelerations at the same coordinates without
+    recomputing it. Internal layout, frames last; see :class:`Kinematics`.
     """
+
+    q: np.ndarray
+    simbody_compatible: bool
+    ds: np.ndarray
+    d2: np.ndarray
+    E: np.ndarray
+    E_h: np.ndarray
+    E_P: np.ndarray
+    p_PM: np.ndarray
+    R: np.ndarray
+    P: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return self.q.shape[0]
+
+    def take(self, frames: np.ndarray) -> PositionKinematics:
+        """The same quantities at the given frame indices (repeats allowed)."""
+        frames = np.asarray(frames, dtype=int)
+
+        def pick(x: np.ndarray) -> np.ndarray:
+            return np.take(x, frames, axis=-1)
+
+        E = pick(self.E)
+        E_h = E if self.E_h is self.E else pick(self.E_h)  # the same object where they are the same
+        E_P = E_h if self.E_P is self.E_h else pick(self.E_P)
+        return PositionKinematics(
+            self.q[frames],
+            self.simbody_compatible,
+            pick(self.ds),
+            pick(self.d2),
+            E,
+            E_h,
+            E_P,
+            pick(self.p_PM),
+            pick(self.R),
+            pick(self.P),
+        )
+
+
+def position_kinematics(
+    model: Multibody, q: np.ndarray, *, simbody_compatible: bool = True
+) -> PositionKinematics:
+    """The position-level part of :func:`forward_kinematics` for coordinates ``q``
+    ``(n_frames, n_coordinates)``: body poses and the joints' axes, reusable with
+    ``forward_kinematics(..., positions=...)``."""
     q = _as_frames(model, q, "q")
-    qd = _as_frames(model, qdot, "qdot")
-    qdd = _as_frames(model, qddot, "qddot") if qd is not None else None
     n = q.shape[0]
     nb, nj = model.n_bodies, model.n_joints
     plan = _plan(model)
-    s, sd, sdd, ds, quad = _spatial_coordinates(model, q, qd, qdd)
-    with_vel = sd is not None
-    with_acc = sdd is not None
-    av = model.angular_velocity_joints
-
+    s, ds, d2 = _axis_values(model, q)
     # -- joint-local kinematics (M relative to F, in F), all joints at once; axes that
     # never move (no coordinate, zero offset), identity offset rotations and zero offsets
     # are skipped.
@@ -1214,6 +1236,77 @@ def forward_kinematics(
     E_P = E_h.copy() if pr.size else E_h
     if pr.size:
         E_P[:, :, pr] = _mm(R_PF[:, :, pr], E_h[:, :, pr])
+    # -- outward pass, level by level
+    R = np.empty((3, 3, nb, n))
+    P = np.empty((3, nb, n))
+    R[:, :, 0] = _EYE[:, :, None]
+    P[:, 0] = 0.0
+    for J, C, par in plan.level_slices:
+        Rp = R[:, :, par]
+        R[:, :, C] = _mm(Rp, R_PB[:, :, J])
+        P[:, C] = P[:, par] + _mv(Rp, p_PB[:, J])
+    return PositionKinematics(q, simbody_compatible, ds, d2, E, E_h, E_P, p_PM, R, P)
+
+
+def forward_kinematics(
+    model: Multibody,
+    q: np.ndarray,
+    qdot: np.ndarray | None = None,
+    qddot: np.ndarray | None = None,
+    *,
+    simbody_compatible: bool = True,
+    positions: PositionKinematics | None = None,
+) -> Kinematics:
+    """Body poses (and velocities, accelerations) in ground for every frame.
+
+    Joint-local quantities are computed for all joints at once; the outward pass then
+    composes them level by level in spatial-vector form about the ground origin
+    (Featherstone R, 2008, Rigid Body Dynamics Algorithms, Springer, ch. 2 and 5), where a
+    child's spatial velocity is its parent's plus the joint's, and its spatial
+    acceleration its parent's plus the joint's plus ``V_parent x V_joint``.
+
+    Parameters
+    ----------
+    model
+        The model.
+    q
+        Coordinates, ``(n_frames, n_coordinates)`` in model order (radians, metres).
+    qdot, qddot
+        Their speeds and accelerations (optional; Ball/Free joints: see module notes).
+    simbody_compatible
+        For CustomJoints in which one coordinate drives several rotation axes, reproduce
+        Simbody's velocity-product term of the joint acceleration (what OpenSim computes;
+        see ``Multibody.hdot_masks``) instead of the exact time derivative. Other joints
+        are exact either way.
+    positions
+        The position-level part for these ``q`` (from :func:`position_kinematics`, or its
+        :meth:`~PositionKinematics.take`), to reuse for other speeds and accelerations at the
+        same coordinates; computed here when ``None``.
+
+    Returns
+    -------
+    Kinematics
+    """
+    if positions is None:
+        positions = position_kinematics(model, q, simbody_compatible=simbody_compatible)
+    elif (
+        positions.simbody_compatible != simbody_compatible
+        or positions.n_frames != np.shape(np.atleast_2d(q))[0]
+    ):
+        raise InputError(f"model '{model.name}'", "the position kinematics were computed for other frames")
+    pos = positions
+    qd = _as_frames(model, qdot, "qdot")
+    qdd = _as_frames(model, qddot, "qddot") if qd is not None else None
+    n = pos.n_frames
+    nb = model.n_bodies
+    plan = _plan(model)
+    sd, sdd, quad = _axis_rates(model, pos.ds, pos.d2, qd, qdd)
+    with_vel = sd is not None
+    with_acc = sdd is not None
+    av = model.angular_velocity_joints
+    E, E_h, p_PM, R, P = pos.E, pos.E_h, pos.p_PM, pos.R, pos.P
+    pr, it = plan.parent_rotated, plan.trans_active
+    R_PF = plan.parent_R_t
     if with_vel:
         w_FM = _mv(E_h, sd[:3])
         for t in av:
@@ -1248,10 +1341,6 @@ def forward_kinematics(
             aJ[:, it] += _mv(plan.trans_P_t[:, :, it], sdd[3:, it]) + _cross(vMo, wJ[:, it])
 
     # -- outward pass, level by level
-    R = np.empty((3, 3, nb, n))
-    P = np.empty((3, nb, n))
-    R[:, :, 0] = _EYE[:, :, None]
-    P[:, 0] = 0.0
     W = V0 = AL = A0 = None
     if with_vel:
         W = np.zeros((3, nb, n))
@@ -1259,12 +1348,10 @@ def forward_kinematics(
     if with_acc:
         AL = np.zeros((3, nb, n))
         A0 = np.zeros((3, nb, n))
-    for J, C, par in plan.level_slices:
-        Rp = R[:, :, par]
-        pp = P[:, par]
-        R[:, :, C] = _mm(Rp, R_PB[:, :, J])
-        P[:, C] = pp + _mv(Rp, p_PB[:, J])
-        if with_vel:
+    if with_vel:
+        for J, C, par in plan.level_slices:
+            Rp = R[:, :, par]
+            pp = P[:, par]
             wj = _mv(Rp, wJ[:, J])
             vj = _mv(Rp, vJ[:, J]) + _cross(pp, wj)
             wp = W[:, par]
@@ -1276,7 +1363,7 @@ def forward_kinematics(
                 aj = _mv(Rp, aJ[:, J]) + _cross(pp, alj)
                 AL[:, C] = AL[:, par] + alj + _cross(wp, wj)
                 A0[:, C] = A0[:, par] + aj + _cross(wp, vj) + _cross(vp, wj)
-    return Kinematics(R, P, W, V0, AL, A0, E_P, plan.trans_P, p_PM, ds)
+    return Kinematics(R, P, W, V0, AL, A0, pos.E_P, plan.trans_P, p_PM, pos.ds)
 
 
 def mass_center(

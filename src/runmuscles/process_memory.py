@@ -1,0 +1,85 @@
+"""Memory settings for a one-shot command: no transparent huge pages for NumPy's arrays, and
+freed memory kept in the process (less system time, fewer page faults).
+
+NumPy asks the kernel for transparent huge pages for every array of 4 MB or more
+(``madvise(MADV_HUGEPAGE)``; NumPy's documentation, environment variable
+``NUMPY_MADVISE_HUGEPAGE``). Where the kernel's THP ``defrag`` setting is ``madvise`` (the
+default of Debian and Ubuntu kernels), each such fault may compact memory synchronously
+(Linux kernel documentation, "Transparent Hugepage Support"); on a host with many busy
+processes that cost the 30 s Fukuchi 2017 trial 5-6 s of system time out of 11.7 s of CPU
+(the muscle stage 6.6 s instead of 0.8 s). :func:`no_huge_pages` turns the advice off.
+
+A whole-trial analysis allocates and frees many arrays of tens of megabytes (moment arms of
+4400 frames x 92 muscles x 39 coordinates are 127 MB; the static-optimization problem and the
+inverse dynamics' temporaries are of the same order). glibc's ``malloc`` serves blocks above its
+``mmap`` threshold (128 kB, raised dynamically up to 32 MB; glibc manual, "Memory Allocation
+Tunables") with fresh ``mmap`` pages and returns them to the system on ``free``, so every such
+array costs its page faults again: on the 30 s Fukuchi 2017 trial ~170 000 minor faults and
+5-7 s of system time. Serving them from the heap and keeping it (``M_MMAP_MAX`` = 0,
+``M_TRIM_THRESHOLD`` large; ``mallopt(3)``) lets later arrays reuse pages already touched.
+
+This suits a process that runs one analysis and exits (the ``analyze`` command); a long-lived
+worker keeps its peak memory instead, so it is not done there.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+__all__ = ["keep_freed_memory", "no_huge_pages", "tune_for_one_analysis"]
+
+# mallopt(3) parameter numbers (glibc's malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+
+#: Heap kept after ``free`` before it is returned to the system (bytes). Project choice: above
+#: the analysis's peak, so that nothing is returned while it runs.
+TRIM_THRESHOLD_BYTES = 2**31 - 1
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc's ``malloc`` serve large blocks from the heap and keep freed heap memory.
+
+    Returns
+    -------
+    bool
+        Whether the settings were applied (False on other C libraries, which are left alone).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+        libc.gnu_get_libc_version  # noqa: B018 (glibc only: musl has mallopt as a no-op)
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    ok = mallopt(_M_MMAP_MAX, 0) == 1
+    ok = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
+    return ok
+
+
+def no_huge_pages() -> bool:
+    """Stop NumPy advising transparent huge pages for its arrays (as ``NUMPY_MADVISE_HUGEPAGE=0``
+    does at import). Returns whether NumPy offered the switch."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage  # noqa: PLC0415
+    except ImportError:
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage  # noqa: PLC0415
+        except ImportError:
+            return False
+    _set_madvise_hugepage(False)
+    return True
+
+
+def tune_for_one_analysis() -> dict[str, bool]:
+    """Both settings, for a process that runs one analysis (the ``analyze`` command); which ones
+    were applied."""
+    return {"no_huge_pages": no_huge_pages(), "keep_freed_memory": keep_freed_memory()}
