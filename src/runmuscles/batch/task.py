@@ -92,12 +92,17 @@ class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
 
     def setup(self, worker) -> None:  # noqa: D401 - Dask's hook
         from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
+        from ..process_memory import no_huge_pages  # noqa: PLC0415
 
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
         # the cluster already runs one trial per core: the dynamic solution's independent
         # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
         os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
+        # no transparent-huge-page advice for NumPy's arrays (synchronous compaction cost
+        # seconds of system time per whole trial on a busy host: runmuscles.process_memory);
+        # freed memory is not kept, since a worker lives on between trials
+        no_huge_pages()
         quiet_opensim()
         warm_worker()
 
