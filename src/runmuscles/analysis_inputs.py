@@ -108,6 +108,29 @@ def analysis_options(
     )
 
 
+def lab_only_options_given(
+    *,
+    static: str | Path | None = None,
+    mass_kg: float | None = None,
+    marker_map: str | Path | None = None,
+    ik: str | None = None,
+    stance_only: bool = False,
+    accept_ik_error: bool = False,
+) -> list[str]:
+    """The options given that only a lab file (C3D, TRC or joint angles) can use, in this
+    order: ``static``, ``stance_only``, ``mass_kg``, ``marker_map``, ``ik``,
+    ``accept_ik_error`` (a trial folder has its own model, mass and angles)."""
+    values = {
+        "static": static,
+        "stance_only": stance_only or None,
+        "mass_kg": mass_kg,
+        "marker_map": marker_map,
+        "ik": ik,
+        "accept_ik_error": accept_ik_error or None,
+    }
+    return [k for k, v in values.items() if v is not None]
+
+
 def trial_inputs(
     out: str | Path,
     *,
@@ -137,15 +160,14 @@ def trial_inputs(
     imposed by the plates, warnings); ``notices`` what the lab path assumed.
     """
     if lab_file is None:
-        lab_only = {
-            "static": static,
-            "mass_kg": mass_kg,
-            "marker_map": marker_map,
-            "ik": ik,
-            "stance_only": stance_only or None,
-            "accept_ik_error": accept_ik_error or None,
-        }
-        given = [k for k, v in lab_only.items() if v is not None]
+        given = lab_only_options_given(
+            static=static,
+            mass_kg=mass_kg,
+            marker_map=marker_map,
+            ik=ik,
+            stance_only=stance_only,
+            accept_ik_error=accept_ik_error,
+        )
         if given:
             where = folder if folder is not None else coordinates
             raise InputError(

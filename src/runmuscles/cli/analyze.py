@@ -214,7 +214,7 @@ def analyze(
     forces (--no-residual-reduction: off); the chosen path and its assumptions are in the
     quality panel.
     """
-    from ..analysis_inputs import analyze_one  # noqa: PLC0415
+    from ..analysis_inputs import analyze_one, lab_only_options_given  # noqa: PLC0415
     from ..outputs import check_output_dir  # noqa: PLC0415
     from ..process_memory import tune_for_one_analysis  # noqa: PLC0415
 
@@ -253,16 +253,24 @@ def analyze(
         if coordinates is not None or trial_name is not None:
             fail(f"{lab_file}: --trial and --coordinates go with a trial folder, not with a trial file")
     else:
-        for given, flag in (
-            (static, "--static"),
-            (stance_only or None, "--stance-only"),
-            (mass_kg, "--mass"),
-            (marker_map, "--markers"),
-            (ik, "--ik"),
-            (accept_ik_error or None, "--accept-ik-error"),
-        ):
-            if given is not None:
-                fail(f"{flag} goes with a C3D, TRC or joint-angle file, not with a trial folder")
+        flags = {
+            "static": "--static",
+            "stance_only": "--stance-only",
+            "mass_kg": "--mass",
+            "marker_map": "--markers",
+            "ik": "--ik",
+            "accept_ik_error": "--accept-ik-error",
+        }
+        given = lab_only_options_given(
+            static=static,
+            mass_kg=mass_kg,
+            marker_map=marker_map,
+            ik=ik,
+            stance_only=stance_only,
+            accept_ik_error=accept_ik_error,
+        )
+        if given:
+            fail(f"{flags[given[0]]} goes with a C3D, TRC or joint-angle file, not with a trial folder")
     progress, _ = progress_factory(show and sys.stderr.isatty())
     named = lab_file if lab_file is not None else (coordinates or trial)
     label = trial_name or (Path(named).name if named is not None else "trial")
