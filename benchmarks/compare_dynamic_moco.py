@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,44 +34,24 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
-    from runmuscles.muscles.dynamic import solve_dynamic  # noqa: PLC0415
-    from runmuscles.muscles.dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
     from runmuscles.muscles.moco_reference import (  # noqa: PLC0415
         agreement_table,
-        compare_activations,
-        moco_grid,
-        moco_inverse_stride,
         moco_settings,
-        read_moco_activations,
+        solve_recorded_stride,
     )
-    from runmuscles.muscles.recruitment import solve_recruitment  # noqa: PLC0415
-    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from runmuscles.trials import demo_trials  # noqa: PLC0415
 
     record = json.loads((REFERENCE / f"{args.reference}.json").read_text())
     compliant = "triceps_surae" if record["settings"].get("compliant_triceps") else "none"
-    opts = record["stride"]["analysis_options"]
-    spec = next(s for s in demo_trials() if s.speed_m_s == opts["speed_m_s"])
-    a = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(**opts))
-    model = RunnerModel.load(a.model_path)
     st = moco_settings(record, compliant)
-    grid = moco_grid(
-        record["stride"]["t0_s"], record["stride"]["t1_s"], record["settings"]["mesh_interval_s"]
-    )
     if args.on_frames:
         st = st.with_(transcription="trapezoidal", mesh_interval_s=0.01)
-        grid = None
     for item in args.set:
         key, value = item.split("=", 1)
         st = st.with_(**{key: json.loads(value)})
-    ms = moco_inverse_stride(model, a, strength=opts["strength"], time_s=grid)
-    seed = solve_recruitment(ms.problem)
-    start = time.perf_counter()
-    sol = solve_dynamic(dynamic_inputs(model, ms.geometry, ms.problem, seed, ms.time_s, st), st)
-    wall = time.perf_counter() - start
-    t_ref, ref = read_moco_activations(REFERENCE / f"{args.reference}.sto")
-    rows = compare_activations(ms.time_s, sol.activation, a.muscle_names, t_ref, ref)
+    cmp = solve_recorded_stride(
+        record, REFERENCE / f"{args.reference}.sto", settings=st, on_moco_grid=not args.on_frames
+    )
+    rows, sol, wall = cmp.rows, cmp.solution, cmp.wall_s
     print(agreement_table(rows))
     print(f"solved in {wall:.1f} s, converged {sol.converged}: {sol.block_status}")
     if args.json:

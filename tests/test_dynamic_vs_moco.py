@@ -54,46 +54,22 @@ def test_dynamic_solution_agrees_with_moco_inverse():
     if found is None:
         pytest.skip(f"pending: no converged MocoInverse reference in {REFERENCE}")
     name, compliant, record = found
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
-    from runmuscles.muscles.dynamic import solve_dynamic  # noqa: PLC0415
-    from runmuscles.muscles.dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
-    from runmuscles.muscles.moco_reference import (  # noqa: PLC0415
+    from runmuscles.muscles.moco_reference import (
         agreement_table,
-        compare_activations,
         moco_grid,
-        moco_inverse_stride,
-        moco_settings,
         read_moco_activations,
+        solve_recorded_stride,
     )
-    from runmuscles.muscles.recruitment import solve_recruitment  # noqa: PLC0415
-    from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
-    from runmuscles.trials import demo_trials  # noqa: PLC0415
 
-    opts = record.get("stride", {}).get("analysis_options", {})
-    spec = next(s for s in demo_trials() if s.speed_m_s == 4)
-    a = analyze_trial(
-        spec.model,
-        spec.coordinates,
-        spec.forces,
-        AnalysisOptions(
-            speed_m_s=4.0,
-            strength="volume",
-            cycle=1,
-            residual_reduction=bool(opts.get("residual_reduction", False)),
-        ),
-    )
-    model = RunnerModel.load(a.model_path)
     stride = record["stride"]
     grid = moco_grid(stride["t0_s"], stride["t1_s"], record["settings"]["mesh_interval_s"])
-    # Moco's coordinates, reserves, kinematics and loads, on its collocation grid
-    ms = moco_inverse_stride(model, a, strength="volume", time_s=grid)
-    st = moco_settings(record, compliant)  # Moco's muscles and transcription, as it ran them
-    seed = solve_recruitment(ms.problem)
-    sol = solve_dynamic(dynamic_inputs(model, ms.geometry, ms.problem, seed, ms.time_s, st), st)
+    # Moco's coordinates, reserves, kinematics and loads, on its collocation grid; Moco's
+    # muscles and transcription, as it ran them
+    cmp = solve_recorded_stride(record, REFERENCE / f"{name}.sto", compliant=compliant)
+    sol, rows = cmp.solution, cmp.rows
     assert sol.converged, sol.block_status
     t_moco, moco = read_moco_activations(REFERENCE / f"{name}.sto")
     assert t_moco.size == grid.size and abs(t_moco - grid).max() < 1e-6  # the same grid
-    rows = compare_activations(ms.time_s, sol.activation, a.muscle_names, t_moco, moco)
     assert len(rows) == len(moco)
     active = [r for r in rows if r.mean_reference > 0.05]
     failures = [f"{r.muscle}: RMS {r.rms:.3f}, r {r.r:.2f}" for r in active if not r.agrees(0.05, 0.9)]

@@ -260,3 +260,82 @@ def agreement_table(rows: list[MuscleAgreement], min_mean: float = 0.05) -> str:
         f"Moco {mean_ref:.3f}, ours {mean_ours:.3f}"
     )
     return "\n".join(lines)
+
+
+@dataclass
+class MocoComparison:
+    """The dynamic solution of a recorded MocoInverse stride, compared with Moco's activations.
+
+    Attributes
+    ----------
+    rows
+        Per muscle of the reference: :class:`MuscleAgreement`.
+    solution
+        The :class:`~runmuscles.muscles.dynamic.DynamicSolution`.
+    settings
+        The settings it was solved with.
+    time_s
+        The solution's nodes (Moco's grid, or the trial's frames).
+    reference_time_s
+        The reference's time column.
+    muscle_names
+        The model's muscles, in the solution's order.
+    wall_s
+        The dynamic solve's wall time.
+    """
+
+    rows: list[MuscleAgreement]
+    solution: object
+    settings: DynamicSettings
+    time_s: np.ndarray
+    reference_time_s: np.ndarray
+    muscle_names: list[str]
+    wall_s: float
+
+
+def solve_recorded_stride(
+    record: dict,
+    reference_sto: str | Path,
+    *,
+    compliant: str | None = None,
+    settings: DynamicSettings | None = None,
+    on_moco_grid: bool = True,
+) -> MocoComparison:
+    """Solve the stride a MocoInverse reference run recorded (``record``: its ``.json``) with the
+    dynamic solution, as Moco set it up, and compare with its activations (``reference_sto``).
+
+    The stride is the bundled runner's trial at the record's speed, analysed with its recorded
+    options; ``compliant`` defaults to the record's (triceps surae or none); ``settings`` to
+    :func:`moco_settings`. ``on_moco_grid`` False: the trial's frames instead of Moco's grid
+    (then ``settings`` should be trapezoidal).
+    """
+    import time  # noqa: PLC0415
+
+    from ..model import RunnerModel  # noqa: PLC0415
+    from ..pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
+    from ..trials import demo_trials  # noqa: PLC0415
+    from .dynamic import solve_dynamic  # noqa: PLC0415
+    from .dynamic_pipeline import dynamic_inputs  # noqa: PLC0415
+    from .recruitment import solve_recruitment  # noqa: PLC0415
+
+    stride = record["stride"]
+    opts = stride["analysis_options"]
+    if compliant is None:
+        compliant = "triceps_surae" if record["settings"].get("compliant_triceps") else "none"
+    spec = next(s for s in demo_trials() if s.speed_m_s == opts["speed_m_s"])
+    analysis = analyze_trial(spec.model, spec.coordinates, spec.forces, AnalysisOptions(**opts))
+    model = RunnerModel.load(analysis.model_path)
+    grid = (
+        moco_grid(stride["t0_s"], stride["t1_s"], record["settings"]["mesh_interval_s"])
+        if on_moco_grid
+        else None
+    )
+    st = settings if settings is not None else moco_settings(record, compliant)
+    ms = moco_inverse_stride(model, analysis, strength=opts["strength"], time_s=grid)
+    seed = solve_recruitment(ms.problem)
+    start = time.perf_counter()
+    sol = solve_dynamic(dynamic_inputs(model, ms.geometry, ms.problem, seed, ms.time_s, st), st)
+    wall = time.perf_counter() - start
+    t_ref, ref = read_moco_activations(reference_sto)
+    rows = compare_activations(ms.time_s, sol.activation, analysis.muscle_names, t_ref, ref)
+    return MocoComparison(rows, sol, st, ms.time_s, t_ref, list(analysis.muscle_names), wall)
