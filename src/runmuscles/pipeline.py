@@ -874,10 +874,11 @@ def _why_not_reduced(model, ck: CoordinateKinematics, body_loads: list | None, o
 
 def _reduce_residuals(model, ck: CoordinateKinematics, loads: list):
     """Residual reduction on the prepared motion: the adjusted coordinates, their inverse
-    dynamics and the :class:`~runmuscles.dynamics.residual_reduction.ResidualReduction`."""
+    dynamics and the :class:`~runmuscles.dynamics.residual_reduction.ResidualReduction`
+    (segments of long windows in forked processes where this process may fork: ``processes=None``)."""
     from .dynamics.residual_reduction import reduce_residuals  # noqa: PLC0415
 
-    rr = reduce_residuals(model.multibody, ck.time_s, ck.q, ck.qdot, ck.qddot, loads or None)
+    rr = reduce_residuals(model.multibody, ck.time_s, ck.q, ck.qdot, ck.qddot, loads or None, processes=None)
     adjusted = CoordinateKinematics(
         ck.time_s, ck.names, rr.q, rr.qdot, rr.qddot, ck.source, ck.lowpass_hz, ck.notes, ck.warnings
     )

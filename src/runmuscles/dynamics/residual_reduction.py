@@ -811,20 +811,42 @@ def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
 
 #: Processes for the segments after the first where the caller may fork (see
 #: :func:`default_processes`). Project choice: two, a common minimum of cores; the segments are
-#: ~0.4 s of CPU each on a 30 s trial, so more processes gain little over their start-up.
+#: ~0.2 s of CPU each on a 30 s trial, so more processes gain little over their start-up.
 PARALLEL_PROCESSES = 2
 
 
-def default_processes() -> int:
-    """:data:`PARALLEL_PROCESSES` where this process may fork helpers for the segments: on
-    Linux (``fork``), with at least two CPUs, and not inside a daemonic process (a
-    ``multiprocessing`` or Dask worker, which may not have children and is itself one of
-    several) or a Dask worker's thread; else 1."""
-    import multiprocessing  # noqa: PLC0415
+def _usable_cpus() -> int:
+    """CPUs this process may run on, capped by ``$RUNMUSCLES_SOLVER_PROCESSES`` where set (batch
+    workers set it to 1: the cluster already runs one trial per core)."""
     import os  # noqa: PLC0415
-    import sys  # noqa: PLC0415
 
-    if not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+    from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    cap = os.environ.get(SOLVER_PROCESSES_ENV, "").strip()
+    if cap.isdigit() and int(cap) >= 1:
+        n = min(n, int(cap))
+    return max(1, n)
+
+
+def default_processes() -> int:
+    """:data:`PARALLEL_PROCESSES` (at most the usable CPUs) where this process may fork helpers
+    for the segments: on Linux (``fork``), with at least two usable CPUs (affinity, and
+    ``$RUNMUSCLES_SOLVER_PROCESSES`` where set, as the batch workers set it to 1), from the main
+    thread of a process that runs no other Python thread (a fork copies only the calling thread,
+    and a lock another thread holds stays locked in the child: the web app's analyses run in a
+    thread), and not inside a daemonic process (a ``multiprocessing`` or Dask worker, which may
+    not have children and is itself one of several) or a Dask worker's thread; else 1."""
+    import multiprocessing  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if not sys.platform.startswith("linux") or _usable_cpus() < 2:
+        return 1
+    if threading.current_thread() is not threading.main_thread() or threading.active_count() > 1:
         return 1
     if multiprocessing.current_process().daemon:
         return 1
@@ -835,7 +857,7 @@ def default_processes() -> int:
             pass
         else:
             return 1
-    return PARALLEL_PROCESSES
+    return min(PARALLEL_PROCESSES, _usable_cpus())
 
 
 def _fit_one(common: tuple, sl: slice, fixed: np.ndarray | None):
