@@ -293,3 +293,58 @@ def test_segments_in_processes_give_the_same_result(hamner: Path) -> None:
         np.testing.assert_array_equal(getattr(forked, name), getattr(serial, name), err_msg=name)
     assert forked.mass_scale == serial.mass_scale
     assert forked.iterations == serial.iterations
+
+
+def test_default_processes_follow_the_callers_limits(monkeypatch) -> None:
+    """Forked helpers only where the caller may have them: not where $RUNMUSCLES_SOLVER_PROCESSES
+    is 1 (batch workers), not from a thread other than the main one (the web app's analyses)."""
+    import os
+    import sys
+    import threading
+
+    from runmuscles.dynamics import residual_reduction as rr_mod
+    from runmuscles.muscles.dynamic_model import SOLVER_PROCESSES_ENV
+
+    monkeypatch.setenv(SOLVER_PROCESSES_ENV, "1")
+    assert rr_mod.default_processes() == 1
+    monkeypatch.delenv(SOLVER_PROCESSES_ENV)
+    got = []
+    worker = threading.Thread(target=lambda: got.append(rr_mod.default_processes()))
+    worker.start()
+    worker.join()
+    assert got == [1]
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if sys.platform.startswith("linux") and usable >= 2 and threading.active_count() == 1:
+        assert rr_mod.default_processes() == min(rr_mod.PARALLEL_PROCESSES, usable)
+        monkeypatch.setenv(SOLVER_PROCESSES_ENV, "2")
+        assert rr_mod.default_processes() == 2
+
+
+def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) -> None:
+    """Segments with the masses held fixed linearise once; their results are as good as with a
+    fresh Jacobian every pass (peaks within a few per cent, kinematic changes within the limits)."""
+    from runmuscles.dynamics import residual_reduction as rr_mod
+
+    model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=3)
+    n_seg = int(np.ceil((t[-1] - t[0]) / SEGMENT_S - 1e-9))
+    assert n_seg >= 3
+    calls = {"free": 0, "fixed": 0}
+    real = rr_mod._segment_jacobian
+
+    def counted(*args):
+        calls["free" if args[10] is None else "fixed"] += 1
+        return real(*args)
+
+    monkeypatch.setattr(rr_mod, "_segment_jacobian", counted)
+    reused = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
+    assert calls["fixed"] == n_seg - 1
+    assert calls["free"] >= 1
+    monkeypatch.setattr(rr_mod, "REUSE_JACOBIAN_WITH_FIXED_MASSES", False)
+    calls.update(free=0, fixed=0)
+    fresh = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
+    assert calls["fixed"] > n_seg - 1  # the comparison really relinearised
+    assert reused.mass_scale == fresh.mass_scale
+    np.testing.assert_array_equal(reused.trunk_com_shift_m, fresh.trunk_com_shift_m)
+    assert reused.kinematics_within_limits and fresh.kinematics_within_limits
+    for kind in ("force_n", "moment_nm"):
+        assert reused.after[kind]["peak"] <= 1.05 * fresh.after[kind]["peak"], kind

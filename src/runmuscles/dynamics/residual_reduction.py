@@ -43,13 +43,19 @@ Moments of a force applied metres from its foot (a force plate's centre of press
 force goes to zero) are the data's: they are noted, left out of the objective and kept from
 growing. Windows longer than :data:`SEGMENT_S` are solved in segments: the first sets the masses
 and the trunk, the others adjust their motion to them (the corrections are independent per
-segment; the analysis is frame by frame), serially or, with ``processes=2``, in forked processes.
+segment; the analysis is frame by frame), serially or in forked processes (``processes``; the
+pipeline forks where it may, :func:`default_processes`). A segment that holds the masses and the
+trunk fixed linearises once and reuses that Jacobian in its later passes
+(:data:`REUSE_JACOBIAN_WITH_FIXED_MASSES`).
 
 Cost: the Jacobian's 18 perturbed inverse-dynamics runs share one position-level kinematics
 pass per frame for the 12 speed and acceleration perturbations
 (:func:`~runmuscles.model.multibody.position_kinematics`), in blocks of
-:data:`_PERTURBED_CHUNK_FRAMES` frames; on the 30 s Fukuchi 2017 trial (4417 frames, 30
-segments) the whole reduction takes ~11 s of CPU (was ~18 s): ~5 s the Jacobians, ~4.5 s PIQP.
+:data:`_PERTURBED_CHUNK_FRAMES` frames. On the 30 s Fukuchi 2017 trial (4417 frames, 30
+segments) the whole reduction takes ~5.5 s of CPU (was ~11 s before the reused Jacobians, ~18 s
+before the shared kinematics): ~2.8 s the 62 linear programmes (PIQP, ~45 ms each), ~1.5 s the
+33 Jacobians, ~0.6 s the true residuals of the steps; the segments after the first (~5 s of
+it) are shared among the processes.
 """
 
 from __future__ import annotations
@@ -809,10 +815,11 @@ def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
     return BodyLoad(ld.body, cut(ld.force_n), cut(ld.point_m), cut(ld.torque_nm), ld.point_in_body, ld.name)
 
 
-#: Processes for the segments after the first where the caller may fork (see
-#: :func:`default_processes`). Project choice: two, a common minimum of cores; the segments are
-#: ~0.2 s of CPU each on a 30 s trial, so more processes gain little over their start-up.
-PARALLEL_PROCESSES = 2
+#: Most processes for the segments after the first where the caller may fork (see
+#: :func:`default_processes`; fewer where fewer CPUs are usable). Project choice: the segments
+#: are ~0.2 s of CPU each (29 of them on a 30 s trial, ~5 s), a forked helper starts in tens of
+#: milliseconds; four leave CPUs to the rest of a shared host.
+PARALLEL_PROCESSES = 4
 
 
 def _usable_cpus() -> int:
@@ -833,7 +840,7 @@ def _usable_cpus() -> int:
 
 
 def default_processes() -> int:
-    """:data:`PARALLEL_PROCESSES` (at most the usable CPUs) where this process may fork helpers
+    """The usable CPUs, at most :data:`PARALLEL_PROCESSES`, where this process may fork helpers
     for the segments: on Linux (``fork``), with at least two usable CPUs (affinity, and
     ``$RUNMUSCLES_SOLVER_PROCESSES`` where set, as the batch workers set it to 1), from the main
     thread of a process that runs no other Python thread (a fork copies only the calling thread,
