@@ -290,17 +290,22 @@ def _trunk(model: Multibody, trunk_body: str | None) -> int:
 
 
 def pelvis_residual_peaks(
-    model: Multibody, q: np.ndarray, tau: np.ndarray, loads: Sequence[BodyLoad] | None
+    model: Multibody,
+    q: np.ndarray,
+    tau: np.ndarray,
+    loads: Sequence[BodyLoad] | None,
+    *,
+    com_height_m: float | None = None,
 ) -> dict:
     """Peak and RMS pelvis residual forces and moments and their Hicks et al. 2015 thresholds.
 
     The thresholds use the peak magnitude of the summed external force (body weight without
-    loads) and the mean height of the mass centre above the ground origin along gravity, as
-    :func:`runmuscles.pipeline._quality` does.
+    loads) and the mean height of the mass centre above the ground origin along gravity
+    (``com_height_m`` where the caller has it), as :func:`runmuscles.pipeline._quality` does.
     """
     idx, _ = _root(model)
     peak_ext = _peak_external_n(model, loads)
-    com_h = _com_height_m(model, q)
+    com_h = _com_height_m(model, q) if com_height_m is None else float(com_height_m)
     out = {}
     for kind, cols, frac in (
         ("force_n", idx[:3], HICKS_FORCE_FRACTION),
@@ -1006,9 +1011,9 @@ def reduce_residuals(
     qqdd[:, idx] += corr[2]
     dq = corr[0]
     tau_after = inverse_dynamics(mb, qq, qqd, qqdd, loads or None)
-    before = pelvis_residual_peaks(model, q0, tau_before, loads)
-    after = pelvis_residual_peaks(mb, qq, tau_after, loads)
-    # judge both against the same (original) thresholds
+    before = pelvis_residual_peaks(model, q0, tau_before, loads, com_height_m=com_h)
+    # judged against the same (original) thresholds: the adjusted mass-centre height is not needed
+    after = pelvis_residual_peaks(mb, qq, tau_after, loads, com_height_m=com_h)
     for kind in ("force_n", "moment_nm"):
         lim = before[kind]["threshold_hicks_2015"]
         after[kind]["threshold_hicks_2015"] = lim
