@@ -12,6 +12,18 @@ Per trial it records the pelvis residual peaks before and after against the Hick
 coordinate, the time the reduction took (wall) and the whole analysis's CPU time (on a shared
 host the better measure); the summary counts the trials within both thresholds (target: at
 least 80 %) and within the kinematic limits (2 deg, 2 cm RMS), and gives the host's load.
+
+Long trial (``--long``, issue 17): the cost of the reduction alone on a whole treadmill trial
+(default ``RBDS001runT35.c3d`` with ``RBDS001static.c3d`` of ``../shared/data/fukuchi2017``,
+4417 frames, 30 segments), prepared by the lab path (own inverse kinematics; the scaled model
+is cached in a temporary folder) and the motion filtered as the pipeline does. The reduction
+(:func:`runmuscles.dynamics.residual_reduction.reduce_residuals`) runs serially and in
+:func:`~runmuscles.dynamics.residual_reduction.default_processes` processes, alternated
+``--repeat`` times (on a shared host compare the CPU seconds: this process's and its forked
+helpers'); it records wall and CPU per run, the load, and the results (mass change, residual
+peaks before and after, kinematic changes), which must not depend on the processes::
+
+    .venv/bin/python benchmarks/bench_residual_reduction.py --long [--repeat 2] [--json FILE]
 """
 
 from __future__ import annotations
@@ -36,8 +48,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "hamner2013")
     ap.add_argument("--subjects", nargs="*", default=list(SUBJECTS))
-    ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "residual_reduction_latest.json")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--long", action="store_true", help="the reduction's cost on a whole lab trial")
+    ap.add_argument("--lab-data", type=Path, default=REPO.parent / "shared" / "data" / "fukuchi2017")
+    ap.add_argument("--trial", default="RBDS001runT35", help="--long: the Fukuchi 2017 trial")
+    ap.add_argument("--repeat", type=int, default=2, help="--long: serial/forked pairs")
     args = ap.parse_args()
+    if args.long:
+        long_trial(args)
+        return
+    args.json = args.json or REPO / "benchmarks" / "residual_reduction_latest.json"
 
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import resolve_trial  # noqa: PLC0415
@@ -112,6 +132,99 @@ def main() -> None:
     }
     args.json.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.json}")
+
+
+def _lab_inputs(args) -> tuple:
+    """The whole lab trial's model, times, q, qdot, qddot and loads, as the pipeline hands them to
+    the reduction (its analysis without the reduction: the same window, filter and loads)."""
+    import re  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    import pandas as pd  # noqa: PLC0415
+
+    runner = re.match(r"(RBDS0*\d+)", args.trial).group(1)
+    info = pd.read_csv(args.lab_data / "participantInfo.csv").drop_duplicates("Subject").set_index("Subject")
+    row = info.loc[int(re.match(r"RBDS0*(\d+)", runner).group(1))]
+    folder = args.lab_data / runner
+    work = Path(tempfile.mkdtemp(prefix="bench_rr_"))
+    os.environ.setdefault("RUNMUSCLES_CACHE_DIR", str(work / "cache"))
+
+    from runmuscles.analysis_inputs import analysis_options, trial_inputs  # noqa: PLC0415
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+    from runmuscles.pipeline import analyze_trial  # noqa: PLC0415
+
+    height_m = float(row["Height"]) / 100.0
+    spec, inputs, _ = trial_inputs(
+        work / "out",
+        lab_file=folder / f"{args.trial}.c3d",
+        static=folder / f"{runner}static.c3d",
+        mass_kg=float(row["Mass"]),
+        height_m=height_m,
+        ik="own",
+    )
+    opts = analysis_options(spec, inputs, height_m=height_m, residual_reduction=False)
+    a = analyze_trial(spec.model, spec.coordinates, spec.forces, opts)
+    ck = a.coordinates
+    loads = list(a.body_loads or []) + list(a.extra_loads or [])
+    return RunnerModel.load(spec.model).multibody, ck.time_s, ck.q, ck.qdot, ck.qddot, loads
+
+
+def long_trial(args) -> None:
+    """``--long``: the reduction alone on a whole lab trial, serial and forked, alternated."""
+    import resource  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    from runmuscles.dynamics.residual_reduction import default_processes, reduce_residuals  # noqa: PLC0415
+    from runmuscles.process_memory import tune_for_one_analysis  # noqa: PLC0415
+
+    tune_for_one_analysis()  # as the analyze command
+    inputs = _lab_inputs(args)
+    forked = default_processes()
+    runs, results = [], {}
+    for _ in range(max(1, args.repeat)):
+        for processes in (1, forked):
+            load = os.getloadavg()[0]
+            c0, k0 = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            rr = reduce_residuals(*inputs, processes=processes)
+            wall = time.perf_counter() - t0
+            k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            children = (k1.ru_utime - k0.ru_utime) + (k1.ru_stime - k0.ru_stime)
+            run = {
+                "processes": processes,
+                "wall_s": wall,
+                "cpu_s": time.process_time() - c0,
+                "children_cpu_s": children,
+                "load_before": load,
+            }
+            runs.append(run)
+            print(json.dumps(run), flush=True)
+            results[processes] = rr
+    rr = results[1]
+    same = all(
+        np.array_equal(getattr(results[forked], k), getattr(rr, k))
+        for k in ("q", "qdot", "generalized_forces")
+    )
+    out = {
+        "trial": args.trial,
+        "frames": int(inputs[1].size),
+        "forked_processes": forked,
+        "runs": runs,
+        "forked_equals_serial": bool(same),
+        "mass_change_percent": 100.0 * (rr.mass_scale - 1.0),
+        "trunk_com_shift_cm": [float(v * 100.0) for v in rr.trunk_com_shift_m],
+        "residuals_before": rr.before,
+        "residuals_after": rr.after,
+        "kinematic_changes": rr.as_dict()["kinematic_changes"],
+        "passes": rr.iterations,
+        "cpus": os.cpu_count(),
+        "host_load_after": list(os.getloadavg()),
+    }
+    print(json.dumps({k: v for k, v in out.items() if k != "runs"}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {args.json}")
 
 
 def _max_kin(row: dict) -> str:
