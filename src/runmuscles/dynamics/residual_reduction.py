@@ -52,9 +52,9 @@ Cost: the Jacobian's 18 perturbed inverse-dynamics runs share one position-level
 pass per frame for the 12 speed and acceleration perturbations
 (:func:`~runmuscles.model.multibody.position_kinematics`), in blocks of
 :data:`_PERTURBED_CHUNK_FRAMES` frames. On the 30 s Fukuchi 2017 trial (4417 frames, 30
-segments) the whole reduction takes ~5.5 s of CPU (was ~11 s before the reused Jacobians, ~18 s
-before the shared kinematics): ~2.8 s the 62 linear programmes (PIQP, ~45 ms each), ~1.5 s the
-33 Jacobians, ~0.6 s the true residuals of the steps; the segments after the first (~5 s of
+segments) the whole reduction takes ~5.5 s of CPU (was ~12 s before the reused Jacobians, ~18 s
+before the shared kinematics): ~2.5 s the 62 linear programmes (PIQP, ~40 ms each), ~1.7 s the
+33 Jacobians, ~0.5 s the true residuals of the steps; the segments after the first (~5 s of
 it) are shared among the processes.
 """
 
@@ -122,10 +122,12 @@ ITERATIONS = 4
 #: Newton, iteration: each pass still linearises about the true residuals of the current motion,
 #: and a step is taken only where the true peaks do not grow). Only the pelvis corrections move
 #: there, by at most :data:`KINEMATIC_LIMIT_RAD` and :data:`KINEMATIC_LIMIT_M`, over which the
-#: per-frame derivatives barely change. Measured on the 30 s Fukuchi 2017 trial (29 such
-#: segments): the reduction's CPU time about halves; the trial's residual peaks are unchanged and
-#: the segments' peaks within about 1-3 % either way of the fresh-Jacobian passes (their mean
-#: over the segments: forces +0.7 %, moments -2.2 %), kinematic changes within the same limits.
+#: per-frame derivatives barely change; such segments then also stop after two passes instead of
+#: three or four. Measured on the 30 s Fukuchi 2017 trial (29 such segments): the reduction's
+#: CPU time 12.5 -> 5.5 s; the trial's peak residuals unchanged, the segments' peaks -7 to +3 %
+#: (moments -2.2 %, forces +0.8 % on average), the whole trial's RMS kinematic changes within 3 %
+#: (the programme's optimum is flat: a segment's own RMS changes may differ by tens of per cent,
+#: within the same limits). The one-stride Hamner trials (one segment) are not affected.
 REUSE_JACOBIAN_WITH_FIXED_MASSES = True
 #: Residuals are pushed below this fraction of their threshold (a margin for the linearisation).
 TARGET_FRACTION = 0.8
