@@ -829,23 +829,6 @@ def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
 PARALLEL_PROCESSES = 4
 
 
-def _usable_cpus() -> int:
-    """CPUs this process may run on, capped by ``$RUNMUSCLES_SOLVER_PROCESSES`` where set (batch
-    workers set it to 1: the cluster already runs one trial per core)."""
-    import os  # noqa: PLC0415
-
-    from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
-
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    cap = os.environ.get(SOLVER_PROCESSES_ENV, "").strip()
-    if cap.isdigit() and int(cap) >= 1:
-        n = min(n, int(cap))
-    return max(1, n)
-
-
 def default_processes() -> int:
     """The usable CPUs, at most :data:`PARALLEL_PROCESSES`, where this process may fork helpers
     for the segments: on Linux (``fork``), with at least two usable CPUs (affinity, and
@@ -857,6 +840,9 @@ def default_processes() -> int:
     import multiprocessing  # noqa: PLC0415
     import sys  # noqa: PLC0415
     import threading  # noqa: PLC0415
+
+    # the dynamic muscle solution's rule for its forked block solvers (affinity, the cap)
+    from ..muscles.dynamic import _usable_cpus  # noqa: PLC0415
 
     if not sys.platform.startswith("linux") or _usable_cpus() < 2:
         return 1
