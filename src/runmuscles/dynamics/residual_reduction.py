@@ -824,8 +824,8 @@ def _slice(ld: BodyLoad, sl: slice) -> BodyLoad:
 
 #: Most processes for the segments after the first where the caller may fork (see
 #: :func:`default_processes`; fewer where fewer CPUs are usable). Project choice: the segments
-#: are ~0.2 s of CPU each (29 of them on a 30 s trial, ~5 s), a forked helper starts in tens of
-#: milliseconds; four leave CPUs to the rest of a shared host.
+#: are ~0.2 s of CPU each (29 of them on a 30 s trial, ~5 s), beside which a forked helper's
+#: start is small; four leave CPUs to the rest of a shared host.
 PARALLEL_PROCESSES = 4
 
 
