@@ -52,10 +52,11 @@ Cost: the Jacobian's 18 perturbed inverse-dynamics runs share one position-level
 pass per frame for the 12 speed and acceleration perturbations
 (:func:`~runmuscles.model.multibody.position_kinematics`), in blocks of
 :data:`_PERTURBED_CHUNK_FRAMES` frames. On the 30 s Fukuchi 2017 trial (4417 frames, 30
-segments) the whole reduction takes ~5.5 s of CPU (was ~12 s before the reused Jacobians, ~18 s
-before the shared kinematics): ~2.5 s the 62 linear programmes (PIQP, ~40 ms each), ~1.7 s the
-33 Jacobians, ~0.5 s the true residuals of the steps; the segments after the first (~5 s of
-it) are shared among the processes.
+segments) the whole reduction takes ~6 s of CPU (was ~11.6 s before the reused Jacobians, ~18 s
+before the shared kinematics): ~2.7 s the 64 linear programmes (PIQP, ~40 ms each), ~1.8 s the
+33 Jacobians, ~0.8 s the other inverse dynamics (the steps' true residuals, the masses'
+derivatives, before and after); the segments after the first (~5 s of it) are shared among the
+processes.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ ITERATIONS = 4
 #: there, by at most :data:`KINEMATIC_LIMIT_RAD` and :data:`KINEMATIC_LIMIT_M`, over which the
 #: per-frame derivatives barely change; such segments then also stop after two passes instead of
 #: three or four. Measured on the 30 s Fukuchi 2017 trial (29 such segments): the reduction's
-#: CPU time 12.5 -> 5.5 s; the trial's peak residuals unchanged, the segments' peaks -7 to +3 %
+#: CPU time 11.6 -> 5.9 s; the trial's peak residuals unchanged, the segments' peaks -7 to +3 %
 #: (moments -2.2 %, forces +0.8 % on average), the whole trial's RMS kinematic changes within 3 %
 #: (the programme's optimum is flat: a segment's own RMS changes may differ by tens of per cent,
 #: within the same limits). The one-stride Hamner trials (one segment) are not affected.
