@@ -92,11 +92,13 @@ def _use_settings(changes: dict) -> None:
 
 def _vmax_lopt_s(analysis, params) -> np.ndarray:
     """The maximum contraction velocities the dynamic solution used (its provenance's, else the model's)."""
-    vmax = np.asarray(params["max_contraction_velocity_lopt_s"], dtype=float).copy()
-    override = analysis.recruitment.parameter_changes
-    if "max_contraction_velocity_lopt_s" in override:
-        vmax[:] = override["max_contraction_velocity_lopt_s"]["value"]
-    return vmax
+    from runmuscles.muscles.dynamic_model import solution_max_contraction_velocity  # noqa: PLC0415
+
+    return solution_max_contraction_velocity(
+        list(analysis.recruitment.muscle_names),
+        params["max_contraction_velocity_lopt_s"],
+        analysis.recruitment.parameter_changes,
+    )
 
 
 def _ankle_limits(analysis) -> dict:

@@ -46,12 +46,14 @@ from ..model.muscle_curves import (
 
 __all__ = [
     "ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN",
+    "LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S",
     "TRICEPS_SURAE",
     "CurveTables",
     "DynamicSettings",
     "compliant_mask",
     "degroote_rigid_tendon_force",
     "muscle_parameter_overrides",
+    "solution_max_contraction_velocity",
     "muscle_curve_tables",
     "rigid_passive_force_n",
     "tendon_strain",
@@ -72,6 +74,19 @@ TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
 #: the rest (Lai A et al. 2015, J Appl Physiol 118:1266-1275); the Hamner 2010 model's own
 #: ``FmaxTendonStrain`` of 0.033 leaves most of that shortening to the fibres.
 ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN = 0.10
+
+#: Maximum contraction velocity (optimal fibre lengths per second) of every muscle of the
+#: LaiArnold2017 model (Lai AKM, Arnold AS, Wakeling JM (2017) Ann Biomed Eng 45:2762-2774),
+#: the refinement of Rajagopal et al. (2016) built to simulate pedalling and fast running: the
+#: model as distributed (``models/LaiArnold2017.osim`` of the shared data; its
+#: Millard2012EquilibriumMuscle defaults, which OpenSim 4.6 applies to all 80 muscles) takes
+#: 20, twice OpenSim's default of 10 that the Hamner 2010 and Rajagopal 2016 models keep. With
+#: 10, the dynamic solution's soleus fibres shorten at 0.5-1.0 of it in late push-off at
+#: 5 m/s, where in vivo the soleus fascicles of runners stay nearly isometric and take only
+#: about 20 % of the muscle-tendon unit's shortening velocity (Lai A et al. 2015, J Appl
+#: Physiol 118:1266-1275; at 3-6 m/s near the velocity of maximum efficiency, Bohm S et al.
+#: 2023, J Exp Biol 226:jeb246437).
+LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S = 20.0
 
 #: Grids of the tabulated curves: normalized fibre length, normalized fibre velocity
 #: (lengthening positive, in maximum contraction velocities) and normalized tendon force.
@@ -317,7 +332,9 @@ def muscle_parameter_overrides(
                 "value": float(e0_new),
                 "model_values": sorted({round(float(v), 6) for v in e0[calves]}),
                 "muscles": [n for n, c in zip(muscle_names, calves, strict=True) if c],
-                "source": "Arnold EM et al. (2013) J Exp Biol 216:2150-2160, Fig. 2E",
+                "source": "Arnold EM et al. (2013) J Exp Biol 216:2150-2160, Fig. 2E"
+                if e0_new == ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN
+                else "settings",
             }
             e0[calves] = e0_new
             out["tendon_strain_at_one_norm_force"] = e0
@@ -333,10 +350,28 @@ def muscle_parameter_overrides(
             record["max_contraction_velocity_lopt_s"] = {
                 "value": float(v_new),
                 "model_values": sorted({round(float(v), 6) for v in vmax[comp]}),
-                "muscles": "compliant" if not comp.all() else "all",
+                "muscles": "all" if comp.all() else [n for n, c in zip(muscle_names, comp, strict=True) if c],
+                "source": "LaiArnold2017 model (Lai AKM et al. 2017, Ann Biomed Eng 45:2762-2774)"
+                if v_new == LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S
+                else "settings",
             }
             vmax[comp] = v_new
     return out, vmax, record
+
+
+def solution_max_contraction_velocity(
+    muscle_names: list[str], model_values_lopt_s: np.ndarray, parameter_changes: dict
+) -> np.ndarray:
+    """The maximum contraction velocities a solution used: the model's, with those its
+    :func:`muscle_parameter_overrides` record replaced (the energetics of a dynamic solution
+    take these, so that its fibre velocities are normalized as the solution normalized them)."""
+    vmax = np.asarray(model_values_lopt_s, dtype=float).copy()
+    change = (parameter_changes or {}).get("max_contraction_velocity_lopt_s")
+    if change:
+        which = change["muscles"]
+        mask = np.ones(len(muscle_names), dtype=bool) if which == "all" else np.isin(muscle_names, which)
+        vmax[mask] = float(change["value"])
+    return vmax
 
 
 def compliant_mask(muscle_names: list[str], setting: str) -> np.ndarray:
