@@ -69,6 +69,7 @@ def _measures(analysis) -> dict:
         "solution": rec.solution,
         "muscles_s": analysis.timings_s.get("muscles"),
         "warnings": [w["code"] for w in analysis.quality.get("warnings", [])],
+        "metabolic_cost_j_per_kg_m": analysis.summary().get("metabolic_cost_j_per_kg_m"),
     }
 
 

@@ -181,12 +181,19 @@ class DynamicSettings:
         88.4); 0.001 and 0.0001 took 225 and 367 on the right leg.
     triceps_surae_tendon_strain
         Tendon strain at F0 of the compliant triceps surae muscles (:data:`TRICEPS_SURAE`,
-        the project's ``calves`` group), replacing the model's own; ``None``: the model's.
-        See :data:`ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN`.
+        the project's ``calves`` group), replacing the model's own; ``None`` (default): the
+        model's. :data:`ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN` (0.10) is the published
+        alternative; not the default: with the Hamner 2010 model's tendon slack lengths it
+        leaves the gastrocnemii at 0.55-0.65 optimal fibre lengths in push-off, and at 5 m/s it
+        did not lower the reserves' ankle work beyond what the velocity alone does (the
+        ``dynamic_settings_compared`` block of ``benchmarks/dynamic_speed_series_latest.json``).
     max_contraction_velocity_lopt_s
         Maximum contraction velocity of every compliant muscle (optimal fibre lengths per
-        second), replacing the model's own; ``None`` (default): the model's (10 in the Hamner
-        2010 and Rajagopal 2016 models, OpenSim's default).
+        second), replacing the model's own (10 in the Hamner 2010 and Rajagopal 2016 models,
+        OpenSim's default); ``None``: the model's. Default 20
+        (:data:`LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S`): at 5 m/s on the seven shared Hamner
+        runners it takes the reserves' share of the ankles' positive work from 15-48 % to
+        2-7 % (``benchmarks/dynamic_speed_series_latest.json``).
     block_workers
         Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
         one after another in the solver process. Capped by the CPUs this process may use and
@@ -226,7 +233,7 @@ class DynamicSettings:
     barrier_initial: float = 1e-2
     block_workers: int = 2
     triceps_surae_tendon_strain: float | None = None
-    max_contraction_velocity_lopt_s: float | None = None
+    max_contraction_velocity_lopt_s: float | None = LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):
