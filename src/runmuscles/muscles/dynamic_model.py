@@ -192,8 +192,10 @@ class DynamicSettings:
         second), replacing the model's own (10 in the Hamner 2010 and Rajagopal 2016 models,
         OpenSim's default); ``None``: the model's. Default 20
         (:data:`LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S`): at 5 m/s on the seven shared Hamner
-        runners it takes the reserves' share of the ankles' positive work from 15-48 % to
-        2-7 % (``benchmarks/dynamic_speed_series_latest.json``).
+        runners the reserves' share of the ankles' positive work falls from 15-48 % to 2-31 %
+        (below 10 % on five runners, none before) and the share of muscles saturated over
+        5 % of the stride from 12-25 % to 0-17 % (below 10 % on four)
+        (``benchmarks/dynamic_speed_series_latest.json``).
     block_workers
         Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
         one after another in the solver process. Capped by the CPUs this process may use and
