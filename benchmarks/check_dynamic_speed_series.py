@@ -16,7 +16,9 @@ with static optimization and once with ``muscles="dynamic"``:
 * the fraction of muscles at full activation for more than 5 % of the stride, target < 10 %;
 * the dynamic solution's time, blocks and convergence;
 * why reserves still do ankle work (``ankle_limits``): where they do, each plantarflexor's
-  activation, normalized fibre length and fibre velocity (:func:`_ankle_limits`).
+  activation, normalized fibre length and fibre velocity (:func:`_ankle_limits`);
+* why muscles saturate (``saturation_limits``): each saturated muscle's fibre length and
+  velocity while it is (:func:`_saturation_limits`).
 
 Then the Rajagopal 2016 runner's EMG (the shared trial, ``tests/reference_cases.rajagopal_case``,
 processed envelopes at their true 1000 Hz rate, as ``tests/test_emg.py`` does): the median
@@ -141,6 +143,34 @@ def _ankle_limits(analysis) -> dict:
     return out
 
 
+def _saturation_limits(analysis) -> dict:
+    """Why muscles saturate: for each muscle at full activation over more than 5 % of the stride,
+    the share of the stride it is saturated, and over those frames its mean normalized fibre
+    length (optimal lengths) and fibre velocity (maximum contraction velocities, shortening
+    negative). A length far from 1 or a velocity near -1 names the curve that limits it; a
+    length near 1 and a small velocity leave only its strength. Dynamic solutions only."""
+    from runmuscles.analyses.validity import validity_warnings  # noqa: PLC0415
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+
+    rec = analysis.recruitment
+    if rec.fibre_velocity_m_s is None:
+        return {}
+    params = RunnerModel.load(analysis.model_path).geometry.params
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    vmax = _vmax_lopt_s(analysis, params) * lopt
+    names = list(rec.muscle_names)
+    out = {}
+    for n in validity_warnings(analysis).saturated_muscles:
+        m = names.index(n)
+        sat = np.asarray(rec.saturated[:, m], dtype=bool)
+        out[n] = {
+            "saturated_fraction_of_stride": round(float(sat.mean()), 3),
+            "fibre_length_lopt": round(float(np.mean(rec.fibre_length_m[sat, m] / lopt[m])), 3),
+            "fibre_velocity_vmax": round(float(np.mean(rec.fibre_velocity_m_s[sat, m] / vmax[m])), 3),
+        }
+    return out
+
+
 def _speed_series(
     subjects, speed: float, cycle: int, progress=None, solutions=("static", "dynamic")
 ) -> list[dict]:
@@ -167,6 +197,7 @@ def _speed_series(
             row[muscles] = _measures(a) | {"wall_s": time.perf_counter() - t0}
             if muscles == "dynamic":
                 row[muscles]["ankle_limits"] = _ankle_limits(a)
+                row[muscles]["saturation_limits"] = _saturation_limits(a)
                 row[muscles]["muscle_parameters"] = a.recruitment.parameter_changes
         print(json.dumps(row), flush=True)
         rows.append(row)
