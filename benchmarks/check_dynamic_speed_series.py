@@ -4,6 +4,7 @@ Usage (from the repository root, with ../shared/data beside it; minutes per runn
 
     .venv/bin/python benchmarks/check_dynamic_speed_series.py [--subjects subject01 ...]
         [--speed 5] [--cycle 1] [--no-emg] [--json FILE]
+        [--tendon-strain E0|model] [--vmax V|model] [--no-static]
 
 For each shared Hamner & Delp (2013) runner at the speed (``Run_5``), stride cycle ``--cycle``
 of the right foot, volume strength, residual reduction on (``residual_reduction=True``), once
@@ -15,12 +16,19 @@ with static optimization and once with ``muscles="dynamic"``:
 * the fraction of muscles at full activation for more than 5 % of the stride, target < 10 %;
 * the dynamic solution's time, blocks and convergence;
 * why reserves still do ankle work (``ankle_limits``): where they do, each plantarflexor's
-  activation, normalized fibre length and fibre velocity (:func:`_ankle_limits`).
+  activation, normalized fibre length and fibre velocity (:func:`_ankle_limits`);
+* why muscles saturate (``saturation_limits``): each saturated muscle's fibre length and
+  velocity while it is (:func:`_saturation_limits`).
 
 Then the Rajagopal 2016 runner's EMG (the shared trial, ``tests/reference_cases.rajagopal_case``,
 processed envelopes at their true 1000 Hz rate, as ``tests/test_emg.py`` does): the median
 correlation r between EMG envelopes and activations, static and dynamic, and the onset of the
 calves' and vasti's main bursts relative to foot strike.
+
+``--tendon-strain`` and ``--vmax`` replace the dynamic solution's
+:attr:`~runmuscles.muscles.dynamic_model.DynamicSettings.triceps_surae_tendon_strain` and
+:attr:`~runmuscles.muscles.dynamic_model.DynamicSettings.max_contraction_velocity_lopt_s`
+(``model``: the model's own values); by default the library's defaults run.
 
 Record: ``benchmarks/dynamic_speed_series_latest.json``.
 """
@@ -63,11 +71,37 @@ def _measures(analysis) -> dict:
         "solution": rec.solution,
         "muscles_s": analysis.timings_s.get("muscles"),
         "warnings": [w["code"] for w in analysis.quality.get("warnings", [])],
+        "metabolic_cost_j_per_kg_m": analysis.summary().get("metabolic_cost_j_per_kg_m"),
     }
 
 
 #: The ankle plantarflexors whose limits :func:`_ankle_limits` reports (Hamner 2010 names).
 PLANTARFLEXORS = ("soleus", "med_gas", "lat_gas", "tib_post", "flex_dig", "flex_hal", "per_long", "per_brev")
+
+
+def _use_settings(changes: dict) -> None:
+    """Run the dynamic solution with ``DynamicSettings.default().with_(**changes)``."""
+    from runmuscles.muscles import dynamic_pipeline  # noqa: PLC0415
+    from runmuscles.muscles.dynamic_model import DynamicSettings  # noqa: PLC0415
+
+    solve = dynamic_pipeline.dynamic_recruitment
+    settings = DynamicSettings.default().with_(**changes)
+
+    def with_settings(model, geo, problem, static, time_s, settings_=None):
+        return solve(model, geo, problem, static, time_s, settings_ or settings)
+
+    dynamic_pipeline.dynamic_recruitment = with_settings
+
+
+def _vmax_lopt_s(analysis, params) -> np.ndarray:
+    """The maximum contraction velocities the dynamic solution used (its provenance's, else the model's)."""
+    from runmuscles.muscles.dynamic_model import solution_max_contraction_velocity  # noqa: PLC0415
+
+    return solution_max_contraction_velocity(
+        list(analysis.recruitment.muscle_names),
+        params["max_contraction_velocity_lopt_s"],
+        analysis.recruitment.parameter_changes,
+    )
 
 
 def _ankle_limits(analysis) -> dict:
@@ -83,7 +117,7 @@ def _ankle_limits(analysis) -> dict:
         return {}
     params = RunnerModel.load(analysis.model_path).geometry.params
     lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
-    vmax = np.asarray(params["max_contraction_velocity_lopt_s"], dtype=float) * lopt
+    vmax = _vmax_lopt_s(analysis, params) * lopt
     ck = analysis.coordinates
     names = list(rec.muscle_names)
     out = {}
@@ -109,7 +143,37 @@ def _ankle_limits(analysis) -> dict:
     return out
 
 
-def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dict]:
+def _saturation_limits(analysis) -> dict:
+    """Why muscles saturate: for each muscle at full activation over more than 5 % of the stride,
+    the share of the stride it is saturated, and over those frames its mean normalized fibre
+    length (optimal lengths) and fibre velocity (maximum contraction velocities, shortening
+    negative). A length far from 1 or a velocity near -1 names the curve that limits it; a
+    length near 1 and a small velocity leave only its strength. Dynamic solutions only."""
+    from runmuscles.analyses.validity import validity_warnings  # noqa: PLC0415
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+
+    rec = analysis.recruitment
+    if rec.fibre_velocity_m_s is None:
+        return {}
+    params = RunnerModel.load(analysis.model_path).geometry.params
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    vmax = _vmax_lopt_s(analysis, params) * lopt
+    names = list(rec.muscle_names)
+    out = {}
+    for n in validity_warnings(analysis).saturated_muscles:
+        m = names.index(n)
+        sat = np.asarray(rec.saturated[:, m], dtype=bool)
+        out[n] = {
+            "saturated_fraction_of_stride": round(float(sat.mean()), 3),
+            "fibre_length_lopt": round(float(np.mean(rec.fibre_length_m[sat, m] / lopt[m])), 3),
+            "fibre_velocity_vmax": round(float(np.mean(rec.fibre_velocity_m_s[sat, m] / vmax[m])), 3),
+        }
+    return out
+
+
+def _speed_series(
+    subjects, speed: float, cycle: int, progress=None, solutions=("static", "dynamic")
+) -> list[dict]:
     from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: PLC0415
     from runmuscles.trials import resolve_trial, runner_folders  # noqa: PLC0415
 
@@ -120,7 +184,7 @@ def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dic
             continue
         spec = resolve_trial(folder, trial)
         row = {"runner": folder.name, "trial": trial, "cycle": cycle}
-        for muscles in ("static", "dynamic"):
+        for muscles in solutions:
             opts = AnalysisOptions(
                 speed_m_s=speed, strength="volume", cycle=cycle, residual_reduction=True, muscles=muscles
             )
@@ -133,6 +197,8 @@ def _speed_series(subjects, speed: float, cycle: int, progress=None) -> list[dic
             row[muscles] = _measures(a) | {"wall_s": time.perf_counter() - t0}
             if muscles == "dynamic":
                 row[muscles]["ankle_limits"] = _ankle_limits(a)
+                row[muscles]["saturation_limits"] = _saturation_limits(a)
+                row[muscles]["muscle_parameters"] = a.recruitment.parameter_changes
         print(json.dumps(row), flush=True)
         rows.append(row)
         if progress is not None:
@@ -185,18 +251,34 @@ def main() -> None:
     ap.add_argument("--no-emg", action="store_true")
     ap.add_argument("--no-series", action="store_true", help="only the Rajagopal EMG check")
     ap.add_argument("--json", type=Path, default=RECORD)
+    ap.add_argument("--tendon-strain", default=None, help="triceps surae tendon strain at F0, or 'model'")
+    ap.add_argument("--vmax", default=None, help="maximum contraction velocity (lopt/s), or 'model'")
+    ap.add_argument("--no-static", action="store_true", help="only the dynamic solution")
     args = ap.parse_args()
+    changes = {}
+    given = {"triceps_surae_tendon_strain": args.tendon_strain, "max_contraction_velocity_lopt_s": args.vmax}
+    for key, value in given.items():
+        if value is not None:
+            changes[key] = None if value == "model" else float(value)
+    if changes:
+        _use_settings(changes)
     load_before = os.getloadavg()
-    record: dict = {"speed_m_s": args.speed, "cycle": args.cycle, "host_load_before": list(load_before)}
+    record: dict = {
+        "speed_m_s": args.speed,
+        "cycle": args.cycle,
+        "dynamic_settings_changed": changes,
+        "host_load_before": list(load_before),
+    }
 
     def save(rows: list[dict]) -> None:  # after every runner: a partial record survives a stop
         record["runners"] = rows
         args.json.write_text(json.dumps(record, indent=2) + "\n")
 
-    rows = [] if args.no_series else _speed_series(args.subjects, args.speed, args.cycle, save)
+    solutions = ("dynamic",) if args.no_static else ("static", "dynamic")
+    rows = [] if args.no_series else _speed_series(args.subjects, args.speed, args.cycle, save, solutions)
     record["runners"] = rows
     summary = {}
-    for muscles in ("static", "dynamic"):
+    for muscles in solutions:
         ok = [r[muscles] for r in rows if "error" not in r.get(muscles, {"error": 1})]
         shares = [
             max(v for v in m["reserve_share_of_ankle_positive_work"].values() if v is not None) for m in ok

@@ -23,7 +23,7 @@ from runmuscles.model.muscle_curves import (  # noqa: E402
     degroote_force_velocity,
 )
 from runmuscles.muscles.dynamic import muscle_blocks, solve_dynamic  # noqa: E402
-from runmuscles.muscles.dynamic_model import DynamicSettings, tendon_strain  # noqa: E402
+from runmuscles.muscles.dynamic_model import TENDON_FORCE_GRID, DynamicSettings, tendon_strain  # noqa: E402
 from runmuscles.muscles.dynamic_pipeline import dynamic_inputs, dynamic_recruitment  # noqa: E402
 from runmuscles.pipeline import AnalysisOptions, analyze_trial  # noqa: E402
 from runmuscles.trials import demo_trials  # noqa: E402
@@ -136,7 +136,7 @@ def test_compliant_trunk_block_physics(stride):
     p = {k: v[idx] for k, v in geo.muscle_params.items()}
     lopt = p["optimal_fiber_length_m"]
     ln = sol.fibre_length_m / lopt
-    vn = sol.fibre_velocity_m_s / (p["max_contraction_velocity_lopt_s"] * lopt)
+    vn = sol.fibre_velocity_m_s / (sub.max_contraction_velocity_lopt_s * lopt)  # the solution's own
     width_m = lopt * np.sin(p["pennation_at_optimal_rad"])
     along = np.sqrt(np.maximum(sol.fibre_length_m**2 - width_m**2, 0))
     cos_a = along / sol.fibre_length_m
@@ -147,6 +147,32 @@ def test_compliant_trunk_block_physics(stride):
     assert np.abs(fibre - f_norm).max() < 0.02
     # fibre length along the tendon = path length - tendon length
     assert np.allclose(along, sub.length_m - sol.tendon_length_m, atol=1e-3 * lopt.max())
+
+
+def test_inputs_carry_the_replaced_parameters(stride):
+    """The tendon strain at F0 of the triceps surae and the maximum contraction velocity reach the
+    collocation problem (its tabulated tendon curves and velocities), the rest stays the model's."""
+    a, model, geo = stride
+    names = list(a.muscle_names)
+    st = DynamicSettings.default().with_(
+        triceps_surae_tendon_strain=0.10, max_contraction_velocity_lopt_s=20.0
+    )
+    inp = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, st)
+    assert np.all(inp.max_contraction_velocity_lopt_s == 20.0)
+    assert np.all(np.asarray(geo.muscle_params["max_contraction_velocity_lopt_s"]) == 10.0)  # not changed
+
+    def strain_at_f0(muscle: str) -> float:
+        row = inp.curves.strain[inp.curves.strain_row[names.index(muscle)]]
+        return float(np.interp(1.0, TENDON_FORCE_GRID, row))
+
+    for m in ("soleus_r", "med_gas_l", "lat_gas_r"):
+        assert strain_at_f0(m) == pytest.approx(0.10, abs=1e-6)
+    for m in ("tib_post_r", "vas_lat_r", "psoas_l"):
+        assert strain_at_f0(m) == pytest.approx(0.033, abs=1e-6)
+    assert set(inp.parameter_changes) == {"triceps_surae_tendon_strain", "max_contraction_velocity_lopt_s"}
+    model_own = st.with_(triceps_surae_tendon_strain=None, max_contraction_velocity_lopt_s=None)
+    inp0 = dynamic_inputs(model, geo, a.problem, a.recruitment, a.time_s, model_own)
+    assert inp0.parameter_changes == {} and np.all(inp0.max_contraction_velocity_lopt_s == 10.0)
 
 
 def test_failure_is_a_warning_and_the_static_solution_stays(stride):
@@ -182,6 +208,17 @@ def test_analysis_with_the_dynamic_solution_writes_its_states(tmp_path):
     cols = pq.read_table(paths["timeseries"]).column_names
     assert {"excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"} <= set(cols)
     assert a.summary()["settings"]["muscles"] == "dynamic"
+    # the model parameters the default settings replaced are in the provenance, with sources
+    st = DynamicSettings.default()
+    changed = a.summary()["provenance"]["dynamic_muscle_parameters"]
+    assert changed == rec.parameter_changes
+    if st.max_contraction_velocity_lopt_s is not None:
+        entry = changed["max_contraction_velocity_lopt_s"]
+        assert entry["value"] == st.max_contraction_velocity_lopt_s and entry["model_values"] == [10.0]
+        assert entry["muscles"] == "all" and entry["source"]
+    if st.triceps_surae_tendon_strain is not None:
+        entry = changed["triceps_surae_tendon_strain"]
+        assert entry["value"] == st.triceps_surae_tendon_strain and len(entry["muscles"]) == 6
     # the energetics take the solution's own fibre states: the fibre's power is the tendon force
     # times the fibre's shortening speed along the tendon
     e = muscle_energetics(a, tendon="compliant")

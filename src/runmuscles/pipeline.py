@@ -532,6 +532,7 @@ class TrialAnalysis:
                 "external_loads": str(self.external_loads_path) if self.external_loads_path else None,
                 "method": "inverse dynamics (runmuscles, equal to OpenSim's InverseDynamicsSolver) and "
                 "static optimization (min sum activation^p, rigid tendon, force-length-velocity)",
+                "dynamic_muscle_parameters": getattr(self.recruitment, "parameter_changes", {}),
             },
             "timings_s": self.timings_s,
             **emg,

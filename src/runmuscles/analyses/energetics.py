@@ -669,6 +669,13 @@ def muscle_energetics(
         # F_CE = F_T / cos(pennation) and v_CE = (v_MT - v_T) cos(pennation)
         power = -force * (speed - vt)
     r, _ = slow_twitch_fraction(list(analysis.muscle_names))
+    from ..muscles.dynamic_model import solution_max_contraction_velocity  # noqa: PLC0415
+
+    vmax = solution_max_contraction_velocity(
+        list(analysis.muscle_names),
+        params["max_contraction_velocity_lopt_s"],
+        getattr(analysis.recruitment, "parameter_changes", {}),
+    )
     rates = umberger_rates(
         analysis.recruitment.activation,
         lce,
@@ -677,7 +684,7 @@ def muscle_energetics(
         power,
         mass,
         r,
-        params["max_contraction_velocity_lopt_s"],
+        vmax,
         variant=variant,
     )
     return MuscleEnergetics(

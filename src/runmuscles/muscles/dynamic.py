@@ -129,6 +129,9 @@ class DynamicInputs:
     seed_activation: np.ndarray
     seed_reserve: np.ndarray
     rigid_passive_force_n: np.ndarray | None = None
+    #: The model parameters the settings replaced
+    #: (:func:`~runmuscles.muscles.dynamic_model.muscle_parameter_overrides`; ``{}``: none).
+    parameter_changes: dict = field(default_factory=dict)
 
     def rigid_passive(self) -> np.ndarray:
         """:attr:`rigid_passive_force_n`, zeros where not given."""

@@ -45,11 +45,15 @@ from ..model.muscle_curves import (
 )
 
 __all__ = [
+    "ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN",
+    "LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S",
     "TRICEPS_SURAE",
     "CurveTables",
     "DynamicSettings",
     "compliant_mask",
     "degroote_rigid_tendon_force",
+    "muscle_parameter_overrides",
+    "solution_max_contraction_velocity",
     "muscle_curve_tables",
     "rigid_passive_force_n",
     "tendon_strain",
@@ -60,6 +64,29 @@ __all__ = [
 #: mask itself comes from the project's muscle groups (``calves``,
 #: :func:`runmuscles.analyses.groups.group_members`), which know more models' names.
 TRICEPS_SURAE = ("soleus", "med_gas", "lat_gas", "gasmed", "gaslat")
+
+#: Tendon strain at maximum isometric force of the plantarflexors (soleus, gastrocnemii) in
+#: the muscle-tendon simulations of walking and running (1-5 m/s) of Arnold EM, Hamner SR,
+#: Seth A, Millard M, Delp SL (2013) J Exp Biol 216:2150-2160 (their Fig. 2E: 10 % in the
+#: plantarflexors, 4 % in all other muscles), the same laboratory, model family and data as
+#: the Hamner & Delp (2013) runners. In vivo, the human soleus fascicles contribute only about
+#: 20 % of the muscle-tendon unit's length change and shortening velocity in running, the tendon
+#: the rest (Lai A et al. 2015, J Appl Physiol 118:1266-1275); the Hamner 2010 model's own
+#: ``FmaxTendonStrain`` of 0.033 leaves most of that shortening to the fibres.
+ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN = 0.10
+
+#: Maximum contraction velocity (optimal fibre lengths per second) of every muscle of the
+#: LaiArnold2017 model (Lai AKM, Arnold AS, Wakeling JM (2017) Ann Biomed Eng 45:2762-2774),
+#: the refinement of Rajagopal et al. (2016) built to simulate pedalling and fast running: the
+#: model as distributed (``models/LaiArnold2017.osim`` of the shared data; its
+#: Millard2012EquilibriumMuscle defaults, which OpenSim 4.6 applies to all 80 muscles) takes
+#: 20, twice OpenSim's default of 10 that the Hamner 2010 and Rajagopal 2016 models keep. With
+#: 10, the dynamic solution's soleus fibres shorten at 0.5-1.0 of it in late push-off at
+#: 5 m/s, where in vivo the soleus fascicles of runners stay nearly isometric and take only
+#: about 20 % of the muscle-tendon unit's shortening velocity (Lai A et al. 2015, J Appl
+#: Physiol 118:1266-1275; at 3-6 m/s near the velocity of maximum efficiency, Bohm S et al.
+#: 2023, J Exp Biol 226:jeb246437).
+LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S = 20.0
 
 #: Grids of the tabulated curves: normalized fibre length, normalized fibre velocity
 #: (lengthening positive, in maximum contraction velocities) and normalized tendon force.
@@ -152,6 +179,23 @@ class DynamicSettings:
         ``benchmarks/bench_dynamic.py``): right leg 174 iterations instead of 336 (objective
         6.80 against 6.66), left leg 356 instead of 249 but a lower local optimum (64.7 against
         88.4); 0.001 and 0.0001 took 225 and 367 on the right leg.
+    triceps_surae_tendon_strain
+        Tendon strain at F0 of the compliant triceps surae muscles (:data:`TRICEPS_SURAE`,
+        the project's ``calves`` group), replacing the model's own; ``None`` (default): the
+        model's. :data:`ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN` (0.10) is the published
+        alternative; not the default: with the Hamner 2010 model's tendon slack lengths it
+        leaves the gastrocnemii at 0.55-0.65 optimal fibre lengths in push-off, and at 5 m/s it
+        did not lower the reserves' ankle work beyond what the velocity alone does (the
+        ``dynamic_settings_compared`` block of ``benchmarks/dynamic_speed_series_latest.json``).
+    max_contraction_velocity_lopt_s
+        Maximum contraction velocity of every compliant muscle (optimal fibre lengths per
+        second), replacing the model's own (10 in the Hamner 2010 and Rajagopal 2016 models,
+        OpenSim's default); ``None``: the model's. Default 20
+        (:data:`LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S`): at 5 m/s on the seven shared Hamner
+        runners the reserves' share of the ankles' positive work falls from 15-48 % to 2-31 %
+        (below 10 % on five runners, none before) and the share of muscles saturated over
+        5 % of the stride from 12-25 % to 0-17 % (below 10 % on four)
+        (``benchmarks/dynamic_speed_series_latest.json``).
     block_workers
         Processes that solve the independent blocks (right leg, left leg, trunk) at once; 1:
         one after another in the solver process. Capped by the CPUs this process may use and
@@ -190,6 +234,8 @@ class DynamicSettings:
     max_tendon_force_rate_per_s: float = 100.0
     barrier_initial: float = 1e-2
     block_workers: int = 2
+    triceps_surae_tendon_strain: float | None = None
+    max_contraction_velocity_lopt_s: float | None = LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S
 
     def __post_init__(self) -> None:
         if self.compliant not in ("all", "none", "triceps_surae"):
@@ -198,6 +244,10 @@ class DynamicSettings:
             raise ValueError(f"unknown curves {self.curves!r} / {self.tendon_curve!r}")
         if self.transcription not in ("trapezoidal", "hermite_simpson"):
             raise ValueError(f"unknown transcription {self.transcription!r}")
+        for name in ("triceps_surae_tendon_strain", "max_contraction_velocity_lopt_s"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number or None, not {value!r}")
 
     @classmethod
     def default(cls) -> DynamicSettings:
@@ -255,10 +305,82 @@ class DynamicSettings:
             # project's 0.01 the same stride lands in a neighbouring optimum, median RMS 0.014
             # against Moco instead of 0.006)
             barrier_initial=0.1,
+            # Moco's replacement muscles keep the model's own tendon strain and velocity
+            triceps_surae_tendon_strain=None,
+            max_contraction_velocity_lopt_s=None,
         )
 
     def with_(self, **changes) -> DynamicSettings:
         return replace(self, **changes)
+
+
+def muscle_parameter_overrides(
+    muscle_names: list[str],
+    tendon: dict[str, np.ndarray],
+    max_contraction_velocity_lopt_s: np.ndarray,
+    settings: DynamicSettings,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """The settings' replacements of the model's muscle parameters.
+
+    Returns the tendon properties (:func:`runmuscles.analyses.energetics.tendon_properties`)
+    with the triceps surae's strain at F0 replaced
+    (:attr:`DynamicSettings.triceps_surae_tendon_strain`), the maximum contraction velocities
+    with every compliant muscle's replaced (:attr:`DynamicSettings.max_contraction_velocity_lopt_s`),
+    and a record of what changed (``{}`` when nothing did) for the results' provenance.
+    """
+    out = dict(tendon)
+    vmax = np.asarray(max_contraction_velocity_lopt_s, dtype=float).copy()
+    record: dict = {}
+    e0_new = settings.triceps_surae_tendon_strain
+    if e0_new is not None:
+        calves = compliant_mask(muscle_names, "triceps_surae")
+        calves &= compliant_mask(muscle_names, settings.compliant)
+        if calves.any():
+            e0 = np.asarray(tendon["tendon_strain_at_one_norm_force"], dtype=float).copy()
+            record["triceps_surae_tendon_strain"] = {
+                "value": float(e0_new),
+                "model_values": sorted({round(float(v), 6) for v in e0[calves]}),
+                "muscles": [n for n, c in zip(muscle_names, calves, strict=True) if c],
+                "source": "Arnold EM et al. (2013) J Exp Biol 216:2150-2160, Fig. 2E"
+                if e0_new == ARNOLD2013_PLANTARFLEXOR_TENDON_STRAIN
+                else "settings",
+            }
+            e0[calves] = e0_new
+            out["tendon_strain_at_one_norm_force"] = e0
+            # a Millard tendon's default stiffness at F0 follows its strain (1.375 / strain)
+            if "millard_tendon_stiffness_at_one_norm_force" in out:
+                k = np.asarray(out["millard_tendon_stiffness_at_one_norm_force"], dtype=float).copy()
+                k[calves] = np.nan
+                out["millard_tendon_stiffness_at_one_norm_force"] = k
+    v_new = settings.max_contraction_velocity_lopt_s
+    if v_new is not None:
+        comp = compliant_mask(muscle_names, settings.compliant)
+        if comp.any():
+            record["max_contraction_velocity_lopt_s"] = {
+                "value": float(v_new),
+                "model_values": sorted({round(float(v), 6) for v in vmax[comp]}),
+                "muscles": "all" if comp.all() else [n for n, c in zip(muscle_names, comp, strict=True) if c],
+                "source": "LaiArnold2017 model (Lai AKM et al. 2017, Ann Biomed Eng 45:2762-2774)"
+                if v_new == LAI2017_MAX_CONTRACTION_VELOCITY_LOPT_S
+                else "settings",
+            }
+            vmax[comp] = v_new
+    return out, vmax, record
+
+
+def solution_max_contraction_velocity(
+    muscle_names: list[str], model_values_lopt_s: np.ndarray, parameter_changes: dict
+) -> np.ndarray:
+    """The maximum contraction velocities a solution used: the model's, with those its
+    :func:`muscle_parameter_overrides` record replaced (the energetics of a dynamic solution
+    take these, so that its fibre velocities are normalized as the solution normalized them)."""
+    vmax = np.asarray(model_values_lopt_s, dtype=float).copy()
+    change = (parameter_changes or {}).get("max_contraction_velocity_lopt_s")
+    if change:
+        which = change["muscles"]
+        mask = np.ones(len(muscle_names), dtype=bool) if which == "all" else np.isin(muscle_names, which)
+        vmax[mask] = float(change["value"])
+    return vmax
 
 
 def compliant_mask(muscle_names: list[str], setting: str) -> np.ndarray:

@@ -22,6 +22,7 @@ from .dynamic_model import (
     DynamicSettings,
     compliant_mask,
     muscle_curve_tables,
+    muscle_parameter_overrides,
     rigid_passive_force_n,
     rigid_strength_n,
 )
@@ -70,7 +71,10 @@ def dynamic_inputs(
     classes = list(gm.muscle_class)
     code = np.array([CLASS_CODES[c] for c in classes])
     path = model_path if model_path is not None else gm.model_path
-    tendon = tendon_properties(path, names, classes)
+    tendon, vmax, changes = muscle_parameter_overrides(
+        names, tendon_properties(path, names, classes), params["max_contraction_velocity_lopt_s"], settings
+    )
+    params["max_contraction_velocity_lopt_s"] = vmax
     curves = muscle_curve_tables(code, params, gm.curve_tables, tendon, settings)
     strength = rigid_strength_n(
         geo.length_m, geo.speed_m_s, code, params, gm.curve_tables, settings, geo.strength_n
@@ -96,17 +100,21 @@ def dynamic_inputs(
         optimal_fiber_length_m=np.asarray(params["optimal_fiber_length_m"], dtype=float),
         tendon_slack_length_m=np.asarray(params["tendon_slack_length_m"], dtype=float),
         pennation_at_optimal_rad=np.asarray(params["pennation_at_optimal_rad"], dtype=float),
-        max_contraction_velocity_lopt_s=np.asarray(params["max_contraction_velocity_lopt_s"], dtype=float),
+        max_contraction_velocity_lopt_s=vmax,
         compliant=compliant_mask(names, settings.compliant),
         curves=curves,
         seed_activation=np.asarray(static.activation, dtype=float),
         seed_reserve=np.asarray(seed_res, dtype=float),
         rigid_passive_force_n=rigid_passive_force_n(geo.length_m, geo.speed_m_s, params, settings),
+        parameter_changes=changes,
     )
 
 
 def dynamic_result(
-    problem: RecruitmentProblem, static: RecruitmentResult, sol: DynamicSolution
+    problem: RecruitmentProblem,
+    static: RecruitmentResult,
+    sol: DynamicSolution,
+    parameter_changes: dict | None = None,
 ) -> RecruitmentResult:
     """The dynamic solution in static optimization's tables (tendon and fibre states added)."""
     x_res = static.reserve_control.copy()
@@ -143,6 +151,7 @@ def dynamic_result(
         tendon_length_m=sol.tendon_length_m,
         fibre_length_m=sol.fibre_length_m,
         fibre_velocity_m_s=sol.fibre_velocity_m_s,
+        parameter_changes=dict(parameter_changes or {}),
     )
 
 
@@ -163,7 +172,8 @@ def dynamic_recruitment(
     """
     st = settings or DynamicSettings()
     try:
-        sol = solve_dynamic(dynamic_inputs(model, geo, problem, static, time_s, st), st)
+        inputs = dynamic_inputs(model, geo, problem, static, time_s, st)
+        sol = solve_dynamic(inputs, st)
     except (
         RuntimeError,
         ValueError,
@@ -185,4 +195,4 @@ def dynamic_recruitment(
             f"({', '.join(s['status'] for s in bad)}); static optimization's is the result"
         )
         return static, [QualityWarning("dynamic_not_converged", msg, affects=("muscles",))], sol
-    return dynamic_result(problem, static, sol), [], sol
+    return dynamic_result(problem, static, sol, inputs.parameter_changes), [], sol

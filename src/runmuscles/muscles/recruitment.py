@@ -137,6 +137,9 @@ class RecruitmentResult:
     tendon_length_m: np.ndarray | None = None
     fibre_length_m: np.ndarray | None = None
     fibre_velocity_m_s: np.ndarray | None = None
+    #: Dynamic solution only: the model's muscle parameters its settings replaced, with their
+    #: sources (:func:`runmuscles.muscles.dynamic_model.muscle_parameter_overrides`); ``{}``: none.
+    parameter_changes: dict = field(default_factory=dict)
 
     @property
     def moment_residual(self) -> np.ndarray:
