@@ -39,6 +39,8 @@ from .readers.opensim_files import write_storage
 from .tables import TimeTable
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from .pipeline import TrialAnalysis
 
 __all__ = ["write_results"]
@@ -143,20 +145,56 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
     rec = analysis.recruitment
     F, M = rec.activation.shape
     phase = analysis.muscle_phase_per_frame()  # (F, M): each muscle in its own leg's phase
-    table = pa.table(
-        {
-            "time_s": np.repeat(analysis.time_s, M),
-            "muscle": np.tile(np.array(rec.muscle_names, dtype=object), F),
-            "activation": rec.activation.ravel(),
-            "force_n": rec.muscle_force_n.ravel(),
-            "power_w": analysis.muscle_power_w.ravel(),
-            "phase": phase.ravel(),
-        }
-    )
+    columns = {
+        "time_s": _float_column(np.repeat(analysis.time_s, M)),
+        "muscle": _string_column(list(rec.muscle_names), np.tile(np.arange(M, dtype=np.int32), F)),
+        "activation": _float_column(rec.activation),
+        "force_n": _float_column(rec.muscle_force_n),
+        "power_w": _float_column(analysis.muscle_power_w),
+        "phase": _string_column(*_codes(phase.ravel().tolist())),
+    }
     # the dynamic solution's own states (force_n is then the tendon force)
     for name in ("excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"):
         values = getattr(rec, name, None)
         if values is not None:
-            table = table.append_column(name, pa.array(np.asarray(values, dtype=float).ravel()))
-    pq.write_table(table, path)
+            columns[name] = _float_column(values)
+    pq.write_table(pa.Table.from_arrays(list(columns.values()), names=list(columns)), path)
     return path
+
+
+# Arrow arrays straight from NumPy's buffers: the same arrays ``pyarrow.array`` makes of float and
+# string ndarrays (the file written is byte for byte the same), without ``pyarrow.array``'s check
+# for pandas objects, which imports pandas (0.2-0.3 s of a command's start-up) on first use.
+
+
+def _float_column(values) -> pa.Array:
+    """A float64 Arrow array of ``values`` (flattened in C order; NaN stays NaN, not null)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    flat = np.ascontiguousarray(np.asarray(values, dtype=float).ravel())
+    return pa.Array.from_buffers(pa.float64(), flat.size, [None, pa.py_buffer(flat)])
+
+
+def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(labels, codes)``: the distinct strings of ``values`` in order of first appearance and
+    each value's index among them."""
+    lookup: dict[str, int] = {}
+    codes = np.fromiter(
+        (lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int32, count=len(values)
+    )
+    return list(lookup), codes
+
+
+def _string_column(labels: list[str], codes: np.ndarray) -> pa.Array:
+    """A UTF-8 string Arrow array whose element ``i`` is ``labels[codes[i]]``."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    encoded = [str(s).encode("utf-8") for s in labels]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    dictionary = pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+    idx = np.ascontiguousarray(codes, dtype=np.int32)
+    indices = pa.Array.from_buffers(pa.int32(), idx.size, [None, pa.py_buffer(idx)])
+    return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
