@@ -186,15 +186,23 @@ def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
 
 
 def _string_column(labels: list[str], codes: np.ndarray) -> pa.Array:
-    """A UTF-8 string Arrow array whose element ``i`` is ``labels[codes[i]]``."""
+    """A UTF-8 string Arrow array whose element ``i`` is ``labels[codes[i]]`` (its offsets and
+    bytes gathered with NumPy)."""
     import pyarrow as pa  # noqa: PLC0415
 
     encoded = [str(s).encode("utf-8") for s in labels]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    dictionary = pa.Array.from_buffers(
-        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    label_len = np.array([len(e) for e in encoded], dtype=np.int64)
+    label_start = np.concatenate([[0], np.cumsum(label_len)[:-1]]).astype(np.int64)
+    pool = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    idx = np.asarray(codes, dtype=np.int64)
+    lengths = label_len[idx]
+    offsets = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise ValueError("string column over 2 GB: too large for one Arrow string array")
+    # byte k of element i is pool[label_start[code_i] + (k - offsets[i])]
+    gather = np.repeat(label_start[idx] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    data = np.ascontiguousarray(pool[gather])
+    return pa.Array.from_buffers(
+        pa.string(), idx.size, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
     )
-    idx = np.ascontiguousarray(codes, dtype=np.int32)
-    indices = pa.Array.from_buffers(pa.int32(), idx.size, [None, pa.py_buffer(idx)])
-    return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
