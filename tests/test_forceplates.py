@@ -9,6 +9,7 @@ import pytest
 
 from runmuscles.errors import InputError
 from runmuscles.kinematics.forceplates import (
+    MarkerSampler,
     detect_contacts,
     foot_marker_names,
     grf_table,
@@ -205,6 +206,33 @@ def test_markers_at_interpolates(split_trials):
     m = t.markers
     got = markers_at(m, ["R.MT1"], m.time_s[100:110])
     np.testing.assert_allclose(got, m.marker("R.MT1")[100:110], atol=1e-12)
+
+
+def test_lowpass_plate_is_scipys_butterworth_filtfilt(split_trials):
+    """The plate filter without scipy.signal gives SciPy's numbers to the last bit."""
+    signal = pytest.importorskip("scipy.signal")
+    t, _ = next(iter(split_trials.values()))
+    pl = t.plates[0]
+    got = lowpass_plate(pl, 20.0)
+    b, a = signal.butter(2, 20.0 / (pl.rate_hz / 2))
+    assert np.array_equal(got.force_n, signal.filtfilt(b, a, pl.force_n, axis=0))
+    assert np.array_equal(got.moment_nm, signal.filtfilt(b, a, pl.moment_nm, axis=0))
+
+
+def test_marker_sampler_is_markers_at_every_time(split_trials):
+    """One sampler asked many times gives what the one-off interpolation gives."""
+    t, _ = next(iter(split_trials.values()))
+    m = t.markers
+    sampler = MarkerSampler(m)
+    heel = foot_marker_names(m.names, "r")[0]
+    times = m.time_s[::37] + 0.001
+    for names in (heel, ["R.MT1"], heel, heel + ["R.MT1"]):
+        pos = np.stack([m.marker(nm) for nm in names], axis=1)
+        mean = np.nanmean(pos, axis=1) if len(names) > 1 else pos[:, 0]
+        ok = np.isfinite(mean)
+        want = np.stack([np.interp(times, m.time_s[ok[:, k]], mean[ok[:, k], k]) for k in range(3)], axis=1)
+        assert np.array_equal(sampler.at(names, times), want)
+        assert np.array_equal(markers_at(m, names, times), want)
 
 
 def test_two_plates_under_one_foot_add_up(split_trials):

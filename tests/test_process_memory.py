@@ -39,3 +39,36 @@ def test_keep_freed_memory_applies_on_glibc_and_arrays_still_work() -> None:
         a = np.full((4000, 4000), float(k))
         assert a.sum() == k * 16e6
         del a
+
+
+def _fresh(code: str, **env: str) -> str:
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    run_env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"} | env
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=run_env, check=True
+    )
+    return proc.stdout.split()
+
+
+_ARROW_POOL = (
+    "from runmuscles.process_memory import arrow_system_allocator as a\n"
+    "first = a()\n"
+    "import pyarrow as pa\n"
+    "print(first, a(), pa.default_memory_pool().backend_name)\n"
+)
+
+
+def test_arrow_system_allocator_in_a_fresh_process() -> None:
+    pytest.importorskip("pyarrow")
+    # chosen before pyarrow loads; once it is loaded, the pool is left as it is
+    assert _fresh(_ARROW_POOL) == ["True", "False", "system"]
+
+
+def test_arrow_system_allocator_leaves_the_users_choice() -> None:
+    pa = pytest.importorskip("pyarrow")
+    other = next((b for b in pa.supported_memory_backends() if b != "system"), None)
+    if other is None:
+        pytest.skip("this pyarrow has only the system allocator")
+    assert _fresh(_ARROW_POOL, ARROW_DEFAULT_MEMORY_POOL=other) == ["False", "False", other]

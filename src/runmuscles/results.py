@@ -39,6 +39,8 @@ from .readers.opensim_files import write_storage
 from .tables import TimeTable
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
     from .pipeline import TrialAnalysis
 
 __all__ = ["write_results"]
@@ -143,20 +145,64 @@ def _write_parquet(path: Path, analysis: TrialAnalysis) -> Path:
     rec = analysis.recruitment
     F, M = rec.activation.shape
     phase = analysis.muscle_phase_per_frame()  # (F, M): each muscle in its own leg's phase
-    table = pa.table(
-        {
-            "time_s": np.repeat(analysis.time_s, M),
-            "muscle": np.tile(np.array(rec.muscle_names, dtype=object), F),
-            "activation": rec.activation.ravel(),
-            "force_n": rec.muscle_force_n.ravel(),
-            "power_w": analysis.muscle_power_w.ravel(),
-            "phase": phase.ravel(),
-        }
-    )
+    columns = {
+        "time_s": _float_column(np.repeat(analysis.time_s, M)),
+        "muscle": _string_column(list(rec.muscle_names), np.tile(np.arange(M, dtype=np.int32), F)),
+        "activation": _float_column(rec.activation),
+        "force_n": _float_column(rec.muscle_force_n),
+        "power_w": _float_column(analysis.muscle_power_w),
+        "phase": _string_column(*_codes(phase.ravel().tolist())),
+    }
     # the dynamic solution's own states (force_n is then the tendon force)
     for name in ("excitation", "tendon_length_m", "fibre_length_m", "fibre_velocity_m_s"):
         values = getattr(rec, name, None)
         if values is not None:
-            table = table.append_column(name, pa.array(np.asarray(values, dtype=float).ravel()))
-    pq.write_table(table, path)
+            columns[name] = _float_column(values)
+    pq.write_table(pa.Table.from_arrays(list(columns.values()), names=list(columns)), path)
     return path
+
+
+# Arrow arrays straight from NumPy's buffers: the same arrays ``pyarrow.array`` makes of float and
+# string ndarrays (the file written is byte for byte the same), without ``pyarrow.array``'s check
+# for pandas objects, which imports pandas (0.2-0.3 s of a command's start-up) on first use.
+
+
+def _float_column(values) -> pa.Array:
+    """A float64 Arrow array of ``values`` (flattened in C order; NaN stays NaN, not null)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    flat = np.ascontiguousarray(np.asarray(values, dtype=float).ravel())
+    return pa.Array.from_buffers(pa.float64(), flat.size, [None, pa.py_buffer(flat)])
+
+
+def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(labels, codes)``: the distinct strings of ``values`` in order of first appearance and
+    each value's index among them."""
+    lookup: dict[str, int] = {}
+    codes = np.fromiter(
+        (lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int32, count=len(values)
+    )
+    return list(lookup), codes
+
+
+def _string_column(labels: list[str], codes: np.ndarray) -> pa.Array:
+    """A UTF-8 string Arrow array whose element ``i`` is ``labels[codes[i]]`` (its offsets and
+    bytes gathered with NumPy)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    encoded = [str(s).encode("utf-8") for s in labels]
+    label_len = np.array([len(e) for e in encoded], dtype=np.int64)
+    label_start = np.concatenate([[0], np.cumsum(label_len)[:-1]]).astype(np.int64)
+    pool = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    idx = np.asarray(codes, dtype=np.int64)
+    lengths = label_len[idx]
+    offsets = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] > np.iinfo(np.int32).max:
+        raise ValueError("string column over 2 GB: too large for one Arrow string array")
+    # byte k of element i is pool[label_start[code_i] + (k - offsets[i])]
+    gather = np.repeat(label_start[idx] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    data = np.ascontiguousarray(pool[gather])
+    return pa.Array.from_buffers(
+        pa.string(), idx.size, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+    )

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from ..history import ACTIVITY_SUFFIXES
 from ..validation import option_check
 from ._app import app
 
@@ -57,7 +56,7 @@ def advice(
         result = adv.advice_for_week(open_history(db), week, units=units)
     elif source.is_dir():
         result = adv.advice_for_results(source, units=units)
-    elif source.suffix.lower() in ACTIVITY_SUFFIXES:
+    elif source.suffix.lower() in _activity_suffixes():
         from ..analyses.load_model import summarize_run_file  # noqa: PLC0415
         from ..profile import profile_from_db, resolve  # noqa: PLC0415
 
@@ -83,3 +82,11 @@ def advice(
     else:
         for line in adv.advice_lines(result):
             typer.echo(line)
+
+
+def _activity_suffixes() -> tuple[str, ...]:
+    """The watch files' suffixes (imported when the command runs: the history module is not
+    loaded at every command's start-up)."""
+    from ..history import ACTIVITY_SUFFIXES  # noqa: PLC0415
+
+    return ACTIVITY_SUFFIXES

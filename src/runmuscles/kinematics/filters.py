@@ -30,7 +30,9 @@ from math import comb, factorial
 import numpy as np
 
 __all__ = [
+    "butterworth_lowpass",
     "butterworth3_filtfilt",
+    "filtfilt_odd",
     "is_uniform",
     "pad_odd",
     "quintic_spline_derivative",
@@ -121,6 +123,113 @@ def butterworth3_filtfilt(values: np.ndarray, dt_s: float, cutoff_hz: float) -> 
         x = x[:, None]
     y = _butter3_pass(x, b, a)[::-1].copy()
     y = _butter3_pass(y, b, a)[::-1].copy()
+    return y[:, 0] if squeeze else y
+
+
+def butterworth_lowpass(order: int, cutoff_nyquist: float) -> tuple[np.ndarray, np.ndarray]:
+    """Digital Butterworth low-pass of ``order``: numerator and denominator ``(b, a)`` of its
+    transfer function in powers of ``z^-1`` (``a[0] = 1``).
+
+    The analog prototype's poles on the left half of the unit circle, moved to the cutoff
+    pre-warped by ``tan`` and mapped to the z plane by the bilinear transform, its ``order``
+    zeros at ``z = -1``, and the gain that keeps the prototype's (unit DC gain); the
+    textbook design (Oppenheim AV, Schafer RW (2010) Discrete-Time Signal Processing, 3rd ed.,
+    sec. 7.2), in the elementary operations SciPy's ``butter`` uses, so that the coefficients
+    are the same to the last bit (checked in ``tests/test_filters.py``).
+
+    Parameters
+    ----------
+    order
+        Filter order (number of poles), at least 1.
+    cutoff_nyquist
+        The -3 dB frequency over the Nyquist frequency, strictly between 0 and 1.
+    """
+    if order < 1 or not 0.0 < cutoff_nyquist < 1.0:
+        raise ValueError(f"Butterworth order {order} and cutoff {cutoff_nyquist} (of Nyquist) out of range")
+    m = np.arange(-order + 1, order, 2, dtype=np.float64)
+    poles = -np.exp(1j * np.pi * m / (2 * order))  # analog prototype, cutoff 1 rad/s
+    # pre-warping with a sample rate of 2 (frequencies in units of Nyquist)
+    warped = float(4.0 * np.tan(np.pi * np.asarray(cutoff_nyquist, dtype=np.float64) / 2.0))
+    poles = warped * poles
+    gain = 1.0 * warped**order
+    poles_z = (4.0 + poles) / (4.0 - poles)  # bilinear transform, 2 fs = 4
+    gain_z = gain * np.real(np.prod(np.zeros(0) + 4.0) / np.prod(4.0 - poles))
+    b = np.multiply(np.asarray([gain_z], dtype=np.float64), np.poly(-np.ones(order)))
+    a = np.atleast_1d(np.poly(poles_z))
+    return b, a
+
+
+def _direct_form_2t(x: np.ndarray, b: np.ndarray, a: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """One linear filter pass along rows (transposed direct form II, ``a[0] = 1``), starting
+    from ``state`` (``(len(a) - 1, columns)``). Each column is run through in Python floats,
+    sample by sample, in the order of the recursion: y = z0 + b0 x, z_i = z_(i+1) + x b_(i+1) -
+    y a_(i+1) (Oppenheim & Schafer 2010, sec. 6.5)."""
+    bs, as_ = [float(v) for v in b], [float(v) for v in a]
+    n_state = len(as_) - 1
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        z = [float(v) for v in state[:, j]]
+        col = x[:, j].tolist()
+        ys = [0.0] * len(col)
+        if n_state == 2:  # the usual second-order case, unrolled
+            b0, b1, b2 = bs
+            a1, a2 = as_[1], as_[2]
+            z0, z1 = z
+            for i, xn in enumerate(col):
+                yn = z0 + b0 * xn
+                z0 = z1 + xn * b1 - yn * a1
+                z1 = xn * b2 - yn * a2
+                ys[i] = yn
+        else:
+            for i, xn in enumerate(col):
+                yn = z[0] + bs[0] * xn
+                for k in range(n_state - 1):
+                    z[k] = z[k + 1] + xn * bs[k + 1] - yn * as_[k + 1]
+                z[n_state - 1] = xn * bs[n_state] - yn * as_[n_state]
+                ys[i] = yn
+        out[:, j] = ys
+    return out
+
+
+def filtfilt_odd(b: np.ndarray, a: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Zero-lag filtering along rows: the linear filter ``(b, a)`` forwards, then backwards.
+
+    The ends are padded with :func:`pad_odd` by three times the number of coefficients, and
+    each pass starts from the filter's steady state for its first sample (the state of a
+    constant input, scaled by that sample), which keeps start-up transients out; the method of
+    SciPy's ``filtfilt`` with its defaults (Gustafsson F (1996) Determining the initial states
+    in forward-backward filtering. IEEE Trans Signal Process 44:988-992, for the initial
+    states), to the last bit (checked in ``tests/test_filters.py``).
+
+    Parameters
+    ----------
+    b, a
+        Filter coefficients, ``a[0] = 1`` and ``len(b) == len(a)`` (as from
+        :func:`butterworth_lowpass`).
+    values
+        Shape ``(n,)`` or ``(n, columns)``; ``n`` must exceed the padding.
+    """
+    b = np.asarray(b, dtype=float)
+    a = np.asarray(a, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or a[0] != 1.0:
+        raise ValueError("filtfilt_odd needs coefficients of equal length with a[0] = 1")
+    x = np.asarray(values, dtype=float)
+    squeeze = x.ndim == 1
+    if squeeze:
+        x = x[:, None]
+    pad = 3 * a.size
+    if x.shape[0] <= pad:
+        raise ValueError(f"{x.shape[0]} samples: zero-lag filtering needs more than {pad}")
+    n = a.size - 1
+    # steady state of a unit step: zi = A zi + B, A the recursion's companion matrix
+    i_minus_a = np.eye(n)
+    i_minus_a[:, 0] += a[1:]
+    i_minus_a[: n - 1, 1:] -= np.eye(n - 1)
+    zi = np.linalg.solve(i_minus_a, b[1:] - a[1:] * b[0])
+    ext = pad_odd(x, pad)
+    y = _direct_form_2t(ext, b, a, zi[:, None] * ext[0:1])
+    y = _direct_form_2t(y[::-1], b, a, zi[:, None] * y[-1:])[::-1]
+    y = y[pad:-pad]
     return y[:, 0] if squeeze else y
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "foot_marker_names",
     "grf_table",
     "lowpass_plate",
+    "MarkerSampler",
     "markers_at",
     "split_feet",
     "write_grf",
@@ -257,22 +258,44 @@ def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
     return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
 
 
+class MarkerSampler:
+    """Mean positions of groups of markers at given times (linear, gaps bridged), for many
+    queries on one marker table: each group's mean trajectory and its seen samples are worked
+    out once (:func:`assign_feet` asks for the same feet at every contact of a trial)."""
+
+    def __init__(self, markers: MarkerTable):
+        self.markers = markers
+        self._seen: dict[tuple[str, ...], list[tuple[np.ndarray, np.ndarray] | None]] = {}
+
+    def _samples(self, names: list[str]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Per axis, the times and values where the group's mean was seen (None: under two)."""
+        key = tuple(names)
+        if key not in self._seen:
+            m = self.markers
+            pos = np.stack([m.marker(nm) for nm in names], axis=1)
+            mean = np.nanmean(pos, axis=1) if len(names) > 1 else pos[:, 0]
+            axes: list[tuple[np.ndarray, np.ndarray] | None] = []
+            for k in range(3):
+                ok = np.isfinite(mean[:, k])
+                axes.append(None if ok.sum() < 2 else (m.time_s[ok], mean[ok, k]))
+            self._seen[key] = axes
+        return self._seen[key]
+
+    def at(self, names: list[str], t: np.ndarray) -> np.ndarray:
+        """Mean position of ``names`` at times ``t``, shape ``(len(t), 3)``."""
+        out = np.empty((t.size, 3))
+        for k, seen in enumerate(self._samples(names)):
+            out[:, k] = np.nan if seen is None else np.interp(t, seen[0], seen[1])
+        return out
+
+
 def markers_at(markers: MarkerTable, names: list[str], t: np.ndarray) -> np.ndarray:
     """Mean position of some markers at times ``t`` (linear, gaps bridged), shape ``(len(t), 3)``."""
-    pos = np.stack([markers.marker(nm) for nm in names], axis=1)
-    mean = np.nanmean(pos, axis=1) if len(names) > 1 else pos[:, 0]
-    out = np.empty((t.size, 3))
-    for k in range(3):
-        ok = np.isfinite(mean[:, k])
-        if ok.sum() < 2:
-            out[:, k] = np.nan
-        else:
-            out[:, k] = np.interp(t, markers.time_s[ok], mean[ok, k])
-    return out
+    return MarkerSampler(markers).at(names, t)
 
 
-def _lowest(markers: MarkerTable, names: list[str], t: np.ndarray) -> np.ndarray:
-    h = [markers_at(markers, [nm], t)[:, 1] for nm in names]
+def _lowest(sampler: MarkerSampler, names: list[str], t: np.ndarray) -> np.ndarray:
+    h = [sampler.at([nm], t)[:, 1] for nm in names]
     return np.nanmin(np.stack(h, axis=1), axis=1)
 
 
@@ -326,6 +349,7 @@ def assign_feet(
     t = plate.time_s
     out = []
     n_early = max(1, int(round(early_s * plate.rate_hz)))
+    sampler = MarkerSampler(markers)
     for s, e in contacts:
         idx = np.arange(s, min(e, s + n_early))
         cop = plate.cop_m[idx]
@@ -341,11 +365,11 @@ def assign_feet(
         tt = t[idx][ok]
         cop_h = cop[ok][:, [0, 2]]
         for side, (heel, toe) in feet.items():
-            hp = markers_at(markers, heel, tt)[:, [0, 2]]
-            tp = markers_at(markers, toe, tt)[:, [0, 2]]
+            hp = sampler.at(heel, tt)[:, [0, 2]]
+            tp = sampler.at(toe, tt)[:, [0, 2]]
             d = _segment_distance(cop_h, hp, tp)
             c.distance_m[side] = float(np.nanmedian(d)) if np.isfinite(d).any() else np.inf
-            h = _lowest(markers, heel + toe, np.array([t[s]]))[0]
+            h = _lowest(sampler, heel + toe, np.array([t[s]]))[0]
             c.height_m[side] = float(h) if np.isfinite(h) else np.inf
         score = {k: c.distance_m[k] + height_weight * c.height_m[k] for k in feet}
         if np.isfinite(list(score.values())).any():
@@ -601,16 +625,16 @@ def lowpass_plate(
     ForcePlate
         A new plate; ``moment_nm`` is still about the lab origin.
     """
-    from scipy.signal import butter, filtfilt  # noqa: PLC0415
+    from .filters import butterworth_lowpass, filtfilt_odd  # noqa: PLC0415 (NumPy only: no scipy.signal)
 
     if not 0 < cutoff_hz < plate.rate_hz / 2:
         raise InputError(
             f"plate {plate.index + 1}",
             f"cut-off {cutoff_hz} Hz must lie between 0 and {plate.rate_hz / 2} Hz",
         )
-    b, a = butter(order, cutoff_hz / (plate.rate_hz / 2))
-    f = filtfilt(b, a, plate.force_n, axis=0)
-    m = filtfilt(b, a, plate.moment_nm, axis=0)
+    b, a = butterworth_lowpass(order, cutoff_hz / (plate.rate_hz / 2))
+    f = filtfilt_odd(b, a, plate.force_n)
+    m = filtfilt_odd(b, a, plate.moment_nm)
     y = float(plate.corners_m[:, 1].mean())  # surface height
     cop, free, loaded = _cop_from_wrench(f, m, y, unloaded_n)
     return ForcePlate(

@@ -82,11 +82,12 @@ def read_model_markers(osim: str | Path, model: Multibody | None = None) -> Mode
     rotation and translation applied), so every location is in a body's frame.
     """
     from ..model.multibody import _offset_frames, _resolve  # noqa: PLC0415
+    from ..model.osim_xml import parsed_xml  # noqa: PLC0415
 
     p = Path(osim)
     mb = model if model is not None else load_osim(p)
     try:
-        root = ET.parse(p).getroot()
+        root = parsed_xml(p)
     except (OSError, ET.ParseError) as exc:
         raise InputError(p, f"cannot read the model ({exc})") from None
     frames: dict[str, list] = {}

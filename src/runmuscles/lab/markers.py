@@ -200,9 +200,11 @@ def read_marker_map(path: str | Path) -> dict[str, str]:
 
 def model_marker_bodies(osim: str | Path) -> tuple[dict[str, str], list[str]]:
     """Markers of an ``.osim`` model with the body each is on, and the model's bodies."""
+    from ..model.osim_xml import parsed_xml  # noqa: PLC0415
+
     p = Path(osim)
     try:
-        root = ET.parse(p).getroot()
+        root = parsed_xml(p)
     except (OSError, ET.ParseError) as exc:
         raise InputError(p, f"cannot read the model ({exc})") from None
     bodies = [b.get("name", "") for b in root.iter("Body")]

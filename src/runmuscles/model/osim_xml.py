@@ -3,25 +3,54 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["child_text", "euler_xyz_body_fixed", "numbers", "read_osim_root", "truthy"]
+__all__ = ["child_text", "euler_xyz_body_fixed", "numbers", "parsed_xml", "read_osim_root", "truthy"]
 
 # OpenSim 4.0 writes document Version 40000; 3.x files (joints inside bodies) start at 30000.
 _MIN_VERSION = 40000
 
 
+#: Parsed documents kept in this process, by file identity (path, size, modification time,
+#: inode): a lab run reads the same scaled model some five times (inverse kinematics, its checks,
+#: the analysis), ~60 ms of XML parsing each for a full-body model.
+_PARSED: OrderedDict[tuple, ET.Element] = OrderedDict()
+_PARSED_MAX = 8
+
+
+def parsed_xml(path: str | Path) -> ET.Element:
+    """The root element of an XML file, parsed once per unchanged file in this process.
+
+    The element is shared by every caller that reads the same file (a file rewritten, even in
+    place, is parsed again): read it, do not modify it. Raises what ``ElementTree.parse``
+    raises (``OSError``, ``ElementTree.ParseError``).
+    """
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return _PARSED[key]
+    root = ET.parse(p).getroot()
+    _PARSED[key] = root
+    while len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return root
+
+
 def read_osim_root(path: str | Path) -> tuple[ET.Element, int]:
-    """Parse an ``.osim`` file; return its ``<Model>`` element and document version."""
+    """Parse an ``.osim`` file; return its ``<Model>`` element and document version (shared,
+    see :func:`parsed_xml`: read it, do not modify it)."""
     p = Path(path)
     if not p.exists():
         raise InputError(p, "model file not found")
     try:
-        root = ET.parse(p).getroot()
+        root = parsed_xml(p)
     except ET.ParseError as exc:
         raise InputError(p, f"is not valid XML ({exc})") from None
     version = int(root.get("Version", "0") or 0)
