@@ -111,19 +111,28 @@ def test_energy_validation_leaves_implausible_costs_out() -> None:
     assert s["mean"][5.0]["gross_j_per_kg_m"] == pytest.approx(4.4)
 
 
-def test_wrong_speed_flags_the_summary(demo_4ms) -> None:
-    """Given 1 m/s for a 4 m/s stride, the cost per metre is four times too high: flagged."""
-    spec, a = demo_4ms
+def test_an_implausible_cost_flags_the_summary(demo_4ms) -> None:
+    """The summary (what summary.json, the report and the terminal show) judges its own cost:
+    the 4 m/s stride's cost is plausible; the same stride's power per metre at a speed 4.4 times
+    too slow (a speed the analysis would refuse as stated, set here behind its back) is not."""
+    import copy  # noqa: PLC0415
+    import dataclasses  # noqa: PLC0415
+
+    _, a = demo_4ms
     s = a.summary()
     assert ENERGY_PLAUSIBILITY_CODE not in {w["code"] for w in s["quality"]["warnings"]}
     assert s["quality"]["energy_plausibility"]["plausible"] is True
-    from runmuscles.pipeline import analyze_trial  # noqa: PLC0415
-
-    wrong = analyze_trial(spec.model, spec.coordinates, spec.forces, _opts(speed_m_s=1.0))
+    assert s["metabolic_cost_flagged"] == bool(flag_reasons(s["quality"], "energy"))
+    wrong = copy.copy(a)
+    wrong.options = dataclasses.replace(a.options, speed_m_s=0.9)
+    wrong.quality = copy.deepcopy(a.quality)
+    wrong._summary = None
     ws = wrong.summary()
-    assert ws["metabolic_cost_j_per_kg_m"] == pytest.approx(4.0 * s["metabolic_cost_j_per_kg_m"], rel=1e-9)
+    assert ws["metabolic_cost_j_per_kg_m"] == pytest.approx(4.0 / 0.9 * s["metabolic_cost_j_per_kg_m"])
     assert ENERGY_PLAUSIBILITY_CODE in {w["code"] for w in ws["quality"]["warnings"]}
     assert ws["metabolic_cost_flagged"] and not ws["quality"]["valid"]
+    assert any("not a result" in r for r in flag_reasons(ws["quality"], "energy"))
+    assert s["quality"]["energy_plausibility"]["plausible"] is True  # the original is untouched
 
 
 def _opts(**kw):
