@@ -298,9 +298,9 @@ LIMITS: dict[str, Limit] = _limits(
         "4.2 J/kg/m (1 kcal/kg/km, Margaria R et al. 1963, J Appl Physiol 18:367-370), nearly independent "
         "of speed up to 6-7 m/s, about 20 % apart between adult runners, higher in children and up to 10 % "
         "higher with fatigue (Lacour JR, Bourdin M 2015, Eur J Appl Physiol 115:651-673); the project "
-        "measures 3.4-4.6 J/kg/m gross on the Hamner 2010 runners at 3-4 m/s. The band reaches 0.6 times "
-        "Minetti's mean below and about twice Margaria's above (gross, basal included); on a slope both "
-        "bounds follow Minetti's polynomial",
+        "measures 3.4-4.6 J/kg/m gross on the Hamner & Delp 2013 runners at 3-4 m/s. The band reaches 0.6 "
+        "times Minetti's mean below and about twice Margaria's above (gross, basal included); on a slope it "
+        "widens by the measured change with grade (Minetti's polynomial)",
     ),
     # -- agreement of joint angles and forces (runmuscles.analyses.consistency) ----------------
     Limit(
