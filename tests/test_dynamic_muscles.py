@@ -265,7 +265,7 @@ def test_dynamic_stride_energetics_use_the_solution_fibre_states(dynamic_stride)
     known = np.isfinite(expected)
     assert known.mean() > 0.99
     assert np.allclose(e.fibre_power_w[known], expected[known], rtol=1e-9, atol=1e-9)
-    assert np.all(np.isfinite(e.total_w)) and np.all(e.total_w >= 0.0)
+    assert np.all(np.isfinite(e.total_w)) and e.total_w.min() >= -1e-9  # no muscle regains energy
     # fibre work = tendon force x (path speed - tendon speed), per muscle over the stride
     w, _ = _frame_weights(a.time_s, a.cycles)
     dt = float(np.mean(np.diff(a.time_s)))
