@@ -491,6 +491,12 @@ class TrialAnalysis:
         from .analyses.energetics import energetics_summary  # noqa: PLC0415
 
         energy = energetics_summary(self)
+        # the energy figures' plausibility (one rule, runmuscles.analyses.validity); a what-if's
+        # grade, where it judged this analysis before, is kept
+        from .analyses.validity import mark_energy_plausibility  # noqa: PLC0415
+
+        grade = self.quality.get("energy_plausibility", {}).get("grade_pct", 0.0)
+        mark_energy_plausibility(self.quality, energy["metabolic_cost_j_per_kg_m"], grade_pct=grade)
         groups = self.group_summary()
         for g, entry in groups.items():
             entry["fast_fibre_share"] = energy["fast_fibre_share"].get(g)

@@ -290,6 +290,18 @@ LIMITS: dict[str, Limit] = _limits(
         "al. 2015 ask that reserves be small next to the net joint moments, and a tenth of a joint's "
         "work moves the cost of running by several per cent",
     ),
+    Limit(
+        "metabolic_cost_j_per_kg_m", 2.0, 8.0, "J/kg/m",
+        "gross metabolic cost of level running per metre and kg of body mass (the energy figures)",
+        "a wide physiological band, meant to catch broken numbers, not to judge economy: measured net "
+        "costs are 3.40 +/- 0.24 J/kg/m (Minetti AE et al. 2002, J Appl Physiol 93:1039-1046) and about "
+        "4.2 J/kg/m (1 kcal/kg/km, Margaria R et al. 1963, J Appl Physiol 18:367-370), nearly independent "
+        "of speed up to 6-7 m/s, about 20 % apart between adult runners, higher in children and up to 10 % "
+        "higher with fatigue (Lacour JR, Bourdin M 2015, Eur J Appl Physiol 115:651-673); the project "
+        "measures 3.4-4.6 J/kg/m gross on the Hamner & Delp 2013 runners at 3-4 m/s. The band reaches 0.6 "
+        "times Minetti's mean below and about twice Margaria's above (gross, basal included); on a slope it "
+        "widens by the measured change with grade (Minetti's polynomial)",
+    ),
     # -- agreement of joint angles and forces (runmuscles.analyses.consistency) ----------------
     Limit(
         "cop_outside_foot_m", 0.0, 0.10, "m", "centre of pressure outside the model's stance foot",

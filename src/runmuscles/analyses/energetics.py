@@ -46,6 +46,10 @@ Inputs from the analysis
 * Contractile element power: ``F_CE v_CE = F_T (v_MT - v_T)`` (``F_CE = F_T / cos(pennation)``,
   ``F_T`` the tendon force of static optimization); with a rigid tendon it is the
   musculotendon force times its speed.
+* A dynamic muscle solution (:mod:`runmuscles.muscles.dynamic`) has its own fibre states:
+  with ``tendon="compliant"`` its fibre length, velocity, pennation and contractile power are
+  used as its solver defines them (:func:`solution_fibre_state`), not recomputed from the path
+  and tendon lengths; ``tendon="rigid"`` gives the rigid-tendon fibre kinematics of its forces.
 * Muscle mass ``m = rho F0 l_opt / sigma`` from the maximum isometric force and optimal fibre
   length actually used: density ``rho = 1059.7 kg/m^3`` (Mendez J, Keys A (1960)
   Metabolism 9:184-188); ``sigma = 0.25 MPa`` with the model's own forces (Umberger et al.
@@ -185,6 +189,8 @@ __all__ = [
     "minetti_2002_cost_j_per_kg_m",
     "positive_work_shares",
     "kcal_for_distance",
+    "active_force_length",
+    "solution_fibre_state",
     "compliant_tendon_state",
     "fibre_kinematics",
     "muscle_energetics",
@@ -303,7 +309,6 @@ def fibre_kinematics(
     along_speed_m_s = speed_m_s - np.atleast_2d(np.asarray(tendon_speed_m_s, dtype=float))
     lce = np.empty(length_m.shape)
     vel = np.empty(length_m.shape)
-    fl = np.empty(length_m.shape)
     code = np.asarray(class_code)
     for c in np.unique(code):
         cols = np.nonzero(code == c)[0]
@@ -316,24 +321,13 @@ def fibre_kinematics(
             along = L - lt
             lf = np.sqrt(along * along + w * w)
             cos_phi = along / lf
-            lce[:, cols] = lf / lopt
-            fl[:, cols] = degroote_active_force_length(lf / lopt, p["degroote_active_force_width_scale"])
         else:
             max_pen = p["max_pennation_rad"]
             lf = fixed_width_fiber_length(L, lt, lopt, alpha, max_pen)
             cos_phi = np.cos(fixed_width_pennation_angle(lf, lopt, alpha, max_pen))
-            lce[:, cols] = lf / lopt
-            if c == CLASS_CODES["Thelen2003Muscle"]:
-                fl[:, cols] = thelen_active_force_length(lf / lopt, p["thelen_kshape_active"])
-            elif c == CLASS_CODES["Millard2012EquilibriumMuscle"]:
-                if tables is None or "fl" not in tables:
-                    raise InputError("muscles", "Millard2012 muscles need their tabulated curves")
-                rows = p["curve_table"].astype(np.intp)
-                fl[:, cols] = table_curve(lf / lopt, tables["fl_x"], tables["fl"], rows, extrapolate=False)
-            else:  # pragma: no cover - CLASS_CODES has three classes
-                raise InputError("muscles", f"unknown muscle class code {c}")
+        lce[:, cols] = lf / lopt
         vel[:, cols] = v * cos_phi / lopt
-    return lce, vel, fl
+    return lce, vel, active_force_length(lce, code, params, tables)
 
 
 def tendon_properties(model_path, muscle_names: list[str], muscle_class: list[str]) -> dict[str, np.ndarray]:
@@ -396,17 +390,89 @@ def tendon_properties(model_path, muscle_names: list[str], muscle_class: list[st
     return out
 
 
-def _solution_tendon_state(rec, length_m: np.ndarray, speed_m_s: np.ndarray):
-    """Tendon length and lengthening speed of a dynamic muscle solution
-    (:mod:`runmuscles.muscles.dynamic`: its own tendon and fibre states), ``(None, None)`` for a
-    static one. The tendon's speed is the path's minus the fibre's along the tendon,
-    ``v_MT - v_M l_M / (L - l_T)`` (constant-thickness pennation)."""
-    if getattr(rec, "tendon_length_m", None) is None or rec.fibre_length_m is None:
-        return None, None
-    lt = np.asarray(rec.tendon_length_m, dtype=float)
-    lm = np.asarray(rec.fibre_length_m, dtype=float)
-    along = np.asarray(length_m, dtype=float) - lt
-    return lt, speed_m_s - np.asarray(rec.fibre_velocity_m_s, dtype=float) * lm / np.maximum(along, 1e-9)
+def solution_fibre_state(
+    rec, class_code: np.ndarray, params: dict[str, np.ndarray], tables: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """A dynamic muscle solution's own fibre states, as its solver defines them; ``None`` for a
+    static solution (no fibre states).
+
+    :mod:`runmuscles.muscles.dynamic` keeps the fibre's length along the tendon positive (a
+    smooth positive part of ``L_MT - l_T``) with constant-thickness pennation: ``l_M =
+    sqrt(along^2 + h^2)``, ``h = l_opt sin(alpha_opt)``, ``cos(alpha) = along / l_M`` and
+    ``v_M = (v_MT - v_T) cos(alpha)``; its tendon force is ``F_T = F_CE cos(alpha)``. So the
+    pennation comes back from the solution's fibre length as ``along = sqrt(l_M^2 - h^2)``, and
+    the contractile element's power is ``F_CE (-v_M) = -(F_T / cos(alpha)) v_M``, which is
+    ``F_T (v_MT - v_T)``: the tendon force times the path's speed less the tendon's. Rigid-tendon
+    muscles of the solution carry the same states with ``l_T`` the slack length, so their power
+    is ``-F_T v_MT``. Recomputing the fibre from ``L_MT - l_T`` instead (which can reach zero or
+    below where the solver's smooth positive part does not) gives no fibre length at all there.
+
+    Parameters
+    ----------
+    rec
+        A :class:`~runmuscles.muscles.recruitment.RecruitmentResult` (``fibre_length_m``,
+        ``fibre_velocity_m_s`` and ``muscle_force_n``, each ``(F, M)``).
+    class_code, params, tables
+        As for :func:`fibre_kinematics` (``optimal_fiber_length_m``,
+        ``pennation_at_optimal_rad`` and the active force-length curves).
+
+    Returns
+    -------
+    norm_length, velocity_lopt_s, active_fl, fibre_power_w
+        Each ``(F, M)``: fibre length over optimal length, fibre velocity (optimal lengths per
+        second, lengthening positive), the active force-length multiplier of the muscle's class
+        and the contractile element's power (W, positive when shortening).
+    """
+    if getattr(rec, "fibre_length_m", None) is None or getattr(rec, "fibre_velocity_m_s", None) is None:
+        return None
+    lm = np.atleast_2d(np.asarray(rec.fibre_length_m, dtype=float))
+    vm = np.atleast_2d(np.asarray(rec.fibre_velocity_m_s, dtype=float))
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    h = lopt * np.sin(np.asarray(params["pennation_at_optimal_rad"], dtype=float))
+    along = np.sqrt(np.maximum(lm * lm - h * h, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_a = np.where(lm > 0.0, along / lm, 0.0)
+    # F_CE = F_T / cos(alpha): where the solver's fibre lies (nearly) across the tendon its force
+    # and speed along it vanish together, so the tiny cosine is floored rather than divided by
+    fibre_force = np.asarray(rec.muscle_force_n, dtype=float) / np.maximum(cos_a, _MIN_COS_PENNATION)
+    power = -fibre_force * vm
+    norm_length = lm / lopt
+    fl = active_force_length(norm_length, class_code, params, tables)
+    return norm_length, vm / lopt, fl, power
+
+
+#: Smallest pennation cosine divided by (a fibre at 89.9 degrees to its tendon), in
+#: :func:`solution_fibre_state`.
+_MIN_COS_PENNATION = 1e-3
+
+
+def active_force_length(
+    norm_length: np.ndarray,
+    class_code: np.ndarray,
+    params: dict[str, np.ndarray],
+    tables: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The active force-length multiplier of each muscle's class at normalized fibre lengths
+    ``(F, M)`` (the curves :func:`fibre_kinematics` uses)."""
+    norm_length = np.atleast_2d(np.asarray(norm_length, dtype=float))
+    fl = np.empty(norm_length.shape)
+    code = np.asarray(class_code)
+    for c in np.unique(code):
+        cols = np.nonzero(code == c)[0]
+        p = {k: np.asarray(v)[cols] for k, v in params.items()}
+        x = norm_length[:, cols]
+        if c == CLASS_CODES["DeGrooteFregly2016Muscle"]:
+            fl[:, cols] = degroote_active_force_length(x, p["degroote_active_force_width_scale"])
+        elif c == CLASS_CODES["Thelen2003Muscle"]:
+            fl[:, cols] = thelen_active_force_length(x, p["thelen_kshape_active"])
+        elif c == CLASS_CODES["Millard2012EquilibriumMuscle"]:
+            if tables is None or "fl" not in tables:
+                raise InputError("muscles", "Millard2012 muscles need their tabulated curves")
+            rows = p["curve_table"].astype(np.intp)
+            fl[:, cols] = table_curve(x, tables["fl_x"], tables["fl"], rows, extrapolate=False)
+        else:  # pragma: no cover - CLASS_CODES has three classes
+            raise InputError("muscles", f"unknown muscle class code {c}")
+    return fl
 
 
 def compliant_tendon_state(
@@ -658,11 +724,11 @@ def muscle_energetics(
     if tendon == "rigid":
         lce, vel, fl = fibre_kinematics(analysis.muscle_length_m, speed, code, params, tables)
         power = -force * speed  # F_CE v_CE = tendon force x musculotendon speed
-    else:
-        lt, vt = _solution_tendon_state(analysis.recruitment, analysis.muscle_length_m, speed)
-        if lt is None:  # static optimization: the tendon stretch post hoc
-            props = tendon_properties(analysis.model_path, list(analysis.muscle_names), classes)
-            lt, vt = compliant_tendon_state(analysis.time_s, force, code, params, props)
+    elif (own := solution_fibre_state(analysis.recruitment, code, params, tables)) is not None:
+        lce, vel, fl, power = own  # a dynamic solution: its own fibre states
+    else:  # static optimization: the tendon stretch post hoc
+        props = tendon_properties(analysis.model_path, list(analysis.muscle_names), classes)
+        lt, vt = compliant_tendon_state(analysis.time_s, force, code, params, props)
         lce, vel, fl = fibre_kinematics(
             analysis.muscle_length_m, speed, code, params, tables, tendon_length_m=lt, tendon_speed_m_s=vt
         )
@@ -781,7 +847,12 @@ def energetics_summary(
             )
             + "; activation used as excitation; "
             + (
-                "compliant tendon (post hoc: fibre lengths from the tendon forces of static optimization)"
+                (
+                    "compliant tendon (the dynamic solution's own fibre lengths, velocities and power)"
+                    if getattr(analysis.recruitment, "fibre_length_m", None) is not None
+                    else "compliant tendon (post hoc: fibre lengths from the tendon forces of static "
+                    "optimization)"
+                )
                 if en.tendon == "compliant"
                 else "rigid tendon"
             )
@@ -966,9 +1037,12 @@ def energy_validation_rows(
     list of dict
         ``subject``, ``speed_m_s``, ``gross_j_per_kg_m``, ``net_j_per_kg_m``,
         ``gross_power_w_per_kg``, ``kcal_per_km``, ``muscle_mass_kg``, ``n_strides``,
-        ``tendon``, and the reserves' shares of positive work (:func:`positive_work_shares`).
+        ``tendon``, ``cost_plausible`` (the gross cost within the physiological band of
+        :func:`runmuscles.analyses.validity.energy_cost_warning`), and the reserves' shares of
+        positive work (:func:`positive_work_shares`).
     """
     from ..pipeline import analyze_runner_trials  # noqa: PLC0415
+    from .validity import energy_cost_warning  # noqa: PLC0415
 
     if tendon not in TENDON_MODELS:
         raise InputError("tendon", f"unknown tendon model '{tendon}' ({', '.join(TENDON_MODELS)})")
@@ -988,6 +1062,7 @@ def energy_validation_rows(
                 "muscle_mass_kg": s["muscle_mass_kg"],
                 "n_strides": len(a.cycles),
                 "tendon": tendon,
+                "cost_plausible": energy_cost_warning(s["metabolic_cost_j_per_kg_m"]) is None,
                 **positive_work_shares(a),
             }
         )
@@ -1000,7 +1075,8 @@ def energy_validation_summary(rows: list[dict]) -> dict:
     Parameters
     ----------
     rows
-        One row per runner and speed.
+        One row per runner and speed; rows without a cost, or whose cost is outside the
+        physiological band (``cost_plausible`` False), are left out.
 
     Returns
     -------
@@ -1014,7 +1090,7 @@ def energy_validation_summary(rows: list[dict]) -> dict:
     by_runner: dict[str, list[float]] = {}
     by_speed: dict[float, list[dict]] = {}
     for r in rows:
-        if r["gross_j_per_kg_m"] is None:
+        if r["gross_j_per_kg_m"] is None or not r.get("cost_plausible", True):
             continue
         by_runner.setdefault(r["subject"], []).append(r["gross_j_per_kg_m"])
         by_speed.setdefault(r["speed_m_s"], []).append(r)

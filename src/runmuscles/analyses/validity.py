@@ -22,6 +22,14 @@ reserve's share of almost nothing is noise). The rule is shared by every shell: 
 :func:`mark_validity` records its numbers and the per-figure flags in an analysis's
 ``quality`` section (``quality.validity_rule``, ``quality.figures_flagged``), from which
 ``summary.json``, the report, the terminal summary, what-ifs and claims read them.
+
+Beside it, the energy figures' own plausibility (:func:`energy_cost_warning`,
+:func:`mark_energy_plausibility`): a gross cost of running per distance outside the wide
+physiological band ``metabolic_cost_j_per_kg_m`` of :data:`runmuscles.validation.LIMITS`
+(on a slope, both bounds scaled by the measured cost's change with grade, Minetti et al. 2002)
+is not a result. It raises ``metabolic_cost_implausible`` with ``affects=("energy",)`` and
+``invalidates=True``, so ``quality.valid`` is false and every shell that shows energy flags it
+(:func:`flag_reasons`), static or dynamic solution alike.
 """
 
 from __future__ import annotations
@@ -34,11 +42,15 @@ from ..quality import QualityWarning, quality_mark
 from ..validation import limit
 
 __all__ = [
+    "ENERGY_PLAUSIBILITY_CODE",
     "FIGURES_AFFECTED",
     "ValidityRule",
+    "energy_cost_bounds",
+    "energy_cost_warning",
     "evaluate_validity",
     "figures_flagged",
     "flag_reasons",
+    "mark_energy_plausibility",
     "mark_validity",
     "validity_warnings",
 ]
@@ -47,6 +59,8 @@ __all__ = [
 FIGURES_AFFECTED = ("energy", "muscles")
 #: The quality codes this rule raises (what other analyses look for to know a figure is flagged).
 SATURATION_CODES = ("muscles_saturated_over_stride", "reserves_do_joint_work")
+#: The quality code of an implausible cost of running (:func:`energy_cost_warning`).
+ENERGY_PLAUSIBILITY_CODE = "metabolic_cost_implausible"
 #: Joints with less net positive work than this fraction of the largest joint's are not judged.
 MIN_JOINT_WORK_FRACTION = 0.05
 
@@ -251,3 +265,65 @@ def mark_validity(analysis) -> ValidityRule:
     q["validity_rule"] = rule.as_dict()
     q["figures_flagged"] = figures_flagged(q)
     return rule
+
+
+def energy_cost_bounds(grade_pct: float = 0.0) -> tuple[float, float]:
+    """The plausible gross cost of running (J/kg/m): the ``metabolic_cost_j_per_kg_m`` limit; on a
+    slope widened by the measured cost's change with grade ``f`` (the polynomial of Minetti et al.
+    2002 over its level value; grades beyond their +/-45 % take the value at +/-45 %): the low
+    bound times ``min(f, 1)``, the high bound times ``max(f, 1)``, so that a model's smaller
+    change with grade than measured is not taken for a broken number."""
+    from .energetics import minetti_2002_cost_j_per_kg_m  # noqa: PLC0415
+
+    lim = limit("metabolic_cost_j_per_kg_m")
+    g = float(np.clip(grade_pct, -45.0, 45.0)) if np.isfinite(grade_pct) else 0.0
+    factor = minetti_2002_cost_j_per_kg_m(g) / minetti_2002_cost_j_per_kg_m(0.0) if g else 1.0
+    return float(lim.low) * min(factor, 1.0), float(lim.high) * max(factor, 1.0)
+
+
+def energy_cost_warning(cost_j_per_kg_m: float | None, *, grade_pct: float = 0.0) -> QualityWarning | None:
+    """The warning for a gross cost of running outside :func:`energy_cost_bounds` (``None``
+    when it is inside, or when there is no cost: no speed or no complete stride). A cost that is
+    not a finite number is outside."""
+    if cost_j_per_kg_m is None:
+        return None
+    lo, hi = energy_cost_bounds(grade_pct)
+    c = float(cost_j_per_kg_m)
+    if np.isfinite(c) and lo <= c <= hi:
+        return None
+    where = f" at {grade_pct:+g} % grade" if grade_pct else ""
+    return QualityWarning(
+        ENERGY_PLAUSIBILITY_CODE,
+        f"the gross metabolic cost of {c:.3g} J/kg/m is outside the physiological {lo:.2g}-{hi:.2g} J/kg/m "
+        f"of running{where}: the energy figures are not a result",
+        invalidates=True,
+        affects=("energy",),
+    )
+
+
+def mark_energy_plausibility(
+    quality: dict, cost_j_per_kg_m: float | None, *, grade_pct: float = 0.0
+) -> QualityWarning | None:
+    """Apply :func:`energy_cost_warning` to an analysis's ``quality`` section: an earlier verdict
+    of this rule is replaced, the warning (if any) joins ``quality.warnings`` and ``flags``,
+    ``valid`` and ``figures_flagged`` follow, and ``quality.energy_plausibility`` records the
+    cost, the bounds and the grade they were taken for. Returns the warning."""
+    warning = energy_cost_warning(cost_j_per_kg_m, grade_pct=grade_pct)
+    lo, hi = energy_cost_bounds(grade_pct)
+    quality["energy_plausibility"] = {
+        "metabolic_cost_j_per_kg_m": None if cost_j_per_kg_m is None else float(cost_j_per_kg_m),
+        "bounds_j_per_kg_m": [lo, hi],
+        "grade_pct": float(grade_pct),
+        "plausible": None if cost_j_per_kg_m is None else warning is None,
+    }
+    old = [w for w in quality.get("warnings", []) if w.get("code") == ENERGY_PLAUSIBILITY_CODE]
+    kept = [w for w in quality.get("warnings", []) if w.get("code") != ENERGY_PLAUSIBILITY_CODE]
+    flags = [f for f in quality.get("flags", []) if f not in {w.get("message") for w in old}]
+    if warning is not None:
+        kept.append(warning.as_dict())
+        flags.append(warning.as_dict()["message"])
+    quality.update(quality_mark(kept))
+    if "flags" in quality or warning is not None:
+        quality["flags"] = flags
+    quality["figures_flagged"] = figures_flagged(quality)
+    return warning

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analyses.validity import flag_reasons
+from ..analyses.validity import flag_reasons, mark_energy_plausibility
 from ..pipeline import TrialAnalysis
 from .condition import Condition
 
@@ -99,6 +99,9 @@ def result_from_analysis(
     }
     res = WhatIfResult(cond, groups, stride, analysis=a, notes=list(notes), timings_s=dict(a.timings_s))
     q = a.quality
+    if energetics:  # judged before the flags are read (the energy plausibility rule, on the slope)
+        res.energetics = _energetics(a)
+        mark_energy_plausibility(q, res.energetics["metabolic_cost_j_per_kg_m"], grade_pct=cond.grade_pct)
     res.quality = {
         "reserve_peak_nm_on_muscle_coordinates": q.get("reserve_peak_nm_on_muscle_coordinates"),
         "pelvis_residual_force_peak_n": q.get("residuals", {}).get("force_n", {}).get("peak"),
@@ -109,7 +112,6 @@ def result_from_analysis(
         "energy_flag_reasons": flag_reasons(q, "energy"),
     }
     if energetics:
-        res.energetics = _energetics(a)
         res.energetics["metabolic_cost_flagged"] = bool(res.quality["energy_flag_reasons"])
     return res
 
