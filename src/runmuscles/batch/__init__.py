@@ -20,7 +20,16 @@ Usable from a notebook with one's own client::
 from __future__ import annotations
 
 from .discover import Skipped, TrialRow, bids_entities, bids_id, discover, read_manifest_csv
-from .run import BatchResult, PlannedTrial, dataset_summary, plan, read_dataset, run, versions
+from .run import (
+    BatchResult,
+    PlannedTrial,
+    dataset_summary,
+    local_cluster,
+    plan,
+    read_dataset,
+    run,
+    versions,
+)
 
 __all__ = [
     "BatchResult",
@@ -31,6 +40,7 @@ __all__ = [
     "bids_id",
     "dataset_summary",
     "discover",
+    "local_cluster",
     "plan",
     "read_dataset",
     "read_manifest_csv",

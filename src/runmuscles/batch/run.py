@@ -1,10 +1,9 @@
 """Running a batch on Dask: plan (what runs, what is reused), submit, collect, record.
 
 :func:`run` is the library entry point (``runmuscles batch`` is a thin shell over it). With
-no ``client`` it starts a :class:`distributed.LocalCluster` with one thread per worker
-process (OpenSim is not thread-safe, and parallel OpenSim runs in one process slow each
-other down: opensim-core issue #2959) and as many workers as cores; with a ``client`` (a
-notebook's own, or one connected to ``--scheduler``) it uses that cluster as it is.
+no ``client`` it starts :func:`local_cluster` (one thread per worker process, as many
+workers as cores); with a ``client`` (a notebook's own, or one connected to ``--scheduler``)
+it uses that cluster as it is.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ __all__ = [
     "BatchResult",
     "PlannedTrial",
     "dataset_summary",
+    "local_cluster",
     "plan",
     "read_dataset",
     "run",
@@ -257,24 +257,53 @@ def _dashboard(client) -> str:
         return ""
 
 
+#: Dask settings of the LocalCluster a batch starts (:func:`local_cluster`). The workers'
+#: statistical profiler is off: it samples each running task's Python stack every 10 ms
+#: (``distributed.worker.profile.interval``) on the worker's event-loop thread, which takes
+#: the GIL from the trial it samples; a trial's time is spent inside NumPy, SciPy and OpenSim
+#: calls, which such a profile does not resolve.
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(workers: int | None = None, *, dashboard: bool | None = None):
+    """The :class:`distributed.LocalCluster` that ``runmuscles batch`` starts.
+
+    ``workers`` processes (default: the CPU count) of one thread each (OpenSim is not
+    thread-safe, and parallel OpenSim runs in one process slow each other down: opensim-core
+    issue #2959), with :data:`LOCAL_CLUSTER_CONFIG`. ``dashboard``: serve Dask's dashboard on
+    a free port (``None``: when Bokeh is installed).
+    """
+    import dask  # noqa: PLC0415
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    if dashboard is None:
+        try:
+            import bokeh  # noqa: F401, PLC0415
+
+            dashboard = True
+        except ImportError:
+            dashboard = False
+    n = workers or os.cpu_count() or 1
+    # the nannies hand the configuration in force when they are made to their workers
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if dashboard else None,
+            silence_logs=40,
+        )
+
+
 def _start_client(workers: int | None, scheduler: str | None):
-    from distributed import Client, LocalCluster  # noqa: PLC0415
+    from distributed import Client  # noqa: PLC0415
 
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(scheduler, f"cannot connect to the Dask scheduler ({exc})") from None
-    n = workers or os.cpu_count() or 1
-    try:
-        import bokeh  # noqa: F401, PLC0415
-
-        dashboard = ":0"
-    except ImportError:
-        dashboard = None
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dashboard, silence_logs=40
-    )
+    cluster = local_cluster(workers)
     return Client(cluster), cluster
 
 
