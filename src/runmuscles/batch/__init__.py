@@ -22,6 +22,7 @@ from __future__ import annotations
 from .discover import Skipped, TrialRow, bids_entities, bids_id, discover, read_manifest_csv
 from .run import (
     BatchResult,
+    FileHashes,
     PlannedTrial,
     dataset_summary,
     local_cluster,
@@ -33,6 +34,7 @@ from .run import (
 
 __all__ = [
     "BatchResult",
+    "FileHashes",
     "PlannedTrial",
     "Skipped",
     "TrialRow",

@@ -28,6 +28,7 @@ from .task import DATASET_DIR, TABLES, TRIALS_DIR, BatchWorker, prepare_model_ta
 
 __all__ = [
     "BatchResult",
+    "FileHashes",
     "PlannedTrial",
     "dataset_summary",
     "local_cluster",
@@ -77,36 +78,61 @@ def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def _sha256_files(paths: list[Path]) -> tuple[str, list[str]]:
-    h = hashlib.sha256()
-    missing = []
-    for p in paths:
-        h.update(p.name.encode())
-        try:
-            with p.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError:
-            missing.append(str(p))
-            h.update(b"<missing>")
-    return h.hexdigest(), missing
+class FileHashes:
+    """sha256 over a list of files (each file's name, then its bytes), remembering the state after
+    each list of files met before: the trials of one runner list the runner's model first, so a
+    plan reads and hashes each shared model once, not once per trial, with the same digests.
+
+    Files are told apart by path, size and modification time; make one per plan (files may
+    change between plans).
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[tuple, tuple[object, tuple[str, ...]]] = {}
+
+    def sha256(self, paths: list[Path]) -> tuple[str, list[str]]:
+        """The hex digest over ``paths`` and the paths that could not be read."""
+        h = hashlib.sha256()
+        missing: tuple[str, ...] = ()
+        key: tuple = ()
+        for p in paths:
+            try:
+                st = p.stat()
+                key += ((str(p), st.st_size, st.st_mtime_ns),)
+            except OSError:
+                key += ((str(p), None, None),)
+            known = self._states.get(key)
+            if known is not None:
+                h, missing = known[0].copy(), known[1]  # type: ignore[attr-defined]
+                continue
+            h.update(p.name.encode())
+            try:
+                with p.open("rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+            except OSError:
+                missing += (str(p),)
+                h.update(b"<missing>")
+            if key[-1][1] is not None:  # a file that changes name or vanishes is not remembered
+                self._states[key] = (h.copy(), missing)
+        return h.hexdigest(), list(missing)
 
 
 def _sha256_json(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def trial_hashes(row: TrialRow, version_hash: str) -> dict[str, str]:
+def trial_hashes(row: TrialRow, version_hash: str, file_hashes: FileHashes | None = None) -> dict[str, str]:
     """``input_hash`` (every input file's bytes), ``settings_hash``, ``version_hash`` and
     the ``key`` made of the three: a trial whose key matches its last successful run is not
-    run again."""
+    run again. ``file_hashes``: a plan's :class:`FileHashes` (shared files hashed once)."""
     try:
         files = row.input_files()
     except InputError as exc:
         files, problem = [], str(exc)
     else:
         problem = ""
-    inputs, missing = _sha256_files(files)
+    inputs, missing = (file_hashes or FileHashes()).sha256(files)
     settings = _sha256_json(row.settings())
     key = hashlib.sha256(f"{inputs}{settings}{version_hash}".encode()).hexdigest()
     return {
@@ -188,21 +214,28 @@ def _previous_manifest(out: Path) -> dict[str, dict]:
 
 
 def plan(
-    rows: list[TrialRow], out: str | Path, *, force: bool = False, rerun_failed: bool = False
+    rows: list[TrialRow],
+    out: str | Path,
+    *,
+    force: bool = False,
+    rerun_failed: bool = False,
+    file_hashes: FileHashes | None = None,
 ) -> list[PlannedTrial]:
     """What each trial will do: run, or reuse its last result (same key, same status).
 
     A trial is reused when its previous record has the same input, settings and version
     hashes and (for a success) its results folder still has ``summary.json``; a previous
     failure with the same key is reused too (it would fail the same way) unless
-    ``rerun_failed``. ``force`` runs everything.
+    ``rerun_failed``. ``force`` runs everything. ``file_hashes``: the :class:`FileHashes` to
+    use (and fill; a new one by default).
     """
     out = Path(out)
     version_hash = _sha256_json(versions())
     prev = _previous_manifest(out)
+    file_hashes = FileHashes() if file_hashes is None else file_hashes
     planned = []
     for row in rows:
-        h = trial_hashes(row, version_hash)
+        h = trial_hashes(row, version_hash, file_hashes)
         p = prev.get(row.trial_id)
         action, reason = "run", "new"
         if force:
@@ -373,7 +406,8 @@ def run(
     t0, c0 = time.perf_counter(), time.process_time()
     timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
     cpu: dict[str, float] = {}  # the client process's CPU seconds in its own stages
-    planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed)
+    file_hashes = FileHashes()  # the plan's file digests, reused for the models' at submission
+    planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed, file_hashes=file_hashes)
     timings["plan"], cpu["plan"] = time.perf_counter() - t0, time.process_time() - c0
     to_run = [p for p in planned if p.action == "run"]
     records: dict[str, dict] = {}
@@ -396,7 +430,9 @@ def run(
             timings["cluster"] = time.perf_counter() - t0
             _import_writers_meanwhile()
             t0 = time.perf_counter()
-            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress, models))
+            records.update(
+                _execute(client, to_run, out_p, cache_dir, progress, model_progress, models, file_hashes)
+            )
             timings["execute"] = time.perf_counter() - t0
         finally:
             if own:
@@ -446,7 +482,14 @@ def _setup_workers(client) -> None:
 
 
 def _execute(
-    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress, models_done_info
+    client,
+    to_run: list[PlannedTrial],
+    out: Path,
+    cache_dir,
+    progress,
+    model_progress,
+    models_done_info,
+    file_hashes: FileHashes | None = None,
 ) -> dict[str, dict]:
     """Submit and collect: each unique model's preparation first, each trial once its model
     is prepared.
@@ -478,7 +521,7 @@ def _execute(
             free.append(p)
             continue
         if model not in digests:
-            digests[model] = _sha256_files([Path(model)])[0]
+            digests[model] = (file_hashes or FileHashes()).sha256([Path(model)])[0]
         digest = digests[model]
         if digest not in models:
             model_paths[digest] = model
