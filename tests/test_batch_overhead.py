@@ -55,12 +55,12 @@ def test_plan_hashes_as_before_and_reads_each_shared_model_once(hamner: Path, tm
     assert sorted(k[0][0] for k in firsts) == sorted(str(m) for m in models)
 
 
-def test_the_batch_cluster_runs_workers_without_the_statistical_profiler() -> None:
+def test_the_batch_cluster_runs_workers_without_the_profiler_and_with_a_slower_tick() -> None:
     distributed = pytest.importorskip("distributed")
     from runmuscles.batch import local_cluster  # noqa: PLC0415
 
-    def callbacks(dask_worker) -> list[str]:
-        return sorted(dask_worker.periodic_callbacks)
+    def callbacks(dask_worker) -> dict[str, float]:
+        return {k: pc.callback_time for k, pc in dask_worker.periodic_callbacks.items()}
 
     cluster = local_cluster(1, dashboard=False)
     try:
@@ -70,5 +70,6 @@ def test_the_batch_cluster_runs_workers_without_the_statistical_profiler() -> No
     finally:
         cluster.close()
     assert "heartbeat" in names and "profile" not in names and "profile-cycle" not in names
+    assert names["tick"] == 200.0  # ms, not Dask's 20
     (worker,) = info["workers"].values()
     assert worker["nthreads"] == 1

@@ -290,12 +290,19 @@ def _dashboard(client) -> str:
         return ""
 
 
-#: Dask settings of the LocalCluster a batch starts (:func:`local_cluster`). The workers'
+#: Dask settings of the LocalCluster a batch starts (:func:`local_cluster`): Dask's own
+#: timers, made for tasks of milliseconds, on a cluster whose tasks take seconds. The workers'
 #: statistical profiler is off: it samples each running task's Python stack every 10 ms
-#: (``distributed.worker.profile.interval``) on the worker's event-loop thread, which takes
-#: the GIL from the trial it samples; a trial's time is spent inside NumPy, SciPy and OpenSim
-#: calls, which such a profile does not resolve.
-LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+#: (``distributed.worker.profile.interval``) on the worker's event-loop thread, which takes the
+#: GIL from the trial it samples, and a trial's time is spent inside NumPy, SciPy and OpenSim
+#: calls, which such a profile does not resolve. The event loops' tick, which only measures how
+#: long a loop was blocked (a warning past ``distributed.admin.tick.limit``, 3 s), wakes every
+#: process 5 times a second instead of 50. Measured on an idle 2-worker cluster (2-core host,
+#: 20 s): the workers' CPU 1.07 s -> 0.36 s, the client, scheduler and nannies' 0.71 s -> 0.47 s.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",
+}
 
 
 def local_cluster(workers: int | None = None, *, dashboard: bool | None = None):
