@@ -448,13 +448,13 @@ def run(
                     cluster.close()
     t0, c0 = time.perf_counter(), time.process_time()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
-    _write_manifest(out_p, ordered)
+    written = _write_manifest(out_p, ordered).to_pylist()  # the rows as the report would read them
     summaries = dataset_summary(out_p)
     write_dataset_summary(out_p, summaries)
     from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
 
     curves = {k: r["curves"] for k, r in records.items() if r.get("executed") and r.get("curves")}
-    write_dataset_report(out_p, curves=curves, summaries=summaries)
+    write_dataset_report(out_p, curves=curves, summaries=summaries, rows=written)
     _write_description(out_p, manifest, ordered)
     timings["write"], cpu["write"] = time.perf_counter() - t0, time.process_time() - c0
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings, cpu)
@@ -666,10 +666,8 @@ def _manifest_row(p: PlannedTrial, rec: dict, out: Path) -> dict:
     }
 
 
-def _write_manifest(out: Path, rows: list[dict]) -> None:
+def _manifest_table(rows: list[dict]):
     import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.csv as pcsv  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
 
     def kind(column: str):
         if column in ("executed", "quality_valid"):
@@ -681,11 +679,20 @@ def _write_manifest(out: Path, rows: list[dict]) -> None:
         return pa.string()
 
     schema = pa.schema([(c, kind(c)) for c in _COLUMNS])
-    table = pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_manifest(out: Path, rows: list[dict]):
+    """Write ``manifest.parquet`` and ``manifest.csv``; return the table written."""
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    table = _manifest_table(rows)
     for name, write in ((MANIFEST_PARQUET, pq.write_table), (MANIFEST_CSV, pcsv.write_csv)):
         tmp = out / f".{name}.tmp{os.getpid()}"
         write(table, tmp)
         os.replace(tmp, out / name)
+    return table
 
 
 def _write_description(out: Path, source, rows: list[dict]) -> None:
@@ -727,12 +734,13 @@ def _write_description(out: Path, source, rows: list[dict]) -> None:
     os.replace(tmp, out / DESCRIPTION)
 
 
-def read_dataset(out: str | Path, table: str):
+def read_dataset(out: str | Path, table: str, *, use_threads: bool = True):
     """One table of a batch's tidy dataset as a pandas DataFrame (``subject`` as text).
 
     ``table`` is ``timeseries``, ``muscles`` or ``groups``. The files are Hive-partitioned
     by subject (``subject=<label>/``), so any Parquet reader gets the same rows; this one
-    keeps subject labels such as ``01`` as text.
+    keeps subject labels such as ``01`` as text. ``use_threads``: Arrow's thread pool for the
+    scan (the same rows in the same order either way).
     """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.dataset as pads  # noqa: PLC0415
@@ -743,7 +751,11 @@ def read_dataset(out: str | Path, table: str):
     if not folder.is_dir():
         raise InputError(folder, "not found (no trial of this batch succeeded, or not a batch folder)")
     part = pads.partitioning(pa.schema([("subject", pa.string())]), flavor="hive")
-    return pads.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
+    return (
+        pads.dataset(folder, format="parquet", partitioning=part)
+        .to_table(use_threads=use_threads)
+        .to_pandas()
+    )
 
 
 def dataset_summary(out: str | Path):
@@ -756,7 +768,9 @@ def dataset_summary(out: str | Path):
     speed are grouped under a missing speed. ``(None, None)`` when no trial succeeded.
     """
     try:
-        groups = read_dataset(out, "groups")
+        # one thread: a few rows per trial, where each hand-off between Arrow's threads waits
+        # for a core on a busy host (the scan took 150-190 ms instead of 15 ms at a load of 5)
+        groups = read_dataset(out, "groups", use_threads=False)
     except InputError:
         return None, None
     keys = ["subject", "speed_m_s", "group", "side", "phase"]

@@ -81,9 +81,9 @@ def peak_rss_mb() -> float:
 
 
 class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
-    """Worker plugin, at worker start: one BLAS thread per worker, OpenSim's log file off, malloc's
-    thresholds as in a plain process, and the analysis' modules imported (:func:`warm_worker`),
-    so that no trial task pays for them.
+    """Worker plugin, at worker start: one BLAS and Arrow thread per worker, OpenSim's log file
+    off, malloc's thresholds as in a plain process, and the analysis' modules imported
+    (:func:`warm_worker`), so that no trial task pays for them.
 
     Loaded models stay per worker process (:meth:`runmuscles.model.RunnerModel.load` keeps
     them), so a worker loads each model it meets once.
@@ -97,6 +97,12 @@ class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
 
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+        # nor a pool of Arrow threads per worker for the trial's Parquet files (a pool of one
+        # thread per core in every worker only makes the workers' threads take turns)
+        with suppress(ImportError):
+            import pyarrow  # noqa: PLC0415
+
+            pyarrow.set_cpu_count(1)
         # the cluster already runs one trial per core: the dynamic solution's independent
         # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
         os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")

@@ -410,16 +410,19 @@ def _failed_table(rows: list[dict]) -> str:
     )
 
 
-def dataset_report_html(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> str:
+def dataset_report_html(
+    out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None, rows: list[dict] | None = None
+) -> str:
     """The dataset report of the batch folder ``out`` as one HTML page.
 
     ``curves``: :func:`trial_curves` already computed, by trial ID; ``summaries``:
-    :func:`runmuscles.batch.run.dataset_summary` already computed (a batch passes both).
+    :func:`runmuscles.batch.run.dataset_summary` already computed; ``rows``: the rows of
+    ``manifest.parquet`` as just written (a batch passes all three).
     """
     from ..batch.run import dataset_summary  # noqa: PLC0415
 
     out = Path(out)
-    rows = _manifest_rows(out)
+    rows = _manifest_rows(out) if rows is None else rows
     per_subject, across = dataset_summary(out) if summaries is None else summaries
     ok = [r for r in rows if r.get("status") == "ok"]
     subjects = sorted({r["subject"] for r in ok})
@@ -469,11 +472,14 @@ def dataset_report_html(out: str | Path, *, curves: dict[str, dict] | None = Non
     return "".join(parts)
 
 
-def write_dataset_report(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> Path:
+def write_dataset_report(
+    out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None, rows: list[dict] | None = None
+) -> Path:
     """Write :func:`dataset_report_html` as ``dataset_report.html`` in the batch folder (atomically)."""
     out = Path(out)
     target = out / DATASET_REPORT
     tmp = out / f".{DATASET_REPORT}.tmp{os.getpid()}"
-    tmp.write_text(dataset_report_html(out, curves=curves, summaries=summaries), encoding="utf-8")
+    html_text = dataset_report_html(out, curves=curves, summaries=summaries, rows=rows)
+    tmp.write_text(html_text, encoding="utf-8")
     os.replace(tmp, target)
     return target
