@@ -30,6 +30,7 @@ from .run import (
     read_dataset,
     run,
     versions,
+    write_dataset_outputs,
 )
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "read_manifest_csv",
     "run",
     "versions",
+    "write_dataset_outputs",
 ]

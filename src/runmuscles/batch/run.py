@@ -422,7 +422,7 @@ def run(
     prepare_output_dir(out_p)
     t0, c0 = time.perf_counter(), time.process_time()
     timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
-    cpu: dict[str, float] = {}  # the client process's CPU seconds in its own stages
+    cpu: dict[str, float] = {}  # CPU seconds of the batch's own stages (BatchResult.cpu_s)
     file_hashes = FileHashes()  # the plan's file digests, reused for the models' at submission
     planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed, file_hashes=file_hashes)
     timings["plan"], cpu["plan"] = time.perf_counter() - t0, time.process_time() - c0
