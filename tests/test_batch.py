@@ -277,18 +277,17 @@ def test_dataset_summaries_average_strides_then_subjects(batch_run) -> None:
     assert (out / "summary_dataset.csv").is_file()
 
 
-def test_dataset_outputs_written_on_a_worker_equal_those_written_here(batch_run, tmp_path: Path) -> None:
+def test_dataset_outputs_equal_those_rebuilt_from_the_folder_alone(batch_run, tmp_path: Path) -> None:
     import shutil
 
     from runmuscles.batch import write_dataset_outputs
 
-    result, out, *_ = batch_run
-    assert result.cpu_s["write"] > 0.0  # the client's and the writing worker's CPU
+    _, out, *_ = batch_run
     copy = tmp_path / "elsewhere" / out.name  # the report names its folder
     shutil.copytree(out, copy)
     for name in ("summary_subjects.csv", "summary_dataset.csv", "dataset_report.html"):
         (copy / name).unlink()
-    write_dataset_outputs(copy)  # here, from the manifest and the trials' folders alone
+    write_dataset_outputs(copy)  # from the manifest and the trials' folders alone
     for name in ("summary_subjects.csv", "summary_dataset.csv"):
         assert (copy / name).read_bytes() == (out / name).read_bytes(), name
     stamp = re.compile(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC")

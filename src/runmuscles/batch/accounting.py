@@ -12,11 +12,9 @@ the first task to the last trial's end) into
   imbalance at the batch's end, which shrinks relative to the batch as trials are added; not
   a per-task cost).
 
-The batch's own work around the execution (planning: hashing every input; writing the
-manifest, the dataset summaries, the report and the description, the summaries and report on a
-worker while the client writes the rest) is reported per task as ``bookkeeping_per_task_ms``
-(wall time, during which the other workers wait) and ``bookkeeping_cpu_per_task_ms`` (the
-client's CPU and that worker's).
+The client's own work around the execution (planning: hashing every input; writing the
+manifest, the dataset summaries, the report and the description) is reported per task as
+``bookkeeping_per_task_ms`` (wall time, during which the workers wait).
 
 The per-task overhead is ``(overhead between tasks) / tasks + bookkeeping / tasks``; the issue's
 target is under 50 ms (issue 17).

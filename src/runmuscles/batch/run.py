@@ -24,15 +24,7 @@ from .. import __version__
 from ..errors import InputError
 from ..outputs import check_output_file, json_written_by_runmuscles, prepare_output_dir
 from .discover import Skipped, TrialRow, discover
-from .task import (
-    DATASET_DIR,
-    TABLES,
-    TRIALS_DIR,
-    BatchWorker,
-    prepare_model_task,
-    run_trial_task,
-    write_dataset_outputs_task,
-)
+from .task import DATASET_DIR, TABLES, TRIALS_DIR, BatchWorker, prepare_model_task, run_trial_task
 
 __all__ = [
     "BatchResult",
@@ -187,9 +179,8 @@ class BatchResult:
         ``execute`` (from submitting the first task to collecting the last), ``write``
         (manifest, dataset summaries, report, description).
     cpu_s
-        The CPU seconds of ``plan`` and ``write`` (a shared machine's wall times say little):
-        the client process's, and in ``write`` also the worker's that wrote the dataset
-        summaries and report.
+        The client process's CPU seconds in ``plan`` and ``write`` (a shared machine's wall
+        times say little).
     """
 
     out: Path
@@ -422,7 +413,7 @@ def run(
     prepare_output_dir(out_p)
     t0, c0 = time.perf_counter(), time.process_time()
     timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
-    cpu: dict[str, float] = {}  # CPU seconds of the batch's own stages (BatchResult.cpu_s)
+    cpu: dict[str, float] = {}  # the client process's CPU seconds in its own stages
     file_hashes = FileHashes()  # the plan's file digests, reused for the models' at submission
     planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed, file_hashes=file_hashes)
     timings["plan"], cpu["plan"] = time.perf_counter() - t0, time.process_time() - c0
@@ -451,64 +442,28 @@ def run(
                 _execute(client, to_run, out_p, cache_dir, progress, model_progress, models, file_hashes)
             )
             timings["execute"] = time.perf_counter() - t0
-            t0, c0 = time.perf_counter(), time.process_time()
-            ordered, worker_cpu = _write_outputs(out_p, planned, records, manifest, client)
-            timings["write"] = time.perf_counter() - t0
-            cpu["write"] = time.process_time() - c0 + worker_cpu
         finally:
             if own:
                 client.close()
                 if cluster is not None:
                     cluster.close()
-    else:
-        t0, c0 = time.perf_counter(), time.process_time()
-        ordered, _ = _write_outputs(out_p, planned, records, manifest, None)
-        timings["write"], cpu["write"] = time.perf_counter() - t0, time.process_time() - c0
-    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings, cpu)
-
-
-def _write_outputs(
-    out: Path, planned: list[PlannedTrial], records: dict[str, dict], source, client
-) -> tuple[list[dict], float]:
-    """Write the batch's own files; return the manifest's rows and the CPU seconds a worker
-    spent on them.
-
-    The client writes the manifest and the description; the dataset summaries and report
-    (:func:`write_dataset_outputs`) are written meanwhile by a worker when there is a cluster
-    (a process whose Arrow, pandas and report code the trials have used already), else, or if
-    that task fails, here.
-    """
-    ordered = [_manifest_row(p, records[p.row.trial_id], out) for p in planned]
-    written = _write_manifest(out, ordered).to_pylist()  # the rows as the report would read them
+    t0, c0 = time.perf_counter(), time.process_time()
+    ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
+    written = _write_manifest(out_p, ordered).to_pylist()  # the rows as the report would read them
     curves = {k: r["curves"] for k, r in records.items() if r.get("executed") and r.get("curves")}
-    future = None
-    if client is not None:
-        import uuid  # noqa: PLC0415
-
-        future = client.submit(
-            write_dataset_outputs_task,
-            str(out),
-            curves,
-            written,
-            key=f"dataset-outputs-{uuid.uuid4().hex[:10]}",
-            pure=False,
-        )
-    _write_description(out, source, ordered)
-    if future is not None:
-        try:
-            return ordered, float(future.result()["cpu_s"])
-        except Exception:  # noqa: BLE001 - written here instead (a real fault is raised here)
-            pass
-    write_dataset_outputs(out, curves, written)
-    return ordered, 0.0
+    write_dataset_outputs(out_p, curves, written)
+    _write_description(out_p, manifest, ordered)
+    timings["write"], cpu["write"] = time.perf_counter() - t0, time.process_time() - c0
+    return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings, cpu)
 
 
 def write_dataset_outputs(
     out: str | Path, curves: dict[str, dict] | None = None, rows: list[dict] | None = None
 ):
     """Write a batch folder's dataset summaries (:func:`write_dataset_summary`) and its report
-    (:func:`runmuscles.reports.dataset_html.write_dataset_report`; ``curves`` and ``rows`` as
-    there). Returns the report's path."""
+    (:func:`runmuscles.reports.dataset_html.write_dataset_report`; ``curves``, the trials' curves
+    already computed, and ``rows``, the manifest's rows, as there: read from the folder when not
+    given). Returns the report's path."""
     from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
 
     summaries = dataset_summary(out)
@@ -516,14 +471,13 @@ def write_dataset_outputs(
     return write_dataset_report(out, curves=curves, summaries=summaries, rows=rows)
 
 
-#: Modules the client needs only to write a batch's own files (the manifest; pyarrow imports
-#: pandas on its first table, to tell pandas objects apart: 0.3-0.9 s).
-_WRITER_MODULES = ("pyarrow.csv", "pyarrow.parquet", "pandas")
+#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report).
+_WRITER_MODULES = ("pandas", "pyarrow.csv", "pyarrow.dataset", "runmuscles.reports.dataset_html")
 
 
 def _import_writers_meanwhile() -> None:
     """Import the writers' modules in a background thread while the workers run the trials
-    (the client only waits then), rather than after the last trial.
+    (the client only waits then), rather than after the last trial (some 0.3-0.5 s).
     Python's import lock makes a later ``import`` of the same module wait for this one."""
     import contextlib  # noqa: PLC0415
     import importlib  # noqa: PLC0415

@@ -22,15 +22,7 @@ from pathlib import Path
 from ..errors import InputError
 from .discover import TrialRow
 
-__all__ = [
-    "BatchWorker",
-    "analyze_row",
-    "peak_rss_mb",
-    "prepare_model_task",
-    "run_trial_task",
-    "warm_worker",
-    "write_dataset_outputs_task",
-]
+__all__ = ["BatchWorker", "analyze_row", "peak_rss_mb", "prepare_model_task", "run_trial_task", "warm_worker"]
 
 #: Sub-folders of a batch's output: one results folder per trial, and the tidy dataset.
 TRIALS_DIR = "trials"
@@ -303,18 +295,3 @@ def run_trial_task(row_data: dict, out: str, cache_dir: str | None, model_ready:
     if model_ready and model_ready.get("error") and record["status"] == "ok":
         record["model_note"] = model_ready["error"]
     return record
-
-
-def write_dataset_outputs_task(out: str, curves: dict[str, dict], rows: list[dict]) -> dict:
-    """A batch's dataset summaries and report, written on a worker once every trial is done
-    (:func:`runmuscles.batch.run.write_dataset_outputs`); returns the seconds and CPU seconds it
-    took, and where."""
-    from .run import write_dataset_outputs  # noqa: PLC0415
-
-    t0, c0 = time.perf_counter(), time.thread_time()
-    write_dataset_outputs(Path(out), curves, rows)
-    return {
-        "seconds": time.perf_counter() - t0,
-        "cpu_s": time.thread_time() - c0,
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-    }
