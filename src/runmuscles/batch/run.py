@@ -745,13 +745,13 @@ def _write_description(out: Path, source, rows: list[dict]) -> None:
     os.replace(tmp, out / DESCRIPTION)
 
 
-def read_dataset(out: str | Path, table: str, *, use_threads: bool = True):
+def read_dataset(out: str | Path, table: str, *, use_threads: bool = True, columns: list[str] | None = None):
     """One table of a batch's tidy dataset as a pandas DataFrame (``subject`` as text).
 
     ``table`` is ``timeseries``, ``muscles`` or ``groups``. The files are Hive-partitioned
     by subject (``subject=<label>/``), so any Parquet reader gets the same rows; this one
     keeps subject labels such as ``01`` as text. ``use_threads``: Arrow's thread pool for the
-    scan (the same rows in the same order either way).
+    scan (the same rows in the same order either way); ``columns``: only these (default: all).
     """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.dataset as pads  # noqa: PLC0415
@@ -764,7 +764,7 @@ def read_dataset(out: str | Path, table: str, *, use_threads: bool = True):
     part = pads.partitioning(pa.schema([("subject", pa.string())]), flavor="hive")
     return (
         pads.dataset(folder, format="parquet", partitioning=part)
-        .to_table(use_threads=use_threads)
+        .to_table(columns=columns, use_threads=use_threads)
         .to_pandas()
     )
 
@@ -778,13 +778,14 @@ def dataset_summary(out: str | Path):
     standard deviation (``_sd``, sample, n-1) and ``n_subjects``. Trials without a known
     speed are grouped under a missing speed. ``(None, None)`` when no trial succeeded.
     """
+    keys = ["subject", "speed_m_s", "group", "side", "phase"]
     try:
         # one thread: a few rows per trial, where each hand-off between Arrow's threads waits
         # for a core on a busy host (the scan took 150-190 ms instead of 15 ms at a load of 5)
-        groups = read_dataset(out, "groups", use_threads=False)
+        # and only the columns summarised (a whole trial has thousands of rows of text IDs)
+        groups = read_dataset(out, "groups", use_threads=False, columns=[*keys, *SUMMARY_VALUES])
     except InputError:
         return None, None
-    keys = ["subject", "speed_m_s", "group", "side", "phase"]
     per = groups.groupby(keys, dropna=False, sort=True)
     per_subject = per[list(SUMMARY_VALUES)].mean().join(per.size().rename("n_strides")).reset_index()
     across = per_subject.groupby(keys[1:], dropna=False, sort=True)

@@ -172,8 +172,16 @@ def _spread(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return a.mean(axis=0), sd, a.min(axis=0), a.max(axis=0)
 
 
+def _fmt1(x: float) -> str:
+    """:func:`~runmuscles.reports.svg.fmt` with one decimal, without its per-call format spec
+    (a report draws some 80 000 coordinates)."""
+    s = f"{x:.1f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
 def _path(points: list[tuple[float, float]]) -> str:
-    return "M" + " L".join(f"{fmt(x)} {fmt(y)}" for x, y in points)
+    f = _fmt1
+    return "M" + " L".join([f"{f(x)} {f(y)}" for x, y in points])
 
 
 def curves_svg(dc: DatasetCurves, speed: float | None, *, figure_id: str) -> str:
@@ -346,15 +354,19 @@ def _shares_table(across) -> str:
     speeds = sorted({None if v != v else float(v) for v in sel["speed_m_s"]}, key=_speed_key)
     groups = [g for g in _DRAWN if g in set(sel["group"])]
     head = "".join(f'<th class="n">{esc(_speed_text(v))}</th>' for v in speeds)
+    # each (group, speed)'s first row, looked up once rather than by a mask per table cell
+    first: dict[tuple, dict] = {}
+    for r in sel.to_dict("records"):
+        v = r["speed_m_s"]
+        first.setdefault((r["group"], None if v != v else float(v)), r)
     body = []
     for g in groups:
         cells = []
         for v in speeds:
-            row = sel[(sel["group"] == g) & (sel["speed_m_s"].isna() if v is None else sel["speed_m_s"] == v)]
-            if row.empty:
+            r = first.get((g, v))
+            if r is None:
                 cells.append('<td class="n"></td>')
                 continue
-            r = row.iloc[0]
             sd = (
                 ""
                 if r["share_of_impulse_sd"] != r["share_of_impulse_sd"]
