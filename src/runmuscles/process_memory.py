@@ -26,9 +26,10 @@ A Dask worker needs the opposite repair: its nanny starts it with ``MALLOC_TRIM_
 system), and setting any of glibc's thresholds turns its dynamic ``mmap`` threshold off
 (``mallopt(3)``, M_MMAP_THRESHOLD): every block above 128 kB is then a fresh ``mmap`` for the
 life of the worker, where a plain process raises the threshold after its first large ``free``.
-On the 28 Hamner 2013 strides that cost two workers 3-4 s of system time against 0.6 s for the
-same trials in one plain process. :func:`steady_malloc_thresholds` sets the thresholds a plain
-process's dynamic adjustment ends at, bounding what is kept.
+On the 28 Hamner 2013 strides (one stride each) that cost two workers 2.9-3.7 s of system time,
+against 0.55 s for the same trials in one plain process (2-core host, load 3-5).
+:func:`steady_malloc_thresholds` sets the thresholds a plain process's dynamic adjustment ends
+at, bounding what is kept.
 """
 
 from __future__ import annotations
