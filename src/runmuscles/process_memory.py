@@ -21,7 +21,7 @@ array costs its page faults again: on the 30 s Fukuchi 2017 trial ~170 000 minor
 This suits a process that runs one analysis and exits (the ``analyze`` command); a long-lived
 worker keeps its peak memory instead, so it is not done there.
 
-A Dask worker needs the opposite repair: its nanny starts it with ``MALLOC_TRIM_THRESHOLD_=65536``
+A Dask worker needs a milder repair: its nanny starts it with ``MALLOC_TRIM_THRESHOLD_=65536``
 (distributed's ``distributed.nanny.pre-spawn-environ``, so that freed memory goes back to the
 system), and setting any of glibc's thresholds turns its dynamic ``mmap`` threshold off
 (``mallopt(3)``, M_MMAP_THRESHOLD): every block above 128 kB is then a fresh ``mmap`` for the
