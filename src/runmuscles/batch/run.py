@@ -471,8 +471,15 @@ def write_dataset_outputs(
     return write_dataset_report(out, curves=curves, summaries=summaries, rows=rows)
 
 
-#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report).
-_WRITER_MODULES = ("pandas", "pyarrow.csv", "pyarrow.dataset", "runmuscles.reports.dataset_html")
+#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report;
+#: pandas' CSV writer is a module of its own, imported on the first ``to_csv``).
+_WRITER_MODULES = (
+    "pandas",
+    "pandas.io.formats.csvs",
+    "pyarrow.csv",
+    "pyarrow.dataset",
+    "runmuscles.reports.dataset_html",
+)
 
 
 def _import_writers_meanwhile() -> None:
