@@ -15,8 +15,9 @@ caches the cold run built, or the user's cache without a cold run), the same tri
 
 * **serial**: one after another in a fresh Python process (its imports included; one BLAS
   thread, as Dask's nanny gives each worker), and
-* **cluster**: through :func:`runmuscles.batch.run` on a LocalCluster of ``--workers``
-  processes with one thread each (a fresh cluster per mode; its start is timed apart).
+* **cluster**: through :func:`runmuscles.batch.run` on the LocalCluster that ``runmuscles batch``
+  starts (:func:`runmuscles.batch.local_cluster`: ``--workers`` processes with one thread each,
+  no dashboard here; a fresh cluster per mode; its start is timed apart).
 
 Printed per part: the host's load average before it (a speed-up is judged only below 1), wall
 and CPU seconds (the workers' and the scheduler's CPU for the cluster), the speed-up, per-stage
@@ -94,16 +95,14 @@ def _serial(name: str, args, cache: str | None, out: Path) -> dict:
 
 
 def _cluster(rows, args, cache: str | None, out: Path) -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from runmuscles.batch import run
+    from runmuscles.batch import local_cluster, run
     from runmuscles.batch.accounting import task_overhead
     from runmuscles.batch.task import peak_rss_mb
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-    )
+    cluster = local_cluster(args.workers, dashboard=False)  # the cluster `runmuscles batch` starts
     client = Client(cluster)
     start_s = time.perf_counter() - t0
     try:

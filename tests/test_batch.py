@@ -277,6 +277,24 @@ def test_dataset_summaries_average_strides_then_subjects(batch_run) -> None:
     assert (out / "summary_dataset.csv").is_file()
 
 
+def test_dataset_outputs_equal_those_rebuilt_from_the_folder_alone(batch_run, tmp_path: Path) -> None:
+    import shutil
+
+    from runmuscles.batch import write_dataset_outputs
+
+    _, out, *_ = batch_run
+    copy = tmp_path / "elsewhere" / out.name  # the report names its folder
+    shutil.copytree(out, copy)
+    for name in ("summary_subjects.csv", "summary_dataset.csv", "dataset_report.html"):
+        (copy / name).unlink()
+    write_dataset_outputs(copy)  # from the manifest and the trials' folders alone
+    for name in ("summary_subjects.csv", "summary_dataset.csv"):
+        assert (copy / name).read_bytes() == (out / name).read_bytes(), name
+    stamp = re.compile(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+    mine, here = ((d / "dataset_report.html").read_text(encoding="utf-8") for d in (out, copy))
+    assert stamp.sub("", mine) == stamp.sub("", here)
+
+
 def test_changed_settings_run_again(client, tmp_path: Path, hamner: Path) -> None:
     rows, _ = discover(hamner / "subject01", cycle=1)
     rows = [r for r in rows if r.trial == "Run_3"]

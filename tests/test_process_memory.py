@@ -72,3 +72,40 @@ def test_arrow_system_allocator_leaves_the_users_choice() -> None:
     if other is None:
         pytest.skip("this pyarrow has only the system allocator")
     assert _fresh(_ARROW_POOL, ARROW_DEFAULT_MEMORY_POOL=other) == ["False", "False", other]
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+from runmuscles.process_memory import steady_malloc_thresholds
+applied = steady_malloc_thresholds() if sys.argv[1] == "on" else None
+a = np.ones(1 << 17)  # 1 MiB, allocated once before counting
+del a
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(200):
+    a = np.ones(1 << 17)  # 1 MiB: above the 128 kB mmap threshold the nanny's setting pins
+    del a
+print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_steady_malloc_thresholds_reuse_freed_blocks_under_dasks_trim_setting() -> None:
+    import os  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's malloc")
+    # as a Dask nanny starts its worker (distributed.nanny.pre-spawn-environ)
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    faults = {}
+    for mode in ("off", "on"):
+        p = subprocess.run([sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True, env=env)
+        assert p.returncode == 0, p.stderr
+        applied, n = p.stdout.split()
+        faults[mode] = int(n)
+        assert applied == ("True" if mode == "on" else "None")
+    # pinned: each 1 MiB array is mapped afresh (256 pages faulted each time); steady: reused
+    assert faults["off"] > 200 * 200
+    assert faults["on"] < faults["off"] / 20

@@ -20,10 +20,22 @@ Usable from a notebook with one's own client::
 from __future__ import annotations
 
 from .discover import Skipped, TrialRow, bids_entities, bids_id, discover, read_manifest_csv
-from .run import BatchResult, PlannedTrial, dataset_summary, plan, read_dataset, run, versions
+from .run import (
+    BatchResult,
+    FileHashes,
+    PlannedTrial,
+    dataset_summary,
+    local_cluster,
+    plan,
+    read_dataset,
+    run,
+    versions,
+    write_dataset_outputs,
+)
 
 __all__ = [
     "BatchResult",
+    "FileHashes",
     "PlannedTrial",
     "Skipped",
     "TrialRow",
@@ -31,9 +43,11 @@ __all__ = [
     "bids_id",
     "dataset_summary",
     "discover",
+    "local_cluster",
     "plan",
     "read_dataset",
     "read_manifest_csv",
     "run",
     "versions",
+    "write_dataset_outputs",
 ]

@@ -1,10 +1,9 @@
 """Running a batch on Dask: plan (what runs, what is reused), submit, collect, record.
 
 :func:`run` is the library entry point (``runmuscles batch`` is a thin shell over it). With
-no ``client`` it starts a :class:`distributed.LocalCluster` with one thread per worker
-process (OpenSim is not thread-safe, and parallel OpenSim runs in one process slow each
-other down: opensim-core issue #2959) and as many workers as cores; with a ``client`` (a
-notebook's own, or one connected to ``--scheduler``) it uses that cluster as it is.
+no ``client`` it starts :func:`local_cluster` (one thread per worker process, as many
+workers as cores); with a ``client`` (a notebook's own, or one connected to ``--scheduler``)
+it uses that cluster as it is.
 """
 
 from __future__ import annotations
@@ -29,13 +28,16 @@ from .task import DATASET_DIR, TABLES, TRIALS_DIR, BatchWorker, prepare_model_ta
 
 __all__ = [
     "BatchResult",
+    "FileHashes",
     "PlannedTrial",
     "dataset_summary",
+    "local_cluster",
     "plan",
     "read_dataset",
     "run",
     "trial_hashes",
     "versions",
+    "write_dataset_outputs",
     "write_dataset_summary",
 ]
 
@@ -77,36 +79,61 @@ def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def _sha256_files(paths: list[Path]) -> tuple[str, list[str]]:
-    h = hashlib.sha256()
-    missing = []
-    for p in paths:
-        h.update(p.name.encode())
-        try:
-            with p.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        except OSError:
-            missing.append(str(p))
-            h.update(b"<missing>")
-    return h.hexdigest(), missing
+class FileHashes:
+    """sha256 over a list of files (each file's name, then its bytes), remembering the state after
+    each list of files met before: the trials of one runner list the runner's model first, so a
+    plan reads and hashes each shared model once, not once per trial, with the same digests.
+
+    Files are told apart by path, size and modification time; make one per plan (files may
+    change between plans).
+    """
+
+    def __init__(self) -> None:
+        self._states: dict[tuple, tuple[object, tuple[str, ...]]] = {}
+
+    def sha256(self, paths: list[Path]) -> tuple[str, list[str]]:
+        """The hex digest over ``paths`` and the paths that could not be read."""
+        h = hashlib.sha256()
+        missing: tuple[str, ...] = ()
+        key: tuple = ()
+        for p in paths:
+            try:
+                st = p.stat()
+                key += ((str(p), st.st_size, st.st_mtime_ns),)
+            except OSError:
+                key += ((str(p), None, None),)
+            known = self._states.get(key)
+            if known is not None:
+                h, missing = known[0].copy(), known[1]  # type: ignore[attr-defined]
+                continue
+            h.update(p.name.encode())
+            try:
+                with p.open("rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+            except OSError:
+                missing += (str(p),)
+                h.update(b"<missing>")
+            if key[-1][1] is not None:  # a file that changes name or vanishes is not remembered
+                self._states[key] = (h.copy(), missing)
+        return h.hexdigest(), list(missing)
 
 
 def _sha256_json(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def trial_hashes(row: TrialRow, version_hash: str) -> dict[str, str]:
+def trial_hashes(row: TrialRow, version_hash: str, file_hashes: FileHashes | None = None) -> dict[str, str]:
     """``input_hash`` (every input file's bytes), ``settings_hash``, ``version_hash`` and
     the ``key`` made of the three: a trial whose key matches its last successful run is not
-    run again."""
+    run again. ``file_hashes``: a plan's :class:`FileHashes` (shared files hashed once)."""
     try:
         files = row.input_files()
     except InputError as exc:
         files, problem = [], str(exc)
     else:
         problem = ""
-    inputs, missing = _sha256_files(files)
+    inputs, missing = (file_hashes or FileHashes()).sha256(files)
     settings = _sha256_json(row.settings())
     key = hashlib.sha256(f"{inputs}{settings}{version_hash}".encode()).hexdigest()
     return {
@@ -188,21 +215,28 @@ def _previous_manifest(out: Path) -> dict[str, dict]:
 
 
 def plan(
-    rows: list[TrialRow], out: str | Path, *, force: bool = False, rerun_failed: bool = False
+    rows: list[TrialRow],
+    out: str | Path,
+    *,
+    force: bool = False,
+    rerun_failed: bool = False,
+    file_hashes: FileHashes | None = None,
 ) -> list[PlannedTrial]:
     """What each trial will do: run, or reuse its last result (same key, same status).
 
     A trial is reused when its previous record has the same input, settings and version
     hashes and (for a success) its results folder still has ``summary.json``; a previous
     failure with the same key is reused too (it would fail the same way) unless
-    ``rerun_failed``. ``force`` runs everything.
+    ``rerun_failed``. ``force`` runs everything. ``file_hashes``: the :class:`FileHashes` to
+    use (and fill; a new one by default).
     """
     out = Path(out)
     version_hash = _sha256_json(versions())
     prev = _previous_manifest(out)
+    file_hashes = FileHashes() if file_hashes is None else file_hashes
     planned = []
     for row in rows:
-        h = trial_hashes(row, version_hash)
+        h = trial_hashes(row, version_hash, file_hashes)
         p = prev.get(row.trial_id)
         action, reason = "run", "new"
         if force:
@@ -257,24 +291,60 @@ def _dashboard(client) -> str:
         return ""
 
 
+#: Dask settings of the LocalCluster a batch starts (:func:`local_cluster`): Dask's own
+#: timers, made for tasks of milliseconds, on a cluster whose tasks take seconds. The workers'
+#: statistical profiler is off: it samples each running task's Python stack every 10 ms
+#: (``distributed.worker.profile.interval``) on the worker's event-loop thread, which takes the
+#: GIL from the trial it samples, and a trial's time is spent inside NumPy, SciPy and OpenSim
+#: calls, which such a profile does not resolve. The event loops' tick, which only measures how
+#: long a loop was blocked (a warning past ``distributed.admin.tick.limit``, 3 s), wakes every
+#: process 5 times a second instead of 50. Measured on an idle 2-worker cluster (2-core host,
+#: 20 s): the workers' CPU 1.07 s -> 0.36 s, the client, scheduler and nannies' 0.71 s -> 0.47 s.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "200ms",
+}
+
+
+def local_cluster(workers: int | None = None, *, dashboard: bool | None = None):
+    """The :class:`distributed.LocalCluster` that ``runmuscles batch`` starts.
+
+    ``workers`` processes (default: the CPU count) of one thread each (OpenSim is not
+    thread-safe, and parallel OpenSim runs in one process slow each other down: opensim-core
+    issue #2959), with :data:`LOCAL_CLUSTER_CONFIG`. ``dashboard``: serve Dask's dashboard on
+    a free port (``None``: when Bokeh is installed).
+    """
+    import dask  # noqa: PLC0415
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    if dashboard is None:
+        try:
+            import bokeh  # noqa: F401, PLC0415
+
+            dashboard = True
+        except ImportError:
+            dashboard = False
+    n = workers or os.cpu_count() or 1
+    # the nannies hand the configuration in force when they are made to their workers
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0" if dashboard else None,
+            silence_logs=40,
+        )
+
+
 def _start_client(workers: int | None, scheduler: str | None):
-    from distributed import Client, LocalCluster  # noqa: PLC0415
+    from distributed import Client  # noqa: PLC0415
 
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(scheduler, f"cannot connect to the Dask scheduler ({exc})") from None
-    n = workers or os.cpu_count() or 1
-    try:
-        import bokeh  # noqa: F401, PLC0415
-
-        dashboard = ":0"
-    except ImportError:
-        dashboard = None
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=dashboard, silence_logs=40
-    )
+    cluster = local_cluster(workers)
     return Client(cluster), cluster
 
 
@@ -344,7 +414,8 @@ def run(
     t0, c0 = time.perf_counter(), time.process_time()
     timings: dict[str, float] = {"cluster": 0.0, "execute": 0.0}
     cpu: dict[str, float] = {}  # the client process's CPU seconds in its own stages
-    planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed)
+    file_hashes = FileHashes()  # the plan's file digests, reused for the models' at submission
+    planned = plan(rows, out_p, force=force, rerun_failed=rerun_failed, file_hashes=file_hashes)
     timings["plan"], cpu["plan"] = time.perf_counter() - t0, time.process_time() - c0
     to_run = [p for p in planned if p.action == "run"]
     records: dict[str, dict] = {}
@@ -367,7 +438,9 @@ def run(
             timings["cluster"] = time.perf_counter() - t0
             _import_writers_meanwhile()
             t0 = time.perf_counter()
-            records.update(_execute(client, to_run, out_p, cache_dir, progress, model_progress, models))
+            records.update(
+                _execute(client, to_run, out_p, cache_dir, progress, model_progress, models, file_hashes)
+            )
             timings["execute"] = time.perf_counter() - t0
         finally:
             if own:
@@ -376,20 +449,37 @@ def run(
                     cluster.close()
     t0, c0 = time.perf_counter(), time.process_time()
     ordered = [_manifest_row(p, records[p.row.trial_id], out_p) for p in planned]
-    _write_manifest(out_p, ordered)
-    summaries = dataset_summary(out_p)
-    write_dataset_summary(out_p, summaries)
-    from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
-
+    written = _write_manifest(out_p, ordered).to_pylist()  # the rows as the report would read them
     curves = {k: r["curves"] for k, r in records.items() if r.get("executed") and r.get("curves")}
-    write_dataset_report(out_p, curves=curves, summaries=summaries)
+    write_dataset_outputs(out_p, curves, written)
     _write_description(out_p, manifest, ordered)
     timings["write"], cpu["write"] = time.perf_counter() - t0, time.process_time() - c0
     return BatchResult(out_p, ordered, len(to_run), skipped, dashboard, models, timings, cpu)
 
 
-#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report).
-_WRITER_MODULES = ("pandas", "pyarrow.csv", "pyarrow.dataset", "runmuscles.reports.dataset_html")
+def write_dataset_outputs(
+    out: str | Path, curves: dict[str, dict] | None = None, rows: list[dict] | None = None
+):
+    """Write a batch folder's dataset summaries (:func:`write_dataset_summary`) and its report
+    (:func:`runmuscles.reports.dataset_html.write_dataset_report`; ``curves``, the trials' curves
+    already computed, and ``rows``, the manifest's rows, as there: read from the folder when not
+    given). Returns the report's path."""
+    from ..reports.dataset_html import write_dataset_report  # noqa: PLC0415
+
+    summaries = dataset_summary(out)
+    write_dataset_summary(out, summaries)
+    return write_dataset_report(out, curves=curves, summaries=summaries, rows=rows)
+
+
+#: Modules the client needs only to write a batch's dataset files (manifest, summaries, report;
+#: pandas' CSV writer is a module of its own, imported on the first ``to_csv``).
+_WRITER_MODULES = (
+    "pandas",
+    "pandas.io.formats.csvs",
+    "pyarrow.csv",
+    "pyarrow.dataset",
+    "runmuscles.reports.dataset_html",
+)
 
 
 def _import_writers_meanwhile() -> None:
@@ -417,7 +507,14 @@ def _setup_workers(client) -> None:
 
 
 def _execute(
-    client, to_run: list[PlannedTrial], out: Path, cache_dir, progress, model_progress, models_done_info
+    client,
+    to_run: list[PlannedTrial],
+    out: Path,
+    cache_dir,
+    progress,
+    model_progress,
+    models_done_info,
+    file_hashes: FileHashes | None = None,
 ) -> dict[str, dict]:
     """Submit and collect: each unique model's preparation first, each trial once its model
     is prepared.
@@ -449,7 +546,7 @@ def _execute(
             free.append(p)
             continue
         if model not in digests:
-            digests[model] = _sha256_files([Path(model)])[0]
+            digests[model] = (file_hashes or FileHashes()).sha256([Path(model)])[0]
         digest = digests[model]
         if digest not in models:
             model_paths[digest] = model
@@ -587,10 +684,8 @@ def _manifest_row(p: PlannedTrial, rec: dict, out: Path) -> dict:
     }
 
 
-def _write_manifest(out: Path, rows: list[dict]) -> None:
+def _manifest_table(rows: list[dict]):
     import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.csv as pcsv  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
 
     def kind(column: str):
         if column in ("executed", "quality_valid"):
@@ -602,11 +697,20 @@ def _write_manifest(out: Path, rows: list[dict]) -> None:
         return pa.string()
 
     schema = pa.schema([(c, kind(c)) for c in _COLUMNS])
-    table = pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _write_manifest(out: Path, rows: list[dict]):
+    """Write ``manifest.parquet`` and ``manifest.csv``; return the table written."""
+    import pyarrow.csv as pcsv  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    table = _manifest_table(rows)
     for name, write in ((MANIFEST_PARQUET, pq.write_table), (MANIFEST_CSV, pcsv.write_csv)):
         tmp = out / f".{name}.tmp{os.getpid()}"
         write(table, tmp)
         os.replace(tmp, out / name)
+    return table
 
 
 def _write_description(out: Path, source, rows: list[dict]) -> None:
@@ -648,12 +752,13 @@ def _write_description(out: Path, source, rows: list[dict]) -> None:
     os.replace(tmp, out / DESCRIPTION)
 
 
-def read_dataset(out: str | Path, table: str):
+def read_dataset(out: str | Path, table: str, *, use_threads: bool = True, columns: list[str] | None = None):
     """One table of a batch's tidy dataset as a pandas DataFrame (``subject`` as text).
 
     ``table`` is ``timeseries``, ``muscles`` or ``groups``. The files are Hive-partitioned
     by subject (``subject=<label>/``), so any Parquet reader gets the same rows; this one
-    keeps subject labels such as ``01`` as text.
+    keeps subject labels such as ``01`` as text. ``use_threads``: Arrow's thread pool for the
+    scan (the same rows in the same order either way); ``columns``: only these (default: all).
     """
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.dataset as pads  # noqa: PLC0415
@@ -664,7 +769,11 @@ def read_dataset(out: str | Path, table: str):
     if not folder.is_dir():
         raise InputError(folder, "not found (no trial of this batch succeeded, or not a batch folder)")
     part = pads.partitioning(pa.schema([("subject", pa.string())]), flavor="hive")
-    return pads.dataset(folder, format="parquet", partitioning=part).to_table().to_pandas()
+    return (
+        pads.dataset(folder, format="parquet", partitioning=part)
+        .to_table(columns=columns, use_threads=use_threads)
+        .to_pandas()
+    )
 
 
 def dataset_summary(out: str | Path):
@@ -676,11 +785,14 @@ def dataset_summary(out: str | Path):
     standard deviation (``_sd``, sample, n-1) and ``n_subjects``. Trials without a known
     speed are grouped under a missing speed. ``(None, None)`` when no trial succeeded.
     """
+    keys = ["subject", "speed_m_s", "group", "side", "phase"]
     try:
-        groups = read_dataset(out, "groups")
+        # one thread: a few rows per trial, where each hand-off between Arrow's threads waits
+        # for a core on a busy host (the scan took 150-190 ms instead of 15 ms at a load of 5)
+        # and only the columns summarised (a whole trial has thousands of rows of text IDs)
+        groups = read_dataset(out, "groups", use_threads=False, columns=[*keys, *SUMMARY_VALUES])
     except InputError:
         return None, None
-    keys = ["subject", "speed_m_s", "group", "side", "phase"]
     per = groups.groupby(keys, dropna=False, sort=True)
     per_subject = per[list(SUMMARY_VALUES)].mean().join(per.size().rename("n_strides")).reset_index()
     across = per_subject.groupby(keys[1:], dropna=False, sort=True)

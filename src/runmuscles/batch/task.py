@@ -81,8 +81,9 @@ def peak_rss_mb() -> float:
 
 
 class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
-    """Worker plugin, at worker start: one BLAS thread per worker, OpenSim's log file off, and
-    the analysis' modules imported (:func:`warm_worker`), so that no trial task pays for them.
+    """Worker plugin, at worker start: one BLAS and Arrow thread per worker, OpenSim's log file
+    off, malloc's thresholds as in a plain process, and the analysis' modules imported
+    (:func:`warm_worker`), so that no trial task pays for them.
 
     Loaded models stay per worker process (:meth:`runmuscles.model.RunnerModel.load` keeps
     them), so a worker loads each model it meets once.
@@ -92,17 +93,26 @@ class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
 
     def setup(self, worker) -> None:  # noqa: D401 - Dask's hook
         from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
-        from ..process_memory import no_huge_pages  # noqa: PLC0415
+        from ..process_memory import no_huge_pages, steady_malloc_thresholds  # noqa: PLC0415
 
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+        # nor a pool of Arrow threads per worker for the trial's Parquet files (a pool of one
+        # thread per core in every worker only makes the workers' threads take turns)
+        with suppress(ImportError):
+            import pyarrow  # noqa: PLC0415
+
+            pyarrow.set_cpu_count(1)
         # the cluster already runs one trial per core: the dynamic solution's independent
         # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
         os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
         # no transparent-huge-page advice for NumPy's arrays (synchronous compaction cost
-        # seconds of system time per whole trial on a busy host: runmuscles.process_memory);
-        # freed memory is not kept, since a worker lives on between trials
+        # seconds of system time per whole trial on a busy host: runmuscles.process_memory)
         no_huge_pages()
+        # malloc's thresholds as a plain process's: the nanny's MALLOC_TRIM_THRESHOLD_ pinned
+        # them, so that every block over 128 kB was mapped afresh; since a worker lives on
+        # between trials, freed memory is kept only up to 64 MiB (runmuscles.process_memory)
+        steady_malloc_thresholds()
         quiet_opensim()
         warm_worker()
 

@@ -172,8 +172,16 @@ def _spread(curves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return a.mean(axis=0), sd, a.min(axis=0), a.max(axis=0)
 
 
+def _fmt1(x: float) -> str:
+    """:func:`~runmuscles.reports.svg.fmt` with one decimal, without its per-call format spec
+    (a report draws some 80 000 coordinates)."""
+    s = f"{x:.1f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
 def _path(points: list[tuple[float, float]]) -> str:
-    return "M" + " L".join(f"{fmt(x)} {fmt(y)}" for x, y in points)
+    f = _fmt1
+    return "M" + " L".join([f"{f(x)} {f(y)}" for x, y in points])
 
 
 def curves_svg(dc: DatasetCurves, speed: float | None, *, figure_id: str) -> str:
@@ -346,15 +354,19 @@ def _shares_table(across) -> str:
     speeds = sorted({None if v != v else float(v) for v in sel["speed_m_s"]}, key=_speed_key)
     groups = [g for g in _DRAWN if g in set(sel["group"])]
     head = "".join(f'<th class="n">{esc(_speed_text(v))}</th>' for v in speeds)
+    # each (group, speed)'s first row, looked up once rather than by a mask per table cell
+    first: dict[tuple, dict] = {}
+    for r in sel.to_dict("records"):
+        v = r["speed_m_s"]
+        first.setdefault((r["group"], None if v != v else float(v)), r)
     body = []
     for g in groups:
         cells = []
         for v in speeds:
-            row = sel[(sel["group"] == g) & (sel["speed_m_s"].isna() if v is None else sel["speed_m_s"] == v)]
-            if row.empty:
+            r = first.get((g, v))
+            if r is None:
                 cells.append('<td class="n"></td>')
                 continue
-            r = row.iloc[0]
             sd = (
                 ""
                 if r["share_of_impulse_sd"] != r["share_of_impulse_sd"]
@@ -410,16 +422,19 @@ def _failed_table(rows: list[dict]) -> str:
     )
 
 
-def dataset_report_html(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> str:
+def dataset_report_html(
+    out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None, rows: list[dict] | None = None
+) -> str:
     """The dataset report of the batch folder ``out`` as one HTML page.
 
     ``curves``: :func:`trial_curves` already computed, by trial ID; ``summaries``:
-    :func:`runmuscles.batch.run.dataset_summary` already computed (a batch passes both).
+    :func:`runmuscles.batch.run.dataset_summary` already computed; ``rows``: the rows of
+    ``manifest.parquet`` as just written (a batch passes all three).
     """
     from ..batch.run import dataset_summary  # noqa: PLC0415
 
     out = Path(out)
-    rows = _manifest_rows(out)
+    rows = _manifest_rows(out) if rows is None else rows
     per_subject, across = dataset_summary(out) if summaries is None else summaries
     ok = [r for r in rows if r.get("status") == "ok"]
     subjects = sorted({r["subject"] for r in ok})
@@ -469,11 +484,14 @@ def dataset_report_html(out: str | Path, *, curves: dict[str, dict] | None = Non
     return "".join(parts)
 
 
-def write_dataset_report(out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None) -> Path:
+def write_dataset_report(
+    out: str | Path, *, curves: dict[str, dict] | None = None, summaries=None, rows: list[dict] | None = None
+) -> Path:
     """Write :func:`dataset_report_html` as ``dataset_report.html`` in the batch folder (atomically)."""
     out = Path(out)
     target = out / DATASET_REPORT
     tmp = out / f".{DATASET_REPORT}.tmp{os.getpid()}"
-    tmp.write_text(dataset_report_html(out, curves=curves, summaries=summaries), encoding="utf-8")
+    html_text = dataset_report_html(out, curves=curves, summaries=summaries, rows=rows)
+    tmp.write_text(html_text, encoding="utf-8")
     os.replace(tmp, target)
     return target
