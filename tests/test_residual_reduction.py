@@ -321,8 +321,9 @@ def test_default_processes_follow_the_callers_limits(monkeypatch) -> None:
 
 
 def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) -> None:
-    """Segments with the masses held fixed linearise once; their results are as good as with a
-    fresh Jacobian every pass (peaks within a few per cent, kinematic changes within the limits)."""
+    """Segments with the masses held fixed linearise once and stop early (see
+    FIXED_MASS_PREDICTION_TOLERANCE); their results are as good as with a fresh Jacobian every pass
+    and every pass (peaks within a few per cent, kinematic changes within the limits)."""
     from runmuscles.dynamics import residual_reduction as rr_mod
 
     model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=3)
@@ -337,9 +338,12 @@ def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) ->
 
     monkeypatch.setattr(rr_mod, "_segment_jacobian", counted)
     reused = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
-    assert calls["fixed"] == n_seg - 1
+    # at most once per later segment (none where a segment is within the thresholds as measured)
+    assert 1 <= calls["fixed"] <= n_seg - 1
     assert calls["free"] >= 1
     monkeypatch.setattr(rr_mod, "REUSE_JACOBIAN_WITH_FIXED_MASSES", False)
+    # and every pass the segment that sets the masses would take (no early stop)
+    monkeypatch.setattr(rr_mod, "_fixed_mass_segment_done", lambda peak, predicted: False)
     calls.update(free=0, fixed=0)
     fresh = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
     assert calls["fixed"] > n_seg - 1  # the comparison really relinearised
@@ -348,3 +352,42 @@ def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) ->
     assert reused.kinematics_within_limits and fresh.kinematics_within_limits
     for kind in ("force_n", "moment_nm"):
         assert reused.after[kind]["peak"] <= 1.05 * fresh.after[kind]["peak"], kind
+
+
+def test_fixed_mass_segments_stop_at_the_thresholds_or_the_prediction() -> None:
+    """A segment with the masses held fixed stops once each of its peak ratios is within its
+    threshold or near what its last step's linearisation predicted; not before a first step
+    unless every peak is within its threshold."""
+    from runmuscles.dynamics.residual_reduction import FIXED_MASS_PREDICTION_TOLERANCE as tol
+    from runmuscles.dynamics.residual_reduction import _fixed_mass_segment_done as done
+
+    assert done(np.array([0.9, 1.0]), None)
+    assert not done(np.array([0.9, 1.2]), None)
+    # the moments' peak far above the threshold, but as predicted: no further pass
+    assert done(np.array([0.95, 3.0]), np.array([0.8, 3.0 / (1.0 + 0.5 * tol)]))
+    assert not done(np.array([0.95, 3.0]), np.array([0.8, 3.0 / (1.0 + 2.0 * tol)]))
+    # a force peak above its threshold and above its prediction needs a pass, whatever the moments
+    assert not done(np.array([1.15, 3.0]), np.array([0.8, 3.0]))
+
+
+def test_fixed_mass_segment_within_thresholds_is_left_as_measured(stride) -> None:
+    """A segment that holds the masses fixed and whose residuals are within the thresholds before
+    any change takes no pass and changes nothing (RRA's least change); with thresholds below its
+    peaks the same segment takes its passes."""
+    from runmuscles.dynamics.residual_reduction import _fit_segment
+
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    idx, rot = _root(mb)
+    r = inverse_dynamics(mb, q, qd, qdd, loads)[:, idx]
+    limits = 2.0 * np.abs(r).max(axis=0).clip(min=1.0)  # every residual at most half its threshold
+    kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
+    use = np.ones((t.size, 6), dtype=bool)
+    args = (mb, t, q, qd, qdd, list(loads), idx, 0, limits, kin_peak, use, 0.02, 4)
+    params, dq, dqd, dqdd, passes = _fit_segment(*args, np.zeros(4))
+    assert passes == 0
+    assert np.array_equal(params, np.zeros(4))
+    assert not dq.any() and not dqd.any() and not dqdd.any()
+    tight = limits / 8.0  # every peak above its threshold: the fixed-mass segment works
+    *_, passes = _fit_segment(*args[:8], tight, *args[9:], np.zeros(4))
+    assert passes >= 1
