@@ -391,3 +391,26 @@ def test_fixed_mass_segment_within_thresholds_is_left_as_measured(stride) -> Non
     tight = limits / 8.0  # every peak above its threshold: the fixed-mass segment works
     *_, passes = _fit_segment(*args[:8], tight, *args[9:], np.zeros(4))
     assert passes >= 1
+
+
+def test_fixed_mass_jacobian_from_every_other_frame(stride) -> None:
+    """The chord Jacobian of a fixed-mass segment from derivatives at every second frame: exact
+    at those frames, close to the every-frame Jacobian in between; at 150 Hz a fixed-mass segment
+    uses every second frame (FIXED_MASS_DERIVATIVE_SPACING_S)."""
+    from runmuscles.dynamics import residual_reduction as rr_mod
+
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    idx, _ = _root(mb)
+    basis, dbasis, ddbasis = rr_mod._spline_basis(t, rr_mod.KNOT_SPACING_S)
+    x = np.zeros(4 + 6 * basis.shape[1])
+    r0 = inverse_dynamics(mb, q, qd, qdd, loads)[:, idx]
+    args = (mb, 0, x, mb, q, qd, qdd, r0, list(loads), idx, np.zeros(4), basis, dbasis, ddbasis)
+    every = rr_mod._segment_jacobian(*args, 1)
+    other = rr_mod._segment_jacobian(*args, 2)
+    scale = np.abs(every).max()
+    np.testing.assert_allclose(other[::2], every[::2], rtol=0, atol=1e-9 * scale)
+    np.testing.assert_allclose(other[-1], every[-1], rtol=0, atol=1e-9 * scale)
+    assert not np.array_equal(other, every)
+    assert np.linalg.norm(other - every) < 0.1 * np.linalg.norm(every)
+    assert int(rr_mod.FIXED_MASS_DERIVATIVE_SPACING_S * 150.0 + 1e-9) == 2
