@@ -914,16 +914,23 @@ def default_processes() -> int:
     return min(PARALLEL_PROCESSES, _usable_cpus())
 
 
+def _segment_inputs(common: tuple, sl: slice) -> tuple:
+    """The model, times, motion, loads and pelvis coordinates of the frames ``sl`` of ``common``."""
+    model, t, q0, qd0, qdd0, loads, idx = common[:7]
+    return model, t[sl], q0[sl], qd0[sl], qdd0[sl], [_slice(ld, sl) for ld in loads], idx
+
+
 def _fit_one(common: tuple, sl: slice, fixed: np.ndarray | None):
     """:func:`_fit_segment` on the frames ``sl`` of the problem ``common``."""
-    model, t, q0, qd0, qdd0, loads, idx, trunk, limits, kin_peak, use, knot_spacing_s, iterations = common
+    model, t, q0, qd0, qdd0, loads, idx = _segment_inputs(common, sl)
+    trunk, limits, kin_peak, use, knot_spacing_s, iterations = common[7:]
     return _fit_segment(
         model,
-        t[sl],
-        q0[sl],
-        qd0[sl],
-        qdd0[sl],
-        [_slice(ld, sl) for ld in loads],
+        t,
+        q0,
+        qd0,
+        qdd0,
+        loads,
         idx,
         trunk,
         limits,
@@ -939,16 +946,53 @@ def _fit_one(common: tuple, sl: slice, fixed: np.ndarray | None):
 _FORKED: tuple | None = None
 
 
-def _fit_forked(sl: slice):
-    return _fit_one(_FORKED[0], sl, _FORKED[1])
+def _fit_with_forces(common: tuple, sl: slice, fixed: np.ndarray | None) -> tuple:
+    """:func:`_fit_one` and the inverse dynamics of the segment's adjusted model and motion
+    (``(n_frames, n_coordinates)``; the analysis is frame by frame)."""
+    fit = _fit_one(common, sl, fixed)
+    return fit, _adjusted_forces(common, sl, fit[0], fit[1:4])
 
 
-def _fit_others(common: tuple, segments: list[slice], fixed: np.ndarray, processes: int | None) -> list:
-    """:func:`_fit_segment` on each of ``segments`` with the masses and trunk ``fixed``, in
-    ``processes`` forked processes where more than one is asked for (and fork exists)."""
+def _adjusted_forces(common: tuple, sl: slice, params: np.ndarray, corrections) -> np.ndarray:
+    """Inverse dynamics on the frames ``sl`` with the masses and trunk ``params`` and the pelvis
+    ``corrections`` (values, speeds, accelerations) applied."""
+    model, _t, q0, qd0, qdd0, loads, idx = _segment_inputs(common, sl)
+    trunk = common[7]
+    state = [q0.copy(), qd0.copy(), qdd0.copy()]
+    for v, c in zip(state, corrections, strict=True):
+        v[:, idx] += c
+    mb = _adjusted(model, 1.0 + params[0], trunk, params[1:4])
+    return inverse_dynamics(mb, *state, loads or None)
+
+
+def _fit_forked(job: tuple):
+    sl, fixed = job
+    return _fit_with_forces(_FORKED, sl, fixed)
+
+
+def _residuals_before(common: tuple) -> np.ndarray:
+    """The inverse dynamics of the whole problem ``common`` as given."""
+    model, _t, q0, qd0, qdd0, loads = common[:6]
+    return inverse_dynamics(model, q0, qd0, qdd0, loads or None)
+
+
+def _residuals_before_forked() -> np.ndarray:
+    return _residuals_before(_FORKED)
+
+
+def _fit_segments(
+    common: tuple, segments: list[slice], processes: int | None
+) -> tuple[list, list, np.ndarray]:
+    """:func:`_fit_segment` on each of ``segments`` (the first sets the masses and the trunk, the
+    others hold them fixed) and the inverse dynamics of the motion as given (for the residuals
+    before) and of each segment's adjusted model and motion (the forces after). In ``processes``
+    forked processes where more than one is asked for (and fork exists): they are started before
+    the first segment, one computes the inverse dynamics before while this process solves the
+    first segment (on the critical path), then they solve the others."""
     global _FORKED  # noqa: PLW0603
+    later = segments[1:]
     k = default_processes() if processes is None else max(1, int(processes))
-    k = min(k, len(segments))
+    k = min(k, len(later))
     if k > 1:
         import multiprocessing  # noqa: PLC0415
 
@@ -957,11 +1001,19 @@ def _fit_others(common: tuple, segments: list[slice], fixed: np.ndarray, process
         except ValueError:
             k = 1
     if k <= 1:
-        return [_fit_one(common, sl, fixed) for sl in segments]
-    _FORKED = (common, fixed)
+        tau_before = _residuals_before(common)
+        first = _fit_with_forces(common, segments[0], None)
+        done = [first] + [_fit_with_forces(common, sl, first[0][0]) for sl in later]
+        return [f for f, _ in done], [tau for _, tau in done], tau_before
+    _FORKED = common
     try:
         with ctx.Pool(k) as pool:
-            return pool.map(_fit_forked, segments, chunksize=1)
+            pending = pool.apply_async(_residuals_before_forked)
+            first = _fit_one(common, segments[0], None)
+            others = pool.map_async(_fit_forked, [(sl, first[0]) for sl in later], chunksize=1)
+            tau_first = _adjusted_forces(common, segments[0], first[0], first[1:4])  # while they work
+            done = others.get()
+            return [first] + [f for f, _ in done], [tau_first] + [tau for _, tau in done], pending.get()
     finally:
         _FORKED = None
 
@@ -1026,7 +1078,6 @@ def reduce_residuals(
     limits = np.array([HICKS_FORCE_FRACTION * ext_n] * 3 + [HICKS_MOMENT_FRACTION * com_h * ext_n] * 3)
     kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
 
-    tau_before = inverse_dynamics(model, q0, qd0, qdd0, loads or None)
     cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads, float(limits[3]))
     use = np.ones((n, 6), dtype=bool)
     use[bad_cop, 3:] = False  # moments of a force applied metres from the foot: the data's
@@ -1036,23 +1087,20 @@ def reduce_residuals(
     segments = [slice(int(f[0]), int(f[-1]) + 1) for f in np.array_split(np.arange(n), n_seg)]
     common = (model, t, q0, qd0, qdd0, loads, idx, trunk, limits, kin_peak, use, knot_spacing_s, iterations)
     corr = [np.zeros((n, 6)) for _ in range(3)]
-    fixed, *parts, done = _fit_one(common, segments[0], None)
-    for c, part in zip(corr, parts, strict=True):
-        c[segments[0]] = part
-    for sl, (_params, *parts, passes) in zip(
-        segments[1:], _fit_others(common, segments[1:], fixed, processes), strict=True
-    ):
+    fits, forces_after, tau_before = _fit_segments(common, segments, processes)
+    x = fits[0][0]  # the masses and the trunk the first segment set
+    done = 0
+    for sl, (_params, *parts, passes) in zip(segments, fits, strict=True):
         for c, part in zip(corr, parts, strict=True):
             c[sl] = part
         done = max(done, passes)
-    x = fixed
     mb = _adjusted(model, 1.0 + x[0], trunk, x[1:4])
     qq, qqd, qqdd = q0.copy(), qd0.copy(), qdd0.copy()
     qq[:, idx] += corr[0]
     qqd[:, idx] += corr[1]
     qqdd[:, idx] += corr[2]
     dq = corr[0]
-    tau_after = inverse_dynamics(mb, qq, qqd, qqdd, loads or None)
+    tau_after = np.concatenate(forces_after, axis=0)
     before = pelvis_residual_peaks(model, q0, tau_before, loads, com_height_m=com_h)
     # judged against the same (original) thresholds: the adjusted mass-centre height is not needed
     after = pelvis_residual_peaks(mb, qq, tau_after, loads, com_height_m=com_h)
