@@ -51,12 +51,17 @@ trunk fixed linearises once and reuses that Jacobian in its later passes
 Cost: the Jacobian's 18 perturbed inverse-dynamics runs share one position-level kinematics
 pass per frame for the 12 speed and acceleration perturbations
 (:func:`~runmuscles.model.multibody.position_kinematics`), in blocks of
-:data:`_PERTURBED_CHUNK_FRAMES` frames. On the 30 s Fukuchi 2017 trial (4417 frames, 30
-segments) the whole reduction takes ~6 s of CPU (was ~11.6 s before the reused Jacobians, ~18 s
-before the shared kinematics): ~2.7 s the 64 linear programmes (PIQP, ~40 ms each), ~1.8 s the
-33 Jacobians, ~0.8 s the other inverse dynamics (the steps' true residuals, the masses'
-derivatives, before and after); the segments after the first (~5 s of it) are shared among the
-processes.
+:data:`_PERTURBED_CHUNK_FRAMES` frames. Segments that hold the masses fixed stop at the
+thresholds or at their linearisation's prediction (:data:`FIXED_MASS_PREDICTION_TOLERANCE`: one
+pass for most) and take their Jacobian's derivatives at every second frame at 150 Hz
+(:data:`FIXED_MASS_DERIVATIVE_SPACING_S`). On the 30 s Fukuchi 2017 trial (4417 frames, 30
+segments) the whole reduction takes ~4.6-5 s of CPU serially (~7 s in the same runs before those
+two; ~11.6 s before the reused Jacobians, ~18 s before the shared kinematics): ~2.3 s the 40
+linear programmes (PIQP, ~50 ms each), ~1.3 s the 33 Jacobians, ~0.5 s the steps' true
+residuals, ~0.4 s the inverse dynamics before and after, the mass centre's height and the centres
+of pressure. Forked, the helpers start before the first segment (which sets the masses and is
+alone on the critical path, ~0.6 s), compute the forces before meanwhile, then solve the other
+segments and their forces after.
 """
 
 from __future__ import annotations
