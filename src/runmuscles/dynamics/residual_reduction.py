@@ -140,8 +140,8 @@ REUSE_JACOBIAN_WITH_FIXED_MASSES = True
 #: :data:`TARGET_FRACTION` is for the linearisation, whose error a further pass would shrink), or
 #: within this fraction above the peaks its last step's linearisation predicted (the chord
 #: iteration's second pass, with the same Jacobian, recovers about that gap); each of the
-#: forces and the moments. A segment whose residuals are within
-#: the thresholds before any change is left as measured (RRA's least change: Delp et al. 2007).
+#: forces and the moments. A segment whose residuals are within the thresholds before any
+#: change is left as measured (RRA's least change: Delp et al. 2007).
 #: Measured on the 30 s Fukuchi 2017 trial: the first pass's true peaks lie 2-8 % above the
 #: predicted ones and a second pass lowers them by 2-8 %; the trial's peaks (set by the first
 #: segment, which also sets the masses) are unchanged.
@@ -975,14 +975,14 @@ def _fit_forked(job: tuple):
     return _fit_with_forces(_FORKED, sl, fixed)
 
 
-def _residuals_before(common: tuple) -> np.ndarray:
+def _forces_before(common: tuple) -> np.ndarray:
     """The inverse dynamics of the whole problem ``common`` as given."""
     model, _t, q0, qd0, qdd0, loads = common[:6]
     return inverse_dynamics(model, q0, qd0, qdd0, loads or None)
 
 
-def _residuals_before_forked() -> np.ndarray:
-    return _residuals_before(_FORKED)
+def _forces_before_forked() -> np.ndarray:
+    return _forces_before(_FORKED)
 
 
 def _fit_segments(
@@ -1006,14 +1006,14 @@ def _fit_segments(
         except ValueError:
             k = 1
     if k <= 1:
-        tau_before = _residuals_before(common)
+        tau_before = _forces_before(common)
         first = _fit_with_forces(common, segments[0], None)
         done = [first] + [_fit_with_forces(common, sl, first[0][0]) for sl in later]
         return [f for f, _ in done], [tau for _, tau in done], tau_before
     _FORKED = common
     try:
         with ctx.Pool(k) as pool:
-            pending = pool.apply_async(_residuals_before_forked)
+            pending = pool.apply_async(_forces_before_forked)
             first = _fit_one(common, segments[0], None)
             others = pool.map_async(_fit_forked, [(sl, first[0]) for sl in later], chunksize=1)
             tau_first = _adjusted_forces(common, segments[0], first[0], first[1:4])  # while they work
