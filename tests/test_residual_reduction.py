@@ -400,10 +400,10 @@ def test_fixed_mass_segment_within_thresholds_is_left_as_measured(stride) -> Non
     assert passes >= 1
 
 
-def test_fixed_mass_jacobian_from_every_other_frame(stride) -> None:
-    """The chord Jacobian of a fixed-mass segment from derivatives at every second frame: exact
-    at those frames, close to the every-frame Jacobian in between; at 150 Hz a fixed-mass segment
-    uses every second frame (FIXED_MASS_DERIVATIVE_SPACING_S)."""
+def test_jacobian_from_every_other_frame(stride) -> None:
+    """The Jacobian from per-frame derivatives at every second frame: exact at those frames,
+    close to the every-frame Jacobian in between; at 150 Hz every second frame is used
+    (DERIVATIVE_SPACING_S), at 100 Hz every frame."""
     from runmuscles.dynamics import residual_reduction as rr_mod
 
     model, t, q, qd, qdd, loads = stride
@@ -420,4 +420,5 @@ def test_fixed_mass_jacobian_from_every_other_frame(stride) -> None:
     np.testing.assert_allclose(other[-1], every[-1], rtol=0, atol=1e-9 * scale)
     assert not np.array_equal(other, every)
     assert np.linalg.norm(other - every) < 0.1 * np.linalg.norm(every)
-    assert int(rr_mod.FIXED_MASS_DERIVATIVE_SPACING_S * 150.0 + 1e-9) == 2
+    assert int(rr_mod.DERIVATIVE_SPACING_S * 150.0 + 1e-9) == 2
+    assert int(rr_mod.DERIVATIVE_SPACING_S * 100.0 + 1e-9) == 1

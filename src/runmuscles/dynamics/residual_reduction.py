@@ -53,8 +53,8 @@ pass per frame for the 12 speed and acceleration perturbations
 (:func:`~runmuscles.model.multibody.position_kinematics`), in blocks of
 :data:`_PERTURBED_CHUNK_FRAMES` frames. Segments that hold the masses fixed stop at the
 thresholds or at their linearisation's prediction (:data:`FIXED_MASS_PREDICTION_TOLERANCE`: one
-pass for most) and take their Jacobian's derivatives at every second frame at 150 Hz
-(:data:`FIXED_MASS_DERIVATIVE_SPACING_S`). On the 30 s Fukuchi 2017 trial (4417 frames, 30
+pass for most); the Jacobians' per-frame derivatives are taken at every second frame at 150 Hz
+(:data:`DERIVATIVE_SPACING_S`). On the 30 s Fukuchi 2017 trial (4417 frames, 30
 segments) the whole reduction takes ~4.6-5 s of CPU serially (~7 s in the same runs before those
 two; ~11.6 s before the reused Jacobians, ~18 s before the shared kinematics): ~2.3 s the 40
 linear programmes (PIQP, ~50 ms each), ~1.3 s the 33 Jacobians, ~0.5 s the steps' true
@@ -146,14 +146,17 @@ REUSE_JACOBIAN_WITH_FIXED_MASSES = True
 #: predicted ones and a second pass lowers them by 2-8 %; the trial's peaks (set by the first
 #: segment, which also sets the masses) are unchanged.
 FIXED_MASS_PREDICTION_TOLERANCE = 0.10
-#: Where a segment holds the masses and the trunk fixed, its (chord) Jacobian's per-frame
-#: derivatives are computed at frames this far apart at most (s) and interpolated linearly in
-#: between; the step is still judged on the true residuals. Project choice: below the knot
-#: spacing of the corrections (:data:`KNOT_SPACING_S`); every second frame at 150 Hz. Measured on
-#: the 30 s Fukuchi 2017 trial (150 Hz): the same passes, the reduction's CPU -11 %, the trial's
-#: peaks unchanged and their 95th percentiles within 0.2 %; every third frame (20 ms) raised the
-#: moments' 95th percentile by 2 %.
-FIXED_MASS_DERIVATIVE_SPACING_S = 0.014
+#: The Jacobians' per-frame derivatives (with respect to the pelvis coordinates, speeds and
+#: accelerations) are computed at frames this far apart at most (s) and interpolated linearly in
+#: between (the masses' and the trunk's columns are not); every step is still judged on the true
+#: residuals. Project choice: below the knot spacing of the corrections (:data:`KNOT_SPACING_S`);
+#: every second frame at 150 Hz, every frame at 100 Hz. Measured on the 30 s Fukuchi 2017 trial
+#: (150 Hz), for the segments after the first: the same passes, the reduction's CPU -11 %, the
+#: trial's peaks unchanged and their 95th percentiles within 0.2 % (every third frame, 20 ms,
+#: raised the moments' 95th percentile by 2 %); for the first segment too (on the critical path):
+#: the forked wall time -0.2 s (2.76 -> 2.57 s at host load 0.8), the trial's peaks +0.1 %, the
+#: moments' 95th percentile +0.5 %.
+DERIVATIVE_SPACING_S = 0.014
 #: Residuals are pushed below this fraction of their threshold (a margin for the linearisation).
 TARGET_FRACTION = 0.8
 #: Weight of each residual's mean over the window (in units of its threshold) against the
@@ -709,7 +712,7 @@ def _segment_jacobian(
     """The pelvis residuals' Jacobian ``(n_frames, 6, n_par)`` at the parameters ``x`` (the
     adjusted model ``mb`` and motion ``qq, qqd, qqdd``, residuals ``r0``) of :func:`_fit_segment`;
     the per-frame derivatives at every ``stride``-th frame, interpolated between (see
-    :data:`FIXED_MASS_DERIVATIVE_SPACING_S`)."""
+    :data:`DERIVATIVE_SPACING_S`)."""
     n, n_basis = basis.shape
     n_par = x.size
     # per-frame derivatives with respect to the pelvis q, qdot, qddot (finite differences,
@@ -805,10 +808,8 @@ def _fit_segment(
     def residual(mb, qq, qqd, qqdd):
         return inverse_dynamics(mb, qq, qqd, qqdd, loads or None)[:, idx]
 
-    # the chord Jacobian of a segment with fixed masses: derivatives at a coarser time step
-    stride = (
-        1 if fixed is None else max(1, int(FIXED_MASS_DERIVATIVE_SPACING_S / np.median(np.diff(t)) + 1e-9))
-    )
+    # the per-frame derivatives at a coarser time step where the frames are dense
+    stride = max(1, int(DERIVATIVE_SPACING_S / float(np.median(np.diff(t))) + 1e-9))
     ratio = None
     predicted = None  # the linearisation's peak ratios after the last step taken (forces, moments)
     # the linearisation: every pass where the segment sets the masses and the trunk; once per
