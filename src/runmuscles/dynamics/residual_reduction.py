@@ -55,13 +55,14 @@ pass per frame for the 12 speed and acceleration perturbations
 thresholds or at their linearisation's prediction (:data:`FIXED_MASS_PREDICTION_TOLERANCE`: one
 pass for most); the Jacobians' per-frame derivatives are taken at every second frame at 150 Hz
 (:data:`DERIVATIVE_SPACING_S`). On the 30 s Fukuchi 2017 trial (4417 frames, 30
-segments) the whole reduction takes ~4.6-5 s of CPU serially (~7 s in the same runs before those
-two; ~11.6 s before the reused Jacobians, ~18 s before the shared kinematics): ~2.3 s the 40
-linear programmes (PIQP, ~50 ms each), ~1.3 s the 33 Jacobians, ~0.5 s the steps' true
-residuals, ~0.4 s the inverse dynamics before and after, the mass centre's height and the centres
-of pressure. Forked, the helpers start before the first segment (which sets the masses and is
-alone on the critical path, ~0.6 s), compute the forces before meanwhile, then solve the other
-segments and their forces after.
+segments) the whole reduction takes ~4.5 s of CPU serially (~6.9 s in the same runs before the
+early stops and the coarser derivatives; ~11.6 s before the reused Jacobians, ~18 s before the
+shared kinematics): ~2.3 s the 40 linear programmes (PIQP, ~50 ms each), ~1.1 s the 33
+Jacobians, ~0.5 s the steps' true residuals, ~0.4 s the inverse dynamics before and after, the
+mass centre's height and the centres of pressure. Forked, the helpers start before the first
+segment (which sets the masses and is alone on the critical path, ~0.5 s), compute the forces
+before meanwhile, then solve the other segments and their forces after: 2.6-2.7 s wall in two
+processes at host load ~1 (4.1 s before).
 """
 
 from __future__ import annotations
