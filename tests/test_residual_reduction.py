@@ -284,7 +284,8 @@ def test_perturbed_residuals_equal_one_inverse_dynamics_per_perturbation(stride)
 
 
 def test_segments_in_processes_give_the_same_result(hamner: Path) -> None:
-    """Three segments: the second and third solved in two forked processes equal the serial run."""
+    """Three segments: the second and third solved in two forked processes (which also compute the
+    forces before and after) equal the serial run."""
     model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=3)
     assert t[-1] - t[0] > 2 * SEGMENT_S
     serial = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
@@ -293,6 +294,12 @@ def test_segments_in_processes_give_the_same_result(hamner: Path) -> None:
         np.testing.assert_array_equal(getattr(forked, name), getattr(serial, name), err_msg=name)
     assert forked.mass_scale == serial.mass_scale
     assert forked.iterations == serial.iterations
+    assert forked.before == serial.before and forked.after == serial.after
+    # the forces after, assembled from the segments, are the inverse dynamics of the whole result
+    whole = inverse_dynamics(forked.multibody, forked.q, forked.qdot, forked.qddot, loads)
+    np.testing.assert_allclose(forked.generalized_forces, whole, rtol=0, atol=1e-9 * np.abs(whole).max())
+    before = inverse_dynamics(model.multibody, q, qd, qdd, loads)[:, _root(model.multibody)[0]]
+    assert forked.before["force_n"]["peak"] == pytest.approx(np.abs(before[:, :3]).max(), rel=1e-12)
 
 
 def test_default_processes_follow_the_callers_limits(monkeypatch) -> None:
@@ -321,8 +328,9 @@ def test_default_processes_follow_the_callers_limits(monkeypatch) -> None:
 
 
 def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) -> None:
-    """Segments with the masses held fixed linearise once; their results are as good as with a
-    fresh Jacobian every pass (peaks within a few per cent, kinematic changes within the limits)."""
+    """Segments with the masses held fixed linearise once and stop early (see
+    FIXED_MASS_PREDICTION_TOLERANCE); their results are as good as with a fresh Jacobian every pass
+    and every pass (peaks within a few per cent, kinematic changes within the limits)."""
     from runmuscles.dynamics import residual_reduction as rr_mod
 
     model, t, q, qd, qdd, loads = _stride(hamner / "subject02", "Run_3", cycles=3)
@@ -337,9 +345,12 @@ def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) ->
 
     monkeypatch.setattr(rr_mod, "_segment_jacobian", counted)
     reused = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
-    assert calls["fixed"] == n_seg - 1
+    # at most once per later segment (none where a segment is within the thresholds as measured)
+    assert 1 <= calls["fixed"] <= n_seg - 1
     assert calls["free"] >= 1
     monkeypatch.setattr(rr_mod, "REUSE_JACOBIAN_WITH_FIXED_MASSES", False)
+    # and every pass the segment that sets the masses would take (no early stop)
+    monkeypatch.setattr(rr_mod, "_fixed_mass_segment_done", lambda peak, predicted: False)
     calls.update(free=0, fixed=0)
     fresh = reduce_residuals(model.multibody, t, q, qd, qdd, loads, processes=1)
     assert calls["fixed"] > n_seg - 1  # the comparison really relinearised
@@ -348,3 +359,66 @@ def test_later_segments_reuse_their_first_jacobian(hamner: Path, monkeypatch) ->
     assert reused.kinematics_within_limits and fresh.kinematics_within_limits
     for kind in ("force_n", "moment_nm"):
         assert reused.after[kind]["peak"] <= 1.05 * fresh.after[kind]["peak"], kind
+
+
+def test_fixed_mass_segments_stop_at_the_thresholds_or_the_prediction() -> None:
+    """A segment with the masses held fixed stops once each of its peak ratios is within its
+    threshold or near what its last step's linearisation predicted; not before a first step
+    unless every peak is within its threshold."""
+    from runmuscles.dynamics.residual_reduction import FIXED_MASS_PREDICTION_TOLERANCE as tol
+    from runmuscles.dynamics.residual_reduction import _fixed_mass_segment_done as done
+
+    assert done(np.array([0.9, 1.0]), None)
+    assert not done(np.array([0.9, 1.2]), None)
+    # the moments' peak far above the threshold, but as predicted: no further pass
+    assert done(np.array([0.95, 3.0]), np.array([0.8, 3.0 / (1.0 + 0.5 * tol)]))
+    assert not done(np.array([0.95, 3.0]), np.array([0.8, 3.0 / (1.0 + 2.0 * tol)]))
+    # a force peak above its threshold and above its prediction needs a pass, whatever the moments
+    assert not done(np.array([1.15, 3.0]), np.array([0.8, 3.0]))
+
+
+def test_fixed_mass_segment_within_thresholds_is_left_as_measured(stride) -> None:
+    """A segment that holds the masses fixed and whose residuals are within the thresholds before
+    any change takes no pass and changes nothing (RRA's least change); with thresholds below its
+    peaks the same segment takes its passes."""
+    from runmuscles.dynamics.residual_reduction import _fit_segment
+
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    idx, rot = _root(mb)
+    r = inverse_dynamics(mb, q, qd, qdd, loads)[:, idx]
+    limits = 2.0 * np.abs(r).max(axis=0).clip(min=1.0)  # every residual at most half its threshold
+    kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
+    use = np.ones((t.size, 6), dtype=bool)
+    args = (mb, t, q, qd, qdd, list(loads), idx, 0, limits, kin_peak, use, 0.02, 4)
+    params, dq, dqd, dqdd, passes = _fit_segment(*args, np.zeros(4))
+    assert passes == 0
+    assert np.array_equal(params, np.zeros(4))
+    assert not dq.any() and not dqd.any() and not dqdd.any()
+    tight = limits / 8.0  # every peak above its threshold: the fixed-mass segment works
+    *_, passes = _fit_segment(*args[:8], tight, *args[9:], np.zeros(4))
+    assert passes >= 1
+
+
+def test_jacobian_from_every_other_frame(stride) -> None:
+    """The Jacobian from per-frame derivatives at every second frame: exact at those frames,
+    close to the every-frame Jacobian in between; at 150 Hz every second frame is used
+    (DERIVATIVE_SPACING_S), at 100 Hz every frame."""
+    from runmuscles.dynamics import residual_reduction as rr_mod
+
+    model, t, q, qd, qdd, loads = stride
+    mb = model.multibody
+    idx, _ = _root(mb)
+    basis, dbasis, ddbasis = rr_mod._spline_basis(t, rr_mod.KNOT_SPACING_S)
+    x = np.zeros(4 + 6 * basis.shape[1])
+    r0 = inverse_dynamics(mb, q, qd, qdd, loads)[:, idx]
+    args = (mb, 0, x, mb, q, qd, qdd, r0, list(loads), idx, np.zeros(4), basis, dbasis, ddbasis)
+    every = rr_mod._segment_jacobian(*args, 1)
+    other = rr_mod._segment_jacobian(*args, 2)
+    scale = np.abs(every).max()
+    np.testing.assert_allclose(other[::2], every[::2], rtol=0, atol=1e-9 * scale)
+    np.testing.assert_allclose(other[-1], every[-1], rtol=0, atol=1e-9 * scale)
+    assert not np.array_equal(other, every)
+    assert np.linalg.norm(other - every) < 0.1 * np.linalg.norm(every)
+    assert int(rr_mod.DERIVATIVE_SPACING_S * 150.0 + 1e-9) == 2
+    assert int(rr_mod.DERIVATIVE_SPACING_S * 100.0 + 1e-9) == 1
