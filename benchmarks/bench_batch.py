@@ -13,8 +13,10 @@ For each set of trials (``hamner``: ``../shared/data/hamner2013``, trial folders
 caches the cold run built, or the user's cache without a cold run), the same trial tasks
 (:func:`runmuscles.batch.task.run_trial_task`) run
 
-* **serial**: one after another in a fresh Python process (its imports included; one BLAS
-  thread, as Dask's nanny gives each worker), and
+* **serial**: one after another in a fresh Python process (its imports included; with a batch
+  worker's process settings, :func:`runmuscles.batch.task.worker_process_settings`: one BLAS
+  thread, residual reduction and the dynamic solution in this one process, no huge-page
+  advice), and
 * **cluster**: through :func:`runmuscles.batch.run` on the LocalCluster that ``runmuscles batch``
   starts (:func:`runmuscles.batch.local_cluster`: ``--workers`` processes with one thread each,
   no dashboard here; a fresh cluster per mode; its start is timed apart).
@@ -67,8 +69,12 @@ def _cpu_s() -> float:
 
 def _serial_part(args) -> None:
     """Run in a fresh process: the trial tasks one after another; print one JSON line."""
-    from runmuscles.batch.task import peak_rss_mb, run_trial_task
+    from runmuscles.batch.task import peak_rss_mb, run_trial_task, worker_process_settings
 
+    # one worker's work: the process settings a batch worker has (one BLAS thread, residual
+    # reduction's segments and the dynamic solution's blocks in this process, no huge-page
+    # advice, malloc's thresholds), so that the speed-up compares like with like
+    worker_process_settings()
     rows = _rows(args.set, args.cycle or None, args.quick, args.cheap)
     c0, t0 = _cpu_s(), time.perf_counter()
     recs = [run_trial_task(r.to_dict(), args.serial_out, args.cache or None) for r in rows]

@@ -22,7 +22,15 @@ from pathlib import Path
 from ..errors import InputError
 from .discover import TrialRow
 
-__all__ = ["BatchWorker", "analyze_row", "peak_rss_mb", "prepare_model_task", "run_trial_task", "warm_worker"]
+__all__ = [
+    "BatchWorker",
+    "analyze_row",
+    "peak_rss_mb",
+    "prepare_model_task",
+    "run_trial_task",
+    "warm_worker",
+    "worker_process_settings",
+]
 
 #: Sub-folders of a batch's output: one results folder per trial, and the tidy dataset.
 TRIALS_DIR = "trials"
@@ -80,6 +88,35 @@ def peak_rss_mb() -> float:
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
+def worker_process_settings() -> None:
+    """The settings of a process that runs trial tasks one after another (a batch worker, or
+    the serial baseline of ``benchmarks/bench_batch.py``): one BLAS and Arrow thread, the
+    dynamic solution's blocks and residual reduction's segments solved in this process, no
+    huge-page advice, malloc's thresholds as in a plain process, OpenSim's log file off."""
+    from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
+    from ..process_memory import no_huge_pages, steady_malloc_thresholds  # noqa: PLC0415
+
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    # nor a pool of Arrow threads per worker for the trial's Parquet files (a pool of one
+    # thread per core in every worker only makes the workers' threads take turns)
+    with suppress(ImportError):
+        import pyarrow  # noqa: PLC0415
+
+        pyarrow.set_cpu_count(1)
+    # the cluster already runs one trial per core: the dynamic solution's independent
+    # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
+    os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
+    # no transparent-huge-page advice for NumPy's arrays (synchronous compaction cost
+    # seconds of system time per whole trial on a busy host: runmuscles.process_memory)
+    no_huge_pages()
+    # malloc's thresholds as a plain process's: the nanny's MALLOC_TRIM_THRESHOLD_ pinned
+    # them, so that every block over 128 kB was mapped afresh; since a worker lives on
+    # between trials, freed memory is kept only up to 64 MiB (runmuscles.process_memory)
+    steady_malloc_thresholds()
+    quiet_opensim()
+
+
 class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
     """Worker plugin, at worker start: one BLAS and Arrow thread per worker, OpenSim's log file
     off, malloc's thresholds as in a plain process, and the analysis' modules imported
@@ -92,28 +129,7 @@ class BatchWorker(_WorkerPlugin):  # type: ignore[misc,valid-type]
     name = "runmuscles-batch-worker"
 
     def setup(self, worker) -> None:  # noqa: D401 - Dask's hook
-        from ..muscles.dynamic_model import SOLVER_PROCESSES_ENV  # noqa: PLC0415
-        from ..process_memory import no_huge_pages, steady_malloc_thresholds  # noqa: PLC0415
-
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
-        # nor a pool of Arrow threads per worker for the trial's Parquet files (a pool of one
-        # thread per core in every worker only makes the workers' threads take turns)
-        with suppress(ImportError):
-            import pyarrow  # noqa: PLC0415
-
-            pyarrow.set_cpu_count(1)
-        # the cluster already runs one trial per core: the dynamic solution's independent
-        # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
-        os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
-        # no transparent-huge-page advice for NumPy's arrays (synchronous compaction cost
-        # seconds of system time per whole trial on a busy host: runmuscles.process_memory)
-        no_huge_pages()
-        # malloc's thresholds as a plain process's: the nanny's MALLOC_TRIM_THRESHOLD_ pinned
-        # them, so that every block over 128 kB was mapped afresh; since a worker lives on
-        # between trials, freed memory is kept only up to 64 MiB (runmuscles.process_memory)
-        steady_malloc_thresholds()
-        quiet_opensim()
+        worker_process_settings()
         warm_worker()
 
 
