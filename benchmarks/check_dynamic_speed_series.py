@@ -104,20 +104,27 @@ def _vmax_lopt_s(analysis, params) -> np.ndarray:
     )
 
 
+def _fibre_scales(analysis) -> tuple[np.ndarray, np.ndarray]:
+    """Each muscle's optimal fibre length (m) and the maximum contraction velocity (m/s) the
+    solution used."""
+    from runmuscles.model import RunnerModel  # noqa: PLC0415
+
+    params = RunnerModel.load(analysis.model_path).geometry.params
+    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
+    return lopt, _vmax_lopt_s(analysis, params) * lopt
+
+
 def _ankle_limits(analysis) -> dict:
     """Why reserves do ankle work: over the frames where an ankle's reserve does positive work
     (reserve moment x ankle speed > 0), per plantarflexor of that side the reserve-work-weighted
     mean activation, normalized fibre length (optimal fibre lengths; the active force falls
     away from 1) and fibre velocity (maximum contraction velocities, shortening negative: at -1
     the force-velocity curve gives no force at any activation). Dynamic solutions only."""
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
 
     rec = analysis.recruitment
     if rec.fibre_velocity_m_s is None:
         return {}
-    params = RunnerModel.load(analysis.model_path).geometry.params
-    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
-    vmax = _vmax_lopt_s(analysis, params) * lopt
+    lopt, vmax = _fibre_scales(analysis)
     ck = analysis.coordinates
     names = list(rec.muscle_names)
     out = {}
@@ -150,14 +157,11 @@ def _saturation_limits(analysis) -> dict:
     negative). A length far from 1 or a velocity near -1 names the curve that limits it; a
     length near 1 and a small velocity leave only its strength. Dynamic solutions only."""
     from runmuscles.analyses.validity import validity_warnings  # noqa: PLC0415
-    from runmuscles.model import RunnerModel  # noqa: PLC0415
 
     rec = analysis.recruitment
     if rec.fibre_velocity_m_s is None:
         return {}
-    params = RunnerModel.load(analysis.model_path).geometry.params
-    lopt = np.asarray(params["optimal_fiber_length_m"], dtype=float)
-    vmax = _vmax_lopt_s(analysis, params) * lopt
+    lopt, vmax = _fibre_scales(analysis)
     names = list(rec.muscle_names)
     out = {}
     for n in validity_warnings(analysis).saturated_muscles:

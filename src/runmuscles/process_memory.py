@@ -84,6 +84,15 @@ def _glibc_mallopt():
     return mallopt
 
 
+def _mallopt_all(settings: tuple[tuple[int, int], ...]) -> bool:
+    """Apply each ``(parameter, value)`` with glibc's ``mallopt``; whether all were applied
+    (False on other C libraries, which are left alone)."""
+    mallopt = _glibc_mallopt()
+    if mallopt is None:
+        return False
+    return all([mallopt(param, value) == 1 for param, value in settings])
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's ``malloc`` serve large blocks from the heap and keep freed heap memory.
 
@@ -92,12 +101,7 @@ def keep_freed_memory() -> bool:
     bool
         Whether the settings were applied (False on other C libraries, which are left alone).
     """
-    mallopt = _glibc_mallopt()
-    if mallopt is None:
-        return False
-    ok = mallopt(_M_MMAP_MAX, 0) == 1
-    ok = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
-    return ok
+    return _mallopt_all(((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES)))
 
 
 def steady_malloc_thresholds() -> bool:
@@ -112,12 +116,8 @@ def steady_malloc_thresholds() -> bool:
     bool
         Whether the settings were applied (False on other C libraries, which are left alone).
     """
-    mallopt = _glibc_mallopt()
-    if mallopt is None:
-        return False
-    ok = mallopt(_M_MMAP_THRESHOLD, DYNAMIC_MMAP_THRESHOLD_MAX_BYTES) == 1
-    ok = mallopt(_M_TRIM_THRESHOLD, 2 * DYNAMIC_MMAP_THRESHOLD_MAX_BYTES) == 1 and ok
-    return ok
+    top = DYNAMIC_MMAP_THRESHOLD_MAX_BYTES
+    return _mallopt_all(((_M_MMAP_THRESHOLD, top), (_M_TRIM_THRESHOLD, 2 * top)))
 
 
 def no_huge_pages() -> bool:
