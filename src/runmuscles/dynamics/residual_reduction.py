@@ -61,8 +61,9 @@ shared kinematics): ~2.3 s the 40 linear programmes (PIQP, ~50 ms each), ~1.1 s 
 Jacobians, ~0.5 s the steps' true residuals, ~0.4 s the inverse dynamics before and after, the
 mass centre's height and the centres of pressure. Forked, the helpers start before the first
 segment (which sets the masses and is alone on the critical path, ~0.5 s), compute the forces
-before meanwhile, then solve the other segments and their forces after: 2.6-2.7 s wall in two
-processes at host load ~1 (4.1 s before).
+before meanwhile, then solve the other segments: 2.6-2.7 s wall in two processes at host load
+~1 (4.1 s before). The forces after are one inverse dynamics of the whole adjusted motion
+(~0.2 s), so that they equal, bit for bit, what a what-if's baseline recomputes from it.
 """
 
 from __future__ import annotations
@@ -953,28 +954,9 @@ def _fit_one(common: tuple, sl: slice, fixed: np.ndarray | None):
 _FORKED: tuple | None = None
 
 
-def _fit_with_forces(common: tuple, sl: slice, fixed: np.ndarray | None) -> tuple:
-    """:func:`_fit_one` and the inverse dynamics of the segment's adjusted model and motion
-    (``(n_frames, n_coordinates)``; the analysis is frame by frame)."""
-    fit = _fit_one(common, sl, fixed)
-    return fit, _adjusted_forces(common, sl, fit[0], fit[1:4])
-
-
-def _adjusted_forces(common: tuple, sl: slice, params: np.ndarray, corrections) -> np.ndarray:
-    """Inverse dynamics on the frames ``sl`` with the masses and trunk ``params`` and the pelvis
-    ``corrections`` (values, speeds, accelerations) applied."""
-    model, _t, q0, qd0, qdd0, loads, idx = _segment_inputs(common, sl)
-    trunk = common[7]
-    state = [q0.copy(), qd0.copy(), qdd0.copy()]
-    for v, c in zip(state, corrections, strict=True):
-        v[:, idx] += c
-    mb = _adjusted(model, 1.0 + params[0], trunk, params[1:4])
-    return inverse_dynamics(mb, *state, loads or None)
-
-
 def _fit_forked(job: tuple):
     sl, fixed = job
-    return _fit_with_forces(_FORKED, sl, fixed)
+    return _fit_one(_FORKED, sl, fixed)
 
 
 def _forces_before(common: tuple) -> np.ndarray:
@@ -987,15 +969,14 @@ def _forces_before_forked() -> np.ndarray:
     return _forces_before(_FORKED)
 
 
-def _fit_segments(
-    common: tuple, segments: list[slice], processes: int | None
-) -> tuple[list, list, np.ndarray]:
+def _fit_segments(common: tuple, segments: list[slice], processes: int | None) -> tuple[list, np.ndarray]:
     """:func:`_fit_segment` on each of ``segments`` (the first sets the masses and the trunk, the
     others hold them fixed) and the inverse dynamics of the motion as given (for the residuals
-    before) and of each segment's adjusted model and motion (the forces after). In ``processes``
-    forked processes where more than one is asked for (and fork exists): they are started before
-    the first segment, one computes the inverse dynamics before while this process solves the
-    first segment (on the critical path), then they solve the others."""
+    before). In ``processes`` forked processes where more than one is asked for (and fork
+    exists): they are started before the first segment, one computes the inverse dynamics before
+    while this process solves the first segment (on the critical path), then they solve the
+    others. The forces after are the caller's: one inverse dynamics of the whole adjusted motion,
+    so that they equal, bit for bit, what any later step (a what-if's baseline) computes from it."""
     global _FORKED  # noqa: PLW0603
     later = segments[1:]
     k = default_processes() if processes is None else max(1, int(processes))
@@ -1009,18 +990,15 @@ def _fit_segments(
             k = 1
     if k <= 1:
         tau_before = _forces_before(common)
-        first = _fit_with_forces(common, segments[0], None)
-        done = [first] + [_fit_with_forces(common, sl, first[0][0]) for sl in later]
-        return [f for f, _ in done], [tau for _, tau in done], tau_before
+        first = _fit_one(common, segments[0], None)
+        return [first] + [_fit_one(common, sl, first[0]) for sl in later], tau_before
     _FORKED = common
     try:
         with ctx.Pool(k) as pool:
             pending = pool.apply_async(_forces_before_forked)
             first = _fit_one(common, segments[0], None)
             others = pool.map_async(_fit_forked, [(sl, first[0]) for sl in later], chunksize=1)
-            tau_first = _adjusted_forces(common, segments[0], first[0], first[1:4])  # while they work
-            done = others.get()
-            return [first] + [f for f, _ in done], [tau_first] + [tau for _, tau in done], pending.get()
+            return [first] + others.get(), pending.get()
     finally:
         _FORKED = None
 
@@ -1094,7 +1072,7 @@ def reduce_residuals(
     segments = [slice(int(f[0]), int(f[-1]) + 1) for f in np.array_split(np.arange(n), n_seg)]
     common = (model, t, q0, qd0, qdd0, loads, idx, trunk, limits, kin_peak, use, knot_spacing_s, iterations)
     corr = [np.zeros((n, 6)) for _ in range(3)]
-    fits, forces_after, tau_before = _fit_segments(common, segments, processes)
+    fits, tau_before = _fit_segments(common, segments, processes)
     x = fits[0][0]  # the masses and the trunk the first segment set
     done = 0
     for sl, (_params, *parts, passes) in zip(segments, fits, strict=True):
@@ -1107,7 +1085,7 @@ def reduce_residuals(
     qqd[:, idx] += corr[1]
     qqdd[:, idx] += corr[2]
     dq = corr[0]
-    tau_after = np.concatenate(forces_after, axis=0)
+    tau_after = inverse_dynamics(mb, qq, qqd, qqdd, loads or None)
     before = pelvis_residual_peaks(model, q0, tau_before, loads, com_height_m=com_h)
     # judged against the same (original) thresholds: the adjusted mass-centre height is not needed
     after = pelvis_residual_peaks(mb, qq, tau_after, loads, com_height_m=com_h)
