@@ -63,9 +63,9 @@ from typing import Any
 
 import numpy as np
 from scipy.ndimage import median_filter, uniform_filter1d
-from scipy.signal import butter, filtfilt
 
 from ..errors import InputError
+from ..kinematics.filters import butterworth_lowpass, filtfilt_odd
 from ..quality import QualityWarning
 from ..readers.watch import Activity
 from ..tables import TimeTable
@@ -423,8 +423,8 @@ def clean_activity(
     corr["speed_spikes"] = int(spikes.sum())
     spd = np.where(spikes, med, spd_raw)
     if tg.size > 15 and speed_cutoff_hz < 0.5 * sample_rate_hz:
-        b, a = butter(2, speed_cutoff_hz / (0.5 * sample_rate_hz))
-        spd = filtfilt(b, a, spd)
+        b, a = butterworth_lowpass(2, speed_cutoff_hz / (0.5 * sample_rate_hz))
+        spd = filtfilt_odd(b, a, spd)
     spd = np.clip(spd, 0.0, max_speed_m_s)
     spd[in_pause] = 0.0
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError
 from ..tables import TimeTable
+from .osim_xml import parsed_xml
 
 __all__ = ["RunnerModel"]
 
@@ -43,7 +44,7 @@ _MUSCLE_TAGS = (
 
 def _control_bounds(path: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     try:
-        root = ET.parse(path).getroot()
+        root = parsed_xml(path)  # shared with the other readers of this file: read only
     except ET.ParseError as exc:
         raise ModelError(path, f"is not valid XML ({exc})") from None
     found: dict[str, tuple[float, float]] = {}

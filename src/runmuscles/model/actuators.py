@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..muscles.recruitment import Reserves
+from .osim_xml import parsed_xml
 
 __all__ = ["read_coordinate_actuators"]
 
@@ -56,7 +57,7 @@ def read_coordinate_actuators(path: str | Path, *, in_model: bool = False) -> Re
     if not p.exists():
         raise InputError(p, "force-set file not found")
     try:
-        root = ET.parse(p).getroot()
+        root = parsed_xml(p)  # shared with the other readers of this file: read only
     except ET.ParseError as exc:
         raise InputError(p, f"is not valid XML ({exc})") from None
     scope = root.find(".//Model/ForceSet") if in_model else root
