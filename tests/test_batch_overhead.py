@@ -73,3 +73,14 @@ def test_the_batch_cluster_runs_workers_without_the_profiler_and_with_a_slower_t
     assert names["tick"] == 200.0  # ms, not Dask's 20
     (worker,) = info["workers"].values()
     assert worker["nthreads"] == 1
+
+
+@pytest.mark.parametrize("workers", [-1, 0, 5000])
+def test_the_batch_cluster_refuses_worker_counts_outside_the_limits(workers: int) -> None:
+    """Library callers get the command's limits: -1 started a cluster with no worker (a batch
+    that never ran), 0 silently meant every CPU."""
+    from runmuscles.batch import local_cluster  # noqa: PLC0415
+    from runmuscles.errors import InputError  # noqa: PLC0415
+
+    with pytest.raises(InputError, match="workers"):
+        local_cluster(workers, dashboard=False)

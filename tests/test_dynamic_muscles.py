@@ -379,3 +379,6 @@ def test_block_processes_capped_by_cpus_and_environment(monkeypatch) -> None:
     assert _usable_cpus() == 1
     monkeypatch.setenv(SOLVER_PROCESSES_ENV, "not a number")
     assert _usable_cpus() == cpus
+    for odd in ("\u00b3", "1.5", "-2", "0"):  # a superscript digit passes str.isdigit
+        monkeypatch.setenv(SOLVER_PROCESSES_ENV, odd)
+        assert _usable_cpus() == cpus, odd

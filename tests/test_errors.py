@@ -336,3 +336,15 @@ def test_file_system_refusal_is_a_user_error(tmp_path: Path) -> None:
     assert proc.stderr.strip() == f"runmuscles: error: {tmp_path / 'no' / 'such' / 'dir' / 'f.txt'}: " + (
         "No such file or directory"
     )
+
+
+def test_input_errors_survive_a_pickle() -> None:
+    """A forked helper's refusal reaches its parent by pickle, as the same one line (before, the
+    pool's result thread died rebuilding it and the parent stopped with an internal error)."""
+    import pickle  # noqa: PLC0415
+
+    from runmuscles.errors import InputError, ModelError  # noqa: PLC0415
+
+    for err in (InputError("forces.mot", "a NaN  at 2.0 s"), ModelError("m.osim", "no muscles")):
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err) and back.where == err.where

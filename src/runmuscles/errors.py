@@ -33,6 +33,10 @@ class InputError(RunmusclesError):
     def __str__(self) -> str:
         return f"{self.where}: {self.problem}" if self.where else self.problem
 
+    def __reduce__(self):
+        # rebuilt from its two fields (a forked helper's error reaches its parent by pickle)
+        return (type(self), (self.where, self.problem))
+
 
 class ModelError(InputError):
     """The model cannot do what was asked (no muscles, a missing coordinate, ...)."""

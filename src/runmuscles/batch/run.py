@@ -324,6 +324,10 @@ def local_cluster(workers: int | None = None, *, dashboard: bool | None = None):
             dashboard = True
         except ImportError:
             dashboard = False
+    if workers is not None:
+        from ..validation import check  # noqa: PLC0415
+
+        check("batch_workers", workers, "workers")  # the command's limits, for library callers too
     n = workers or os.cpu_count() or 1
     # the nannies hand the configuration in force when they are made to their workers
     with dask.config.set(LOCAL_CLUSTER_CONFIG):

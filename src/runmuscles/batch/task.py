@@ -106,7 +106,7 @@ def worker_process_settings() -> None:
         pyarrow.set_cpu_count(1)
     # the cluster already runs one trial per core: the dynamic solution's independent
     # blocks are solved one after another inside a worker (runmuscles.muscles.dynamic)
-    os.environ.setdefault(SOLVER_PROCESSES_ENV, "1")
+    os.environ[SOLVER_PROCESSES_ENV] = "1"
     # no transparent-huge-page advice for NumPy's arrays (synchronous compaction cost
     # seconds of system time per whole trial on a busy host: runmuscles.process_memory)
     no_huge_pages()

@@ -979,7 +979,8 @@ def _fit_segments(common: tuple, segments: list[slice], processes: int | None) -
     so that they equal, bit for bit, what any later step (a what-if's baseline) computes from it."""
     global _FORKED  # noqa: PLW0603
     later = segments[1:]
-    k = default_processes() if processes is None else max(1, int(processes))
+    # an explicit count is capped by where this process may fork at all (threads, daemons, workers)
+    k = default_processes() if processes is None else min(max(1, int(processes)), default_processes())
     k = min(k, len(later))
     if k > 1:
         import multiprocessing  # noqa: PLC0415

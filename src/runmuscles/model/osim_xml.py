@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from pathlib import Path
@@ -16,11 +17,12 @@ __all__ = ["child_text", "euler_xyz_body_fixed", "numbers", "parsed_xml", "read_
 _MIN_VERSION = 40000
 
 
-#: Parsed documents kept in this process, by file identity (path, size, modification time,
+#: Parsed documents kept in this process, by file identity (path, size, modification and change time,
 #: inode): a lab run reads the same scaled model some five times (inverse kinematics, its checks,
 #: the analysis), ~60 ms of XML parsing each for a full-body model.
 _PARSED: OrderedDict[tuple, ET.Element] = OrderedDict()
 _PARSED_MAX = 8
+_PARSED_LOCK = threading.Lock()
 
 
 def parsed_xml(path: str | Path) -> ET.Element:
@@ -32,14 +34,18 @@ def parsed_xml(path: str | Path) -> ET.Element:
     """
     p = Path(path)
     st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if key in _PARSED:
-        _PARSED.move_to_end(key)
-        return _PARSED[key]
+    # the change time too: a rewrite that keeps size and modification time (cp -p, touch -r)
+    # still changes it, and no user can set it
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    with _PARSED_LOCK:  # the web app analyses in threads
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
     root = ET.parse(p).getroot()
-    _PARSED[key] = root
-    while len(_PARSED) > _PARSED_MAX:
-        _PARSED.popitem(last=False)
+    with _PARSED_LOCK:
+        _PARSED[key] = root
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
     return root
 
 

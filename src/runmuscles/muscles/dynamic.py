@@ -756,9 +756,12 @@ def _usable_cpus() -> int:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         n = os.cpu_count() or 1
-    cap = os.environ.get(SOLVER_PROCESSES_ENV, "").strip()
-    if cap.isdigit() and int(cap) >= 1:
-        n = min(n, int(cap))
+    try:
+        cap = int(os.environ.get(SOLVER_PROCESSES_ENV, "").strip())
+    except ValueError:  # unset, or not a whole number: no cap (as documented)
+        cap = 0
+    if cap >= 1:
+        n = min(n, cap)
     return max(1, n)
 
 
