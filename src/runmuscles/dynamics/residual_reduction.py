@@ -76,7 +76,7 @@ import numpy as np
 
 from ..constants import HICKS_RESIDUAL_FORCE_FRACTION, HICKS_RESIDUAL_MOMENT_FRACTION
 from ..errors import InputError
-from ..model.multibody import Multibody, mass_center, position_kinematics
+from ..model.multibody import Multibody, forward_kinematics, mass_center, position_kinematics
 from .inverse import BodyLoad, inverse_dynamics
 
 __all__ = [
@@ -364,8 +364,8 @@ def _peak_external_n(model: Multibody, loads: Sequence[BodyLoad] | None) -> floa
     return float(model.total_mass_kg * np.linalg.norm(model.gravity_m_s2))
 
 
-def _com_height_m(model: Multibody, q: np.ndarray) -> float:
-    pos, _, _ = mass_center(model, q)
+def _com_height_m(model: Multibody, q: np.ndarray, kin=None) -> float:
+    pos, _, _ = mass_center(model, q, kinematics=kin)
     up = -np.asarray(model.gravity_m_s2, dtype=float)
     up = up / np.linalg.norm(up)
     return float(np.mean(pos @ up))
@@ -607,7 +607,7 @@ def _linear_programme(
 
 
 def _implausible_centres_of_pressure(
-    model: Multibody, q: np.ndarray, loads: Sequence[BodyLoad], moment_limit_nm: float
+    model: Multibody, q: np.ndarray, loads: Sequence[BodyLoad], moment_limit_nm: float, kin=None
 ) -> tuple[list[str], np.ndarray]:
     """Notes on loads whose point of application lies far from the body they act on, with a
     moment about the body of more than twice the residual-moment threshold, and the frames where
@@ -617,13 +617,11 @@ def _implausible_centres_of_pressure(
     the force goes to zero: at contact and toe-off it can lie metres away, and the moment it
     makes cannot be a residual any change of the model or motion should answer.
     """
-    from ..model.multibody import forward_kinematics  # noqa: PLC0415
-
     ground_points = [ld for ld in loads if ld.point_m is not None and not ld.point_in_body]
     bad = np.zeros(q.shape[0], dtype=bool)
     if not ground_points:
         return [], bad
-    kin = forward_kinematics(model, q)
+    kin = forward_kinematics(model, q) if kin is None else kin
     out = []
     for ld in ground_points:
         origin = kin.p_t[:, model.body_index(ld.body)].T  # (F, 3)
@@ -798,13 +796,17 @@ def _fit_segment(
     # parameter units: a change of one "unit" costs about as much as a residual at its threshold
     unit = np.concatenate([[MAX_MASS_CHANGE_FRACTION], [MAX_TRUNK_COM_SHIFT_M] * 3])
 
+    # masses and trunk held fixed: one adjusted model for every evaluation (its kinematic plan is
+    # cached per model object)
+    mb_fixed = None if fixed is None else _adjusted(model, 1.0 + fixed[0], trunk, fixed[1:4])
+
     def state(xv: np.ndarray):
         dq = basis @ xv[4:].reshape(6, n_basis).T
         qq, qqd, qqdd = q0.copy(), qd0.copy(), qdd0.copy()
         qq[:, idx] += dq
         qqd[:, idx] += dbasis @ xv[4:].reshape(6, n_basis).T
         qqdd[:, idx] += ddbasis @ xv[4:].reshape(6, n_basis).T
-        mb = _adjusted(model, 1.0 + xv[0], trunk, xv[1:4])
+        mb = mb_fixed if mb_fixed is not None else _adjusted(model, 1.0 + xv[0], trunk, xv[1:4])
         return mb, qq, qqd, qqdd, dq
 
     def residual(mb, qq, qqd, qqdd):
@@ -1060,11 +1062,12 @@ def reduce_residuals(
     idx, rot = _root(model)
     trunk = _trunk(model, trunk_body)
     ext_n = _peak_external_n(model, loads)
-    com_h = _com_height_m(model, q0)
+    kin0 = forward_kinematics(model, q0)  # positions, shared by the next two
+    com_h = _com_height_m(model, q0, kin0)
     limits = np.array([HICKS_FORCE_FRACTION * ext_n] * 3 + [HICKS_MOMENT_FRACTION * com_h * ext_n] * 3)
     kin_peak = np.where(rot, KINEMATIC_LIMIT_RAD, KINEMATIC_LIMIT_M)
 
-    cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads, float(limits[3]))
+    cop_notes, bad_cop = _implausible_centres_of_pressure(model, q0, loads, float(limits[3]), kin0)
     use = np.ones((n, 6), dtype=bool)
     use[bad_cop, 3:] = False  # moments of a force applied metres from the foot: the data's
     # long windows in segments (the linear programme's cost grows faster than its size): the
